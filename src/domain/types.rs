@@ -1,0 +1,264 @@
+//! Plain data: issues, comments, runs, events and their enums.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use super::Millis;
+
+/// A value that is not one of an enum's spellings; the message lists the accepted ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{given}' (expected one of: {expected})")]
+pub struct ParseEnumError {
+    what: &'static str,
+    given: String,
+    expected: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and printed spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseEnumError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+                match norm.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseEnumError {
+                        what: $what,
+                        given: s.to_string(),
+                        expected: [$($text),+].join(", "),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where an issue is on the board; the six columns, left to right.
+    Status, "status", {
+        /// Written down, not yet handed to agents.
+        Backlog => "backlog",
+        /// Handed off: any agent slot may claim it.
+        Ready => "ready",
+        /// Claimed by an agent that is working on it.
+        InProgress => "in_progress",
+        /// The agent asked a question or failed; a human must act.
+        Blocked => "blocked",
+        /// Implemented on its branch, waiting for a human review.
+        InReview => "in_review",
+        /// Accepted.
+        Done => "done",
+    }
+);
+
+string_enum!(
+    /// What sort of work an issue is.
+    Kind, "kind", {
+        /// New behaviour.
+        Feature => "feature",
+        /// Something broken.
+        Bug => "bug",
+        /// Maintenance.
+        Chore => "chore",
+        /// Feedback from a user or reviewer.
+        Feedback => "feedback",
+    }
+);
+
+string_enum!(
+    /// Who performs a state change.
+    Actor, "actor", {
+        /// A person at the keyboard or a script acting for one.
+        Human => "human",
+        /// An agent slot of a runner.
+        Agent => "agent",
+        /// The runner's own housekeeping (expired leases, failures, stops).
+        System => "system",
+    }
+);
+
+string_enum!(
+    /// Who wrote a comment.
+    AuthorKind, "author kind", {
+        /// A person.
+        Human => "human",
+        /// An agent's words (its question or its summary).
+        Agent => "agent",
+        /// The runner explaining what happened.
+        System => "system",
+    }
+);
+
+string_enum!(
+    /// How a run ended.
+    RunOutcome, "outcome", {
+        /// Changes committed; the issue went to review.
+        Implemented => "implemented",
+        /// The agent asked a question.
+        Blocked => "blocked",
+        /// The agent finished with neither changes nor a question.
+        NoChanges => "no_changes",
+        /// The agent or the runner failed.
+        Failed => "failed",
+        /// A person (or a limit) stopped it.
+        Stopped => "stopped",
+        /// Its process vanished (crash, kill, expired lease).
+        Interrupted => "interrupted",
+    }
+);
+
+impl Default for Kind {
+    fn default() -> Self {
+        Kind::Feature
+    }
+}
+
+/// One unit of work on the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Issue {
+    /// Stable numeric id (`#12`).
+    pub id: i64,
+    /// One-line summary.
+    pub title: String,
+    /// Free-form description, Markdown by convention.
+    pub body: String,
+    /// Feature, bug, chore or feedback.
+    pub kind: Kind,
+    /// Board column.
+    pub status: Status,
+    /// Higher is claimed first.
+    pub priority: i64,
+    /// Agent id holding the claim while in progress.
+    pub claimed_by: Option<String>,
+    /// Claim lease expiry (epoch ms) while in progress.
+    #[serde(skip)]
+    pub lease_until: Option<Millis>,
+    /// Git branch the agent works on, once a run has started.
+    pub branch: Option<String>,
+    /// Worktree path, once a run has started.
+    pub worktree: Option<String>,
+    /// Branch the work started from.
+    pub base: Option<String>,
+    /// Latest agent session, resumed by the next run.
+    pub session_id: Option<String>,
+    /// Creation time (epoch ms).
+    #[serde(skip)]
+    pub created_at: Millis,
+    /// Last change (epoch ms).
+    #[serde(skip)]
+    pub updated_at: Millis,
+}
+
+/// One message in an issue's thread.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comment {
+    /// Row id.
+    pub id: i64,
+    /// The issue it belongs to.
+    pub issue_id: i64,
+    /// Name of the person or agent id.
+    pub author: String,
+    /// Human, agent or system.
+    pub author_kind: AuthorKind,
+    /// The text.
+    pub body: String,
+    /// When it was written (epoch ms).
+    #[serde(skip)]
+    pub created_at: Millis,
+}
+
+/// One agent run on an issue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    /// Row id.
+    pub id: i64,
+    /// The issue worked on.
+    pub issue_id: i64,
+    /// Which agent ran it.
+    pub agent_id: String,
+    /// Runner slot number.
+    pub slot: i64,
+    /// OS process id of the runner that owns it (to detect dead owners).
+    #[serde(skip)]
+    pub owner_pid: Option<i64>,
+    /// Agent session id (Claude's `session_id`).
+    pub session_id: Option<String>,
+    /// Start (epoch ms).
+    #[serde(skip)]
+    pub started_at: Millis,
+    /// End (epoch ms), `None` while running.
+    #[serde(skip)]
+    pub ended_at: Option<Millis>,
+    /// Exit status of the agent process.
+    pub exit_code: Option<i64>,
+    /// How it ended, `None` while running.
+    pub outcome: Option<RunOutcome>,
+    /// Error text when it failed.
+    pub error: Option<String>,
+    /// Cost reported by the agent.
+    pub cost_usd: Option<f64>,
+    /// Turns reported by the agent.
+    pub turns: Option<i64>,
+    /// Duration reported by the agent.
+    pub duration_ms: Option<i64>,
+    /// Transcript lines stored for this run.
+    pub transcript_lines: i64,
+    /// Where the transcript lives (`db:runs/<id>`).
+    pub transcript: String,
+}
+
+/// An append-only event row: the audit log and the change feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Monotonic id (the change feed's high-water mark).
+    pub id: i64,
+    /// When it happened (epoch ms).
+    #[serde(skip)]
+    pub ts: Millis,
+    /// `issue.created`, `issue.status`, `comment.added`, `run.started`, …
+    pub kind: String,
+    /// The issue it concerns.
+    pub issue_id: Option<i64>,
+    /// Who did it (`human`, `agent`, `system` and a name).
+    pub actor: String,
+    /// Kind-specific details.
+    pub data: serde_json::Value,
+}
+
+/// An issue with its thread and runs, as `show` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueDetail {
+    /// The issue itself.
+    #[serde(flatten)]
+    pub issue: Issue,
+    /// Its comments, oldest first.
+    pub comments: Vec<Comment>,
+    /// Its runs, oldest first.
+    pub runs: Vec<Run>,
+}

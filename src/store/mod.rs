@@ -1,0 +1,292 @@
+//! SQLite, the single source of truth: issues, comments, runs, transcripts and the event log.
+//!
+//! Every state change and its event row commit in one transaction. Writers take the write lock
+//! up front (`BEGIN IMMEDIATE`) so two processes never deadlock upgrading a read lock, and a busy
+//! database is retried until a deadline instead of surfacing "database is locked" at once.
+
+mod events;
+mod issues;
+mod runs;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::domain::{now_millis, Millis, TransitionError};
+
+pub use issues::{IssueEdit, NewIssue, StatusCounts};
+pub use runs::{RunEnd, TranscriptLine};
+
+/// How long one statement waits for a lock before SQLite reports busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a write transaction is retried while the database stays busy.
+const WRITE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Everything the store can refuse, each with a message a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file exists but is not an SQLite database.
+    #[error("{path} is not an autopilot database (not SQLite, or corrupt); move it aside or pass another --db")]
+    NotADatabase {
+        /// The offending file.
+        path: PathBuf,
+    },
+    /// The file was written by a newer autopilot-tui.
+    #[error("{path} has schema version {found}, newer than this autopilot-tui supports ({supported}); upgrade autopilot-tui — the database was left untouched")]
+    TooNew {
+        /// The database.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// Another process held the write lock past the timeout.
+    #[error("the database is locked by another process (waited {waited:?}); try again, or find the process holding {path}")]
+    Locked {
+        /// The database.
+        path: PathBuf,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The directory for the database could not be created.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No issue with that id.
+    #[error("issue #{0} not found")]
+    IssueNotFound(i64),
+    /// No run with that id.
+    #[error("run {0} not found")]
+    RunNotFound(i64),
+    /// The state machine refused the move.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// A value that breaks a rule (empty title, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything else SQLite reports.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Store results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open connection to the autopilot database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = schema::MIGRATIONS.len() as i64;
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure().map_err(|e| store.classify(e))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn classify(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Sqlite(ref inner) if is_not_a_database(inner) => StoreError::NotADatabase {
+                path: self.path.clone(),
+            },
+            StoreError::Sqlite(ref inner) if is_busy(inner) => StoreError::Locked {
+                path: self.path.clone(),
+                waited: BUSY_TIMEOUT,
+            },
+            other => other,
+        }
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Reading the schema first makes a non-SQLite file fail here, before any write.
+        let _: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "could not switch the database to WAL");
+        }
+        self.conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+        )?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.classify(e.into()))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path,
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
+        self.write(|tx| {
+            // Re-read inside the write lock: another process may have migrated meanwhile.
+            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if current > SCHEMA_VERSION {
+                return Err(StoreError::TooNew {
+                    path: path.clone(),
+                    found: current,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), retrying while the database is busy.
+    pub(crate) fn write<T>(&mut self, mut f: impl FnMut(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let attempt = (|| {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match attempt {
+                Err(StoreError::Sqlite(ref e)) if is_busy(e) => {
+                    if start.elapsed() >= WRITE_DEADLINE {
+                        return Err(StoreError::Locked {
+                            path: self.path.clone(),
+                            waited: start.elapsed(),
+                        });
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(200));
+                }
+                Err(StoreError::Sqlite(ref e)) if is_not_a_database(e) => {
+                    return Err(StoreError::NotADatabase {
+                        path: self.path.clone(),
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The connection, for reads.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A counter that changes whenever another connection commits (cheap change detection).
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Reads a setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Writes a setting with an event row.
+    pub fn set_setting(&mut self, key: &str, value: &str, actor: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )?;
+            events::insert(
+                tx,
+                "setting.changed",
+                None,
+                actor,
+                &serde_json::json!({ "key": key, "value": value }),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Whether claiming is paused for every runner on this database.
+    pub fn is_paused(&self) -> Result<bool> {
+        Ok(self.setting("paused")?.as_deref() == Some("1"))
+    }
+}
+
+/// A timestamp for rows written now.
+fn now() -> Millis {
+    now_millis()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! Runs and their transcripts.
+
+use rusqlite::{params, OptionalExtension, Row};
+use serde_json::json;
+
+use super::issues::{actor_label, get_in, insert_comment, set_status};
+use super::{events, now, Result, Store, StoreError};
+use crate::domain::{Actor, AuthorKind, Issue, Millis, Run, RunOutcome, Status};
+
+/// How a run ended and what it does to its issue, committed as one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct RunEnd {
+    /// The outcome.
+    pub outcome: Option<RunOutcome>,
+    /// Agent exit status.
+    pub exit_code: Option<i64>,
+    /// Error text for failures.
+    pub error: Option<String>,
+    /// Reported cost.
+    pub cost_usd: Option<f64>,
+    /// Reported turns.
+    pub turns: Option<i64>,
+    /// Reported duration.
+    pub duration_ms: Option<i64>,
+    /// Agent session, kept for the next run's resume.
+    pub session_id: Option<String>,
+    /// The last lines the agent wrote to stderr.
+    pub stderr_tail: Option<String>,
+    /// Where the issue goes, and who moves it.
+    pub move_to: Option<(Status, Actor)>,
+    /// Comments to add: author, kind, text.
+    pub comments: Vec<(String, AuthorKind, String)>,
+}
+
+/// One stored line of agent output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptLine {
+    /// Position in the run, from 0.
+    pub seq: i64,
+    /// When it arrived (epoch ms).
+    pub ts: Millis,
+    /// The bytes exactly as the agent printed them (without the newline).
+    pub line: Vec<u8>,
+}
+
+const RUN_COLS: &str = "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
+     r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
+     (SELECT count(*) FROM transcript_lines t WHERE t.run_id = r.id)";
+
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
+    let id: i64 = r.get(0)?;
+    let outcome: Option<String> = r.get(9)?;
+    Ok(Run {
+        id,
+        issue_id: r.get(1)?,
+        agent_id: r.get(2)?,
+        slot: r.get(3)?,
+        owner_pid: r.get(4)?,
+        session_id: r.get(5)?,
+        started_at: r.get(6)?,
+        ended_at: r.get(7)?,
+        exit_code: r.get(8)?,
+        outcome: outcome.and_then(|o| o.parse().ok()),
+        error: r.get(10)?,
+        cost_usd: r.get(11)?,
+        turns: r.get(12)?,
+        duration_ms: r.get(13)?,
+        transcript_lines: r.get(14)?,
+        transcript: format!("db:runs/{id}"),
+    })
+}
+
+impl Store {
+    /// Opens a run for an issue this agent has claimed.
+    pub fn start_run(&mut self, issue_id: i64, agent_id: &str, slot: i64) -> Result<i64> {
+        let pid = i64::from(std::process::id());
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![issue_id, agent_id, slot, pid, now()],
+            )?;
+            let run_id = tx.last_insert_rowid();
+            events::insert(
+                tx,
+                "run.started",
+                Some(issue_id),
+                &actor_label(Actor::Agent, agent_id),
+                &json!({ "run_id": run_id, "slot": slot, "pid": pid }),
+            )?;
+            Ok(run_id)
+        })
+    }
+
+    /// Records the agent's session id as soon as it is known.
+    pub fn set_run_session(&mut self, run_id: i64, session_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET session_id = ?2 WHERE id = ?1",
+                params![run_id, session_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Appends transcript lines (numbered from `first_seq`) in one transaction.
+    pub fn append_transcript(
+        &mut self,
+        run_id: i64,
+        first_seq: i64,
+        lines: &[(Millis, Vec<u8>)],
+    ) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO transcript_lines (run_id, seq, ts, line) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (i, (ts, line)) in lines.iter().enumerate() {
+                stmt.execute(params![run_id, first_seq + i as i64, ts, line])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Closes a run and applies its effect on the issue (comments, move) atomically.
+    /// The move happens only while the issue is still this agent's claim; the returned
+    /// flag says whether it did.
+    pub fn finish_run(&mut self, run_id: i64, agent_id: &str, end: &RunEnd) -> Result<(Issue, bool)> {
+        self.write(|tx| {
+            let issue_id: i64 = tx
+                .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
+                .optional()?
+                .ok_or(StoreError::RunNotFound(run_id))?;
+            let outcome = end.outcome.map(RunOutcome::as_str);
+            tx.execute(
+                "UPDATE runs SET ended_at = ?2, exit_code = ?3, outcome = ?4, error = ?5, cost_usd = ?6,
+                     turns = ?7, duration_ms = ?8, session_id = coalesce(?9, session_id), stderr_tail = ?10
+                 WHERE id = ?1",
+                params![
+                    run_id,
+                    now(),
+                    end.exit_code,
+                    outcome,
+                    end.error,
+                    end.cost_usd,
+                    end.turns,
+                    end.duration_ms,
+                    end.session_id,
+                    end.stderr_tail
+                ],
+            )?;
+            if let Some(sid) = &end.session_id {
+                tx.execute(
+                    "UPDATE issues SET session_id = ?2 WHERE id = ?1",
+                    params![issue_id, sid],
+                )?;
+            }
+            events::insert(
+                tx,
+                "run.finished",
+                Some(issue_id),
+                &actor_label(Actor::Agent, agent_id),
+                &json!({ "run_id": run_id, "outcome": outcome, "exit_code": end.exit_code,
+                         "cost_usd": end.cost_usd, "turns": end.turns }),
+            )?;
+            let issue = get_in(tx, issue_id)?;
+            let ours = issue.status == Status::InProgress && issue.claimed_by.as_deref() == Some(agent_id);
+            for (author, kind, body) in &end.comments {
+                insert_comment(tx, issue_id, author, *kind, body)?;
+            }
+            if let (true, Some((to, actor))) = (ours, end.move_to) {
+                set_status(tx, &issue, to, actor, agent_id)?;
+                if to == Status::InReview {
+                    tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", [issue_id])?;
+                }
+            }
+            Ok((get_in(tx, issue_id)?, ours))
+        })
+    }
+
+    /// One run.
+    pub fn run(&self, run_id: i64) -> Result<Run> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {RUN_COLS} FROM runs r WHERE r.id = ?1"),
+                [run_id],
+                run_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::RunNotFound(run_id))
+    }
+
+    /// An issue's runs, oldest first.
+    pub fn runs(&self, issue_id: i64) -> Result<Vec<Run>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {RUN_COLS} FROM runs r WHERE r.issue_id = ?1 ORDER BY r.id"
+        ))?;
+        let rows = stmt.query_map([issue_id], run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Runs still open (no end recorded), oldest first.
+    pub fn open_runs(&self) -> Result<Vec<Run>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {RUN_COLS} FROM runs r WHERE r.ended_at IS NULL ORDER BY r.id"
+        ))?;
+        let rows = stmt.query_map([], run_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Transcript lines of a run after `after_seq` (use -1 for all), at most `limit`.
+    pub fn transcript(&self, run_id: i64, after_seq: i64, limit: i64) -> Result<Vec<TranscriptLine>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT seq, ts, line FROM transcript_lines WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![run_id, after_seq, limit], |r| {
+            Ok(TranscriptLine {
+                seq: r.get(0)?,
+                ts: r.get(1)?,
+                line: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The stderr tail kept for a run.
+    pub fn run_stderr(&self, run_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT stderr_tail FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+}

@@ -1,0 +1,85 @@
+//! Versioned migrations. Each entry moves `PRAGMA user_version` up by one.
+
+/// The migrations, in order; index + 1 is the version each produces.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema
+    r"
+CREATE TABLE issues (
+    id            INTEGER PRIMARY KEY,
+    title         TEXT    NOT NULL,
+    body          TEXT    NOT NULL DEFAULT '',
+    kind          TEXT    NOT NULL CHECK (kind IN ('feature','bug','chore','feedback')),
+    status        TEXT    NOT NULL CHECK (status IN ('backlog','ready','in_progress','blocked','in_review','done')),
+    priority      INTEGER NOT NULL DEFAULT 0,
+    claimed_by    TEXT,
+    lease_until   INTEGER,
+    branch        TEXT,
+    worktree      TEXT,
+    base          TEXT,
+    session_id    TEXT,
+    interruptions INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE INDEX issues_claim ON issues (status, priority DESC, created_at, id);
+
+CREATE TABLE issue_deps (
+    issue_id   INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    depends_on INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    PRIMARY KEY (issue_id, depends_on)
+) WITHOUT ROWID;
+
+CREATE TABLE comments (
+    id          INTEGER PRIMARY KEY,
+    issue_id    INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    author      TEXT    NOT NULL,
+    author_kind TEXT    NOT NULL CHECK (author_kind IN ('human','agent','system')),
+    body        TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX comments_issue ON comments (issue_id, id);
+
+CREATE TABLE runs (
+    id           INTEGER PRIMARY KEY,
+    issue_id     INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    agent_id     TEXT    NOT NULL,
+    slot         INTEGER NOT NULL,
+    owner_pid    INTEGER,
+    session_id   TEXT,
+    started_at   INTEGER NOT NULL,
+    ended_at     INTEGER,
+    exit_code    INTEGER,
+    outcome      TEXT,
+    error        TEXT,
+    cost_usd     REAL,
+    turns        INTEGER,
+    duration_ms  INTEGER,
+    stderr_tail  TEXT
+);
+CREATE INDEX runs_issue ON runs (issue_id, id);
+CREATE INDEX runs_open ON runs (ended_at) WHERE ended_at IS NULL;
+
+CREATE TABLE transcript_lines (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    ts     INTEGER NOT NULL,
+    line   BLOB    NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts       INTEGER NOT NULL,
+    kind     TEXT    NOT NULL,
+    issue_id INTEGER,
+    actor    TEXT    NOT NULL,
+    data     TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_issue ON events (issue_id, id);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+",
+];
