@@ -1,6 +1,10 @@
 //! autopilot-tui: a terminal kanban and mission control for autonomous coding agents.
 //!
-//! Layers, with dependencies pointing one way: [`domain`] ← [`store`] ← [`runner`] ← `ui`.
+//! Layers, with dependencies pointing one way: [`domain`] ← [`store`] ← [`runner`] ← `ui`,
+//! and [`config`] / `cli` on top.
 
+pub mod config;
 pub mod domain;
+pub mod runner;
 pub mod store;
+pub mod ui;

@@ -1,0 +1,385 @@
+//! Configuration: `autopilot.toml` at the repo root over user-wide defaults in the XDG config
+//! dir, then environment variables, then flags — each layer overriding the one before.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use crate::runner::agent::{claude::Claude, command::Generic, Adapter};
+use crate::runner::RunnerSettings;
+
+/// The commented sample printed by `config --sample`.
+pub const SAMPLE: &str = include_str!("../autopilot.sample.toml");
+
+/// The file name of the shared repository settings.
+pub const REPO_FILE: &str = "autopilot.toml";
+
+/// `[agent]`: which agent runs and how.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// `claude` (default) or `command`.
+    pub kind: Option<String>,
+    /// The claude executable, or the shell command line for `kind = "command"`.
+    pub command: Option<String>,
+    /// Claude `--model`.
+    pub model: Option<String>,
+    /// Claude `--permission-mode`.
+    pub permission_mode: Option<String>,
+    /// Claude `--max-turns`.
+    pub max_turns: Option<u32>,
+    /// Claude `--allowedTools`.
+    pub allowed_tools: Option<Vec<String>>,
+    /// Extra arguments for claude.
+    pub extra_args: Option<Vec<String>>,
+    /// Agent identity recorded on claims, comments and runs.
+    pub id: Option<String>,
+}
+
+/// `[runner]`: slots, polling, leases.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSection {
+    /// Parallel agent slots.
+    pub slots: Option<usize>,
+    /// Seconds between checks for work made ready by other processes.
+    pub poll_seconds: Option<u64>,
+    /// Claim lease length in seconds.
+    pub lease_seconds: Option<u64>,
+    /// Branch new work starts from (default: the repo's current branch).
+    pub base_branch: Option<String>,
+    /// Interruptions after which an issue is parked in blocked instead of retried.
+    pub max_interruptions: Option<i64>,
+}
+
+/// `[git]`: commits, pushes, pull requests.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSection {
+    /// Commit author name.
+    pub commit_name: Option<String>,
+    /// Commit author e-mail.
+    pub commit_email: Option<String>,
+    /// Push the branch and open a PR with `gh` after a successful run.
+    pub push: Option<bool>,
+}
+
+/// `[ui]`: look and feel.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSection {
+    /// Theme name (`default`, `light`, `mono`) or a path to a theme file.
+    pub theme: Option<String>,
+    /// Capture the mouse (breaks terminal copy/paste, so off by default).
+    pub mouse: Option<bool>,
+    /// Ring the terminal bell when an agent needs you.
+    pub bell: Option<bool>,
+    /// Key overrides: action name → keys (`hand_off = ["H"]`).
+    pub keys: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// One configuration file, every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `[agent]`.
+    #[serde(default)]
+    pub agent: AgentSection,
+    /// `[runner]`.
+    #[serde(default)]
+    pub runner: RunnerSection,
+    /// `[git]`.
+    #[serde(default)]
+    pub git: GitSection,
+    /// `[ui]`.
+    #[serde(default)]
+    pub ui: UiSection,
+}
+
+macro_rules! overlay {
+    ($base:expr, $top:expr, $($sec:ident . $field:ident),+ $(,)?) => {
+        $( if $top.$sec.$field.is_some() { $base.$sec.$field = $top.$sec.$field.clone(); } )+
+    };
+}
+
+impl FileConfig {
+    /// Reads one file; a missing file is an empty config.
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("invalid configuration in {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Lays `top` over `self`: every field `top` sets wins.
+    pub fn merge(mut self, top: &FileConfig) -> FileConfig {
+        overlay!(self, top,
+            agent.kind, agent.command, agent.model, agent.permission_mode, agent.max_turns,
+            agent.allowed_tools, agent.extra_args, agent.id,
+            runner.slots, runner.poll_seconds, runner.lease_seconds, runner.base_branch,
+            runner.max_interruptions,
+            git.commit_name, git.commit_email, git.push,
+            ui.theme, ui.mouse, ui.bell, ui.keys,
+        );
+        self
+    }
+
+    /// The layer made of `AUTOPILOT_*` environment variables.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<FileConfig> {
+        fn parsed<T: std::str::FromStr>(
+            env: &dyn Fn(&str) -> Option<String>,
+            key: &str,
+        ) -> anyhow::Result<Option<T>> {
+            match env(key).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| anyhow::anyhow!("{key}={v:?} is not a valid value")),
+            }
+        }
+        let text = |key: &str| env(key).filter(|v| !v.is_empty());
+        let mut c = FileConfig::default();
+        if let Some(cmd) = text("AUTOPILOT_AGENT_COMMAND") {
+            c.agent.kind = Some("command".into());
+            c.agent.command = Some(cmd);
+        }
+        if let Some(bin) = text("AUTOPILOT_CLAUDE_BIN") {
+            c.agent.kind = Some("claude".into());
+            c.agent.command = Some(bin);
+        }
+        c.agent.model = text("AUTOPILOT_MODEL");
+        c.agent.permission_mode = text("AUTOPILOT_PERMISSION_MODE");
+        c.agent.max_turns = parsed(env, "AUTOPILOT_MAX_TURNS")?;
+        c.agent.id = text("AUTOPILOT_AGENT_ID");
+        c.runner.poll_seconds = parsed(env, "AUTOPILOT_POLL_SECONDS")?;
+        c.runner.lease_seconds = parsed(env, "AUTOPILOT_LEASE_SECONDS")?;
+        c.runner.base_branch = text("AUTOPILOT_BASE_BRANCH");
+        c.git.commit_name = text("AUTOPILOT_COMMIT_NAME");
+        c.git.commit_email = text("AUTOPILOT_COMMIT_EMAIL");
+        c.git.push = text("AUTOPILOT_PUSH").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        c.ui.theme = text("AUTOPILOT_THEME");
+        Ok(c)
+    }
+}
+
+/// Where things live for one repository.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The main repository's work tree root.
+    pub repo_root: PathBuf,
+    /// `.autopilot/` (git-ignored runtime state).
+    pub state_dir: PathBuf,
+    /// The database.
+    pub db: PathBuf,
+    /// Where worktrees are created.
+    pub worktrees: PathBuf,
+    /// Log files.
+    pub logs: PathBuf,
+}
+
+impl Paths {
+    /// The layout under a repository root, with an optional database override.
+    pub fn for_repo(repo_root: &Path, db: Option<PathBuf>) -> Paths {
+        let state_dir = repo_root.join(".autopilot");
+        Paths {
+            repo_root: repo_root.to_path_buf(),
+            db: db.unwrap_or_else(|| state_dir.join("autopilot.db")),
+            worktrees: state_dir.join("worktrees"),
+            logs: state_dir.join("logs"),
+            state_dir,
+        }
+    }
+
+    /// Creates `.autopilot/` with a `.gitignore` that hides it from git.
+    pub fn ensure_state_dir(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.state_dir)
+            .with_context(|| format!("cannot create {}", self.state_dir.display()))?;
+        let ignore = self.state_dir.join(".gitignore");
+        if !ignore.exists() {
+            std::fs::write(&ignore, "# runtime state of autopilot-tui\n*\n")
+                .with_context(|| format!("cannot write {}", ignore.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The user-wide config file (`$AUTOPILOT_CONFIG_HOME/config.toml`, else the XDG config dir).
+pub fn user_config_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if let Some(home) = env("AUTOPILOT_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(home).join("config.toml"));
+    }
+    if let Some(xdg) = env("XDG_CONFIG_HOME").filter(|v| v.starts_with('/')) {
+        return Some(PathBuf::from(xdg).join("autopilot-tui").join("config.toml"));
+    }
+    directories::BaseDirs::new().map(|b| b.home_dir().join(".config/autopilot-tui/config.toml"))
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The merged layers.
+    pub file: FileConfig,
+    /// Repository layout.
+    pub paths: Paths,
+}
+
+impl Config {
+    /// Loads user file < repo file < environment, for the repo at `paths`.
+    pub fn load(paths: Paths, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let user = match user_config_file(env) {
+            Some(p) => FileConfig::load(&p)?,
+            None => FileConfig::default(),
+        };
+        let repo = FileConfig::load(&paths.repo_root.join(REPO_FILE))?;
+        let file = user.merge(&repo).merge(&FileConfig::from_env(env)?);
+        Ok(Config { file, paths })
+    }
+
+    /// Agent identity: configured, else `<host>` (the slot number is appended per slot).
+    pub fn agent_id(&self) -> String {
+        self.file.agent.id.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "autopilot".into())
+        })
+    }
+
+    /// The runner settings, with `slots` from a flag when given.
+    pub fn runner_settings(&self, slots: Option<usize>) -> RunnerSettings {
+        let f = &self.file;
+        RunnerSettings {
+            repo_root: self.paths.repo_root.clone(),
+            worktrees: self.paths.worktrees.clone(),
+            db: self.paths.db.clone(),
+            slots: slots.or(f.runner.slots).unwrap_or(1).max(1),
+            agent_id: self.agent_id(),
+            poll: std::time::Duration::from_secs(f.runner.poll_seconds.unwrap_or(15).max(1)),
+            lease: std::time::Duration::from_secs(f.runner.lease_seconds.unwrap_or(60).max(3)),
+            base_branch: f.runner.base_branch.clone(),
+            max_interruptions: f.runner.max_interruptions.unwrap_or(3).max(1),
+            commit_name: f.git.commit_name.clone().unwrap_or_else(|| "autopilot agent".into()),
+            commit_email: f
+                .git
+                .commit_email
+                .clone()
+                .unwrap_or_else(|| "agent@autopilot.local".into()),
+            push: f.git.push.unwrap_or(false),
+            permission_mode: self.permission_mode(),
+        }
+    }
+
+    /// The permission mode claude runs under.
+    pub fn permission_mode(&self) -> String {
+        self.file
+            .agent
+            .permission_mode
+            .clone()
+            .unwrap_or_else(|| "bypassPermissions".into())
+    }
+
+    /// Builds the configured agent adapter, resolving its executable. The error names the
+    /// setting to change when the executable cannot be found.
+    pub fn adapter(&self) -> anyhow::Result<std::sync::Arc<dyn Adapter>> {
+        let a = &self.file.agent;
+        match a.kind.as_deref().unwrap_or("claude") {
+            "claude" => {
+                let wanted = a.command.clone().unwrap_or_else(|| "claude".into());
+                let program = which::which(&wanted).map_err(|_| {
+                    if a.command.is_some() {
+                        anyhow::anyhow!(
+                            "agent binary not found: {wanted:?} (from AUTOPILOT_CLAUDE_BIN or [agent] command) does not exist or is not executable"
+                        )
+                    } else {
+                        anyhow::anyhow!(
+                            "agent binary not found: `claude` is not on PATH; install Claude Code \
+                             (npm install -g @anthropic-ai/claude-code) or set AUTOPILOT_CLAUDE_BIN=/path/to/claude"
+                        )
+                    }
+                })?;
+                Ok(std::sync::Arc::new(Claude {
+                    program,
+                    model: a.model.clone(),
+                    permission_mode: self.permission_mode(),
+                    max_turns: a.max_turns,
+                    allowed_tools: a.allowed_tools.clone().unwrap_or_default(),
+                    extra_args: a.extra_args.clone().unwrap_or_default(),
+                }))
+            }
+            "command" => {
+                let Some(command) = a.command.clone().filter(|c| !c.trim().is_empty()) else {
+                    bail!("[agent] kind = \"command\" needs `command` (or AUTOPILOT_AGENT_COMMAND)");
+                };
+                let shell = which::which("sh").unwrap_or_else(|_| PathBuf::from("/bin/sh"));
+                Ok(std::sync::Arc::new(Generic { shell, command }))
+            }
+            other => bail!("unknown [agent] kind {other:?} (expected \"claude\" or \"command\")"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(home.join("config.toml"), "[runner]\nslots = 2\npoll_seconds = 30\n[agent]\nmodel = \"user\"\n").unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(repo.join(REPO_FILE), "[runner]\nslots = 3\n[agent]\nmodel = \"repo\"\n").unwrap();
+        let env = env_of(&[
+            ("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap()),
+            ("AUTOPILOT_MODEL", "env"),
+        ]);
+        let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
+        assert_eq!(cfg.file.agent.model.as_deref(), Some("env"));
+        let s = cfg.runner_settings(None);
+        assert_eq!(s.slots, 3);
+        assert_eq!(s.poll.as_secs(), 30);
+        assert_eq!(cfg.runner_settings(Some(5)).slots, 5);
+        assert_eq!(s.commit_name, "autopilot agent");
+    }
+
+    #[test]
+    fn bad_files_and_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(REPO_FILE), "[runner]\nslotz = 3\n").unwrap();
+        let err = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("autopilot.toml"), "{err:#}");
+        assert!(format!("{err:#}").contains("slotz"), "{err:#}");
+        let err = FileConfig::from_env(&env_of(&[("AUTOPILOT_POLL_SECONDS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("AUTOPILOT_POLL_SECONDS"));
+    }
+
+    #[test]
+    fn missing_agent_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_of(&[("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude")]);
+        let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
+        let err = cfg.adapter().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
+    }
+
+    #[test]
+    fn the_sample_parses() {
+        let parsed: FileConfig = toml::from_str(SAMPLE).unwrap();
+        assert_eq!(parsed.runner.slots, Some(1));
+    }
+}

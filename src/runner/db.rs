@@ -1,0 +1,41 @@
+//! An async handle on a store connection: each call runs on the blocking pool, so SQLite never
+//! stalls a task that drives agents or draws.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::store::{Store, StoreError};
+
+/// A store connection usable from async code.
+#[derive(Clone, Debug)]
+pub struct Db {
+    store: Arc<Mutex<Store>>,
+}
+
+impl Db {
+    /// Opens its own connection to the database at `path`.
+    pub async fn open(path: &Path) -> Result<Db, StoreError> {
+        let path = path.to_path_buf();
+        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("store task failed: {e}")))??;
+        Ok(Db {
+            store: Arc::new(Mutex::new(store)),
+        })
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("store task failed: {e}")))?
+    }
+}

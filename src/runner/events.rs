@@ -1,0 +1,210 @@
+//! What the runner tells its watchers (the TUI, the headless log) and what they tell it.
+
+use crate::domain::{RunOutcome, Status};
+
+use super::agent::{truncate, AgentEvent};
+use super::sanitize::{sanitize, strip_all};
+
+/// What a pane line shows, so views can style it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// The agent's words.
+    Text,
+    /// A tool call (`Edit src/x.rs`).
+    Tool,
+    /// A tool's (trimmed) output.
+    ToolOutput,
+    /// A failed tool call or an API error.
+    Error,
+    /// Session start, retries, the closing summary.
+    Meta,
+    /// Output that was not in the expected format.
+    Raw,
+}
+
+/// One display line of agent output: sanitized (only SGR colour escapes remain), no newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaneLine {
+    /// What it is.
+    pub kind: LineKind,
+    /// The text; may hold SGR escapes, never any other control sequence.
+    pub text: String,
+}
+
+/// Longest tool output shown in a pane, in lines (the transcript keeps all of it).
+const TOOL_OUTPUT_LINES: usize = 6;
+/// Longest single display line, in characters.
+const MAX_LINE_CHARS: usize = 2_000;
+
+fn push_lines(out: &mut Vec<PaneLine>, kind: LineKind, text: &str, max_lines: usize) {
+    let safe = sanitize(text);
+    let total = safe.lines().count();
+    for line in safe.lines().take(max_lines) {
+        out.push(PaneLine {
+            kind,
+            text: truncate(line, MAX_LINE_CHARS),
+        });
+    }
+    if total > max_lines {
+        out.push(PaneLine {
+            kind: LineKind::Meta,
+            text: format!("  … {} more lines", total - max_lines),
+        });
+    }
+}
+
+/// Renders one parsed agent event as display lines.
+pub fn display_lines(event: &AgentEvent) -> Vec<PaneLine> {
+    let mut out = Vec::new();
+    match event {
+        AgentEvent::Init { session_id, model, .. } => out.push(PaneLine {
+            kind: LineKind::Meta,
+            text: format!(
+                "● session {} {}",
+                strip_all(&truncate(session_id, 40)),
+                model.as_deref().map(strip_all).unwrap_or_default()
+            )
+            .trim_end()
+            .to_string(),
+        }),
+        AgentEvent::Text { text, .. } => push_lines(&mut out, LineKind::Text, text, usize::MAX),
+        AgentEvent::ToolUse { name, summary } => out.push(PaneLine {
+            kind: LineKind::Tool,
+            text: format!("▸ {} {}", strip_all(name), strip_all(summary)),
+        }),
+        AgentEvent::ToolResult { text, is_error } => {
+            let kind = if *is_error { LineKind::Error } else { LineKind::ToolOutput };
+            let indented: String = text.lines().map(|l| format!("  {l}\n")).collect();
+            push_lines(&mut out, kind, &indented, TOOL_OUTPUT_LINES);
+        }
+        AgentEvent::Retry { attempt, max_retries, error } => out.push(PaneLine {
+            kind: LineKind::Error,
+            text: format!("↻ API retry {attempt}/{max_retries}: {}", strip_all(error)),
+        }),
+        AgentEvent::ApiError(text) => push_lines(&mut out, LineKind::Error, text, 10),
+        AgentEvent::PermissionDenied { tool, message } => out.push(PaneLine {
+            kind: LineKind::Error,
+            text: format!("✗ {} denied: {}", strip_all(tool), strip_all(message)),
+        }),
+        AgentEvent::Result(r) => {
+            let cost = r.cost_usd.map(|c| format!(" · ${c:.4}")).unwrap_or_default();
+            let turns = r.turns.map(|t| format!(" · {t} turns")).unwrap_or_default();
+            let status = if r.is_error { "✗ failed" } else { "✓ finished" };
+            out.push(PaneLine {
+                kind: if r.is_error { LineKind::Error } else { LineKind::Meta },
+                text: format!("{status} ({}){cost}{turns}", strip_all(&r.subtype)),
+            });
+            for e in &r.errors {
+                push_lines(&mut out, LineKind::Error, e, 5);
+            }
+        }
+        AgentEvent::Ignored => {}
+        AgentEvent::Raw(text) => push_lines(&mut out, LineKind::Raw, text, 50),
+    }
+    out
+}
+
+/// Something a runner reports. Sent after the store has committed it.
+#[derive(Debug, Clone)]
+pub enum RunnerEvent {
+    /// A slot claimed an issue and started its agent.
+    RunStarted {
+        /// Slot number.
+        slot: usize,
+        /// The run.
+        run_id: i64,
+        /// The issue.
+        issue_id: i64,
+        /// Its title.
+        title: String,
+        /// The agent id.
+        agent_id: String,
+    },
+    /// Agent output, already stored in the transcript.
+    Output {
+        /// Slot number.
+        slot: usize,
+        /// The run.
+        run_id: i64,
+        /// Display lines.
+        lines: Vec<PaneLine>,
+    },
+    /// Running totals for a run (from the agent's own report).
+    Progress {
+        /// The run.
+        run_id: i64,
+        /// Turns so far.
+        turns: Option<i64>,
+        /// Cost so far.
+        cost_usd: Option<f64>,
+    },
+    /// A run ended and its issue moved.
+    RunFinished {
+        /// Slot number.
+        slot: usize,
+        /// The run.
+        run_id: i64,
+        /// The issue.
+        issue_id: i64,
+        /// How it ended.
+        outcome: RunOutcome,
+        /// Where the issue is now.
+        status: Status,
+        /// One line for toasts and logs.
+        summary: String,
+    },
+    /// The store changed in a way watchers should reload (a claim, a lease handed back).
+    StoreChanged,
+    /// Something went wrong outside a run, or a condition the user must fix (shown as a banner).
+    Problem(String),
+    /// The problem shown earlier is gone.
+    ProblemCleared,
+    /// Claiming was paused or resumed.
+    Paused(bool),
+}
+
+/// What watchers can ask a runner to do.
+#[derive(Debug, Clone)]
+pub enum RunnerCommand {
+    /// Something may have become ready: look now instead of at the next poll.
+    Wake,
+    /// Stop the agent working on this issue.
+    Stop {
+        /// The issue.
+        issue_id: i64,
+        /// Who asked (for the system comment).
+        by: String,
+    },
+    /// Pause (true) or resume (false) claiming; running agents finish.
+    SetPaused(bool),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_survive_into_display_lines() {
+        let ev = AgentEvent::ToolResult {
+            text: "\u{1b}]52;c;Zm9v\u{7}\u{1b}[31mred\u{1b}[0m\n\u{1b}[2Jx".into(),
+            is_error: false,
+        };
+        let lines = display_lines(&ev);
+        assert_eq!(lines[0].text, "  \u{1b}[31mred\u{1b}[0m");
+        assert_eq!(lines[1].text, "  x");
+    }
+
+    #[test]
+    fn long_tool_output_is_trimmed_with_a_count() {
+        let text: String = (0..20).map(|i| format!("l{i}\n")).collect();
+        let lines = display_lines(&AgentEvent::ToolResult { text, is_error: false });
+        assert_eq!(lines.len(), TOOL_OUTPUT_LINES + 1);
+        assert_eq!(lines.last().map(|l| l.text.as_str()), Some("  … 14 more lines"));
+    }
+
+    #[test]
+    fn tool_calls_are_summarised() {
+        let lines = display_lines(&AgentEvent::ToolUse { name: "Bash".into(), summary: "cargo test".into() });
+        assert_eq!(lines, vec![PaneLine { kind: LineKind::Tool, text: "▸ Bash cargo test".into() }]);
+    }
+}

@@ -1,0 +1,170 @@
+//! Git, by shelling out to the `git` users already have. Every failure carries the command and
+//! git's own words, verbatim, so they can go into a system comment.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// A git command that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{command}` failed: {stderr}")]
+pub struct GitError {
+    /// The command line.
+    pub command: String,
+    /// What git printed on stderr (or why it could not start).
+    pub stderr: String,
+}
+
+/// Runs git in `dir` with `args`, returning trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    git_env(dir, args, &[])
+}
+
+fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, GitError> {
+    let command = format!("git {}", args.join(" "));
+    // Lock contention with another process (index.lock, config.lock) is retried briefly;
+    // anything else is reported at once.
+    let mut delay = Duration::from_millis(50);
+    for attempt in 0..6 {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .envs(env.iter().copied())
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .map_err(|e| GitError {
+                command: command.clone(),
+                stderr: format!("cannot run git: {e} (is git installed and on PATH?)"),
+            })?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let transient = stderr.contains(".lock': File exists") && stderr.contains("config.lock")
+            || stderr.contains("could not lock config file");
+        if !transient || attempt == 5 {
+            return Err(GitError { command, stderr });
+        }
+        std::thread::sleep(delay);
+        delay *= 2;
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+/// The root of the main work tree for `dir` (also when `dir` is inside one of its worktrees).
+pub fn repo_root(dir: &Path) -> Result<PathBuf, GitError> {
+    let common = git(dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"]).map_err(|e| {
+        GitError {
+            command: e.command,
+            stderr: if e.stderr.contains("not a git repository") {
+                format!("{} is not inside a git repository (run autopilot-tui from your repo, or pass --db for commands that only need the database)", dir.display())
+            } else {
+                e.stderr
+            },
+        }
+    })?;
+    let common = PathBuf::from(common);
+    if common.file_name().is_some_and(|n| n == ".git") {
+        if let Some(parent) = common.parent() {
+            return Ok(parent.to_path_buf());
+        }
+    }
+    Ok(PathBuf::from(git(dir, &["rev-parse", "--show-toplevel"])?))
+}
+
+/// The branch checked out in `repo`.
+pub fn current_branch(repo: &Path) -> Result<String, GitError> {
+    git(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).map_err(|e| GitError {
+        stderr: format!("the repository is on a detached HEAD; set [runner] base_branch or AUTOPILOT_BASE_BRANCH ({})", e.stderr),
+        ..e
+    })
+}
+
+fn branch_exists(repo: &Path, branch: &str) -> bool {
+    git(repo, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).is_ok()
+}
+
+/// Makes sure `path` is a worktree of `repo` on `branch`, creating the branch from `base` the
+/// first time. A rerun finds the same worktree and branch and continues there.
+pub fn ensure_worktree(repo: &Path, path: &Path, branch: &str, base: &str) -> Result<(), GitError> {
+    let path_str = path.to_string_lossy().to_string();
+    if path.exists() {
+        let head = git(path, &["rev-parse", "--abbrev-ref", "HEAD"]).map_err(|e| GitError {
+            command: e.command,
+            stderr: format!("{path_str} exists but is not a usable git worktree: {}", e.stderr),
+        })?;
+        let top = git(path, &["rev-parse", "--show-toplevel"]).unwrap_or_default();
+        if Path::new(&top) != path && std::fs::canonicalize(&top).ok() != std::fs::canonicalize(path).ok() {
+            return Err(GitError {
+                command: "git worktree add".into(),
+                stderr: format!("{path_str} exists but is not a worktree (it is inside {top}); move it aside"),
+            });
+        }
+        if head != branch {
+            return Err(GitError {
+                command: "git worktree add".into(),
+                stderr: format!("worktree {path_str} exists but is on branch {head}, not {branch}; move it aside or check out {branch} there"),
+            });
+        }
+        return Ok(());
+    }
+    // Metadata of a worktree whose directory was deleted would make `worktree add` refuse.
+    let _ = git(repo, &["worktree", "prune"]);
+    if branch_exists(repo, branch) {
+        git(repo, &["worktree", "add", &path_str, branch])?;
+    } else {
+        if !branch_exists(repo, base) {
+            return Err(GitError {
+                command: format!("git worktree add -b {branch} {path_str} {base}"),
+                stderr: format!("base branch {base:?} does not exist; set [runner] base_branch or AUTOPILOT_BASE_BRANCH"),
+            });
+        }
+        git(repo, &["worktree", "add", "-b", branch, &path_str, base])?;
+    }
+    Ok(())
+}
+
+/// The commit `HEAD` points at.
+pub fn head(dir: &Path) -> Result<String, GitError> {
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// Whether the work tree has uncommitted changes (untracked files included).
+pub fn has_changes(dir: &Path) -> Result<bool, GitError> {
+    Ok(!git(dir, &["status", "--porcelain", "--untracked-files=all"])?.is_empty())
+}
+
+/// Stages everything and commits it as `name <email>`, returning the new commit.
+pub fn commit_all(dir: &Path, message: &str, name: &str, email: &str) -> Result<String, GitError> {
+    git(dir, &["add", "-A"])?;
+    let env = [
+        ("GIT_AUTHOR_NAME", name),
+        ("GIT_AUTHOR_EMAIL", email),
+        ("GIT_COMMITTER_NAME", name),
+        ("GIT_COMMITTER_EMAIL", email),
+    ];
+    git_env(dir, &["commit", "--quiet", "-m", message], &env)?;
+    head(dir)
+}
+
+/// Pushes `branch` to `origin` and opens a pull request with `gh`, returning its URL.
+pub fn push_and_open_pr(dir: &Path, branch: &str, base: &str, title: &str, body: &str) -> Result<String, GitError> {
+    git(dir, &["push", "--set-upstream", "origin", branch])?;
+    let out = Command::new("gh")
+        .args(["pr", "create", "--head", branch, "--base", base, "--title", title, "--body", body])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| GitError {
+            command: "gh pr create".into(),
+            stderr: format!("cannot run gh: {e} (install the GitHub CLI, or unset AUTOPILOT_PUSH)"),
+        })?;
+    if out.status.success() {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        Ok(stdout.lines().last().unwrap_or_default().trim().to_string())
+    } else {
+        Err(GitError {
+            command: "gh pr create".into(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}

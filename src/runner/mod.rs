@@ -1,0 +1,236 @@
+//! The runner: slots that claim ready issues, prepare a worktree, run an agent in it, and turn
+//! what happened into a review, a question or a failure — every step committed to the store
+//! before it is reported.
+
+pub mod agent;
+mod db;
+pub mod events;
+pub mod git;
+pub mod outcome;
+pub mod process;
+pub mod prompt;
+mod run;
+pub mod sanitize;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+pub use db::Db;
+pub use events::{LineKind, PaneLine, RunnerCommand, RunnerEvent};
+
+use agent::Adapter;
+
+/// Everything a runner needs to know, resolved from configuration.
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// The main repository.
+    pub repo_root: PathBuf,
+    /// Where worktrees go.
+    pub worktrees: PathBuf,
+    /// The database file.
+    pub db: PathBuf,
+    /// Parallel slots.
+    pub slots: usize,
+    /// Agent identity (slots append their number).
+    pub agent_id: String,
+    /// How often to look for work made ready elsewhere.
+    pub poll: Duration,
+    /// Claim lease length.
+    pub lease: Duration,
+    /// Base branch, else the repo's current branch.
+    pub base_branch: Option<String>,
+    /// Expired claims after which an issue parks in blocked.
+    pub max_interruptions: i64,
+    /// Commit author name.
+    pub commit_name: String,
+    /// Commit author e-mail.
+    pub commit_email: String,
+    /// Push and open a PR after a successful run.
+    pub push: bool,
+    /// Claude's permission mode (checked before claiming).
+    pub permission_mode: String,
+}
+
+impl RunnerSettings {
+    /// The agent id a slot records.
+    pub fn slot_agent_id(&self, slot: usize) -> String {
+        format!("{}-{}", self.agent_id, slot + 1)
+    }
+}
+
+/// Checks what would make every run fail, before any issue is claimed. Claude Code refuses to
+/// bypass permissions as root unless `IS_SANDBOX=1`; claiming anyway would burn the queue into
+/// blocked issues one after another.
+pub fn preflight(adapter: &dyn Adapter, permission_mode: &str, euid_is_root: bool, is_sandbox: Option<&str>) -> Result<(), String> {
+    if adapter.name() == "claude"
+        && euid_is_root
+        && permission_mode == "bypassPermissions"
+        && is_sandbox != Some("1")
+    {
+        return Err("Claude Code refuses permission mode bypassPermissions as root unless IS_SANDBOX=1. \
+                    On a disposable box, export IS_SANDBOX=1; otherwise set AUTOPILOT_PERMISSION_MODE=acceptEdits \
+                    (and [agent] allowed_tools for the commands the agent may run). No issue was claimed."
+            .to_string());
+    }
+    Ok(())
+}
+
+/// Stop requests for the runs of this process, by issue.
+type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, Arc<Mutex<Option<String>>>)>>>;
+
+/// A runner: `slots` tasks sharing a wake-up signal and a stop map.
+pub struct Runner {
+    settings: Arc<RunnerSettings>,
+    adapter: Arc<dyn Adapter>,
+    events: mpsc::UnboundedSender<RunnerEvent>,
+    wake: Arc<Notify>,
+    stops: StopMap,
+    git_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Runner {
+    /// A runner that reports to `events`.
+    pub fn new(settings: RunnerSettings, adapter: Arc<dyn Adapter>, events: mpsc::UnboundedSender<RunnerEvent>) -> Runner {
+        Runner {
+            settings: Arc::new(settings),
+            adapter,
+            events,
+            wake: Arc::new(Notify::new()),
+            stops: Arc::default(),
+            git_lock: Arc::default(),
+        }
+    }
+
+    fn emit(&self, ev: RunnerEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    /// Runs the slots until `cancel` fires (running agents are stopped then) or, with `once`,
+    /// until nothing is ready and every slot is idle.
+    pub async fn run(
+        self,
+        once: bool,
+        mut commands: mpsc::UnboundedReceiver<RunnerCommand>,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let is_root = nix::unistd::geteuid().is_root();
+        let sandbox = std::env::var("IS_SANDBOX").ok();
+        if let Err(problem) = preflight(self.adapter.as_ref(), &self.settings.permission_mode, is_root, sandbox.as_deref()) {
+            self.emit(RunnerEvent::Problem(problem.clone()));
+            anyhow::bail!(problem);
+        }
+        let db = Db::open(&self.settings.db).await?;
+        let max = self.settings.max_interruptions;
+        let released = db.call(move |s| s.release_expired(max)).await?;
+        if !released.is_empty() {
+            self.emit(RunnerEvent::StoreChanged);
+        }
+        let this = Arc::new(self);
+        let mut slots = tokio::task::JoinSet::new();
+        for slot in 0..this.settings.slots {
+            let me = Arc::clone(&this);
+            let cancel = cancel.clone();
+            slots.spawn(async move { me.slot_loop(slot, once, cancel).await });
+        }
+        let reaper_every = this.settings.lease.max(Duration::from_secs(1));
+        let mut reap = tokio::time::interval(reaper_every);
+        reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                done = slots.join_next() => match done {
+                    None => break,
+                    Some(Ok(Ok(()))) => {}
+                    Some(Ok(Err(e))) => {
+                        this.emit(RunnerEvent::Problem(format!("runner slot stopped: {e:#}")));
+                        tracing::error!("slot failed: {e:#}");
+                    }
+                    Some(Err(e)) => tracing::error!("slot task panicked: {e}"),
+                },
+                Some(cmd) = commands.recv() => this.command(&db, cmd).await,
+                _ = reap.tick() => {
+                    match db.call(move |s| s.release_expired(max)).await {
+                        Ok(ids) if !ids.is_empty() => {
+                            this.emit(RunnerEvent::StoreChanged);
+                            this.wake.notify_waiters();
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("lease reaper: {e}"),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn command(&self, db: &Db, cmd: RunnerCommand) {
+        match cmd {
+            RunnerCommand::Wake => self.wake.notify_waiters(),
+            RunnerCommand::Stop { issue_id, by } => {
+                let entry = self.stops.lock().ok().and_then(|m| m.get(&issue_id).cloned());
+                if let Some((token, reason)) = entry {
+                    if let Ok(mut r) = reason.lock() {
+                        *r = Some(format!("stopped by {by}"));
+                    }
+                    token.cancel();
+                } else {
+                    self.emit(RunnerEvent::Problem(format!("issue #{issue_id} has no running agent in this process")));
+                }
+            }
+            RunnerCommand::SetPaused(paused) => {
+                let value = if paused { "1" } else { "0" };
+                match db.call(move |s| s.set_setting("paused", value, "human:tui")).await {
+                    Ok(()) => {
+                        self.emit(RunnerEvent::Paused(paused));
+                        if !paused {
+                            self.wake.notify_waiters();
+                        }
+                    }
+                    Err(e) => self.emit(RunnerEvent::Problem(format!("could not change pause: {e}"))),
+                }
+            }
+        }
+    }
+
+    async fn slot_loop(self: Arc<Self>, slot: usize, once: bool, cancel: CancellationToken) -> anyhow::Result<()> {
+        let db = Db::open(&self.settings.db).await?;
+        let agent_id = self.settings.slot_agent_id(slot);
+        let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        loop {
+            // Register for wake-ups before looking, so a wake between the look and the wait
+            // is not lost.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            let id = agent_id.clone();
+            let claimed = match db.call(move |s| s.claim_next(&id, lease_ms)).await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.emit(RunnerEvent::Problem(format!("cannot claim work: {e}")));
+                    None
+                }
+            };
+            match claimed {
+                Some(issue) => {
+                    self.emit(RunnerEvent::StoreChanged);
+                    run::run_issue(&self, &db, slot, &agent_id, issue, &cancel).await;
+                }
+                None if once => return Ok(()),
+                None => {
+                    tokio::select! {
+                        () = &mut notified => {}
+                        () = tokio::time::sleep(self.settings.poll) => {}
+                        () = cancel.cancelled() => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+}

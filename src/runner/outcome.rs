@@ -1,0 +1,212 @@
+//! Deciding what a finished run means, from what the agent said and did. Pure, so every branch
+//! is tested without a process.
+
+use super::agent::{AgentEvent, AgentResult};
+
+/// Everything observed during one agent run.
+#[derive(Debug, Default, Clone)]
+pub struct Observed {
+    /// Whether the agent reported a session start.
+    pub saw_init: bool,
+    /// The agent's session id.
+    pub session_id: Option<String>,
+    /// The closing result, if one was printed.
+    pub result: Option<AgentResult>,
+    /// Text blocks of the latest assistant message.
+    pub last_message: Vec<String>,
+    last_message_id: Option<String>,
+    /// The last few plain text lines (adapters without messages).
+    pub recent_text: Vec<String>,
+    /// API errors the agent reported.
+    pub api_errors: Vec<String>,
+}
+
+const RECENT_TEXT_LINES: usize = 40;
+
+impl Observed {
+    /// Folds one event in.
+    pub fn observe(&mut self, event: &AgentEvent) {
+        match event {
+            AgentEvent::Init { session_id, .. } => {
+                self.saw_init = true;
+                if !session_id.is_empty() {
+                    self.session_id = Some(session_id.clone());
+                }
+            }
+            AgentEvent::Text { message_id, text } => {
+                if message_id.is_none() || *message_id != self.last_message_id {
+                    self.last_message.clear();
+                    self.last_message_id.clone_from(message_id);
+                }
+                self.last_message.push(text.clone());
+                self.recent_text.push(text.clone());
+                if self.recent_text.len() > RECENT_TEXT_LINES {
+                    self.recent_text.remove(0);
+                }
+            }
+            AgentEvent::ApiError(text) => self.api_errors.push(text.clone()),
+            AgentEvent::Result(r) => {
+                if r.session_id.is_some() {
+                    self.session_id.clone_from(&r.session_id);
+                }
+                self.result = Some(r.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// The agent's final words: the last message, or the result text.
+    pub fn final_text(&self) -> String {
+        let joined = self.last_message.join("\n\n");
+        if joined.trim().is_empty() {
+            self.result.as_ref().and_then(|r| r.text.clone()).unwrap_or_default()
+        } else {
+            joined
+        }
+    }
+
+    /// The question after `BLOCKED:`, if the final answer (or any recent plain line) has one.
+    pub fn blocked_question(&self) -> Option<String> {
+        let candidates = [self.final_text(), self.result.as_ref().and_then(|r| r.text.clone()).unwrap_or_default()];
+        for text in candidates.iter().chain(self.recent_text.iter().rev()) {
+            if let Some(q) = find_blocked(text) {
+                return Some(q);
+            }
+        }
+        None
+    }
+}
+
+fn find_blocked(text: &str) -> Option<String> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start().trim_start_matches(['*', '_', '`', '>', ' ']);
+        if let Some(rest) = trimmed.strip_prefix("BLOCKED:") {
+            let tail = &text[offset + line.len()..];
+            let question = format!("{}{}", rest.trim_start(), if tail.trim().is_empty() { String::new() } else { format!("\n{}", tail.trim_end()) });
+            let question = question.trim().trim_end_matches(['*', '_', '`']).trim().to_string();
+            return Some(if question.is_empty() { "(the agent gave no question text)".into() } else { question });
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// What a run amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A person or a limit stopped it.
+    Stopped(String),
+    /// The agent failed; the text says how.
+    Failed(String),
+    /// The agent asked this.
+    Blocked(String),
+    /// There are changes to commit; the text is the agent's summary.
+    Implemented(String),
+    /// Neither changes nor a question; the agent's last words.
+    NoChanges(String),
+}
+
+/// Decides a run's verdict. Order matters: a stop wins, then failure, then a question, then
+/// changes. `expects_result` is false for adapters that never print a result line.
+pub fn decide(
+    obs: &Observed,
+    exit_code: Option<i32>,
+    stopped: Option<String>,
+    has_changes: bool,
+    expects_result: bool,
+) -> Verdict {
+    if let Some(why) = stopped {
+        return Verdict::Stopped(why);
+    }
+    let result_error = obs.result.as_ref().filter(|r| r.is_error).map(|r| {
+        let mut parts = Vec::new();
+        if let Some(t) = r.text.as_ref().filter(|t| !t.is_empty()) {
+            parts.push(t.clone());
+        }
+        parts.extend(r.errors.iter().cloned());
+        if parts.is_empty() {
+            parts.extend(obs.api_errors.iter().cloned());
+        }
+        let detail = if parts.is_empty() { String::new() } else { format!(": {}", parts.join("; ")) };
+        format!("the agent reported an error ({}){detail}", r.subtype)
+    });
+    if let Some(e) = result_error {
+        return Verdict::Failed(e);
+    }
+    match exit_code {
+        Some(0) => {}
+        Some(code) => return Verdict::Failed(format!("the agent exited with status {code}")),
+        None => return Verdict::Failed("the agent was killed by a signal".into()),
+    }
+    if expects_result && obs.result.is_none() {
+        return Verdict::Failed("the agent exited without printing a result line (its output ended early)".into());
+    }
+    if let Some(q) = obs.blocked_question() {
+        return Verdict::Blocked(q);
+    }
+    if has_changes {
+        return Verdict::Implemented(obs.final_text());
+    }
+    Verdict::NoChanges(obs.final_text())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::agent::claude::parse_line;
+
+    fn observe_fixture(name: &str) -> Observed {
+        let path = format!("{}/tests/fixtures/claude-stream-json/{name}", env!("CARGO_MANIFEST_DIR"));
+        let data = std::fs::read(path).unwrap();
+        let mut obs = Observed::default();
+        for line in data.split(|b| *b == b'\n') {
+            for ev in parse_line(line) {
+                obs.observe(&ev);
+            }
+        }
+        obs
+    }
+
+    #[test]
+    fn fixtures_give_the_expected_verdicts() {
+        let obs = observe_fixture("implement.jsonl");
+        assert_eq!(obs.session_id.as_deref(), Some("062e0f85-25fa-426a-8285-726f28fd0e90"));
+        assert_eq!(decide(&obs, Some(0), None, true, true), Verdict::Implemented("Implemented hello.txt.".into()));
+        assert_eq!(decide(&obs, Some(0), None, false, true), Verdict::NoChanges("Implemented hello.txt.".into()));
+
+        let obs = observe_fixture("blocked.jsonl");
+        assert_eq!(
+            decide(&obs, Some(0), None, false, true),
+            Verdict::Blocked("Which database should the cache use, Redis or Postgres?".into())
+        );
+
+        let obs = observe_fixture("error.jsonl");
+        match decide(&obs, Some(1), None, false, true) {
+            Verdict::Failed(e) => assert!(e.contains("API Error: 500"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+
+        let obs = observe_fixture("slow.jsonl");
+        assert_eq!(obs.final_text(), "line 1\n\nline 2\n\nline 3\n\nline 4\n\nline 5");
+    }
+
+    #[test]
+    fn stops_and_bad_exits_win() {
+        let obs = observe_fixture("blocked.jsonl");
+        assert_eq!(decide(&obs, None, Some("stopped by alice".into()), true, true), Verdict::Stopped("stopped by alice".into()));
+        assert!(matches!(decide(&obs, Some(143), None, true, true), Verdict::Failed(e) if e.contains("143")));
+        assert!(matches!(decide(&obs, None, None, true, true), Verdict::Failed(e) if e.contains("signal")));
+        let empty = Observed::default();
+        assert!(matches!(decide(&empty, Some(0), None, true, true), Verdict::Failed(e) if e.contains("without printing a result")));
+        assert!(matches!(decide(&empty, Some(0), None, true, false), Verdict::Implemented(_)));
+    }
+
+    #[test]
+    fn blocked_markers_are_found_in_text() {
+        assert_eq!(find_blocked("Thinking.\nBLOCKED: Which one?\nA or B"), Some("Which one?\nA or B".into()));
+        assert_eq!(find_blocked("**BLOCKED: which?**"), Some("which?".into()));
+        assert_eq!(find_blocked("I am not BLOCKED: at all"), None);
+        assert_eq!(find_blocked("BLOCKED:"), Some("(the agent gave no question text)".into()));
+    }
+}

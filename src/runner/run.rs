@@ -1,0 +1,469 @@
+//! One run: worktree, agent process, transcript ingestion, verdict, commit, and the final
+//! store transaction.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::BufReader;
+use tokio_util::sync::CancellationToken;
+
+use super::agent::{AgentEvent, AgentRequest};
+use super::events::{display_lines, PaneLine, RunnerEvent};
+use super::outcome::{decide, Observed, Verdict};
+use super::process::{read_capped_line, signal_group, terminate_group, MAX_LINE_BYTES};
+use super::{git, prompt, Db, Runner};
+use crate::domain::{now_millis, slugify, Actor, AuthorKind, Issue, Millis, RunOutcome, Status};
+use crate::store::RunEnd;
+
+/// Lines buffered before a transcript write even when more output is waiting.
+const FLUSH_LINES: usize = 512;
+/// Bytes buffered before a transcript write.
+const FLUSH_BYTES: usize = 4 << 20;
+/// Lines of stderr kept for error comments.
+const STDERR_TAIL_LINES: usize = 40;
+/// How long a stopped agent gets to exit before the group is killed.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// What the author of system comments is called.
+const SYSTEM_AUTHOR: &str = "autopilot";
+
+/// Why a run is being stopped: the reason, once one is given.
+type StopReason = Arc<Mutex<Option<String>>>;
+
+fn set_reason(reason: &StopReason, text: String) {
+    if let Ok(mut r) = reason.lock() {
+        if r.is_none() {
+            *r = Some(text);
+        }
+    }
+}
+
+fn get_reason(reason: &StopReason) -> Option<String> {
+    reason.lock().ok().and_then(|r| r.clone())
+}
+
+/// Runs one claimed issue to its end. Never panics and never leaves the issue in progress
+/// without reporting why: every path ends in `finish_run`.
+pub(super) async fn run_issue(r: &Runner, db: &Db, slot: usize, agent_id: &str, issue: Issue, shutdown: &CancellationToken) {
+    let (issue_id, title) = (issue.id, issue.title.clone());
+    let owner = agent_id.to_string();
+    let run_id = match db.call(move |s| s.start_run(issue_id, &owner, slot as i64)).await {
+        Ok(id) => id,
+        Err(e) => {
+            r.emit(RunnerEvent::Problem(format!("cannot start a run for #{issue_id}: {e}")));
+            return;
+        }
+    };
+    r.emit(RunnerEvent::RunStarted { slot, run_id, issue_id, title, agent_id: agent_id.to_string() });
+
+    let stop = shutdown.child_token();
+    let reason: StopReason = Arc::default();
+    if let Ok(mut m) = r.stops.lock() {
+        m.insert(issue_id, (stop.clone(), Arc::clone(&reason)));
+    }
+    let renewer = spawn_lease_renewer(r, db, issue_id, agent_id, &stop, &reason);
+
+    let end = execute(r, db, slot, agent_id, run_id, &issue, &stop, &reason, shutdown).await;
+
+    renewer.abort();
+    if let Ok(mut m) = r.stops.lock() {
+        m.remove(&issue_id);
+    }
+    let outcome = end.outcome.unwrap_or(RunOutcome::Failed);
+    let owner = agent_id.to_string();
+    let summary = end.comments.last().map(|(_, _, body)| body.lines().next().unwrap_or("").to_string()).unwrap_or_default();
+    match db.call(move |s| s.finish_run(run_id, &owner, &end)).await {
+        Ok((issue, moved)) => {
+            if !moved {
+                tracing::warn!(issue_id, "run finished after its claim was lost; issue left as {}", issue.status);
+            }
+            r.emit(RunnerEvent::RunFinished { slot, run_id, issue_id, outcome, status: issue.status, summary });
+        }
+        Err(e) => r.emit(RunnerEvent::Problem(format!("cannot record the end of the run on #{issue_id}: {e}"))),
+    }
+    r.emit(RunnerEvent::StoreChanged);
+}
+
+fn spawn_lease_renewer(r: &Runner, db: &Db, issue_id: i64, agent_id: &str, stop: &CancellationToken, reason: &StopReason) -> tokio::task::JoinHandle<()> {
+    let lease = r.settings.lease;
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let (db, agent, stop, reason) = (db.clone(), agent_id.to_string(), stop.clone(), Arc::clone(reason));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let a = agent.clone();
+            match db.call(move |s| s.renew_lease(issue_id, &a, lease_ms)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    set_reason(&reason, "the claim was lost (the issue was moved or its lease expired)".into());
+                    stop.cancel();
+                    return;
+                }
+                Err(e) => tracing::warn!(issue_id, "lease renewal failed: {e}"),
+            }
+        }
+    })
+}
+
+fn system(body: String) -> (String, AuthorKind, String) {
+    (SYSTEM_AUTHOR.to_string(), AuthorKind::System, body)
+}
+
+fn failed(error: String, stderr_tail: Option<String>) -> RunEnd {
+    let mut body = format!("The run failed: {error}");
+    if let Some(tail) = stderr_tail.as_ref().filter(|t| !t.trim().is_empty()) {
+        body.push_str(&format!("\n\nLast lines of the agent's stderr:\n```\n{}\n```", tail.trim_end()));
+    }
+    body.push_str("\n\nComment on this issue to hand it back to ready.");
+    RunEnd {
+        outcome: Some(RunOutcome::Failed),
+        error: Some(error),
+        stderr_tail,
+        move_to: Some((Status::Blocked, Actor::System)),
+        comments: vec![system(body)],
+        ..RunEnd::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    r: &Runner,
+    db: &Db,
+    slot: usize,
+    agent_id: &str,
+    run_id: i64,
+    issue: &Issue,
+    stop: &CancellationToken,
+    reason: &StopReason,
+    shutdown: &CancellationToken,
+) -> RunEnd {
+    let s = &r.settings;
+    // 1. the workspace
+    let branch = issue.branch.clone().unwrap_or_else(|| format!("autopilot/issue-{}-{}", issue.id, slugify(&issue.title)));
+    let worktree = s.worktrees.join(format!("issue-{}", issue.id));
+    let base = match issue.base.clone().or_else(|| s.base_branch.clone()) {
+        Some(b) => b,
+        None => {
+            let repo = s.repo_root.clone();
+            match tokio::task::spawn_blocking(move || git::current_branch(&repo)).await {
+                Ok(Ok(b)) => b,
+                Ok(Err(e)) => return failed(e.to_string(), None),
+                Err(e) => return failed(format!("git task failed: {e}"), None),
+            }
+        }
+    };
+    {
+        let _git = r.git_lock.lock().await;
+        let (repo, wt, br, bs) = (s.repo_root.clone(), worktree.clone(), branch.clone(), base.clone());
+        match tokio::task::spawn_blocking(move || git::ensure_worktree(&repo, &wt, &br, &bs)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return failed(format!("could not prepare the worktree: {e}"), None),
+            Err(e) => return failed(format!("git task failed: {e}"), None),
+        }
+    }
+    let wt_text = worktree.to_string_lossy().to_string();
+    if issue.branch.as_deref() != Some(&branch) || issue.worktree.as_deref() != Some(&wt_text) || issue.base.as_deref() != Some(&base) {
+        let (id, br, wt, bs) = (issue.id, branch.clone(), wt_text.clone(), base.clone());
+        if let Err(e) = db.call(move |st| st.set_workspace(id, &br, &wt, &bs)).await {
+            return failed(format!("cannot record the workspace: {e}"), None);
+        }
+    }
+    let wt = worktree.clone();
+    let head_before = tokio::task::spawn_blocking(move || git::head(&wt)).await.ok().and_then(Result::ok);
+
+    // 2. the prompt, with the whole thread
+    let id = issue.id;
+    let comments = match db.call(move |st| st.comments(id)).await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot read the thread: {e}"), None),
+    };
+    let resume = issue.session_id.clone();
+    let mut req = AgentRequest {
+        prompt: prompt::build(issue, &comments, &branch, resume.is_some()),
+        cwd: worktree.clone(),
+        resume,
+        issue_id: issue.id,
+    };
+
+    // 3. the agent (once more without --resume if the old session is gone)
+    let mut seq = 0i64;
+    let mut attempt = drive_agent(r, db, slot, run_id, &req, stop, &mut seq).await;
+    if let Ok(a) = &attempt {
+        if req.resume.is_some() && a.stopped.is_none() && r.adapter.resume_failed(&a.stderr_tail, a.observed.saw_init) {
+            tracing::info!(issue_id = issue.id, "session could not be resumed; starting a new one");
+            req.resume = None;
+            req.prompt = prompt::build(issue, &comments, &branch, false);
+            attempt = drive_agent(r, db, slot, run_id, &req, stop, &mut seq).await;
+        }
+    }
+    let attempt = match attempt {
+        Ok(a) => a,
+        Err(e) => return failed(e, None),
+    };
+    let stderr_tail = Some(attempt.stderr_tail.clone()).filter(|t| !t.is_empty());
+    let session_id = attempt.observed.session_id.clone();
+    let result = attempt.observed.result.clone();
+    let with_stats = |mut end: RunEnd| {
+        end.exit_code = attempt.exit_code.map(i64::from);
+        end.session_id.clone_from(&session_id);
+        end.cost_usd = result.as_ref().and_then(|r| r.cost_usd);
+        end.turns = result.as_ref().and_then(|r| r.turns);
+        end.duration_ms = result.as_ref().and_then(|r| r.duration_ms);
+        if end.stderr_tail.is_none() {
+            end.stderr_tail.clone_from(&stderr_tail);
+        }
+        end
+    };
+
+    // Shutting down is not the issue's fault: hand it back instead of parking it.
+    if shutdown.is_cancelled() && attempt.stopped.is_some() {
+        return with_stats(RunEnd {
+            outcome: Some(RunOutcome::Interrupted),
+            error: Some("autopilot-tui shut down during the run".into()),
+            move_to: Some((Status::Ready, Actor::System)),
+            comments: vec![system(format!(
+                "Interrupted: autopilot-tui shut down while the agent was working. Handed back to ready; the partial transcript is kept and the worktree is at {wt_text}."
+            ))],
+            ..RunEnd::default()
+        });
+    }
+
+    // 4. what happened in the worktree
+    let wt = worktree.clone();
+    let changed = tokio::task::spawn_blocking(move || -> Result<bool, git::GitError> {
+        Ok(git::has_changes(&wt)? || git::head(&wt).ok() != head_before)
+    })
+    .await;
+    let has_changes = match changed {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return with_stats(failed(format!("could not inspect the worktree: {e}"), None)),
+        Err(e) => return with_stats(failed(format!("git task failed: {e}"), None)),
+    };
+    let verdict = decide(&attempt.observed, attempt.exit_code, attempt.stopped.clone().or_else(|| get_reason(reason).filter(|_| stop.is_cancelled())), has_changes, r.adapter.name() == "claude");
+
+    let end = match verdict {
+        Verdict::Stopped(why) => RunEnd {
+            outcome: Some(RunOutcome::Stopped),
+            error: Some(why.clone()),
+            move_to: Some((Status::Blocked, Actor::System)),
+            comments: vec![system(format!(
+                "The run was {why}. The agent's process group was terminated; the partial transcript is kept and the worktree is at {wt_text}. Comment to hand it back to ready."
+            ))],
+            ..RunEnd::default()
+        },
+        Verdict::Failed(error) => failed(error, stderr_tail.clone()),
+        Verdict::Blocked(question) => RunEnd {
+            outcome: Some(RunOutcome::Blocked),
+            move_to: Some((Status::Blocked, Actor::Agent)),
+            comments: vec![(agent_id.to_string(), AuthorKind::Agent, question)],
+            ..RunEnd::default()
+        },
+        Verdict::NoChanges(last_words) => {
+            let mut body = "The agent finished without changing any file and without asking a question (no `BLOCKED:` line).".to_string();
+            if !last_words.trim().is_empty() {
+                body.push_str(&format!("\n\nIts last words:\n{}", last_words.trim()));
+            }
+            body.push_str("\n\nComment with more detail to hand it back to ready.");
+            RunEnd {
+                outcome: Some(RunOutcome::NoChanges),
+                move_to: Some((Status::Blocked, Actor::System)),
+                comments: vec![system(body)],
+                ..RunEnd::default()
+            }
+        }
+        Verdict::Implemented(summary) => commit_and_review(r, issue, agent_id, &worktree, &branch, &base, summary).await,
+    };
+    with_stats(end)
+}
+
+async fn commit_and_review(r: &Runner, issue: &Issue, agent_id: &str, worktree: &std::path::Path, branch: &str, base: &str, summary: String) -> RunEnd {
+    let s = &r.settings;
+    let message = format!("#{} {}\n\n{}\n\nAutopilot-Issue: {}", issue.id, issue.title, summary.trim(), issue.id);
+    let (wt, name, email) = (worktree.to_path_buf(), s.commit_name.clone(), s.commit_email.clone());
+    let committed = tokio::task::spawn_blocking(move || -> Result<String, git::GitError> {
+        if git::has_changes(&wt)? {
+            git::commit_all(&wt, &message, &name, &email)
+        } else {
+            git::head(&wt)
+        }
+    })
+    .await;
+    let sha = match committed {
+        Ok(Ok(sha)) => sha,
+        Ok(Err(e)) => return failed(format!("could not commit the agent's changes (they are still in the worktree): {e}"), None),
+        Err(e) => return failed(format!("git task failed: {e}"), None),
+    };
+    let short = &sha[..sha.len().min(10)];
+    let text = if summary.trim().is_empty() { "(the agent gave no summary)".to_string() } else { summary.trim().to_string() };
+    let mut comments = vec![(agent_id.to_string(), AuthorKind::Agent, text)];
+    let mut note = format!("Committed {short} on branch {branch} (base {base}).");
+    if s.push {
+        let (wt, br, bs, title, body) = (worktree.to_path_buf(), branch.to_string(), base.to_string(), format!("#{} {}", issue.id, issue.title), comments[0].2.clone());
+        match tokio::task::spawn_blocking(move || git::push_and_open_pr(&wt, &br, &bs, &title, &body)).await {
+            Ok(Ok(url)) => note.push_str(&format!("\n\nPull request: {url}")),
+            Ok(Err(e)) => note.push_str(&format!("\n\nPush / pull request failed: {e}")),
+            Err(e) => note.push_str(&format!("\n\nPush task failed: {e}")),
+        }
+    }
+    comments.push(system(note));
+    RunEnd {
+        outcome: Some(RunOutcome::Implemented),
+        move_to: Some((Status::InReview, Actor::Agent)),
+        comments,
+        ..RunEnd::default()
+    }
+}
+
+/// What one agent process did.
+struct Attempt {
+    observed: Observed,
+    exit_code: Option<i32>,
+    stopped: Option<String>,
+    stderr_tail: String,
+}
+
+/// Starts the agent, stores every stdout line as it arrives, feeds the pane, and waits for the
+/// process (or a stop). `Err` only when the agent could not be started at all.
+async fn drive_agent(r: &Runner, db: &Db, slot: usize, run_id: i64, req: &AgentRequest, stop: &CancellationToken, seq: &mut i64) -> Result<Attempt, String> {
+    let mut cmd = r.adapter.command(req);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        let program = r.adapter.program().display().to_string();
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!("agent binary not found: {program} ({e}); set AUTOPILOT_CLAUDE_BIN to the claude executable")
+        } else {
+            format!("cannot start the agent {program}: {e}")
+        }
+    })?;
+    let pgid = child.id().unwrap_or(0);
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let stderr_task = tokio::spawn(async move {
+        let mut tail: VecDeque<String> = VecDeque::new();
+        if let Some(err) = stderr {
+            let mut reader = BufReader::new(err);
+            let mut buf = Vec::new();
+            while let Ok(Some(_)) = read_capped_line(&mut reader, &mut buf, 4096).await {
+                tail.push_back(super::sanitize::strip_all(&String::from_utf8_lossy(&buf)));
+                if tail.len() > STDERR_TAIL_LINES {
+                    tail.pop_front();
+                }
+            }
+        }
+        tail.into_iter().collect::<Vec<_>>().join("\n")
+    });
+
+    let mut observed = Observed::default();
+    let mut stopped = None;
+    if let Some(out) = stdout {
+        let mut reader = BufReader::with_capacity(256 << 10, out);
+        let mut buf = Vec::new();
+        let mut batch = Batch::default();
+        loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled(), if stopped.is_none() => {
+                    stopped = Some("stopped".to_string());
+                    terminate_group(pgid, &mut child, STOP_GRACE).await;
+                }
+                line = read_capped_line(&mut reader, &mut buf, MAX_LINE_BYTES) => {
+                    match line {
+                        Ok(Some(dropped)) => {
+                            let mut bytes = std::mem::take(&mut buf);
+                            if dropped > 0 {
+                                bytes.extend_from_slice(format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20).as_bytes());
+                            }
+                            for ev in r.adapter.parse_line(&bytes) {
+                                observed.observe(&ev);
+                                if let AgentEvent::Init { session_id, .. } = &ev {
+                                    batch.session = Some(session_id.clone());
+                                }
+                                if let AgentEvent::Result(res) = &ev {
+                                    r.emit(RunnerEvent::Progress { run_id, turns: res.turns, cost_usd: res.cost_usd });
+                                }
+                                batch.display.extend(display_lines(&ev));
+                            }
+                            batch.bytes += bytes.len();
+                            batch.lines.push((now_millis(), bytes));
+                            let more_waiting = !reader.buffer().is_empty();
+                            if !more_waiting || batch.lines.len() >= FLUSH_LINES || batch.bytes >= FLUSH_BYTES {
+                                batch.flush(r, db, slot, run_id, seq).await;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!(run_id, "reading agent output failed: {e}");
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        batch.flush(r, db, slot, run_id, seq).await;
+    }
+    let status = if stopped.is_some() {
+        child.wait().await.ok()
+    } else {
+        tokio::select! {
+            s = child.wait() => s.ok(),
+            () = stop.cancelled() => {
+                stopped = Some("stopped".to_string());
+                terminate_group(pgid, &mut child, STOP_GRACE).await;
+                child.wait().await.ok()
+            }
+        }
+    };
+    // Whatever the agent left running in its group goes with it.
+    signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+    let stderr_tail = tokio::time::timeout(Duration::from_secs(5), stderr_task).await.ok().and_then(Result::ok).unwrap_or_default();
+    Ok(Attempt {
+        observed,
+        exit_code: status.and_then(|s| s.code()),
+        stopped: stopped.map(|_| "stopped".to_string()),
+        stderr_tail,
+    })
+}
+
+/// Output waiting to be stored and shown.
+#[derive(Default)]
+struct Batch {
+    lines: Vec<(Millis, Vec<u8>)>,
+    bytes: usize,
+    display: Vec<PaneLine>,
+    session: Option<String>,
+}
+
+impl Batch {
+    /// Stores the lines, then shows them: what a pane shows is always already saved.
+    async fn flush(&mut self, r: &Runner, db: &Db, slot: usize, run_id: i64, seq: &mut i64) {
+        if self.lines.is_empty() && self.session.is_none() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.lines);
+        let count = lines.len() as i64;
+        let first = *seq;
+        let session = self.session.take();
+        let stored = db
+            .call(move |s| {
+                s.append_transcript(run_id, first, &lines)?;
+                if let Some(sid) = session {
+                    s.set_run_session(run_id, &sid)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = stored {
+            r.emit(RunnerEvent::Problem(format!("could not store agent output of run {run_id}: {e}")));
+        }
+        *seq += count;
+        self.bytes = 0;
+        let display = std::mem::take(&mut self.display);
+        if !display.is_empty() {
+            r.emit(RunnerEvent::Output { slot, run_id, lines: display });
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Makes agent output safe to draw: only colour (SGR) escapes survive.
+//!
+//! Agent output is untrusted. OSC 52 would write the user's clipboard, other sequences move the
+//! cursor, switch screens, retitle the window or ring the bell. Everything but SGR is removed
+//! here, in the worker, before any text reaches a widget.
+
+/// Removes every control sequence and control character except SGR colour codes and newlines;
+/// tabs become spaces.
+pub fn sanitize(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                Some('[') => {
+                    let mut seq = String::new();
+                    let mut final_byte = None;
+                    for n in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&n) {
+                            final_byte = Some(n);
+                            break;
+                        }
+                        if !('\u{20}'..='\u{3f}').contains(&n) {
+                            break;
+                        }
+                        seq.push(n);
+                    }
+                    let is_sgr = final_byte == Some('m')
+                        && seq.chars().all(|ch| ch.is_ascii_digit() || ch == ';' || ch == ':');
+                    if is_sgr {
+                        out.push_str("\u{1b}[");
+                        out.push_str(&seq);
+                        out.push('m');
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: skip the payload up to BEL or ST.
+                Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut chars),
+                // Two-byte escapes (charset, keypad, RIS …) are dropped whole.
+                Some(_) | None => {}
+            },
+            // C1 string introducers: OSC, DCS, SOS, PM, APC.
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            // C1 CSI: drop its parameters and final byte.
+            '\u{9b}' => {
+                for n in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&n) {
+                        break;
+                    }
+                }
+            }
+            '\t' => out.push_str("    "),
+            '\n' => out.push('\n'),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(n) = chars.next() {
+        match n {
+            '\u{7}' | '\u{9c}' => return,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Removes colour codes too: for plain-text places (comments, card titles, JSON).
+pub fn strip_all(input: &str) -> String {
+    let safe = sanitize(input);
+    let mut out = String::with_capacity(safe.len());
+    let mut chars = safe.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for n in chars.by_ref() {
+                if n == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_colour_and_text() {
+        let s = "\u{1b}[31mred\u{1b}[0m and \u{1b}[1;38;5;42mbold\u{1b}[m";
+        assert_eq!(sanitize(s), s);
+        assert_eq!(strip_all(s), "red and bold");
+    }
+
+    #[test]
+    fn drops_hostile_sequences() {
+        let cases = [
+            ("\u{1b}]52;c;ZXZpbA==\u{7}clip", "clip"),          // OSC 52 clipboard write
+            ("\u{1b}]0;pwned title\u{1b}\\t", "t"),             // title change, ST-terminated
+            ("a\u{1b}[2J\u{1b}[Hb", "ab"),                      // clear + cursor home
+            ("\u{1b}[?1049hx\u{1b}[?1049l", "x"),               // alternate screen
+            ("bell\u{7}\u{7}\u{7}", "bell"),                    // bell flood
+            ("\u{1b}Pq#0;2;0;0;0\u{1b}\\s", "s"),               // DCS (sixel)
+            ("\u{9b}31mc1", "c1"),                              // 8-bit CSI
+            ("\u{9d}8;;http://x\u{9c}link", "link"),            // 8-bit OSC hyperlink
+            ("over\rwrite", "overwrite"),
+            ("\u{1b}[31;\u{1b}]52;c;x\u{7}m", "m"),              // nested, malformed
+            ("\u{1b}c", ""),                                    // full reset
+            ("tab\there", "tab    here"),
+            ("nul\u{0}byte", "nulbyte"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(sanitize(input), want, "{input:?}");
+            assert!(!sanitize(input).contains(['\u{7}', '\u{9b}', '\u{9d}']));
+        }
+    }
+
+    #[test]
+    fn unterminated_sequences_do_not_swallow_forever_or_panic() {
+        assert_eq!(sanitize("\u{1b}"), "");
+        assert_eq!(sanitize("\u{1b}["), "");
+        assert_eq!(sanitize("x\u{1b}]52;c;AAAA"), "x");
+    }
+}
