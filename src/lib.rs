@@ -3,6 +3,7 @@
 //! Layers, with dependencies pointing one way: [`domain`] ← [`store`] ← [`runner`] ← `ui`,
 //! and [`config`] / `cli` on top.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod runner;

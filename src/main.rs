@@ -1,1 +1,46 @@
-fn main(){}
+//! Entry point: parse the command line, then run a subcommand or open the TUI.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use autopilot_tui::cli::{self, Cli};
+use autopilot_tui::ui;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => open_tui(&cli),
+        Some(_) => {
+            let mut cli = cli;
+            match cli.command.take() {
+                Some(command) => cli::dispatch(cli, command),
+                None => Ok(()),
+            }
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`autopilot-tui list | head`) is not an error worth reporting.
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("autopilot-tui: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_tui(cli: &Cli) -> anyhow::Result<()> {
+    let ctx = cli::context(&cli.global, true)?;
+    // Fail before entering the alternate screen when the database is unusable.
+    drop(ctx.store()?);
+    let _log = cli::init_logging(&ctx.config.paths);
+    ui::run(ui::UiOptions {
+        config: ctx.config,
+        agents: cli.agents,
+        no_runner: cli.no_runner,
+        theme: cli.theme.clone(),
+    })
+}

@@ -73,7 +73,7 @@ pub(super) async fn run_issue(r: &Runner, db: &Db, slot: usize, agent_id: &str, 
     }
     let outcome = end.outcome.unwrap_or(RunOutcome::Failed);
     let owner = agent_id.to_string();
-    let summary = end.comments.last().map(|(_, _, body)| body.lines().next().unwrap_or("").to_string()).unwrap_or_default();
+    let summary = end.comments.first().map(|(_, _, body)| body.lines().next().unwrap_or("").to_string()).unwrap_or_default();
     match db.call(move |s| s.finish_run(run_id, &owner, &end)).await {
         Ok((issue, moved)) => {
             if !moved {

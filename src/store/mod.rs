@@ -21,8 +21,16 @@ pub use runs::{RunEnd, TranscriptLine};
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a write transaction is retried while the database stays busy.
+/// How long a write transaction is retried while the database stays busy, unless
+/// `AUTOPILOT_LOCK_TIMEOUT_MS` says otherwise.
 const WRITE_DEADLINE: Duration = Duration::from_secs(30);
+
+fn write_deadline() -> Duration {
+    std::env::var("AUTOPILOT_LOCK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map_or(WRITE_DEADLINE, Duration::from_millis)
+}
 
 /// Everything the store can refuse, each with a message a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +91,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -125,6 +134,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            deadline: write_deadline(),
         };
         store.configure().map_err(|e| store.classify(e))?;
         store.migrate()?;
@@ -143,14 +153,14 @@ impl Store {
             },
             StoreError::Sqlite(ref inner) if is_busy(inner) => StoreError::Locked {
                 path: self.path.clone(),
-                waited: BUSY_TIMEOUT,
+                waited: BUSY_TIMEOUT.min(self.deadline),
             },
             other => other,
         }
     }
 
     fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        self.conn.busy_timeout(BUSY_TIMEOUT.min(self.deadline))?;
         // Reading the schema first makes a non-SQLite file fail here, before any write.
         let _: i64 = self
             .conn
@@ -216,7 +226,7 @@ impl Store {
             })();
             match attempt {
                 Err(StoreError::Sqlite(ref e)) if is_busy(e) => {
-                    if start.elapsed() >= WRITE_DEADLINE {
+                    if start.elapsed() >= self.deadline {
                         return Err(StoreError::Locked {
                             path: self.path.clone(),
                             waited: start.elapsed(),

@@ -1,0 +1,191 @@
+//! Test support: temp git repos, the real binary, the fake agent.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_autopilot-tui"))
+}
+
+/// The fake `claude` that prints the real stream-json format.
+pub fn fake_claude() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-claude")
+}
+
+/// Runs git, panicking with its stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(dir).output().expect("git runs");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A temporary git repository with one commit on `main`, and an isolated environment.
+pub struct TestRepo {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+    /// The repository root.
+    pub root: PathBuf,
+    /// Where the fake agent records its arguments and prompts.
+    pub agent_log: PathBuf,
+    /// Extra environment for every command.
+    pub env: Vec<(String, String)>,
+}
+
+impl TestRepo {
+    /// A fresh repository.
+    pub fn new() -> TestRepo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        git(&root, &["init", "-q", "-b", "main"]);
+        git(&root, &["config", "user.name", "Test User"]);
+        git(&root, &["config", "user.email", "test@example.com"]);
+        std::fs::write(root.join("README.md"), "# test repo\n").expect("write");
+        git(&root, &["add", "README.md"]);
+        git(&root, &["commit", "-q", "-m", "initial"]);
+        let agent_log = dir.path().join("agent-log");
+        TestRepo { root, agent_log, dir, env: Vec::new() }
+    }
+
+    /// Adds an environment variable for every later command.
+    pub fn with_env(mut self, key: &str, value: &str) -> TestRepo {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The default database path.
+    pub fn db(&self) -> PathBuf {
+        self.root.join(".autopilot/autopilot.db")
+    }
+
+    /// A command for the binary in the repo, with the fake agent and an isolated config.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .current_dir(&self.root)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AUTOPILOT_CONFIG_HOME", self.dir.path().join("config"))
+            .env("AUTOPILOT_CLAUDE_BIN", fake_claude())
+            .env("AUTOPILOT_USER", "tester")
+            .env("AUTOPILOT_AGENT_ID", "test-agent")
+            .env("IS_SANDBOX", "1")
+            .env("FAKE_CLAUDE_LOG", &self.agent_log)
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs a command to completion (at most 120 s), returning its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let child = self
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn binary");
+        wait_output(child, Duration::from_secs(120))
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "autopilot-tui {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "autopilot-tui {args:?} should have failed; stdout: {}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// `add`, returning the new id.
+    pub fn add(&self, args: &[&str]) -> i64 {
+        let mut all = vec!["add"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        out.trim().parse().unwrap_or_else(|_| panic!("add printed {out:?}, not an id"))
+    }
+
+    /// `show ID --json`.
+    pub fn show(&self, id: i64) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["show", &id.to_string(), "--json"])).expect("show --json is JSON")
+    }
+
+    /// The status of an issue.
+    pub fn status(&self, id: i64) -> String {
+        self.show(id)["status"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Every argument list the fake agent was started with, oldest first.
+    pub fn agent_calls(&self) -> Vec<Vec<String>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.agent_log)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "args"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| {
+                let data = std::fs::read(p).unwrap_or_default();
+                data.split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+            })
+            .collect()
+    }
+}
+
+/// Waits for a child with a deadline, killing it (and failing the test) if it hangs.
+pub fn wait_output(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().expect("collect output"),
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("collect output");
+                panic!(
+                    "command did not finish within {limit:?}\nstdout: {}\nstderr: {}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("wait failed: {e}"),
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing after `limit`.
+pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Whether a process exists.
+pub fn alive(pid: i32) -> bool {
+    // kill -0 via /proc: a zombie counts as gone.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
