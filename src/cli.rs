@@ -206,7 +206,9 @@ fn human_name(author: Option<String>) -> String {
 fn text_arg(text: String) -> anyhow::Result<String> {
     if text == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read stdin")?;
         Ok(s.trim_end_matches('\n').to_string())
     } else {
         Ok(text)
@@ -246,10 +248,24 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
     let ctx = context(&cli.global, need_repo)?;
     let mut out = std::io::stdout().lock();
     match command {
-        Command::Add { title, body, kind, priority, ready, depends_on } => {
+        Command::Add {
+            title,
+            body,
+            kind,
+            priority,
+            ready,
+            depends_on,
+        } => {
             let body = body.map(text_arg).transpose()?.unwrap_or_default();
             let issue = ctx.store()?.create_issue(
-                &NewIssue { title, body, kind, priority, ready, depends_on },
+                &NewIssue {
+                    title,
+                    body,
+                    kind,
+                    priority,
+                    ready,
+                    depends_on,
+                },
                 &human_name(None),
             )?;
             writeln!(out, "{}", issue.id)?;
@@ -274,30 +290,56 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 print_detail(&mut out, &detail)?;
             }
         }
-        Command::Edit { id, title, body, kind, priority } => {
+        Command::Edit {
+            id,
+            title,
+            body,
+            kind,
+            priority,
+        } => {
             let body = body.map(text_arg).transpose()?;
-            let issue = ctx.store()?.update_issue(id, &IssueEdit { title, body, kind, priority }, &human_name(None))?;
+            let issue = ctx.store()?.update_issue(
+                id,
+                &IssueEdit {
+                    title,
+                    body,
+                    kind,
+                    priority,
+                },
+                &human_name(None),
+            )?;
             writeln!(out, "#{} {}", issue.id, issue.title)?;
         }
         Command::Move { id, status } => {
-            let issue = ctx.store()?.move_issue(id, status, Actor::Human, &human_name(None))?;
+            let issue = ctx
+                .store()?
+                .move_issue(id, status, Actor::Human, &human_name(None))?;
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
         }
         Command::Comment { id, text, author } => {
             let text = text_arg(text)?;
-            let (_, issue) = ctx.store()?.add_comment(id, &human_name(author), AuthorKind::Human, &text)?;
+            let (_, issue) =
+                ctx.store()?
+                    .add_comment(id, &human_name(author), AuthorKind::Human, &text)?;
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
         }
         Command::RequestChanges { id, text, author } => {
             let text = text_arg(text)?;
-            let issue = ctx.store()?.request_changes(id, &human_name(author), &text)?;
+            let issue = ctx
+                .store()?
+                .request_changes(id, &human_name(author), &text)?;
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
         }
         Command::Run { once, verbose } => {
             drop(out);
             run_headless(&ctx, cli.agents, once, verbose)?;
         }
-        Command::Log { id, run, follow, raw } => {
+        Command::Log {
+            id,
+            run,
+            follow,
+            raw,
+        } => {
             drop(out);
             print_log(&ctx, id, run, follow, raw)?;
         }
@@ -308,12 +350,21 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             writeln!(out, "database:      {}", c.paths.db.display())?;
             writeln!(out, "worktrees:     {}", c.paths.worktrees.display())?;
             writeln!(out, "logs:          {}", c.paths.logs.display())?;
-            writeln!(out, "repo config:   {}", c.paths.repo_root.join(crate::config::REPO_FILE).display())?;
+            writeln!(
+                out,
+                "repo config:   {}",
+                c.paths.repo_root.join(crate::config::REPO_FILE).display()
+            )?;
             if let Some(user) = crate::config::user_config_file(&env_var) {
                 writeln!(out, "user config:   {}", user.display())?;
             }
             match c.adapter() {
-                Ok(a) => writeln!(out, "agent:         {} ({})", a.name(), a.program().display())?,
+                Ok(a) => writeln!(
+                    out,
+                    "agent:         {} ({})",
+                    a.name(),
+                    a.program().display()
+                )?,
                 Err(e) => writeln!(out, "agent:         {e}")?,
             }
             writeln!(out, "permission:    {}", s.permission_mode)?;
@@ -321,7 +372,11 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             writeln!(out, "slots:         {}", s.slots)?;
             writeln!(out, "poll:          {}s", s.poll.as_secs())?;
             writeln!(out, "lease:         {}s", s.lease.as_secs())?;
-            writeln!(out, "base branch:   {}", s.base_branch.as_deref().unwrap_or("(current branch)"))?;
+            writeln!(
+                out,
+                "base branch:   {}",
+                s.base_branch.as_deref().unwrap_or("(current branch)")
+            )?;
             writeln!(out, "commit author: {} <{}>", s.commit_name, s.commit_email)?;
             writeln!(out, "push + PR:     {}", s.push)?;
         }
@@ -334,10 +389,26 @@ fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
         writeln!(out, "no issues")?;
         return Ok(());
     }
-    writeln!(out, "{:>5}  {:<11}  {:<8}  {:>3}  TITLE", "ID", "STATUS", "KIND", "PRI")?;
+    writeln!(
+        out,
+        "{:>5}  {:<11}  {:<8}  {:>3}  TITLE",
+        "ID", "STATUS", "KIND", "PRI"
+    )?;
     for i in issues {
-        let branch = i.branch.as_deref().map(|b| format!("  [{b}]")).unwrap_or_default();
-        writeln!(out, "{:>5}  {:<11}  {:<8}  {:>3}  {}{branch}", i.id, i.status.as_str(), i.kind.as_str(), i.priority, strip_all(&i.title))?;
+        let branch = i
+            .branch
+            .as_deref()
+            .map(|b| format!("  [{b}]"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:>5}  {:<11}  {:<8}  {:>3}  {}{branch}",
+            i.id,
+            i.status.as_str(),
+            i.kind.as_str(),
+            i.priority,
+            strip_all(&i.title)
+        )?;
     }
     Ok(())
 }
@@ -345,9 +416,17 @@ fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
 fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow::Result<()> {
     let i = &d.issue;
     writeln!(out, "#{} {}", i.id, strip_all(&i.title))?;
-    writeln!(out, "status: {}  kind: {}  priority: {}", i.status, i.kind, i.priority)?;
+    writeln!(
+        out,
+        "status: {}  kind: {}  priority: {}",
+        i.status, i.kind, i.priority
+    )?;
     if let Some(b) = &i.branch {
-        writeln!(out, "branch: {b}  (base {})", i.base.as_deref().unwrap_or("?"))?;
+        writeln!(
+            out,
+            "branch: {b}  (base {})",
+            i.base.as_deref().unwrap_or("?")
+        )?;
     }
     if let Some(w) = &i.worktree {
         writeln!(out, "worktree: {w}")?;
@@ -361,7 +440,13 @@ fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow:
     if !d.comments.is_empty() {
         writeln!(out, "\n── thread ──")?;
         for c in &d.comments {
-            writeln!(out, "{} ({}) · {}", c.author, c.author_kind, format_millis(c.created_at))?;
+            writeln!(
+                out,
+                "{} ({}) · {}",
+                c.author,
+                c.author_kind,
+                format_millis(c.created_at)
+            )?;
             for line in strip_all(&c.body).lines() {
                 writeln!(out, "  {line}")?;
             }
@@ -373,7 +458,14 @@ fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow:
             let outcome = r.outcome.map_or("running", |o| o.as_str());
             let cost = r.cost_usd.map(|c| format!(" ${c:.4}")).unwrap_or_default();
             let turns = r.turns.map(|t| format!(" {t} turns")).unwrap_or_default();
-            writeln!(out, "run {} · {} · {outcome}{cost}{turns} · {} lines · {}", r.id, r.agent_id, r.transcript_lines, format_millis(r.started_at))?;
+            writeln!(
+                out,
+                "run {} · {} · {outcome}{cost}{turns} · {} lines · {}",
+                r.id,
+                r.agent_id,
+                r.transcript_lines,
+                format_millis(r.started_at)
+            )?;
             if let Some(e) = &r.error {
                 writeln!(out, "  error: {}", strip_all(e))?;
             }
@@ -392,7 +484,8 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
             None => bail!("issue #{id} has no runs yet"),
         },
     };
-    let colour = std::io::stdout().is_terminal() && env_var("NO_COLOR").map_or(true, |v| v.is_empty());
+    let colour =
+        std::io::stdout().is_terminal() && env_var("NO_COLOR").map_or(true, |v| v.is_empty());
     let mut out = std::io::stdout().lock();
     let mut after = -1;
     loop {
@@ -430,7 +523,12 @@ pub fn init_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::Wor
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPILOT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).try_init().ok()?;
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
     Some(guard)
 }
 
@@ -440,7 +538,10 @@ fn run_headless(ctx: &Ctx, agents: Option<usize>, once: bool, verbose: bool) -> 
     let adapter = ctx.config.adapter()?;
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();

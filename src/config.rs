@@ -117,13 +117,29 @@ impl FileConfig {
 
     /// Lays `top` over `self`: every field `top` sets wins.
     pub fn merge(mut self, top: &FileConfig) -> FileConfig {
-        overlay!(self, top,
-            agent.kind, agent.command, agent.model, agent.permission_mode, agent.max_turns,
-            agent.allowed_tools, agent.extra_args, agent.id,
-            runner.slots, runner.poll_seconds, runner.lease_seconds, runner.base_branch,
+        overlay!(
+            self,
+            top,
+            agent.kind,
+            agent.command,
+            agent.model,
+            agent.permission_mode,
+            agent.max_turns,
+            agent.allowed_tools,
+            agent.extra_args,
+            agent.id,
+            runner.slots,
+            runner.poll_seconds,
+            runner.lease_seconds,
+            runner.base_branch,
             runner.max_interruptions,
-            git.commit_name, git.commit_email, git.push,
-            ui.theme, ui.mouse, ui.bell, ui.keys,
+            git.commit_name,
+            git.commit_email,
+            git.push,
+            ui.theme,
+            ui.mouse,
+            ui.bell,
+            ui.keys,
         );
         self
     }
@@ -265,7 +281,11 @@ impl Config {
             lease: std::time::Duration::from_secs(f.runner.lease_seconds.unwrap_or(60).max(3)),
             base_branch: f.runner.base_branch.clone(),
             max_interruptions: f.runner.max_interruptions.unwrap_or(3).max(1),
-            commit_name: f.git.commit_name.clone().unwrap_or_else(|| "autopilot agent".into()),
+            commit_name: f
+                .git
+                .commit_name
+                .clone()
+                .unwrap_or_else(|| "autopilot agent".into()),
             commit_email: f
                 .git
                 .commit_email
@@ -315,7 +335,9 @@ impl Config {
             }
             "command" => {
                 let Some(command) = a.command.clone().filter(|c| !c.trim().is_empty()) else {
-                    bail!("[agent] kind = \"command\" needs `command` (or AUTOPILOT_AGENT_COMMAND)");
+                    bail!(
+                        "[agent] kind = \"command\" needs `command` (or AUTOPILOT_AGENT_COMMAND)"
+                    );
                 };
                 let shell = which::which("sh").unwrap_or_else(|_| PathBuf::from("/bin/sh"));
                 Ok(std::sync::Arc::new(Generic { shell, command }))
@@ -330,8 +352,10 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
@@ -340,10 +364,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(home.join("config.toml"), "[runner]\nslots = 2\npoll_seconds = 30\n[agent]\nmodel = \"user\"\n").unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            "[runner]\nslots = 2\npoll_seconds = 30\n[agent]\nmodel = \"user\"\n",
+        )
+        .unwrap();
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(&repo).unwrap();
-        std::fs::write(repo.join(REPO_FILE), "[runner]\nslots = 3\n[agent]\nmodel = \"repo\"\n").unwrap();
+        std::fs::write(
+            repo.join(REPO_FILE),
+            "[runner]\nslots = 3\n[agent]\nmodel = \"repo\"\n",
+        )
+        .unwrap();
         let env = env_of(&[
             ("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap()),
             ("AUTOPILOT_MODEL", "env"),
@@ -373,7 +405,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env = env_of(&[("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude")]);
         let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
-        let err = cfg.adapter().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = cfg
+            .adapter()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
     }
 

@@ -1,5 +1,7 @@
 //! The scriptable CLI: output formats, errors and bad input, through the real binary.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::io::Write;
@@ -11,8 +13,27 @@ use support::{bin, TestRepo};
 fn add_prints_the_id_alone_and_reads_the_body_from_stdin() {
     let repo = TestRepo::new();
     assert_eq!(repo.ok(&["add", "First"]), "1\n");
-    let mut child = repo.cmd(&["add", "Second", "--body", "-", "--kind", "bug", "--priority", "3"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"line one\nline two\n").unwrap();
+    let mut child = repo
+        .cmd(&[
+            "add",
+            "Second",
+            "--body",
+            "-",
+            "--kind",
+            "bug",
+            "--priority",
+            "3",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line one\nline two\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
     let issue = repo.show(2);
@@ -30,10 +51,21 @@ fn list_json_has_the_documented_fields_and_filters_by_status() {
     let all: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--json"])).unwrap();
     let arr = all.as_array().unwrap();
     assert_eq!(arr.len(), 2);
-    for key in ["id", "title", "kind", "status", "priority", "branch", "body", "created_at", "updated_at"] {
+    for key in [
+        "id",
+        "title",
+        "kind",
+        "status",
+        "priority",
+        "branch",
+        "body",
+        "created_at",
+        "updated_at",
+    ] {
         assert!(arr[0].get(key).is_some(), "missing {key}");
     }
-    let ready: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--status", "ready", "--json"])).unwrap();
+    let ready: serde_json::Value =
+        serde_json::from_str(&repo.ok(&["list", "--status", "ready", "--json"])).unwrap();
     assert_eq!(ready.as_array().unwrap().len(), 1);
     assert_eq!(ready[0]["title"], "One");
     let text = repo.ok(&["list"]);
@@ -52,7 +84,10 @@ fn illegal_moves_and_unknown_values_fail_with_the_legal_choices() {
     let err = repo.fails(&["move", "1", "in_progress"]);
     assert!(err.contains("human cannot move"), "{err}");
     let err = repo.fails(&["move", "1", "doing"]);
-    assert!(err.contains("backlog, ready, in_progress, blocked, in_review, done"), "{err}");
+    assert!(
+        err.contains("backlog, ready, in_progress, blocked, in_review, done"),
+        "{err}"
+    );
     let err = repo.fails(&["show", "42"]);
     assert!(err.contains("issue #42 not found"), "{err}");
     let err = repo.fails(&["add", "  "]);
@@ -68,7 +103,11 @@ fn works_from_any_directory_inside_the_repo() {
     repo.add(&["Root"]);
     let sub = repo.root.join("deep/er");
     std::fs::create_dir_all(&sub).unwrap();
-    let out = repo.cmd(&["list", "--json"]).current_dir(&sub).output().unwrap();
+    let out = repo
+        .cmd(&["list", "--json"])
+        .current_dir(&sub)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Root"));
     assert!(!sub.join(".autopilot").exists());
@@ -77,17 +116,39 @@ fn works_from_any_directory_inside_the_repo() {
 #[test]
 fn outside_a_repo_it_says_so_unless_given_a_db() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin()).args(["list"]).current_dir(dir.path()).env_remove("AUTOPILOT_DB").output().unwrap();
+    let out = Command::new(bin())
+        .args(["list"])
+        .current_dir(dir.path())
+        .env_remove("AUTOPILOT_DB")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is not inside a git repository"), "{err}");
     let db = dir.path().join("x.db");
-    let out = Command::new(bin()).args(["--db", db.to_str().unwrap(), "add", "Elsewhere"]).current_dir(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin()).args(["list"]).env("AUTOPILOT_DB", &db).current_dir(dir.path()).output().unwrap();
+    let out = Command::new(bin())
+        .args(["--db", db.to_str().unwrap(), "add", "Elsewhere"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin())
+        .args(["list"])
+        .env("AUTOPILOT_DB", &db)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Elsewhere"));
     // running agents needs a repository even with --db
-    let out = Command::new(bin()).args(["--db", db.to_str().unwrap(), "run", "--once"]).current_dir(dir.path()).output().unwrap();
+    let out = Command::new(bin())
+        .args(["--db", db.to_str().unwrap(), "run", "--once"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
 }
 
@@ -107,13 +168,20 @@ fn a_locked_database_fails_after_the_timeout_and_loses_nothing() {
     let repo = TestRepo::new().with_env("AUTOPILOT_LOCK_TIMEOUT_MS", "300");
     repo.add(&["Before"]);
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
-    conn.execute_batch("BEGIN IMMEDIATE; UPDATE issues SET priority = 1;").unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE; UPDATE issues SET priority = 1;")
+        .unwrap();
     let err = repo.fails(&["add", "During"]);
     assert!(err.contains("locked by another process"), "{err}");
     conn.execute_batch("COMMIT").unwrap();
     repo.add(&["After"]);
-    let titles: Vec<String> = serde_json::from_str::<serde_json::Value>(&repo.ok(&["list", "--json"])).unwrap()
-        .as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_string()).collect();
+    let titles: Vec<String> =
+        serde_json::from_str::<serde_json::Value>(&repo.ok(&["list", "--json"]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_string())
+            .collect();
     assert_eq!(titles.len(), 2);
     assert!(titles.contains(&"Before".to_string()) && titles.contains(&"After".to_string()));
 }
@@ -126,7 +194,10 @@ fn a_database_from_a_newer_version_is_refused() {
     conn.pragma_update(None, "user_version", 999).unwrap();
     drop(conn);
     let err = repo.fails(&["list"]);
-    assert!(err.contains("schema version 999") && err.contains("upgrade"), "{err}");
+    assert!(
+        err.contains("schema version 999") && err.contains("upgrade"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -138,7 +209,11 @@ fn config_sample_parses_and_config_shows_paths() {
     let shown = repo.ok(&["config"]);
     assert!(shown.contains(".autopilot/autopilot.db"), "{shown}");
     assert!(shown.contains("fake-claude"), "{shown}");
-    std::fs::write(repo.root.join("autopilot.toml"), "[runner]\nslots = 'many'\n").unwrap();
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[runner]\nslots = 'many'\n",
+    )
+    .unwrap();
     let err = repo.fails(&["list"]);
     assert!(err.contains("autopilot.toml"), "{err}");
 }

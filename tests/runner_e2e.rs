@@ -1,6 +1,8 @@
 //! The core loop through the real binary: a real git repo, a real SQLite file and a fake agent
 //! process that prints the real Claude Code stream-json format.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::process::Stdio;
@@ -10,18 +12,35 @@ use support::{alive, git, wait_for, wait_output, TestRepo};
 
 fn transcript_len(repo: &TestRepo, run_id: i64) -> (i64, Vec<Vec<u8>>) {
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
-    let mut stmt = conn.prepare("SELECT line FROM transcript_lines WHERE run_id = ?1 ORDER BY seq").unwrap();
-    let lines: Vec<Vec<u8>> = stmt.query_map([run_id], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let mut stmt = conn
+        .prepare("SELECT line FROM transcript_lines WHERE run_id = ?1 ORDER BY seq")
+        .unwrap();
+    let lines: Vec<Vec<u8>> = stmt
+        .query_map([run_id], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     (lines.len() as i64, lines)
 }
 
 #[test]
 fn issue_to_review_to_done() {
     let repo = TestRepo::new();
-    let id = repo.add(&["Say hello", "--body", "Create hello.txt", "--kind", "chore", "--ready"]);
+    let id = repo.add(&[
+        "Say hello",
+        "--body",
+        "Create hello.txt",
+        "--kind",
+        "chore",
+        "--ready",
+    ]);
     assert_eq!(repo.status(id), "ready");
     let out = repo.run(&["run", "--once"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review");
@@ -37,7 +56,9 @@ fn issue_to_review_to_done() {
     assert_eq!(git(&repo.root, &["status", "--porcelain"]), "");
     // the agent's final text is a comment; the run has cost, turns, session, transcript
     let comments = issue["comments"].as_array().unwrap();
-    assert!(comments.iter().any(|c| c["author_kind"] == "agent" && c["body"] == "Implemented hello.txt."));
+    assert!(comments
+        .iter()
+        .any(|c| c["author_kind"] == "agent" && c["body"] == "Implemented hello.txt."));
     let run = &issue["runs"][0];
     assert_eq!(run["outcome"], "implemented");
     assert_eq!(run["cost_usd"], 0.102688);
@@ -51,13 +72,31 @@ fn issue_to_review_to_done() {
     assert_eq!(calls.len(), 1);
     let args = &calls[0];
     assert_eq!(args[0], "-p");
-    assert!(args[1].contains("Say hello") && args[1].contains("Create hello.txt") && args[1].contains("BLOCKED: "));
-    for want in ["--output-format", "stream-json", "--verbose", "--disallowedTools=AskUserQuestion", "--permission-mode"] {
-        assert!(args.contains(&want.to_string()), "{want} missing from {args:?}");
+    assert!(
+        args[1].contains("Say hello")
+            && args[1].contains("Create hello.txt")
+            && args[1].contains("BLOCKED: ")
+    );
+    for want in [
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--disallowedTools=AskUserQuestion",
+        "--permission-mode",
+    ] {
+        assert!(
+            args.contains(&want.to_string()),
+            "{want} missing from {args:?}"
+        );
     }
     // the readable log
     let log = repo.ok(&["log", &id.to_string()]);
-    assert!(log.contains("▸ Write") && log.contains("Implemented hello.txt.") && log.contains("$0.1027"), "{log}");
+    assert!(
+        log.contains("▸ Write")
+            && log.contains("Implemented hello.txt.")
+            && log.contains("$0.1027"),
+        "{log}"
+    );
 
     repo.ok(&["move", &id.to_string(), "done"]);
     assert_eq!(repo.status(id), "done");
@@ -72,12 +111,21 @@ fn blocked_question_answer_and_resumed_rerun() {
     assert_eq!(issue["status"], "blocked");
     let question = issue["comments"].as_array().unwrap().last().unwrap();
     assert_eq!(question["author_kind"], "agent");
-    assert_eq!(question["body"], "Which database should the cache use, Redis or Postgres?");
+    assert_eq!(
+        question["body"],
+        "Which database should the cache use, Redis or Postgres?"
+    );
     let session = issue["runs"][0]["session_id"].as_str().unwrap().to_string();
     // the worktree holds no commit yet
     assert_eq!(issue["runs"][0]["outcome"], "blocked");
 
-    let out = repo.ok(&["comment", &id.to_string(), "ANSWER: postgres", "--author", "alice"]);
+    let out = repo.ok(&[
+        "comment",
+        &id.to_string(),
+        "ANSWER: postgres",
+        "--author",
+        "alice",
+    ]);
     assert_eq!(out.trim(), format!("#{id} is ready"));
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
@@ -86,10 +134,16 @@ fn blocked_question_answer_and_resumed_rerun() {
     let calls = repo.agent_calls();
     assert_eq!(calls.len(), 2);
     let second = &calls[1];
-    let resume_at = second.iter().position(|a| a == "--resume").expect("--resume passed");
+    let resume_at = second
+        .iter()
+        .position(|a| a == "--resume")
+        .expect("--resume passed");
     assert_eq!(second[resume_at + 1], session);
     assert!(second[1].contains("ANSWER: postgres") && second[1].contains("alice (human)"));
-    assert!(second[1].contains("Which database should the cache use"), "the whole thread is in the prompt");
+    assert!(
+        second[1].contains("Which database should the cache use"),
+        "the whole thread is in the prompt"
+    );
     let branch = issue["branch"].as_str().unwrap();
     let content = git(&repo.root, &["show", &format!("{branch}:answer.txt")]);
     assert!(content.starts_with("ANSWER: postgres"), "{content}");
@@ -100,7 +154,10 @@ fn blocked_question_answer_and_resumed_rerun() {
     assert_eq!(repo.status(id), "ready");
     repo.ok(&["run", "--once"]);
     assert_eq!(repo.status(id), "in_review");
-    let commits = git(&repo.root, &["rev-list", "--count", &format!("main..{branch}")]);
+    let commits = git(
+        &repo.root,
+        &["rev-list", "--count", &format!("main..{branch}")],
+    );
     assert_eq!(commits, "2");
     repo.ok(&["move", &id.to_string(), "done"]);
     assert_eq!(repo.status(id), "done");
@@ -128,9 +185,15 @@ fn agent_failure_blocks_with_error_and_stderr() {
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked");
-    let body = issue["comments"].as_array().unwrap().last().unwrap()["body"].as_str().unwrap().to_string();
+    let body = issue["comments"].as_array().unwrap().last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(body.contains("API Error: 500"), "{body}");
-    assert!(body.contains("simulated overloaded API"), "stderr tail in the comment: {body}");
+    assert!(
+        body.contains("simulated overloaded API"),
+        "stderr tail in the comment: {body}"
+    );
     assert_eq!(issue["runs"][0]["outcome"], "failed");
     assert_eq!(issue["runs"][0]["exit_code"], 1);
     // exactly one attempt: no silent loop
@@ -145,12 +208,23 @@ fn no_changes_and_no_question_blocks_with_a_system_comment() {
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked");
-    let last = issue["comments"].as_array().unwrap().last().unwrap().clone();
+    let last = issue["comments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["author_kind"], "system");
-    assert!(last["body"].as_str().unwrap().contains("without changing any file"));
+    assert!(last["body"]
+        .as_str()
+        .unwrap()
+        .contains("without changing any file"));
     let issue = repo.show(silent);
     assert_eq!(issue["status"], "blocked");
-    assert!(issue["comments"][0]["body"].as_str().unwrap().contains("without printing a result line"));
+    assert!(issue["comments"][0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("without printing a result line"));
 }
 
 #[test]
@@ -163,13 +237,23 @@ fn hostile_output_is_stored_whole_and_never_crashes_the_run() {
     let (n, lines) = transcript_len(&repo, issue["runs"][0]["id"].as_i64().unwrap());
     assert_eq!(n, 11);
     assert_eq!(lines[1], b"this line is not JSON at all");
-    assert!(lines[2].starts_with(&[0xff, 0xfe]), "invalid UTF-8 kept byte for byte");
+    assert!(
+        lines[2].starts_with(&[0xff, 0xfe]),
+        "invalid UTF-8 kept byte for byte"
+    );
     assert!(lines[2].contains(&0), "NUL kept");
     assert_eq!(lines[4].len(), 10 << 20, "a 10 MB line is stored whole");
     // the readable log never carries a raw escape sequence other than colour
     let log = repo.ok(&["log", &id.to_string()]);
-    assert!(!log.contains('\u{1b}'), "no escapes when stdout is not a terminal");
-    assert!(log.contains("colour red and clipboard"), "{}", &log[..log.len().min(500)]);
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escapes when stdout is not a terminal"
+    );
+    assert!(
+        log.contains("colour red and clipboard"),
+        "{}",
+        &log[..log.len().min(500)]
+    );
 }
 
 #[test]
@@ -177,7 +261,10 @@ fn missing_agent_binary_is_named_and_claims_nothing() {
     let repo = TestRepo::new().with_env("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude");
     let id = repo.add(&["Anything", "--ready"]);
     let err = repo.fails(&["run", "--once"]);
-    assert!(err.contains("agent binary not found") && err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
+    assert!(
+        err.contains("agent binary not found") && err.contains("AUTOPILOT_CLAUDE_BIN"),
+        "{err}"
+    );
     assert_eq!(repo.status(id), "ready");
 }
 
@@ -189,7 +276,10 @@ fn root_without_sandbox_is_refused_before_claiming() {
     let repo = TestRepo::new().with_env("IS_SANDBOX", "yes");
     let id = repo.add(&["Anything", "--ready"]);
     let err = repo.fails(&["run", "--once"]);
-    assert!(err.contains("IS_SANDBOX=1") && err.contains("acceptEdits"), "{err}");
+    assert!(
+        err.contains("IS_SANDBOX=1") && err.contains("acceptEdits"),
+        "{err}"
+    );
     assert_eq!(repo.status(id), "ready");
     assert!(repo.agent_calls().is_empty());
     let repo = repo.with_env("AUTOPILOT_PERMISSION_MODE", "acceptEdits");
@@ -200,7 +290,11 @@ fn root_without_sandbox_is_refused_before_claiming() {
 fn nix_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -209,10 +303,17 @@ fn git_problems_park_the_issue_with_gits_own_words() {
     let repo = TestRepo::new();
     // a plain directory squatting on the worktree path
     let squat = repo.add(&["Squatted", "--ready", "--priority", "2"]);
-    std::fs::create_dir_all(repo.root.join(format!(".autopilot/worktrees/issue-{squat}"))).unwrap();
+    std::fs::create_dir_all(
+        repo.root
+            .join(format!(".autopilot/worktrees/issue-{squat}")),
+    )
+    .unwrap();
     // a branch that already exists is reused, not an error
     let reuse = repo.add(&["Reuse me", "--ready", "--priority", "1"]);
-    git(&repo.root, &["branch", &format!("autopilot/issue-{reuse}-reuse-me")]);
+    git(
+        &repo.root,
+        &["branch", &format!("autopilot/issue-{reuse}-reuse-me")],
+    );
     repo.ok(&["run", "--once"]);
     let issue = repo.show(squat);
     assert_eq!(issue["status"], "blocked");
@@ -226,33 +327,57 @@ fn git_problems_park_the_issue_with_gits_own_words() {
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked");
-    assert!(issue["comments"][0]["body"].as_str().unwrap().contains("\"no-such-branch\" does not exist"));
+    assert!(issue["comments"][0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("\"no-such-branch\" does not exist"));
 }
 
 #[test]
 fn interrupting_the_runner_kills_the_agent_group_and_hands_the_issue_back() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let child = repo.cmd(&["run"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = repo
+        .cmd(&["run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid_file = repo.agent_log.join("child.pid");
     let grandchild: i32 = wait_for("the agent's child process", Duration::from_secs(30), || {
-        std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse().ok())
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
     });
     assert!(alive(grandchild));
     nix_kill(child.id() as i32, "TERM");
     let out = wait_output(child, Duration::from_secs(30));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_for("the agent's child to be killed", Duration::from_secs(10), || (!alive(grandchild)).then_some(()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(
+        "the agent's child to be killed",
+        Duration::from_secs(10),
+        || (!alive(grandchild)).then_some(()),
+    );
     let issue = repo.show(id);
     assert_eq!(issue["status"], "ready");
     assert_eq!(issue["runs"][0]["outcome"], "interrupted");
     let (n, _) = transcript_len(&repo, issue["runs"][0]["id"].as_i64().unwrap());
     assert_eq!(n, 2, "the partial transcript is kept");
-    assert!(repo.root.join(format!(".autopilot/worktrees/issue-{id}")).is_dir());
+    assert!(repo
+        .root
+        .join(format!(".autopilot/worktrees/issue-{id}"))
+        .is_dir());
 }
 
 fn nix_kill(pid: i32, sig: &str) {
-    let status = std::process::Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -260,23 +385,37 @@ fn nix_kill(pid: i32, sig: &str) {
 fn expired_lease_after_a_crash_goes_back_to_ready() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let child = repo.cmd(&["run"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let child = repo
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let agent_pid: i32 = wait_for("the agent to start", Duration::from_secs(30), || {
-        std::fs::read_to_string(repo.agent_log.join("agent.pid")).ok().and_then(|s| s.trim().parse().ok())
+        std::fs::read_to_string(repo.agent_log.join("agent.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
     });
     nix_kill(child.id() as i32, "KILL");
     let _ = wait_output(child, Duration::from_secs(10));
     // the agent runs in its own group; clean it up as the crash left it
-    let _ = std::process::Command::new("kill").args(["-KILL", &format!("-{agent_pid}")]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &format!("-{agent_pid}")])
+        .status();
     assert_eq!(repo.status(id), "in_progress");
     // let the lease run out without waiting for it
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
-    conn.execute("UPDATE issues SET lease_until = 0 WHERE id = ?1", [id]).unwrap();
+    conn.execute("UPDATE issues SET lease_until = 0 WHERE id = ?1", [id])
+        .unwrap();
     drop(conn);
     // a fresh runner hands it back at start-up; the queue is paused so it does not claim the
     // issue again (the hang scenario would hang)
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
-    conn.execute("INSERT INTO settings (key, value) VALUES ('paused', '1')", []).unwrap();
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('paused', '1')",
+        [],
+    )
+    .unwrap();
     drop(conn);
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
@@ -307,7 +446,11 @@ fn many_processes_claim_every_issue_exactly_once() {
         .collect();
     for c in children {
         let out = wait_output(c, Duration::from_secs(300));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
     let claims: Vec<(i64, i64)> = conn
@@ -318,13 +461,28 @@ fn many_processes_claim_every_issue_exactly_once() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(claims.len(), total, "every issue was claimed");
-    assert!(claims.iter().all(|(_, n)| *n == 1), "an issue was claimed twice: {claims:?}");
-    let in_review: i64 = conn.query_row("SELECT count(*) FROM issues WHERE status = 'in_review'", [], |r| r.get(0)).unwrap();
+    assert!(
+        claims.iter().all(|(_, n)| *n == 1),
+        "an issue was claimed twice: {claims:?}"
+    );
+    let in_review: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM issues WHERE status = 'in_review'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(in_review, total as i64);
     let claimers: i64 = conn
-        .query_row("SELECT count(DISTINCT actor) FROM events WHERE kind = 'run.started'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(DISTINCT actor) FROM events WHERE kind = 'run.started'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(claimers > 1, "work was shared between slots");
-    let runs: i64 = conn.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap();
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(runs, total as i64);
 }

@@ -92,7 +92,11 @@ mod tests {
                 (InReview, Ready),
                 (Done, Backlog),
             ],
-            Actor::Agent => vec![(Ready, InProgress), (InProgress, InReview), (InProgress, Blocked)],
+            Actor::Agent => vec![
+                (Ready, InProgress),
+                (InProgress, InReview),
+                (InProgress, Blocked),
+            ],
             Actor::System => vec![(InProgress, Blocked), (InProgress, Ready)],
         }
     }
@@ -136,7 +140,9 @@ mod tests {
             "human cannot move an issue from backlog to done; legal moves: ready"
         );
         let err = transition(Done, Ready, Actor::Agent).unwrap_err();
-        assert!(err.to_string().ends_with("no move is legal from there for them"));
+        assert!(err
+            .to_string()
+            .ends_with("no move is legal from there for them"));
     }
 
     #[test]
@@ -144,7 +150,10 @@ mod tests {
         assert_eq!("in-progress".parse::<Status>(), Ok(InProgress));
         assert_eq!(" In_Review ".parse::<Status>(), Ok(InReview));
         let err = "doing".parse::<Status>().unwrap_err().to_string();
-        assert!(err.contains("backlog, ready, in_progress, blocked, in_review, done"), "{err}");
+        assert!(
+            err.contains("backlog, ready, in_progress, blocked, in_review, done"),
+            "{err}"
+        );
         for s in Status::ALL {
             assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
         }

@@ -133,6 +133,8 @@ string_enum!(
     }
 );
 
+// The macro cannot derive Default for just one of its enums.
+#[allow(clippy::derivable_impls)]
 impl Default for Kind {
     fn default() -> Self {
         Kind::Feature

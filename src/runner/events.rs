@@ -57,7 +57,9 @@ fn push_lines(out: &mut Vec<PaneLine>, kind: LineKind, text: &str, max_lines: us
 pub fn display_lines(event: &AgentEvent) -> Vec<PaneLine> {
     let mut out = Vec::new();
     match event {
-        AgentEvent::Init { session_id, model, .. } => out.push(PaneLine {
+        AgentEvent::Init {
+            session_id, model, ..
+        } => out.push(PaneLine {
             kind: LineKind::Meta,
             text: format!(
                 "● session {} {}",
@@ -73,11 +75,19 @@ pub fn display_lines(event: &AgentEvent) -> Vec<PaneLine> {
             text: format!("▸ {} {}", strip_all(name), strip_all(summary)),
         }),
         AgentEvent::ToolResult { text, is_error } => {
-            let kind = if *is_error { LineKind::Error } else { LineKind::ToolOutput };
+            let kind = if *is_error {
+                LineKind::Error
+            } else {
+                LineKind::ToolOutput
+            };
             let indented: String = text.lines().map(|l| format!("  {l}\n")).collect();
             push_lines(&mut out, kind, &indented, TOOL_OUTPUT_LINES);
         }
-        AgentEvent::Retry { attempt, max_retries, error } => out.push(PaneLine {
+        AgentEvent::Retry {
+            attempt,
+            max_retries,
+            error,
+        } => out.push(PaneLine {
             kind: LineKind::Error,
             text: format!("↻ API retry {attempt}/{max_retries}: {}", strip_all(error)),
         }),
@@ -87,11 +97,22 @@ pub fn display_lines(event: &AgentEvent) -> Vec<PaneLine> {
             text: format!("✗ {} denied: {}", strip_all(tool), strip_all(message)),
         }),
         AgentEvent::Result(r) => {
-            let cost = r.cost_usd.map(|c| format!(" · ${c:.4}")).unwrap_or_default();
+            let cost = r
+                .cost_usd
+                .map(|c| format!(" · ${c:.4}"))
+                .unwrap_or_default();
             let turns = r.turns.map(|t| format!(" · {t} turns")).unwrap_or_default();
-            let status = if r.is_error { "✗ failed" } else { "✓ finished" };
+            let status = if r.is_error {
+                "✗ failed"
+            } else {
+                "✓ finished"
+            };
             out.push(PaneLine {
-                kind: if r.is_error { LineKind::Error } else { LineKind::Meta },
+                kind: if r.is_error {
+                    LineKind::Error
+                } else {
+                    LineKind::Meta
+                },
                 text: format!("{status} ({}){cost}{turns}", strip_all(&r.subtype)),
             });
             for e in &r.errors {
@@ -197,14 +218,29 @@ mod tests {
     #[test]
     fn long_tool_output_is_trimmed_with_a_count() {
         let text: String = (0..20).map(|i| format!("l{i}\n")).collect();
-        let lines = display_lines(&AgentEvent::ToolResult { text, is_error: false });
+        let lines = display_lines(&AgentEvent::ToolResult {
+            text,
+            is_error: false,
+        });
         assert_eq!(lines.len(), TOOL_OUTPUT_LINES + 1);
-        assert_eq!(lines.last().map(|l| l.text.as_str()), Some("  … 14 more lines"));
+        assert_eq!(
+            lines.last().map(|l| l.text.as_str()),
+            Some("  … 14 more lines")
+        );
     }
 
     #[test]
     fn tool_calls_are_summarised() {
-        let lines = display_lines(&AgentEvent::ToolUse { name: "Bash".into(), summary: "cargo test".into() });
-        assert_eq!(lines, vec![PaneLine { kind: LineKind::Tool, text: "▸ Bash cargo test".into() }]);
+        let lines = display_lines(&AgentEvent::ToolUse {
+            name: "Bash".into(),
+            summary: "cargo test".into(),
+        });
+        assert_eq!(
+            lines,
+            vec![PaneLine {
+                kind: LineKind::Tool,
+                text: "▸ Bash cargo test".into()
+            }]
+        );
     }
 }

@@ -81,7 +81,16 @@ pub fn current_branch(repo: &Path) -> Result<String, GitError> {
 }
 
 fn branch_exists(repo: &Path, branch: &str) -> bool {
-    git(repo, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).is_ok()
+    git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ],
+    )
+    .is_ok()
 }
 
 /// Makes sure `path` is a worktree of `repo` on `branch`, creating the branch from `base` the
@@ -91,13 +100,20 @@ pub fn ensure_worktree(repo: &Path, path: &Path, branch: &str, base: &str) -> Re
     if path.exists() {
         let head = git(path, &["rev-parse", "--abbrev-ref", "HEAD"]).map_err(|e| GitError {
             command: e.command,
-            stderr: format!("{path_str} exists but is not a usable git worktree: {}", e.stderr),
+            stderr: format!(
+                "{path_str} exists but is not a usable git worktree: {}",
+                e.stderr
+            ),
         })?;
         let top = git(path, &["rev-parse", "--show-toplevel"]).unwrap_or_default();
-        if Path::new(&top) != path && std::fs::canonicalize(&top).ok() != std::fs::canonicalize(path).ok() {
+        if Path::new(&top) != path
+            && std::fs::canonicalize(&top).ok() != std::fs::canonicalize(path).ok()
+        {
             return Err(GitError {
                 command: "git worktree add".into(),
-                stderr: format!("{path_str} exists but is not a worktree (it is inside {top}); move it aside"),
+                stderr: format!(
+                    "{path_str} exists but is not a worktree (it is inside {top}); move it aside"
+                ),
             });
         }
         if head != branch {
@@ -148,10 +164,18 @@ pub fn commit_all(dir: &Path, message: &str, name: &str, email: &str) -> Result<
 }
 
 /// Pushes `branch` to `origin` and opens a pull request with `gh`, returning its URL.
-pub fn push_and_open_pr(dir: &Path, branch: &str, base: &str, title: &str, body: &str) -> Result<String, GitError> {
+pub fn push_and_open_pr(
+    dir: &Path,
+    branch: &str,
+    base: &str,
+    title: &str,
+    body: &str,
+) -> Result<String, GitError> {
     git(dir, &["push", "--set-upstream", "origin", branch])?;
     let out = Command::new("gh")
-        .args(["pr", "create", "--head", branch, "--base", base, "--title", title, "--body", body])
+        .args([
+            "pr", "create", "--head", branch, "--base", base, "--title", title, "--body", body,
+        ])
         .current_dir(dir)
         .output()
         .map_err(|e| GitError {

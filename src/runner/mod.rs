@@ -66,7 +66,12 @@ impl RunnerSettings {
 /// Checks what would make every run fail, before any issue is claimed. Claude Code refuses to
 /// bypass permissions as root unless `IS_SANDBOX=1`; claiming anyway would burn the queue into
 /// blocked issues one after another.
-pub fn preflight(adapter: &dyn Adapter, permission_mode: &str, euid_is_root: bool, is_sandbox: Option<&str>) -> Result<(), String> {
+pub fn preflight(
+    adapter: &dyn Adapter,
+    permission_mode: &str,
+    euid_is_root: bool,
+    is_sandbox: Option<&str>,
+) -> Result<(), String> {
     if adapter.name() == "claude"
         && euid_is_root
         && permission_mode == "bypassPermissions"
@@ -95,7 +100,11 @@ pub struct Runner {
 
 impl Runner {
     /// A runner that reports to `events`.
-    pub fn new(settings: RunnerSettings, adapter: Arc<dyn Adapter>, events: mpsc::UnboundedSender<RunnerEvent>) -> Runner {
+    pub fn new(
+        settings: RunnerSettings,
+        adapter: Arc<dyn Adapter>,
+        events: mpsc::UnboundedSender<RunnerEvent>,
+    ) -> Runner {
         Runner {
             settings: Arc::new(settings),
             adapter,
@@ -120,7 +129,12 @@ impl Runner {
     ) -> anyhow::Result<()> {
         let is_root = nix::unistd::geteuid().is_root();
         let sandbox = std::env::var("IS_SANDBOX").ok();
-        if let Err(problem) = preflight(self.adapter.as_ref(), &self.settings.permission_mode, is_root, sandbox.as_deref()) {
+        if let Err(problem) = preflight(
+            self.adapter.as_ref(),
+            &self.settings.permission_mode,
+            is_root,
+            sandbox.as_deref(),
+        ) {
             self.emit(RunnerEvent::Problem(problem.clone()));
             anyhow::bail!(problem);
         }
@@ -171,32 +185,48 @@ impl Runner {
         match cmd {
             RunnerCommand::Wake => self.wake.notify_waiters(),
             RunnerCommand::Stop { issue_id, by } => {
-                let entry = self.stops.lock().ok().and_then(|m| m.get(&issue_id).cloned());
+                let entry = self
+                    .stops
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&issue_id).cloned());
                 if let Some((token, reason)) = entry {
                     if let Ok(mut r) = reason.lock() {
                         *r = Some(format!("stopped by {by}"));
                     }
                     token.cancel();
                 } else {
-                    self.emit(RunnerEvent::Problem(format!("issue #{issue_id} has no running agent in this process")));
+                    self.emit(RunnerEvent::Problem(format!(
+                        "issue #{issue_id} has no running agent in this process"
+                    )));
                 }
             }
             RunnerCommand::SetPaused(paused) => {
                 let value = if paused { "1" } else { "0" };
-                match db.call(move |s| s.set_setting("paused", value, "human:tui")).await {
+                match db
+                    .call(move |s| s.set_setting("paused", value, "human:tui"))
+                    .await
+                {
                     Ok(()) => {
                         self.emit(RunnerEvent::Paused(paused));
                         if !paused {
                             self.wake.notify_waiters();
                         }
                     }
-                    Err(e) => self.emit(RunnerEvent::Problem(format!("could not change pause: {e}"))),
+                    Err(e) => {
+                        self.emit(RunnerEvent::Problem(format!("could not change pause: {e}")))
+                    }
                 }
             }
         }
     }
 
-    async fn slot_loop(self: Arc<Self>, slot: usize, once: bool, cancel: CancellationToken) -> anyhow::Result<()> {
+    async fn slot_loop(
+        self: Arc<Self>,
+        slot: usize,
+        once: bool,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<()> {
         let db = Db::open(&self.settings.db).await?;
         let agent_id = self.settings.slot_agent_id(slot);
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);

@@ -59,7 +59,10 @@ impl Observed {
     pub fn final_text(&self) -> String {
         let joined = self.last_message.join("\n\n");
         if joined.trim().is_empty() {
-            self.result.as_ref().and_then(|r| r.text.clone()).unwrap_or_default()
+            self.result
+                .as_ref()
+                .and_then(|r| r.text.clone())
+                .unwrap_or_default()
         } else {
             joined
         }
@@ -67,7 +70,13 @@ impl Observed {
 
     /// The question after `BLOCKED:`, if the final answer (or any recent plain line) has one.
     pub fn blocked_question(&self) -> Option<String> {
-        let candidates = [self.final_text(), self.result.as_ref().and_then(|r| r.text.clone()).unwrap_or_default()];
+        let candidates = [
+            self.final_text(),
+            self.result
+                .as_ref()
+                .and_then(|r| r.text.clone())
+                .unwrap_or_default(),
+        ];
         for text in candidates.iter().chain(self.recent_text.iter().rev()) {
             if let Some(q) = find_blocked(text) {
                 return Some(q);
@@ -80,12 +89,30 @@ impl Observed {
 fn find_blocked(text: &str) -> Option<String> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start().trim_start_matches(['*', '_', '`', '>', ' ']);
+        let trimmed = line
+            .trim_start()
+            .trim_start_matches(['*', '_', '`', '>', ' ']);
         if let Some(rest) = trimmed.strip_prefix("BLOCKED:") {
             let tail = &text[offset + line.len()..];
-            let question = format!("{}{}", rest.trim_start(), if tail.trim().is_empty() { String::new() } else { format!("\n{}", tail.trim_end()) });
-            let question = question.trim().trim_end_matches(['*', '_', '`']).trim().to_string();
-            return Some(if question.is_empty() { "(the agent gave no question text)".into() } else { question });
+            let question = format!(
+                "{}{}",
+                rest.trim_start(),
+                if tail.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!("\n{}", tail.trim_end())
+                }
+            );
+            let question = question
+                .trim()
+                .trim_end_matches(['*', '_', '`'])
+                .trim()
+                .to_string();
+            return Some(if question.is_empty() {
+                "(the agent gave no question text)".into()
+            } else {
+                question
+            });
         }
         offset += line.len();
     }
@@ -128,7 +155,11 @@ pub fn decide(
         if parts.is_empty() {
             parts.extend(obs.api_errors.iter().cloned());
         }
-        let detail = if parts.is_empty() { String::new() } else { format!(": {}", parts.join("; ")) };
+        let detail = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", parts.join("; "))
+        };
         format!("the agent reported an error ({}){detail}", r.subtype)
     });
     if let Some(e) = result_error {
@@ -140,7 +171,9 @@ pub fn decide(
         None => return Verdict::Failed("the agent was killed by a signal".into()),
     }
     if expects_result && obs.result.is_none() {
-        return Verdict::Failed("the agent exited without printing a result line (its output ended early)".into());
+        return Verdict::Failed(
+            "the agent exited without printing a result line (its output ended early)".into(),
+        );
     }
     if let Some(q) = obs.blocked_question() {
         return Verdict::Blocked(q);
@@ -157,7 +190,10 @@ mod tests {
     use crate::runner::agent::claude::parse_line;
 
     fn observe_fixture(name: &str) -> Observed {
-        let path = format!("{}/tests/fixtures/claude-stream-json/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/claude-stream-json/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let data = std::fs::read(path).unwrap();
         let mut obs = Observed::default();
         for line in data.split(|b| *b == b'\n') {
@@ -171,9 +207,18 @@ mod tests {
     #[test]
     fn fixtures_give_the_expected_verdicts() {
         let obs = observe_fixture("implement.jsonl");
-        assert_eq!(obs.session_id.as_deref(), Some("062e0f85-25fa-426a-8285-726f28fd0e90"));
-        assert_eq!(decide(&obs, Some(0), None, true, true), Verdict::Implemented("Implemented hello.txt.".into()));
-        assert_eq!(decide(&obs, Some(0), None, false, true), Verdict::NoChanges("Implemented hello.txt.".into()));
+        assert_eq!(
+            obs.session_id.as_deref(),
+            Some("062e0f85-25fa-426a-8285-726f28fd0e90")
+        );
+        assert_eq!(
+            decide(&obs, Some(0), None, true, true),
+            Verdict::Implemented("Implemented hello.txt.".into())
+        );
+        assert_eq!(
+            decide(&obs, Some(0), None, false, true),
+            Verdict::NoChanges("Implemented hello.txt.".into())
+        );
 
         let obs = observe_fixture("blocked.jsonl");
         assert_eq!(
@@ -188,25 +233,46 @@ mod tests {
         }
 
         let obs = observe_fixture("slow.jsonl");
-        assert_eq!(obs.final_text(), "line 1\n\nline 2\n\nline 3\n\nline 4\n\nline 5");
+        assert_eq!(
+            obs.final_text(),
+            "line 1\n\nline 2\n\nline 3\n\nline 4\n\nline 5"
+        );
     }
 
     #[test]
     fn stops_and_bad_exits_win() {
         let obs = observe_fixture("blocked.jsonl");
-        assert_eq!(decide(&obs, None, Some("stopped by alice".into()), true, true), Verdict::Stopped("stopped by alice".into()));
-        assert!(matches!(decide(&obs, Some(143), None, true, true), Verdict::Failed(e) if e.contains("143")));
-        assert!(matches!(decide(&obs, None, None, true, true), Verdict::Failed(e) if e.contains("signal")));
+        assert_eq!(
+            decide(&obs, None, Some("stopped by alice".into()), true, true),
+            Verdict::Stopped("stopped by alice".into())
+        );
+        assert!(
+            matches!(decide(&obs, Some(143), None, true, true), Verdict::Failed(e) if e.contains("143"))
+        );
+        assert!(
+            matches!(decide(&obs, None, None, true, true), Verdict::Failed(e) if e.contains("signal"))
+        );
         let empty = Observed::default();
-        assert!(matches!(decide(&empty, Some(0), None, true, true), Verdict::Failed(e) if e.contains("without printing a result")));
-        assert!(matches!(decide(&empty, Some(0), None, true, false), Verdict::Implemented(_)));
+        assert!(
+            matches!(decide(&empty, Some(0), None, true, true), Verdict::Failed(e) if e.contains("without printing a result"))
+        );
+        assert!(matches!(
+            decide(&empty, Some(0), None, true, false),
+            Verdict::Implemented(_)
+        ));
     }
 
     #[test]
     fn blocked_markers_are_found_in_text() {
-        assert_eq!(find_blocked("Thinking.\nBLOCKED: Which one?\nA or B"), Some("Which one?\nA or B".into()));
+        assert_eq!(
+            find_blocked("Thinking.\nBLOCKED: Which one?\nA or B"),
+            Some("Which one?\nA or B".into())
+        );
         assert_eq!(find_blocked("**BLOCKED: which?**"), Some("which?".into()));
         assert_eq!(find_blocked("I am not BLOCKED: at all"), None);
-        assert_eq!(find_blocked("BLOCKED:"), Some("(the agent gave no question text)".into()));
+        assert_eq!(
+            find_blocked("BLOCKED:"),
+            Some("(the agent gave no question text)".into())
+        );
     }
 }

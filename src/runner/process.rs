@@ -68,15 +68,32 @@ mod tests {
 
     #[tokio::test]
     async fn lines_are_capped_and_counted() {
-        let data = [b"short\n".as_slice(), &vec![b'x'; 100], b"\nlast-without-newline"].concat();
+        let data = [
+            b"short\n".as_slice(),
+            &[b'x'; 100],
+            b"\nlast-without-newline",
+        ]
+        .concat();
         let mut reader = tokio::io::BufReader::with_capacity(7, data.as_slice());
         let mut buf = Vec::new();
-        assert_eq!(read_capped_line(&mut reader, &mut buf, 10).await.unwrap(), Some(0));
+        assert_eq!(
+            read_capped_line(&mut reader, &mut buf, 10).await.unwrap(),
+            Some(0)
+        );
         assert_eq!(buf, b"short");
-        assert_eq!(read_capped_line(&mut reader, &mut buf, 10).await.unwrap(), Some(90));
+        assert_eq!(
+            read_capped_line(&mut reader, &mut buf, 10).await.unwrap(),
+            Some(90)
+        );
         assert_eq!(buf, vec![b'x'; 10]);
-        assert_eq!(read_capped_line(&mut reader, &mut buf, 100).await.unwrap(), Some(0));
+        assert_eq!(
+            read_capped_line(&mut reader, &mut buf, 100).await.unwrap(),
+            Some(0)
+        );
         assert_eq!(buf, b"last-without-newline");
-        assert_eq!(read_capped_line(&mut reader, &mut buf, 100).await.unwrap(), None);
+        assert_eq!(
+            read_capped_line(&mut reader, &mut buf, 100).await.unwrap(),
+            None
+        );
     }
 }

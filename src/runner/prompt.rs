@@ -67,12 +67,35 @@ mod tests {
             updated_at: 0,
         };
         let thread = vec![
-            Comment { id: 1, issue_id: 7, author: "a-1".into(), author_kind: AuthorKind::Agent, body: "BLOCKED: Redis?".into(), created_at: 0 },
-            Comment { id: 2, issue_id: 7, author: "alice".into(), author_kind: AuthorKind::Human, body: "Use Postgres".into(), created_at: 0 },
+            Comment {
+                id: 1,
+                issue_id: 7,
+                author: "a-1".into(),
+                author_kind: AuthorKind::Agent,
+                body: "BLOCKED: Redis?".into(),
+                created_at: 0,
+            },
+            Comment {
+                id: 2,
+                issue_id: 7,
+                author: "alice".into(),
+                author_kind: AuthorKind::Human,
+                body: "Use Postgres".into(),
+                created_at: 0,
+            },
         ];
         let p = build(&issue, &thread, "autopilot/issue-7-cache", true);
         assert!(p.starts_with("You are continuing"));
-        for needle in ["issue #7", "Title: Cache", "Kind: feature", "Add a cache.", "BLOCKED: Redis?", "alice (human)", "Use Postgres", "BLOCKED: ` followed by your question"] {
+        for needle in [
+            "issue #7",
+            "Title: Cache",
+            "Kind: feature",
+            "Add a cache.",
+            "BLOCKED: Redis?",
+            "alice (human)",
+            "Use Postgres",
+            "BLOCKED: ` followed by your question",
+        ] {
             assert!(p.contains(needle), "missing {needle:?} in\n{p}");
         }
         assert!(p.find("Redis").unwrap() < p.find("Postgres").unwrap());

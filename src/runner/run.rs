@@ -46,17 +46,35 @@ fn get_reason(reason: &StopReason) -> Option<String> {
 
 /// Runs one claimed issue to its end. Never panics and never leaves the issue in progress
 /// without reporting why: every path ends in `finish_run`.
-pub(super) async fn run_issue(r: &Runner, db: &Db, slot: usize, agent_id: &str, issue: Issue, shutdown: &CancellationToken) {
+pub(super) async fn run_issue(
+    r: &Runner,
+    db: &Db,
+    slot: usize,
+    agent_id: &str,
+    issue: Issue,
+    shutdown: &CancellationToken,
+) {
     let (issue_id, title) = (issue.id, issue.title.clone());
     let owner = agent_id.to_string();
-    let run_id = match db.call(move |s| s.start_run(issue_id, &owner, slot as i64)).await {
+    let run_id = match db
+        .call(move |s| s.start_run(issue_id, &owner, slot as i64))
+        .await
+    {
         Ok(id) => id,
         Err(e) => {
-            r.emit(RunnerEvent::Problem(format!("cannot start a run for #{issue_id}: {e}")));
+            r.emit(RunnerEvent::Problem(format!(
+                "cannot start a run for #{issue_id}: {e}"
+            )));
             return;
         }
     };
-    r.emit(RunnerEvent::RunStarted { slot, run_id, issue_id, title, agent_id: agent_id.to_string() });
+    r.emit(RunnerEvent::RunStarted {
+        slot,
+        run_id,
+        issue_id,
+        title,
+        agent_id: agent_id.to_string(),
+    });
 
     let stop = shutdown.child_token();
     let reason: StopReason = Arc::default();
@@ -65,7 +83,10 @@ pub(super) async fn run_issue(r: &Runner, db: &Db, slot: usize, agent_id: &str, 
     }
     let renewer = spawn_lease_renewer(r, db, issue_id, agent_id, &stop, &reason);
 
-    let end = execute(r, db, slot, agent_id, run_id, &issue, &stop, &reason, shutdown).await;
+    let end = execute(
+        r, db, slot, agent_id, run_id, &issue, &stop, &reason, shutdown,
+    )
+    .await;
 
     renewer.abort();
     if let Ok(mut m) = r.stops.lock() {
@@ -73,33 +94,68 @@ pub(super) async fn run_issue(r: &Runner, db: &Db, slot: usize, agent_id: &str, 
     }
     let outcome = end.outcome.unwrap_or(RunOutcome::Failed);
     let owner = agent_id.to_string();
-    let summary = end.comments.first().map(|(_, _, body)| body.lines().next().unwrap_or("").to_string()).unwrap_or_default();
+    let summary = end
+        .comments
+        .first()
+        .map(|(_, _, body)| body.lines().next().unwrap_or("").to_string())
+        .unwrap_or_default();
     match db.call(move |s| s.finish_run(run_id, &owner, &end)).await {
         Ok((issue, moved)) => {
             if !moved {
-                tracing::warn!(issue_id, "run finished after its claim was lost; issue left as {}", issue.status);
+                tracing::warn!(
+                    issue_id,
+                    "run finished after its claim was lost; issue left as {}",
+                    issue.status
+                );
             }
-            r.emit(RunnerEvent::RunFinished { slot, run_id, issue_id, outcome, status: issue.status, summary });
+            r.emit(RunnerEvent::RunFinished {
+                slot,
+                run_id,
+                issue_id,
+                outcome,
+                status: issue.status,
+                summary,
+            });
         }
-        Err(e) => r.emit(RunnerEvent::Problem(format!("cannot record the end of the run on #{issue_id}: {e}"))),
+        Err(e) => r.emit(RunnerEvent::Problem(format!(
+            "cannot record the end of the run on #{issue_id}: {e}"
+        ))),
     }
     r.emit(RunnerEvent::StoreChanged);
 }
 
-fn spawn_lease_renewer(r: &Runner, db: &Db, issue_id: i64, agent_id: &str, stop: &CancellationToken, reason: &StopReason) -> tokio::task::JoinHandle<()> {
+fn spawn_lease_renewer(
+    r: &Runner,
+    db: &Db,
+    issue_id: i64,
+    agent_id: &str,
+    stop: &CancellationToken,
+    reason: &StopReason,
+) -> tokio::task::JoinHandle<()> {
     let lease = r.settings.lease;
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    let (db, agent, stop, reason) = (db.clone(), agent_id.to_string(), stop.clone(), Arc::clone(reason));
+    let (db, agent, stop, reason) = (
+        db.clone(),
+        agent_id.to_string(),
+        stop.clone(),
+        Arc::clone(reason),
+    );
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(lease / 3);
         tick.tick().await;
         loop {
             tick.tick().await;
             let a = agent.clone();
-            match db.call(move |s| s.renew_lease(issue_id, &a, lease_ms)).await {
+            match db
+                .call(move |s| s.renew_lease(issue_id, &a, lease_ms))
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => {
-                    set_reason(&reason, "the claim was lost (the issue was moved or its lease expired)".into());
+                    set_reason(
+                        &reason,
+                        "the claim was lost (the issue was moved or its lease expired)".into(),
+                    );
                     stop.cancel();
                     return;
                 }
@@ -116,7 +172,10 @@ fn system(body: String) -> (String, AuthorKind, String) {
 fn failed(error: String, stderr_tail: Option<String>) -> RunEnd {
     let mut body = format!("The run failed: {error}");
     if let Some(tail) = stderr_tail.as_ref().filter(|t| !t.trim().is_empty()) {
-        body.push_str(&format!("\n\nLast lines of the agent's stderr:\n```\n{}\n```", tail.trim_end()));
+        body.push_str(&format!(
+            "\n\nLast lines of the agent's stderr:\n```\n{}\n```",
+            tail.trim_end()
+        ));
     }
     body.push_str("\n\nComment on this issue to hand it back to ready.");
     RunEnd {
@@ -143,7 +202,10 @@ async fn execute(
 ) -> RunEnd {
     let s = &r.settings;
     // 1. the workspace
-    let branch = issue.branch.clone().unwrap_or_else(|| format!("autopilot/issue-{}-{}", issue.id, slugify(&issue.title)));
+    let branch = issue
+        .branch
+        .clone()
+        .unwrap_or_else(|| format!("autopilot/issue-{}-{}", issue.id, slugify(&issue.title)));
     let worktree = s.worktrees.join(format!("issue-{}", issue.id));
     let base = match issue.base.clone().or_else(|| s.base_branch.clone()) {
         Some(b) => b,
@@ -158,22 +220,34 @@ async fn execute(
     };
     {
         let _git = r.git_lock.lock().await;
-        let (repo, wt, br, bs) = (s.repo_root.clone(), worktree.clone(), branch.clone(), base.clone());
-        match tokio::task::spawn_blocking(move || git::ensure_worktree(&repo, &wt, &br, &bs)).await {
+        let (repo, wt, br, bs) = (
+            s.repo_root.clone(),
+            worktree.clone(),
+            branch.clone(),
+            base.clone(),
+        );
+        match tokio::task::spawn_blocking(move || git::ensure_worktree(&repo, &wt, &br, &bs)).await
+        {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return failed(format!("could not prepare the worktree: {e}"), None),
             Err(e) => return failed(format!("git task failed: {e}"), None),
         }
     }
     let wt_text = worktree.to_string_lossy().to_string();
-    if issue.branch.as_deref() != Some(&branch) || issue.worktree.as_deref() != Some(&wt_text) || issue.base.as_deref() != Some(&base) {
+    if issue.branch.as_deref() != Some(&branch)
+        || issue.worktree.as_deref() != Some(&wt_text)
+        || issue.base.as_deref() != Some(&base)
+    {
         let (id, br, wt, bs) = (issue.id, branch.clone(), wt_text.clone(), base.clone());
         if let Err(e) = db.call(move |st| st.set_workspace(id, &br, &wt, &bs)).await {
             return failed(format!("cannot record the workspace: {e}"), None);
         }
     }
     let wt = worktree.clone();
-    let head_before = tokio::task::spawn_blocking(move || git::head(&wt)).await.ok().and_then(Result::ok);
+    let head_before = tokio::task::spawn_blocking(move || git::head(&wt))
+        .await
+        .ok()
+        .and_then(Result::ok);
 
     // 2. the prompt, with the whole thread
     let id = issue.id;
@@ -193,8 +267,14 @@ async fn execute(
     let mut seq = 0i64;
     let mut attempt = drive_agent(r, db, slot, run_id, &req, stop, &mut seq).await;
     if let Ok(a) = &attempt {
-        if req.resume.is_some() && a.stopped.is_none() && r.adapter.resume_failed(&a.stderr_tail, a.observed.saw_init) {
-            tracing::info!(issue_id = issue.id, "session could not be resumed; starting a new one");
+        if req.resume.is_some()
+            && a.stopped.is_none()
+            && r.adapter.resume_failed(&a.stderr_tail, a.observed.saw_init)
+        {
+            tracing::info!(
+                issue_id = issue.id,
+                "session could not be resumed; starting a new one"
+            );
             req.resume = None;
             req.prompt = prompt::build(issue, &comments, &branch, false);
             attempt = drive_agent(r, db, slot, run_id, &req, stop, &mut seq).await;
@@ -240,10 +320,21 @@ async fn execute(
     .await;
     let has_changes = match changed {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return with_stats(failed(format!("could not inspect the worktree: {e}"), None)),
+        Ok(Err(e)) => {
+            return with_stats(failed(format!("could not inspect the worktree: {e}"), None))
+        }
         Err(e) => return with_stats(failed(format!("git task failed: {e}"), None)),
     };
-    let verdict = decide(&attempt.observed, attempt.exit_code, attempt.stopped.clone().or_else(|| get_reason(reason).filter(|_| stop.is_cancelled())), has_changes, r.adapter.name() == "claude");
+    let verdict = decide(
+        &attempt.observed,
+        attempt.exit_code,
+        attempt
+            .stopped
+            .clone()
+            .or_else(|| get_reason(reason).filter(|_| stop.is_cancelled())),
+        has_changes,
+        r.adapter.name() == "claude",
+    );
 
     let end = match verdict {
         Verdict::Stopped(why) => RunEnd {
@@ -280,10 +371,28 @@ async fn execute(
     with_stats(end)
 }
 
-async fn commit_and_review(r: &Runner, issue: &Issue, agent_id: &str, worktree: &std::path::Path, branch: &str, base: &str, summary: String) -> RunEnd {
+async fn commit_and_review(
+    r: &Runner,
+    issue: &Issue,
+    agent_id: &str,
+    worktree: &std::path::Path,
+    branch: &str,
+    base: &str,
+    summary: String,
+) -> RunEnd {
     let s = &r.settings;
-    let message = format!("#{} {}\n\n{}\n\nAutopilot-Issue: {}", issue.id, issue.title, summary.trim(), issue.id);
-    let (wt, name, email) = (worktree.to_path_buf(), s.commit_name.clone(), s.commit_email.clone());
+    let message = format!(
+        "#{} {}\n\n{}\n\nAutopilot-Issue: {}",
+        issue.id,
+        issue.title,
+        summary.trim(),
+        issue.id
+    );
+    let (wt, name, email) = (
+        worktree.to_path_buf(),
+        s.commit_name.clone(),
+        s.commit_email.clone(),
+    );
     let committed = tokio::task::spawn_blocking(move || -> Result<String, git::GitError> {
         if git::has_changes(&wt)? {
             git::commit_all(&wt, &message, &name, &email)
@@ -292,18 +401,38 @@ async fn commit_and_review(r: &Runner, issue: &Issue, agent_id: &str, worktree: 
         }
     })
     .await;
-    let sha = match committed {
-        Ok(Ok(sha)) => sha,
-        Ok(Err(e)) => return failed(format!("could not commit the agent's changes (they are still in the worktree): {e}"), None),
-        Err(e) => return failed(format!("git task failed: {e}"), None),
-    };
+    let sha =
+        match committed {
+            Ok(Ok(sha)) => sha,
+            Ok(Err(e)) => return failed(
+                format!(
+                    "could not commit the agent's changes (they are still in the worktree): {e}"
+                ),
+                None,
+            ),
+            Err(e) => return failed(format!("git task failed: {e}"), None),
+        };
     let short = &sha[..sha.len().min(10)];
-    let text = if summary.trim().is_empty() { "(the agent gave no summary)".to_string() } else { summary.trim().to_string() };
+    let text = if summary.trim().is_empty() {
+        "(the agent gave no summary)".to_string()
+    } else {
+        summary.trim().to_string()
+    };
     let mut comments = vec![(agent_id.to_string(), AuthorKind::Agent, text)];
     let mut note = format!("Committed {short} on branch {branch} (base {base}).");
     if s.push {
-        let (wt, br, bs, title, body) = (worktree.to_path_buf(), branch.to_string(), base.to_string(), format!("#{} {}", issue.id, issue.title), comments[0].2.clone());
-        match tokio::task::spawn_blocking(move || git::push_and_open_pr(&wt, &br, &bs, &title, &body)).await {
+        let (wt, br, bs, title, body) = (
+            worktree.to_path_buf(),
+            branch.to_string(),
+            base.to_string(),
+            format!("#{} {}", issue.id, issue.title),
+            comments[0].2.clone(),
+        );
+        match tokio::task::spawn_blocking(move || {
+            git::push_and_open_pr(&wt, &br, &bs, &title, &body)
+        })
+        .await
+        {
             Ok(Ok(url)) => note.push_str(&format!("\n\nPull request: {url}")),
             Ok(Err(e)) => note.push_str(&format!("\n\nPush / pull request failed: {e}")),
             Err(e) => note.push_str(&format!("\n\nPush task failed: {e}")),
@@ -328,9 +457,20 @@ struct Attempt {
 
 /// Starts the agent, stores every stdout line as it arrives, feeds the pane, and waits for the
 /// process (or a stop). `Err` only when the agent could not be started at all.
-async fn drive_agent(r: &Runner, db: &Db, slot: usize, run_id: i64, req: &AgentRequest, stop: &CancellationToken, seq: &mut i64) -> Result<Attempt, String> {
+async fn drive_agent(
+    r: &Runner,
+    db: &Db,
+    slot: usize,
+    run_id: i64,
+    req: &AgentRequest,
+    stop: &CancellationToken,
+    seq: &mut i64,
+) -> Result<Attempt, String> {
     let mut cmd = r.adapter.command(req);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| {
         let program = r.adapter.program().display().to_string();
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -419,7 +559,11 @@ async fn drive_agent(r: &Runner, db: &Db, slot: usize, run_id: i64, req: &AgentR
     };
     // Whatever the agent left running in its group goes with it.
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    let stderr_tail = tokio::time::timeout(Duration::from_secs(5), stderr_task).await.ok().and_then(Result::ok).unwrap_or_default();
+    let stderr_tail = tokio::time::timeout(Duration::from_secs(5), stderr_task)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
     Ok(Attempt {
         observed,
         exit_code: status.and_then(|s| s.code()),
@@ -457,13 +601,19 @@ impl Batch {
             })
             .await;
         if let Err(e) = stored {
-            r.emit(RunnerEvent::Problem(format!("could not store agent output of run {run_id}: {e}")));
+            r.emit(RunnerEvent::Problem(format!(
+                "could not store agent output of run {run_id}: {e}"
+            )));
         }
         *seq += count;
         self.bytes = 0;
         let display = std::mem::take(&mut self.display);
         if !display.is_empty() {
-            r.emit(RunnerEvent::Output { slot, run_id, lines: display });
+            r.emit(RunnerEvent::Output {
+                slot,
+                run_id,
+                lines: display,
+            });
         }
     }
 }

@@ -26,7 +26,9 @@ pub fn sanitize(input: &str) -> String {
                         seq.push(n);
                     }
                     let is_sgr = final_byte == Some('m')
-                        && seq.chars().all(|ch| ch.is_ascii_digit() || ch == ';' || ch == ':');
+                        && seq
+                            .chars()
+                            .all(|ch| ch.is_ascii_digit() || ch == ';' || ch == ':');
                     if is_sgr {
                         out.push_str("\u{1b}[");
                         out.push_str(&seq);
@@ -105,17 +107,17 @@ mod tests {
     #[test]
     fn drops_hostile_sequences() {
         let cases = [
-            ("\u{1b}]52;c;ZXZpbA==\u{7}clip", "clip"),          // OSC 52 clipboard write
-            ("\u{1b}]0;pwned title\u{1b}\\t", "t"),             // title change, ST-terminated
-            ("a\u{1b}[2J\u{1b}[Hb", "ab"),                      // clear + cursor home
-            ("\u{1b}[?1049hx\u{1b}[?1049l", "x"),               // alternate screen
-            ("bell\u{7}\u{7}\u{7}", "bell"),                    // bell flood
-            ("\u{1b}Pq#0;2;0;0;0\u{1b}\\s", "s"),               // DCS (sixel)
-            ("\u{9b}31mc1", "c1"),                              // 8-bit CSI
-            ("\u{9d}8;;http://x\u{9c}link", "link"),            // 8-bit OSC hyperlink
+            ("\u{1b}]52;c;ZXZpbA==\u{7}clip", "clip"), // OSC 52 clipboard write
+            ("\u{1b}]0;pwned title\u{1b}\\t", "t"),    // title change, ST-terminated
+            ("a\u{1b}[2J\u{1b}[Hb", "ab"),             // clear + cursor home
+            ("\u{1b}[?1049hx\u{1b}[?1049l", "x"),      // alternate screen
+            ("bell\u{7}\u{7}\u{7}", "bell"),           // bell flood
+            ("\u{1b}Pq#0;2;0;0;0\u{1b}\\s", "s"),      // DCS (sixel)
+            ("\u{9b}31mc1", "c1"),                     // 8-bit CSI
+            ("\u{9d}8;;http://x\u{9c}link", "link"),   // 8-bit OSC hyperlink
             ("over\rwrite", "overwrite"),
-            ("\u{1b}[31;\u{1b}]52;c;x\u{7}m", "m"),              // nested, malformed
-            ("\u{1b}c", ""),                                    // full reset
+            ("\u{1b}[31;\u{1b}]52;c;x\u{7}m", "m"), // nested, malformed
+            ("\u{1b}c", ""),                        // full reset
             ("tab\there", "tab    here"),
             ("nul\u{0}byte", "nulbyte"),
         ];

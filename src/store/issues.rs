@@ -175,9 +175,15 @@ impl Store {
     pub fn create_issue(&mut self, new: &NewIssue, author: &str) -> Result<Issue> {
         let title = new.title.trim();
         if title.is_empty() {
-            return Err(StoreError::Invalid("an issue needs a non-empty title".into()));
+            return Err(StoreError::Invalid(
+                "an issue needs a non-empty title".into(),
+            ));
         }
-        let status = if new.ready { Status::Ready } else { Status::Backlog };
+        let status = if new.ready {
+            Status::Ready
+        } else {
+            Status::Backlog
+        };
         self.write(|tx| {
             let ts = now();
             tx.execute(
@@ -208,7 +214,9 @@ impl Store {
     pub fn update_issue(&mut self, id: i64, edit: &IssueEdit, author: &str) -> Result<Issue> {
         if let Some(t) = &edit.title {
             if t.trim().is_empty() {
-                return Err(StoreError::Invalid("an issue needs a non-empty title".into()));
+                return Err(StoreError::Invalid(
+                    "an issue needs a non-empty title".into(),
+                ));
             }
         }
         self.write(|tx| {
@@ -417,7 +425,13 @@ impl Store {
     }
 
     /// Records the branch, worktree and base an issue's runs use.
-    pub fn set_workspace(&mut self, id: i64, branch: &str, worktree: &str, base: &str) -> Result<()> {
+    pub fn set_workspace(
+        &mut self,
+        id: i64,
+        branch: &str,
+        worktree: &str,
+        base: &str,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE issues SET branch = ?2, worktree = ?3, base = ?4, updated_at = ?5 WHERE id = ?1",
@@ -472,7 +486,10 @@ impl Store {
              ORDER BY priority DESC, created_at, id LIMIT ?3 OFFSET ?4"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![status.as_str(), filter, limit, offset], issue_from_row)?;
+        let rows = stmt.query_map(
+            params![status.as_str(), filter, limit, offset],
+            issue_from_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -212,7 +212,10 @@ impl Store {
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), retrying while the database is busy.
-    pub(crate) fn write<T>(&mut self, mut f: impl FnMut(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(
+        &mut self,
+        mut f: impl FnMut(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let start = Instant::now();
         let mut backoff = Duration::from_millis(5);
         loop {

@@ -43,7 +43,8 @@ pub struct TranscriptLine {
     pub line: Vec<u8>,
 }
 
-const RUN_COLS: &str = "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
+const RUN_COLS: &str =
+    "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
      (SELECT count(*) FROM transcript_lines t WHERE t.run_id = r.id)";
 
@@ -126,7 +127,12 @@ impl Store {
     /// Closes a run and applies its effect on the issue (comments, move) atomically.
     /// The move happens only while the issue is still this agent's claim; the returned
     /// flag says whether it did.
-    pub fn finish_run(&mut self, run_id: i64, agent_id: &str, end: &RunEnd) -> Result<(Issue, bool)> {
+    pub fn finish_run(
+        &mut self,
+        run_id: i64,
+        agent_id: &str,
+        end: &RunEnd,
+    ) -> Result<(Issue, bool)> {
         self.write(|tx| {
             let issue_id: i64 = tx
                 .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
@@ -210,7 +216,12 @@ impl Store {
     }
 
     /// Transcript lines of a run after `after_seq` (use -1 for all), at most `limit`.
-    pub fn transcript(&self, run_id: i64, after_seq: i64, limit: i64) -> Result<Vec<TranscriptLine>> {
+    pub fn transcript(
+        &self,
+        run_id: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<TranscriptLine>> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT seq, ts, line FROM transcript_lines WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
@@ -228,7 +239,11 @@ impl Store {
     pub fn run_stderr(&self, run_id: i64) -> Result<Option<String>> {
         Ok(self
             .conn()
-            .query_row("SELECT stderr_tail FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
+            .query_row(
+                "SELECT stderr_tail FROM runs WHERE id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )
             .optional()?
             .flatten())
     }

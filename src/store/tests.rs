@@ -30,9 +30,15 @@ fn creates_wal_database_with_current_schema() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = store.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    let fk: i64 = store
+        .conn()
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(fk, 1);
-    let v: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = store
+        .conn()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, SCHEMA_VERSION);
 }
 
@@ -43,11 +49,15 @@ fn refuses_a_newer_schema_without_touching_it() {
     drop(Store::open(&path).unwrap());
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.pragma_update(None, "user_version", SCHEMA_VERSION + 5).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     let err = Store::open(&path).unwrap_err();
-    assert!(matches!(err, StoreError::TooNew { found, .. } if found == SCHEMA_VERSION + 5), "{err}");
+    assert!(
+        matches!(err, StoreError::TooNew { found, .. } if found == SCHEMA_VERSION + 5),
+        "{err}"
+    );
     assert!(err.to_string().contains("upgrade autopilot-tui"));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
@@ -67,7 +77,9 @@ fn refuses_a_file_that_is_not_sqlite() {
 fn every_state_change_has_its_event_in_the_same_commit() {
     let (_d, mut store) = temp_store();
     let id = add(&mut store, "one", 0, false);
-    store.move_issue(id, Status::Ready, Actor::Human, "me").unwrap();
+    store
+        .move_issue(id, Status::Ready, Actor::Human, "me")
+        .unwrap();
     let claimed = store.claim_next("agent-1", 60_000).unwrap().unwrap();
     assert_eq!(claimed.id, id);
     assert_eq!(claimed.claimed_by.as_deref(), Some("agent-1"));
@@ -84,21 +96,38 @@ fn every_state_change_has_its_event_in_the_same_commit() {
     assert_eq!(issue.status, Status::InReview);
     assert_eq!(issue.session_id.as_deref(), Some("s-1"));
     assert_eq!(issue.claimed_by, None);
-    store.move_issue(id, Status::Done, Actor::Human, "me").unwrap();
+    store
+        .move_issue(id, Status::Done, Actor::Human, "me")
+        .unwrap();
 
     let moves: Vec<(String, String)> = store
         .issue_events(id)
         .unwrap()
         .into_iter()
         .filter(|e| e.kind == "issue.status")
-        .map(|e| (e.data["from"].as_str().unwrap().to_string(), e.data["to"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e.data["from"].as_str().unwrap().to_string(),
+                e.data["to"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    let want = [("backlog", "ready"), ("ready", "in_progress"), ("in_progress", "in_review"), ("in_review", "done")];
+    let want = [
+        ("backlog", "ready"),
+        ("ready", "in_progress"),
+        ("in_progress", "in_review"),
+        ("in_review", "done"),
+    ];
     assert_eq!(moves.len(), want.len());
     for ((f, t), (wf, wt)) in moves.iter().zip(want) {
         assert_eq!((f.as_str(), t.as_str()), (wf, wt));
     }
-    let kinds: Vec<String> = store.issue_events(id).unwrap().into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<String> = store
+        .issue_events(id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
     assert_eq!(kinds.first().map(String::as_str), Some("issue.created"));
     assert!(kinds.contains(&"run.started".to_string()));
     assert!(kinds.contains(&"run.finished".to_string()));
@@ -110,13 +139,20 @@ fn illegal_moves_are_refused_and_change_nothing() {
     let (_d, mut store) = temp_store();
     let id = add(&mut store, "one", 0, false);
     let before = store.max_event_id().unwrap();
-    let err = store.move_issue(id, Status::Done, Actor::Human, "me").unwrap_err();
+    let err = store
+        .move_issue(id, Status::Done, Actor::Human, "me")
+        .unwrap_err();
     assert!(err.to_string().contains("legal moves: ready"), "{err}");
-    let err = store.move_issue(id, Status::InProgress, Actor::Human, "me").unwrap_err();
+    let err = store
+        .move_issue(id, Status::InProgress, Actor::Human, "me")
+        .unwrap_err();
     assert!(matches!(err, StoreError::Transition(_)));
     assert_eq!(store.issue(id).unwrap().status, Status::Backlog);
     assert_eq!(store.max_event_id().unwrap(), before);
-    assert!(matches!(store.move_issue(999, Status::Ready, Actor::Human, "me"), Err(StoreError::IssueNotFound(999))));
+    assert!(matches!(
+        store.move_issue(999, Status::Ready, Actor::Human, "me"),
+        Err(StoreError::IssueNotFound(999))
+    ));
 }
 
 #[test]
@@ -127,22 +163,37 @@ fn claim_takes_highest_priority_then_oldest_and_respects_dependencies() {
     let high_new = add(&mut store, "high new", 5, true);
     let blocked_dep = store
         .create_issue(
-            &NewIssue { title: "needs low".into(), priority: 9, ready: true, depends_on: vec![low], ..NewIssue::default() },
+            &NewIssue {
+                title: "needs low".into(),
+                priority: 9,
+                ready: true,
+                depends_on: vec![low],
+                ..NewIssue::default()
+            },
             "t",
         )
         .unwrap()
         .id;
     let _backlog = add(&mut store, "not handed off", 99, false);
-    let order: Vec<i64> = std::iter::from_fn(|| store.claim_next("a", 60_000).unwrap().map(|i| i.id)).collect();
+    let order: Vec<i64> =
+        std::iter::from_fn(|| store.claim_next("a", 60_000).unwrap().map(|i| i.id)).collect();
     assert_eq!(order, vec![high_old, high_new, low]);
     assert_eq!(store.open_dependencies(blocked_dep).unwrap(), vec![low]);
 
     // once the dependency is done, the dependent becomes claimable
     let run = store.start_run(low, "a", 0).unwrap();
-    let end = RunEnd { move_to: Some((Status::InReview, Actor::Agent)), ..RunEnd::default() };
+    let end = RunEnd {
+        move_to: Some((Status::InReview, Actor::Agent)),
+        ..RunEnd::default()
+    };
     store.finish_run(run, "a", &end).unwrap();
-    store.move_issue(low, Status::Done, Actor::Human, "me").unwrap();
-    assert_eq!(store.claim_next("a", 60_000).unwrap().map(|i| i.id), Some(blocked_dep));
+    store
+        .move_issue(low, Status::Done, Actor::Human, "me")
+        .unwrap();
+    assert_eq!(
+        store.claim_next("a", 60_000).unwrap().map(|i| i.id),
+        Some(blocked_dep)
+    );
 }
 
 #[test]
@@ -170,14 +221,25 @@ fn human_comment_on_blocked_issue_unblocks_it() {
     };
     store.finish_run(run, "a", &end).unwrap();
     // an agent or system comment does not unblock
-    let (_, issue) = store.add_comment(id, "sys", AuthorKind::System, "note").unwrap();
+    let (_, issue) = store
+        .add_comment(id, "sys", AuthorKind::System, "note")
+        .unwrap();
     assert_eq!(issue.status, Status::Blocked);
-    let (c, issue) = store.add_comment(id, "alice", AuthorKind::Human, "Postgres").unwrap();
+    let (c, issue) = store
+        .add_comment(id, "alice", AuthorKind::Human, "Postgres")
+        .unwrap();
     assert_eq!(issue.status, Status::Ready);
     assert_eq!(c.author_kind, AuthorKind::Human);
-    let thread: Vec<String> = store.comments(id).unwrap().into_iter().map(|c| c.body).collect();
+    let thread: Vec<String> = store
+        .comments(id)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.body)
+        .collect();
     assert_eq!(thread, vec!["Redis or Postgres?", "note", "Postgres"]);
-    assert!(store.add_comment(id, "alice", AuthorKind::Human, "  ").is_err());
+    assert!(store
+        .add_comment(id, "alice", AuthorKind::Human, "  ")
+        .is_err());
 }
 
 #[test]
@@ -188,12 +250,26 @@ fn request_changes_needs_review_state_and_a_comment() {
     store.claim_next("a", 60_000).unwrap();
     let run = store.start_run(id, "a", 0).unwrap();
     store
-        .finish_run(run, "a", &RunEnd { move_to: Some((Status::InReview, Actor::Agent)), ..RunEnd::default() })
+        .finish_run(
+            run,
+            "a",
+            &RunEnd {
+                move_to: Some((Status::InReview, Actor::Agent)),
+                ..RunEnd::default()
+            },
+        )
         .unwrap();
     assert!(store.request_changes(id, "me", "").is_err());
     let issue = store.request_changes(id, "me", "rename it").unwrap();
     assert_eq!(issue.status, Status::Ready);
-    assert_eq!(store.last_comment(id, AuthorKind::Human).unwrap().unwrap().body, "rename it");
+    assert_eq!(
+        store
+            .last_comment(id, AuthorKind::Human)
+            .unwrap()
+            .unwrap()
+            .body,
+        "rename it"
+    );
 }
 
 #[test]
@@ -207,8 +283,16 @@ fn expired_leases_go_back_to_ready_then_park_in_blocked() {
     let issue = store.issue(id).unwrap();
     assert_eq!(issue.status, Status::Ready);
     assert_eq!(issue.claimed_by, None);
-    assert_eq!(store.run(run).unwrap().outcome, Some(RunOutcome::Interrupted));
-    assert!(store.latest_comment(id).unwrap().unwrap().body.contains("expired"));
+    assert_eq!(
+        store.run(run).unwrap().outcome,
+        Some(RunOutcome::Interrupted)
+    );
+    assert!(store
+        .latest_comment(id)
+        .unwrap()
+        .unwrap()
+        .body
+        .contains("expired"));
     // a live lease is left alone
     store.claim_next("a", 60_000).unwrap().unwrap();
     assert!(store.release_expired(2).unwrap().is_empty());
@@ -217,7 +301,14 @@ fn expired_leases_go_back_to_ready_then_park_in_blocked() {
     assert_eq!(store.issue(id).unwrap().status, Status::Blocked);
     // a finish after the lease was lost records the run but does not move the issue
     let (issue, moved) = store
-        .finish_run(run, "a", &RunEnd { move_to: Some((Status::InReview, Actor::Agent)), ..RunEnd::default() })
+        .finish_run(
+            run,
+            "a",
+            &RunEnd {
+                move_to: Some((Status::InReview, Actor::Agent)),
+                ..RunEnd::default()
+            },
+        )
         .unwrap();
     assert!(!moved);
     assert_eq!(issue.status, Status::Blocked);
@@ -229,9 +320,15 @@ fn transcripts_keep_bytes_exactly() {
     let id = add(&mut store, "t", 0, true);
     store.claim_next("a", 60_000).unwrap();
     let run = store.start_run(id, "a", 0).unwrap();
-    let lines = vec![(1, b"{\"type\":\"x\"}".to_vec()), (2, vec![0xff, 0x00, 0xfe]), (3, vec![b'a'; 10 << 20])];
+    let lines = vec![
+        (1, b"{\"type\":\"x\"}".to_vec()),
+        (2, vec![0xff, 0x00, 0xfe]),
+        (3, vec![b'a'; 10 << 20]),
+    ];
     store.append_transcript(run, 0, &lines).unwrap();
-    store.append_transcript(run, 3, &[(4, b"last".to_vec())]).unwrap();
+    store
+        .append_transcript(run, 3, &[(4, b"last".to_vec())])
+        .unwrap();
     let got = store.transcript(run, -1, 100).unwrap();
     assert_eq!(got.len(), 4);
     assert_eq!(got[1].line, vec![0xff, 0x00, 0xfe]);
@@ -246,7 +343,17 @@ fn pages_and_counts_filter_case_insensitively() {
     for i in 0..25 {
         add(&mut store, &format!("Item {i}"), 0, i % 2 == 0);
     }
-    store.update_issue(1, &IssueEdit { title: Some("Special Login".into()), kind: Some(Kind::Bug), ..IssueEdit::default() }, "me").unwrap();
+    store
+        .update_issue(
+            1,
+            &IssueEdit {
+                title: Some("Special Login".into()),
+                kind: Some(Kind::Bug),
+                ..IssueEdit::default()
+            },
+            "me",
+        )
+        .unwrap();
     let counts = store.status_counts("").unwrap();
     assert_eq!(counts.get(Status::Ready), 13);
     assert_eq!(counts.get(Status::Backlog), 12);
@@ -278,7 +385,10 @@ fn two_connections_never_claim_the_same_issue() {
             })
         })
         .collect();
-    let mut all: Vec<i64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<i64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort_unstable();
     assert_eq!(all, (1..=200).collect::<Vec<_>>());
 }

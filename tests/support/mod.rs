@@ -1,5 +1,6 @@
 //! Test support: temp git repos, the real binary, the fake agent.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -17,8 +18,16 @@ pub fn fake_claude() -> PathBuf {
 
 /// Runs git, panicking with its stderr on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().expect("git runs");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -47,7 +56,12 @@ impl TestRepo {
         git(&root, &["add", "README.md"]);
         git(&root, &["commit", "-q", "-m", "initial"]);
         let agent_log = dir.path().join("agent-log");
-        TestRepo { root, agent_log, dir, env: Vec::new() }
+        TestRepo {
+            root,
+            agent_log,
+            dir,
+            env: Vec::new(),
+        }
     }
 
     /// Adds an environment variable for every later command.
@@ -109,7 +123,11 @@ impl TestRepo {
     /// Runs a command that must fail; returns its stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "autopilot-tui {args:?} should have failed; stdout: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "autopilot-tui {args:?} should have failed; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
@@ -118,17 +136,23 @@ impl TestRepo {
         let mut all = vec!["add"];
         all.extend_from_slice(args);
         let out = self.ok(&all);
-        out.trim().parse().unwrap_or_else(|_| panic!("add printed {out:?}, not an id"))
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("add printed {out:?}, not an id"))
     }
 
     /// `show ID --json`.
     pub fn show(&self, id: i64) -> serde_json::Value {
-        serde_json::from_str(&self.ok(&["show", &id.to_string(), "--json"])).expect("show --json is JSON")
+        serde_json::from_str(&self.ok(&["show", &id.to_string(), "--json"]))
+            .expect("show --json is JSON")
     }
 
     /// The status of an issue.
     pub fn status(&self, id: i64) -> String {
-        self.show(id)["status"].as_str().unwrap_or_default().to_string()
+        self.show(id)["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Every argument list the fake agent was started with, oldest first.
@@ -142,7 +166,10 @@ impl TestRepo {
             .iter()
             .map(|p| {
                 let data = std::fs::read(p).unwrap_or_default();
-                data.split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+                data.split(|b| *b == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
             })
             .collect()
     }
@@ -176,7 +203,10 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Optio
         if let Some(v) = check() {
             return v;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -185,7 +215,10 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Optio
 pub fn alive(pid: i32) -> bool {
     // kill -0 via /proc: a zombie counts as gone.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')),
+        Ok(stat) => !stat
+            .split(") ")
+            .nth(1)
+            .is_some_and(|rest| rest.starts_with('Z')),
         Err(_) => false,
     }
 }

@@ -117,7 +117,10 @@ pub fn parse_line(line: &[u8]) -> Vec<AgentEvent> {
                 max_retries: v.get("max_retries").and_then(Value::as_i64).unwrap_or(0),
                 error: format!(
                     "{} {}",
-                    v.get("error_status").and_then(Value::as_i64).map(|s| s.to_string()).unwrap_or_default(),
+                    v.get("error_status")
+                        .and_then(Value::as_i64)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
                     str_field(&v, "error").unwrap_or_default()
                 )
                 .trim()
@@ -218,10 +221,15 @@ fn parse_tool_results(v: &Value) -> Vec<AgentEvent> {
                 };
                 out.push(AgentEvent::ToolResult {
                     text,
-                    is_error: block.get("is_error").and_then(Value::as_bool).unwrap_or(false),
+                    is_error: block
+                        .get("is_error")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                 });
             }
-            Some("text") => out.push(AgentEvent::Raw(str_field(block, "text").unwrap_or_default())),
+            Some("text") => out.push(AgentEvent::Raw(
+                str_field(block, "text").unwrap_or_default(),
+            )),
             _ => {}
         }
     }
@@ -239,7 +247,11 @@ fn parse_result(v: &Value) -> AgentResult {
         errors: v
             .get("errors")
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         cost_usd: v.get("total_cost_usd").and_then(Value::as_f64),
         turns: v.get("num_turns").and_then(Value::as_i64),
@@ -257,7 +269,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<AgentEvent> {
-        let path = format!("{}/tests/fixtures/claude-stream-json/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/claude-stream-json/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         data.split(|b| *b == b'\n').flat_map(parse_line).collect()
     }
@@ -272,9 +287,14 @@ mod tests {
     #[test]
     fn implement_transcript() {
         let ev = fixture("implement.jsonl");
-        assert!(matches!(&ev[0], AgentEvent::Init { session_id, permission_mode, .. }
-            if session_id == "062e0f85-25fa-426a-8285-726f28fd0e90" && permission_mode.is_some()));
-        assert!(ev.contains(&AgentEvent::ToolUse { name: "Write".into(), summary: "/repo/hello.txt".into() }));
+        assert!(
+            matches!(&ev[0], AgentEvent::Init { session_id, permission_mode, .. }
+            if session_id == "062e0f85-25fa-426a-8285-726f28fd0e90" && permission_mode.is_some())
+        );
+        assert!(ev.contains(&AgentEvent::ToolUse {
+            name: "Write".into(),
+            summary: "/repo/hello.txt".into()
+        }));
         assert!(ev.iter().any(|e| matches!(e, AgentEvent::ToolResult { text, is_error: false } if text.starts_with("File created"))));
         let r = result(&ev);
         assert!(!r.is_error);
@@ -296,9 +316,14 @@ mod tests {
     #[test]
     fn error_transcript_is_an_error_despite_success_subtype() {
         let ev = fixture("error.jsonl");
-        let retries = ev.iter().filter(|e| matches!(e, AgentEvent::Retry { .. })).count();
+        let retries = ev
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Retry { .. }))
+            .count();
         assert_eq!(retries, 2);
-        assert!(ev.iter().any(|e| matches!(e, AgentEvent::ApiError(t) if t.contains("500"))));
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ApiError(t) if t.contains("500"))));
         let r = result(&ev);
         assert!(r.is_error);
         assert_eq!(r.subtype, "success");
@@ -309,23 +334,42 @@ mod tests {
     fn bash_and_slow_transcripts() {
         let ev = fixture("bash.jsonl");
         assert!(ev.iter().any(|e| matches!(e, AgentEvent::ToolUse { name, summary } if name == "Bash" && summary.starts_with("echo bash-ok"))));
-        assert!(ev.iter().any(|e| matches!(e, AgentEvent::ToolResult { text, is_error: false } if text == "bash-ok")));
+        assert!(ev.iter().any(
+            |e| matches!(e, AgentEvent::ToolResult { text, is_error: false } if text == "bash-ok")
+        ));
         let ev = fixture("slow.jsonl");
-        let texts: Vec<_> = ev.iter().filter_map(|e| match e { AgentEvent::Text { text, .. } => Some(text.as_str()), _ => None }).collect();
+        let texts: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                AgentEvent::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
         assert_eq!(texts, ["line 1", "line 2", "line 3", "line 4", "line 5"]);
         assert_eq!(result(&ev).text.as_deref(), Some("line 5"));
     }
 
     #[test]
     fn malformed_lines_are_kept_raw() {
-        assert_eq!(parse_line(b"not json"), vec![AgentEvent::Raw("not json".into())]);
-        assert!(matches!(&parse_line(&[0xff, 0xfe, b'{'])[0], AgentEvent::Raw(_)));
+        assert_eq!(
+            parse_line(b"not json"),
+            vec![AgentEvent::Raw("not json".into())]
+        );
+        assert!(matches!(
+            &parse_line(&[0xff, 0xfe, b'{'])[0],
+            AgentEvent::Raw(_)
+        ));
         assert!(matches!(&parse_line(b"[1,2]")[0], AgentEvent::Raw(_)));
-        assert_eq!(parse_line(b"{\"type\":\"future_thing\"}"), vec![AgentEvent::Ignored]);
+        assert_eq!(
+            parse_line(b"{\"type\":\"future_thing\"}"),
+            vec![AgentEvent::Ignored]
+        );
         assert!(parse_line(b"   ").is_empty());
         // max-turns results carry errors and no result text
         let r = parse_line(br#"{"type":"result","subtype":"error_max_turns","is_error":true,"errors":["max turns"]}"#);
-        assert!(matches!(&r[0], AgentEvent::Result(r) if r.is_error && r.text.is_none() && r.errors == ["max turns"]));
+        assert!(
+            matches!(&r[0], AgentEvent::Result(r) if r.is_error && r.text.is_none() && r.errors == ["max turns"])
+        );
     }
 
     #[test]
@@ -338,12 +382,32 @@ mod tests {
             allowed_tools: vec!["Write".into(), "Bash(cargo:*)".into()],
             extra_args: vec!["--foo".into()],
         };
-        let req = AgentRequest { prompt: "do it".into(), cwd: ".".into(), resume: Some("sid".into()), issue_id: 1 };
+        let req = AgentRequest {
+            prompt: "do it".into(),
+            cwd: ".".into(),
+            resume: Some("sid".into()),
+            issue_id: 1,
+        };
         assert_eq!(
             c.args(&req),
-            ["-p", "do it", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
-             "--disallowedTools=AskUserQuestion", "--model", "m", "--max-turns", "5",
-             "--allowedTools=Write,Bash(cargo:*)", "--resume", "sid", "--foo"]
+            [
+                "-p",
+                "do it",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--permission-mode",
+                "acceptEdits",
+                "--disallowedTools=AskUserQuestion",
+                "--model",
+                "m",
+                "--max-turns",
+                "5",
+                "--allowedTools=Write,Bash(cargo:*)",
+                "--resume",
+                "sid",
+                "--foo"
+            ]
         );
         assert!(c.resume_failed("No conversation found with session ID: sid", false));
         assert!(!c.resume_failed("No conversation found", true));
