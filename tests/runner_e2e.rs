@@ -486,3 +486,60 @@ fn many_processes_claim_every_issue_exactly_once() {
         .unwrap();
     assert_eq!(runs, total as i64);
 }
+
+#[test]
+fn a_branch_checked_out_elsewhere_is_reported_verbatim() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Busy branch", "--ready"]);
+    let branch = format!("autopilot/issue-{id}-busy-branch");
+    git(&repo.root, &["checkout", "-q", "-b", &branch]);
+    git(&repo.root, &["checkout", "-q", "main"]);
+    let other = repo.dir.path().join("elsewhere");
+    git(
+        &repo.root,
+        &["worktree", "add", "-q", other.to_str().unwrap(), &branch],
+    );
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    let body = issue["comments"][0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("git worktree add") && body.contains(&branch),
+        "{body}"
+    );
+    assert!(body.contains("fatal:"), "git's own words are kept: {body}");
+}
+
+#[test]
+fn push_mode_pushes_the_branch_and_reports_pr_failures_as_comments() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_PUSH", "1");
+    let origin = repo.dir.path().join("origin.git");
+    git(
+        repo.dir.path(),
+        &["init", "-q", "--bare", origin.to_str().unwrap()],
+    );
+    git(
+        &repo.root,
+        &["remote", "add", "origin", origin.to_str().unwrap()],
+    );
+    let id = repo.add(&["Push me", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(
+        issue["status"], "in_review",
+        "a PR failure is a comment, not a failed run"
+    );
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&origin, &["rev-parse", branch]),
+        git(&repo.root, &["rev-parse", branch])
+    );
+    let note = issue["comments"].as_array().unwrap().last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.contains("Pull request:") || note.contains("Push / pull request failed"),
+        "{note}"
+    );
+}
