@@ -1,5 +1,13 @@
 //! The full-screen app: board, agent panes, blocked inbox.
 
+pub mod app;
+pub mod event_loop;
+pub mod keymap;
+pub mod store_thread;
+pub mod terminal;
+pub mod theme;
+pub mod views;
+
 use crate::config::Config;
 
 /// What the TUI needs from the command line.
@@ -16,6 +24,6 @@ pub struct UiOptions {
 }
 
 /// Runs the TUI until the user quits.
-pub fn run(_opts: UiOptions) -> anyhow::Result<()> {
-    anyhow::bail!("the TUI is not built yet")
+pub fn run(opts: UiOptions) -> anyhow::Result<()> {
+    event_loop::run(opts)
 }

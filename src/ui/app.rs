@@ -1,0 +1,1377 @@
+//! App state and the pure `update`: keys become actions, actions and background events change
+//! state and queue effects (store requests, runner commands) that the event loop carries out.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use tui_textarea::TextArea;
+
+use super::keymap::{normalize, Action, Context, Keymap};
+use super::store_thread::{Card, InboxItem, StoreReply, StoreRequest};
+use super::theme::Theme;
+use crate::domain::{legal_targets, Actor, Event, IssueDetail, Kind, Millis, RunOutcome, Status};
+use crate::runner::{PaneLine, RunnerCommand, RunnerEvent};
+use crate::store::{IssueEdit, NewIssue};
+
+/// Lines kept per agent pane; the full transcript stays in the store.
+pub const PANE_CAPACITY: usize = 2_000;
+/// Rows one card takes on the board.
+pub const CARD_HEIGHT: u16 = 3;
+/// Narrowest a board column may get before fewer columns are shown.
+pub const MIN_COLUMN_WIDTH: u16 = 26;
+/// Most toasts shown at once.
+const MAX_TOASTS: usize = 5;
+
+/// Which area receives keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The six columns.
+    Board,
+    /// The agent panes.
+    Panes,
+    /// The blocked inbox.
+    Inbox,
+}
+
+/// Something for the event loop to do on the UI's behalf.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Ask the store thread.
+    Store(StoreRequest),
+    /// Tell the runner of this process.
+    Runner(RunnerCommand),
+    /// Ring the terminal bell.
+    Bell,
+    /// Suspend the process (ctrl-z).
+    Suspend,
+}
+
+/// Toast severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Neutral.
+    Info,
+    /// Good news.
+    Ok,
+    /// Needs attention.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// A notification that goes away by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    /// The text.
+    pub text: String,
+    /// Severity.
+    pub level: Level,
+    /// The issue it is about (`o` jumps there).
+    pub issue_id: Option<i64>,
+    /// When it appeared.
+    pub born: Millis,
+}
+
+impl Toast {
+    fn lifetime(&self) -> Millis {
+        match self.level {
+            Level::Error | Level::Warn => 8_000,
+            _ => 4_000,
+        }
+    }
+}
+
+/// A board column: its count and the loaded window of cards around the view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Which column.
+    pub status: Status,
+    /// Cards in it (after the filter).
+    pub count: i64,
+    /// Index of the first visible card.
+    pub offset: i64,
+    /// Index of the selected card.
+    pub cursor: i64,
+    /// Index of `cards[0]`.
+    pub window_start: i64,
+    /// The loaded window.
+    pub cards: Vec<Card>,
+}
+
+impl Column {
+    fn new(status: Status) -> Column {
+        Column {
+            status,
+            count: 0,
+            offset: 0,
+            cursor: 0,
+            window_start: 0,
+            cards: Vec::new(),
+        }
+    }
+
+    /// The card at an absolute index, when loaded.
+    pub fn card(&self, index: i64) -> Option<&Card> {
+        let i = usize::try_from(index - self.window_start).ok()?;
+        self.cards.get(i)
+    }
+}
+
+/// Whether a pane's run is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneState {
+    /// Streaming.
+    Running,
+    /// Ended this way.
+    Finished(RunOutcome),
+}
+
+/// One runner slot's live output.
+#[derive(Debug, Clone)]
+pub struct Pane {
+    /// Runner slot.
+    pub slot: usize,
+    /// The run.
+    pub run_id: i64,
+    /// The issue.
+    pub issue_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Agent id.
+    pub agent: String,
+    /// Running or how it ended.
+    pub state: PaneState,
+    /// When it started (UI clock).
+    pub started: Millis,
+    /// When it ended (UI clock).
+    pub ended: Option<Millis>,
+    /// Turns so far.
+    pub turns: Option<i64>,
+    /// Cost so far.
+    pub cost: Option<f64>,
+    /// The newest lines, at most `PANE_CAPACITY`.
+    pub lines: VecDeque<PaneLine>,
+    /// Lines scrolled up from the bottom (0 = tail).
+    pub scroll: usize,
+    /// Stick to the tail as lines arrive.
+    pub follow: bool,
+}
+
+impl Pane {
+    fn push(&mut self, lines: Vec<PaneLine>) {
+        let added = lines.len();
+        for l in lines {
+            if self.lines.len() == PANE_CAPACITY {
+                self.lines.pop_front();
+            }
+            self.lines.push_back(l);
+        }
+        if !self.follow {
+            // Keep the same lines in view while new ones arrive below.
+            self.scroll = (self.scroll + added).min(self.lines.len().saturating_sub(1));
+        }
+    }
+}
+
+/// What an editor is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditorPurpose {
+    /// A new issue.
+    New,
+    /// Editing an issue.
+    Edit(i64),
+    /// A comment.
+    Comment(i64),
+    /// Request changes on a reviewed issue.
+    RequestChanges(i64),
+    /// Answer a blocked question (inline in the inbox).
+    Reply(i64),
+}
+
+/// Editor fields in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// One-line title.
+    Title,
+    /// Multi-line body.
+    Body,
+    /// Kind picker.
+    Kind,
+    /// Priority number.
+    Priority,
+}
+
+/// The issue/comment editor.
+#[derive(Debug, Clone)]
+pub struct Editor {
+    /// What saving does.
+    pub purpose: EditorPurpose,
+    /// Title input.
+    pub title: TextArea<'static>,
+    /// Body input.
+    pub body: TextArea<'static>,
+    /// Selected kind.
+    pub kind: Kind,
+    /// Priority.
+    pub priority: i64,
+    /// Focused field.
+    pub field: Field,
+    /// Validation message.
+    pub error: Option<String>,
+}
+
+impl Editor {
+    fn new(purpose: EditorPurpose) -> Editor {
+        let mut title = TextArea::default();
+        title.set_placeholder_text("title");
+        title.set_cursor_line_style(ratatui::style::Style::default());
+        let mut body = TextArea::default();
+        body.set_cursor_line_style(ratatui::style::Style::default());
+        body.set_placeholder_text(match purpose {
+            EditorPurpose::New | EditorPurpose::Edit(_) => "description (markdown)",
+            EditorPurpose::Reply(_) => "your answer",
+            _ => "your comment",
+        });
+        let field = if Self::has_title(purpose) {
+            Field::Title
+        } else {
+            Field::Body
+        };
+        Editor {
+            purpose,
+            title,
+            body,
+            kind: Kind::Feature,
+            priority: 0,
+            field,
+            error: None,
+        }
+    }
+
+    fn has_title(purpose: EditorPurpose) -> bool {
+        matches!(purpose, EditorPurpose::New | EditorPurpose::Edit(_))
+    }
+
+    /// Whether this editor has title, kind and priority fields.
+    pub fn is_issue(&self) -> bool {
+        Self::has_title(self.purpose)
+    }
+
+    /// The heading.
+    pub fn heading(&self) -> String {
+        match self.purpose {
+            EditorPurpose::New => "New issue".into(),
+            EditorPurpose::Edit(id) => format!("Edit #{id}"),
+            EditorPurpose::Comment(id) => format!("Comment on #{id}"),
+            EditorPurpose::RequestChanges(id) => format!("Request changes on #{id}"),
+            EditorPurpose::Reply(id) => format!("Answer #{id}"),
+        }
+    }
+
+    fn next_field(&mut self, back: bool) {
+        if !self.is_issue() {
+            return;
+        }
+        let order = [Field::Title, Field::Body, Field::Kind, Field::Priority];
+        let i = order.iter().position(|f| *f == self.field).unwrap_or(0);
+        let n = order.len();
+        self.field = order[if back { (i + n - 1) % n } else { (i + 1) % n }];
+    }
+}
+
+/// The issue detail overlay.
+#[derive(Debug, Clone)]
+pub struct DetailView {
+    /// The issue.
+    pub id: i64,
+    /// Loaded detail (None while loading).
+    pub detail: Option<Box<IssueDetail>>,
+    /// Scroll position in lines.
+    pub scroll: u16,
+    /// Selected run (index into `runs`, newest last).
+    pub run_cursor: usize,
+    /// An open transcript.
+    pub transcript: Option<TranscriptView>,
+}
+
+/// A run's full transcript.
+#[derive(Debug, Clone)]
+pub struct TranscriptView {
+    /// The run.
+    pub run_id: i64,
+    /// Lines (None while loading).
+    pub lines: Option<Vec<PaneLine>>,
+    /// Scroll position.
+    pub scroll: usize,
+}
+
+/// The inbox list.
+#[derive(Debug, Clone, Default)]
+pub struct Inbox {
+    /// Blocked issues, newest question first.
+    pub items: Vec<InboxItem>,
+    /// Selected item.
+    pub cursor: usize,
+    /// Questions already looked at (`issue id`, `asked_at`).
+    pub seen: BTreeSet<(i64, Millis)>,
+}
+
+impl Inbox {
+    /// Questions not looked at yet.
+    pub fn unread(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| !self.seen.contains(&(i.issue_id, i.asked_at)))
+            .count()
+    }
+}
+
+/// A yes/no question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Quit while agents run.
+    Quit {
+        /// How many.
+        running: usize,
+    },
+}
+
+/// Everything the UI shows, owned by the UI task alone.
+pub struct App {
+    /// Styles.
+    pub theme: Theme,
+    /// Bindings.
+    pub keymap: Keymap,
+    /// Who the human is (author of comments and moves).
+    pub user: String,
+    /// Repository name for the header.
+    pub repo: String,
+    /// The UI clock (epoch ms), set by the loop; fixed in tests.
+    pub now: Millis,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// Keyboard focus.
+    pub focus: Focus,
+    /// The six columns.
+    pub columns: Vec<Column>,
+    /// Focused column.
+    pub col: usize,
+    /// Active filter.
+    pub filter: String,
+    /// The filter being typed.
+    pub filter_input: Option<String>,
+    /// Agent panes, by slot order.
+    pub panes: Vec<Pane>,
+    /// Selected pane.
+    pub pane_cursor: usize,
+    /// Zoomed pane.
+    pub zoom: bool,
+    /// The blocked inbox.
+    pub inbox: Inbox,
+    /// Open detail.
+    pub detail: Option<DetailView>,
+    /// Open editor.
+    pub editor: Option<Editor>,
+    /// Help overlay scroll, when open.
+    pub help: Option<u16>,
+    /// Open confirmation.
+    pub confirm: Option<Confirm>,
+    /// Notifications, oldest first.
+    pub toasts: Vec<Toast>,
+    /// A condition the user must fix.
+    pub banner: Option<String>,
+    /// A runner runs in this process.
+    pub has_runner: bool,
+    /// Claiming paused.
+    pub paused: bool,
+    /// Ring the bell on "needs you".
+    pub bell: bool,
+    /// Capture the mouse.
+    pub mouse: bool,
+    /// Set when the screen must be redrawn.
+    pub dirty: bool,
+    /// Set when the user quit.
+    pub quit: bool,
+    /// Work for the event loop.
+    pub outbox: Vec<Effect>,
+    board_gen: u64,
+    applied_gen: u64,
+}
+
+fn clamp(v: i64, lo: i64, hi: i64) -> i64 {
+    v.max(lo).min(hi.max(lo))
+}
+
+impl App {
+    /// A fresh app; nothing is loaded until `start` queues the first requests.
+    pub fn new(theme: Theme, keymap: Keymap, user: String, repo: String) -> App {
+        App {
+            theme,
+            keymap,
+            user,
+            repo,
+            now: 0,
+            size: (80, 24),
+            focus: Focus::Board,
+            columns: Status::ALL.iter().map(|s| Column::new(*s)).collect(),
+            col: 0,
+            filter: String::new(),
+            filter_input: None,
+            panes: Vec::new(),
+            pane_cursor: 0,
+            zoom: false,
+            inbox: Inbox::default(),
+            detail: None,
+            editor: None,
+            help: None,
+            confirm: None,
+            toasts: Vec::new(),
+            banner: None,
+            has_runner: false,
+            paused: false,
+            bell: false,
+            mouse: false,
+            dirty: true,
+            quit: false,
+            outbox: Vec::new(),
+            board_gen: 0,
+            applied_gen: 0,
+        }
+    }
+
+    /// Queues the initial loads.
+    pub fn start(&mut self) {
+        self.request_board();
+        self.outbox.push(Effect::Store(StoreRequest::Inbox));
+    }
+
+    /// Takes the queued effects.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Shows a notification.
+    pub fn toast(&mut self, level: Level, text: impl Into<String>, issue_id: Option<i64>) {
+        self.toasts.push(Toast {
+            text: text.into(),
+            level,
+            issue_id,
+            born: self.now,
+        });
+        if self.toasts.len() > MAX_TOASTS {
+            self.toasts.remove(0);
+        }
+        self.dirty = true;
+    }
+
+    /// Running agents in this process.
+    pub fn running(&self) -> usize {
+        self.panes
+            .iter()
+            .filter(|p| p.state == PaneState::Running)
+            .count()
+    }
+
+    /// Whether a once-a-second tick is needed (elapsed counters, toast expiry).
+    pub fn needs_tick(&self) -> bool {
+        !self.toasts.is_empty()
+            || self.running() > 0
+            || self
+                .columns
+                .iter()
+                .any(|c| c.cards.iter().any(|k| k.live.is_some()))
+    }
+
+    /// Advances the clock; expires toasts. Redraws only when something visible changes.
+    pub fn tick(&mut self, now: Millis) {
+        self.now = now;
+        let before = self.toasts.len();
+        self.toasts.retain(|t| now - t.born < t.lifetime());
+        if before != self.toasts.len() || self.needs_tick() {
+            self.dirty = true;
+        }
+    }
+
+    /// The keymap context for the current layer.
+    pub fn context(&self) -> Context {
+        if self.detail.is_some() {
+            return Context::Detail;
+        }
+        match self.focus {
+            Focus::Board => Context::Board,
+            Focus::Panes => Context::Panes,
+            Focus::Inbox => Context::Inbox,
+        }
+    }
+
+    /// Board rows available for cards in one column, from the terminal size.
+    pub fn card_rows(&self) -> i64 {
+        let board_h = super::views::board_height(self);
+        i64::from(board_h.saturating_sub(3) / CARD_HEIGHT).max(1)
+    }
+
+    /// Columns shown side by side at the current width.
+    pub fn visible_columns(&self) -> usize {
+        usize::from((self.size.0 / MIN_COLUMN_WIDTH).clamp(1, 6))
+    }
+
+    /// The first column shown (the focused one is always visible).
+    pub fn first_column(&self) -> usize {
+        let n = self.visible_columns();
+        if self.col < n {
+            0
+        } else {
+            (self.col + 1 - n).min(6 - n)
+        }
+    }
+
+    /// The selected card of the focused column.
+    pub fn selected_card(&self) -> Option<&Card> {
+        let c = self.columns.get(self.col)?;
+        c.card(c.cursor)
+    }
+
+    /// The issue keys act on: the selected card, pane or inbox item.
+    pub fn selected_issue(&self) -> Option<(i64, Option<Status>)> {
+        if let Some(d) = &self.detail {
+            return Some((d.id, d.detail.as_ref().map(|x| x.issue.status)));
+        }
+        match self.focus {
+            Focus::Board => self
+                .selected_card()
+                .map(|c| (c.issue.id, Some(c.issue.status))),
+            Focus::Panes => self.panes.get(self.pane_cursor).map(|p| {
+                let status = if p.state == PaneState::Running {
+                    Some(Status::InProgress)
+                } else {
+                    None
+                };
+                (p.issue_id, status)
+            }),
+            Focus::Inbox => self
+                .inbox
+                .items
+                .get(self.inbox.cursor)
+                .map(|i| (i.issue_id, Some(Status::Blocked))),
+        }
+    }
+
+    fn request_board(&mut self) {
+        self.board_gen += 1;
+        let rows = self.card_rows();
+        let mut windows = [(0i64, 0i64); 6];
+        for (w, c) in windows.iter_mut().zip(self.columns.iter()) {
+            // A window of three screens around the view, so small scrolls need no reload.
+            *w = ((c.offset - rows).max(0), rows * 3);
+        }
+        self.outbox.push(Effect::Store(StoreRequest::Board {
+            gen: self.board_gen,
+            filter: self.filter.clone(),
+            windows,
+        }));
+    }
+
+    fn reload(&mut self) {
+        self.request_board();
+        self.outbox.push(Effect::Store(StoreRequest::Inbox));
+        if let Some(d) = &self.detail {
+            self.outbox.push(Effect::Store(StoreRequest::Detail(d.id)));
+        }
+    }
+
+    fn move_cursor(&mut self, delta: i64) {
+        let rows = self.card_rows();
+        let Some(c) = self.columns.get_mut(self.col) else {
+            return;
+        };
+        c.cursor = clamp(c.cursor + delta, 0, c.count - 1);
+        if c.cursor < c.offset {
+            c.offset = c.cursor;
+        } else if c.cursor >= c.offset + rows {
+            c.offset = c.cursor - rows + 1;
+        }
+        let end = (c.offset + rows).min(c.count);
+        let loaded_end = c.window_start + c.cards.len() as i64;
+        if c.offset < c.window_start || end > loaded_end {
+            self.request_board();
+        }
+        self.dirty = true;
+    }
+
+    fn focus_column(&mut self, col: usize) {
+        self.col = col.min(5);
+        self.focus = Focus::Board;
+        self.dirty = true;
+    }
+
+    fn open_editor(&mut self, purpose: EditorPurpose) {
+        let mut ed = Editor::new(purpose);
+        if let EditorPurpose::Edit(id) = purpose {
+            let found = self
+                .columns
+                .iter()
+                .flat_map(|c| c.cards.iter())
+                .map(|c| &c.issue)
+                .chain(
+                    self.detail
+                        .as_ref()
+                        .and_then(|d| d.detail.as_ref())
+                        .map(|d| &d.issue),
+                )
+                .find(|i| i.id == id)
+                .cloned();
+            let Some(issue) = found else {
+                self.toast(Level::Warn, format!("#{id} is not loaded yet"), Some(id));
+                return;
+            };
+            ed.title = TextArea::new(vec![issue.title.clone()]);
+            ed.body = TextArea::new(issue.body.lines().map(str::to_string).collect());
+            ed.title
+                .set_cursor_line_style(ratatui::style::Style::default());
+            ed.body
+                .set_cursor_line_style(ratatui::style::Style::default());
+            ed.kind = issue.kind;
+            ed.priority = issue.priority;
+        }
+        self.editor = Some(ed);
+        self.dirty = true;
+    }
+
+    fn human_move(&mut self, to: Status, verb: &str, from_expected: &[Status]) {
+        let Some((id, status)) = self.selected_issue() else {
+            self.toast(Level::Info, "no issue selected", None);
+            return;
+        };
+        match status {
+            Some(s)
+                if from_expected.contains(&s) && legal_targets(s, Actor::Human).contains(&to) =>
+            {
+                self.outbox.push(Effect::Store(StoreRequest::Move(id, to)));
+            }
+            Some(s) => {
+                let from: Vec<&str> = from_expected.iter().map(|s| s.as_str()).collect();
+                self.toast(
+                    Level::Warn,
+                    format!("#{id} is {s}: {verb} works from {}", from.join("/")),
+                    Some(id),
+                );
+            }
+            None => self.toast(
+                Level::Warn,
+                format!("#{id}: status not loaded yet"),
+                Some(id),
+            ),
+        }
+    }
+
+    fn save_editor(&mut self) {
+        let Some(ed) = self.editor.as_mut() else {
+            return;
+        };
+        let title = ed.title.lines().join(" ").trim().to_string();
+        let body = ed.body.lines().join("\n").trim_end().to_string();
+        if ed.is_issue() && title.is_empty() {
+            ed.error = Some("a title is needed".into());
+            ed.field = Field::Title;
+            self.dirty = true;
+            return;
+        }
+        if !ed.is_issue() && body.trim().is_empty() {
+            ed.error = Some("write something first (esc cancels)".into());
+            self.dirty = true;
+            return;
+        }
+        let req = match ed.purpose {
+            EditorPurpose::New => StoreRequest::Create(NewIssue {
+                title,
+                body,
+                kind: ed.kind,
+                priority: ed.priority,
+                ready: false,
+                depends_on: Vec::new(),
+            }),
+            EditorPurpose::Edit(id) => StoreRequest::Update(
+                id,
+                IssueEdit {
+                    title: Some(title),
+                    body: Some(body),
+                    kind: Some(ed.kind),
+                    priority: Some(ed.priority),
+                },
+            ),
+            EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
+                StoreRequest::Comment(id, body)
+            }
+            EditorPurpose::RequestChanges(id) => StoreRequest::RequestChanges(id, body),
+        };
+        self.outbox.push(Effect::Store(req));
+        self.editor = None;
+        self.dirty = true;
+    }
+
+    /// Routes a key through the layers: confirm, editor, filter, help, then the keymap.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        let key = normalize(key);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if let Some(Confirm::Quit { .. }) = self.confirm {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Enter => self.quit = true,
+                _ => self.confirm = None,
+            }
+            self.dirty = true;
+            return;
+        }
+        if self.editor.is_some() {
+            self.editor_key(key, ctrl);
+            return;
+        }
+        if let Some(input) = self.filter_input.as_mut() {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filter_input = None;
+                    if !self.filter.is_empty() {
+                        self.filter.clear();
+                        self.reset_scroll();
+                    }
+                }
+                KeyCode::Enter => self.filter_input = None,
+                KeyCode::Backspace => {
+                    input.pop();
+                    self.filter = input.clone();
+                    self.reset_scroll();
+                }
+                KeyCode::Char(c) if !ctrl => {
+                    input.push(c);
+                    self.filter = input.clone();
+                    self.reset_scroll();
+                }
+                _ => {}
+            }
+            self.dirty = true;
+            return;
+        }
+        if self.help.is_some() {
+            match self.keymap.lookup(Context::Global, key) {
+                Some(Action::Down) => self.help = self.help.map(|s| s.saturating_add(1)),
+                Some(Action::Up) => self.help = self.help.map(|s| s.saturating_sub(1)),
+                Some(Action::ForceQuit) => self.quit = true,
+                _ => self.help = None,
+            }
+            self.dirty = true;
+            return;
+        }
+        if let Some(action) = self.keymap.lookup(self.context(), key) {
+            update(self, action);
+        }
+    }
+
+    fn editor_key(&mut self, key: KeyEvent, ctrl: bool) {
+        let Some(ed) = self.editor.as_mut() else {
+            return;
+        };
+        self.dirty = true;
+        match key.code {
+            KeyCode::Esc => {
+                self.editor = None;
+                return;
+            }
+            KeyCode::Char('s') if ctrl => {
+                self.save_editor();
+                return;
+            }
+            KeyCode::Tab => {
+                ed.next_field(false);
+                return;
+            }
+            KeyCode::BackTab => {
+                ed.next_field(true);
+                return;
+            }
+            _ => {}
+        }
+        ed.error = None;
+        match ed.field {
+            Field::Title => {
+                if key.code == KeyCode::Enter {
+                    ed.field = Field::Body;
+                } else {
+                    ed.title.input(key);
+                }
+            }
+            Field::Body => {
+                ed.body.input(key);
+            }
+            Field::Kind => {
+                let all = Kind::ALL;
+                let i = all.iter().position(|k| *k == ed.kind).unwrap_or(0);
+                match key.code {
+                    KeyCode::Left | KeyCode::Char('h') => {
+                        ed.kind = all[(i + all.len() - 1) % all.len()]
+                    }
+                    KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
+                        ed.kind = all[(i + 1) % all.len()]
+                    }
+                    KeyCode::Char('f') => ed.kind = Kind::Feature,
+                    KeyCode::Char('b') => ed.kind = Kind::Bug,
+                    KeyCode::Char('c') => ed.kind = Kind::Chore,
+                    KeyCode::Char('F') => ed.kind = Kind::Feedback,
+                    _ => {}
+                }
+            }
+            Field::Priority => match key.code {
+                KeyCode::Left | KeyCode::Down | KeyCode::Char('-') => ed.priority -= 1,
+                KeyCode::Right | KeyCode::Up | KeyCode::Char('+') => ed.priority += 1,
+                KeyCode::Char(c) if c.is_ascii_digit() => {
+                    let d = i64::from(c.to_digit(10).unwrap_or(0));
+                    ed.priority =
+                        (ed.priority.abs().saturating_mul(10).saturating_add(d)).min(9_999);
+                }
+                KeyCode::Backspace => ed.priority /= 10,
+                _ => {}
+            },
+        }
+    }
+
+    fn reset_scroll(&mut self) {
+        for c in &mut self.columns {
+            c.offset = 0;
+            c.cursor = 0;
+        }
+        self.request_board();
+    }
+
+    /// Mouse: click selects, wheel scrolls (only when enabled in the config).
+    pub fn on_mouse(&mut self, m: MouseEvent) {
+        if !self.mouse || self.editor.is_some() || self.detail.is_some() {
+            return;
+        }
+        match m.kind {
+            MouseEventKind::ScrollDown => update(self, Action::Down),
+            MouseEventKind::ScrollUp => update(self, Action::Up),
+            MouseEventKind::Down(_) => {
+                if let Some((col, index)) = super::views::board_hit(self, m.column, m.row) {
+                    self.focus_column(col);
+                    let delta = index - self.columns[self.col].cursor;
+                    self.move_cursor(delta);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Terminal resized.
+    pub fn resize(&mut self, w: u16, h: u16) {
+        if self.size != (w, h) {
+            self.size = (w, h);
+            self.request_board();
+        }
+        self.dirty = true;
+    }
+
+    /// Folds a store reply into state.
+    pub fn on_store(&mut self, reply: StoreReply) {
+        self.dirty = true;
+        match reply {
+            StoreReply::Board {
+                gen,
+                counts,
+                columns,
+            } => {
+                if gen < self.applied_gen {
+                    return;
+                }
+                self.applied_gen = gen;
+                for (c, w) in self.columns.iter_mut().zip(columns) {
+                    c.count = counts.get(c.status);
+                    c.window_start = w.offset;
+                    c.cards = w.cards;
+                    c.cursor = clamp(c.cursor, 0, c.count - 1);
+                    c.offset = clamp(c.offset, 0, c.count - 1);
+                }
+            }
+            StoreReply::Inbox(items) => {
+                self.inbox.items = items;
+                self.inbox.cursor = self
+                    .inbox
+                    .cursor
+                    .min(self.inbox.items.len().saturating_sub(1));
+                if self.focus == Focus::Inbox {
+                    self.mark_inbox_seen();
+                }
+            }
+            StoreReply::Detail(d) => {
+                if let Some(view) = self.detail.as_mut().filter(|v| v.id == d.issue.id) {
+                    if view.detail.is_none() {
+                        view.run_cursor = d.runs.len().saturating_sub(1);
+                    }
+                    view.detail = Some(d);
+                }
+            }
+            StoreReply::Transcript { run_id, lines } => {
+                if let Some(t) = self
+                    .detail
+                    .as_mut()
+                    .and_then(|d| d.transcript.as_mut())
+                    .filter(|t| t.run_id == run_id)
+                {
+                    t.lines = Some(lines);
+                }
+            }
+            StoreReply::Done { message, issue } => {
+                let id = issue.as_ref().map(|i| i.id);
+                if issue.as_ref().is_some_and(|i| i.status == Status::Ready) && self.has_runner {
+                    self.outbox.push(Effect::Runner(RunnerCommand::Wake));
+                }
+                self.toast(Level::Ok, message, id);
+            }
+            StoreReply::Failed(msg) => self.toast(Level::Error, msg, None),
+            StoreReply::Changed { events, paused } => {
+                self.paused = paused;
+                for e in &events {
+                    self.event_toast(e);
+                }
+                self.reload();
+            }
+        }
+    }
+
+    fn event_toast(&mut self, e: &Event) {
+        let id = e.issue_id;
+        let n = id.map(|i| format!("#{i}")).unwrap_or_default();
+        let field = |k: &str| {
+            e.data
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        match e.kind.as_str() {
+            "issue.created" => self.toast(Level::Info, format!("{n} created"), id),
+            "issue.status" => match field("to").as_str() {
+                "blocked" => {
+                    self.toast(Level::Warn, format!("{n} blocked — needs you (i)"), id);
+                    if self.bell {
+                        self.outbox.push(Effect::Bell);
+                    }
+                }
+                "in_review" => self.toast(Level::Ok, format!("{n} ready for review"), id),
+                _ => {}
+            },
+            "comment.added" if field("author_kind") != "system" => {
+                let who = e.actor.split(':').nth(1).unwrap_or(&e.actor).to_string();
+                self.toast(Level::Info, format!("{n} comment by {who}"), id);
+            }
+            "run.started" => {
+                let who = e.actor.split(':').nth(1).unwrap_or(&e.actor).to_string();
+                self.toast(Level::Info, format!("{n} agent {who} started"), id);
+            }
+            "run.finished" if field("outcome") == "failed" => {
+                self.toast(Level::Error, format!("{n} run failed"), id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Folds a runner event into state.
+    pub fn on_runner(&mut self, ev: RunnerEvent) {
+        self.dirty = true;
+        match ev {
+            RunnerEvent::RunStarted {
+                slot,
+                run_id,
+                issue_id,
+                title,
+                agent_id,
+            } => {
+                let pane = Pane {
+                    slot,
+                    run_id,
+                    issue_id,
+                    title,
+                    agent: agent_id,
+                    state: PaneState::Running,
+                    started: self.now,
+                    ended: None,
+                    turns: None,
+                    cost: None,
+                    lines: VecDeque::new(),
+                    scroll: 0,
+                    follow: true,
+                };
+                match self.panes.iter_mut().find(|p| p.slot == slot) {
+                    Some(p) => *p = pane,
+                    None => {
+                        self.panes.push(pane);
+                        self.panes.sort_by_key(|p| p.slot);
+                    }
+                }
+            }
+            RunnerEvent::Output { run_id, lines, .. } => {
+                if let Some(p) = self.panes.iter_mut().find(|p| p.run_id == run_id) {
+                    p.push(lines);
+                }
+            }
+            RunnerEvent::Progress {
+                run_id,
+                turns,
+                cost_usd,
+            } => {
+                if let Some(p) = self.panes.iter_mut().find(|p| p.run_id == run_id) {
+                    p.turns = turns.or(p.turns);
+                    p.cost = cost_usd.or(p.cost);
+                }
+            }
+            RunnerEvent::RunFinished {
+                run_id, outcome, ..
+            } => {
+                if let Some(p) = self.panes.iter_mut().find(|p| p.run_id == run_id) {
+                    p.state = PaneState::Finished(outcome);
+                    p.ended = Some(self.now);
+                }
+                self.reload();
+            }
+            RunnerEvent::StoreChanged => self.reload(),
+            RunnerEvent::Problem(p) => self.banner = Some(p),
+            RunnerEvent::ProblemCleared => self.banner = None,
+            RunnerEvent::Paused(p) => self.paused = p,
+        }
+    }
+
+    fn mark_inbox_seen(&mut self) {
+        for i in &self.inbox.items {
+            self.inbox.seen.insert((i.issue_id, i.asked_at));
+        }
+    }
+
+    fn jump_to_issue(&mut self, id: i64) {
+        self.detail = Some(DetailView {
+            id,
+            detail: None,
+            scroll: 0,
+            run_cursor: 0,
+            transcript: None,
+        });
+        self.outbox.push(Effect::Store(StoreRequest::Detail(id)));
+        self.dirty = true;
+    }
+}
+
+/// Applies one action. Pure apart from queuing effects in `app.outbox`.
+pub fn update(app: &mut App, action: Action) {
+    app.dirty = true;
+    // Detail and transcript take navigation keys first.
+    if let Some(d) = app.detail.as_mut().filter(|d| {
+        d.transcript.is_none()
+            || !matches!(
+                action,
+                Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help
+            )
+    }) {
+        if let Some(t) = d.transcript.as_mut() {
+            let page = usize::from(app.size.1.saturating_sub(4));
+            match action {
+                Action::Up => t.scroll = t.scroll.saturating_sub(1),
+                Action::Down => t.scroll += 1,
+                Action::PageUp => t.scroll = t.scroll.saturating_sub(page),
+                Action::PageDown => t.scroll += page,
+                Action::Top => t.scroll = 0,
+                Action::Bottom => t.scroll = usize::MAX / 2,
+                Action::Close => d.transcript = None,
+                _ => {}
+            }
+            if let Some(t) = d.transcript.as_mut() {
+                let len = t.lines.as_ref().map_or(0, Vec::len);
+                t.scroll = t.scroll.min(len.saturating_sub(1));
+            }
+            if !matches!(
+                action,
+                Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help
+            ) {
+                return;
+            }
+        }
+        let runs = d.detail.as_ref().map_or(0, |x| x.runs.len());
+        let page = app.size.1.saturating_sub(4);
+        match action {
+            Action::Up => {
+                d.scroll = d.scroll.saturating_sub(1);
+                return;
+            }
+            Action::Down => {
+                d.scroll = d.scroll.saturating_add(1);
+                return;
+            }
+            Action::PageUp => {
+                d.scroll = d.scroll.saturating_sub(page);
+                return;
+            }
+            Action::PageDown => {
+                d.scroll = d.scroll.saturating_add(page);
+                return;
+            }
+            Action::Top => {
+                d.scroll = 0;
+                return;
+            }
+            Action::Left => {
+                d.run_cursor = d.run_cursor.saturating_sub(1);
+                return;
+            }
+            Action::Right => {
+                d.run_cursor = (d.run_cursor + 1).min(runs.saturating_sub(1));
+                return;
+            }
+            Action::Open => {
+                let run = d
+                    .detail
+                    .as_ref()
+                    .and_then(|x| x.runs.get(d.run_cursor))
+                    .map(|r| r.id);
+                match run {
+                    Some(run_id) => {
+                        d.transcript = Some(TranscriptView {
+                            run_id,
+                            lines: None,
+                            scroll: 0,
+                        });
+                        app.outbox
+                            .push(Effect::Store(StoreRequest::Transcript(run_id)));
+                    }
+                    None => app.toast(Level::Info, "no runs yet", None),
+                }
+                return;
+            }
+            Action::Close => {
+                app.detail = None;
+                return;
+            }
+            _ => {}
+        }
+    }
+    match action {
+        Action::Quit => {
+            let running = app.running();
+            if running > 0 {
+                app.confirm = Some(Confirm::Quit { running });
+            } else {
+                app.quit = true;
+            }
+        }
+        Action::ForceQuit => app.quit = true,
+        Action::Suspend => app.outbox.push(Effect::Suspend),
+        Action::Help => app.help = Some(0),
+        Action::Close => {
+            if app.zoom {
+                app.zoom = false;
+            } else if app.focus == Focus::Panes {
+                // Dismiss a finished pane; running ones stay.
+                if app
+                    .panes
+                    .get(app.pane_cursor)
+                    .is_some_and(|p| p.state != PaneState::Running)
+                {
+                    app.panes.remove(app.pane_cursor);
+                    app.pane_cursor = app.pane_cursor.min(app.panes.len().saturating_sub(1));
+                }
+                if app.panes.is_empty() {
+                    app.focus = Focus::Board;
+                }
+            } else if app.focus == Focus::Inbox {
+                app.focus = Focus::Board;
+            } else if !app.filter.is_empty() {
+                app.filter.clear();
+                app.reset_scroll();
+            }
+        }
+        Action::CycleFocus | Action::CycleFocusBack => {
+            let order = [Focus::Board, Focus::Panes, Focus::Inbox];
+            let i = order.iter().position(|f| *f == app.focus).unwrap_or(0);
+            let step = if action == Action::CycleFocus { 1 } else { 2 };
+            let mut next = order[(i + step) % 3];
+            if next == Focus::Panes && app.panes.is_empty() {
+                next = order[(i + step * 2) % 3];
+            }
+            app.focus = next;
+            app.zoom = false;
+            if next == Focus::Inbox {
+                app.mark_inbox_seen();
+            }
+        }
+        Action::Inbox => {
+            app.focus = if app.focus == Focus::Inbox {
+                Focus::Board
+            } else {
+                Focus::Inbox
+            };
+            app.mark_inbox_seen();
+        }
+        Action::Filter => app.filter_input = Some(app.filter.clone()),
+        Action::NewIssue => app.open_editor(EditorPurpose::New),
+        Action::EditIssue => match app.selected_issue() {
+            Some((id, _)) => app.open_editor(EditorPurpose::Edit(id)),
+            None => app.toast(Level::Info, "no issue selected", None),
+        },
+        Action::Comment => match app.selected_issue() {
+            Some((id, _)) => app.open_editor(EditorPurpose::Comment(id)),
+            None => app.toast(Level::Info, "no issue selected", None),
+        },
+        Action::Reply => match app.selected_issue() {
+            Some((id, _)) => app.open_editor(EditorPurpose::Reply(id)),
+            None => app.toast(Level::Info, "nothing is blocked", None),
+        },
+        Action::RequestChanges => match app.selected_issue() {
+            Some((id, Some(Status::InReview))) => {
+                app.open_editor(EditorPurpose::RequestChanges(id))
+            }
+            Some((id, _)) => app.toast(
+                Level::Warn,
+                format!("#{id}: request changes works on in_review"),
+                Some(id),
+            ),
+            None => app.toast(Level::Info, "no issue selected", None),
+        },
+        Action::HandOff => app.human_move(Status::Ready, "hand off", &[Status::Backlog]),
+        Action::Accept => app.human_move(Status::Done, "accept", &[Status::InReview]),
+        Action::ToBacklog => {
+            let from: Vec<Status> = Status::ALL
+                .iter()
+                .copied()
+                .filter(|s| legal_targets(*s, Actor::Human).contains(&Status::Backlog))
+                .collect();
+            app.human_move(Status::Backlog, "back to backlog", &from);
+        }
+        Action::Open => match app.selected_issue() {
+            Some((id, _)) => app.jump_to_issue(id),
+            None => app.toast(Level::Info, "no issue selected", None),
+        },
+        Action::OpenToast => match app.toasts.iter().rev().find_map(|t| t.issue_id) {
+            Some(id) => app.jump_to_issue(id),
+            None => app.toast(Level::Info, "no notification to open", None),
+        },
+        Action::StopAgent => match app.selected_issue() {
+            Some((id, Some(Status::InProgress))) if app.has_runner => {
+                app.outbox.push(Effect::Runner(RunnerCommand::Stop {
+                    issue_id: id,
+                    by: app.user.clone(),
+                }));
+                app.toast(Level::Info, format!("stopping #{id}…"), Some(id));
+            }
+            Some((id, Some(Status::InProgress))) => {
+                app.toast(
+                    Level::Warn,
+                    format!("#{id} runs in another process; stop it there"),
+                    Some(id),
+                );
+            }
+            Some((id, _)) => {
+                app.toast(Level::Info, format!("#{id} has no running agent"), Some(id))
+            }
+            None => app.toast(Level::Info, "no issue selected", None),
+        },
+        Action::TogglePause => {
+            let want = !app.paused;
+            if app.has_runner {
+                app.outbox
+                    .push(Effect::Runner(RunnerCommand::SetPaused(want)));
+            } else {
+                app.outbox
+                    .push(Effect::Store(StoreRequest::SetPaused(want)));
+            }
+            // Shown at once; the runner's or the store's report confirms it.
+            app.paused = want;
+        }
+        Action::Zoom => {
+            if !app.panes.is_empty() {
+                app.zoom = !app.zoom;
+            }
+        }
+        Action::Follow => {
+            if let Some(p) = app.panes.get_mut(app.pane_cursor) {
+                p.follow = !p.follow;
+                if p.follow {
+                    p.scroll = 0;
+                }
+            }
+        }
+        Action::Column(n) => app.focus_column(usize::from(n)),
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => navigate(app, action),
+        Action::Left | Action::Right => {
+            let right = action == Action::Right;
+            match app.focus {
+                Focus::Board => {
+                    let col = if right {
+                        (app.col + 1).min(5)
+                    } else {
+                        app.col.saturating_sub(1)
+                    };
+                    app.focus_column(col);
+                }
+                Focus::Panes => {
+                    let n = app.panes.len();
+                    if n > 0 {
+                        app.pane_cursor = if right {
+                            (app.pane_cursor + 1) % n
+                        } else {
+                            (app.pane_cursor + n - 1) % n
+                        };
+                    }
+                }
+                Focus::Inbox => {}
+            }
+        }
+    }
+}
+
+fn navigate(app: &mut App, action: Action) {
+    match app.focus {
+        Focus::Board => {
+            let page = app.card_rows();
+            let count = app.columns.get(app.col).map_or(0, |c| c.count);
+            let cursor = app.columns.get(app.col).map_or(0, |c| c.cursor);
+            let delta = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -page,
+                Action::PageDown => page,
+                Action::Top => -cursor,
+                _ => count - 1 - cursor,
+            };
+            app.move_cursor(delta);
+        }
+        Focus::Panes => {
+            let page = usize::from(app.size.1 / 2).max(1);
+            if let Some(p) = app.panes.get_mut(app.pane_cursor) {
+                let max = p.lines.len().saturating_sub(1);
+                p.scroll = match action {
+                    Action::Up => p.scroll + 1,
+                    Action::Down => p.scroll.saturating_sub(1),
+                    Action::PageUp => p.scroll + page,
+                    Action::PageDown => p.scroll.saturating_sub(page),
+                    Action::Top => max,
+                    _ => 0,
+                }
+                .min(max);
+                // Scrolling up leaves follow mode; reaching the tail re-enters it.
+                p.follow = p.scroll == 0;
+            }
+        }
+        Focus::Inbox => {
+            let n = app.inbox.items.len();
+            if n == 0 {
+                return;
+            }
+            let c = app.inbox.cursor;
+            app.inbox.cursor = match action {
+                Action::Up => c.saturating_sub(1),
+                Action::Down => (c + 1).min(n - 1),
+                Action::PageUp | Action::Top => 0,
+                _ => n - 1,
+            };
+        }
+    }
+}

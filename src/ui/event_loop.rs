@@ -1,0 +1,249 @@
+//! The one event loop: keys, store replies, runner events and signals arrive on one channel;
+//! the UI task folds them into `App` and draws only when something changed.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::app::{App, Effect, Level};
+use super::keymap::Keymap;
+use super::store_thread::{self, StoreReply};
+use super::terminal::{draw_synced, TerminalGuard};
+use super::theme::Theme;
+use super::{views, UiOptions};
+use crate::domain::now_millis;
+use crate::runner::{Runner, RunnerCommand, RunnerEvent};
+
+/// Shortest time between two frames while output streams (~60 fps).
+const FRAME: Duration = Duration::from_millis(16);
+/// How long quitting waits for the runner to stop its agents.
+const RUNNER_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything that can wake the UI task.
+#[derive(Debug)]
+pub enum UiEvent {
+    /// A terminal event (key, mouse, resize).
+    Term(TermEvent),
+    /// Reading the terminal failed.
+    TermError(String),
+    /// The store thread answered or saw a change.
+    Store(StoreReply),
+    /// The in-process runner reported something.
+    Runner(RunnerEvent),
+    /// The runner stopped (with its error, if any).
+    RunnerExited(Option<String>),
+}
+
+/// Builds the app from options: theme, keys, runner presence. Returns warnings to show.
+pub fn build_app(opts: &UiOptions, no_color: bool) -> (App, Vec<String>) {
+    let ui = &opts.config.file.ui;
+    let requested = opts.theme.clone().or_else(|| ui.theme.clone());
+    let (theme, mut warnings) = Theme::resolve(requested.as_deref(), no_color);
+    let (keymap, w) = Keymap::with_overrides(ui.keys.as_ref());
+    warnings.extend(w);
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "human".into());
+    let repo = opts
+        .config
+        .paths
+        .repo_root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut app = App::new(theme, keymap, user, repo);
+    app.mouse = ui.mouse.unwrap_or(false);
+    app.bell = ui.bell.unwrap_or(false);
+    (app, warnings)
+}
+
+/// Runs the TUI on its own runtime until the user quits or a signal ends it.
+pub fn run(opts: UiOptions) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(main_loop(opts));
+    // Agent processes were stopped by the runner's cancellation; do not wait on stray tasks.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
+    let no_color = std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty());
+    let (mut app, warnings) = build_app(&opts, no_color);
+    let (tx, mut rx) = mpsc::unbounded_channel::<UiEvent>();
+
+    let store_tx = {
+        let tx = tx.clone();
+        store_thread::spawn(opts.config.paths.db.clone(), app.user.clone(), move |r| {
+            tx.send(UiEvent::Store(r)).is_ok()
+        })?
+    };
+
+    let cancel = CancellationToken::new();
+    let mut runner_cmd: Option<mpsc::UnboundedSender<RunnerCommand>> = None;
+    let mut runner_task = None;
+    if !opts.no_runner {
+        match opts.config.adapter() {
+            Ok(adapter) => {
+                let (etx, mut erx) = mpsc::unbounded_channel::<RunnerEvent>();
+                let (ctx, crx) = mpsc::unbounded_channel::<RunnerCommand>();
+                let runner = Runner::new(opts.config.runner_settings(opts.agents), adapter, etx);
+                let forward = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(ev) = erx.recv().await {
+                        if forward.send(UiEvent::Runner(ev)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let done = tx.clone();
+                let c = cancel.clone();
+                runner_task = Some(tokio::spawn(async move {
+                    let r = runner.run(false, crx, c).await;
+                    let _ = done.send(UiEvent::RunnerExited(r.err().map(|e| format!("{e:#}"))));
+                }));
+                runner_cmd = Some(ctx);
+                app.has_runner = true;
+            }
+            Err(e) => app.banner = Some(format!("{e:#} — the board works, but no agent will run")),
+        }
+    }
+    for w in warnings {
+        app.toast(Level::Warn, w, None);
+    }
+
+    let guard = TerminalGuard::enter(app.mouse)?;
+    let mut term = guard.terminal()?;
+    let size = term.size()?;
+    app.now = now_millis();
+    app.resize(size.width, size.height);
+    app.start();
+
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut input = EventStream::new();
+            while let Some(ev) = input.next().await {
+                let msg = match ev {
+                    Ok(e) => UiEvent::Term(e),
+                    Err(e) => UiEvent::TermError(e.to_string()),
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut next_tick = Instant::now() + Duration::from_secs(1);
+    let mut hung_up = false;
+
+    loop {
+        let draw_at = last_draw + FRAME;
+        let ticking = app.needs_tick();
+        let dirty = app.dirty;
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => handle(&mut app, ev),
+                None => break,
+            },
+            () = tokio::time::sleep_until(draw_at.into()), if dirty => {}
+            () = tokio::time::sleep_until(next_tick.into()), if ticking => {
+                app.tick(now_millis());
+                next_tick = Instant::now() + Duration::from_secs(1);
+            }
+            _ = sigterm.recv() => app.quit = true,
+            _ = sighup.recv() => { app.quit = true; hung_up = true; }
+        }
+        if !ticking {
+            next_tick = Instant::now() + Duration::from_secs(1);
+        }
+        // Fold everything already queued before drawing once.
+        for _ in 0..4096 {
+            match rx.try_recv() {
+                Ok(ev) => handle(&mut app, ev),
+                Err(_) => break,
+            }
+        }
+        for effect in app.take_effects() {
+            match effect {
+                Effect::Store(req) => {
+                    if store_tx.send(req).is_err() {
+                        app.toast(
+                            Level::Error,
+                            "the store thread stopped; restart autopilot-tui",
+                            None,
+                        );
+                    }
+                }
+                Effect::Runner(cmd) => {
+                    if let Some(c) = &runner_cmd {
+                        let _ = c.send(cmd);
+                    }
+                }
+                Effect::Bell => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07");
+                    let _ = out.flush();
+                }
+                Effect::Suspend => {
+                    guard.suspend()?;
+                    term.clear()?;
+                    app.dirty = true;
+                }
+            }
+        }
+        if app.quit {
+            break;
+        }
+        if app.dirty && Instant::now() >= last_draw + FRAME {
+            draw_synced(&mut term, |f| views::draw(f, &app))?;
+            app.dirty = false;
+            last_draw = Instant::now();
+        }
+    }
+
+    drop(term);
+    drop(guard);
+    cancel.cancel();
+    drop(runner_cmd);
+    if let Some(task) = runner_task {
+        if !hung_up && app.running() > 0 {
+            eprintln!("stopping {} running agent(s)…", app.running());
+        }
+        let _ = tokio::time::timeout(RUNNER_GRACE, task).await;
+    }
+    drop(store_tx);
+    Ok(())
+}
+
+fn handle(app: &mut App, ev: UiEvent) {
+    app.now = now_millis();
+    match ev {
+        UiEvent::Term(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => app.on_key(k),
+        UiEvent::Term(TermEvent::Key(_)) => {}
+        UiEvent::Term(TermEvent::Mouse(m)) => app.on_mouse(m),
+        UiEvent::Term(TermEvent::Resize(w, h)) => app.resize(w, h),
+        UiEvent::Term(_) => {}
+        UiEvent::TermError(e) => app.toast(Level::Error, format!("terminal: {e}"), None),
+        UiEvent::Store(r) => app.on_store(r),
+        UiEvent::Runner(r) => app.on_runner(r),
+        UiEvent::RunnerExited(err) => {
+            app.has_runner = false;
+            if let Some(e) = err {
+                app.banner = Some(format!("runner stopped: {e}"));
+            }
+            app.dirty = true;
+        }
+    }
+}

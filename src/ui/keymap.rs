@@ -1,0 +1,576 @@
+//! Keys → actions, per context. The help overlay and the hint bar are generated from this table,
+//! and `[ui.keys]` in the config file overrides it by action name.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Where a binding applies; the focused area's context is tried before `Global`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// Everywhere without a text input open.
+    Global,
+    /// The board has focus.
+    Board,
+    /// The agent panes have focus.
+    Panes,
+    /// The blocked inbox has focus.
+    Inbox,
+    /// The issue detail overlay is open.
+    Detail,
+}
+
+impl Context {
+    /// Heading in the help overlay.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Board => "Board",
+            Context::Panes => "Agent panes",
+            Context::Inbox => "Inbox",
+            Context::Detail => "Issue detail",
+        }
+    }
+}
+
+/// Everything a key can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Quit (confirming when agents run).
+    Quit,
+    /// Quit at once.
+    ForceQuit,
+    /// Suspend to the shell (ctrl-z).
+    Suspend,
+    /// Toggle the help overlay.
+    Help,
+    /// Close the top layer.
+    Close,
+    /// Move up.
+    Up,
+    /// Move down.
+    Down,
+    /// Move left.
+    Left,
+    /// Move right.
+    Right,
+    /// First item.
+    Top,
+    /// Last item.
+    Bottom,
+    /// Page up.
+    PageUp,
+    /// Page down.
+    PageDown,
+    /// Cycle focus board → panes → inbox.
+    CycleFocus,
+    /// Cycle focus backwards.
+    CycleFocusBack,
+    /// Open the inbox.
+    Inbox,
+    /// Filter cards by text.
+    Filter,
+    /// New issue.
+    NewIssue,
+    /// Edit the selected issue.
+    EditIssue,
+    /// Open the selected issue (or, in detail, the selected run's transcript).
+    Open,
+    /// Comment on the selected issue.
+    Comment,
+    /// Backlog → ready.
+    HandOff,
+    /// In review → done.
+    Accept,
+    /// In review → ready with a comment.
+    RequestChanges,
+    /// Back to backlog.
+    ToBacklog,
+    /// Stop the agent working on the selected issue.
+    StopAgent,
+    /// Pause or resume claiming.
+    TogglePause,
+    /// Zoom the selected pane.
+    Zoom,
+    /// Toggle follow mode in the selected pane.
+    Follow,
+    /// Reply to the selected blocked question.
+    Reply,
+    /// Jump to the newest notification's issue.
+    OpenToast,
+    /// Jump to column N (0-based).
+    Column(u8),
+}
+
+impl Action {
+    /// The config-file name of an action.
+    pub fn name(self) -> String {
+        let s = match self {
+            Action::Quit => "quit",
+            Action::ForceQuit => "force_quit",
+            Action::Suspend => "suspend",
+            Action::Help => "help",
+            Action::Close => "close",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Left => "left",
+            Action::Right => "right",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::PageUp => "page_up",
+            Action::PageDown => "page_down",
+            Action::CycleFocus => "cycle_focus",
+            Action::CycleFocusBack => "cycle_focus_back",
+            Action::Inbox => "inbox",
+            Action::Filter => "filter",
+            Action::NewIssue => "new_issue",
+            Action::EditIssue => "edit_issue",
+            Action::Open => "open",
+            Action::Comment => "comment",
+            Action::HandOff => "hand_off",
+            Action::Accept => "accept",
+            Action::RequestChanges => "request_changes",
+            Action::ToBacklog => "to_backlog",
+            Action::StopAgent => "stop_agent",
+            Action::TogglePause => "toggle_pause",
+            Action::Zoom => "zoom",
+            Action::Follow => "follow",
+            Action::Reply => "reply",
+            Action::OpenToast => "open_toast",
+            Action::Column(n) => return format!("column_{}", n + 1),
+        };
+        s.to_string()
+    }
+}
+
+/// One row of the keymap.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// Where it applies.
+    pub context: Context,
+    /// What it does.
+    pub action: Action,
+    /// The keys (the first is shown in the hint bar).
+    pub keys: Vec<KeyEvent>,
+    /// Help text.
+    pub desc: &'static str,
+    /// Shown in the one-line hint bar of its context.
+    pub hint: bool,
+}
+
+/// The whole table.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    /// Rows in help order.
+    pub bindings: Vec<Binding>,
+}
+
+/// Parses `"ctrl-s"`, `"H"`, `"enter"`, `"pgdn"`, `"?"`, `"shift-tab"`.
+pub fn parse_key(spec: &str) -> Option<KeyEvent> {
+    let mut mods = KeyModifiers::NONE;
+    let mut rest = spec.trim();
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        if let Some(r) = lower
+            .strip_prefix("ctrl-")
+            .or_else(|| lower.strip_prefix("c-"))
+        {
+            mods |= KeyModifiers::CONTROL;
+            rest = &rest[rest.len() - r.len()..];
+        } else if let Some(r) = lower
+            .strip_prefix("alt-")
+            .or_else(|| lower.strip_prefix("m-"))
+        {
+            mods |= KeyModifiers::ALT;
+            rest = &rest[rest.len() - r.len()..];
+        } else if let Some(r) = lower
+            .strip_prefix("shift-")
+            .or_else(|| lower.strip_prefix("s-"))
+        {
+            mods |= KeyModifiers::SHIFT;
+            rest = &rest[rest.len() - r.len()..];
+        } else {
+            break;
+        }
+    }
+    let code = match rest.to_ascii_lowercase().as_str() {
+        "enter" | "return" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "tab" if mods.contains(KeyModifiers::SHIFT) => {
+            mods.remove(KeyModifiers::SHIFT);
+            KeyCode::BackTab
+        }
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "space" => KeyCode::Char(' '),
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "pgup" | "pageup" => KeyCode::PageUp,
+        "pgdn" | "pagedown" => KeyCode::PageDown,
+        "backspace" => KeyCode::Backspace,
+        "delete" | "del" => KeyCode::Delete,
+        _ => {
+            let mut chars = rest.chars();
+            let c = chars.next()?;
+            if chars.next().is_some() {
+                let lower = rest.to_ascii_lowercase();
+                let n: u8 = lower.strip_prefix('f')?.parse().ok()?;
+                return Some(KeyEvent::new(KeyCode::F(n), mods));
+            }
+            KeyCode::Char(c)
+        }
+    };
+    Some(normalize(KeyEvent::new(code, mods)))
+}
+
+/// Drops SHIFT from characters (the character already says it) so `H` matches however the
+/// terminal reports it.
+pub fn normalize(key: KeyEvent) -> KeyEvent {
+    let mut mods =
+        key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    if let KeyCode::Char(_) = key.code {
+        mods.remove(KeyModifiers::SHIFT);
+    }
+    KeyEvent::new(key.code, mods)
+}
+
+/// Short display form of a key for the hint bar and help.
+pub fn key_label(key: &KeyEvent) -> String {
+    let mut s = String::new();
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        s.push_str("ctrl-");
+    }
+    if key.modifiers.contains(KeyModifiers::ALT) {
+        s.push_str("alt-");
+    }
+    match key.code {
+        KeyCode::Char(' ') => s.push_str("space"),
+        KeyCode::Char(c) => s.push(c),
+        KeyCode::Enter => s.push_str("enter"),
+        KeyCode::Esc => s.push_str("esc"),
+        KeyCode::Tab => s.push_str("tab"),
+        KeyCode::BackTab => s.push_str("shift-tab"),
+        KeyCode::Up => s.push('↑'),
+        KeyCode::Down => s.push('↓'),
+        KeyCode::Left => s.push('←'),
+        KeyCode::Right => s.push('→'),
+        KeyCode::Home => s.push_str("home"),
+        KeyCode::End => s.push_str("end"),
+        KeyCode::PageUp => s.push_str("pgup"),
+        KeyCode::PageDown => s.push_str("pgdn"),
+        KeyCode::F(n) => s.push_str(&format!("f{n}")),
+        _ => s.push('?'),
+    }
+    s
+}
+
+fn keys(specs: &[&str]) -> Vec<KeyEvent> {
+    specs.iter().filter_map(|s| parse_key(s)).collect()
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use Action as A;
+        use Context as C;
+        let rows: Vec<(Context, Action, &[&str], &'static str, bool)> = vec![
+            (C::Global, A::Help, &["?", "f1"], "help", true),
+            (C::Global, A::Quit, &["q"], "quit", true),
+            (
+                C::Global,
+                A::ForceQuit,
+                &["ctrl-c"],
+                "quit now (stops agents)",
+                false,
+            ),
+            (
+                C::Global,
+                A::Suspend,
+                &["ctrl-z"],
+                "suspend to the shell",
+                false,
+            ),
+            (C::Global, A::Close, &["esc"], "close / back", false),
+            (
+                C::Global,
+                A::CycleFocus,
+                &["tab"],
+                "focus board → panes → inbox",
+                true,
+            ),
+            (
+                C::Global,
+                A::CycleFocusBack,
+                &["shift-tab"],
+                "focus backwards",
+                false,
+            ),
+            (C::Global, A::Inbox, &["i"], "blocked inbox", true),
+            (C::Global, A::NewIssue, &["n"], "new issue", true),
+            (
+                C::Global,
+                A::TogglePause,
+                &["p"],
+                "pause / resume claiming",
+                false,
+            ),
+            (
+                C::Global,
+                A::OpenToast,
+                &["o"],
+                "open the newest notification's issue",
+                false,
+            ),
+            (C::Global, A::Up, &["k", "up"], "up", false),
+            (C::Global, A::Down, &["j", "down"], "down", false),
+            (C::Global, A::Left, &["h", "left"], "left / previous", false),
+            (C::Global, A::Right, &["l", "right"], "right / next", false),
+            (C::Global, A::Top, &["g", "home"], "first", false),
+            (C::Global, A::Bottom, &["G", "end"], "last", false),
+            (C::Global, A::PageUp, &["pgup", "ctrl-u"], "page up", false),
+            (
+                C::Global,
+                A::PageDown,
+                &["pgdn", "ctrl-d"],
+                "page down",
+                false,
+            ),
+            (C::Board, A::Open, &["enter"], "issue detail", true),
+            (
+                C::Board,
+                A::HandOff,
+                &["H"],
+                "hand off: backlog → ready",
+                true,
+            ),
+            (
+                C::Board,
+                A::Accept,
+                &["a"],
+                "accept: in review → done",
+                true,
+            ),
+            (
+                C::Board,
+                A::RequestChanges,
+                &["R"],
+                "request changes (comment → ready)",
+                false,
+            ),
+            (C::Board, A::ToBacklog, &["B"], "back to backlog", false),
+            (C::Board, A::Comment, &["c"], "comment", false),
+            (C::Board, A::EditIssue, &["e"], "edit issue", false),
+            (
+                C::Board,
+                A::StopAgent,
+                &["x"],
+                "stop the issue's agent",
+                false,
+            ),
+            (C::Board, A::Filter, &["/"], "filter cards", true),
+            (C::Board, A::Column(0), &["1"], "column backlog", false),
+            (C::Board, A::Column(1), &["2"], "column ready", false),
+            (C::Board, A::Column(2), &["3"], "column in progress", false),
+            (C::Board, A::Column(3), &["4"], "column blocked", false),
+            (C::Board, A::Column(4), &["5"], "column in review", false),
+            (C::Board, A::Column(5), &["6"], "column done", false),
+            (C::Panes, A::Zoom, &["z"], "zoom pane", true),
+            (C::Panes, A::Follow, &["f"], "follow output on/off", true),
+            (C::Panes, A::StopAgent, &["x"], "stop this agent", true),
+            (C::Panes, A::Open, &["enter"], "issue detail", true),
+            (
+                C::Inbox,
+                A::Reply,
+                &["r", "enter"],
+                "reply (issue → ready)",
+                true,
+            ),
+            (C::Inbox, A::Open, &["d"], "issue detail", true),
+            (
+                C::Detail,
+                A::Open,
+                &["enter", "t"],
+                "transcript of the selected run",
+                true,
+            ),
+            (C::Detail, A::Comment, &["c"], "comment", true),
+            (C::Detail, A::EditIssue, &["e"], "edit issue", false),
+            (
+                C::Detail,
+                A::HandOff,
+                &["H"],
+                "hand off: backlog → ready",
+                false,
+            ),
+            (
+                C::Detail,
+                A::Accept,
+                &["a"],
+                "accept: in review → done",
+                false,
+            ),
+            (
+                C::Detail,
+                A::RequestChanges,
+                &["R"],
+                "request changes",
+                false,
+            ),
+        ];
+        Keymap {
+            bindings: rows
+                .into_iter()
+                .map(|(context, action, k, desc, hint)| Binding {
+                    context,
+                    action,
+                    keys: keys(k),
+                    desc,
+                    hint,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Keymap {
+    /// The default table with `[ui.keys]` overrides applied; problems come back as warnings.
+    pub fn with_overrides(
+        overrides: Option<&BTreeMap<String, Vec<String>>>,
+    ) -> (Keymap, Vec<String>) {
+        let mut map = Keymap::default();
+        let mut warnings = Vec::new();
+        for (name, specs) in overrides.into_iter().flatten() {
+            let parsed: Vec<KeyEvent> = specs
+                .iter()
+                .filter_map(|s| {
+                    let k = parse_key(s);
+                    if k.is_none() {
+                        warnings.push(format!("keys.{name}: cannot parse key '{s}'"));
+                    }
+                    k
+                })
+                .collect();
+            let mut found = false;
+            for b in map.bindings.iter_mut().filter(|b| b.action.name() == *name) {
+                b.keys = parsed.clone();
+                found = true;
+            }
+            if !found {
+                warnings.push(format!("keys: unknown action '{name}'"));
+            }
+        }
+        (map, warnings)
+    }
+
+    /// The action for a key in `context` (falling back to global bindings).
+    pub fn lookup(&self, context: Context, key: KeyEvent) -> Option<Action> {
+        let key = normalize(key);
+        let hit = |ctx: Context| {
+            self.bindings
+                .iter()
+                .find(|b| b.context == ctx && b.keys.contains(&key))
+                .map(|b| b.action)
+        };
+        hit(context).or_else(|| hit(Context::Global))
+    }
+
+    /// `(key, description)` pairs for the hint bar: the context's hints, then the global ones.
+    pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
+        let mut out: Vec<(String, &'static str)> = Vec::new();
+        for ctx in [context, Context::Global] {
+            for b in self.bindings.iter().filter(|b| b.context == ctx && b.hint) {
+                if let Some(k) = b.keys.first() {
+                    out.push((key_label(k), b.desc));
+                }
+            }
+            if context == Context::Global {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Help rows grouped by context: `(context, [(keys, description)])`.
+    pub fn help(&self) -> Vec<(Context, Vec<(String, &'static str)>)> {
+        let mut groups: Vec<(Context, Vec<(String, &'static str)>)> = Vec::new();
+        for b in &self.bindings {
+            let keys: Vec<String> = b.keys.iter().map(key_label).collect();
+            let row = (keys.join(" "), b.desc);
+            match groups.iter_mut().find(|(c, _)| *c == b.context) {
+                Some((_, rows)) => rows.push(row),
+                None => groups.push((b.context, vec![row])),
+            }
+        }
+        groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spellings_users_write() {
+        assert_eq!(
+            parse_key("ctrl-s"),
+            Some(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))
+        );
+        assert_eq!(
+            parse_key("H"),
+            Some(KeyEvent::new(KeyCode::Char('H'), KeyModifiers::NONE))
+        );
+        assert_eq!(
+            parse_key("shift-tab"),
+            Some(KeyEvent::new(KeyCode::BackTab, KeyModifiers::NONE))
+        );
+        assert_eq!(
+            parse_key("pgdn"),
+            Some(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE))
+        );
+        assert_eq!(
+            parse_key("f1"),
+            Some(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE))
+        );
+        assert_eq!(parse_key("nonsense"), None);
+    }
+
+    #[test]
+    fn context_bindings_shadow_global_ones() {
+        let map = Keymap::default();
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(map.lookup(Context::Inbox, enter), Some(Action::Reply));
+        assert_eq!(map.lookup(Context::Board, enter), Some(Action::Open));
+        let shifted_h = KeyEvent::new(KeyCode::Char('H'), KeyModifiers::SHIFT);
+        assert_eq!(map.lookup(Context::Board, shifted_h), Some(Action::HandOff));
+    }
+
+    #[test]
+    fn overrides_replace_keys_and_report_unknown_actions() {
+        let mut o = BTreeMap::new();
+        o.insert("hand_off".to_string(), vec!["ctrl-h".to_string()]);
+        o.insert("fly".to_string(), vec!["f".to_string()]);
+        let (map, warnings) = Keymap::with_overrides(Some(&o));
+        let ctrl_h = KeyEvent::new(KeyCode::Char('h'), KeyModifiers::CONTROL);
+        assert_eq!(map.lookup(Context::Board, ctrl_h), Some(Action::HandOff));
+        assert_eq!(warnings, vec!["keys: unknown action 'fly'".to_string()]);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        let map = Keymap::default();
+        let mut seen = std::collections::HashSet::new();
+        for b in &map.bindings {
+            for k in &b.keys {
+                assert!(
+                    seen.insert((b.context, *k)),
+                    "{:?} {:?} bound twice",
+                    b.context,
+                    k
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! The UI's own store connection on a dedicated thread: typed requests in, typed replies out on
+//! the UI event channel. It also watches `data_version` so commits by the runner, the CLI or
+//! another process show up within a poll interval, without the UI task ever touching SQLite.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
+use crate::runner::agent::claude::parse_line;
+use crate::runner::events::display_lines;
+use crate::runner::PaneLine;
+use crate::store::{IssueEdit, NewIssue, StatusCounts, Store};
+
+/// How often the thread checks whether another connection committed.
+pub const POLL: Duration = Duration::from_millis(300);
+/// Most transcript lines loaded for one run view.
+const TRANSCRIPT_LIMIT: i64 = 20_000;
+
+/// What the UI asks of the store.
+#[derive(Debug, Clone)]
+pub enum StoreRequest {
+    /// The visible windows of the six columns.
+    Board {
+        /// Request generation, echoed back so stale replies can be dropped.
+        gen: u64,
+        /// Card filter text.
+        filter: String,
+        /// `(offset, limit)` per column, in `Status::ALL` order.
+        windows: [(i64, i64); 6],
+    },
+    /// Every blocked issue with its question.
+    Inbox,
+    /// One issue with thread and runs.
+    Detail(i64),
+    /// A run's stored transcript, rendered to display lines.
+    Transcript(i64),
+    /// Create an issue.
+    Create(NewIssue),
+    /// Edit an issue.
+    Update(i64, IssueEdit),
+    /// Move an issue (as a human).
+    Move(i64, Status),
+    /// Add a human comment (a blocked issue flips to ready).
+    Comment(i64, String),
+    /// In review → ready with a comment.
+    RequestChanges(i64, String),
+    /// Write the pause setting (when no runner runs in this process).
+    SetPaused(bool),
+}
+
+/// Live work shown on an in-progress card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveInfo {
+    /// Agent id.
+    pub agent: String,
+    /// Run start (epoch ms).
+    pub started_at: Millis,
+    /// Cost so far.
+    pub cost_usd: Option<f64>,
+}
+
+/// One card: the issue plus what its column shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    /// The issue.
+    pub issue: Issue,
+    /// First line of the agent's question (blocked cards).
+    pub question: Option<String>,
+    /// The open run (in-progress cards).
+    pub live: Option<LiveInfo>,
+}
+
+/// A loaded window of one column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnWindow {
+    /// Index of the first card.
+    pub offset: i64,
+    /// The cards.
+    pub cards: Vec<Card>,
+}
+
+/// One blocked issue in the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxItem {
+    /// The issue.
+    pub issue_id: i64,
+    /// Its title.
+    pub title: String,
+    /// The agent's question (whole).
+    pub question: String,
+    /// Who asked.
+    pub asked_by: String,
+    /// When (epoch ms), for newest-first order.
+    pub asked_at: Millis,
+}
+
+/// What the store thread sends back.
+#[derive(Debug, Clone)]
+pub enum StoreReply {
+    /// Column windows and counts.
+    Board {
+        /// The request generation.
+        gen: u64,
+        /// Counts per column (filtered).
+        counts: StatusCounts,
+        /// Windows in `Status::ALL` order.
+        columns: Vec<ColumnWindow>,
+    },
+    /// The inbox, newest question first.
+    Inbox(Vec<InboxItem>),
+    /// An issue's detail.
+    Detail(Box<IssueDetail>),
+    /// A run's transcript.
+    Transcript {
+        /// The run.
+        run_id: i64,
+        /// Display lines.
+        lines: Vec<PaneLine>,
+    },
+    /// A mutation succeeded.
+    Done {
+        /// What to tell the user.
+        message: String,
+        /// The issue as it is now.
+        issue: Option<Box<Issue>>,
+    },
+    /// A request failed; the message is for the user.
+    Failed(String),
+    /// Something was committed (here or elsewhere): new events and the pause flag.
+    Changed {
+        /// Events since the last report.
+        events: Vec<Event>,
+        /// Whether claiming is paused.
+        paused: bool,
+    },
+}
+
+/// Runs the thread loop until the request channel closes. `send` returns false when the UI is
+/// gone.
+pub fn run(
+    db: PathBuf,
+    requests: Receiver<StoreRequest>,
+    send: impl Fn(StoreReply) -> bool,
+    author: String,
+) {
+    let mut store = match Store::open(&db) {
+        Ok(s) => s,
+        Err(e) => {
+            send(StoreReply::Failed(format!("cannot open the database: {e}")));
+            return;
+        }
+    };
+    let mut last_event = store.max_event_id().unwrap_or(0);
+    let mut version = store.data_version().unwrap_or(0);
+    if !send(StoreReply::Changed {
+        events: Vec::new(),
+        paused: store.is_paused().unwrap_or(false),
+    }) {
+        return;
+    }
+    loop {
+        let first = match requests.recv_timeout(POLL) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut batch: Vec<StoreRequest> = first.into_iter().collect();
+        batch.extend(requests.try_iter());
+        let mut mutated = false;
+        for (i, req) in batch.iter().enumerate() {
+            // Reads superseded by a later one of the same kind in this batch are skipped.
+            let superseded = batch[i + 1..].iter().any(|later| same_read(req, later));
+            if superseded {
+                continue;
+            }
+            let (reply, wrote) = handle(&mut store, req, &author);
+            mutated |= wrote;
+            if !send(reply) {
+                return;
+            }
+        }
+        let now_version = store.data_version().unwrap_or(version);
+        if mutated || now_version != version {
+            version = now_version;
+            let events = store.events_since(last_event, 200).unwrap_or_default();
+            if let Some(e) = events.last() {
+                last_event = e.id;
+            }
+            let paused = store.is_paused().unwrap_or(false);
+            if !send(StoreReply::Changed { events, paused }) {
+                return;
+            }
+        }
+    }
+}
+
+fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
+    matches!(
+        (a, b),
+        (StoreRequest::Board { .. }, StoreRequest::Board { .. })
+            | (StoreRequest::Inbox, StoreRequest::Inbox)
+    ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn card(store: &Store, issue: Issue) -> Card {
+    let question = if issue.status == Status::Blocked {
+        store
+            .last_comment(issue.id, AuthorKind::Agent)
+            .ok()
+            .flatten()
+            .map(|c| first_line(&c.body))
+    } else {
+        None
+    };
+    let live = if issue.status == Status::InProgress {
+        store
+            .runs(issue.id)
+            .ok()
+            .and_then(|runs| runs.into_iter().rev().find(|r| r.ended_at.is_none()))
+            .map(|r| LiveInfo {
+                agent: r.agent_id,
+                started_at: r.started_at,
+                cost_usd: r.cost_usd,
+            })
+    } else {
+        None
+    };
+    Card {
+        issue,
+        question,
+        live,
+    }
+}
+
+/// Answers one request; the flag says whether it wrote.
+fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, bool) {
+    let done = |message: String, issue: Issue| StoreReply::Done {
+        message,
+        issue: Some(Box::new(issue)),
+    };
+    let reply = match req {
+        StoreRequest::Board {
+            gen,
+            filter,
+            windows,
+        } => {
+            let counts = match store.status_counts(filter) {
+                Ok(c) => c,
+                Err(e) => return (StoreReply::Failed(e.to_string()), false),
+            };
+            let mut columns = Vec::with_capacity(6);
+            for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
+                let cards = match store.issues_page(*status, filter, *offset, *limit) {
+                    Ok(issues) => issues.into_iter().map(|i| card(store, i)).collect(),
+                    Err(e) => return (StoreReply::Failed(e.to_string()), false),
+                };
+                columns.push(ColumnWindow {
+                    offset: *offset,
+                    cards,
+                });
+            }
+            return (
+                StoreReply::Board {
+                    gen: *gen,
+                    counts,
+                    columns,
+                },
+                false,
+            );
+        }
+        StoreRequest::Inbox => {
+            let issues = match store.issues_page(Status::Blocked, "", 0, 1_000) {
+                Ok(i) => i,
+                Err(e) => return (StoreReply::Failed(e.to_string()), false),
+            };
+            let mut items: Vec<InboxItem> = issues
+                .into_iter()
+                .map(|i| {
+                    let q = store.last_comment(i.id, AuthorKind::Agent).ok().flatten();
+                    InboxItem {
+                        issue_id: i.id,
+                        title: i.title,
+                        question: q.as_ref().map(|c| c.body.clone()).unwrap_or_default(),
+                        asked_by: q.as_ref().map(|c| c.author.clone()).unwrap_or_default(),
+                        asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
+                    }
+                })
+                .collect();
+            items.sort_by(|a, b| {
+                b.asked_at
+                    .cmp(&a.asked_at)
+                    .then(b.issue_id.cmp(&a.issue_id))
+            });
+            return (StoreReply::Inbox(items), false);
+        }
+        StoreRequest::Detail(id) => {
+            return match store.issue_detail(*id) {
+                Ok(d) => (StoreReply::Detail(Box::new(d)), false),
+                Err(e) => (StoreReply::Failed(e.to_string()), false),
+            };
+        }
+        StoreRequest::Transcript(run_id) => {
+            return match store.transcript(*run_id, -1, TRANSCRIPT_LIMIT) {
+                Ok(rows) => {
+                    let lines = rows
+                        .iter()
+                        .flat_map(|r| parse_line(&r.line))
+                        .flat_map(|ev| display_lines(&ev))
+                        .collect();
+                    (
+                        StoreReply::Transcript {
+                            run_id: *run_id,
+                            lines,
+                        },
+                        false,
+                    )
+                }
+                Err(e) => (StoreReply::Failed(e.to_string()), false),
+            };
+        }
+        StoreRequest::Create(new) => store
+            .create_issue(new, author)
+            .map(|i| done(format!("#{} created", i.id), i)),
+        StoreRequest::Update(id, edit) => store
+            .update_issue(*id, edit, author)
+            .map(|i| done(format!("#{} saved", i.id), i)),
+        StoreRequest::Move(id, to) => store
+            .move_issue(*id, *to, crate::domain::Actor::Human, author)
+            .map(|i| done(format!("#{} → {}", i.id, i.status), i)),
+        StoreRequest::Comment(id, body) => store
+            .add_comment(*id, author, AuthorKind::Human, body)
+            .and_then(|_| store.issue(*id))
+            .map(|i| {
+                let msg = if i.status == Status::Ready {
+                    format!("#{} answered → ready", i.id)
+                } else {
+                    format!("comment added to #{}", i.id)
+                };
+                done(msg, i)
+            }),
+        StoreRequest::RequestChanges(id, body) => store
+            .request_changes(*id, author, body)
+            .map(|i| done(format!("#{} changes requested → ready", i.id), i)),
+        StoreRequest::SetPaused(p) => store
+            .set_setting(
+                "paused",
+                if *p { "1" } else { "0" },
+                &format!("human:{author}"),
+            )
+            .map(|()| StoreReply::Done {
+                message: if *p {
+                    "claiming paused".into()
+                } else {
+                    "claiming resumed".into()
+                },
+                issue: None,
+            }),
+    };
+    match reply {
+        Ok(r) => (r, true),
+        Err(e) => (StoreReply::Failed(e.to_string()), false),
+    }
+}
+
+/// Starts the thread; dropping the returned sender ends it.
+pub fn spawn(
+    db: PathBuf,
+    author: String,
+    send: impl Fn(StoreReply) -> bool + Send + 'static,
+) -> std::io::Result<Sender<StoreRequest>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("autopilot-ui-store".into())
+        .spawn(move || run(db, rx, send, author))?;
+    Ok(tx)
+}

@@ -1,0 +1,191 @@
+//! The six columns; only the visible cards of each are built.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::elapsed;
+use crate::domain::Status;
+use crate::ui::app::{App, Column, PaneState, CARD_HEIGHT};
+use crate::ui::store_thread::Card;
+
+/// Column label for headers.
+pub fn label(s: Status) -> &'static str {
+    match s {
+        Status::Backlog => "backlog",
+        Status::Ready => "ready",
+        Status::InProgress => "in progress",
+        Status::Blocked => "blocked",
+        Status::InReview => "in review",
+        Status::Done => "done",
+    }
+}
+
+fn split(app: &App, area: Rect) -> (Option<Rect>, Vec<(usize, Rect)>) {
+    let n = app.visible_columns();
+    let (strip, cols_area) = if n < 6 && area.height > 4 {
+        let [s, c] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        (Some(s), c)
+    } else {
+        (None, area)
+    };
+    let first = app.first_column();
+    let rects = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(cols_area);
+    (
+        strip,
+        rects
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (first + i, *r))
+            .collect(),
+    )
+}
+
+/// The `(column, card index)` at a screen position.
+pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<(usize, i64)> {
+    let (_, cols) = split(app, area);
+    let (col, r) = cols
+        .into_iter()
+        .find(|(_, r)| x >= r.x && x < r.x + r.width && y > r.y && y < r.y + r.height)?;
+    let c = app.columns.get(col)?;
+    let index = c.offset + i64::from((y - r.y - 1) / CARD_HEIGHT);
+    (index < c.count).then_some((col, index))
+}
+
+/// Draws the board.
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let (strip, cols) = split(app, area);
+    if let Some(s) = strip {
+        switcher(f, app, s);
+    }
+    for (i, r) in cols {
+        if let Some(c) = app.columns.get(i) {
+            column(f, app, c, i == app.col, r);
+        }
+    }
+}
+
+fn switcher(f: &mut Frame<'_>, app: &App, r: Rect) {
+    let t = &app.theme;
+    let mut spans = vec![Span::raw(" ")];
+    for (i, c) in app.columns.iter().enumerate() {
+        let text = format!("{} {} {}", i + 1, label(c.status), c.count);
+        let style = if i == app.col {
+            t.selection
+        } else {
+            t.status(c.status)
+        };
+        spans.push(Span::styled(text, style));
+        spans.push(Span::styled("  ", t.muted));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), r);
+}
+
+fn column(f: &mut Frame<'_>, app: &App, c: &Column, focused: bool, r: Rect) {
+    let t = &app.theme;
+    let board_focus = focused && app.focus == crate::ui::app::Focus::Board;
+    let border = if board_focus {
+        t.border_focus
+    } else {
+        t.border
+    };
+    let title = Line::from(vec![
+        Span::styled(format!(" {} ", label(c.status)), t.status(c.status)),
+        Span::styled(format!("{} ", c.count), t.muted),
+    ]);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(title);
+    let rows = i64::from(r.height.saturating_sub(2) / CARD_HEIGHT);
+    if c.count > rows && rows > 0 {
+        let last = (c.offset + rows).min(c.count);
+        block = block.title_bottom(
+            Line::from(format!(" {}-{}/{} ", c.offset + 1, last, c.count)).right_aligned(),
+        );
+    }
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    if c.count == 0 {
+        f.render_widget(Paragraph::new(Line::styled(" —", t.muted)), inner);
+        return;
+    }
+    let mut y = inner.y;
+    let mut index = c.offset;
+    while y + CARD_HEIGHT <= inner.y + inner.height && index < c.count {
+        let area = Rect::new(inner.x, y, inner.width, CARD_HEIGHT);
+        let selected = index == c.cursor && focused;
+        match c.card(index) {
+            Some(card) => draw_card(f, app, card, selected, board_focus, area),
+            None => f.render_widget(Paragraph::new(Line::styled(" …", t.muted)), area),
+        }
+        y += CARD_HEIGHT;
+        index += 1;
+    }
+}
+
+fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused: bool, r: Rect) {
+    let t = &app.theme;
+    let i = &card.issue;
+    let mut head = vec![
+        Span::styled(format!(" #{}", i.id), t.accent),
+        Span::raw(" "),
+        Span::styled(i.kind.as_str(), t.kind(i.kind)),
+    ];
+    if i.priority != 0 {
+        head.push(Span::styled(format!(" p{}", i.priority), t.muted));
+    }
+    let title = Line::from(vec![Span::raw(" "), Span::styled(i.title.clone(), t.title)]);
+    let detail = match i.status {
+        Status::InProgress => live_line(app, card),
+        Status::Blocked => card
+            .question
+            .as_deref()
+            .map(|q| Line::from(Span::styled(format!(" ? {q}"), t.col_blocked))),
+        Status::InReview => i
+            .branch
+            .as_deref()
+            .map(|b| Line::from(Span::styled(format!(" ⎇ {b}"), t.col_in_review))),
+        _ => i
+            .body
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| Line::from(Span::styled(format!(" {}", l.trim()), t.muted))),
+    };
+    let mut lines = vec![Line::from(head), title, detail.unwrap_or_default()];
+    let mut style = Style::default();
+    if selected {
+        style = if focused {
+            t.selection
+        } else {
+            t.selection_unfocused
+        };
+        for l in &mut lines {
+            // The selection colours win over the spans' own so the card reads as one block.
+            for s in &mut l.spans {
+                s.style = s.style.patch(style);
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(lines).style(style), r);
+}
+
+fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
+    let t = &app.theme;
+    let pane = app
+        .panes
+        .iter()
+        .find(|p| p.issue_id == card.issue.id && p.state == PaneState::Running);
+    let (agent, started, cost) = match (pane, &card.live) {
+        (Some(p), _) => (p.agent.clone(), p.started, p.cost),
+        (None, Some(l)) => (l.agent.clone(), l.started_at, l.cost_usd),
+        (None, None) => (card.issue.claimed_by.clone()?, app.now, None),
+    };
+    let mut text = format!(" ▶ {agent} · {}", elapsed(app.now - started));
+    if let Some(c) = cost {
+        text.push_str(&format!(" · ${c:.2}"));
+    }
+    Some(Line::from(Span::styled(text, t.col_in_progress)))
+}

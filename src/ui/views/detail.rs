@@ -1,0 +1,168 @@
+//! Issue detail: body, full thread, runs with outcome and cost, branch; and a run's transcript.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{elapsed, panes::render_line};
+use crate::domain::{format_millis, AuthorKind};
+use crate::ui::app::{App, DetailView, TranscriptView};
+
+/// Draws the detail (or its open transcript) over `area`.
+pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
+    f.render_widget(Clear, area);
+    if let Some(tv) = &d.transcript {
+        transcript(f, app, d.id, tv, area);
+        return;
+    }
+    let t = &app.theme;
+    let Some(x) = &d.detail else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.border_focus)
+            .title(format!(" #{} ", d.id));
+        f.render_widget(
+            Paragraph::new(Line::styled(" loading…", t.muted)).block(block),
+            area,
+        );
+        return;
+    };
+    let i = &x.issue;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut meta = vec![
+        Span::styled(i.status.as_str().to_string(), t.status(i.status)),
+        Span::styled(" · ", t.muted),
+        Span::styled(i.kind.as_str().to_string(), t.kind(i.kind)),
+        Span::styled(format!(" · priority {}", i.priority), t.muted),
+    ];
+    if let Some(b) = &i.branch {
+        meta.push(Span::styled(format!(" · ⎇ {b}"), t.col_in_review));
+    }
+    if let Some(a) = &i.claimed_by {
+        meta.push(Span::styled(
+            format!(" · claimed by {a}"),
+            t.col_in_progress,
+        ));
+    }
+    lines.push(Line::from(meta));
+    if let Some(w) = &i.worktree {
+        lines.push(Line::styled(format!("worktree {w}"), t.muted));
+    }
+    lines.push(Line::default());
+    if i.body.trim().is_empty() {
+        lines.push(Line::styled("(no description)", t.muted));
+    } else {
+        lines.extend(i.body.lines().map(|l| Line::styled(l.to_string(), t.text)));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        format!("── Thread ({}) ──", x.comments.len()),
+        t.accent,
+    ));
+    for c in &x.comments {
+        let who = match c.author_kind {
+            AuthorKind::Human => t.human,
+            AuthorKind::Agent => t.agent,
+            AuthorKind::System => t.system,
+        };
+        lines.push(Line::from(vec![
+            Span::styled(c.author.clone(), who),
+            Span::styled(
+                format!(" ({}) · {}", c.author_kind, format_millis(c.created_at)),
+                t.muted,
+            ),
+        ]));
+        lines.extend(
+            c.body
+                .lines()
+                .map(|l| Line::styled(format!("  {l}"), t.text)),
+        );
+        lines.push(Line::default());
+    }
+    lines.push(Line::styled(
+        format!("── Runs ({}) ──", x.runs.len()),
+        t.accent,
+    ));
+    for (n, r) in x.runs.iter().enumerate() {
+        let selected = n == d.run_cursor;
+        let outcome = r.outcome.map_or("running", |o| o.as_str());
+        let mut text = format!(
+            "{} run {} · {} · {outcome}",
+            if selected { "▸" } else { " " },
+            r.id,
+            r.agent_id
+        );
+        if let Some(ms) = r.duration_ms.or(r.ended_at.map(|e| e - r.started_at)) {
+            text.push_str(&format!(" · {}", elapsed(ms)));
+        }
+        if let Some(turns) = r.turns {
+            text.push_str(&format!(" · {turns} turns"));
+        }
+        if let Some(c) = r.cost_usd {
+            text.push_str(&format!(" · ${c:.2}"));
+        }
+        text.push_str(&format!(" · {} lines", r.transcript_lines));
+        lines.push(Line::styled(
+            text,
+            if selected { t.selection } else { t.text },
+        ));
+        if let Some(e) = &r.error {
+            lines.push(Line::styled(format!("    {e}"), t.error));
+        }
+    }
+    if x.runs.is_empty() {
+        lines.push(Line::styled("no runs yet", t.muted));
+    } else {
+        lines.push(Line::styled(
+            "h/l select a run · enter shows its transcript",
+            t.muted,
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Line::from(vec![
+            Span::styled(format!(" #{} ", i.id), t.accent),
+            Span::styled(format!("{} ", i.title), t.title),
+        ]));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((d.scroll, 0)),
+        area,
+    );
+}
+
+fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: Rect) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Span::styled(
+            format!(" #{id} · transcript of run {} ", tv.run_id),
+            t.accent,
+        ));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(lines) = &tv.lines else {
+        f.render_widget(Paragraph::new(Line::styled("loading…", t.muted)), inner);
+        return;
+    };
+    if lines.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled("(empty transcript)", t.muted)),
+            inner,
+        );
+        return;
+    }
+    let h = usize::from(inner.height);
+    let view: Vec<Line<'static>> = lines
+        .iter()
+        .skip(tv.scroll)
+        .take(h)
+        .map(|l| render_line(t, l))
+        .collect();
+    f.render_widget(Paragraph::new(view), inner);
+}

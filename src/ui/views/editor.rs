@@ -1,0 +1,130 @@
+//! The issue editor (title, body, kind, priority) and the comment/answer editor.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::centered;
+use crate::domain::Kind;
+use crate::ui::app::{App, Editor, Field};
+
+/// The editor as a centred popup.
+pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
+    let t = &app.theme;
+    let h = if ed.is_issue() { 20 } else { 12 };
+    let r = centered(area, 84.min(area.width.saturating_sub(2)).max(20), h);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Span::styled(format!(" {} ", ed.heading()), t.accent))
+        .title_bottom(Line::styled(" ctrl-s save · esc cancel ", t.muted).right_aligned());
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    if !ed.is_issue() {
+        draw_body(f, app, ed, inner, false);
+        return;
+    }
+    let [title, body, meta, err] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let field_block = |name: &str, focused: bool| {
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(if focused { t.border_focus } else { t.border })
+            .title(Span::styled(
+                format!(" {name} "),
+                if focused { t.accent } else { t.muted },
+            ))
+    };
+    let mut ta = ed.title.clone();
+    ta.set_block(field_block("Title", ed.field == Field::Title));
+    ta.set_cursor_style(if ed.field == Field::Title {
+        t.selection
+    } else {
+        t.text
+    });
+    f.render_widget(&ta, title);
+    let mut tb = ed.body.clone();
+    tb.set_block(field_block("Body", ed.field == Field::Body));
+    tb.set_cursor_style(if ed.field == Field::Body {
+        t.selection
+    } else {
+        t.text
+    });
+    f.render_widget(&tb, body);
+    let mut spans = vec![Span::styled(
+        " Kind ",
+        if ed.field == Field::Kind {
+            t.accent
+        } else {
+            t.muted
+        },
+    )];
+    for k in Kind::ALL {
+        let style = if *k == ed.kind {
+            if ed.field == Field::Kind {
+                t.selection
+            } else {
+                t.kind(*k).patch(
+                    ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::BOLD),
+                )
+            }
+        } else {
+            t.muted
+        };
+        spans.push(Span::styled(format!(" {} ", k.as_str()), style));
+    }
+    spans.push(Span::styled(
+        "   Priority ",
+        if ed.field == Field::Priority {
+            t.accent
+        } else {
+            t.muted
+        },
+    ));
+    let pstyle = if ed.field == Field::Priority {
+        t.selection
+    } else {
+        t.text
+    };
+    spans.push(Span::styled(format!(" {} ", ed.priority), pstyle));
+    spans.push(Span::styled("  (←/→)", t.muted));
+    f.render_widget(Paragraph::new(Line::from(spans)), meta);
+    if let Some(e) = &ed.error {
+        f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
+    } else {
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                " tab next field · enter in the title goes to the body",
+                t.muted,
+            )),
+            err,
+        );
+    }
+}
+
+/// Just the body input (comments, answers; also used inline by the inbox).
+pub fn draw_body(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect, with_title: bool) {
+    let t = &app.theme;
+    let mut tb = ed.body.clone();
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus);
+    if with_title {
+        block = block
+            .title(Span::styled(format!(" {} ", ed.heading()), t.accent))
+            .title_bottom(Line::styled(" ctrl-s send · esc cancel ", t.muted).right_aligned());
+    }
+    if let Some(e) = &ed.error {
+        block = block.title_bottom(Line::styled(format!(" {e} "), t.error));
+    }
+    tb.set_block(block);
+    tb.set_cursor_style(t.selection);
+    f.render_widget(&tb, r);
+}

@@ -1,0 +1,268 @@
+//! Drawing: pure functions from `&App` to a frame. Nothing here changes state or does I/O.
+
+mod board;
+mod detail;
+mod editor;
+mod help;
+mod inbox;
+mod panes;
+mod toasts;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, Confirm, EditorPurpose, Focus};
+use crate::domain::Millis;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Areas {
+    /// Top line.
+    pub header: Rect,
+    /// Problem banner, when there is one.
+    pub banner: Option<Rect>,
+    /// Board, inbox or detail.
+    pub main: Rect,
+    /// Agent panes, when any.
+    pub panes: Option<Rect>,
+    /// Bottom hint line.
+    pub hint: Rect,
+}
+
+/// Splits the screen for the current state.
+pub fn areas(app: &App, area: Rect) -> Areas {
+    let banner_h = u16::from(app.banner.is_some());
+    let [header, banner, body, hint] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let banner = (banner_h > 0).then_some(banner);
+    if app.panes.is_empty() || app.detail.is_some() {
+        return Areas {
+            header,
+            banner,
+            main: body,
+            panes: None,
+            hint,
+        };
+    }
+    if app.zoom {
+        let main = Rect { height: 0, ..body };
+        return Areas {
+            header,
+            banner,
+            main,
+            panes: Some(body),
+            hint,
+        };
+    }
+    let panes_h = (body.height * 2 / 5).max(6).min(body.height);
+    let [main, panes] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(panes_h)]).areas(body);
+    Areas {
+        header,
+        banner,
+        main,
+        panes: Some(panes),
+        hint,
+    }
+}
+
+/// Height of the board area at the current size (used for the virtualized windows).
+pub fn board_height(app: &App) -> u16 {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    areas(app, area).main.height
+}
+
+/// The `(column, card index)` under a screen position, for mouse clicks.
+pub fn board_hit(app: &App, x: u16, y: u16) -> Option<(usize, i64)> {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    board::hit(app, areas(app, area).main, x, y)
+}
+
+/// `42s`, `3m12s`, `1h04m`.
+pub fn elapsed(ms: Millis) -> String {
+    let s = (ms / 1000).max(0);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// A centred rectangle of at most `w`×`h`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Draws the whole UI.
+pub fn draw(f: &mut Frame<'_>, app: &App) {
+    let a = areas(app, f.area());
+    header(f, app, a.header);
+    if let (Some(r), Some(text)) = (a.banner, app.banner.as_deref()) {
+        let line = Line::from(format!(" ⚠ {text}")).style(app.theme.banner);
+        f.render_widget(Paragraph::new(line).style(app.theme.banner), r);
+    }
+    if let Some(d) = &app.detail {
+        detail::draw(f, app, d, a.main);
+    } else if app.focus == Focus::Inbox {
+        inbox::draw(f, app, a.main);
+    } else if a.main.height > 0 {
+        board::draw(f, app, a.main);
+    }
+    if let Some(r) = a.panes {
+        panes::draw(f, app, r);
+    }
+    hint_bar(f, app, a.hint);
+    if let Some(ed) = &app.editor {
+        let inline = matches!(ed.purpose, EditorPurpose::Reply(_))
+            && app.focus == Focus::Inbox
+            && app.detail.is_none();
+        if !inline {
+            editor::draw_popup(f, app, ed, a.main.union(a.panes.unwrap_or(a.main)));
+        }
+    }
+    if let Some(scroll) = app.help {
+        help::draw(f, app, scroll, f.area());
+    }
+    if let Some(Confirm::Quit { running }) = &app.confirm {
+        confirm(f, app, *running);
+    }
+    toasts::draw(f, app, f.area());
+}
+
+fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
+    let t = &app.theme;
+    let mut spans = vec![
+        Span::styled(" autopilot ", t.accent),
+        Span::styled(app.repo.clone(), t.header),
+    ];
+    let sep = || Span::styled(" │ ", t.muted);
+    let running = app.running();
+    spans.push(sep());
+    if app.has_runner {
+        let style = if running > 0 {
+            t.col_in_progress
+        } else {
+            t.muted
+        };
+        spans.push(Span::styled(format!("● {running} running"), style));
+    } else {
+        spans.push(Span::styled("watching (no runner)", t.muted));
+    }
+    if app.paused {
+        spans.push(sep());
+        spans.push(Span::styled("⏸ paused", t.warn));
+    }
+    let unread = app.inbox.unread();
+    let blocked = app.inbox.items.len();
+    spans.push(sep());
+    if unread > 0 {
+        spans.push(Span::styled(
+            format!("inbox {blocked} · {unread} new"),
+            t.warn,
+        ));
+    } else {
+        spans.push(Span::styled(format!("inbox {blocked}"), t.muted));
+    }
+    if !app.filter.is_empty() {
+        spans.push(sep());
+        spans.push(Span::styled(format!("filter: {}", app.filter), t.accent));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), r);
+}
+
+fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
+    let t = &app.theme;
+    let pairs: Vec<(String, String)> = if let Some(input) = &app.filter_input {
+        let line = Line::from(vec![
+            Span::styled(" / ", t.hint_key),
+            Span::styled(format!("{input}▏"), t.text),
+            Span::styled("   enter keep · esc clear", t.hint_text),
+        ]);
+        f.render_widget(Paragraph::new(line), r);
+        return;
+    } else if app.confirm.is_some() {
+        vec![
+            ("y".into(), "quit and stop agents".into()),
+            ("n".into(), "cancel".into()),
+        ]
+    } else if let Some(ed) = &app.editor {
+        let mut v = vec![
+            ("ctrl-s".into(), "save".into()),
+            ("esc".into(), "cancel".into()),
+        ];
+        if ed.is_issue() {
+            v.push(("tab".into(), "next field".into()));
+        }
+        v
+    } else if app.help.is_some() {
+        vec![
+            ("j/k".into(), "scroll".into()),
+            ("any key".into(), "close".into()),
+        ]
+    } else if app.detail.as_ref().is_some_and(|d| d.transcript.is_some()) {
+        vec![
+            ("j/k pgup/pgdn".into(), "scroll".into()),
+            ("esc".into(), "back".into()),
+        ]
+    } else {
+        let mut v: Vec<(String, String)> = app
+            .keymap
+            .hints(app.context())
+            .into_iter()
+            .map(|(k, d)| (k, d.to_string()))
+            .collect();
+        if app.detail.is_some() {
+            v.insert(0, ("h/l".into(), "select run".into()));
+            v.push(("esc".into(), "back".into()));
+        }
+        v
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (k, d) in pairs {
+        spans.push(Span::styled(k, t.hint_key));
+        spans.push(Span::styled(format!(" {d}  "), t.hint_text));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), r);
+}
+
+fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
+    let t = &app.theme;
+    let r = centered(f.area(), 52, 5);
+    f.render_widget(Clear, r);
+    let agents = if running == 1 {
+        "1 agent is".to_string()
+    } else {
+        format!("{running} agents are")
+    };
+    let text = vec![
+        Line::from(format!("{agents} running; quitting stops them.")),
+        Line::from(vec![
+            Span::styled("y", t.hint_key),
+            Span::raw(" quit   "),
+            Span::styled("n/esc", t.hint_key),
+            Span::raw(" stay"),
+        ]),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.warn)
+        .title(Span::styled(" Quit? ", t.warn));
+    f.render_widget(Paragraph::new(text).block(block).style(Style::default()), r);
+}

@@ -1,0 +1,121 @@
+//! Live agent panes: a header per pane and the visible window of its ring buffer.
+
+use ansi_to_tui::IntoText;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::elapsed;
+use crate::runner::sanitize::strip_all;
+use crate::runner::PaneLine;
+use crate::ui::app::{App, Focus, Pane, PaneState};
+use crate::ui::theme::Theme;
+
+/// Width below which panes stack vertically instead of side by side.
+const MIN_PANE_WIDTH: u16 = 50;
+
+/// Draws all panes (or the zoomed one).
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let shown: Vec<(usize, &Pane)> = if app.zoom {
+        app.panes
+            .get(app.pane_cursor)
+            .map(|p| (app.pane_cursor, p))
+            .into_iter()
+            .collect()
+    } else {
+        app.panes.iter().enumerate().collect()
+    };
+    if shown.is_empty() {
+        return;
+    }
+    let n = shown.len() as u32;
+    let dir = if area.width / n as u16 >= MIN_PANE_WIDTH {
+        Direction::Horizontal
+    } else {
+        Direction::Vertical
+    };
+    let rects = Layout::default()
+        .direction(dir)
+        .constraints(vec![Constraint::Ratio(1, n); shown.len()])
+        .split(area);
+    for ((i, p), r) in shown.into_iter().zip(rects.iter()) {
+        pane(
+            f,
+            app,
+            p,
+            i == app.pane_cursor && app.focus == Focus::Panes,
+            *r,
+        );
+    }
+}
+
+/// Renders one sanitized line; SGR colours go through ansi-to-tui, the theme gives the base.
+pub fn render_line(theme: &Theme, l: &PaneLine) -> Line<'static> {
+    let base = theme.line(l.kind);
+    if theme.colors {
+        if let Ok(text) = l.text.as_bytes().into_text() {
+            if let Some(line) = text.lines.into_iter().next() {
+                let spans: Vec<Span<'static>> = line
+                    .spans
+                    .into_iter()
+                    .map(|s| Span::styled(s.content, base.patch(s.style)))
+                    .collect();
+                return Line::from(spans);
+            }
+            return Line::default();
+        }
+    }
+    Line::styled(strip_all(&l.text), base)
+}
+
+fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
+    let t = &app.theme;
+    let (state, state_style) = match p.state {
+        PaneState::Running => ("running".to_string(), t.col_in_progress),
+        PaneState::Finished(o) => (
+            o.as_str().to_string(),
+            if o.as_str() == "implemented" {
+                t.ok
+            } else {
+                t.warn
+            },
+        ),
+    };
+    let took = p.ended.unwrap_or(app.now) - p.started;
+    let mut head = vec![
+        Span::styled(format!(" #{} ", p.issue_id), t.accent),
+        Span::styled(p.title.clone(), t.title),
+        Span::styled(format!(" · {} · ", p.agent), t.muted),
+        Span::styled(state, state_style),
+        Span::styled(format!(" · {}", elapsed(took)), t.muted),
+    ];
+    if let Some(turns) = p.turns {
+        head.push(Span::styled(format!(" · {turns} turns"), t.muted));
+    }
+    if let Some(c) = p.cost {
+        head.push(Span::styled(format!(" · ${c:.2}"), t.muted));
+    }
+    head.push(Span::raw(" "));
+    let foot = if p.follow {
+        " follow ".to_string()
+    } else {
+        format!(" ↑{} · f follow ", p.scroll)
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { t.border_focus } else { t.border })
+        .title(Line::from(head))
+        .title_bottom(Line::styled(foot, t.muted).right_aligned());
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let h = usize::from(inner.height);
+    let end = p.lines.len().saturating_sub(p.scroll);
+    let start = end.saturating_sub(h);
+    let lines: Vec<Line<'static>> = p
+        .lines
+        .range(start..end)
+        .map(|l| render_line(t, l))
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,34 @@
+//! Stacked notifications in the top-right corner.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+
+use crate::ui::app::{App, Level};
+
+/// Draws the toasts, newest at the top.
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
+    let t = &app.theme;
+    let w = (area.width / 2).clamp(20, 48).min(area.width);
+    let x = area.x + area.width - w;
+    for (i, toast) in app.toasts.iter().rev().enumerate() {
+        let y = area.y + 1 + i as u16;
+        if y >= area.y + area.height.saturating_sub(1) {
+            break;
+        }
+        let (icon, style) = match toast.level {
+            Level::Info => ("ℹ", t.info),
+            Level::Ok => ("✓", t.ok),
+            Level::Warn => ("!", t.warn),
+            Level::Error => ("✗", t.error),
+        };
+        let r = Rect::new(x, y, w, 1);
+        f.render_widget(Clear, r);
+        let line = Line::from(vec![
+            Span::styled(format!(" {icon} "), t.toast.patch(style)),
+            Span::styled(format!("{} ", toast.text), t.toast),
+        ]);
+        f.render_widget(Paragraph::new(line).style(t.toast), r);
+    }
+}
