@@ -1,0 +1,321 @@
+//! A mock Anthropic Messages API on 127.0.0.1 for driving the real Claude Code CLI offline.
+//!
+//! `POST /v1/messages` answers with Server-Sent Events (message_start, content_block_start,
+//! content_block_delta with text_delta / input_json_delta, content_block_stop, message_delta,
+//! message_stop) and realistic usage, or with plain JSON when the CLI retries without streaming.
+//! The scenario is chosen by a `[scenario:NAME]` marker anywhere in the request (the issue title
+//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// A running mock server.
+pub struct MockApi {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+impl MockApi {
+    /// Starts the server on a free port; it lives as long as the test process.
+    pub fn start() -> MockApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let requests: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let log = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || serve(stream, &log));
+            }
+        });
+        MockApi { url, requests }
+    }
+
+    /// Every request body received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+fn serve(stream: TcpStream, log: &Mutex<Vec<Value>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    let mut out = write_half;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut content_length = 0usize;
+        let mut close = false;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+                if k == "content-length" {
+                    content_length = v.parse().unwrap_or(0);
+                }
+                if k == "connection" && v.eq_ignore_ascii_case("close") {
+                    close = true;
+                }
+            }
+        }
+        let mut body = vec![0; content_length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if !request_line.starts_with("POST /v1/messages") {
+            let _ = write_json(
+                &mut out,
+                404,
+                &json!({"type":"error","error":{"type":"not_found_error","message":"not here"}}),
+                &[],
+            );
+            continue;
+        }
+        let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if let Ok(mut l) = log.lock() {
+            l.push(req.clone());
+        }
+        if respond(&mut out, &req).is_err() || close {
+            return;
+        }
+    }
+}
+
+fn write_json(
+    out: &mut TcpStream,
+    status: u16,
+    body: &Value,
+    headers: &[(&str, String)],
+) -> std::io::Result<()> {
+    let text = body.to_string();
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        529 => "Overloaded",
+        _ => "Error",
+    };
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nrequest-id: req_mock\r\n", text.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// One content block of a scripted answer.
+enum Block {
+    Text(String),
+    Tool(&'static str, Value),
+}
+
+fn scenario(req: &Value) -> String {
+    let text = req.to_string();
+    text.find("[scenario:")
+        .and_then(|i| text[i + 10..].split(']').next().map(str::to_string))
+        .unwrap_or_else(|| "implement".into())
+}
+
+fn working_dir(req: &Value) -> String {
+    let text = req.to_string();
+    let marker = "Primary working directory: ";
+    text.find(marker)
+        .map(|i| {
+            text[i + marker.len()..]
+                .split("\\n")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_else(|| ".".into())
+}
+
+fn after_tool_result(req: &Value) -> bool {
+    req["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_array())
+        .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"))
+}
+
+fn answer_in(req: &Value) -> Option<String> {
+    let text = req.to_string();
+    text.find("ANSWER: ").map(|i| {
+        text[i + 8..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    })
+}
+
+fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
+    let name = scenario(req);
+    let cwd = working_dir(req);
+    let done = after_tool_result(req);
+    let mut delay = Duration::ZERO;
+    let blocks = match name.as_str() {
+        "overloaded" => {
+            return write_json(
+                out,
+                529,
+                &json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+                &[("x-should-retry", "true".into())],
+            );
+        }
+        "rate-limit" => {
+            return write_json(
+                out,
+                429,
+                &json!({"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your rate limit."}}),
+                &[
+                    ("retry-after", "1".into()),
+                    ("anthropic-ratelimit-requests-remaining", "0".into()),
+                ],
+            );
+        }
+        _ if done => vec![Block::Text(match name.as_str() {
+            "bash" => "Ran the command. Output:\nbash-ok".into(),
+            _ => "Implemented the change.".into(),
+        })],
+        "ask" => match answer_in(req) {
+            Some(answer) => vec![
+                Block::Text("Thanks, writing it down.".into()),
+                Block::Tool(
+                    "Write",
+                    json!({"file_path": format!("{cwd}/answer.txt"), "content": format!("ANSWER: {answer}\n")}),
+                ),
+            ],
+            None => vec![Block::Text(
+                "BLOCKED: Which database should the cache use, Redis or Postgres?".into(),
+            )],
+        },
+        "slow" => {
+            delay = Duration::from_millis(400);
+            vec![
+                Block::Text("line 1".into()),
+                Block::Text("line 2".into()),
+                Block::Text("line 3".into()),
+                Block::Text("line 4".into()),
+                Block::Tool(
+                    "Write",
+                    json!({"file_path": format!("{cwd}/slow.txt"), "content": "slow\n"}),
+                ),
+            ]
+        }
+        "bash" => vec![Block::Tool(
+            "Bash",
+            json!({"command": "echo bash-ok > bash_out.txt && cat bash_out.txt", "description": "Run the requested command"}),
+        )],
+        "sleeper" => vec![Block::Tool(
+            "Bash",
+            json!({"command": "echo $$ > sleeper.pid && sleep 300", "description": "Wait a long time"}),
+        )],
+        _ => vec![
+            Block::Text("I'll create hello.txt.".into()),
+            Block::Tool(
+                "Write",
+                json!({"file_path": format!("{cwd}/hello.txt"), "content": "Hello from the real CLI\n"}),
+            ),
+        ],
+    };
+    let stop_reason = if blocks.iter().any(|b| matches!(b, Block::Tool(..))) {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    static MESSAGES: AtomicUsize = AtomicUsize::new(1);
+    let msg_id = format!("msg_mock{:04}", MESSAGES.fetch_add(1, Ordering::Relaxed));
+    let model = req["model"].as_str().unwrap_or("claude-mock").to_string();
+    let usage = json!({"input_tokens": 1200, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+    if req["stream"] != true {
+        let content: Vec<Value> = blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| match b {
+                Block::Text(t) => json!({"type": "text", "text": t}),
+                Block::Tool(n, input) => json!({"type": "tool_use", "id": format!("toolu_mock{i}"), "name": n, "input": input}),
+            })
+            .collect();
+        let msg = json!({"id": msg_id, "type": "message", "role": "assistant", "model": model, "content": content,
+                         "stop_reason": stop_reason, "stop_sequence": null,
+                         "usage": {"input_tokens": 1200, "output_tokens": 60}});
+        return write_json(out, 200, &msg, &[]);
+    }
+    out.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nrequest-id: req_mock\r\ntransfer-encoding: chunked\r\n\r\n")?;
+    let mut send = |event: &str, data: Value| -> std::io::Result<()> {
+        let payload = format!("event: {event}\ndata: {data}\n\n");
+        out.write_all(format!("{:x}\r\n{payload}\r\n", payload.len()).as_bytes())?;
+        out.flush()
+    };
+    send(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage}}),
+    )?;
+    for (i, block) in blocks.iter().enumerate() {
+        if i > 0 && !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        match block {
+            Block::Text(t) => {
+                send(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}),
+                )?;
+                for piece in t.split_inclusive(' ') {
+                    send(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": piece}}),
+                    )?;
+                }
+            }
+            Block::Tool(n, input) => {
+                send(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_mock{i}"), "name": n, "input": {}}}),
+                )?;
+                let json_text = input.to_string();
+                let mid = json_text.len() / 2;
+                let mid = (mid..json_text.len())
+                    .find(|m| json_text.is_char_boundary(*m))
+                    .unwrap_or(json_text.len());
+                for part in [&json_text[..mid], &json_text[mid..]] {
+                    send(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": part}}),
+                    )?;
+                }
+            }
+        }
+        send(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": i}),
+        )?;
+    }
+    send(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": {"output_tokens": 60}}),
+    )?;
+    send("message_stop", json!({"type": "message_stop"}))?;
+    out.write_all(b"0\r\n\r\n")?;
+    out.flush()
+}
