@@ -154,8 +154,8 @@ pub struct Binding {
     pub keys: Vec<KeyEvent>,
     /// Help text.
     pub desc: &'static str,
-    /// Shown in the one-line hint bar of its context.
-    pub hint: bool,
+    /// Short label in the one-line hint bar of its context (None: only in help).
+    pub hint: Option<&'static str>,
 }
 
 /// The whole table.
@@ -276,148 +276,172 @@ impl Default for Keymap {
     fn default() -> Self {
         use Action as A;
         use Context as C;
-        let rows: Vec<(Context, Action, &[&str], &'static str, bool)> = vec![
-            (C::Global, A::Help, &["?", "f1"], "help", true),
-            (C::Global, A::Quit, &["q"], "quit", true),
+        let rows: Vec<(Context, Action, &[&str], &'static str, Option<&'static str>)> = vec![
+            (C::Global, A::Help, &["?", "f1"], "help", Some("help")),
+            (C::Global, A::Quit, &["q"], "quit", Some("quit")),
             (
                 C::Global,
                 A::ForceQuit,
                 &["ctrl-c"],
                 "quit now (stops agents)",
-                false,
+                None,
             ),
             (
                 C::Global,
                 A::Suspend,
                 &["ctrl-z"],
                 "suspend to the shell",
-                false,
+                None,
             ),
-            (C::Global, A::Close, &["esc"], "close / back", false),
+            (C::Global, A::Close, &["esc"], "close / back", None),
             (
                 C::Global,
                 A::CycleFocus,
                 &["tab"],
                 "focus board → panes → inbox",
-                true,
+                Some("focus"),
             ),
             (
                 C::Global,
                 A::CycleFocusBack,
                 &["shift-tab"],
                 "focus backwards",
-                false,
+                None,
             ),
-            (C::Global, A::Inbox, &["i"], "blocked inbox", true),
-            (C::Global, A::NewIssue, &["n"], "new issue", true),
+            (C::Global, A::Inbox, &["i"], "blocked inbox", Some("inbox")),
+            (C::Global, A::NewIssue, &["n"], "new issue", Some("new")),
             (
                 C::Global,
                 A::TogglePause,
                 &["p"],
                 "pause / resume claiming",
-                false,
+                None,
             ),
             (
                 C::Global,
                 A::OpenToast,
                 &["o"],
                 "open the newest notification's issue",
-                false,
+                None,
             ),
-            (C::Global, A::Up, &["k", "up"], "up", false),
-            (C::Global, A::Down, &["j", "down"], "down", false),
-            (C::Global, A::Left, &["h", "left"], "left / previous", false),
-            (C::Global, A::Right, &["l", "right"], "right / next", false),
-            (C::Global, A::Top, &["g", "home"], "first", false),
-            (C::Global, A::Bottom, &["G", "end"], "last", false),
-            (C::Global, A::PageUp, &["pgup", "ctrl-u"], "page up", false),
+            (C::Global, A::Up, &["k", "up"], "up", None),
+            (C::Global, A::Down, &["j", "down"], "down", None),
+            (C::Global, A::Left, &["h", "left"], "left / previous", None),
+            (C::Global, A::Right, &["l", "right"], "right / next", None),
+            (C::Global, A::Top, &["g", "home"], "first", None),
+            (C::Global, A::Bottom, &["G", "end"], "last", None),
+            (C::Global, A::PageUp, &["pgup", "ctrl-u"], "page up", None),
             (
                 C::Global,
                 A::PageDown,
                 &["pgdn", "ctrl-d"],
                 "page down",
-                false,
+                None,
             ),
-            (C::Board, A::Open, &["enter"], "issue detail", true),
+            (
+                C::Board,
+                A::Open,
+                &["enter"],
+                "issue detail",
+                Some("detail"),
+            ),
             (
                 C::Board,
                 A::HandOff,
                 &["H"],
                 "hand off: backlog → ready",
-                true,
+                Some("hand off"),
             ),
             (
                 C::Board,
                 A::Accept,
                 &["a"],
                 "accept: in review → done",
-                true,
+                Some("accept"),
             ),
             (
                 C::Board,
                 A::RequestChanges,
                 &["R"],
                 "request changes (comment → ready)",
-                false,
+                None,
             ),
-            (C::Board, A::ToBacklog, &["B"], "back to backlog", false),
-            (C::Board, A::Comment, &["c"], "comment", false),
-            (C::Board, A::EditIssue, &["e"], "edit issue", false),
+            (C::Board, A::ToBacklog, &["B"], "back to backlog", None),
+            (C::Board, A::Comment, &["c"], "comment", None),
+            (C::Board, A::EditIssue, &["e"], "edit issue", None),
             (
                 C::Board,
                 A::StopAgent,
                 &["x"],
                 "stop the issue's agent",
-                false,
+                None,
             ),
-            (C::Board, A::Filter, &["/"], "filter cards", true),
-            (C::Board, A::Column(0), &["1"], "column backlog", false),
-            (C::Board, A::Column(1), &["2"], "column ready", false),
-            (C::Board, A::Column(2), &["3"], "column in progress", false),
-            (C::Board, A::Column(3), &["4"], "column blocked", false),
-            (C::Board, A::Column(4), &["5"], "column in review", false),
-            (C::Board, A::Column(5), &["6"], "column done", false),
-            (C::Panes, A::Zoom, &["z"], "zoom pane", true),
-            (C::Panes, A::Follow, &["f"], "follow output on/off", true),
-            (C::Panes, A::StopAgent, &["x"], "stop this agent", true),
-            (C::Panes, A::Open, &["enter"], "issue detail", true),
+            (C::Board, A::Filter, &["/"], "filter cards", Some("filter")),
+            (C::Board, A::Column(0), &["1"], "column backlog", None),
+            (C::Board, A::Column(1), &["2"], "column ready", None),
+            (C::Board, A::Column(2), &["3"], "column in progress", None),
+            (C::Board, A::Column(3), &["4"], "column blocked", None),
+            (C::Board, A::Column(4), &["5"], "column in review", None),
+            (C::Board, A::Column(5), &["6"], "column done", None),
+            (C::Panes, A::Zoom, &["z"], "zoom pane", Some("zoom")),
+            (
+                C::Panes,
+                A::Follow,
+                &["f"],
+                "follow output on/off",
+                Some("follow"),
+            ),
+            (
+                C::Panes,
+                A::StopAgent,
+                &["x"],
+                "stop this agent",
+                Some("stop"),
+            ),
+            (
+                C::Panes,
+                A::Open,
+                &["enter"],
+                "issue detail",
+                Some("detail"),
+            ),
             (
                 C::Inbox,
                 A::Reply,
                 &["r", "enter"],
                 "reply (issue → ready)",
-                true,
+                Some("reply"),
             ),
-            (C::Inbox, A::Open, &["d"], "issue detail", true),
+            (C::Inbox, A::Open, &["d"], "issue detail", Some("detail")),
             (
                 C::Detail,
                 A::Open,
                 &["enter", "t"],
                 "transcript of the selected run",
-                true,
+                Some("transcript"),
             ),
-            (C::Detail, A::Comment, &["c"], "comment", true),
-            (C::Detail, A::EditIssue, &["e"], "edit issue", false),
+            (C::Detail, A::Comment, &["c"], "comment", Some("comment")),
+            (C::Detail, A::EditIssue, &["e"], "edit issue", None),
             (
                 C::Detail,
                 A::HandOff,
                 &["H"],
                 "hand off: backlog → ready",
-                false,
+                None,
             ),
             (
                 C::Detail,
                 A::Accept,
                 &["a"],
                 "accept: in review → done",
-                false,
+                None,
             ),
             (
                 C::Detail,
                 A::RequestChanges,
                 &["R"],
                 "request changes",
-                false,
+                None,
             ),
         ];
         Keymap {
@@ -481,14 +505,19 @@ impl Keymap {
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
         let mut out: Vec<(String, &'static str)> = Vec::new();
         for ctx in [context, Context::Global] {
-            for b in self.bindings.iter().filter(|b| b.context == ctx && b.hint) {
-                if let Some(k) = b.keys.first() {
-                    out.push((key_label(k), b.desc));
+            for b in self.bindings.iter().filter(|b| b.context == ctx) {
+                if let (Some(k), Some(label)) = (b.keys.first(), b.hint) {
+                    out.push((key_label(k), label));
                 }
             }
             if context == Context::Global {
                 break;
             }
+        }
+        // Help first: it is the key that explains all the others.
+        if let Some(i) = out.iter().position(|(_, d)| *d == "help") {
+            let help = out.remove(i);
+            out.insert(0, help);
         }
         out
     }

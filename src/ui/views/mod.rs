@@ -235,7 +235,14 @@ fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
         v
     };
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1usize;
     for (k, d) in pairs {
+        // Whole hints only: a cut-off key would be worse than none (help lists them all).
+        let w = k.chars().count() + d.chars().count() + 3;
+        if used + w > usize::from(r.width) + 2 {
+            break;
+        }
+        used += w;
         spans.push(Span::styled(k, t.hint_key));
         spans.push(Span::styled(format!(" {d}  "), t.hint_text));
     }

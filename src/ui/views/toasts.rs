@@ -1,4 +1,5 @@
-//! Stacked notifications in the top-right corner.
+//! Stacked notifications in the bottom-right corner, above the hint bar, away from the column
+//! headers.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,16 +8,18 @@ use ratatui::Frame;
 
 use crate::ui::app::{App, Level};
 
-/// Draws the toasts, newest at the top.
+/// Draws the toasts, newest nearest the hint bar.
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let t = &app.theme;
     let w = (area.width / 2).clamp(20, 48).min(area.width);
     let x = area.x + area.width - w;
     for (i, toast) in app.toasts.iter().rev().enumerate() {
-        let y = area.y + 1 + i as u16;
-        if y >= area.y + area.height.saturating_sub(1) {
+        let Some(y) = (area.y + area.height)
+            .checked_sub(2 + i as u16)
+            .filter(|y| *y > area.y)
+        else {
             break;
-        }
+        };
         let (icon, style) = match toast.level {
             Level::Info => ("ℹ", t.info),
             Level::Ok => ("✓", t.ok),

@@ -1,0 +1,232 @@
+//! Screen tests: the whole UI drawn into ratatui's TestBackend, compared with reviewed snapshots.
+
+mod tui_support;
+
+use autopilot_tui::domain::RunOutcome;
+use autopilot_tui::runner::{LineKind, RunnerEvent};
+use autopilot_tui::ui::app::update;
+use autopilot_tui::ui::app::Level;
+use autopilot_tui::ui::keymap::Action;
+use autopilot_tui::ui::store_thread::StoreReply;
+use crossterm::event::KeyCode;
+use ratatui::style::Color;
+use tui_support::*;
+
+#[test]
+fn board_80x24() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_store(StoreReply::Inbox(sample_inbox()));
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn board_80x24_focus_scrolls_to_later_columns() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Column(4));
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn board_200x50_with_panes() {
+    let mut a = app(200, 50);
+    load_board(&mut a, sample_cards());
+    a.on_store(StoreReply::Inbox(sample_inbox()));
+    a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+    a.on_runner(output(
+        0,
+        21,
+        &[
+            (LineKind::Meta, "● session 5f1c claude-sonnet"),
+            (LineKind::Text, "I'll read the config loader first."),
+            (LineKind::Tool, "▸ Read src/config.rs"),
+            (LineKind::Tool, "▸ Edit src/config.rs"),
+            (LineKind::Tool, "▸ Bash cargo test config"),
+            (LineKind::ToolOutput, "  test result: ok. 12 passed"),
+        ],
+    ));
+    a.on_runner(RunnerEvent::Progress {
+        run_id: 21,
+        turns: Some(7),
+        cost_usd: Some(0.42),
+    });
+    a.on_runner(started(1, 22, 5, "Onboarding copy is confusing"));
+    a.on_runner(output(
+        1,
+        22,
+        &[(LineKind::Text, "Looking at the onboarding screens.")],
+    ));
+    a.now += 65_000;
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn panes_render_ansi_colours_without_escape_sequences() {
+    let mut a = app(100, 30);
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+    a.on_runner(output(
+        0,
+        21,
+        &[
+            (LineKind::Tool, "▸ Bash cargo test"),
+            (
+                LineKind::ToolOutput,
+                "  \u{1b}[31mFAILED\u{1b}[0m tests::parses_env",
+            ),
+            (
+                LineKind::ToolOutput,
+                "  \u{1b}[1;32mok\u{1b}[0m tests::defaults",
+            ),
+        ],
+    ));
+    update(&mut a, Action::CycleFocus);
+    update(&mut a, Action::Zoom);
+    let t = render(&a);
+    let buf = t.backend().buffer().clone();
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(
+        !text.contains('\u{1b}'),
+        "an escape sequence reached the screen"
+    );
+    let failed = buf
+        .content()
+        .iter()
+        .find(|c| c.symbol() == "F" && c.fg == Color::Red);
+    assert!(failed.is_some(), "the SGR red did not become a red cell");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn finished_pane_shows_outcome() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+    a.on_runner(output(
+        0,
+        21,
+        &[(LineKind::Meta, "✓ finished (success) · $0.8700 · 19 turns")],
+    ));
+    a.now += 200_000;
+    a.on_runner(RunnerEvent::RunFinished {
+        slot: 0,
+        run_id: 21,
+        issue_id: 6,
+        outcome: RunOutcome::Implemented,
+        status: autopilot_tui::domain::Status::InReview,
+        summary: "implemented".into(),
+    });
+    a.now += 50_000;
+    a.take_effects();
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn detail() {
+    let mut a = app(80, 30);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Column(4));
+    update(&mut a, Action::Open);
+    a.on_store(StoreReply::Detail(Box::new(sample_detail())));
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn transcript() {
+    let mut a = app(80, 16);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Column(4));
+    update(&mut a, Action::Open);
+    a.on_store(StoreReply::Detail(Box::new(sample_detail())));
+    update(&mut a, Action::Open);
+    a.on_store(StoreReply::Transcript {
+        run_id: 4,
+        lines: vec![
+            autopilot_tui::runner::PaneLine {
+                kind: LineKind::Meta,
+                text: "● session abc".into(),
+            },
+            autopilot_tui::runner::PaneLine {
+                kind: LineKind::Text,
+                text: "Adding a retry queue.".into(),
+            },
+            autopilot_tui::runner::PaneLine {
+                kind: LineKind::Tool,
+                text: "▸ Edit src/webhooks.rs".into(),
+            },
+            autopilot_tui::runner::PaneLine {
+                kind: LineKind::Meta,
+                text: "✓ finished (success) · $0.8700 · 19 turns".into(),
+            },
+        ],
+    });
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn inbox_with_inline_reply() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_store(StoreReply::Inbox(sample_inbox()));
+    update(&mut a, Action::Inbox);
+    update(&mut a, Action::Reply);
+    type_text(&mut a, "Archive them.\nDelete after 90 days.");
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut a = app(80, 40);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Help);
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn new_issue_editor() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_key(key('n'));
+    type_text(
+        &mut a,
+        "Add a --json flag\nMachine-readable output\nfor scripts.",
+    );
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(code(KeyCode::Right));
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(key('2'));
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn toasts_stack_newest_first() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.toast(Level::Info, "#12 created", Some(12));
+    a.toast(Level::Warn, "#7 blocked — needs you (i)", Some(7));
+    a.toast(Level::Ok, "#8 ready for review", Some(8));
+    a.toast(Level::Error, "#9 run failed", Some(9));
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn banner_and_filter() {
+    let mut a = app(80, 24);
+    a.has_runner = false;
+    a.banner = Some("agent binary not found: set AUTOPILOT_CLAUDE_BIN".into());
+    load_board(&mut a, sample_cards());
+    a.on_key(key('/'));
+    type_text(&mut a, "web");
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn quit_confirmation() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+    a.on_key(key('q'));
+    assert!(!a.quit);
+    insta::assert_snapshot!(render(&a).backend());
+}

@@ -1,0 +1,385 @@
+//! Pure `update` tests: actions and background events in, state and queued effects out. No
+//! terminal, no database, no clock.
+
+mod tui_support;
+
+use autopilot_tui::domain::{Event, Kind, Status};
+use autopilot_tui::runner::{LineKind, RunnerCommand, RunnerEvent};
+use autopilot_tui::store::StatusCounts;
+use autopilot_tui::ui::app::{update, Effect, Focus, PANE_CAPACITY};
+use autopilot_tui::ui::keymap::Action;
+use autopilot_tui::ui::store_thread::{ColumnWindow, StoreReply, StoreRequest};
+use crossterm::event::KeyCode;
+use tui_support::*;
+
+fn store_requests(effects: &[Effect]) -> Vec<&StoreRequest> {
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Store(r) = e {
+                Some(r)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn hand_off_moves_a_backlog_card_to_ready() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.take_effects();
+    update(&mut a, Action::HandOff);
+    let fx = a.take_effects();
+    assert!(
+        matches!(
+            store_requests(&fx)[..],
+            [StoreRequest::Move(1, Status::Ready)]
+        ),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn hand_off_elsewhere_explains_instead_of_moving() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.take_effects();
+    update(&mut a, Action::Column(5));
+    update(&mut a, Action::HandOff);
+    assert!(store_requests(&a.take_effects()).is_empty());
+    assert!(a
+        .toasts
+        .last()
+        .is_some_and(|t| t.text.contains("hand off works from backlog")));
+}
+
+#[test]
+fn accept_moves_in_review_to_done() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.take_effects();
+    a.on_key(key('5'));
+    a.on_key(key('a'));
+    let fx = a.take_effects();
+    assert!(
+        matches!(
+            store_requests(&fx)[..],
+            [StoreRequest::Move(8, Status::Done)]
+        ),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn request_changes_opens_an_editor_then_sends_the_comment() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.take_effects();
+    update(&mut a, Action::Column(4));
+    a.on_key(key('R'));
+    assert!(a.editor.is_some());
+    type_text(&mut a, "Cap the backoff at 10 minutes.");
+    a.on_key(ctrl('s'));
+    let fx = a.take_effects();
+    match store_requests(&fx)[..] {
+        [StoreRequest::RequestChanges(8, body)] => {
+            assert_eq!(body, "Cap the backoff at 10 minutes.")
+        }
+        _ => panic!("{fx:?}"),
+    }
+    assert!(a.editor.is_none());
+}
+
+#[test]
+fn something_made_ready_wakes_the_runner() {
+    let mut a = app(80, 24);
+    let mut i = issue(4, "x", Status::Ready, Kind::Bug);
+    i.priority = 1;
+    a.on_store(StoreReply::Done {
+        message: "#4 → ready".into(),
+        issue: Some(Box::new(i.clone())),
+    });
+    assert!(a
+        .take_effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Runner(RunnerCommand::Wake))));
+    a.has_runner = false;
+    a.on_store(StoreReply::Done {
+        message: "#4 → ready".into(),
+        issue: Some(Box::new(i)),
+    });
+    assert!(!a
+        .take_effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Runner(_))));
+}
+
+#[test]
+fn quitting_with_running_agents_asks_first() {
+    let mut a = app(80, 24);
+    a.on_runner(started(0, 1, 6, "x"));
+    a.on_key(key('q'));
+    assert!(!a.quit && a.confirm.is_some());
+    a.on_key(key('n'));
+    assert!(!a.quit && a.confirm.is_none());
+    a.on_key(key('q'));
+    a.on_key(key('y'));
+    assert!(a.quit);
+
+    let mut idle = app(80, 24);
+    idle.on_key(key('q'));
+    assert!(idle.quit);
+}
+
+#[test]
+fn inbox_reply_stores_a_human_comment() {
+    let mut a = app(80, 24);
+    a.on_store(StoreReply::Inbox(sample_inbox()));
+    assert_eq!(a.inbox.unread(), 2);
+    a.on_key(key('i'));
+    assert_eq!(a.focus, Focus::Inbox);
+    assert_eq!(a.inbox.unread(), 0);
+    a.on_key(key('j'));
+    a.on_key(code(KeyCode::Enter));
+    type_text(&mut a, "Per token.");
+    a.on_key(ctrl('s'));
+    let fx = a.take_effects();
+    match store_requests(&fx)[..] {
+        [StoreRequest::Comment(11, body)] => assert_eq!(body, "Per token."),
+        _ => panic!("{fx:?}"),
+    }
+}
+
+#[test]
+fn new_issue_needs_a_title_and_keeps_kind_and_priority() {
+    let mut a = app(80, 24);
+    a.on_key(key('n'));
+    a.on_key(ctrl('s'));
+    assert!(a.editor.as_ref().is_some_and(|e| e.error.is_some()));
+    assert!(a.take_effects().is_empty());
+    type_text(&mut a, "Add a --json flag\nbody line");
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(code(KeyCode::Right));
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(key('3'));
+    a.on_key(ctrl('s'));
+    let fx = a.take_effects();
+    match store_requests(&fx)[..] {
+        [StoreRequest::Create(new)] => {
+            assert_eq!(new.title, "Add a --json flag");
+            assert_eq!(new.body, "body line");
+            assert_eq!(new.kind, Kind::Bug);
+            assert_eq!(new.priority, 3);
+        }
+        _ => panic!("{fx:?}"),
+    }
+}
+
+#[test]
+fn keys_typed_into_an_editor_are_not_commands() {
+    let mut a = app(80, 24);
+    a.on_key(key('n'));
+    type_text(&mut a, "quit");
+    assert!(!a.quit);
+    a.on_key(code(KeyCode::Esc));
+    assert!(a.editor.is_none());
+}
+
+#[test]
+fn pane_memory_is_bounded_and_scrollback_holds_still() {
+    let mut a = app(80, 24);
+    a.on_runner(started(0, 1, 6, "x"));
+    let many: Vec<(LineKind, String)> = (0..PANE_CAPACITY + 500)
+        .map(|i| (LineKind::Text, format!("line {i}")))
+        .collect();
+    let refs: Vec<(LineKind, &str)> = many.iter().map(|(k, s)| (*k, s.as_str())).collect();
+    a.on_runner(output(0, 1, &refs));
+    assert_eq!(a.panes[0].lines.len(), PANE_CAPACITY);
+    assert_eq!(
+        a.panes[0].lines.back().map(|l| l.text.as_str()),
+        Some("line 2499")
+    );
+    update(&mut a, Action::CycleFocus);
+    assert_eq!(a.focus, Focus::Panes);
+    update(&mut a, Action::Up);
+    assert!(!a.panes[0].follow);
+    a.on_runner(output(0, 1, &[(LineKind::Text, "new")]));
+    assert_eq!(
+        a.panes[0].scroll, 2,
+        "the view should stay on the same lines"
+    );
+    a.on_key(key('f'));
+    assert!(a.panes[0].follow);
+    assert_eq!(a.panes[0].scroll, 0);
+}
+
+#[test]
+fn pause_goes_to_the_runner_or_to_the_store() {
+    let mut a = app(80, 24);
+    a.on_key(key('p'));
+    assert!(matches!(
+        a.take_effects()[..],
+        [Effect::Runner(RunnerCommand::SetPaused(true))]
+    ));
+    assert!(a.paused);
+    a.has_runner = false;
+    a.on_key(key('p'));
+    assert!(matches!(
+        a.take_effects()[..],
+        [Effect::Store(StoreRequest::SetPaused(false))]
+    ));
+}
+
+#[test]
+fn x_stops_the_agent_of_the_selected_issue() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.take_effects();
+    a.on_key(key('3'));
+    a.on_key(key('x'));
+    let fx = a.take_effects();
+    assert!(
+        matches!(&fx[..], [Effect::Runner(RunnerCommand::Stop { issue_id: 6, by })] if by == "ana"),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn scrolling_far_requests_only_the_visible_window() {
+    let mut a = app(80, 24);
+    let cards: Vec<_> = (1..=30)
+        .map(|i| card(issue(i, "t", Status::Backlog, Kind::Chore)))
+        .collect();
+    let mut counts = StatusCounts::default();
+    counts.0[0] = 100_000;
+    let mut columns = vec![ColumnWindow::default(); 6];
+    columns[0].cards = cards;
+    a.on_store(StoreReply::Board {
+        gen: 1_000_000,
+        counts,
+        columns,
+    });
+    a.take_effects();
+    a.on_key(key('j'));
+    assert!(
+        a.take_effects().is_empty(),
+        "a small move stays inside the loaded window"
+    );
+    a.on_key(key('G'));
+    let fx = a.take_effects();
+    match store_requests(&fx)[..] {
+        [StoreRequest::Board { windows, .. }] => {
+            let (offset, limit) = windows[0];
+            assert!(offset > 99_000 && limit < 100, "window {offset}+{limit}");
+        }
+        _ => panic!("{fx:?}"),
+    }
+    assert_eq!(a.columns[0].cursor, 99_999);
+}
+
+#[test]
+fn stale_board_replies_are_dropped() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    let mut counts = StatusCounts::default();
+    counts.0[0] = 1;
+    a.on_store(StoreReply::Board {
+        gen: 1,
+        counts,
+        columns: vec![ColumnWindow::default(); 6],
+    });
+    assert_eq!(a.columns[0].count, 3);
+}
+
+#[test]
+fn store_changes_toast_reload_and_ring_for_blocked() {
+    let mut a = app(80, 24);
+    a.bell = true;
+    let ev = |id: i64, kind: &str, data: serde_json::Value| Event {
+        id,
+        ts: NOW,
+        kind: kind.into(),
+        issue_id: Some(7),
+        actor: "agent:box-1".into(),
+        data,
+    };
+    a.on_store(StoreReply::Changed {
+        events: vec![
+            ev(1, "run.started", serde_json::json!({"run_id": 3})),
+            ev(
+                2,
+                "issue.status",
+                serde_json::json!({"from": "in_progress", "to": "blocked", "actor": "agent"}),
+            ),
+        ],
+        paused: true,
+    });
+    let fx = a.take_effects();
+    assert!(fx.iter().any(|e| matches!(e, Effect::Bell)));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Store(StoreRequest::Board { .. }))));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Store(StoreRequest::Inbox))));
+    let texts: Vec<&str> = a.toasts.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["#7 agent box-1 started", "#7 blocked — needs you (i)"]
+    );
+    assert!(a.paused);
+    update(&mut a, Action::OpenToast);
+    assert_eq!(a.detail.as_ref().map(|d| d.id), Some(7));
+}
+
+#[test]
+fn idle_means_no_ticks_and_toasts_expire() {
+    let mut a = app(80, 24);
+    assert!(!a.needs_tick());
+    a.toast(autopilot_tui::ui::app::Level::Info, "hi", None);
+    assert!(a.needs_tick());
+    a.dirty = false;
+    a.tick(NOW + 10_000);
+    assert!(a.toasts.is_empty());
+    assert!(a.dirty);
+    assert!(!a.needs_tick());
+}
+
+#[test]
+fn filter_typing_reloads_with_the_filter() {
+    let mut a = app(80, 24);
+    a.on_key(key('/'));
+    type_text(&mut a, "web");
+    let fx = a.take_effects();
+    match store_requests(&fx).last() {
+        Some(StoreRequest::Board { filter, .. }) => assert_eq!(filter, "web"),
+        _ => panic!("{fx:?}"),
+    }
+    a.on_key(code(KeyCode::Enter));
+    assert_eq!(a.filter, "web");
+    a.on_key(code(KeyCode::Esc));
+    assert_eq!(a.filter, "");
+}
+
+#[test]
+fn tab_skips_panes_when_no_agent_runs() {
+    let mut a = app(80, 24);
+    a.on_key(code(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Inbox);
+    a.on_key(code(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Board);
+    a.on_runner(started(0, 1, 6, "x"));
+    a.on_key(code(KeyCode::Tab));
+    assert_eq!(a.focus, Focus::Panes);
+}
+
+#[test]
+fn runner_problems_become_a_banner_not_a_crash() {
+    let mut a = app(80, 24);
+    a.on_runner(RunnerEvent::Problem("claude refuses root".into()));
+    assert_eq!(a.banner.as_deref(), Some("claude refuses root"));
+    a.on_runner(RunnerEvent::ProblemCleared);
+    assert!(a.banner.is_none());
+}
