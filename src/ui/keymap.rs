@@ -268,6 +268,9 @@ pub fn key_label(key: &KeyEvent) -> String {
     s
 }
 
+/// A default binding: context, action, keys, help text, hint-bar label.
+type Row = (Context, Action, &'static [&'static str], &'static str, Option<&'static str>);
+
 fn keys(specs: &[&str]) -> Vec<KeyEvent> {
     specs.iter().filter_map(|s| parse_key(s)).collect()
 }
@@ -276,7 +279,7 @@ impl Default for Keymap {
     fn default() -> Self {
         use Action as A;
         use Context as C;
-        let rows: Vec<(Context, Action, &[&str], &'static str, Option<&'static str>)> = vec![
+        let rows: Vec<Row> = vec![
             (C::Global, A::Help, &["?", "f1"], "help", Some("help")),
             (C::Global, A::Quit, &["q"], "quit", Some("quit")),
             (
