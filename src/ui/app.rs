@@ -936,6 +936,10 @@ impl App {
     }
 
     fn event_toast(&mut self, e: &Event) {
+        // Our own actions were already confirmed by their `Done` reply.
+        if e.actor == format!("human:{}", self.user) {
+            return;
+        }
         let id = e.issue_id;
         let n = id.map(|i| format!("#{i}")).unwrap_or_default();
         let field = |k: &str| {
@@ -955,6 +959,8 @@ impl App {
                     }
                 }
                 "in_review" => self.toast(Level::Ok, format!("{n} ready for review"), id),
+                // Made ready elsewhere (the CLI, another UI): claim it now, not at the next poll.
+                "ready" if self.has_runner => self.outbox.push(Effect::Runner(RunnerCommand::Wake)),
                 _ => {}
             },
             "comment.added" if field("author_kind") != "system" => {
