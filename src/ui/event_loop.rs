@@ -46,9 +46,10 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> (App, Vec<String>) {
     let (theme, mut warnings) = Theme::resolve(requested.as_deref(), no_color);
     let (keymap, w) = Keymap::with_overrides(ui.keys.as_ref());
     warnings.extend(w);
-    let user = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
+    // Same identity as the CLI, so our own events are recognised and not toasted twice.
+    let user = ["AUTOPILOT_USER", "USER"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "human".into());
     let repo = opts
         .config
