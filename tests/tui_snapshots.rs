@@ -230,3 +230,24 @@ fn quit_confirmation() {
     assert!(!a.quit);
     insta::assert_snapshot!(render(&a).backend());
 }
+
+#[test]
+fn no_color_theme_draws_no_colour_at_all() {
+    let mut a = app(100, 30);
+    a.theme = autopilot_tui::ui::theme::Theme::resolve(Some("default"), true).0;
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+    a.on_runner(output(
+        0,
+        21,
+        &[(LineKind::ToolOutput, "  \u{1b}[31mFAILED\u{1b}[0m x")],
+    ));
+    a.toast(Level::Error, "#9 run failed", Some(9));
+    let t = render(&a);
+    for cell in t.backend().buffer().content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "coloured cell {cell:?}"
+        );
+    }
+}

@@ -269,7 +269,13 @@ pub fn key_label(key: &KeyEvent) -> String {
 }
 
 /// A default binding: context, action, keys, help text, hint-bar label.
-type Row = (Context, Action, &'static [&'static str], &'static str, Option<&'static str>);
+type Row = (
+    Context,
+    Action,
+    &'static [&'static str],
+    &'static str,
+    Option<&'static str>,
+);
 
 fn keys(specs: &[&str]) -> Vec<KeyEvent> {
     specs.iter().filter_map(|s| parse_key(s)).collect()
