@@ -52,6 +52,14 @@ pub struct RunnerSection {
     pub base_branch: Option<String>,
     /// Interruptions after which an issue is parked in blocked instead of retried.
     pub max_interruptions: Option<i64>,
+    /// Wall-clock limit of one run, in minutes (0: none).
+    pub max_run_minutes: Option<f64>,
+    /// Minutes without agent output after which a run counts as stalled (0: never).
+    pub stall_minutes: Option<f64>,
+    /// Seconds the queue waits after a rate limit with no reset time.
+    pub rate_limit_backoff_seconds: Option<u64>,
+    /// Most transcript MiB stored per run.
+    pub transcript_cap_mb: Option<u64>,
 }
 
 /// `[git]`: commits, pushes, pull requests.
@@ -133,6 +141,10 @@ impl FileConfig {
             runner.lease_seconds,
             runner.base_branch,
             runner.max_interruptions,
+            runner.max_run_minutes,
+            runner.stall_minutes,
+            runner.rate_limit_backoff_seconds,
+            runner.transcript_cap_mb,
             git.commit_name,
             git.commit_email,
             git.push,
@@ -176,6 +188,10 @@ impl FileConfig {
         c.runner.poll_seconds = parsed(env, "AUTOPILOT_POLL_SECONDS")?;
         c.runner.lease_seconds = parsed(env, "AUTOPILOT_LEASE_SECONDS")?;
         c.runner.base_branch = text("AUTOPILOT_BASE_BRANCH");
+        c.runner.max_run_minutes = parsed(env, "AUTOPILOT_MAX_RUN_MINUTES")?;
+        c.runner.stall_minutes = parsed(env, "AUTOPILOT_STALL_MINUTES")?;
+        c.runner.rate_limit_backoff_seconds = parsed(env, "AUTOPILOT_RATE_LIMIT_BACKOFF_SECONDS")?;
+        c.runner.transcript_cap_mb = parsed(env, "AUTOPILOT_TRANSCRIPT_CAP_MB")?;
         c.git.commit_name = text("AUTOPILOT_COMMIT_NAME");
         c.git.commit_email = text("AUTOPILOT_COMMIT_EMAIL");
         c.git.push = text("AUTOPILOT_PUSH").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
@@ -236,6 +252,11 @@ pub fn user_config_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf>
     directories::BaseDirs::new().map(|b| b.home_dir().join(".config/autopilot-tui/config.toml"))
 }
 
+/// A limit in (possibly fractional) minutes; zero, negative or absurd values mean none.
+fn minutes(m: f64) -> Option<std::time::Duration> {
+    (m.is_finite() && m > 0.0).then(|| std::time::Duration::from_secs_f64((m * 60.0).min(1e9)))
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -293,6 +314,12 @@ impl Config {
                 .unwrap_or_else(|| "agent@autopilot.local".into()),
             push: f.git.push.unwrap_or(false),
             permission_mode: self.permission_mode(),
+            max_run: minutes(f.runner.max_run_minutes.unwrap_or(120.0)),
+            stall: minutes(f.runner.stall_minutes.unwrap_or(20.0)),
+            rate_limit_backoff: std::time::Duration::from_secs(
+                f.runner.rate_limit_backoff_seconds.unwrap_or(300).max(1),
+            ),
+            transcript_cap: f.runner.transcript_cap_mb.unwrap_or(512).max(1) << 20,
         }
     }
 

@@ -166,26 +166,41 @@ fn real_cli_bash_tool_runs_in_the_worktree() {
 }
 
 #[test]
-fn real_cli_api_errors_block_with_the_error() {
+fn real_cli_api_errors_block_and_rate_limits_pause_the_queue() {
     let Some((repo, _api)) = setup() else { return };
     let overloaded = repo.add(&[
         "Overloaded [scenario:overloaded]",
         "--ready",
         "--priority",
+        "2",
+    ]);
+    let limited = repo.add(&[
+        "Limited [scenario:rate-limit]",
+        "--ready",
+        "--priority",
         "1",
     ]);
-    let limited = repo.add(&["Limited [scenario:rate-limit]", "--ready"]);
+    let untouched = repo.add(&["Waits for the limit", "--ready"]);
     repo.ok(&["run", "--once"]);
-    for (id, needle) in [(overloaded, "529"), (limited, "429")] {
-        let issue = repo.show(id);
-        assert_eq!(issue["status"], "blocked");
-        assert_eq!(issue["runs"][0]["outcome"], "failed");
-        let body = last_comment(&issue);
-        assert!(
-            body.contains("The run failed") && body.contains(needle),
-            "{body}"
-        );
-    }
+    let issue = repo.show(overloaded);
+    assert_eq!(issue["status"], "blocked");
+    assert_eq!(issue["runs"][0]["outcome"], "failed");
+    let body = last_comment(&issue);
+    assert!(
+        body.contains("The run failed") && body.contains("529"),
+        "{body}"
+    );
+    // a rate limit is not the issue's fault: it goes back to ready and the queue waits
+    let issue = repo.show(limited);
+    assert_eq!(issue["status"], "ready");
+    assert_eq!(issue["runs"][0]["outcome"], "interrupted");
+    let body = last_comment(&issue);
+    assert!(body.contains("rate") && body.contains("429"), "{body}");
+    assert_eq!(repo.status(untouched), "ready");
+    assert!(
+        repo.show(untouched)["runs"].as_array().unwrap().is_empty(),
+        "the queue paused"
+    );
 }
 
 #[test]

@@ -399,13 +399,18 @@ fn expired_lease_after_a_crash_goes_back_to_ready() {
     nix_kill(child.id() as i32, "KILL");
     let _ = wait_output(child, Duration::from_secs(10));
     // the agent runs in its own group; clean it up as the crash left it
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", &format!("-{agent_pid}")])
-        .status();
+    let status = std::process::Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{agent_pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
     assert_eq!(repo.status(id), "in_progress");
     // let the lease run out without waiting for it
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
     conn.execute("UPDATE issues SET lease_until = 0 WHERE id = ?1", [id])
+        .unwrap();
+    // as if that runner had been on another machine: only its lease can tell it is gone
+    conn.execute("UPDATE runs SET owner_host = 'another-host'", [])
         .unwrap();
     drop(conn);
     // a fresh runner hands it back at start-up; the queue is paused so it does not claim the

@@ -156,12 +156,11 @@ fn answer_a_blocked_question_from_the_inbox() {
     wait_for("the rerun to reach review", LIMIT, || {
         (repo.status(id) == "in_review").then_some(())
     });
-    let answer = std::fs::read_dir(repo.root.join(".autopilot/worktrees"))
-        .ok()
-        .and_then(|mut d| d.next())
-        .and_then(|e| e.ok())
-        .and_then(|e| std::fs::read_to_string(e.path().join("answer.txt")).ok())
-        .unwrap_or_default();
+    let answer = std::fs::read_to_string(
+        repo.root
+            .join(format!(".autopilot/worktrees/issue-{id}/answer.txt")),
+    )
+    .unwrap_or_default();
     assert!(
         answer.contains("ANSWER: yes-please"),
         "answer.txt: {answer:?}"

@@ -17,6 +17,8 @@ use crate::runner::sanitize::strip_all;
 use crate::runner::{git, Runner, RunnerEvent};
 use crate::store::{IssueEdit, NewIssue, Store};
 
+pub mod doctor;
+
 /// A terminal kanban and mission control for autonomous coding agents.
 #[derive(Debug, Parser)]
 #[command(name = "autopilot-tui", version, about, long_about = None)]
@@ -153,6 +155,19 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Stop the agent working on an issue (in this or any other process on the database).
+    Stop {
+        /// The issue.
+        id: i64,
+    },
+    /// Pause claiming for every runner on this database; running agents finish.
+    Pause,
+    /// Resume claiming.
+    Resume,
+    /// Check git, the agent, the database and the worktrees, and say how to fix what is wrong.
+    Doctor,
+    /// Remove worktrees of done issues (never one with uncommitted changes) and prune stale ones.
+    Gc,
     /// Show the effective configuration and paths, or print a commented sample.
     Config {
         /// Print a commented sample autopilot.toml.
@@ -240,7 +255,7 @@ fn run_json(r: &Run) -> Value {
 
 /// Runs a non-TUI subcommand.
 pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
-    let need_repo = matches!(command, Command::Run { .. });
+    let need_repo = matches!(command, Command::Run { .. } | Command::Gc);
     if let Command::Config { sample: true } = command {
         print!("{SAMPLE}");
         return Ok(());
@@ -329,6 +344,35 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 .store()?
                 .request_changes(id, &human_name(author), &text)?;
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
+        }
+        Command::Stop { id } => {
+            let issue = ctx.store()?.request_stop(id, &human_name(None))?;
+            writeln!(
+                out,
+                "asked the runner of #{} ({}) to stop it",
+                issue.id,
+                issue.claimed_by.as_deref().unwrap_or("unknown agent")
+            )?;
+        }
+        Command::Pause => {
+            ctx.store()?
+                .set_setting("paused", "1", &format!("human:{}", human_name(None)))?;
+            writeln!(out, "claiming paused; running agents finish")?;
+        }
+        Command::Resume => {
+            ctx.store()?
+                .set_setting("paused", "0", &format!("human:{}", human_name(None)))?;
+            writeln!(out, "claiming resumed")?;
+        }
+        Command::Doctor => {
+            drop(out);
+            if !crate::cli::doctor::run(&ctx.config)? {
+                bail!("doctor found problems (see above)");
+            }
+        }
+        Command::Gc => {
+            drop(out);
+            crate::cli::doctor::gc(&ctx)?;
         }
         Command::Run { once, verbose } => {
             drop(out);

@@ -96,6 +96,9 @@ fn branch_exists(repo: &Path, branch: &str) -> bool {
 /// Makes sure `path` is a worktree of `repo` on `branch`, creating the branch from `base` the
 /// first time. A rerun finds the same worktree and branch and continues there.
 pub fn ensure_worktree(repo: &Path, path: &Path, branch: &str, base: &str) -> Result<(), GitError> {
+    // Concurrent `git worktree add`s in one repository read each other's half-written
+    // metadata and fail; runners in other processes serialise on a lock file.
+    let _lock = lock_worktrees(path)?;
     let path_str = path.to_string_lossy().to_string();
     if path.exists() {
         let head = git(path, &["rev-parse", "--abbrev-ref", "HEAD"]).map_err(|e| GitError {
@@ -138,6 +141,24 @@ pub fn ensure_worktree(repo: &Path, path: &Path, branch: &str, base: &str) -> Re
         git(repo, &["worktree", "add", "-b", branch, &path_str, base])?;
     }
     Ok(())
+}
+
+/// Holds an exclusive lock on `<worktrees dir>/.lock` until dropped.
+fn lock_worktrees(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, GitError> {
+    let dir = path.parent().unwrap_or(path);
+    let fail = |e: String| GitError {
+        command: "git worktree add".into(),
+        stderr: format!("cannot lock {}: {e}", dir.display()),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .map_err(|e| fail(e.to_string()))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| fail(e.to_string()))
 }
 
 /// The commit `HEAD` points at.
@@ -191,4 +212,14 @@ pub fn push_and_open_pr(
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         })
     }
+}
+
+/// Removes a clean worktree (git refuses when it has changes, which is what we want).
+pub fn remove_worktree(repo: &Path, path: &Path) -> Result<(), GitError> {
+    git(repo, &["worktree", "remove", &path.to_string_lossy()]).map(|_| ())
+}
+
+/// Drops metadata of worktrees whose directories are gone; returns what git reported.
+pub fn prune_worktrees(repo: &Path) -> Result<String, GitError> {
+    git(repo, &["worktree", "prune", "--verbose"])
 }

@@ -54,6 +54,14 @@ pub struct RunnerSettings {
     pub push: bool,
     /// Claude's permission mode (checked before claiming).
     pub permission_mode: String,
+    /// Longest a run may take before it is stopped (`None`: no limit).
+    pub max_run: Option<Duration>,
+    /// Longest an agent may stay silent before it counts as stalled and is stopped.
+    pub stall: Option<Duration>,
+    /// How long the queue waits after a rate limit that does not say when it resets.
+    pub rate_limit_backoff: Duration,
+    /// Most transcript bytes stored per run; later lines are dropped with a marker.
+    pub transcript_cap: u64,
 }
 
 impl RunnerSettings {
@@ -140,8 +148,24 @@ impl Runner {
         }
         let db = Db::open(&self.settings.db).await?;
         let max = self.settings.max_interruptions;
+        // Runs of this host whose runner died are closed now, and their orphaned agents
+        // killed, instead of waiting for their leases to expire.
+        let host = crate::store::host_name();
+        let dead = db
+            .call(move |s| s.recover_dead_runs(&host, &|pid| process::pid_alive(pid), max))
+            .await?;
+        for (run_id, _) in &dead {
+            let killed = process::kill_run_orphans(&self.settings.db, *run_id);
+            if killed > 0 {
+                tracing::warn!(
+                    run_id,
+                    killed,
+                    "killed orphaned agent processes of a dead run"
+                );
+            }
+        }
         let released = db.call(move |s| s.release_expired(max)).await?;
-        if !released.is_empty() {
+        if !released.is_empty() || !dead.is_empty() {
             self.emit(RunnerEvent::StoreChanged);
         }
         let this = Arc::new(self);
@@ -154,6 +178,10 @@ impl Runner {
         let reaper_every = this.settings.lease.max(Duration::from_secs(1));
         let mut reap = tokio::time::interval(reaper_every);
         reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Stop requests from other processes (`autopilot-tui stop`, another TUI) are looked
+        // for only while this process runs agents.
+        let mut stop_poll = tokio::time::interval(Duration::from_millis(400));
+        stop_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 done = slots.join_next() => match done {
@@ -166,6 +194,7 @@ impl Runner {
                     Some(Err(e)) => tracing::error!("slot task panicked: {e}"),
                 },
                 Some(cmd) = commands.recv() => this.command(&db, cmd).await,
+                _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
                 _ = reap.tick() => {
                     match db.call(move |s| s.release_expired(max)).await {
                         Ok(ids) if !ids.is_empty() => {
@@ -179,6 +208,44 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    fn has_runs(&self) -> bool {
+        self.stops.lock().is_ok_and(|m| !m.is_empty())
+    }
+
+    fn stop_run(&self, issue_id: i64, why: String) -> bool {
+        let entry = self
+            .stops
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&issue_id).cloned());
+        match entry {
+            Some((token, reason)) => {
+                if let Ok(mut r) = reason.lock() {
+                    r.get_or_insert(why);
+                }
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn poll_stop_requests(&self, db: &Db) {
+        let ids: Vec<i64> = self
+            .stops
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default();
+        match db.call(move |s| s.stop_requests(&ids)).await {
+            Ok(requests) => {
+                for (issue_id, by) in requests {
+                    self.stop_run(issue_id, format!("stopped by {by}"));
+                }
+            }
+            Err(e) => tracing::warn!("cannot read stop requests: {e}"),
+        }
     }
 
     async fn command(&self, db: &Db, cmd: RunnerCommand) {
@@ -254,9 +321,27 @@ impl Runner {
                 }
                 None if once => return Ok(()),
                 None => {
+                    // After a rate limit, wake when the hold ends rather than a poll later.
+                    let held = db
+                        .call(|s| s.pause_state())
+                        .await
+                        .ok()
+                        .and_then(|p| p.until);
+                    let nap = held
+                        .map(|until| {
+                            Duration::from_millis(
+                                u64::try_from(until - crate::domain::now_millis()).unwrap_or(0)
+                                    + 50,
+                            )
+                        })
+                        .map_or(self.settings.poll, |d| d.min(self.settings.poll));
                     tokio::select! {
                         () = &mut notified => {}
-                        () = tokio::time::sleep(self.settings.poll) => {}
+                        () = tokio::time::sleep(nap) => {
+                            if held.is_some() && slot == 0 {
+                                self.emit(RunnerEvent::ProblemCleared);
+                            }
+                        }
                         () = cancel.cancelled() => return Ok(()),
                     }
                 }

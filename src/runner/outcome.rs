@@ -86,6 +86,37 @@ impl Observed {
     }
 }
 
+/// Recognises a rate or usage limit in a failed result or the API errors before it.
+fn rate_limited(obs: &Observed) -> Option<Verdict> {
+    let result = obs.result.as_ref().filter(|r| r.is_error)?;
+    let mut texts: Vec<String> = obs.api_errors.clone();
+    texts.extend(result.text.clone());
+    texts.extend(result.errors.iter().cloned());
+    let joined = texts.join("\n");
+    let lower = joined.to_ascii_lowercase();
+    let limited = result.api_error_status == Some(429)
+        || lower.contains("rate_limit_error")
+        || lower.contains("rate limit")
+        || lower.contains("usage limit");
+    if !limited {
+        return None;
+    }
+    // Claude's usage-limit message ends with `|<epoch seconds>` when it knows the reset time.
+    let resets_at = joined.split('|').skip(1).find_map(|part| {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        (digits.len() == 10)
+            .then(|| digits.parse::<i64>().ok().map(|s| s * 1000))
+            .flatten()
+    });
+    let message = joined
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("rate limited")
+        .trim()
+        .to_string();
+    Some(Verdict::RateLimited { message, resets_at })
+}
+
 fn find_blocked(text: &str) -> Option<String> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -96,7 +127,7 @@ fn find_blocked(text: &str) -> Option<String> {
             let tail = &text[offset + line.len()..];
             let question = format!(
                 "{}{}",
-                rest.trim_start(),
+                rest.trim(),
                 if tail.trim().is_empty() {
                     String::new()
                 } else {
@@ -124,6 +155,13 @@ fn find_blocked(text: &str) -> Option<String> {
 pub enum Verdict {
     /// A person or a limit stopped it.
     Stopped(String),
+    /// The API refused for rate or usage limits: the whole queue should wait, not this issue.
+    RateLimited {
+        /// What the agent said.
+        message: String,
+        /// When the limit resets (epoch ms), when the agent said so.
+        resets_at: Option<i64>,
+    },
     /// The agent failed; the text says how.
     Failed(String),
     /// The agent asked this.
@@ -145,6 +183,9 @@ pub fn decide(
 ) -> Verdict {
     if let Some(why) = stopped {
         return Verdict::Stopped(why);
+    }
+    if let Some(limited) = rate_limited(obs) {
+        return limited;
     }
     let result_error = obs.result.as_ref().filter(|r| r.is_error).map(|r| {
         let mut parts = Vec::new();
@@ -188,6 +229,7 @@ pub fn decide(
 mod tests {
     use super::*;
     use crate::runner::agent::claude::parse_line;
+    use crate::runner::agent::AgentResult;
 
     fn observe_fixture(name: &str) -> Observed {
         let path = format!(
@@ -259,6 +301,43 @@ mod tests {
         assert!(matches!(
             decide(&empty, Some(0), None, true, false),
             Verdict::Implemented(_)
+        ));
+    }
+
+    #[test]
+    fn rate_and_usage_limits_are_recognised() {
+        let mut obs = Observed::default();
+        obs.observe(&AgentEvent::Result(AgentResult {
+            is_error: true,
+            api_error_status: Some(429),
+            text: Some("API Error: 429 rate_limit_error".into()),
+            ..AgentResult::default()
+        }));
+        assert!(matches!(
+            decide(&obs, Some(1), None, false, true),
+            Verdict::RateLimited {
+                resets_at: None,
+                ..
+            }
+        ));
+        let mut obs = Observed::default();
+        obs.observe(&AgentEvent::Result(AgentResult {
+            is_error: true,
+            text: Some("Claude AI usage limit reached|1900000000".into()),
+            ..AgentResult::default()
+        }));
+        assert_eq!(
+            decide(&obs, Some(1), None, false, true),
+            Verdict::RateLimited {
+                message: "Claude AI usage limit reached|1900000000".into(),
+                resets_at: Some(1_900_000_000_000)
+            }
+        );
+        // an ordinary API error is a failure
+        let obs = observe_fixture("error.jsonl");
+        assert!(matches!(
+            decide(&obs, Some(1), None, false, true),
+            Verdict::Failed(_)
         ));
     }
 

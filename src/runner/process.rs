@@ -10,6 +10,56 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 /// Longest stored line; the rest of a longer line is dropped with a marker saying how much.
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
+/// Whether a process exists (a zombie counts as gone).
+pub fn pid_alive(pid: i64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        Err(_) => {
+            // Without /proc, ask the kernel.
+            i32::try_from(pid).is_ok_and(|p| nix::sys::signal::kill(Pid::from_raw(p), None).is_ok())
+        }
+    }
+}
+
+/// The environment entry that marks an agent's processes: the database and the run, so that
+/// runs of other repositories on the machine never match.
+pub fn run_marker(db: &std::path::Path, run_id: i64) -> (String, String) {
+    ("AUTOPILOT_RUN".into(), format!("{}#{run_id}", db.display()))
+}
+
+/// Kills every process whose environment carries the run's marker: the agent of a run whose
+/// runner died, and everything it started. Returns how many were signalled.
+pub fn kill_run_orphans(db: &std::path::Path, run_id: i64) -> usize {
+    let (key, value) = run_marker(db, run_id);
+    let needle = format!("{key}={value}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+            killed += 1;
+        }
+    }
+    killed
+}
+
 /// Sends `signal` to every process in the group led by `pgid`.
 pub fn signal_group(pgid: u32, signal: Signal) {
     if let Ok(raw) = i32::try_from(pgid) {

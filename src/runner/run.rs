@@ -265,7 +265,7 @@ async fn execute(
 
     // 3. the agent (once more without --resume if the old session is gone)
     let mut seq = 0i64;
-    let mut attempt = drive_agent(r, db, slot, run_id, &req, stop, &mut seq).await;
+    let mut attempt = drive_agent(r, db, slot, run_id, &req, stop, reason, &mut seq).await;
     if let Ok(a) = &attempt {
         if req.resume.is_some()
             && a.stopped.is_none()
@@ -277,7 +277,7 @@ async fn execute(
             );
             req.resume = None;
             req.prompt = prompt::build(issue, &comments, &branch, false);
-            attempt = drive_agent(r, db, slot, run_id, &req, stop, &mut seq).await;
+            attempt = drive_agent(r, db, slot, run_id, &req, stop, reason, &mut seq).await;
         }
     }
     let attempt = match attempt {
@@ -337,6 +337,31 @@ async fn execute(
     );
 
     let end = match verdict {
+        Verdict::RateLimited { message, resets_at } => {
+            let until = resets_at
+                .filter(|t| *t > now_millis())
+                .unwrap_or_else(|| now_millis() + i64::try_from(s.rate_limit_backoff.as_millis()).unwrap_or(300_000));
+            let reason_text = format!("rate limited: {}", crate::runner::sanitize::strip_all(&message));
+            let (why, label) = (reason_text.clone(), format!("agent:{agent_id}"));
+            if let Err(e) = db.call(move |st| st.pause_until(until, &why, &label)).await {
+                r.emit(RunnerEvent::Problem(format!("could not pause the queue after a rate limit: {e}")));
+            }
+            r.emit(RunnerEvent::Problem(format!(
+                "Queue paused until {} ({reason_text}); it resumes by itself.",
+                crate::domain::format_millis(until)
+            )));
+            RunEnd {
+                outcome: Some(RunOutcome::Interrupted),
+                error: Some(reason_text.clone()),
+                move_to: Some((Status::Ready, Actor::System)),
+                comments: vec![system(format!(
+                    "The agent hit a rate or usage limit ({message}). The whole queue is paused until {} and resumes by itself; \
+                     this issue went back to ready (not counted as a failure) and will be retried.",
+                    crate::domain::format_millis(until)
+                ))],
+                ..RunEnd::default()
+            }
+        }
         Verdict::Stopped(why) => RunEnd {
             outcome: Some(RunOutcome::Stopped),
             error: Some(why.clone()),
@@ -401,17 +426,18 @@ async fn commit_and_review(
         }
     })
     .await;
-    let sha =
-        match committed {
-            Ok(Ok(sha)) => sha,
-            Ok(Err(e)) => return failed(
+    let sha = match committed {
+        Ok(Ok(sha)) => sha,
+        Ok(Err(e)) => {
+            return failed(
                 format!(
                     "could not commit the agent's changes (they are still in the worktree): {e}"
                 ),
                 None,
-            ),
-            Err(e) => return failed(format!("git task failed: {e}"), None),
-        };
+            )
+        }
+        Err(e) => return failed(format!("git task failed: {e}"), None),
+    };
     let short = &sha[..sha.len().min(10)];
     let text = if summary.trim().is_empty() {
         "(the agent gave no summary)".to_string()
@@ -457,6 +483,7 @@ struct Attempt {
 
 /// Starts the agent, stores every stdout line as it arrives, feeds the pane, and waits for the
 /// process (or a stop). `Err` only when the agent could not be started at all.
+#[allow(clippy::too_many_arguments)]
 async fn drive_agent(
     r: &Runner,
     db: &Db,
@@ -464,10 +491,15 @@ async fn drive_agent(
     run_id: i64,
     req: &AgentRequest,
     stop: &CancellationToken,
+    reason: &StopReason,
     seq: &mut i64,
 ) -> Result<Attempt, String> {
     let mut cmd = r.adapter.command(req);
-    cmd.stdout(Stdio::piped())
+    // Children inherit this, which lets a later crash recovery find the run's orphans.
+    let (marker_key, marker_value) = super::process::run_marker(&r.settings.db, run_id);
+    cmd.env(marker_key, marker_value)
+        .env("AUTOPILOT_RUN_ID", run_id.to_string())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
@@ -480,6 +512,16 @@ async fn drive_agent(
         }
     })?;
     let pgid = child.id().unwrap_or(0);
+    if let Err(e) = db
+        .call(move |s| s.set_run_agent_pid(run_id, i64::from(pgid)))
+        .await
+    {
+        tracing::warn!(run_id, "could not record the agent pid: {e}");
+    }
+    let started = tokio::time::Instant::now();
+    let deadline = r.settings.max_run.map(|d| started + d);
+    let stall = r.settings.stall;
+    let mut last_output = started;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let stderr_task = tokio::spawn(async move {
@@ -503,22 +545,37 @@ async fn drive_agent(
         let mut reader = BufReader::with_capacity(256 << 10, out);
         let mut buf = Vec::new();
         let mut batch = Batch::default();
+        let cap = r.settings.transcript_cap;
+        let (mut stored, mut capped) = (0u64, false);
         loop {
+            let stall_at = stall.map(|d| last_output + d);
             tokio::select! {
                 biased;
                 () = stop.cancelled(), if stopped.is_none() => {
-                    stopped = Some("stopped".to_string());
+                    stopped = Some(get_reason(reason).unwrap_or_else(|| "stopped".to_string()));
                     terminate_group(pgid, &mut child, STOP_GRACE).await;
                 }
+                () = sleep_until_opt(deadline), if stopped.is_none() && deadline.is_some() => {
+                    let limit = r.settings.max_run.unwrap_or_default();
+                    set_reason(reason, format!("stopped after running longer than its limit of {}", human_duration(limit)));
+                    stop.cancel();
+                }
+                () = sleep_until_opt(stall_at), if stopped.is_none() && stall_at.is_some() => {
+                    set_reason(reason, format!("stopped as stalled: no output for {}", human_duration(stall.unwrap_or_default())));
+                    stop.cancel();
+                }
                 line = read_capped_line(&mut reader, &mut buf, MAX_LINE_BYTES) => {
+                    last_output = tokio::time::Instant::now();
                     match line {
                         Ok(Some(dropped)) => {
                             let mut bytes = std::mem::take(&mut buf);
                             if dropped > 0 {
                                 bytes.extend_from_slice(format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20).as_bytes());
                             }
+                            let mut is_result = false;
                             for ev in r.adapter.parse_line(&bytes) {
                                 observed.observe(&ev);
+                                is_result |= matches!(ev, AgentEvent::Result(_));
                                 if let AgentEvent::Init { session_id, .. } = &ev {
                                     batch.session = Some(session_id.clone());
                                 }
@@ -527,8 +584,17 @@ async fn drive_agent(
                                 }
                                 batch.display.extend(display_lines(&ev));
                             }
-                            batch.bytes += bytes.len();
-                            batch.lines.push((now_millis(), bytes));
+                            // Past the per-run cap only the closing result line is still stored.
+                            if stored + bytes.len() as u64 <= cap || is_result {
+                                stored += bytes.len() as u64;
+                                batch.bytes += bytes.len();
+                                batch.lines.push((now_millis(), bytes));
+                            } else if !capped {
+                                capped = true;
+                                let marker = format!("[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]", cap >> 20);
+                                batch.display.push(PaneLine { kind: super::events::LineKind::Meta, text: marker.clone() });
+                                batch.lines.push((now_millis(), marker.into_bytes()));
+                            }
                             let more_waiting = !reader.buffer().is_empty();
                             if !more_waiting || batch.lines.len() >= FLUSH_LINES || batch.bytes >= FLUSH_BYTES {
                                 batch.flush(r, db, slot, run_id, seq).await;
@@ -551,7 +617,7 @@ async fn drive_agent(
         tokio::select! {
             s = child.wait() => s.ok(),
             () = stop.cancelled() => {
-                stopped = Some("stopped".to_string());
+                stopped = Some(get_reason(reason).unwrap_or_else(|| "stopped".to_string()));
                 terminate_group(pgid, &mut child, STOP_GRACE).await;
                 child.wait().await.ok()
             }
@@ -567,9 +633,26 @@ async fn drive_agent(
     Ok(Attempt {
         observed,
         exit_code: status.and_then(|s| s.code()),
-        stopped: stopped.map(|_| "stopped".to_string()),
+        stopped,
         stderr_tail,
     })
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `90 minutes`, `3 seconds`: for comments.
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 120 && secs % 60 == 0 {
+        format!("{} minutes", secs / 60)
+    } else {
+        format!("{secs} seconds")
+    }
 }
 
 /// Output waiting to be stored and shown.

@@ -15,14 +15,18 @@ pub fn sanitize(input: &str) -> String {
                 Some('[') => {
                     let mut seq = String::new();
                     let mut final_byte = None;
-                    for n in chars.by_ref() {
+                    // A malformed sequence ends at the first byte that cannot belong to it;
+                    // that byte (often the ESC of the next sequence) is handled afresh.
+                    while let Some(&n) = chars.peek() {
                         if ('\u{40}'..='\u{7e}').contains(&n) {
+                            chars.next();
                             final_byte = Some(n);
                             break;
                         }
                         if !('\u{20}'..='\u{3f}').contains(&n) {
                             break;
                         }
+                        chars.next();
                         seq.push(n);
                     }
                     let is_sgr = final_byte == Some('m')

@@ -125,7 +125,8 @@ pub(super) fn set_status(
     tx.execute(
         "UPDATE issues SET status = ?2, updated_at = ?3,
              claimed_by = CASE WHEN ?4 THEN claimed_by ELSE NULL END,
-             lease_until = CASE WHEN ?4 THEN lease_until ELSE NULL END
+             lease_until = CASE WHEN ?4 THEN lease_until ELSE NULL END,
+             stop_requested_by = NULL
          WHERE id = ?1",
         params![issue.id, to.as_str(), now(), keep_claim],
     )?;
@@ -168,6 +169,46 @@ pub(super) fn insert_comment(
         body: body.to_string(),
         created_at: ts,
     })
+}
+
+/// Hands an in-progress issue back after its run was interrupted: to ready, or to blocked once
+/// it has been interrupted `max_interruptions` times. Open runs close as interrupted.
+pub(super) fn interrupt(
+    tx: &Transaction<'_>,
+    issue: &Issue,
+    why: &str,
+    max_interruptions: i64,
+) -> Result<()> {
+    let ts = now();
+    tx.execute(
+        "UPDATE runs SET ended_at = ?2, outcome = 'interrupted', error = ?3
+         WHERE issue_id = ?1 AND ended_at IS NULL",
+        params![issue.id, ts, why],
+    )?;
+    let count: i64 = tx.query_row(
+        "UPDATE issues SET interruptions = interruptions + 1 WHERE id = ?1 RETURNING interruptions",
+        [issue.id],
+        |r| r.get(0),
+    )?;
+    let (to, tail) = if count >= max_interruptions {
+        (
+            Status::Blocked,
+            format!(" It has been interrupted {count} times, so it is parked here; comment to hand it back. Branch and worktree are kept."),
+        )
+    } else {
+        (
+            Status::Ready,
+            " Handed back to ready; branch and worktree are kept.".to_string(),
+        )
+    };
+    insert_comment(
+        tx,
+        issue.id,
+        "autopilot",
+        AuthorKind::System,
+        &format!("{why}{tail}"),
+    )?;
+    set_status(tx, issue, to, Actor::System, "recovery")
 }
 
 impl Store {
@@ -326,6 +367,12 @@ impl Store {
                 return Ok(None);
             }
             let ts = now();
+            let held: Option<String> = tx
+                .query_row("SELECT value FROM settings WHERE key = 'paused_until'", [], |r| r.get(0))
+                .optional()?;
+            if held.and_then(|v| v.parse::<Millis>().ok()).is_some_and(|until| until > ts) {
+                return Ok(None);
+            }
             let claimed: Option<i64> = tx
                 .query_row(
                     "UPDATE issues SET status = 'in_progress', claimed_by = ?1, lease_until = ?2, updated_at = ?3
@@ -375,53 +422,106 @@ impl Store {
     /// Returns the ids handed back.
     pub fn release_expired(&mut self, max_interruptions: i64) -> Result<Vec<i64>> {
         self.write(|tx| {
-            let ts = now();
             let expired: Vec<Issue> = {
                 let mut stmt = tx.prepare(&format!(
                     "SELECT {ISSUE_COLS} FROM issues
                      WHERE status = 'in_progress' AND (lease_until IS NULL OR lease_until < ?1)"
                 ))?;
-                let rows = stmt.query_map([ts], issue_from_row)?;
+                let rows = stmt.query_map([now()], issue_from_row)?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             let mut ids = Vec::new();
             for issue in expired {
                 let holder = issue.claimed_by.clone().unwrap_or_else(|| "unknown".into());
-                tx.execute(
-                    "UPDATE runs SET ended_at = ?2, outcome = 'interrupted',
-                         error = 'the runner stopped renewing its claim (crashed, killed or lost)'
-                     WHERE issue_id = ?1 AND ended_at IS NULL",
-                    params![issue.id, ts],
-                )?;
-                let count: i64 = tx.query_row(
-                    "UPDATE issues SET interruptions = interruptions + 1 WHERE id = ?1 RETURNING interruptions",
-                    [issue.id],
-                    |r| r.get(0),
-                )?;
-                let (to, why) = if count >= max_interruptions {
-                    (
-                        Status::Blocked,
-                        format!(
-                            "The claim of {holder} expired: its runner stopped renewing it (crashed, killed or lost its connection). \
-                             This issue has been interrupted {count} times, so it is parked here; comment to hand it back. \
-                             Branch and worktree are kept."
-                        ),
-                    )
-                } else {
-                    (
-                        Status::Ready,
-                        format!(
-                            "The claim of {holder} expired: its runner stopped renewing it (crashed, killed or lost its connection). \
-                             Handed back to ready; branch and worktree are kept."
-                        ),
-                    )
-                };
-                insert_comment(tx, issue.id, "autopilot", AuthorKind::System, &why)?;
-                set_status(tx, &issue, to, Actor::System, "lease-reaper")?;
+                let why = format!(
+                    "The claim of {holder} expired: its runner stopped renewing it (crashed, killed or lost its connection)."
+                );
+                interrupt(tx, &issue, &why, max_interruptions)?;
                 ids.push(issue.id);
             }
             Ok(ids)
         })
+    }
+
+    /// Closes the open runs owned by dead processes of this host (`alive` says which pids
+    /// live) as interrupted, handing their issues back at once instead of waiting for the
+    /// lease. Returns `(run id, agent pid)` of each, so orphaned agents can be cleaned up.
+    pub fn recover_dead_runs(
+        &mut self,
+        host: &str,
+        alive: &dyn Fn(i64) -> bool,
+        max_interruptions: i64,
+    ) -> Result<Vec<(i64, Option<i64>)>> {
+        self.write(|tx| {
+            let open: Vec<(i64, i64, i64, Option<i64>)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id, issue_id, owner_pid, agent_pid FROM runs
+                     WHERE ended_at IS NULL AND owner_host = ?1 AND owner_pid IS NOT NULL",
+                )?;
+                let rows = stmt.query_map([host], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut dead = Vec::new();
+            for (run_id, issue_id, owner, agent) in open {
+                if alive(owner) {
+                    continue;
+                }
+                let issue = get_in(tx, issue_id)?;
+                if issue.status == Status::InProgress {
+                    let why = format!(
+                        "The runner working on this issue (process {owner} on {host}) is gone: it crashed or was killed."
+                    );
+                    interrupt(tx, &issue, &why, max_interruptions)?;
+                }
+                tx.execute(
+                    "UPDATE runs SET ended_at = ?2, outcome = 'interrupted',
+                         error = coalesce(error, 'the runner process died during the run')
+                     WHERE id = ?1 AND ended_at IS NULL",
+                    params![run_id, now()],
+                )?;
+                dead.push((run_id, agent));
+            }
+            Ok(dead)
+        })
+    }
+
+    /// Asks whichever runner works on an issue to stop it (runners poll for this).
+    pub fn request_stop(&mut self, id: i64, by: &str) -> Result<Issue> {
+        self.write(|tx| {
+            let issue = get_in(tx, id)?;
+            if issue.status != Status::InProgress {
+                return Err(StoreError::Invalid(format!(
+                    "issue #{id} is {}, not in_progress: no agent is working on it",
+                    issue.status
+                )));
+            }
+            tx.execute(
+                "UPDATE issues SET stop_requested_by = ?2 WHERE id = ?1",
+                params![id, by],
+            )?;
+            events::insert(
+                tx,
+                "issue.stop_requested",
+                Some(id),
+                &actor_label(Actor::Human, by),
+                &json!({ "claimed_by": issue.claimed_by }),
+            )?;
+            get_in(tx, id)
+        })
+    }
+
+    /// Pending stop requests among `ids`: issue id and who asked.
+    pub fn stop_requests(&self, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT stop_requested_by FROM issues WHERE id = ?1 AND stop_requested_by IS NOT NULL",
+        )?;
+        for id in ids {
+            if let Some(by) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                out.push((*id, by));
+            }
+        }
+        Ok(out)
     }
 
     /// Records the branch, worktree and base an issue's runs use.

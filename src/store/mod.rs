@@ -84,6 +84,17 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Whether runners may claim, and why not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PauseState {
+    /// Paused by a person (`p`, `autopilot-tui pause`) until resumed.
+    pub paused: bool,
+    /// Held until this time (epoch ms), after a rate or usage limit.
+    pub until: Option<Millis>,
+    /// Why it is held.
+    pub reason: Option<String>,
+}
+
 /// Store results.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -294,6 +305,52 @@ impl Store {
     pub fn is_paused(&self) -> Result<bool> {
         Ok(self.setting("paused")?.as_deref() == Some("1"))
     }
+
+    /// The pause state: paused by a person, and/or held until a time (after a rate limit).
+    pub fn pause_state(&self) -> Result<PauseState> {
+        let until = self
+            .setting("paused_until")?
+            .and_then(|v| v.parse::<Millis>().ok())
+            .filter(|t| *t > now());
+        Ok(PauseState {
+            paused: self.is_paused()?,
+            until,
+            reason: until.and(self.setting("pause_reason")?),
+        })
+    }
+
+    /// Holds every runner's claims until `until` (epoch ms), with a reason to show.
+    pub fn pause_until(&mut self, until: Millis, reason: &str, actor: &str) -> Result<()> {
+        self.write(|tx| {
+            for (k, v) in [
+                ("paused_until", until.to_string()),
+                ("pause_reason", reason.to_string()),
+            ] {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (k, v),
+                )?;
+            }
+            events::insert(
+                tx,
+                "queue.held",
+                None,
+                actor,
+                &serde_json::json!({ "until": until, "reason": reason }),
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// This machine's name, recorded on runs so crash recovery only judges its own processes.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// A timestamp for rows written now.

@@ -75,10 +75,12 @@ impl Store {
     /// Opens a run for an issue this agent has claimed.
     pub fn start_run(&mut self, issue_id: i64, agent_id: &str, slot: i64) -> Result<i64> {
         let pid = i64::from(std::process::id());
+        let host = super::host_name();
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![issue_id, agent_id, slot, pid, now()],
+                "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, owner_host, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![issue_id, agent_id, slot, pid, host, now()],
             )?;
             let run_id = tx.last_insert_rowid();
             events::insert(
@@ -89,6 +91,17 @@ impl Store {
                 &json!({ "run_id": run_id, "slot": slot, "pid": pid }),
             )?;
             Ok(run_id)
+        })
+    }
+
+    /// Records the agent's process (group) id, so a crash recovery can find orphans.
+    pub fn set_run_agent_pid(&mut self, run_id: i64, pid: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET agent_pid = ?2 WHERE id = ?1",
+                params![run_id, pid],
+            )?;
+            Ok(())
         })
     }
 

@@ -82,4 +82,10 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 ",
+    // 2: crash recovery (which host and agent process a run has) and cross-process stops
+    r"
+ALTER TABLE runs ADD COLUMN owner_host TEXT;
+ALTER TABLE runs ADD COLUMN agent_pid INTEGER;
+ALTER TABLE issues ADD COLUMN stop_requested_by TEXT;
+",
 ];

@@ -1263,11 +1263,9 @@ pub fn update(app: &mut App, action: Action) {
                 app.toast(Level::Info, format!("stopping #{id}…"), Some(id));
             }
             Some((id, Some(Status::InProgress))) => {
-                app.toast(
-                    Level::Warn,
-                    format!("#{id} runs in another process; stop it there"),
-                    Some(id),
-                );
+                // No runner here: leave a stop request for the process that runs it.
+                app.outbox
+                    .push(Effect::Store(StoreRequest::RequestStop(id)));
             }
             Some((id, _)) => {
                 app.toast(Level::Info, format!("#{id} has no running agent"), Some(id))

@@ -47,6 +47,8 @@ pub enum StoreRequest {
     RequestChanges(i64, String),
     /// Write the pause setting (when no runner runs in this process).
     SetPaused(bool),
+    /// Ask the runner of an issue, in whichever process, to stop it.
+    RequestStop(i64),
 }
 
 /// Live work shown on an in-progress card.
@@ -350,6 +352,9 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
         StoreRequest::RequestChanges(id, body) => store
             .request_changes(*id, author, body)
             .map(|i| done(format!("#{} changes requested → ready", i.id), i)),
+        StoreRequest::RequestStop(id) => store
+            .request_stop(*id, author)
+            .map(|i| done(format!("asked the runner of #{} to stop it", i.id), i)),
         StoreRequest::SetPaused(p) => store
             .set_setting(
                 "paused",

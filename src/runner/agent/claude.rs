@@ -257,6 +257,7 @@ fn parse_result(v: &Value) -> AgentResult {
         turns: v.get("num_turns").and_then(Value::as_i64),
         duration_ms: v.get("duration_ms").and_then(Value::as_i64),
         session_id: str_field(v, "session_id"),
+        api_error_status: v.get("api_error_status").and_then(Value::as_i64),
         permission_denials: v
             .get("permission_denials")
             .and_then(Value::as_array)

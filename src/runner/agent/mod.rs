@@ -88,6 +88,8 @@ pub struct AgentResult {
     pub session_id: Option<String>,
     /// Tool calls the permission mode denied.
     pub permission_denials: usize,
+    /// The HTTP status of the API error that ended the run, if any.
+    pub api_error_status: Option<i64>,
 }
 
 /// What one run of an agent is asked to do.

@@ -1,0 +1,531 @@
+//! Reliability through the real binary: crashes, stops, pauses, limits, several processes on
+//! one queue, and hostile output.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use support::{alive, git, wait_for, wait_output, TestRepo};
+
+fn kill(pid: u32, sig: &str) {
+    let _ = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}
+
+fn spawn_runner(repo: &TestRepo, args: &[&str]) -> Child {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    repo.cmd(&all)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn pid_from(path: &std::path::Path) -> Option<i32> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+fn last_comment(issue: &serde_json::Value) -> String {
+    issue["comments"].as_array().unwrap().last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn db(repo: &TestRepo) -> rusqlite::Connection {
+    rusqlite::Connection::open(repo.db()).unwrap()
+}
+
+/// Processes whose environment names one of this repo's runs (orphaned agents).
+fn agent_processes_of(repo: &TestRepo) -> Vec<i32> {
+    let marker = repo.agent_log.to_string_lossy().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
+        let ours = vars
+            .iter()
+            .any(|v| v.starts_with(b"FAKE_CLAUDE_LOG=") && v.ends_with(marker.as_bytes()));
+        let agent = vars.iter().any(|v| v.starts_with(b"AUTOPILOT_RUN="));
+        if ours && agent && alive(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn stop_from_another_process_kills_the_agent_tree_and_parks_the_issue() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
+    let runner = spawn_runner(&repo, &[]);
+    let child = wait_for("the agent's child", Duration::from_secs(30), || {
+        pid_from(&repo.agent_log.join("child.pid"))
+    });
+    let out = repo.ok(&["stop", &id.to_string()]);
+    assert!(out.contains("asked the runner"), "{out}");
+    wait_for("the issue to be parked", Duration::from_secs(30), || {
+        (repo.status(id) == "blocked").then_some(())
+    });
+    assert!(
+        !alive(child),
+        "the agent's child process was killed with its group"
+    );
+    let issue = repo.show(id);
+    assert_eq!(issue["runs"][0]["outcome"], "stopped");
+    assert!(
+        last_comment(&issue).contains("stopped by tester"),
+        "{}",
+        last_comment(&issue)
+    );
+    assert_eq!(
+        issue["runs"][0]["transcript_lines"], 2,
+        "the partial transcript is kept: {issue:#}"
+    );
+    assert!(repo
+        .root
+        .join(format!(".autopilot/worktrees/issue-{id}"))
+        .is_dir());
+    // stopping something that is not running says so
+    let err = repo.fails(&["stop", &id.to_string()]);
+    assert!(err.contains("not in_progress"), "{err}");
+    kill(runner.id(), "TERM");
+    let out = wait_output(runner, Duration::from_secs(30));
+    assert!(out.status.success());
+}
+
+#[test]
+fn pause_is_stored_survives_restarts_and_resume_claims_again() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Waits", "--ready"]);
+    repo.ok(&["pause"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "ready");
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "ready", "still paused after a restart");
+    repo.ok(&["resume"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "in_review");
+}
+
+#[test]
+fn a_rate_limit_pauses_the_whole_queue_and_resumes_by_itself() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_RATE_LIMIT_BACKOFF_SECONDS", "2");
+    let first = repo.add(&[
+        "Limited [scenario:rate-limit-once]",
+        "--ready",
+        "--priority",
+        "5",
+    ]);
+    let second = repo.add(&["Next", "--ready"]);
+    // --once stops when the queue is held: the second issue is not tried meanwhile
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(first);
+    assert_eq!(issue["status"], "ready", "not counted as a failure");
+    assert_eq!(issue["runs"][0]["outcome"], "interrupted");
+    assert!(
+        last_comment(&issue).contains("rate"),
+        "{}",
+        last_comment(&issue)
+    );
+    assert_eq!(repo.status(second), "ready");
+    assert_eq!(
+        repo.agent_calls().len(),
+        1,
+        "the queue paused instead of trying the next issue"
+    );
+    let held: i64 = db(&repo)
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'queue.held'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 1);
+    // a long-running runner waits out the hold and carries on without help
+    let runner = spawn_runner(&repo, &[]);
+    wait_for(
+        "both issues to reach review",
+        Duration::from_secs(60),
+        || (repo.status(first) == "in_review" && repo.status(second) == "in_review").then_some(()),
+    );
+    kill(runner.id(), "TERM");
+    wait_output(runner, Duration::from_secs(30));
+    assert_eq!(repo.agent_calls().len(), 3);
+}
+
+#[test]
+fn a_stalled_agent_is_stopped_with_the_reason() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_STALL_MINUTES", "0.02");
+    let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    assert_eq!(issue["runs"][0]["outcome"], "stopped");
+    assert!(
+        last_comment(&issue).contains("stalled: no output for 1 seconds"),
+        "{}",
+        last_comment(&issue)
+    );
+    let child = pid_from(&repo.agent_log.join("child.pid")).unwrap();
+    assert!(!alive(child));
+}
+
+#[test]
+fn a_run_over_its_wall_clock_limit_is_stopped() {
+    let repo = TestRepo::new()
+        .with_env("AUTOPILOT_MAX_RUN_MINUTES", "0.02")
+        .with_env("FAKE_CLAUDE_DELAY", "0.6");
+    let id = repo.add(&["Slow [scenario:slow]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    assert!(
+        last_comment(&issue).contains("longer than its limit of 1 seconds"),
+        "{}",
+        last_comment(&issue)
+    );
+}
+
+#[test]
+fn kill_dash_nine_mid_run_recovers_at_restart_without_orphans() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
+    let runner = spawn_runner(&repo, &[]);
+    let child = wait_for("the agent's child", Duration::from_secs(30), || {
+        pid_from(&repo.agent_log.join("child.pid"))
+    });
+    kill(runner.id(), "KILL");
+    wait_output(runner, Duration::from_secs(10));
+    assert!(alive(child), "kill -9 leaves the agent's group behind");
+    assert_eq!(repo.status(id), "in_progress");
+    // the lease has not expired, but the owner is gone: a restart recovers at once
+    repo.ok(&["pause"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "ready");
+    assert_eq!(issue["runs"][0]["outcome"], "interrupted");
+    assert!(
+        last_comment(&issue).contains("is gone"),
+        "{}",
+        last_comment(&issue)
+    );
+    assert!(!alive(child), "the orphaned agent was killed at restart");
+    assert_eq!(
+        issue["runs"][0]["transcript_lines"], 2,
+        "acknowledged output survived the crash"
+    );
+}
+
+#[test]
+fn random_kills_never_break_the_invariants() {
+    let repo = TestRepo::new().with_env("FAKE_CLAUDE_DELAY", "0.05");
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[runner]\nmax_interruptions = 1000\n",
+    )
+    .unwrap();
+    let total = 12;
+    for i in 0..total {
+        repo.add(&[&format!("Issue {i} [scenario:slow]"), "--ready"]);
+    }
+    // deterministic pseudo-random kill points
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..10 {
+        let runner = spawn_runner(&repo, &["--agents", "2"]);
+        // wait for some progress (a new run) before killing at a random extra delay
+        let runs_before: i64 = db(&repo)
+            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+            .unwrap();
+        wait_for("a run to start", Duration::from_secs(30), || {
+            let n: i64 = db(&repo)
+                .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+                .unwrap();
+            let left: i64 = db(&repo)
+                .query_row(
+                    "SELECT count(*) FROM issues WHERE status != 'in_review'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            (n > runs_before || left == 0).then_some(())
+        });
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(seed % 700));
+        kill(runner.id(), "KILL");
+        wait_output(runner, Duration::from_secs(10));
+        let _ = round;
+    }
+    // a final clean pass finishes the work
+    repo.ok(&["run", "--once", "--agents", "2"]);
+    let conn = db(&repo);
+    // every issue is in review exactly once, nothing is in progress, no run is open
+    let statuses: Vec<(i64, String)> = conn
+        .prepare("SELECT id, status FROM issues ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(statuses.len(), total);
+    assert!(
+        statuses.iter().all(|(_, s)| s == "in_review"),
+        "{statuses:?}"
+    );
+    let open: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM runs WHERE ended_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 0, "no run stays open without a live owner");
+    // every status change has its event: replaying the log gives the current status
+    for (id, status) in &statuses {
+        let last_to: String = conn
+            .query_row(
+                "SELECT json_extract(data, '$.to') FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id DESC LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(&last_to, status, "issue {id}");
+        let moves: Vec<(String, String)> = conn
+            .prepare("SELECT json_extract(data, '$.from'), json_extract(data, '$.to') FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id")
+            .unwrap()
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for pair in moves.windows(2) {
+            assert_eq!(
+                pair[0].1, pair[1].0,
+                "issue {id}: the event log is a chain: {moves:?}"
+            );
+        }
+    }
+    let interrupted: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM runs WHERE outcome = 'interrupted'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(interrupted > 0, "the kills did land mid-run");
+    assert!(
+        agent_processes_of(&repo).is_empty(),
+        "no orphaned agent survives: {:?}",
+        agent_processes_of(&repo)
+    );
+    // each issue's branch has exactly the commits its successful runs made
+    for (id, _) in &statuses {
+        let implemented: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM runs WHERE issue_id = ?1 AND outcome = 'implemented'",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(implemented, 1, "issue {id} was implemented exactly once");
+    }
+}
+
+#[test]
+fn four_processes_of_four_slots_share_500_issues() {
+    let repo = TestRepo::new();
+    // bulk-create through the CLI's store in one process for speed
+    let ids: Vec<i64> = (0..500).collect();
+    let mut child = repo
+        .cmd(&["add", "seed"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.wait().unwrap();
+    let conn = db(&repo);
+    conn.execute_batch("BEGIN").unwrap();
+    for i in &ids[1..] {
+        conn.execute(
+            "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at) VALUES (?1, '', 'chore', 'ready', 0, 0, 0)",
+            [format!("bulk {i}")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (0, 'issue.created', last_insert_rowid(), 'human:test', '{}')",
+            [],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "UPDATE issues SET status = 'ready' WHERE title = 'seed'",
+        [],
+    )
+    .unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+    let runners: Vec<Child> = (0..4)
+        .map(|p| {
+            repo.cmd(&["run", "--once", "--agents", "4"])
+                .env("AUTOPILOT_AGENT_ID", format!("p{p}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for r in runners {
+        let out = wait_output(r, Duration::from_secs(600));
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        assert!(
+            !err.contains("locked"),
+            "no 'database is locked' reaches the user: {err}"
+        );
+    }
+    let claims: Vec<i64> = conn
+        .prepare("SELECT count(*) FROM events WHERE kind = 'issue.status' AND json_extract(data, '$.to') = 'in_progress' GROUP BY issue_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(claims.len(), 500);
+    assert!(claims.iter().all(|n| *n == 1));
+    let in_review: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM issues WHERE status = 'in_review'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_review, 500);
+    let processes: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT substr(actor, 1, 8)) FROM events WHERE kind = 'run.started'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(processes >= 2, "several processes took part");
+    let branches = git(&repo.root, &["branch", "--list", "autopilot/*"]);
+    assert_eq!(branches.lines().count(), 500);
+}
+
+#[test]
+fn a_giant_transcript_is_capped_with_a_marker_and_the_run_still_completes() {
+    let repo = TestRepo::new()
+        .with_env("AUTOPILOT_TRANSCRIPT_CAP_MB", "1")
+        .with_env("FAKE_CLAUDE_FLOOD_LINES", "20000");
+    let id = repo.add(&["Flood [scenario:flood]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let run_id = issue["runs"][0]["id"].as_i64().unwrap();
+    let conn = db(&repo);
+    let bytes: i64 = conn
+        .query_row(
+            "SELECT sum(length(line)) FROM transcript_lines WHERE run_id = ?1",
+            [run_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(bytes <= (1 << 20) + 4096, "stored {bytes} bytes");
+    let marker: i64 = conn
+        .query_row("SELECT count(*) FROM transcript_lines WHERE run_id = ?1 AND CAST(line AS TEXT) LIKE '[autopilot: transcript cap of 1 MiB reached%'", [run_id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(marker, 1);
+    let last: Vec<u8> = conn
+        .query_row(
+            "SELECT line FROM transcript_lines WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [run_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&last).contains("\"total_cost_usd\""),
+        "the result line is kept past the cap"
+    );
+}
+
+#[test]
+fn an_index_lock_in_the_worktree_parks_the_issue_and_keeps_the_changes() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Ask [scenario:ask]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "blocked");
+    let wt = repo.root.join(format!(".autopilot/worktrees/issue-{id}"));
+    let gitdir = git(&wt, &["rev-parse", "--absolute-git-dir"]);
+    std::fs::write(std::path::Path::new(&gitdir).join("index.lock"), "").unwrap();
+    repo.ok(&["comment", &id.to_string(), "ANSWER: locked"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    let body = last_comment(&issue);
+    assert!(
+        body.contains("index.lock") && body.contains("could not commit"),
+        "{body}"
+    );
+    assert!(
+        std::fs::read_to_string(wt.join("answer.txt"))
+            .unwrap()
+            .starts_with("ANSWER: locked"),
+        "the agent's work is still there"
+    );
+}
+
+#[test]
+fn doctor_and_gc() {
+    let repo = TestRepo::new();
+    let out = repo.run(&["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("✓ git") && text.contains("✓ agent") && text.contains("✓ database"),
+        "{text}"
+    );
+    let broken = TestRepo::new().with_env("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude");
+    let out = broken.run(&["doctor"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("✗ agent"));
+
+    let clean = repo.add(&["Clean", "--ready"]);
+    let dirty = repo.add(&["Dirty", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    for id in [clean, dirty] {
+        repo.ok(&["move", &id.to_string(), "done"]);
+    }
+    let dirty_wt = repo
+        .root
+        .join(format!(".autopilot/worktrees/issue-{dirty}"));
+    std::fs::write(dirty_wt.join("uncommitted.txt"), "keep me").unwrap();
+    let out = repo.ok(&["gc"]);
+    assert!(out.contains("1 worktree(s) removed, 1 kept"), "{out}");
+    assert!(out.contains("uncommitted changes"), "{out}");
+    assert!(!repo
+        .root
+        .join(format!(".autopilot/worktrees/issue-{clean}"))
+        .exists());
+    assert!(dirty_wt.join("uncommitted.txt").exists());
+    // the branches stay
+    assert!(git(
+        &repo.root,
+        &["branch", "--list", &format!("autopilot/issue-{clean}-*")]
+    )
+    .contains("clean"));
+}
