@@ -287,3 +287,27 @@ fn real_cli_refuses_bypass_as_root_without_sandbox_and_we_say_so_first() {
     assert!(err.contains("IS_SANDBOX=1"), "{err}");
     assert_eq!(repo.status(id), "ready");
 }
+
+#[test]
+fn real_cli_output_streams_live_into_a_tui_pane() {
+    let Some((repo, _api)) = setup() else { return };
+    let Some(t) = support::tmux::Tmux::start_sized(&repo, "", 160, 45) else {
+        return;
+    };
+    t.wait_screen("backlog 0");
+    let id = repo.add(&["Stream slowly [scenario:slow]", "--ready"]);
+    // the first block is on screen while the run is still going
+    t.wait_screen("line 1");
+    assert_eq!(
+        repo.status(id),
+        "in_progress",
+        "line 1 was shown live, before the run ended"
+    );
+    t.wait_screen("line 4");
+    wait_for("review", support::tmux::LIMIT, || {
+        (repo.status(id) == "in_review").then_some(())
+    });
+    let screen = t.wait_screen("in review 1");
+    assert!(!screen.contains('\u{1b}'));
+    t.quit();
+}

@@ -1,109 +1,12 @@
 //! The real binary in a real terminal: tmux runs the TUI with the fake agent; the test types
 //! keys, reads the screen with `capture-pane`, and checks the store through the CLI.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use support::{bin, fake_claude, wait_for, TestRepo};
-
-const LIMIT: Duration = Duration::from_secs(30);
-static N: AtomicUsize = AtomicUsize::new(0);
-
-/// A private tmux server (its own socket) running the TUI; killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(repo: &TestRepo, args: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux not installed; skipping");
-            return None;
-        }
-        let socket = format!(
-            "autopilot-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let home = repo.dir.path();
-        let script = format!(
-            "cd '{root}' && exec env -i PATH=\"$PATH\" TERM=xterm-256color HOME='{home}' \
-             AUTOPILOT_CONFIG_HOME='{home}/config' AUTOPILOT_CLAUDE_BIN='{fake}' AUTOPILOT_USER=tester \
-             AUTOPILOT_AGENT_ID=test-agent IS_SANDBOX=1 '{bin}' {args}",
-            root = repo.root.display(),
-            home = home.display(),
-            fake = fake_claude().display(),
-            bin = bin().display(),
-        );
-        let ok = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "120",
-                "-y",
-                "32",
-                &script,
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "tmux new-session failed");
-        Some(Tmux { socket })
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output();
-        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-
-    fn wait_screen(&self, what: &str) -> String {
-        wait_for(&format!("{what:?} on screen"), LIMIT, || {
-            let s = self.screen();
-            s.contains(what).then_some(s)
-        })
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", k])
-                .status();
-            assert!(status.is_ok_and(|s| s.success()), "send-keys {k}");
-        }
-    }
-
-    fn text(&self, text: &str) {
-        let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "-l", text])
-            .status();
-        assert!(status.is_ok_and(|s| s.success()), "send-keys -l");
-    }
-
-    fn alive(&self) -> bool {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "has-session"])
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
+use support::tmux::{Tmux, LIMIT};
+use support::{wait_for, TestRepo};
 
 #[test]
 fn create_hand_off_watch_and_accept_from_the_keyboard() {
@@ -167,4 +70,69 @@ fn answer_a_blocked_question_from_the_inbox() {
     );
     t.keys(&["q"]);
     wait_for("the TUI to exit", LIMIT, || (!t.alive()).then_some(()));
+}
+
+#[test]
+fn a_missing_agent_shows_a_banner_and_the_board_still_works() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude");
+    let Some(t) = Tmux::start(&repo, "") else {
+        return;
+    };
+    t.wait_screen("AUTOPILOT_CLAUDE_BIN");
+    let id = repo.add(&["Still listed", "--ready"]);
+    t.wait_screen("Still listed");
+    assert_eq!(repo.status(id), "ready", "nothing was claimed");
+    t.quit();
+}
+
+#[test]
+fn root_without_sandbox_shows_what_to_do_before_claiming() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let repo = TestRepo::new().with_env("IS_SANDBOX", "yes");
+    let Some(t) = Tmux::start_sized(&repo, "", 200, 40) else {
+        return;
+    };
+    let id = repo.add(&["Would burn", "--ready"]);
+    t.wait_screen("IS_SANDBOX=1");
+    t.wait_screen("Would burn");
+    assert_eq!(repo.status(id), "ready", "nothing was claimed");
+    assert!(repo.agent_calls().is_empty());
+    t.quit();
+}
+
+#[test]
+fn two_tuis_a_headless_runner_and_the_cli_share_one_queue() {
+    let repo = TestRepo::new();
+    let (Some(a), Some(b)) = (
+        Tmux::start(&repo, "--no-runner"),
+        Tmux::start(&repo, "--no-runner"),
+    ) else {
+        return;
+    };
+    a.wait_screen("backlog 0");
+    b.wait_screen("backlog 0");
+    // the CLI adds; both boards notice without a key press
+    let id = repo.add(&["Shared work"]);
+    a.wait_screen("Shared work");
+    b.wait_screen("Shared work");
+    // one TUI hands it off; a headless runner in a third process does it; both see the result
+    a.keys(&["H"]);
+    wait_for("ready", LIMIT, || {
+        (repo.status(id) == "ready").then_some(())
+    });
+    b.wait_screen("ready 1");
+    let runner = repo
+        .cmd(&["run", "--once"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    support::wait_output(runner, LIMIT);
+    assert_eq!(repo.status(id), "in_review");
+    a.wait_screen("in review 1");
+    b.wait_screen("in review 1");
+    a.quit();
+    b.quit();
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod mock_api;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

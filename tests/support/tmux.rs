@@ -1,0 +1,167 @@
+//! A real terminal for end-to-end UI tests: a private tmux server (its own socket) running the
+//! binary; tests type with `send-keys` and read the screen with `capture-pane`.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::{bin, wait_for, TestRepo};
+
+/// How long a screen or store condition may take to appear.
+pub const LIMIT: Duration = Duration::from_secs(30);
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether tmux can be used; under `CI=true` a missing tmux fails the test instead of
+/// skipping it (.ci/run installs tmux).
+pub fn available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v.is_empty() || v == "false"),
+            "CI=true but tmux is not installed"
+        );
+        eprintln!("tmux not installed; skipping");
+    }
+    ok
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A private tmux server running the TUI in a 120×32 terminal; killed on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `autopilot-tui <args>` in the repo with the repo's environment (fake agent,
+    /// isolated config, and anything added with `with_env`).
+    pub fn start(repo: &TestRepo, args: &str) -> Option<Tmux> {
+        Tmux::start_sized(repo, args, 120, 32)
+    }
+
+    /// As `start`, in a terminal of the given size.
+    pub fn start_sized(repo: &TestRepo, args: &str, width: u16, height: u16) -> Option<Tmux> {
+        if !available() {
+            return None;
+        }
+        let socket = format!(
+            "autopilot-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let home = repo.dir.path();
+        let mut env = vec![
+            ("TERM".to_string(), "xterm-256color".to_string()),
+            ("HOME".into(), home.display().to_string()),
+            (
+                "AUTOPILOT_CONFIG_HOME".into(),
+                home.join("config").display().to_string(),
+            ),
+            (
+                "AUTOPILOT_CLAUDE_BIN".into(),
+                super::fake_claude().display().to_string(),
+            ),
+            ("AUTOPILOT_USER".into(), "tester".into()),
+            ("AUTOPILOT_AGENT_ID".into(), "test-agent".into()),
+            ("IS_SANDBOX".into(), "1".into()),
+            (
+                "FAKE_CLAUDE_LOG".into(),
+                repo.agent_log.display().to_string(),
+            ),
+        ];
+        for (k, v) in &repo.env {
+            env.retain(|(key, _)| key != k);
+            env.push((k.clone(), v.clone()));
+        }
+        let vars: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .collect();
+        let script = format!(
+            "cd {} && exec env -i PATH=\"$PATH\" {} {} {args}",
+            quote(&repo.root.display().to_string()),
+            vars.join(" "),
+            quote(&bin().display().to_string()),
+        );
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                &script,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "tmux new-session failed");
+        Some(Tmux { socket })
+    }
+
+    /// The visible screen as text.
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `what` is on screen; returns the screen.
+    pub fn wait_screen(&self, what: &str) -> String {
+        wait_for(&format!("{what:?} on screen"), LIMIT, || {
+            let s = self.screen();
+            s.contains(what).then_some(s)
+        })
+    }
+
+    /// Sends keys by tmux name (`Enter`, `C-s`, `q`).
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", k])
+                .status();
+            assert!(status.is_ok_and(|s| s.success()), "send-keys {k}");
+        }
+    }
+
+    /// Types literal text.
+    pub fn text(&self, text: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-l", text])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "send-keys -l");
+    }
+
+    /// Whether the session (and so the TUI) still runs.
+    pub fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "has-session"])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Quits with `q` (confirming if asked) and waits for the process to end.
+    pub fn quit(&self) {
+        self.keys(&["q"]);
+        wait_for("the TUI to exit", LIMIT, || (!self.alive()).then_some(()));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
