@@ -1,0 +1,366 @@
+//! Shared bench helpers: seeded databases, temp git repos, the release binary in a pty, /proc
+//! readings and the ratio table every bench prints.
+//!
+//! Seeding writes rows with plain SQL in one transaction (after `Store::open` created the real
+//! schema): it is set-up, not what is measured, and 100,000 issues with 1,000,000 events would
+//! otherwise take minutes. Everything measured goes through the product's own code.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use autopilot_tui::store::Store;
+
+/// The release binary `cargo bench` built next to this bench.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_autopilot-tui"))
+}
+
+/// The fake `claude` of the tests (real stream-json lines; scenario `flood` floods).
+pub fn fake_claude() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-claude")
+}
+
+/// The flood agent of the ingest bench.
+pub fn flood_agent() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/support/flood-agent")
+}
+
+/// A number from the environment, else `default` (lets a quick run shrink a bench).
+pub fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs git in `dir`, panicking on failure.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A temp dir holding a git repo with one commit (`<dir>/repo`).
+pub fn git_repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["config", "user.name", "Bench"]);
+    git(&root, &["config", "user.email", "bench@example.com"]);
+    std::fs::write(root.join("README.md"), "# bench\n").expect("write");
+    git(&root, &["add", "README.md"]);
+    git(&root, &["commit", "-q", "-m", "initial"]);
+    (dir, root)
+}
+
+/// How seeded issues are spread over the columns (per mille, `Status::ALL` order minus
+/// in_progress, which needs runs): most work is done, as on a long-lived board.
+const SPREAD: [(&str, u64); 5] = [
+    ("backlog", 100),
+    ("ready", 0),
+    ("blocked", 10),
+    ("in_review", 40),
+    ("done", 850),
+];
+
+/// The title of seeded issue `id`: unique, one word, so it can be found in a terminal stream.
+pub fn title(id: i64) -> String {
+    format!("Card-{id:06}")
+}
+
+/// Creates (migrating) the database and adds `issues` issues spread over the columns, with
+/// `events` event rows. Backlog issues come first, so `title(1)` is the top backlog card.
+pub fn seed(db: &Path, issues: u64, events: u64) {
+    drop(Store::open(db).expect("open store"));
+    let mut conn = rusqlite::Connection::open(db).expect("open");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut ins = tx
+            .prepare(
+                "INSERT INTO issues (id, title, body, kind, status, priority, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6)",
+            )
+            .expect("prepare");
+        let kinds = ["feature", "bug", "chore", "feedback"];
+        let mut id = 0i64;
+        for (status, share) in SPREAD {
+            let n = if status == "done" {
+                issues - id as u64
+            } else {
+                issues * share / 1000
+            };
+            for _ in 0..n {
+                id += 1;
+                ins.execute(rusqlite::params![
+                    id,
+                    title(id),
+                    "Seeded for the benchmarks.\nSecond line of the body.",
+                    kinds[id as usize % 4],
+                    status,
+                    1_700_000_000_000i64 + id,
+                ])
+                .expect("insert issue");
+            }
+        }
+        let mut ev = tx
+            .prepare(
+                "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (?1, 'issue.created', ?2, 'human:bench', '{}')",
+            )
+            .expect("prepare");
+        for e in 0..events {
+            let issue = (e % issues.max(1)) as i64 + 1;
+            ev.execute(rusqlite::params![1_700_000_000_000i64 + e as i64, issue])
+                .expect("insert event");
+        }
+        // Blocked cards show the agent's question.
+        tx.execute(
+            "INSERT INTO comments (issue_id, author, author_kind, body, created_at)
+             SELECT id, 'bench-1', 'agent', 'Which way should this go?', updated_at FROM issues WHERE status = 'blocked'",
+            [],
+        )
+        .expect("questions");
+    }
+    tx.commit().expect("commit");
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        .expect("checkpoint");
+}
+
+/// Resident set size and its peak, in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU time (user + system, all threads) of a process, in nanoseconds, from schedstat.
+pub fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// The p-th percentile (0..=100) of sorted samples.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Milliseconds with two decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+/// One line of the closing table: a figure, its baseline, the ratio and the target.
+pub struct Row {
+    pub what: String,
+    pub figure: String,
+    pub baseline: String,
+    pub ratio: String,
+    pub target: String,
+    pub met: Option<bool>,
+}
+
+/// Prints the closing table in the Markdown format BENCHMARKS.md uses.
+pub fn print_table(title: &str, rows: &[Row]) {
+    println!("\n## {title}\n");
+    println!("| what | figure | baseline (same run) | ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.what, r.figure, r.baseline, r.ratio, r.target, met
+        );
+    }
+    println!();
+}
+
+/// Everything read from a pty master so far, with a signal for each new chunk.
+#[derive(Default)]
+struct Screen {
+    bytes: Vec<u8>,
+    closed: bool,
+}
+
+/// The release binary running full-screen in a pseudo-terminal of its own (a new session
+/// whose controlling terminal is the pty, as a terminal emulator would start it).
+pub struct PtyApp {
+    pub child: Child,
+    master: std::fs::File,
+    screen: Arc<(Mutex<Screen>, Condvar)>,
+    pub started: Instant,
+}
+
+impl PtyApp {
+    /// Starts `bin()` with `args` in `cwd`, a `cols`×`rows` terminal and `env` on top of a
+    /// clean environment.
+    pub fn spawn(
+        cwd: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        cols: u16,
+        rows: u16,
+    ) -> PtyApp {
+        let size = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&size), None).expect("openpty");
+        let slave = std::fs::File::from(pty.slave);
+        let master = std::fs::File::from(pty.master);
+        let mut cmd = Command::new("setsid");
+        // -c: make the pty (our stdin) the controlling terminal, which crossterm opens as /dev/tty.
+        cmd.arg("-c")
+            .arg(bin())
+            .args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TERM", "xterm-256color")
+            .stdin(slave.try_clone().expect("dup"))
+            .stdout(slave.try_clone().expect("dup"))
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let started = Instant::now();
+        let child = cmd.spawn().expect("spawn the TUI");
+        drop(slave);
+        let screen: Arc<(Mutex<Screen>, Condvar)> = Arc::default();
+        let reader = master.try_clone().expect("dup master");
+        let s = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut reader = reader;
+            let mut buf = vec![0u8; 64 << 10];
+            loop {
+                let n = reader.read(&mut buf).unwrap_or(0);
+                let (lock, cv) = &*s;
+                let mut g = lock.lock().unwrap();
+                if n == 0 {
+                    g.closed = true;
+                    cv.notify_all();
+                    return;
+                }
+                g.bytes.extend_from_slice(&buf[..n]);
+                cv.notify_all();
+            }
+        });
+        PtyApp {
+            child,
+            master,
+            screen,
+            started,
+        }
+    }
+
+    /// The process id (setsid execs the binary in place).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Bytes the app has written to the terminal so far.
+    pub fn written(&self) -> usize {
+        self.screen.0.lock().unwrap().bytes.len()
+    }
+
+    /// Types bytes (keys) into the terminal.
+    pub fn keys(&mut self, bytes: &[u8]) {
+        self.master.write_all(bytes).expect("write keys");
+        self.master.flush().expect("flush keys");
+    }
+
+    /// Waits until `needle` appears in output written after byte `from`; returns when it was
+    /// seen and the output length then.
+    pub fn wait_for(
+        &self,
+        needle: &[u8],
+        from: usize,
+        limit: Duration,
+    ) -> Option<(Instant, usize)> {
+        let deadline = Instant::now() + limit;
+        let (lock, cv) = &*self.screen;
+        let mut g = lock.lock().unwrap();
+        let mut at = from;
+        loop {
+            let hay = &g.bytes[at.min(g.bytes.len())..];
+            if let Some(i) = hay.windows(needle.len()).position(|w| w == needle) {
+                return Some((Instant::now(), at + i + needle.len()));
+            }
+            at = g.bytes.len().saturating_sub(needle.len()).max(at);
+            let now = Instant::now();
+            if g.closed || now >= deadline {
+                return None;
+            }
+            g = cv.wait_timeout(g, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Asks the app to quit (SIGTERM, as a closing terminal would), then kills it if needed.
+    pub fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The environment the binary runs with in benches: isolated config, the given agent.
+pub fn app_env(home: &Path, db: &Path, agent: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("HOME", home.display().to_string()),
+        (
+            "AUTOPILOT_CONFIG_HOME",
+            home.join("config").display().to_string(),
+        ),
+        ("AUTOPILOT_DB", db.display().to_string()),
+        ("AUTOPILOT_CLAUDE_BIN", agent.display().to_string()),
+        ("AUTOPILOT_USER", "bench".into()),
+        ("AUTOPILOT_AGENT_ID", "bench".into()),
+        ("IS_SANDBOX", "1".into()),
+    ]
+}
