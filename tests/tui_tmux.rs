@@ -136,3 +136,57 @@ fn two_tuis_a_headless_runner_and_the_cli_share_one_queue() {
     a.quit();
     b.quit();
 }
+
+#[test]
+fn hostile_text_in_titles_and_comments_never_reaches_the_terminal() {
+    let repo = TestRepo::new();
+    let id = repo.add(&[
+        "Evil \u{1b}]0;PWNED\u{7}title \u{1b}]52;c;ZXZpbA==\u{7}end",
+        "--body",
+        "body \u{1b}[2J\u{1b}[Hstill here",
+    ]);
+    repo.ok(&[
+        "comment",
+        &id.to_string(),
+        "note \u{1b}]2;PWNED2\u{1b}\\ done",
+    ]);
+    let Some(t) = Tmux::start(&repo, "--no-runner") else {
+        return;
+    };
+    let before = t.pane_title();
+    t.wait_screen("Evil title end");
+    t.keys(&["Enter"]);
+    let screen = t.wait_screen("note  done");
+    assert!(screen.contains("body still here"), "{screen}");
+    let title = t.pane_title();
+    assert!(
+        !title.contains("PWNED"),
+        "the terminal title was changed to {title:?}"
+    );
+    assert_eq!(title, before);
+    t.keys(&["Escape"]);
+    t.quit();
+}
+
+#[test]
+fn quit_and_wait_lets_the_running_agent_finish_its_work() {
+    let repo = TestRepo::new().with_env("FAKE_CLAUDE_DELAY", "0.5");
+    let id = repo.add(&["Slow [scenario:slow]", "--ready"]);
+    let other = repo.add(&["Not started", "--ready"]);
+    let Some(t) = Tmux::start(&repo, "") else {
+        return;
+    };
+    t.wait_screen("line 1");
+    t.keys(&["q"]);
+    t.wait_screen("wait for them to finish");
+    t.keys(&["w"]);
+    wait_for("the TUI to exit after the run", LIMIT, || {
+        (!t.alive()).then_some(())
+    });
+    assert_eq!(repo.status(id), "in_review", "the running agent finished");
+    assert_eq!(
+        repo.status(other),
+        "ready",
+        "nothing new was claimed meanwhile"
+    );
+}

@@ -134,6 +134,44 @@ fn quitting_with_running_agents_asks_first() {
 }
 
 #[test]
+fn quitting_can_wait_for_running_agents_to_finish() {
+    let mut a = app(80, 24);
+    a.on_runner(started(0, 1, 6, "x"));
+    a.take_effects();
+    a.on_key(key('q'));
+    a.on_key(key('w'));
+    assert!(!a.quit && a.confirm.is_none() && a.quit_when_idle);
+    let fx = a.take_effects();
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Runner(RunnerCommand::Drain))),
+        "{fx:?}"
+    );
+    assert_eq!(a.running(), 1);
+    a.on_runner(RunnerEvent::RunFinished {
+        slot: 0,
+        run_id: 1,
+        issue_id: 6,
+        outcome: autopilot_tui::domain::RunOutcome::Implemented,
+        status: Status::InReview,
+        summary: String::new(),
+    });
+    assert_eq!(
+        a.running(),
+        0,
+        "the event loop quits once this reaches zero"
+    );
+    // q again while waiting stops them instead
+    let mut b = app(80, 24);
+    b.on_runner(started(0, 1, 6, "x"));
+    b.on_key(key('q'));
+    b.on_key(key('w'));
+    b.on_key(key('q'));
+    b.on_key(key('s'));
+    assert!(b.quit);
+}
+
+#[test]
 fn inbox_reply_stores_a_human_comment() {
     let mut a = app(80, 24);
     a.on_store(StoreReply::Inbox(sample_inbox()));

@@ -198,6 +198,8 @@ pub enum RunnerCommand {
     },
     /// Pause (true) or resume (false) claiming; running agents finish.
     SetPaused(bool),
+    /// Claim nothing more in this process; the runner ends once its running agents finish.
+    Drain,
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ pub struct Runner {
     wake: Arc<Notify>,
     stops: StopMap,
     git_lock: Arc<tokio::sync::Mutex<()>>,
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl Runner {
@@ -120,6 +121,7 @@ impl Runner {
             wake: Arc::new(Notify::new()),
             stops: Arc::default(),
             git_lock: Arc::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -251,6 +253,11 @@ impl Runner {
     async fn command(&self, db: &Db, cmd: RunnerCommand) {
         match cmd {
             RunnerCommand::Wake => self.wake.notify_waiters(),
+            RunnerCommand::Drain => {
+                self.draining
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                self.wake.notify_waiters();
+            }
             RunnerCommand::Stop { issue_id, by } => {
                 let entry = self
                     .stops
@@ -303,7 +310,7 @@ impl Runner {
             let notified = self.wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if cancel.is_cancelled() {
+            if cancel.is_cancelled() || self.draining.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(());
             }
             let id = agent_id.clone();

@@ -392,6 +392,8 @@ pub struct App {
     pub dirty: bool,
     /// Set when the user quit.
     pub quit: bool,
+    /// Quit as soon as no agent of this process runs (the user chose to wait for them).
+    pub quit_when_idle: bool,
     /// Work for the event loop.
     pub outbox: Vec<Effect>,
     board_gen: u64,
@@ -433,6 +435,7 @@ impl App {
             mouse: false,
             dirty: true,
             quit: false,
+            quit_when_idle: false,
             outbox: Vec::new(),
             board_gen: 0,
             applied_gen: 0,
@@ -453,7 +456,8 @@ impl App {
     /// Shows a notification.
     pub fn toast(&mut self, level: Level, text: impl Into<String>, issue_id: Option<i64>) {
         self.toasts.push(Toast {
-            text: text.into(),
+            // Toasts quote names and errors from elsewhere; never let a control sequence through.
+            text: crate::runner::sanitize::strip_all(&text.into()),
             level,
             issue_id,
             born: self.now,
@@ -713,9 +717,20 @@ impl App {
     pub fn on_key(&mut self, key: KeyEvent) {
         let key = normalize(key);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if let Some(Confirm::Quit { .. }) = self.confirm {
+        if let Some(Confirm::Quit { running }) = self.confirm {
             match key.code {
-                KeyCode::Char('y') | KeyCode::Enter => self.quit = true,
+                KeyCode::Char('y' | 's') | KeyCode::Enter => self.quit = true,
+                KeyCode::Char('w') => {
+                    // Drain: claim nothing more here, quit once the running agents finish.
+                    self.outbox.push(Effect::Runner(RunnerCommand::Drain));
+                    self.quit_when_idle = true;
+                    self.confirm = None;
+                    self.toast(
+                        Level::Info,
+                        format!("waiting for {running} agent(s) to finish, then quitting (q again to stop them)"),
+                        None,
+                    );
+                }
                 _ => self.confirm = None,
             }
             self.dirty = true;
@@ -963,7 +978,8 @@ impl App {
                 "ready" if self.has_runner => self.outbox.push(Effect::Runner(RunnerCommand::Wake)),
                 _ => {}
             },
-            "comment.added" if field("author_kind") != "system" => {
+            // An agent's comment always comes with a move (blocked, review) that is toasted.
+            "comment.added" if field("author_kind") == "human" => {
                 let who = e.actor.split(':').nth(1).unwrap_or(&e.actor).to_string();
                 self.toast(Level::Info, format!("{n} comment by {who}"), id);
             }

@@ -204,6 +204,9 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                 }
             }
         }
+        if app.quit_when_idle && app.running() == 0 {
+            app.quit = true;
+        }
         if app.quit {
             break;
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
+use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
 use crate::store::{IssueEdit, NewIssue, StatusCounts, Store};
 
@@ -205,6 +206,29 @@ fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
     ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
 }
 
+/// Issue text comes from people and agents alike: no control sequence may reach the
+/// terminal through a title, a body or a comment.
+fn clean_issue(mut i: Issue) -> Issue {
+    i.title = strip_all(&i.title);
+    i.body = strip_all(&i.body);
+    i.claimed_by = i.claimed_by.as_deref().map(strip_all);
+    i.branch = i.branch.as_deref().map(strip_all);
+    i
+}
+
+fn clean_detail(mut d: IssueDetail) -> IssueDetail {
+    d.issue = clean_issue(d.issue);
+    for c in &mut d.comments {
+        c.author = strip_all(&c.author);
+        c.body = strip_all(&c.body);
+    }
+    for r in &mut d.runs {
+        r.agent_id = strip_all(&r.agent_id);
+        r.error = r.error.as_deref().map(strip_all);
+    }
+    d
+}
+
 fn first_line(text: &str) -> String {
     text.lines()
         .find(|l| !l.trim().is_empty())
@@ -214,12 +238,13 @@ fn first_line(text: &str) -> String {
 }
 
 fn card(store: &Store, issue: Issue) -> Card {
+    let issue = clean_issue(issue);
     let question = if issue.status == Status::Blocked {
         store
             .last_comment(issue.id, AuthorKind::Agent)
             .ok()
             .flatten()
-            .map(|c| first_line(&c.body))
+            .map(|c| first_line(&strip_all(&c.body)))
     } else {
         None
     };
@@ -246,8 +271,8 @@ fn card(store: &Store, issue: Issue) -> Card {
 /// Answers one request; the flag says whether it wrote.
 fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, bool) {
     let done = |message: String, issue: Issue| StoreReply::Done {
-        message,
-        issue: Some(Box::new(issue)),
+        message: strip_all(&message),
+        issue: Some(Box::new(clean_issue(issue))),
     };
     let reply = match req {
         StoreRequest::Board {
@@ -290,9 +315,9 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
                     let q = store.last_comment(i.id, AuthorKind::Agent).ok().flatten();
                     InboxItem {
                         issue_id: i.id,
-                        title: i.title,
-                        question: q.as_ref().map(|c| c.body.clone()).unwrap_or_default(),
-                        asked_by: q.as_ref().map(|c| c.author.clone()).unwrap_or_default(),
+                        title: strip_all(&i.title),
+                        question: q.as_ref().map(|c| strip_all(&c.body)).unwrap_or_default(),
+                        asked_by: q.as_ref().map(|c| strip_all(&c.author)).unwrap_or_default(),
                         asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
                     }
                 })
@@ -306,7 +331,7 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
         }
         StoreRequest::Detail(id) => {
             return match store.issue_detail(*id) {
-                Ok(d) => (StoreReply::Detail(Box::new(d)), false),
+                Ok(d) => (StoreReply::Detail(Box::new(clean_detail(d))), false),
                 Err(e) => (StoreReply::Failed(e.to_string()), false),
             };
         }

@@ -143,6 +143,15 @@ impl Tmux {
         assert!(status.is_ok_and(|s| s.success()), "send-keys -l");
     }
 
+    /// The pane's title as the terminal knows it (OSC 0/2 would change it).
+    pub fn pane_title(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display-message", "-p", "#{pane_title}"])
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    }
+
     /// Whether the session (and so the TUI) still runs.
     pub fn alive(&self) -> bool {
         Command::new("tmux")

@@ -162,6 +162,10 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
             t.muted
         };
         spans.push(Span::styled(format!("● {running} running"), style));
+        if app.quit_when_idle {
+            spans.push(sep());
+            spans.push(Span::styled("quitting when they finish", t.warn));
+        }
     } else {
         spans.push(Span::styled("watching (no runner)", t.muted));
     }
@@ -251,7 +255,7 @@ fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
 
 fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
     let t = &app.theme;
-    let r = centered(f.area(), 52, 5);
+    let r = centered(f.area(), 44, 6);
     f.render_widget(Clear, r);
     let agents = if running == 1 {
         "1 agent is".to_string()
@@ -259,13 +263,16 @@ fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
         format!("{running} agents are")
     };
     let text = vec![
-        Line::from(format!("{agents} running; quitting stops them.")),
+        Line::from(format!("{agents} running.")),
         Line::from(vec![
-            Span::styled("y", t.hint_key),
-            Span::raw(" quit   "),
-            Span::styled("n/esc", t.hint_key),
-            Span::raw(" stay"),
+            Span::styled("  w  ", t.hint_key),
+            Span::raw("wait for them to finish, then quit"),
         ]),
+        Line::from(vec![
+            Span::styled("  s  ", t.hint_key),
+            Span::raw("stop them now and quit"),
+        ]),
+        Line::from(vec![Span::styled(" esc ", t.hint_key), Span::raw("stay")]),
     ];
     let block = Block::default()
         .borders(Borders::ALL)
