@@ -421,3 +421,39 @@ fn runner_problems_become_a_banner_not_a_crash() {
     a.on_runner(RunnerEvent::ProblemCleared);
     assert!(a.banner.is_none());
 }
+
+#[test]
+fn enter_on_a_focused_notification_opens_its_issue() {
+    use autopilot_tui::ui::app::Level;
+    let mut a = app(120, 32);
+    a.toast(Level::Warn, "#7 blocked — needs you (i)", Some(7));
+    a.toast(Level::Ok, "#9 ready for review", Some(9));
+    a.toast(Level::Info, "claiming paused", None);
+    a.take_effects();
+    // tab cycles board → inbox → notifications (no panes yet)
+    update(&mut a, Action::CycleFocus);
+    assert_eq!(a.focus, Focus::Inbox);
+    update(&mut a, Action::CycleFocus);
+    assert_eq!(a.focus, Focus::Toasts);
+    assert_eq!(
+        a.selected_issue(),
+        Some((9, None)),
+        "starts on the newest with an issue"
+    );
+    // notifications hold still while focused
+    a.tick(a.now + 60_000);
+    assert_eq!(a.toasts.len(), 3);
+    update(&mut a, Action::Up);
+    assert_eq!(a.selected_issue(), Some((7, None)));
+    a.on_key(crossterm::event::KeyEvent::from(KeyCode::Enter));
+    assert_eq!(a.focus, Focus::Board);
+    assert_eq!(a.detail.as_ref().map(|d| d.id), Some(7));
+    let fx = a.take_effects();
+    assert!(
+        matches!(store_requests(&fx)[..], [StoreRequest::Detail(7)]),
+        "{fx:?}"
+    );
+    // back on the board, time moves on again
+    a.tick(a.now + 60_000);
+    assert!(a.toasts.is_empty());
+}

@@ -31,6 +31,8 @@ pub enum Focus {
     Panes,
     /// The blocked inbox.
     Inbox,
+    /// The notifications, to open the issue one is about.
+    Toasts,
 }
 
 /// Something for the event loop to do on the UI's behalf.
@@ -394,6 +396,8 @@ pub struct App {
     pub quit: bool,
     /// Quit as soon as no agent of this process runs (the user chose to wait for them).
     pub quit_when_idle: bool,
+    /// The focused notification, counted from the newest.
+    pub toast_cursor: usize,
     /// Work for the event loop.
     pub outbox: Vec<Effect>,
     board_gen: u64,
@@ -436,6 +440,7 @@ impl App {
             dirty: true,
             quit: false,
             quit_when_idle: false,
+            toast_cursor: 0,
             outbox: Vec::new(),
             board_gen: 0,
             applied_gen: 0,
@@ -490,7 +495,10 @@ impl App {
     pub fn tick(&mut self, now: Millis) {
         self.now = now;
         let before = self.toasts.len();
-        self.toasts.retain(|t| now - t.born < t.lifetime());
+        // Notifications hold still while the user is choosing one.
+        if self.focus != Focus::Toasts {
+            self.toasts.retain(|t| now - t.born < t.lifetime());
+        }
         if before != self.toasts.len() || self.needs_tick() {
             self.dirty = true;
         }
@@ -505,6 +513,7 @@ impl App {
             Focus::Board => Context::Board,
             Focus::Panes => Context::Panes,
             Focus::Inbox => Context::Inbox,
+            Focus::Toasts => Context::Toasts,
         }
     }
 
@@ -557,6 +566,13 @@ impl App {
                 .items
                 .get(self.inbox.cursor)
                 .map(|i| (i.issue_id, Some(Status::Blocked))),
+            Focus::Toasts => self
+                .toasts
+                .iter()
+                .rev()
+                .nth(self.toast_cursor)
+                .and_then(|t| t.issue_id)
+                .map(|id| (id, None)),
         }
     }
 
@@ -1198,7 +1214,7 @@ pub fn update(app: &mut App, action: Action) {
                 if app.panes.is_empty() {
                     app.focus = Focus::Board;
                 }
-            } else if app.focus == Focus::Inbox {
+            } else if matches!(app.focus, Focus::Inbox | Focus::Toasts) {
                 app.focus = Focus::Board;
             } else if !app.filter.is_empty() {
                 app.filter.clear();
@@ -1206,12 +1222,31 @@ pub fn update(app: &mut App, action: Action) {
             }
         }
         Action::CycleFocus | Action::CycleFocusBack => {
-            let order = [Focus::Board, Focus::Panes, Focus::Inbox];
+            // Panes and notifications join the cycle only while there are some.
+            let mut order = vec![Focus::Board];
+            if !app.panes.is_empty() {
+                order.push(Focus::Panes);
+            }
+            order.push(Focus::Inbox);
+            if app.toasts.iter().any(|t| t.issue_id.is_some()) {
+                order.push(Focus::Toasts);
+            }
+            let n = order.len();
             let i = order.iter().position(|f| *f == app.focus).unwrap_or(0);
-            let step = if action == Action::CycleFocus { 1 } else { 2 };
-            let mut next = order[(i + step) % 3];
-            if next == Focus::Panes && app.panes.is_empty() {
-                next = order[(i + step * 2) % 3];
+            let step = if action == Action::CycleFocus {
+                1
+            } else {
+                n - 1
+            };
+            let next = order[(i + step) % n];
+            if next == Focus::Toasts {
+                // Start on the newest notification that names an issue.
+                app.toast_cursor = app
+                    .toasts
+                    .iter()
+                    .rev()
+                    .position(|t| t.issue_id.is_some())
+                    .unwrap_or(0);
             }
             app.focus = next;
             app.zoom = false;
@@ -1263,7 +1298,12 @@ pub fn update(app: &mut App, action: Action) {
             app.human_move(Status::Backlog, "back to backlog", &from);
         }
         Action::Open => match app.selected_issue() {
-            Some((id, _)) => app.jump_to_issue(id),
+            Some((id, _)) => {
+                if app.focus == Focus::Toasts {
+                    app.focus = Focus::Board;
+                }
+                app.jump_to_issue(id);
+            }
             None => app.toast(Level::Info, "no issue selected", None),
         },
         Action::OpenToast => match app.toasts.iter().rev().find_map(|t| t.issue_id) {
@@ -1341,7 +1381,7 @@ pub fn update(app: &mut App, action: Action) {
                         };
                     }
                 }
-                Focus::Inbox => {}
+                Focus::Inbox | Focus::Toasts => {}
             }
         }
     }
@@ -1379,6 +1419,17 @@ fn navigate(app: &mut App, action: Action) {
                 // Scrolling up leaves follow mode; reaching the tail re-enters it.
                 p.follow = p.scroll == 0;
             }
+        }
+        Focus::Toasts => {
+            // The newest is drawn lowest: up goes to older ones.
+            let n = app.toasts.len();
+            let c = app.toast_cursor;
+            app.toast_cursor = match action {
+                Action::Up => (c + 1).min(n.saturating_sub(1)),
+                Action::Down => c.saturating_sub(1),
+                Action::PageUp | Action::Top => n.saturating_sub(1),
+                _ => 0,
+            };
         }
         Focus::Inbox => {
             let n = app.inbox.items.len();

@@ -18,6 +18,8 @@ pub enum Context {
     Inbox,
     /// The issue detail overlay is open.
     Detail,
+    /// The notifications (toasts) have focus.
+    Toasts,
 }
 
 impl Context {
@@ -29,6 +31,7 @@ impl Context {
             Context::Panes => "Agent panes",
             Context::Inbox => "Inbox",
             Context::Detail => "Issue detail",
+            Context::Toasts => "Notifications",
         }
     }
 }
@@ -307,7 +310,7 @@ impl Default for Keymap {
                 C::Global,
                 A::CycleFocus,
                 &["tab"],
-                "focus board → panes → inbox",
+                "focus board → panes → inbox → notifications",
                 Some("focus"),
             ),
             (
@@ -422,6 +425,13 @@ impl Default for Keymap {
                 Some("reply"),
             ),
             (C::Inbox, A::Open, &["d"], "issue detail", Some("detail")),
+            (
+                C::Toasts,
+                A::Open,
+                &["enter"],
+                "open the notification's issue",
+                Some("open"),
+            ),
             (
                 C::Detail,
                 A::Open,

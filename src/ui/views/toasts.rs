@@ -13,6 +13,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let t = &app.theme;
     let w = (area.width / 2).clamp(20, 48).min(area.width);
     let x = area.x + area.width - w;
+    let focused = app.focus == crate::ui::app::Focus::Toasts;
     for (i, toast) in app.toasts.iter().rev().enumerate() {
         let Some(y) = (area.y + area.height)
             .checked_sub(2 + i as u16)
@@ -28,10 +29,15 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         };
         let r = Rect::new(x, y, w, 1);
         f.render_widget(Clear, r);
+        let base = if focused && i == app.toast_cursor {
+            t.toast.patch(t.selection)
+        } else {
+            t.toast
+        };
         let line = Line::from(vec![
-            Span::styled(format!(" {icon} "), t.toast.patch(style)),
-            Span::styled(format!("{} ", toast.text), t.toast),
+            Span::styled(format!(" {icon} "), base.patch(style)),
+            Span::styled(format!("{} ", toast.text), base),
         ]);
-        f.render_widget(Paragraph::new(line).style(t.toast), r);
+        f.render_widget(Paragraph::new(line).style(base), r);
     }
 }
