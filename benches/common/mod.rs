@@ -364,3 +364,40 @@ pub fn app_env(home: &Path, db: &Path, agent: &Path) -> Vec<(&'static str, Strin
         ("IS_SANDBOX", "1".into()),
     ]
 }
+
+/// Mean time per iteration of each criterion benchmark, gathered through `iter_custom`, so
+/// the closing table can print ratios of benchmarks that ran in the same process.
+static MEANS: Mutex<Vec<(String, u64, Duration)>> = Mutex::new(Vec::new());
+
+/// Times `iters` runs of `f` and records them under `name`; returns the total for criterion.
+pub fn timed(name: &str, iters: u64, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    let took = start.elapsed();
+    let mut m = MEANS.lock().unwrap();
+    match m.iter_mut().find(|(n, _, _)| n == name) {
+        Some(e) => {
+            e.1 += iters;
+            e.2 += took;
+        }
+        None => m.push((name.to_string(), iters, took)),
+    }
+    took
+}
+
+/// The mean time per iteration recorded under `name`.
+pub fn mean(name: &str) -> Duration {
+    let m = MEANS.lock().unwrap();
+    m.iter()
+        .find(|(n, _, _)| n == name)
+        .map_or(Duration::ZERO, |(_, i, t)| {
+            Duration::from_nanos((t.as_nanos() / u128::from((*i).max(1))) as u64)
+        })
+}
+
+/// Microseconds with one decimal.
+pub fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
