@@ -137,22 +137,31 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     if i.priority != 0 {
         head.push(Span::styled(format!(" p{}", i.priority), t.muted));
     }
-    let title = Line::from(vec![Span::raw(" "), Span::styled(i.title.clone(), t.title)]);
+    let room = usize::from(r.width).saturating_sub(2);
+    let title = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(super::fit(&i.title, room), t.title),
+    ]);
     let detail = match i.status {
         Status::InProgress => live_line(app, card),
-        Status::Blocked => card
-            .question
-            .as_deref()
-            .map(|q| Line::from(Span::styled(format!(" ? {q}"), t.col_blocked))),
-        Status::InReview => i
-            .branch
-            .as_deref()
-            .map(|b| Line::from(Span::styled(format!(" ⎇ {b}"), t.col_in_review))),
-        _ => i
-            .body
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| Line::from(Span::styled(format!(" {}", l.trim()), t.muted))),
+        Status::Blocked => card.question.as_deref().map(|q| {
+            Line::from(Span::styled(
+                format!(" ? {}", super::fit(q, room.saturating_sub(2))),
+                t.col_blocked,
+            ))
+        }),
+        Status::InReview => i.branch.as_deref().map(|b| {
+            Line::from(Span::styled(
+                format!(" ⎇ {}", super::fit(b, room.saturating_sub(2))),
+                t.col_in_review,
+            ))
+        }),
+        _ => i.body.lines().find(|l| !l.trim().is_empty()).map(|l| {
+            Line::from(Span::styled(
+                format!(" {}", super::fit(l.trim(), room)),
+                t.muted,
+            ))
+        }),
     };
     let mut lines = vec![Line::from(head), title, detail.unwrap_or_default()];
     let mut style = Style::default();

@@ -99,6 +99,34 @@ pub fn elapsed(ms: Millis) -> String {
 }
 
 /// A centred rectangle of at most `w`×`h`.
+/// Cuts `text` to `width` terminal cells, ending with `…` when something was cut.
+pub fn fit(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        out.push(ch);
+    }
+    out.push('…');
+    out
+}
+
+/// Cells a line of spans takes.
+pub fn spans_width(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(Span::width).sum()
+}
+
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
@@ -279,4 +307,18 @@ fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
         .border_style(t.warn)
         .title(Span::styled(" Quit? ", t.warn));
     f.render_widget(Paragraph::new(text).block(block).style(Style::default()), r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis_by_display_width() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("exactly10!", 10), "exactly10!");
+        assert_eq!(fit("a longer title", 8), "a longe…");
+        assert_eq!(fit("日本語のタイトル", 7), "日本語…");
+        assert_eq!(fit("x", 0), "");
+    }
 }

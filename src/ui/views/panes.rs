@@ -85,7 +85,7 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
     let took = p.ended.unwrap_or(app.now) - p.started;
     let mut head = vec![
         Span::styled(format!(" #{} ", p.issue_id), t.accent),
-        Span::styled(p.title.clone(), t.title),
+        Span::raw(""),
         Span::styled(format!(" · {} · ", p.agent), t.muted),
         Span::styled(state, state_style),
         Span::styled(format!(" · {}", elapsed(took)), t.muted),
@@ -97,6 +97,11 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
         head.push(Span::styled(format!(" · ${c:.2}"), t.muted));
     }
     head.push(Span::raw(" "));
+    // The title gives way so state, time, turns and cost stay readable.
+    let room = usize::from(r.width)
+        .saturating_sub(4)
+        .saturating_sub(super::spans_width(&head));
+    head[1] = Span::styled(super::fit(&p.title, room), t.title);
     let foot = if p.follow {
         " follow ".to_string()
     } else {
