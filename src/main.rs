@@ -8,6 +8,12 @@ use autopilot_tui::cli::{self, Cli};
 use autopilot_tui::ui;
 
 fn main() -> ExitCode {
+    // Past a file size limit the kernel would kill us with SIGXFSZ mid-write; with the signal
+    // caught, the write fails instead and SQLite rolls the transaction back cleanly.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let cli = Cli::parse();
     let result = match cli.command {
         None => open_tui(&cli),

@@ -59,6 +59,22 @@ pub enum StoreError {
         /// How long we waited.
         waited: Duration,
     },
+    /// The database or its directory cannot be written (read-only, permissions).
+    #[error("cannot write {path}: {detail}; make sure the file and its directory are writable (nothing was changed)")]
+    NotWritable {
+        /// The database.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// A write failed for lack of space (a full disk, a quota or a file size limit).
+    #[error("could not write {path}: {detail} — is the disk full? Nothing was changed; free some space and retry")]
+    Full {
+        /// The database.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
     /// The directory for the database could not be created.
     #[error("cannot create {path}: {source}")]
     Io {
@@ -121,11 +137,26 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn is_not_a_database(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
-    )
+/// Turns SQLite's codes into errors that say what to do.
+fn classify(path: &Path, waited: Duration, e: StoreError) -> StoreError {
+    let StoreError::Sqlite(ref inner) = e else {
+        return e;
+    };
+    let path = path.to_path_buf();
+    let detail = inner.to_string();
+    match inner.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase { path }
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Locked { path, waited }
+        }
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
+            StoreError::NotWritable { path, detail }
+        }
+        Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => StoreError::Full { path, detail },
+        _ => e,
+    }
 }
 
 impl Store {
@@ -141,7 +172,8 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)?;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| classify(path, BUSY_TIMEOUT, e.into()))?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -158,16 +190,7 @@ impl Store {
     }
 
     fn classify(&self, e: StoreError) -> StoreError {
-        match e {
-            StoreError::Sqlite(ref inner) if is_not_a_database(inner) => StoreError::NotADatabase {
-                path: self.path.clone(),
-            },
-            StoreError::Sqlite(ref inner) if is_busy(inner) => StoreError::Locked {
-                path: self.path.clone(),
-                waited: BUSY_TIMEOUT.min(self.deadline),
-            },
-            other => other,
-        }
+        classify(&self.path, BUSY_TIMEOUT.min(self.deadline), e)
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -249,12 +272,8 @@ impl Store {
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_millis(200));
                 }
-                Err(StoreError::Sqlite(ref e)) if is_not_a_database(e) => {
-                    return Err(StoreError::NotADatabase {
-                        path: self.path.clone(),
-                    })
-                }
-                other => return other,
+                Err(e) => return Err(self.classify(e)),
+                ok => return ok,
             }
         }
     }
