@@ -311,3 +311,26 @@ fn real_cli_output_streams_live_into_a_tui_pane() {
     assert!(!screen.contains('\u{1b}'));
     t.quit();
 }
+
+#[test]
+fn real_cli_recovers_from_a_broken_stream_by_asking_again_without_streaming() {
+    let Some((repo, api)) = setup() else { return };
+    let id = repo.add(&["Say hello [scenario:broken-stream]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let requests = api.requests();
+    assert!(
+        requests.iter().any(|r| r["stream"] == true),
+        "it first asked for a stream"
+    );
+    assert!(
+        requests.iter().any(|r| r["stream"] != true),
+        "then retried without streaming"
+    );
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:hello.txt")]),
+        "Hello from the real CLI"
+    );
+}

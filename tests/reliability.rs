@@ -529,3 +529,40 @@ fn doctor_and_gc() {
     )
     .contains("clean"));
 }
+
+#[test]
+fn a_50_mb_line_is_capped_and_memory_stays_bounded() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Huge [scenario:huge-line]", "--ready"]);
+    let runner = spawn_runner(&repo, &[]);
+    wait_for("the run to finish", Duration::from_secs(60), || {
+        (repo.status(id) == "in_review").then_some(())
+    });
+    let status = std::fs::read_to_string(format!("/proc/{}/status", runner.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kill(runner.id(), "TERM");
+    wait_output(runner, Duration::from_secs(30));
+    // a 50 MB line never sits whole in memory: the reader keeps at most 16 MiB of it
+    eprintln!("peak RSS of the runner: {peak_kb} kB");
+    assert!(peak_kb < 128 * 1024, "peak RSS {peak_kb} kB");
+    let run_id = repo.show(id)["runs"][0]["id"].as_i64().unwrap();
+    let line: Vec<u8> = db(&repo)
+        .query_row(
+            "SELECT line FROM transcript_lines WHERE run_id = ?1 AND seq = 1",
+            [run_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let marker = b"[autopilot: 35651584 bytes of this line dropped; lines are capped at 16 MiB]";
+    assert!(
+        line.ends_with(marker),
+        "{:?}",
+        String::from_utf8_lossy(&line[line.len().saturating_sub(120)..])
+    );
+    assert_eq!(line.len(), (16 << 20) + "…".len() + marker.len());
+}

@@ -262,6 +262,9 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
         return write_json(out, 200, &msg, &[]);
     }
     out.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nrequest-id: req_mock\r\ntransfer-encoding: chunked\r\n\r\n")?;
+    // `broken-stream`: the stream dies half-way through its first block; the CLI must fall
+    // back to a non-streaming request, which gets the whole answer.
+    let broken = name == "broken-stream";
     let mut send = |event: &str, data: Value| -> std::io::Result<()> {
         let payload = format!("event: {event}\ndata: {data}\n\n");
         out.write_all(format!("{:x}\r\n{payload}\r\n", payload.len()).as_bytes())?;
@@ -281,6 +284,13 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
                     "content_block_start",
                     json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}),
                 )?;
+                if broken {
+                    send(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": "I'll cre"}}),
+                    )?;
+                    return Err(std::io::Error::other("stream broken on purpose"));
+                }
                 for piece in t.split_inclusive(' ') {
                     send(
                         "content_block_delta",
