@@ -45,29 +45,11 @@ fn db(repo: &TestRepo) -> rusqlite::Connection {
 
 /// Processes whose environment names one of this repo's runs (orphaned agents).
 fn agent_processes_of(repo: &TestRepo) -> Vec<i32> {
-    let marker = repo.agent_log.to_string_lossy().to_string();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let vars: Vec<&[u8]> = env.split(|b| *b == 0).collect();
-        let ours = vars
-            .iter()
-            .any(|v| v.starts_with(b"FAKE_CLAUDE_LOG=") && v.ends_with(marker.as_bytes()));
-        let agent = vars.iter().any(|v| v.starts_with(b"AUTOPILOT_RUN="));
-        if ours && agent && alive(pid) {
-            found.push(pid);
-        }
-    }
-    found
+    let log = format!("FAKE_CLAUDE_LOG={}", repo.agent_log.display());
+    autopilot_tui::runner::process::pids_with_env(|vars| {
+        vars.iter().any(|v| *v == log.as_bytes())
+            && vars.iter().any(|v| v.starts_with(b"AUTOPILOT_RUN="))
+    })
 }
 
 #[test]

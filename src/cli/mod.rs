@@ -354,15 +354,17 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 issue.claimed_by.as_deref().unwrap_or("unknown agent")
             )?;
         }
-        Command::Pause => {
+        Command::Pause | Command::Resume => {
+            let pause = matches!(command, Command::Pause);
+            let value = if pause { "1" } else { "0" };
             ctx.store()?
-                .set_setting("paused", "1", &format!("human:{}", human_name(None)))?;
-            writeln!(out, "claiming paused; running agents finish")?;
-        }
-        Command::Resume => {
-            ctx.store()?
-                .set_setting("paused", "0", &format!("human:{}", human_name(None)))?;
-            writeln!(out, "claiming resumed")?;
+                .set_setting("paused", value, &format!("human:{}", human_name(None)))?;
+            let said = if pause {
+                "claiming paused; running agents finish"
+            } else {
+                "claiming resumed"
+            };
+            writeln!(out, "{said}")?;
         }
         Command::Doctor => {
             drop(out);

@@ -29,35 +29,33 @@ pub fn run_marker(db: &std::path::Path, run_id: i64) -> (String, String) {
     ("AUTOPILOT_RUN".into(), format!("{}#{run_id}", db.display()))
 }
 
+/// Live processes whose environment (`/proc/<pid>/environ`, one `KEY=value` per entry)
+/// satisfies `matches`.
+pub fn pids_with_env(matches: impl Fn(&[&[u8]]) -> bool) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+            (matches(&vars) && pid_alive(i64::from(pid))).then_some(pid)
+        })
+        .collect()
+}
+
 /// Kills every process whose environment carries the run's marker: the agent of a run whose
 /// runner died, and everything it started. Returns how many were signalled.
 pub fn kill_run_orphans(db: &std::path::Path, run_id: i64) -> usize {
     let (key, value) = run_marker(db, run_id);
     let needle = format!("{key}={value}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut killed = 0;
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ
-            .split(|b| *b == 0)
-            .any(|var| var == needle.as_bytes())
-        {
-            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
-            killed += 1;
-        }
+    let pids = pids_with_env(|vars| vars.iter().any(|v| *v == needle.as_bytes()));
+    for pid in &pids {
+        let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
     }
-    killed
+    pids.len()
 }
 
 /// Sends `signal` to every process in the group led by `pgid`.

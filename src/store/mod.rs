@@ -304,11 +304,7 @@ impl Store {
     /// Writes a setting with an event row.
     pub fn set_setting(&mut self, key: &str, value: &str, actor: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )?;
+            upsert_setting(tx, key, value)?;
             events::insert(
                 tx,
                 "setting.changed",
@@ -341,16 +337,8 @@ impl Store {
     /// Holds every runner's claims until `until` (epoch ms), with a reason to show.
     pub fn pause_until(&mut self, until: Millis, reason: &str, actor: &str) -> Result<()> {
         self.write(|tx| {
-            for (k, v) in [
-                ("paused_until", until.to_string()),
-                ("pause_reason", reason.to_string()),
-            ] {
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (k, v),
-                )?;
-            }
+            upsert_setting(tx, "paused_until", &until.to_string())?;
+            upsert_setting(tx, "pause_reason", reason)?;
             events::insert(
                 tx,
                 "queue.held",
@@ -370,6 +358,15 @@ pub fn host_name() -> String {
         .and_then(|h| h.into_string().ok())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+fn upsert_setting(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )?;
+    Ok(())
 }
 
 /// A timestamp for rows written now.
