@@ -47,8 +47,7 @@ fn db(repo: &TestRepo) -> rusqlite::Connection {
 fn agent_processes_of(repo: &TestRepo) -> Vec<i32> {
     let log = format!("FAKE_CLAUDE_LOG={}", repo.agent_log.display());
     autopilot_tui::runner::process::pids_with_env(|vars| {
-        vars.iter().any(|v| *v == log.as_bytes())
-            && vars.iter().any(|v| v.starts_with(b"AUTOPILOT_RUN="))
+        vars.contains(&log.as_bytes()) && vars.iter().any(|v| v.starts_with(b"AUTOPILOT_RUN="))
     })
 }
 

@@ -51,7 +51,7 @@ pub fn pids_with_env(matches: impl Fn(&[&[u8]]) -> bool) -> Vec<i32> {
 pub fn kill_run_orphans(db: &std::path::Path, run_id: i64) -> usize {
     let (key, value) = run_marker(db, run_id);
     let needle = format!("{key}={value}");
-    let pids = pids_with_env(|vars| vars.iter().any(|v| *v == needle.as_bytes()));
+    let pids = pids_with_env(|vars| vars.contains(&needle.as_bytes()));
     for pid in &pids {
         let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
     }
