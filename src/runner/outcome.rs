@@ -12,16 +12,19 @@ pub struct Observed {
     pub session_id: Option<String>,
     /// The closing result, if one was printed.
     pub result: Option<AgentResult>,
-    /// Text blocks of the latest assistant message.
-    pub last_message: Vec<String>,
+    /// Text blocks of the latest assistant message (its last 64 KiB).
+    pub last_message: std::collections::VecDeque<String>,
     last_message_id: Option<String>,
+    last_message_bytes: usize,
     /// The last few plain text lines (adapters without messages).
-    pub recent_text: Vec<String>,
+    pub recent_text: std::collections::VecDeque<String>,
     /// API errors the agent reported.
     pub api_errors: Vec<String>,
 }
 
 const RECENT_TEXT_LINES: usize = 40;
+/// Most text kept of the latest message (its tail): the final summary, never a whole flood.
+const LAST_MESSAGE_BYTES: usize = 64 << 10;
 
 impl Observed {
     /// Folds one event in.
@@ -36,12 +39,22 @@ impl Observed {
             AgentEvent::Text { message_id, text } => {
                 if message_id.is_none() || *message_id != self.last_message_id {
                     self.last_message.clear();
+                    self.last_message_bytes = 0;
                     self.last_message_id.clone_from(message_id);
                 }
-                self.last_message.push(text.clone());
-                self.recent_text.push(text.clone());
-                if self.recent_text.len() > RECENT_TEXT_LINES {
-                    self.recent_text.remove(0);
+                self.last_message.push_back(text.clone());
+                self.last_message_bytes += text.len();
+                while self.last_message_bytes > LAST_MESSAGE_BYTES && self.last_message.len() > 1 {
+                    if let Some(dropped) = self.last_message.pop_front() {
+                        self.last_message_bytes -= dropped.len();
+                    }
+                }
+                // Plain-text agents have no messages: their question may be any recent line.
+                if message_id.is_none() {
+                    self.recent_text.push_back(text.clone());
+                    if self.recent_text.len() > RECENT_TEXT_LINES {
+                        self.recent_text.pop_front();
+                    }
                 }
             }
             AgentEvent::ApiError(text) => self.api_errors.push(text.clone()),
@@ -57,7 +70,7 @@ impl Observed {
 
     /// The agent's final words: the last message, or the result text.
     pub fn final_text(&self) -> String {
-        let joined = self.last_message.join("\n\n");
+        let joined = Vec::from_iter(self.last_message.iter().map(String::as_str)).join("\n\n");
         if joined.trim().is_empty() {
             self.result
                 .as_ref()
@@ -339,6 +352,32 @@ mod tests {
             decide(&obs, Some(1), None, false, true),
             Verdict::Failed(_)
         ));
+    }
+
+    #[test]
+    fn one_endless_message_keeps_only_its_tail() {
+        let mut obs = Observed::default();
+        for i in 0..100_000 {
+            obs.observe(&AgentEvent::Text {
+                message_id: Some("flood".into()),
+                text: format!("line {i} {}", "y".repeat(200)),
+            });
+        }
+        let kept: usize = obs.last_message.iter().map(String::len).sum();
+        assert!(
+            kept <= LAST_MESSAGE_BYTES && kept > LAST_MESSAGE_BYTES / 2,
+            "{kept}"
+        );
+        assert!(obs.final_text().contains("line 99999"));
+        assert!(obs.recent_text.is_empty(), "message text is not kept twice");
+        for i in 0..1_000 {
+            obs.observe(&AgentEvent::Text {
+                message_id: None,
+                text: format!("plain {i}"),
+            });
+        }
+        assert_eq!(obs.recent_text.len(), RECENT_TEXT_LINES);
+        assert_eq!(obs.final_text(), "plain 999");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ const FLUSH_LINES: usize = 512;
 const FLUSH_BYTES: usize = 4 << 20;
 /// Lines of stderr kept for error comments.
 const STDERR_TAIL_LINES: usize = 40;
+/// How often run limits (wall clock, stall) are checked.
+const LIMIT_TICK: Duration = Duration::from_millis(250);
 /// How long a stopped agent gets to exit before the group is killed.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -521,7 +524,6 @@ async fn drive_agent(
     let started = tokio::time::Instant::now();
     let deadline = r.settings.max_run.map(|d| started + d);
     let stall = r.settings.stall;
-    let mut last_output = started;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let stderr_task = tokio::spawn(async move {
@@ -539,78 +541,62 @@ async fn drive_agent(
         tail.into_iter().collect::<Vec<_>>().join("\n")
     });
 
-    let mut observed = Observed::default();
+    // Reading (and parsing) and storing run as two tasks joined by a short queue, so the
+    // agent's pipe keeps draining while a batch commits; the queue bounds memory.
+    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let last_output = Arc::new(AtomicI64::new(now_millis()));
+    let mut reader = tokio::spawn(read_output(
+        stdout,
+        Arc::clone(&r.adapter),
+        r.events.clone(),
+        run_id,
+        r.settings.transcript_cap,
+        chunks_tx,
+        Arc::clone(&last_output),
+    ));
+    let writer = tokio::spawn(write_output(
+        db.clone(),
+        r.events.clone(),
+        slot,
+        run_id,
+        *seq,
+        chunks_rx,
+    ));
+    // Limits are checked on a coarse tick: no timer is re-armed per output line.
+    let mut tick = tokio::time::interval(LIMIT_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopped = None;
-    if let Some(out) = stdout {
-        let mut reader = BufReader::with_capacity(256 << 10, out);
-        let mut buf = Vec::new();
-        let mut batch = Batch::default();
-        let cap = r.settings.transcript_cap;
-        let (mut stored, mut capped) = (0u64, false);
-        loop {
-            let stall_at = stall.map(|d| last_output + d);
-            tokio::select! {
-                biased;
-                () = stop.cancelled(), if stopped.is_none() => {
-                    stopped = Some(get_reason(reason).unwrap_or_else(|| "stopped".to_string()));
-                    terminate_group(pgid, &mut child, STOP_GRACE).await;
-                }
-                () = sleep_until_opt(deadline), if stopped.is_none() && deadline.is_some() => {
+    let observed = loop {
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => {
+                stopped = Some(get_reason(reason).unwrap_or_else(|| "stopped".to_string()));
+                terminate_group(pgid, &mut child, STOP_GRACE).await;
+                // The pipe closes with the group; a descendant that escaped the group could
+                // hold it open, so the wait for the rest of the output is bounded.
+                break match tokio::time::timeout(STOP_GRACE, &mut reader).await {
+                    Ok(res) => res.unwrap_or_default(),
+                    Err(_) => {
+                        reader.abort();
+                        Observed::default()
+                    }
+                };
+            }
+            _ = tick.tick(), if deadline.is_some() || stall.is_some() => {
+                let silent = Duration::from_millis(u64::try_from(now_millis() - last_output.load(Ordering::Relaxed)).unwrap_or(0));
+                if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                     let limit = r.settings.max_run.unwrap_or_default();
                     set_reason(reason, format!("stopped after running longer than its limit of {}", human_duration(limit)));
                     stop.cancel();
-                }
-                () = sleep_until_opt(stall_at), if stopped.is_none() && stall_at.is_some() => {
+                } else if stall.is_some_and(|limit| silent >= limit) {
                     set_reason(reason, format!("stopped as stalled: no output for {}", human_duration(stall.unwrap_or_default())));
                     stop.cancel();
                 }
-                line = read_capped_line(&mut reader, &mut buf, MAX_LINE_BYTES) => {
-                    last_output = tokio::time::Instant::now();
-                    match line {
-                        Ok(Some(dropped)) => {
-                            let mut bytes = std::mem::take(&mut buf);
-                            if dropped > 0 {
-                                bytes.extend_from_slice(format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20).as_bytes());
-                            }
-                            let mut is_result = false;
-                            for ev in r.adapter.parse_line(&bytes) {
-                                observed.observe(&ev);
-                                is_result |= matches!(ev, AgentEvent::Result(_));
-                                if let AgentEvent::Init { session_id, .. } = &ev {
-                                    batch.session = Some(session_id.clone());
-                                }
-                                if let AgentEvent::Result(res) = &ev {
-                                    r.emit(RunnerEvent::Progress { run_id, turns: res.turns, cost_usd: res.cost_usd });
-                                }
-                                batch.display.extend(display_lines(&ev));
-                            }
-                            // Past the per-run cap only the closing result line is still stored.
-                            if stored + bytes.len() as u64 <= cap || is_result {
-                                stored += bytes.len() as u64;
-                                batch.bytes += bytes.len();
-                                batch.lines.push((now_millis(), bytes));
-                            } else if !capped {
-                                capped = true;
-                                let marker = format!("[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]", cap >> 20);
-                                batch.display.push(PaneLine { kind: super::events::LineKind::Meta, text: marker.clone() });
-                                batch.lines.push((now_millis(), marker.into_bytes()));
-                            }
-                            let more_waiting = !reader.buffer().is_empty();
-                            if !more_waiting || batch.lines.len() >= FLUSH_LINES || batch.bytes >= FLUSH_BYTES {
-                                batch.flush(r, db, slot, run_id, seq).await;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            tracing::warn!(run_id, "reading agent output failed: {e}");
-                            break;
-                        }
-                    }
-                }
             }
+            done = &mut reader => break done.unwrap_or_default(),
         }
-        batch.flush(r, db, slot, run_id, seq).await;
-    }
+    };
+    *seq = writer.await.unwrap_or(*seq);
     let status = if stopped.is_some() {
         child.wait().await.ok()
     } else {
@@ -638,13 +624,6 @@ async fn drive_agent(
     })
 }
 
-async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// `90 minutes`, `3 seconds`: for comments.
 fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
@@ -655,25 +634,129 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-/// Output waiting to be stored and shown.
+/// A batch of output on its way from the reader to the store.
 #[derive(Default)]
-struct Batch {
+struct Chunk {
     lines: Vec<(Millis, Vec<u8>)>,
     bytes: usize,
     display: Vec<PaneLine>,
     session: Option<String>,
 }
 
-impl Batch {
-    /// Stores the lines, then shows them: what a pane shows is always already saved.
-    async fn flush(&mut self, r: &Runner, db: &Db, slot: usize, run_id: i64, seq: &mut i64) {
-        if self.lines.is_empty() && self.session.is_none() {
-            return;
+impl Chunk {
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.session.is_none()
+    }
+}
+
+/// Reads the agent's stdout line by line (bounded), parses each line, and hands batches to the
+/// writer: whenever the pipe has nothing more buffered, or a batch is large. Returns what was
+/// observed. `last_output` is refreshed at every line for the stall detector.
+async fn read_output(
+    stdout: Option<tokio::process::ChildStdout>,
+    adapter: Arc<dyn super::agent::Adapter>,
+    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+    run_id: i64,
+    cap: u64,
+    chunks: tokio::sync::mpsc::Sender<Chunk>,
+    last_output: Arc<AtomicI64>,
+) -> Observed {
+    let mut observed = Observed::default();
+    let Some(out) = stdout else { return observed };
+    let mut reader = BufReader::with_capacity(256 << 10, out);
+    let mut buf = Vec::new();
+    let mut chunk = Chunk::default();
+    let (mut stored, mut capped) = (0u64, false);
+    loop {
+        let dropped = match read_capped_line(&mut reader, &mut buf, MAX_LINE_BYTES).await {
+            Ok(Some(dropped)) => dropped,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(run_id, "reading agent output failed: {e}");
+                break;
+            }
+        };
+        last_output.store(now_millis(), Ordering::Relaxed);
+        let mut bytes = std::mem::take(&mut buf);
+        if dropped > 0 {
+            bytes.extend_from_slice(
+                format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20)
+                    .as_bytes(),
+            );
         }
-        let lines = std::mem::take(&mut self.lines);
+        let mut is_result = false;
+        for ev in adapter.parse_line(&bytes) {
+            observed.observe(&ev);
+            match &ev {
+                AgentEvent::Init { session_id, .. } => chunk.session = Some(session_id.clone()),
+                AgentEvent::Result(res) => {
+                    is_result = true;
+                    let _ = events.send(RunnerEvent::Progress {
+                        run_id,
+                        turns: res.turns,
+                        cost_usd: res.cost_usd,
+                    });
+                }
+                _ => {}
+            }
+            chunk.display.extend(display_lines(&ev));
+        }
+        // Past the per-run cap only the closing result line is still stored.
+        if stored + bytes.len() as u64 <= cap || is_result {
+            stored += bytes.len() as u64;
+            chunk.bytes += bytes.len();
+            chunk.lines.push((now_millis(), bytes));
+        } else if !capped {
+            capped = true;
+            let marker = format!(
+                "[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]",
+                cap >> 20
+            );
+            chunk.display.push(PaneLine {
+                kind: super::events::LineKind::Meta,
+                text: marker.clone(),
+            });
+            chunk.lines.push((now_millis(), marker.into_bytes()));
+        }
+        let more_waiting = !reader.buffer().is_empty();
+        let flush = !more_waiting || chunk.lines.len() >= FLUSH_LINES || chunk.bytes >= FLUSH_BYTES;
+        if flush && chunks.send(std::mem::take(&mut chunk)).await.is_err() {
+            break;
+        }
+    }
+    if !chunk.is_empty() {
+        let _ = chunks.send(chunk).await;
+    }
+    observed
+}
+
+/// Stores each batch (merging what is already queued into one transaction), then shows it:
+/// what a pane shows is always already saved. Returns the next transcript sequence number.
+async fn write_output(
+    db: Db,
+    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+    slot: usize,
+    run_id: i64,
+    mut seq: i64,
+    mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
+) -> i64 {
+    while let Some(mut chunk) = chunks.recv().await {
+        while chunk.bytes < FLUSH_BYTES {
+            match chunks.try_recv() {
+                Ok(more) => {
+                    chunk.lines.extend(more.lines);
+                    chunk.bytes += more.bytes;
+                    chunk.display.extend(more.display);
+                    if more.session.is_some() {
+                        chunk.session = more.session;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let lines = std::mem::take(&mut chunk.lines);
         let count = lines.len() as i64;
-        let first = *seq;
-        let session = self.session.take();
+        let (first, session) = (seq, chunk.session.take());
         let stored = db
             .call(move |s| {
                 s.append_transcript(run_id, first, &lines)?;
@@ -684,19 +767,18 @@ impl Batch {
             })
             .await;
         if let Err(e) = stored {
-            r.emit(RunnerEvent::Problem(format!(
+            let _ = events.send(RunnerEvent::Problem(format!(
                 "could not store agent output of run {run_id}: {e}"
             )));
         }
-        *seq += count;
-        self.bytes = 0;
-        let display = std::mem::take(&mut self.display);
-        if !display.is_empty() {
-            r.emit(RunnerEvent::Output {
+        seq += count;
+        if !chunk.display.is_empty() {
+            let _ = events.send(RunnerEvent::Output {
                 slot,
                 run_id,
-                lines: display,
+                lines: chunk.display,
             });
         }
     }
+    seq
 }

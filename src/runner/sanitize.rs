@@ -7,6 +7,9 @@
 /// Removes every control sequence and control character except SGR colour codes and newlines;
 /// tabs become spaces.
 pub fn sanitize(input: &str) -> String {
+    if is_plain(input) {
+        return input.to_string();
+    }
     let mut out = String::with_capacity(input.len());
     let mut chars = input.chars().peekable();
     while let Some(c) = chars.next() {
@@ -63,6 +66,23 @@ pub fn sanitize(input: &str) -> String {
     out
 }
 
+/// Whether `input` holds nothing to remove or rewrite: no C0 control but newline, no DEL, no C1
+/// control (U+0080–U+009F, encoded as 0xC2 0x80–0x9F). The common case, checked on bytes.
+fn is_plain(input: &str) -> bool {
+    let bytes = input.as_bytes();
+    // A branch-free scan first (it vectorises); 0xC2 also starts ordinary characters such as
+    // `©` or a no-break space, so only its hits are looked at closely.
+    let suspicious = bytes
+        .iter()
+        .any(|&b| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2));
+    !suspicious
+        || !bytes.iter().enumerate().any(|(i, &b)| {
+            (b < 0x20 && b != b'\n')
+                || b == 0x7f
+                || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+        })
+}
+
 fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     while let Some(n) = chars.next() {
         match n {
@@ -81,6 +101,9 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 /// Removes colour codes too: for plain-text places (comments, card titles, JSON).
 pub fn strip_all(input: &str) -> String {
     let safe = sanitize(input);
+    if !safe.contains('\u{1b}') {
+        return safe;
+    }
     let mut out = String::with_capacity(safe.len());
     let mut chars = safe.chars();
     while let Some(c) = chars.next() {
@@ -129,6 +152,17 @@ mod tests {
             assert_eq!(sanitize(input), want, "{input:?}");
             assert!(!sanitize(input).contains(['\u{7}', '\u{9b}', '\u{9d}']));
         }
+    }
+
+    #[test]
+    fn plain_text_takes_the_fast_path_and_controls_do_not() {
+        assert!(is_plain("hello, wörld — ✓\nnext line"));
+        assert!(is_plain("\u{a0}non-breaking and \u{c2}\u{bf} are text"));
+        assert!(!is_plain("tab\there"));
+        assert!(!is_plain("esc\u{1b}[31m"));
+        assert!(!is_plain("del\u{7f}"));
+        assert!(!is_plain("c1\u{9b}31m"));
+        assert!(!is_plain("cr\r"));
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl Store {
         }
         self.write(|tx| {
             let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO transcript_lines (run_id, seq, ts, line) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO transcript_lines (run_id, seq, ts, line) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for (i, (ts, line)) in lines.iter().enumerate() {
                 stmt.execute(params![run_id, first_seq + i as i64, ts, line])?;

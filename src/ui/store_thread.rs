@@ -186,9 +186,22 @@ pub fn run(
         let now_version = store.data_version().unwrap_or(version);
         if mutated || now_version != version {
             version = now_version;
-            let events = store.events_since(last_event, 200).unwrap_or_default();
-            if let Some(e) = events.last() {
-                last_event = e.id;
+            // Every state change writes an event; commits without one (transcript lines,
+            // lease renewals) change nothing on screen and cost no reload.
+            let mut events = Vec::new();
+            loop {
+                let page = store.events_since(last_event, 500).unwrap_or_default();
+                let full = page.len() == 500;
+                if let Some(e) = page.last() {
+                    last_event = e.id;
+                }
+                events.extend(page);
+                if !full {
+                    break;
+                }
+            }
+            if events.is_empty() && !mutated {
+                continue;
             }
             let paused = store.is_paused().unwrap_or(false);
             if !send(StoreReply::Changed { events, paused }) {
