@@ -253,7 +253,18 @@ fn random_kills_never_break_the_invariants() {
         std::thread::sleep(Duration::from_millis(seed % 700));
         kill(runner.id(), "KILL");
         wait_output(runner, Duration::from_secs(10));
-        let _ = round;
+        // right after the crash: whatever is in progress still holds a claim and a lease
+        let unleased: i64 = db(&repo)
+            .query_row(
+                "SELECT count(*) FROM issues WHERE status = 'in_progress' AND (lease_until IS NULL OR claimed_by IS NULL)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            unleased, 0,
+            "round {round}: an issue in progress without a lease"
+        );
     }
     // a final clean pass finishes the work
     repo.ok(&["run", "--once", "--agents", "2"]);

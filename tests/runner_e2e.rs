@@ -548,3 +548,55 @@ fn push_mode_pushes_the_branch_and_reports_pr_failures_as_comments() {
         "{note}"
     );
 }
+
+#[test]
+fn a_rerun_brings_in_the_base_and_parks_on_a_merge_conflict_with_nothing_lost() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Say hello", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let branch = repo.show(id)["branch"].as_str().unwrap().to_string();
+    // main moves on without touching the agent's file: the rerun merges it in cleanly
+    std::fs::write(repo.root.join("NEWS.md"), "news\n").unwrap();
+    git(&repo.root, &["add", "NEWS.md"]);
+    git(&repo.root, &["commit", "-q", "-m", "news"]);
+    repo.ok(&["request-changes", &id.to_string(), "once more"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "in_review");
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:NEWS.md")]),
+        "news"
+    );
+    // main changes the agent's own file: the next rerun conflicts
+    std::fs::write(repo.root.join("hello.txt"), "main's own hello\n").unwrap();
+    git(&repo.root, &["add", "hello.txt"]);
+    git(&repo.root, &["commit", "-q", "-m", "conflicting hello"]);
+    let head_before = git(&repo.root, &["rev-parse", &branch]);
+    repo.ok(&["request-changes", &id.to_string(), "and again"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    let body = issue["comments"].as_array().unwrap().last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        body.contains("conflicts in:\n- hello.txt") && body.contains("merge was aborted"),
+        "{body}"
+    );
+    assert_eq!(
+        git(&repo.root, &["rev-parse", &branch]),
+        head_before,
+        "the branch is untouched"
+    );
+    let wt = repo.root.join(format!(".autopilot/worktrees/issue-{id}"));
+    assert_eq!(
+        git(&wt, &["status", "--porcelain"]),
+        "",
+        "no half-merged files are left"
+    );
+    assert_eq!(
+        repo.agent_calls().len(),
+        2,
+        "the agent was not run on a conflicted tree"
+    );
+}

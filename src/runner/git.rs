@@ -223,3 +223,46 @@ pub fn remove_worktree(repo: &Path, path: &Path) -> Result<(), GitError> {
 pub fn prune_worktrees(repo: &Path) -> Result<String, GitError> {
     git(repo, &["worktree", "prune", "--verbose"])
 }
+
+/// What bringing the base branch into an issue branch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseMerge {
+    /// The branch already contains the base.
+    UpToDate,
+    /// The base was merged in (a fast-forward or a merge commit).
+    Merged,
+    /// The work tree has uncommitted changes; nothing was attempted.
+    SkippedDirty,
+    /// The merge conflicts in these files; it was aborted, the branch is as it was.
+    Conflict(Vec<String>),
+}
+
+/// Merges `base` into the branch checked out in `dir` so a rerun starts from current code.
+/// A conflicting merge is aborted, leaving the branch and work tree exactly as they were.
+pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<BaseMerge, GitError> {
+    if git(dir, &["merge-base", "--is-ancestor", base, "HEAD"]).is_ok() {
+        return Ok(BaseMerge::UpToDate);
+    }
+    if has_changes(dir)? {
+        return Ok(BaseMerge::SkippedDirty);
+    }
+    let env = [
+        ("GIT_AUTHOR_NAME", name),
+        ("GIT_AUTHOR_EMAIL", email),
+        ("GIT_COMMITTER_NAME", name),
+        ("GIT_COMMITTER_EMAIL", email),
+    ];
+    match git_env(dir, &["merge", "--no-edit", "--no-verify", base], &env) {
+        Ok(_) => Ok(BaseMerge::Merged),
+        Err(e) => {
+            let files = git(dir, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
+            let files: Vec<String> = files.lines().map(str::to_string).collect();
+            let _ = git(dir, &["merge", "--abort"]);
+            if files.is_empty() {
+                Err(e)
+            } else {
+                Ok(BaseMerge::Conflict(files))
+            }
+        }
+    }
+}

@@ -246,6 +246,46 @@ async fn execute(
             return failed(format!("cannot record the workspace: {e}"), None);
         }
     }
+    // A rerun brings the base's new commits in first, so the agent works on current code; a
+    // conflict is a human's call, not the agent's.
+    if issue.branch.is_some() {
+        let (wt, bs, name, email) = (
+            worktree.clone(),
+            base.clone(),
+            s.commit_name.clone(),
+            s.commit_email.clone(),
+        );
+        let merged = {
+            let _git = r.git_lock.lock().await;
+            tokio::task::spawn_blocking(move || git::merge_base(&wt, &bs, &name, &email)).await
+        };
+        match merged {
+            Ok(Ok(git::BaseMerge::Conflict(files))) => {
+                return RunEnd {
+                    outcome: Some(RunOutcome::Failed),
+                    error: Some(format!("merging {base} into {branch} conflicts")),
+                    move_to: Some((Status::Blocked, Actor::System)),
+                    comments: vec![system(format!(
+                        "Before rerunning, merging the new commits of {base} into {branch} conflicts in:\n{}\n\n\
+                         The merge was aborted: the branch and the worktree ({wt_text}) are exactly as they were. \
+                         Resolve it there (git merge {base}) or move the issue back, then comment to hand it back to ready.",
+                        files.iter().map(|f| format!("- {f}")).collect::<Vec<_>>().join("\n")
+                    ))],
+                    ..RunEnd::default()
+                };
+            }
+            Ok(Ok(outcome)) => {
+                tracing::debug!(issue_id = issue.id, ?outcome, "base merged before rerun")
+            }
+            Ok(Err(e)) => {
+                return failed(
+                    format!("could not merge {base} before rerunning: {e}"),
+                    None,
+                )
+            }
+            Err(e) => return failed(format!("git task failed: {e}"), None),
+        }
+    }
     let wt = worktree.clone();
     let head_before = tokio::task::spawn_blocking(move || git::head(&wt))
         .await
