@@ -190,3 +190,80 @@ fn quit_and_wait_lets_the_running_agent_finish_its_work() {
         "nothing new was claimed meanwhile"
     );
 }
+
+/// The TUI process running in the pane (the pane's shell's child).
+fn tui_pid(t: &Tmux) -> i32 {
+    let shell = t.format("#{pane_pid}");
+    wait_for("the TUI process", LIMIT, || {
+        std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()))
+    })
+}
+
+#[test]
+fn sigterm_and_sighup_leave_the_terminal_as_the_shell_had_it() {
+    for signal in ["TERM", "HUP"] {
+        let repo = TestRepo::new();
+        repo.add(&["Visible card"]);
+        let Some(t) = Tmux::start_in_shell(&repo, "") else {
+            return;
+        };
+        t.wait_screen("Visible card");
+        assert_eq!(
+            t.format("#{alternate_on}"),
+            "1",
+            "the TUI uses the alternate screen"
+        );
+        let pid = tui_pid(&t);
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let screen = t.wait_screen("EXITED:");
+        assert_eq!(
+            t.format("#{alternate_on}"),
+            "0",
+            "SIG{signal}: alternate screen left"
+        );
+        assert_eq!(
+            t.format("#{cursor_flag}"),
+            "1",
+            "SIG{signal}: cursor shown again"
+        );
+        assert!(
+            !screen.contains("Visible card"),
+            "SIG{signal}: the board is gone: {screen}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_z_suspends_to_the_shell_and_fg_brings_the_board_back() {
+    let repo = TestRepo::new();
+    repo.add(&["Visible card"]);
+    let Some((t, bin)) = Tmux::start_interactive(&repo) else {
+        return;
+    };
+    t.wait_screen("$");
+    t.text(&format!("'{bin}'"));
+    t.keys(&["Enter"]);
+    t.wait_screen("Visible card");
+    t.keys(&["C-z"]);
+    t.wait_screen("Stopped");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "suspended: the shell's screen is back"
+    );
+    t.text("fg");
+    t.keys(&["Enter"]);
+    t.wait_screen("Visible card");
+    assert_eq!(t.format("#{alternate_on}"), "1");
+    t.keys(&["q"]);
+    t.wait_screen("$ ");
+    wait_for("the shell's screen", LIMIT, || {
+        (t.format("#{alternate_on}") == "0").then_some(())
+    });
+}

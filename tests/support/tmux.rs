@@ -46,6 +46,30 @@ impl Tmux {
 
     /// As `start`, in a terminal of the given size.
     pub fn start_sized(repo: &TestRepo, args: &str, width: u16, height: u16) -> Option<Tmux> {
+        let bin = quote(&bin().display().to_string());
+        Tmux::launch(repo, width, height, &format!("{bin} {args}"))
+    }
+
+    /// Runs the TUI from a shell that outlives it and prints `EXITED:<status>` afterwards, so
+    /// a test can look at the terminal the TUI left behind.
+    pub fn start_in_shell(repo: &TestRepo, args: &str) -> Option<Tmux> {
+        let bin = quote(&bin().display().to_string());
+        Tmux::launch(
+            repo,
+            120,
+            32,
+            &format!("sh -c \"{bin} {args}; echo EXITED:\\$?; exec sleep 600\""),
+        )
+    }
+
+    /// An interactive bash (with job control) in the repo and the test environment; the test
+    /// types the command. `bin` is the binary's path to type.
+    pub fn start_interactive(repo: &TestRepo) -> Option<(Tmux, String)> {
+        let t = Tmux::launch(repo, 120, 32, "bash --norc --noprofile -i")?;
+        Some((t, bin().display().to_string()))
+    }
+
+    fn launch(repo: &TestRepo, width: u16, height: u16, command: &str) -> Option<Tmux> {
         if !available() {
             return None;
         }
@@ -73,6 +97,7 @@ impl Tmux {
                 "FAKE_CLAUDE_LOG".into(),
                 repo.agent_log.display().to_string(),
             ),
+            ("PS1".into(), "$ ".into()),
         ];
         for (k, v) in &repo.env {
             env.retain(|(key, _)| key != k);
@@ -83,10 +108,9 @@ impl Tmux {
             .map(|(k, v)| format!("{k}={}", quote(v)))
             .collect();
         let script = format!(
-            "cd {} && exec env -i PATH=\"$PATH\" {} {} {args}",
+            "cd {} && exec env -i PATH=\"$PATH\" {} {command}",
             quote(&repo.root.display().to_string()),
             vars.join(" "),
-            quote(&bin().display().to_string()),
         );
         let ok = Command::new("tmux")
             .args([
@@ -106,6 +130,15 @@ impl Tmux {
             .is_ok_and(|s| s.success());
         assert!(ok, "tmux new-session failed");
         Some(Tmux { socket })
+    }
+
+    /// A tmux format value for the pane (`#{alternate_on}`, `#{pane_pid}`, …).
+    pub fn format(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "display-message", "-p", format])
+            .output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
     }
 
     /// The visible screen as text.
