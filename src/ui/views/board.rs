@@ -181,7 +181,9 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     // Cards are written straight into the buffer: a Paragraph per card (with its wrapping
     // machinery) was most of a full board's frame time.
     let buf = f.buffer_mut();
-    buf.set_style(r, style);
+    if selected {
+        buf.set_style(r, style);
+    }
     for (row, line) in lines.iter().enumerate().take(usize::from(r.height)) {
         let y = r.y + row as u16;
         buf.set_line(r.x, y, line, r.width);
