@@ -15,15 +15,11 @@ use std::time::{Duration, Instant};
 
 use autopilot_tui::store::Store;
 
-/// The release binary `cargo bench` built next to this bench.
-pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_autopilot-tui"))
-}
-
-/// The fake `claude` of the tests (real stream-json lines; scenario `flood` floods).
-pub fn fake_claude() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake-claude")
-}
+// The tests' helpers (the binary, the fake claude, git) serve the benches too.
+#[path = "../../tests/support/mod.rs"]
+mod test_support;
+#[allow(unused_imports)] // each bench uses some of them
+pub use test_support::{bin, fake_claude, git};
 
 /// The flood agent of the ingest bench.
 pub fn flood_agent() -> PathBuf {
@@ -36,20 +32,6 @@ pub fn env_num(key: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
-}
-
-/// Runs git in `dir`, panicking on failure.
-pub fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A temp dir holding a git repo with one commit (`<dir>/repo`).
