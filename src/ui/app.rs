@@ -316,15 +316,38 @@ pub struct Inbox {
     pub cursor: usize,
     /// Questions already looked at (`issue id`, `asked_at`).
     pub seen: BTreeSet<(i64, Millis)>,
+    /// Cached count of unread questions: the header shows it every frame, and the inbox can
+    /// hold a thousand questions on a big board.
+    unread: usize,
 }
 
 impl Inbox {
     /// Questions not looked at yet.
     pub fn unread(&self) -> usize {
-        self.items
+        self.unread
+    }
+
+    /// Replaces the list (a store reply).
+    pub fn set_items(&mut self, items: Vec<InboxItem>) {
+        self.items = items;
+        self.cursor = self.cursor.min(self.items.len().saturating_sub(1));
+        self.count_unread();
+    }
+
+    /// Marks every listed question as looked at.
+    pub fn mark_seen(&mut self) {
+        for i in &self.items {
+            self.seen.insert((i.issue_id, i.asked_at));
+        }
+        self.count_unread();
+    }
+
+    fn count_unread(&mut self) {
+        self.unread = self
+            .items
             .iter()
             .filter(|i| !self.seen.contains(&(i.issue_id, i.asked_at)))
-            .count()
+            .count();
     }
 }
 
@@ -921,11 +944,7 @@ impl App {
                 }
             }
             StoreReply::Inbox(items) => {
-                self.inbox.items = items;
-                self.inbox.cursor = self
-                    .inbox
-                    .cursor
-                    .min(self.inbox.items.len().saturating_sub(1));
+                self.inbox.set_items(items);
                 if self.focus == Focus::Inbox {
                     self.mark_inbox_seen();
                 }
@@ -1076,9 +1095,7 @@ impl App {
     }
 
     fn mark_inbox_seen(&mut self) {
-        for i in &self.inbox.items {
-            self.inbox.seen.insert((i.issue_id, i.asked_at));
-        }
+        self.inbox.mark_seen();
     }
 
     fn jump_to_issue(&mut self, id: i64) {

@@ -186,7 +186,7 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     }
     for (row, line) in lines.iter().enumerate().take(usize::from(r.height)) {
         let y = r.y + row as u16;
-        buf.set_line(r.x, y, line, r.width);
+        super::put_line(buf, r.x, y, line, r.width);
     }
 }
 

@@ -122,6 +122,36 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Writes one line of spans at `(x, y)`, at most `width` cells, like `Buffer::set_line`, but
+/// ASCII spans skip grapheme segmentation: one char is one cell. Cards are mostly ASCII and a
+/// full board draws about fifty of them per frame.
+pub fn put_line(buf: &mut ratatui::buffer::Buffer, x: u16, y: u16, line: &Line<'_>, width: u16) {
+    let area = buf.area;
+    if y < area.top() || y >= area.bottom() || x < area.left() {
+        return;
+    }
+    let end = x.saturating_add(width).min(area.right());
+    let mut at = x;
+    for span in line.iter() {
+        if at >= end {
+            return;
+        }
+        let style = line.style.patch(span.style);
+        let text = span.content.as_ref();
+        if text.is_ascii() {
+            for c in text.chars().filter(|c| !c.is_ascii_control()) {
+                if at >= end {
+                    return;
+                }
+                buf[(at, y)].set_char(c).set_style(style);
+                at += 1;
+            }
+        } else {
+            at = buf.set_stringn(at, y, text, usize::from(end - at), style).0;
+        }
+    }
+}
+
 /// Cells a line of spans takes.
 pub fn spans_width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(Span::width).sum()
@@ -311,7 +341,38 @@ fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::fit;
+    use super::{fit, put_line};
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Modifier, Style};
+    use ratatui::text::{Line, Span};
+
+    #[test]
+    fn put_line_draws_exactly_what_set_line_draws() {
+        let lines = [
+            Line::from(vec![
+                Span::styled(" #12", Style::default().fg(Color::Cyan)),
+                Span::raw(" "),
+                Span::styled("feature", Style::default().add_modifier(Modifier::BOLD)),
+            ]),
+            Line::from(vec![
+                Span::raw(" 日本語 wide ✓ and é"),
+                Span::styled(" tail", Style::default().bg(Color::Blue)),
+            ])
+            .style(Style::default().fg(Color::Red)),
+            Line::from(" a line much longer than the width it is given to draw into"),
+            Line::from(""),
+        ];
+        for width in [0u16, 5, 12, 30] {
+            let area = Rect::new(0, 0, 32, 4);
+            let (mut a, mut b) = (Buffer::empty(area), Buffer::empty(area));
+            for (y, line) in lines.iter().enumerate() {
+                put_line(&mut a, 1, y as u16, line, width);
+                b.set_line(1, y as u16, line, width);
+            }
+            assert_eq!(a, b, "width {width}");
+        }
+    }
 
     #[test]
     fn fit_cuts_with_an_ellipsis_by_display_width() {
