@@ -98,7 +98,6 @@ pub fn elapsed(ms: Millis) -> String {
     }
 }
 
-/// A centred rectangle of at most `w`×`h`.
 /// Cuts `text` to `width` terminal cells, ending with `…` when something was cut.
 pub fn fit(text: &str, width: usize) -> String {
     use unicode_width::UnicodeWidthStr;
@@ -157,6 +156,7 @@ pub fn spans_width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(Span::width).sum()
 }
 
+/// A centred rectangle of at most `w`×`h`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
