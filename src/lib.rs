@@ -3,6 +3,8 @@
 //! Layers, with dependencies pointing one way: [`domain`] ← [`store`] ← [`runner`] ← `ui`,
 //! and [`config`] / `cli` on top.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod config;
 pub mod domain;
