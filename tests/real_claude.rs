@@ -334,3 +334,58 @@ fn real_cli_recovers_from_a_broken_stream_by_asking_again_without_streaming() {
         "Hello from the real CLI"
     );
 }
+
+#[test]
+fn real_cli_stop_from_the_cli_kills_the_cli_and_its_children_and_parks_the_issue() {
+    let Some((repo, _api)) = setup() else { return };
+    let id = repo.add(&["Sleep [scenario:sleeper]", "--ready"]);
+    let runner = repo
+        .cmd(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = repo
+        .root
+        .join(format!(".autopilot/worktrees/issue-{id}/sleeper.pid"));
+    let shell: i32 = wait_for(
+        "the CLI's Bash tool to start",
+        Duration::from_secs(60),
+        || {
+            std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        },
+    );
+    let conn = rusqlite::Connection::open(repo.db()).unwrap();
+    let claude: i32 = conn
+        .query_row(
+            "SELECT agent_pid FROM runs WHERE issue_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(alive(claude) && alive(shell));
+    repo.ok(&["stop", &id.to_string()]);
+    wait_for("the issue to be parked", Duration::from_secs(30), || {
+        (repo.status(id) == "blocked").then_some(())
+    });
+    wait_for(
+        "the CLI and its Bash child to die",
+        Duration::from_secs(10),
+        || (!alive(claude) && !alive(shell)).then_some(()),
+    );
+    let issue = repo.show(id);
+    assert_eq!(issue["runs"][0]["outcome"], "stopped");
+    assert!(
+        last_comment(&issue).contains("stopped by tester"),
+        "{}",
+        last_comment(&issue)
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &runner.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_output(runner, Duration::from_secs(30));
+}
