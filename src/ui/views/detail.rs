@@ -69,7 +69,12 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         lines.push(Line::from(vec![
             Span::styled(c.author.clone(), who),
             Span::styled(
-                format!(" ({}) · {}", c.author_kind, format_millis(c.created_at)),
+                format!(
+                    " ({}) · {} ago · {}",
+                    c.author_kind,
+                    super::elapsed((app.now - c.created_at).max(0)),
+                    when(c.created_at, app.now)
+                ),
                 t.muted,
             ),
         ]));
@@ -165,4 +170,31 @@ fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: 
         .map(|l| render_line(t, l))
         .collect();
     f.render_widget(Paragraph::new(view), inner);
+}
+
+/// A comment's time: the clock time for today, else the date and time (UTC, like the CLI).
+fn when(at: crate::domain::Millis, now: crate::domain::Millis) -> String {
+    let (full, today) = (format_millis(at), format_millis(now));
+    match (
+        full.get(..10),
+        today.get(..10),
+        full.get(11..16),
+        full.get(..16),
+    ) {
+        (Some(day), Some(this_day), Some(clock), _) if day == this_day => format!("{clock} UTC"),
+        (_, _, _, Some(stamp)) => format!("{} UTC", stamp.replace('T', " ")),
+        _ => full,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    #[test]
+    fn times_are_short_today_and_dated_otherwise() {
+        let now = 1_800_000_000_000; // 2027-01-15T08:00:00Z
+        assert_eq!(when(now - 60_000, now), "07:59 UTC");
+        assert_eq!(when(now - 9 * 3_600_000, now), "2027-01-14 23:00 UTC");
+    }
 }
