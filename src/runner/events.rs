@@ -70,7 +70,7 @@ pub fn display_lines(event: &AgentEvent) -> Vec<PaneLine> {
             .to_string(),
         }),
         AgentEvent::Text { text, .. } => push_lines(&mut out, LineKind::Text, text, usize::MAX),
-        AgentEvent::ToolUse { name, summary } => out.push(PaneLine {
+        AgentEvent::ToolUse { name, summary, .. } => out.push(PaneLine {
             kind: LineKind::Tool,
             text: format!("▸ {} {}", strip_all(name), strip_all(summary)),
         }),
@@ -234,6 +234,7 @@ mod tests {
     #[test]
     fn tool_calls_are_summarised() {
         let lines = display_lines(&AgentEvent::ToolUse {
+            message_id: None,
             name: "Bash".into(),
             summary: "cargo test".into(),
         });

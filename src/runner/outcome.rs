@@ -20,6 +20,9 @@ pub struct Observed {
     pub recent_text: std::collections::VecDeque<String>,
     /// API errors the agent reported.
     pub api_errors: Vec<String>,
+    /// Assistant responses seen so far (a live turn count; the result has the final one).
+    pub turns: i64,
+    last_turn_id: Option<String>,
 }
 
 const RECENT_TEXT_LINES: usize = 40;
@@ -29,6 +32,20 @@ const LAST_MESSAGE_BYTES: usize = 64 << 10;
 impl Observed {
     /// Folds one event in.
     pub fn observe(&mut self, event: &AgentEvent) {
+        if let AgentEvent::Text {
+            message_id: Some(id),
+            ..
+        }
+        | AgentEvent::ToolUse {
+            message_id: Some(id),
+            ..
+        } = event
+        {
+            if self.last_turn_id.as_deref() != Some(id) {
+                self.turns += 1;
+                self.last_turn_id = Some(id.clone());
+            }
+        }
         match event {
             AgentEvent::Init { session_id, .. } => {
                 self.saw_init = true;
@@ -292,6 +309,17 @@ mod tests {
             obs.final_text(),
             "line 1\n\nline 2\n\nline 3\n\nline 4\n\nline 5"
         );
+    }
+
+    #[test]
+    fn turns_are_counted_live_from_message_ids() {
+        let obs = observe_fixture("implement.jsonl");
+        assert_eq!(
+            obs.turns, 2,
+            "text+tool in one response, then the final text"
+        );
+        assert_eq!(obs.result.as_ref().and_then(|r| r.turns), Some(2));
+        assert_eq!(observe_fixture("slow.jsonl").turns, 1);
     }
 
     #[test]

@@ -726,7 +726,15 @@ async fn read_output(
         }
         let mut is_result = false;
         for ev in adapter.parse_line(&bytes) {
+            let turns_before = observed.turns;
             observed.observe(&ev);
+            if observed.turns != turns_before {
+                let _ = events.send(RunnerEvent::Progress {
+                    run_id,
+                    turns: Some(observed.turns),
+                    cost_usd: None,
+                });
+            }
             match &ev {
                 AgentEvent::Init { session_id, .. } => chunk.session = Some(session_id.clone()),
                 AgentEvent::Result(res) => {

@@ -163,6 +163,7 @@ fn parse_assistant(v: &Value) -> Vec<AgentEvent> {
                 let name = str_field(block, "name").unwrap_or_else(|| "tool".into());
                 let input = block.get("input").unwrap_or(&Value::Null);
                 out.push(AgentEvent::ToolUse {
+                    message_id: message_id.clone(),
                     summary: tool_summary(&name, input),
                     name,
                 });
@@ -293,6 +294,7 @@ mod tests {
             if session_id == "062e0f85-25fa-426a-8285-726f28fd0e90" && permission_mode.is_some())
         );
         assert!(ev.contains(&AgentEvent::ToolUse {
+            message_id: Some("msg_01CfPPXCpyhoqZiTTemqt6h1".into()),
             name: "Write".into(),
             summary: "/repo/hello.txt".into()
         }));
@@ -334,7 +336,7 @@ mod tests {
     #[test]
     fn bash_and_slow_transcripts() {
         let ev = fixture("bash.jsonl");
-        assert!(ev.iter().any(|e| matches!(e, AgentEvent::ToolUse { name, summary } if name == "Bash" && summary.starts_with("echo bash-ok"))));
+        assert!(ev.iter().any(|e| matches!(e, AgentEvent::ToolUse { name, summary, .. } if name == "Bash" && summary.starts_with("echo bash-ok"))));
         assert!(ev.iter().any(
             |e| matches!(e, AgentEvent::ToolResult { text, is_error: false } if text == "bash-ok")
         ));

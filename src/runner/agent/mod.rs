@@ -29,6 +29,8 @@ pub enum AgentEvent {
     },
     /// A tool call.
     ToolUse {
+        /// Message the call belongs to (one API response = one turn).
+        message_id: Option<String>,
         /// Tool name (`Edit`, `Bash`, …).
         name: String,
         /// A one-line summary (`src/x.rs`, `cargo test`).
