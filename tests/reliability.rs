@@ -192,6 +192,17 @@ fn kill_dash_nine_mid_run_recovers_at_restart_without_orphans() {
     let child = wait_for("the agent's child", Duration::from_secs(30), || {
         pid_from(&repo.agent_log.join("child.pid"))
     });
+    // kill only once both lines the agent printed are acknowledged (committed)
+    wait_for(
+        "the agent's two lines to be stored",
+        Duration::from_secs(30),
+        || {
+            let n: i64 = db(&repo)
+                .query_row("SELECT count(*) FROM transcript_lines", [], |r| r.get(0))
+                .unwrap();
+            (n == 2).then_some(())
+        },
+    );
     kill(runner.id(), "KILL");
     wait_output(runner, Duration::from_secs(10));
     assert!(alive(child), "kill -9 leaves the agent's group behind");
