@@ -267,3 +267,41 @@ fn ctrl_z_suspends_to_the_shell_and_fg_brings_the_board_back() {
         (t.format("#{alternate_on}") == "0").then_some(())
     });
 }
+
+#[test]
+fn x_stops_an_agent_that_another_process_runs() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
+    let runner = repo
+        .cmd(&["run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the claim", LIMIT, || {
+        (repo.status(id) == "in_progress").then_some(())
+    });
+    // this TUI runs its own runner too, but the agent belongs to the headless one
+    let Some(t) = Tmux::start(&repo, "") else {
+        let mut runner = runner;
+        let _ = runner.kill();
+        let _ = runner.wait();
+        return;
+    };
+    t.wait_screen("Hangs");
+    t.keys(&["3", "x"]);
+    wait_for("the issue to be parked", LIMIT, || {
+        (repo.status(id) == "blocked").then_some(())
+    });
+    let issue = repo.show(id);
+    let last = issue["comments"].as_array().unwrap().last().unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(last.contains("stopped by tester"), "{last}");
+    t.quit();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &runner.id().to_string()])
+        .status();
+    support::wait_output(runner, LIMIT);
+}

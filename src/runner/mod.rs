@@ -259,20 +259,13 @@ impl Runner {
                 self.wake.notify_waiters();
             }
             RunnerCommand::Stop { issue_id, by } => {
-                let entry = self
-                    .stops
-                    .lock()
-                    .ok()
-                    .and_then(|m| m.get(&issue_id).cloned());
-                if let Some((token, reason)) = entry {
-                    if let Ok(mut r) = reason.lock() {
-                        *r = Some(format!("stopped by {by}"));
+                if !self.stop_run(issue_id, format!("stopped by {by}")) {
+                    // Another process runs it: leave a request its runner will see.
+                    if let Err(e) = db.call(move |s| s.request_stop(issue_id, &by)).await {
+                        self.emit(RunnerEvent::Problem(format!(
+                            "cannot stop #{issue_id}: {e}"
+                        )));
                     }
-                    token.cancel();
-                } else {
-                    self.emit(RunnerEvent::Problem(format!(
-                        "issue #{issue_id} has no running agent in this process"
-                    )));
                 }
             }
             RunnerCommand::SetPaused(paused) => {
