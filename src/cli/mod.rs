@@ -356,9 +356,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
-            let value = if pause { "1" } else { "0" };
             ctx.store()?
-                .set_setting("paused", value, &format!("human:{}", human_name(None)))?;
+                .set_paused(pause, &format!("human:{}", human_name(None)))?;
             let said = if pause {
                 "claiming paused; running agents finish"
             } else {

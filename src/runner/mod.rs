@@ -269,11 +269,7 @@ impl Runner {
                 }
             }
             RunnerCommand::SetPaused(paused) => {
-                let value = if paused { "1" } else { "0" };
-                match db
-                    .call(move |s| s.set_setting("paused", value, "human:tui"))
-                    .await
-                {
+                match db.call(move |s| s.set_paused(paused, "human:tui")).await {
                     Ok(()) => {
                         self.emit(RunnerEvent::Paused(paused));
                         if !paused {

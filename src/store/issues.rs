@@ -358,19 +358,8 @@ impl Store {
     /// dependencies are all done. `None` when nothing is claimable or claiming is paused.
     pub fn claim_next(&mut self, agent_id: &str, lease_ms: Millis) -> Result<Option<Issue>> {
         self.write(|tx| {
-            let paused: Option<String> = tx
-                .query_row("SELECT value FROM settings WHERE key = 'paused'", [], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if paused.as_deref() == Some("1") {
-                return Ok(None);
-            }
             let ts = now();
-            let held: Option<String> = tx
-                .query_row("SELECT value FROM settings WHERE key = 'paused_until'", [], |r| r.get(0))
-                .optional()?;
-            if held.and_then(|v| v.parse::<Millis>().ok()).is_some_and(|until| until > ts) {
+            if super::paused_in(tx)? || super::held_until(tx, ts)?.is_some() {
                 return Ok(None);
             }
             let claimed: Option<i64> = tx

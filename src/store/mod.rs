@@ -292,13 +292,7 @@ impl Store {
 
     /// Reads a setting.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        setting_in(&self.conn, key)
     }
 
     /// Writes a setting with an event row.
@@ -318,15 +312,17 @@ impl Store {
 
     /// Whether claiming is paused for every runner on this database.
     pub fn is_paused(&self) -> Result<bool> {
-        Ok(self.setting("paused")?.as_deref() == Some("1"))
+        paused_in(&self.conn)
+    }
+
+    /// Pauses (or resumes) claiming for every runner on this database, with an event row.
+    pub fn set_paused(&mut self, paused: bool, actor: &str) -> Result<()> {
+        self.set_setting("paused", if paused { "1" } else { "0" }, actor)
     }
 
     /// The pause state: paused by a person, and/or held until a time (after a rate limit).
     pub fn pause_state(&self) -> Result<PauseState> {
-        let until = self
-            .setting("paused_until")?
-            .and_then(|v| v.parse::<Millis>().ok())
-            .filter(|t| *t > now());
+        let until = held_until(&self.conn, now())?;
         Ok(PauseState {
             paused: self.is_paused()?,
             until,
@@ -358,6 +354,28 @@ pub fn host_name() -> String {
         .and_then(|h| h.into_string().ok())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+/// Reads a setting on any connection or transaction.
+pub(crate) fn setting_in(conn: &Connection, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Whether a person paused claiming.
+pub(crate) fn paused_in(conn: &Connection) -> Result<bool> {
+    Ok(setting_in(conn, "paused")?.as_deref() == Some("1"))
+}
+
+/// The end of a rate-limit hold that is still in force at `now`.
+pub(crate) fn held_until(conn: &Connection, now: Millis) -> Result<Option<Millis>> {
+    Ok(setting_in(conn, "paused_until")?
+        .and_then(|v| v.parse::<Millis>().ok())
+        .filter(|until| *until > now))
 }
 
 fn upsert_setting(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {

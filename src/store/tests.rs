@@ -200,10 +200,10 @@ fn claim_takes_highest_priority_then_oldest_and_respects_dependencies() {
 fn pause_stops_claims() {
     let (_d, mut store) = temp_store();
     add(&mut store, "x", 0, true);
-    store.set_setting("paused", "1", "human:me").unwrap();
+    store.set_paused(true, "human:me").unwrap();
     assert!(store.is_paused().unwrap());
     assert!(store.claim_next("a", 1000).unwrap().is_none());
-    store.set_setting("paused", "0", "human:me").unwrap();
+    store.set_paused(false, "human:me").unwrap();
     assert!(store.claim_next("a", 1000).unwrap().is_some());
 }
 

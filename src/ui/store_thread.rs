@@ -393,20 +393,18 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
         StoreRequest::RequestStop(id) => store
             .request_stop(*id, author)
             .map(|i| done(format!("asked the runner of #{} to stop it", i.id), i)),
-        StoreRequest::SetPaused(p) => store
-            .set_setting(
-                "paused",
-                if *p { "1" } else { "0" },
-                &format!("human:{author}"),
-            )
-            .map(|()| StoreReply::Done {
-                message: if *p {
-                    "claiming paused".into()
-                } else {
-                    "claiming resumed".into()
-                },
-                issue: None,
-            }),
+        StoreRequest::SetPaused(p) => {
+            store
+                .set_paused(*p, &format!("human:{author}"))
+                .map(|()| StoreReply::Done {
+                    message: if *p {
+                        "claiming paused".into()
+                    } else {
+                        "claiming resumed".into()
+                    },
+                    issue: None,
+                })
+        }
     };
     match reply {
         Ok(r) => (r, true),
