@@ -241,6 +241,15 @@ impl Paths {
     }
 }
 
+/// Who a person is on comments, moves and events: `AUTOPILOT_USER`, else `USER`, else
+/// `human` (the CLI and the TUI must agree, or the TUI toasts the user's own actions).
+pub fn user_name(env: &dyn Fn(&str) -> Option<String>) -> String {
+    ["AUTOPILOT_USER", "USER"]
+        .iter()
+        .find_map(|k| env(k).filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "human".into())
+}
+
 /// The user-wide config file (`$AUTOPILOT_CONFIG_HOME/config.toml`, else the XDG config dir).
 pub fn user_config_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     if let Some(home) = env("AUTOPILOT_CONFIG_HOME").filter(|v| !v.is_empty()) {
@@ -280,13 +289,12 @@ impl Config {
 
     /// Agent identity: configured, else `<host>` (the slot number is appended per slot).
     pub fn agent_id(&self) -> String {
-        self.file.agent.id.clone().unwrap_or_else(|| {
-            nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "autopilot".into())
-        })
+        self.file
+            .agent
+            .id
+            .clone()
+            .or_else(crate::store::machine_name)
+            .unwrap_or_else(|| "autopilot".into())
     }
 
     /// The runner settings, with `slots` from a flag when given.
@@ -438,6 +446,19 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
+    }
+
+    #[test]
+    fn the_user_is_autopilot_user_then_user_then_human() {
+        assert_eq!(
+            user_name(&env_of(&[("AUTOPILOT_USER", "ana"), ("USER", "root")])),
+            "ana"
+        );
+        assert_eq!(
+            user_name(&env_of(&[("AUTOPILOT_USER", " "), ("USER", "root")])),
+            "root"
+        );
+        assert_eq!(user_name(&env_of(&[])), "human");
     }
 
     #[test]

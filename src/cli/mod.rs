@@ -212,10 +212,8 @@ impl Ctx {
 
 fn human_name(author: Option<String>) -> String {
     author
-        .or_else(|| env_var("AUTOPILOT_USER"))
-        .or_else(|| env_var("USER"))
         .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "human".into())
+        .unwrap_or_else(|| crate::config::user_name(&env_var))
 }
 
 fn text_arg(text: String) -> anyhow::Result<String> {

@@ -347,13 +347,17 @@ impl Store {
     }
 }
 
-/// This machine's name, recorded on runs so crash recovery only judges its own processes.
-pub fn host_name() -> String {
+/// The machine's host name, when the system has one.
+pub fn machine_name() -> Option<String> {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+}
+
+/// This machine's name, recorded on runs so crash recovery only judges its own processes.
+pub fn host_name() -> String {
+    machine_name().unwrap_or_else(|| "localhost".into())
 }
 
 /// Reads a setting on any connection or transaction.

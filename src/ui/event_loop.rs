@@ -47,10 +47,7 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> (App, Vec<String>) {
     let (keymap, w) = Keymap::with_overrides(ui.keys.as_ref());
     warnings.extend(w);
     // Same identity as the CLI, so our own events are recognised and not toasted twice.
-    let user = ["AUTOPILOT_USER", "USER"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "human".into());
+    let user = crate::config::user_name(&|k| std::env::var(k).ok());
     let repo = opts
         .config
         .paths
