@@ -33,31 +33,28 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    let field_block = |name: &str, focused: bool| {
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(if focused { t.border_focus } else { t.border })
-            .title(Span::styled(
-                format!(" {name} "),
-                if focused { t.accent } else { t.muted },
-            ))
+    // The text areas are cloned to give them this frame's block and cursor style.
+    let field = |f: &mut Frame<'_>,
+                 area: &tui_textarea::TextArea<'static>,
+                 name: &str,
+                 which: Field,
+                 r: Rect| {
+        let focused = ed.field == which;
+        let mut ta = area.clone();
+        ta.set_block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(if focused { t.border_focus } else { t.border })
+                .title(Span::styled(
+                    format!(" {name} "),
+                    if focused { t.accent } else { t.muted },
+                )),
+        );
+        ta.set_cursor_style(if focused { t.selection } else { t.text });
+        f.render_widget(&ta, r);
     };
-    let mut ta = ed.title.clone();
-    ta.set_block(field_block("Title", ed.field == Field::Title));
-    ta.set_cursor_style(if ed.field == Field::Title {
-        t.selection
-    } else {
-        t.text
-    });
-    f.render_widget(&ta, title);
-    let mut tb = ed.body.clone();
-    tb.set_block(field_block("Body", ed.field == Field::Body));
-    tb.set_cursor_style(if ed.field == Field::Body {
-        t.selection
-    } else {
-        t.text
-    });
-    f.render_widget(&tb, body);
+    field(f, &ed.title, "Title", Field::Title, title);
+    field(f, &ed.body, "Body", Field::Body, body);
     let mut spans = vec![Span::styled(
         " Kind ",
         if ed.field == Field::Kind {
