@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use support::mock_api::MockApi;
-use support::{alive, git, wait_for, wait_output, TestRepo};
+use support::{alive, git, last_comment, read_pid, signal, wait_for, TestRepo};
 
 fn real_claude() -> Option<PathBuf> {
     let found = std::env::var_os("AUTOPILOT_REAL_CLAUDE")
@@ -56,11 +56,20 @@ fn setup() -> Option<(TestRepo, MockApi)> {
     Some((repo, api))
 }
 
-fn last_comment(issue: &serde_json::Value) -> String {
-    issue["comments"].as_array().unwrap().last().unwrap()["body"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// Starts a runner on a `[scenario:sleeper]` issue and waits until the CLI's Bash tool runs;
+/// returns the runner and the tool's shell pid.
+fn start_sleeper(repo: &TestRepo, id: i64) -> (support::Running, i32) {
+    let runner = repo.spawn_run(&[]);
+    let pid_file = repo
+        .root
+        .join(format!(".autopilot/worktrees/issue-{id}/sleeper.pid"));
+    let shell = wait_for(
+        "the CLI's Bash tool to start",
+        Duration::from_secs(60),
+        || read_pid(&pid_file),
+    );
+    assert!(alive(shell));
+    (runner, shell)
 }
 
 #[test]
@@ -207,31 +216,9 @@ fn real_cli_api_errors_block_and_rate_limits_pause_the_queue() {
 fn real_cli_stopped_mid_run_takes_its_children_with_it() {
     let Some((repo, _api)) = setup() else { return };
     let id = repo.add(&["Sleep [scenario:sleeper]", "--ready"]);
-    let runner = repo
-        .cmd(&["run"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid_file = repo
-        .root
-        .join(format!(".autopilot/worktrees/issue-{id}/sleeper.pid"));
-    let shell: i32 = wait_for(
-        "the CLI's Bash tool to start",
-        Duration::from_secs(60),
-        || {
-            std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-        },
-    );
-    assert!(alive(shell));
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &runner.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = wait_output(runner, Duration::from_secs(30));
+    let (runner, shell) = start_sleeper(&repo, id);
+    assert!(signal(runner.id(), "TERM"));
+    let out = runner.wait(Duration::from_secs(30));
     assert!(
         out.status.success(),
         "{}",
@@ -339,24 +326,7 @@ fn real_cli_recovers_from_a_broken_stream_by_asking_again_without_streaming() {
 fn real_cli_stop_from_the_cli_kills_the_cli_and_its_children_and_parks_the_issue() {
     let Some((repo, _api)) = setup() else { return };
     let id = repo.add(&["Sleep [scenario:sleeper]", "--ready"]);
-    let runner = repo
-        .cmd(&["run"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid_file = repo
-        .root
-        .join(format!(".autopilot/worktrees/issue-{id}/sleeper.pid"));
-    let shell: i32 = wait_for(
-        "the CLI's Bash tool to start",
-        Duration::from_secs(60),
-        || {
-            std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-        },
-    );
+    let (runner, shell) = start_sleeper(&repo, id);
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
     let claude: i32 = conn
         .query_row(
@@ -382,10 +352,6 @@ fn real_cli_stop_from_the_cli_kills_the_cli_and_its_children_and_parks_the_issue
         "{}",
         last_comment(&issue)
     );
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &runner.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    wait_output(runner, Duration::from_secs(30));
+    assert!(signal(runner.id(), "TERM"));
+    runner.wait(Duration::from_secs(30));
 }

@@ -8,36 +8,7 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use support::{alive, git, wait_for, wait_output, TestRepo};
-
-fn kill(pid: u32, sig: &str) {
-    let _ = std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status();
-}
-
-fn spawn_runner(repo: &TestRepo, args: &[&str]) -> Child {
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    repo.cmd(&all)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn pid_from(path: &std::path::Path) -> Option<i32> {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-}
-
-fn last_comment(issue: &serde_json::Value) -> String {
-    issue["comments"].as_array().unwrap().last().unwrap()["body"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
+use support::{alive, git, last_comment, read_pid, signal, wait_for, wait_output, TestRepo};
 
 fn db(repo: &TestRepo) -> rusqlite::Connection {
     rusqlite::Connection::open(repo.db()).unwrap()
@@ -55,9 +26,9 @@ fn agent_processes_of(repo: &TestRepo) -> Vec<i32> {
 fn stop_from_another_process_kills_the_agent_tree_and_parks_the_issue() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let runner = spawn_runner(&repo, &[]);
+    let runner = repo.spawn_run(&[]);
     let child = wait_for("the agent's child", Duration::from_secs(30), || {
-        pid_from(&repo.agent_log.join("child.pid"))
+        read_pid(&repo.agent_log.join("child.pid"))
     });
     let out = repo.ok(&["stop", &id.to_string()]);
     assert!(out.contains("asked the runner"), "{out}");
@@ -86,8 +57,8 @@ fn stop_from_another_process_kills_the_agent_tree_and_parks_the_issue() {
     // stopping something that is not running says so
     let err = repo.fails(&["stop", &id.to_string()]);
     assert!(err.contains("not in_progress"), "{err}");
-    kill(runner.id(), "TERM");
-    let out = wait_output(runner, Duration::from_secs(30));
+    signal(runner.id(), "TERM");
+    let out = runner.wait(Duration::from_secs(30));
     assert!(out.status.success());
 }
 
@@ -140,14 +111,14 @@ fn a_rate_limit_pauses_the_whole_queue_and_resumes_by_itself() {
         .unwrap();
     assert_eq!(held, 1);
     // a long-running runner waits out the hold and carries on without help
-    let runner = spawn_runner(&repo, &[]);
+    let runner = repo.spawn_run(&[]);
     wait_for(
         "both issues to reach review",
         Duration::from_secs(60),
         || (repo.status(first) == "in_review" && repo.status(second) == "in_review").then_some(()),
     );
-    kill(runner.id(), "TERM");
-    wait_output(runner, Duration::from_secs(30));
+    signal(runner.id(), "TERM");
+    runner.wait(Duration::from_secs(30));
     assert_eq!(repo.agent_calls().len(), 3);
 }
 
@@ -164,7 +135,7 @@ fn a_stalled_agent_is_stopped_with_the_reason() {
         "{}",
         last_comment(&issue)
     );
-    let child = pid_from(&repo.agent_log.join("child.pid")).unwrap();
+    let child = read_pid(&repo.agent_log.join("child.pid")).unwrap();
     assert!(!alive(child));
 }
 
@@ -188,9 +159,9 @@ fn a_run_over_its_wall_clock_limit_is_stopped() {
 fn kill_dash_nine_mid_run_recovers_at_restart_without_orphans() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let runner = spawn_runner(&repo, &[]);
+    let runner = repo.spawn_run(&[]);
     let child = wait_for("the agent's child", Duration::from_secs(30), || {
-        pid_from(&repo.agent_log.join("child.pid"))
+        read_pid(&repo.agent_log.join("child.pid"))
     });
     // kill only once both lines the agent printed are acknowledged (committed)
     wait_for(
@@ -203,8 +174,8 @@ fn kill_dash_nine_mid_run_recovers_at_restart_without_orphans() {
             (n == 2).then_some(())
         },
     );
-    kill(runner.id(), "KILL");
-    wait_output(runner, Duration::from_secs(10));
+    signal(runner.id(), "KILL");
+    runner.wait(Duration::from_secs(10));
     assert!(alive(child), "kill -9 leaves the agent's group behind");
     assert_eq!(repo.status(id), "in_progress");
     // the lease has not expired, but the owner is gone: a restart recovers at once
@@ -240,7 +211,7 @@ fn random_kills_never_break_the_invariants() {
     // deterministic pseudo-random kill points
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for round in 0..10 {
-        let runner = spawn_runner(&repo, &["--agents", "2"]);
+        let runner = repo.spawn_run(&["--agents", "2"]);
         // wait for some progress (a new run) before killing at a random extra delay
         let runs_before: i64 = db(&repo)
             .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
@@ -262,8 +233,8 @@ fn random_kills_never_break_the_invariants() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         std::thread::sleep(Duration::from_millis(seed % 700));
-        kill(runner.id(), "KILL");
-        wait_output(runner, Duration::from_secs(10));
+        signal(runner.id(), "KILL");
+        runner.wait(Duration::from_secs(10));
         // right after the crash: whatever is in progress still holds a claim and a lease
         let unleased: i64 = db(&repo)
             .query_row(
@@ -537,7 +508,7 @@ fn doctor_and_gc() {
 fn a_50_mb_line_is_capped_and_memory_stays_bounded() {
     let repo = TestRepo::new();
     let id = repo.add(&["Huge [scenario:huge-line]", "--ready"]);
-    let runner = spawn_runner(&repo, &[]);
+    let runner = repo.spawn_run(&[]);
     wait_for("the run to finish", Duration::from_secs(60), || {
         (repo.status(id) == "in_review").then_some(())
     });
@@ -548,8 +519,8 @@ fn a_50_mb_line_is_capped_and_memory_stays_bounded() {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap();
-    kill(runner.id(), "TERM");
-    wait_output(runner, Duration::from_secs(30));
+    signal(runner.id(), "TERM");
+    runner.wait(Duration::from_secs(30));
     // a 50 MB line never sits whole in memory: the reader keeps at most 16 MiB of it
     eprintln!("peak RSS of the runner: {peak_kb} kB");
     assert!(peak_kb < 128 * 1024, "peak RSS {peak_kb} kB");

@@ -8,7 +8,7 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{alive, git, wait_for, wait_output, TestRepo};
+use support::{alive, git, read_pid, signal, wait_for, wait_output, TestRepo};
 
 fn transcript_len(repo: &TestRepo, run_id: i64) -> (i64, Vec<Vec<u8>>) {
     let conn = rusqlite::Connection::open(repo.db()).unwrap();
@@ -270,7 +270,7 @@ fn missing_agent_binary_is_named_and_claims_nothing() {
 
 #[test]
 fn root_without_sandbox_is_refused_before_claiming() {
-    if !nix_is_root() {
+    if !nix::unistd::geteuid().is_root() {
         return;
     }
     let repo = TestRepo::new().with_env("IS_SANDBOX", "yes");
@@ -285,17 +285,6 @@ fn root_without_sandbox_is_refused_before_claiming() {
     let repo = repo.with_env("AUTOPILOT_PERMISSION_MODE", "acceptEdits");
     repo.ok(&["run", "--once"]);
     assert_eq!(repo.status(id), "in_review");
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 #[test]
@@ -337,21 +326,14 @@ fn git_problems_park_the_issue_with_gits_own_words() {
 fn interrupting_the_runner_kills_the_agent_group_and_hands_the_issue_back() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let child = repo
-        .cmd(&["run"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = repo.spawn_run(&[]);
     let pid_file = repo.agent_log.join("child.pid");
-    let grandchild: i32 = wait_for("the agent's child process", Duration::from_secs(30), || {
-        std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
+    let grandchild = wait_for("the agent's child process", Duration::from_secs(30), || {
+        read_pid(&pid_file)
     });
     assert!(alive(grandchild));
-    nix_kill(child.id() as i32, "TERM");
-    let out = wait_output(child, Duration::from_secs(30));
+    assert!(signal(child.id(), "TERM"));
+    let out = child.wait(Duration::from_secs(30));
     assert!(
         out.status.success(),
         "{}",
@@ -373,31 +355,16 @@ fn interrupting_the_runner_kills_the_agent_group_and_hands_the_issue_back() {
         .is_dir());
 }
 
-fn nix_kill(pid: i32, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn expired_lease_after_a_crash_goes_back_to_ready() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let child = repo
-        .cmd(&["run"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let agent_pid: i32 = wait_for("the agent to start", Duration::from_secs(30), || {
-        std::fs::read_to_string(repo.agent_log.join("agent.pid"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
+    let child = repo.spawn_run(&[]);
+    let agent_pid = wait_for("the agent to start", Duration::from_secs(30), || {
+        read_pid(&repo.agent_log.join("agent.pid"))
     });
-    nix_kill(child.id() as i32, "KILL");
-    let _ = wait_output(child, Duration::from_secs(10));
+    assert!(signal(child.id(), "KILL"));
+    let _ = child.wait(Duration::from_secs(10));
     // the agent runs in its own group; clean it up as the crash left it
     let status = std::process::Command::new("kill")
         .args(["-s", "KILL", "--", &format!("-{agent_pid}")])

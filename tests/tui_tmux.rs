@@ -123,13 +123,7 @@ fn two_tuis_a_headless_runner_and_the_cli_share_one_queue() {
         (repo.status(id) == "ready").then_some(())
     });
     b.wait_screen("ready 1");
-    let runner = repo
-        .cmd(&["run", "--once"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    support::wait_output(runner, LIMIT);
+    repo.ok(&["run", "--once"]);
     assert_eq!(repo.status(id), "in_review");
     a.wait_screen("in review 1");
     b.wait_screen("in review 1");
@@ -272,20 +266,12 @@ fn ctrl_z_suspends_to_the_shell_and_fg_brings_the_board_back() {
 fn x_stops_an_agent_that_another_process_runs() {
     let repo = TestRepo::new();
     let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
-    let runner = repo
-        .cmd(&["run"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let runner = repo.spawn_run(&[]);
     wait_for("the claim", LIMIT, || {
         (repo.status(id) == "in_progress").then_some(())
     });
     // this TUI runs its own runner too, but the agent belongs to the headless one
     let Some(t) = Tmux::start(&repo, "") else {
-        let mut runner = runner;
-        let _ = runner.kill();
-        let _ = runner.wait();
         return;
     };
     t.wait_screen("Hangs");
@@ -293,15 +279,9 @@ fn x_stops_an_agent_that_another_process_runs() {
     wait_for("the issue to be parked", LIMIT, || {
         (repo.status(id) == "blocked").then_some(())
     });
-    let issue = repo.show(id);
-    let last = issue["comments"].as_array().unwrap().last().unwrap()["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let last = support::last_comment(&repo.show(id));
     assert!(last.contains("stopped by tester"), "{last}");
     t.quit();
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &runner.id().to_string()])
-        .status();
-    support::wait_output(runner, LIMIT);
+    support::signal(runner.id(), "TERM");
+    runner.wait(LIMIT);
 }

@@ -134,6 +134,19 @@ impl TestRepo {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Starts `autopilot-tui run <args>` in the background; it is killed if the test ends
+    /// (or fails) without waiting for it.
+    pub fn spawn_run(&self, args: &[&str]) -> Running {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        let child = self
+            .cmd(&all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        Running(Some(child.expect("spawn the runner")))
+    }
+
     /// `add`, returning the new id.
     pub fn add(&self, args: &[&str]) -> i64 {
         let mut all = vec!["add"];
@@ -178,6 +191,38 @@ impl TestRepo {
     }
 }
 
+/// A background runner process, killed on drop unless waited for.
+pub struct Running(Option<Child>);
+
+impl Running {
+    /// Its pid.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    /// Waits for it to exit (at most `limit`), returning its output.
+    pub fn wait(mut self, limit: Duration) -> Output {
+        let child = self.0.take().expect("not waited for yet");
+        wait_output(child, limit)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SIGTERM first: the runner then stops its agents' process groups too.
+        if let Some(mut child) = self.0.take() {
+            signal(child.id(), "TERM");
+            let start = Instant::now();
+            while matches!(child.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Waits for a child with a deadline, killing it (and failing the test) if it hangs.
 pub fn wait_output(mut child: Child, limit: Duration) -> Output {
     let start = Instant::now();
@@ -214,14 +259,32 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Optio
     }
 }
 
-/// Whether a process exists.
+/// Whether a process exists (a zombie counts as gone), as the runner itself decides it.
 pub fn alive(pid: i32) -> bool {
-    // kill -0 via /proc: a zombie counts as gone.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .split(") ")
-            .nth(1)
-            .is_some_and(|rest| rest.starts_with('Z')),
-        Err(_) => false,
-    }
+    autopilot_tui::runner::process::pid_alive(i64::from(pid))
+}
+
+/// Sends a signal (`TERM`, `KILL`, …) to a process; whether `kill` succeeded.
+pub fn signal(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The pid a fake agent or a tool wrote to `path`, once it is complete.
+pub fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// The text of an issue's newest comment (from `show --json`).
+pub fn last_comment(issue: &serde_json::Value) -> String {
+    issue["comments"]
+        .as_array()
+        .and_then(|c| c.last())
+        .and_then(|c| c["body"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
