@@ -36,16 +36,8 @@ pub fn env_num(key: &str, default: u64) -> u64 {
 
 /// A temp dir holding a git repo with one commit (`<dir>/repo`).
 pub fn git_repo() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(&root).expect("mkdir");
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["config", "user.name", "Bench"]);
-    git(&root, &["config", "user.email", "bench@example.com"]);
-    std::fs::write(root.join("README.md"), "# bench\n").expect("write");
-    git(&root, &["add", "README.md"]);
-    git(&root, &["commit", "-q", "-m", "initial"]);
-    (dir, root)
+    let repo = test_support::TestRepo::new();
+    (repo.dir, repo.root)
 }
 
 /// How seeded issues are spread over the columns (per mille, `Status::ALL` order minus

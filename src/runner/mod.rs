@@ -103,7 +103,6 @@ pub struct Runner {
     events: mpsc::UnboundedSender<RunnerEvent>,
     wake: Arc<Notify>,
     stops: StopMap,
-    git_lock: Arc<tokio::sync::Mutex<()>>,
     draining: std::sync::atomic::AtomicBool,
 }
 
@@ -120,7 +119,6 @@ impl Runner {
             events,
             wake: Arc::new(Notify::new()),
             stops: Arc::default(),
-            git_lock: Arc::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
         }
     }

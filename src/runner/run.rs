@@ -222,7 +222,7 @@ async fn execute(
         }
     };
     {
-        let _git = r.git_lock.lock().await;
+        // ensure_worktree serialises itself (a lock file), across processes as within one.
         let (repo, wt, br, bs) = (
             s.repo_root.clone(),
             worktree.clone(),
@@ -255,10 +255,8 @@ async fn execute(
             s.commit_name.clone(),
             s.commit_email.clone(),
         );
-        let merged = {
-            let _git = r.git_lock.lock().await;
-            tokio::task::spawn_blocking(move || git::merge_base(&wt, &bs, &name, &email)).await
-        };
+        let merged =
+            tokio::task::spawn_blocking(move || git::merge_base(&wt, &bs, &name, &email)).await;
         match merged {
             Ok(Ok(git::BaseMerge::Conflict(files))) => {
                 return RunEnd {
