@@ -1,11 +1,18 @@
 //! Claude Code headless: `claude -p <prompt> --output-format stream-json --verbose`.
 //!
 //! The stream is one JSON object per line; keys come in any order and new fields appear between
-//! releases, so lines are read as loose JSON and switched on `type` / `subtype`.
+//! releases, so unknown fields and types are skipped and lines are switched on `type` /
+//! `subtype`. Lines are decoded straight into typed fields: agent output can be hundreds of
+//! thousands of lines, and building a JSON tree per line was the ingest's largest cost.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{truncate, Adapter, AgentEvent, AgentRequest, AgentResult};
@@ -88,83 +95,249 @@ impl Adapter for Claude {
     }
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
+/// One stream-json line, as far as autopilot reads it. Decoded in one pass into typed fields
+/// (unknown fields are skipped without building anything); the parts whose shape varies or
+/// that are rarely needed (tool input, tool results, errors) are kept as raw JSON slices and
+/// decoded only when used.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type")]
+    kind: Option<LineKind>,
+    subtype: Option<String>,
+    session_id: Option<String>,
+    model: Option<String>,
+    #[serde(rename = "permissionMode")]
+    permission_mode: Option<String>,
+    attempt: Option<i64>,
+    max_retries: Option<i64>,
+    error_status: Option<i64>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+    tool_name: Option<String>,
+    #[serde(borrow)]
+    message: Option<MessageField<'a>>,
+    is_api_error_message: Option<bool>,
+    is_error: Option<bool>,
+    result: Option<String>,
+    #[serde(borrow)]
+    errors: Option<Vec<&'a RawValue>>,
+    total_cost_usd: Option<f64>,
+    num_turns: Option<i64>,
+    duration_ms: Option<i64>,
+    api_error_status: Option<i64>,
+    permission_denials: Option<Vec<IgnoredAny>>,
+}
+
+/// The line types autopilot acts on; anything else is valid but ignored.
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum LineKind {
+    System,
+    Assistant,
+    User,
+    Result,
+    #[serde(other)]
+    Other,
+}
+
+/// `message` is an object in assistant and user lines and a string in permission denials.
+enum MessageField<'a> {
+    Text(String),
+    Object(Message<'a>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for MessageField<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Field<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Field<'a> {
+            type Value = MessageField<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message object or text")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(MessageField::Text(s.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Message::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(MessageField::Object)
+            }
+        }
+        d.deserialize_any(Field(PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    id: Option<String>,
+    #[serde(borrow)]
+    content: Option<Content<'a>>,
+}
+
+/// Message content: a list of blocks, or (in prompts echoed back) plain text.
+enum Content<'a> {
+    Text,
+    Blocks(Vec<Block<'a>>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Blocks<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Blocks<'a> {
+            type Value = Content<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of content blocks or text")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Content::Text)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(64));
+                while let Some(block) = seq.next_element()? {
+                    blocks.push(block);
+                }
+                Ok(Content::Blocks(blocks))
+            }
+        }
+        d.deserialize_any(Blocks(PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type")]
+    kind: Option<BlockKind>,
+    text: Option<String>,
+    name: Option<String>,
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+    is_error: Option<bool>,
+}
+
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum BlockKind {
+    Text,
+    ToolUse,
+    ToolResult,
+    #[serde(other)]
+    Other,
+}
+
+/// A raw JSON value as text: strings decoded, anything else as its JSON.
+fn raw_text(raw: &RawValue) -> String {
+    serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_string())
 }
 
 /// Parses one line of Claude Code's stream-json output.
 pub fn parse_line(line: &[u8]) -> Vec<AgentEvent> {
     let text = String::from_utf8_lossy(line);
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Vec::new();
-    }
-    let Ok(v) = serde_json::from_str::<Value>(trimmed) else {
-        return vec![AgentEvent::Raw(text.into_owned())];
-    };
-    let Some(kind) = v.get("type").and_then(Value::as_str) else {
-        return vec![AgentEvent::Raw(text.into_owned())];
-    };
-    match kind {
-        "system" => match v.get("subtype").and_then(Value::as_str) {
-            Some("init") => vec![AgentEvent::Init {
-                session_id: str_field(&v, "session_id").unwrap_or_default(),
-                model: str_field(&v, "model"),
-                permission_mode: str_field(&v, "permissionMode"),
-            }],
-            Some("api_retry") => vec![AgentEvent::Retry {
-                attempt: v.get("attempt").and_then(Value::as_i64).unwrap_or(0),
-                max_retries: v.get("max_retries").and_then(Value::as_i64).unwrap_or(0),
-                error: format!(
-                    "{} {}",
-                    v.get("error_status")
-                        .and_then(Value::as_i64)
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    str_field(&v, "error").unwrap_or_default()
-                )
-                .trim()
-                .to_string(),
-            }],
-            Some("permission_denied") => vec![AgentEvent::PermissionDenied {
-                tool: str_field(&v, "tool_name").unwrap_or_default(),
-                message: str_field(&v, "message").unwrap_or_default(),
-            }],
-            _ => vec![AgentEvent::Ignored],
+    match serde_json::from_str::<Line<'_>>(&text) {
+        Ok(Line { kind: None, .. }) => vec![AgentEvent::Raw(text.into_owned())],
+        Ok(parsed) => events_of(parsed),
+        Err(_) if text.trim().is_empty() => Vec::new(),
+        // A shape this parser does not know (a field of another type): still an agent event
+        // if it is a JSON object with a type, shown as text otherwise.
+        Err(_) => match serde_json::from_str::<Value>(&text) {
+            Ok(v) if v.get("type").is_some_and(Value::is_string) => vec![AgentEvent::Ignored],
+            _ => vec![AgentEvent::Raw(text.into_owned())],
         },
-        "assistant" => parse_assistant(&v),
-        "user" => parse_tool_results(&v),
-        "result" => vec![AgentEvent::Result(parse_result(&v))],
-        _ => vec![AgentEvent::Ignored],
     }
 }
 
-fn parse_assistant(v: &Value) -> Vec<AgentEvent> {
-    let message = v.get("message").unwrap_or(&Value::Null);
-    let message_id = str_field(message, "id");
-    let blocks = message.get("content").and_then(Value::as_array);
-    let is_api_error = v.get("is_api_error_message").and_then(Value::as_bool) == Some(true)
-        || v.get("error").is_some_and(|e| !e.is_null());
-    let mut out = Vec::new();
-    for block in blocks.into_iter().flatten() {
-        match block.get("type").and_then(Value::as_str) {
-            Some("text") => {
-                let text = str_field(block, "text").unwrap_or_default();
-                if is_api_error {
-                    out.push(AgentEvent::ApiError(text));
+fn events_of(line: Line<'_>) -> Vec<AgentEvent> {
+    match line.kind {
+        Some(LineKind::System) => vec![match line.subtype.as_deref() {
+            Some("init") => AgentEvent::Init {
+                session_id: line.session_id.unwrap_or_default(),
+                model: line.model,
+                permission_mode: line.permission_mode,
+            },
+            Some("api_retry") => AgentEvent::Retry {
+                attempt: line.attempt.unwrap_or(0),
+                max_retries: line.max_retries.unwrap_or(0),
+                error: format!(
+                    "{} {}",
+                    line.error_status.map(|s| s.to_string()).unwrap_or_default(),
+                    line.error.map(raw_text).unwrap_or_default()
+                )
+                .trim()
+                .to_string(),
+            },
+            Some("permission_denied") => AgentEvent::PermissionDenied {
+                tool: line.tool_name.unwrap_or_default(),
+                message: match line.message {
+                    Some(MessageField::Text(t)) => t,
+                    _ => String::new(),
+                },
+            },
+            _ => AgentEvent::Ignored,
+        }],
+        Some(LineKind::Assistant) => {
+            let is_api_error = line.is_api_error_message == Some(true) || line.error.is_some();
+            match line.message {
+                Some(MessageField::Object(m)) => assistant_events(m, is_api_error),
+                _ => vec![AgentEvent::Ignored],
+            }
+        }
+        Some(LineKind::User) => match line.message {
+            Some(MessageField::Object(m)) => tool_results(m),
+            _ => vec![AgentEvent::Ignored],
+        },
+        Some(LineKind::Result) => vec![AgentEvent::Result(AgentResult {
+            is_error: line.is_error.unwrap_or(false),
+            subtype: line.subtype.unwrap_or_default(),
+            text: line.result,
+            errors: line
+                .errors
+                .unwrap_or_default()
+                .into_iter()
+                .map(raw_text)
+                .collect(),
+            cost_usd: line.total_cost_usd,
+            turns: line.num_turns,
+            duration_ms: line.duration_ms,
+            session_id: line.session_id,
+            api_error_status: line.api_error_status,
+            permission_denials: line.permission_denials.map_or(0, |d| d.len()),
+        })],
+        Some(LineKind::Other) | None => vec![AgentEvent::Ignored],
+    }
+}
+
+fn blocks(message: Message<'_>) -> Vec<Block<'_>> {
+    match message.content {
+        Some(Content::Blocks(b)) => b,
+        Some(Content::Text) | None => Vec::new(),
+    }
+}
+
+fn assistant_events(message: Message<'_>, is_api_error: bool) -> Vec<AgentEvent> {
+    let message_id = message.id.clone();
+    let mut out = Vec::with_capacity(1);
+    for block in blocks(message) {
+        match block.kind {
+            Some(BlockKind::Text) => {
+                let text = block.text.unwrap_or_default();
+                out.push(if is_api_error {
+                    AgentEvent::ApiError(text)
                 } else {
-                    out.push(AgentEvent::Text {
+                    AgentEvent::Text {
                         message_id: message_id.clone(),
                         text,
-                    });
-                }
+                    }
+                });
             }
-            Some("tool_use") => {
-                let name = str_field(block, "name").unwrap_or_else(|| "tool".into());
-                let input = block.get("input").unwrap_or(&Value::Null);
+            Some(BlockKind::ToolUse) => {
+                let name = block.name.unwrap_or_else(|| "tool".into());
+                let input = block
+                    .input
+                    .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+                    .unwrap_or(Value::Null);
                 out.push(AgentEvent::ToolUse {
                     message_id: message_id.clone(),
-                    summary: tool_summary(&name, input),
+                    summary: tool_summary(&name, &input),
                     name,
                 });
             }
@@ -202,17 +375,16 @@ pub fn tool_summary(name: &str, input: &Value) -> String {
     truncate(&summary, 160)
 }
 
-fn parse_tool_results(v: &Value) -> Vec<AgentEvent> {
-    let blocks = v
-        .get("message")
-        .and_then(|m| m.get("content"))
-        .and_then(Value::as_array);
+fn tool_results(message: Message<'_>) -> Vec<AgentEvent> {
     let mut out = Vec::new();
-    for block in blocks.into_iter().flatten() {
-        match block.get("type").and_then(Value::as_str) {
-            Some("tool_result") => {
-                let text = match block.get("content") {
-                    Some(Value::String(s)) => s.clone(),
+    for block in blocks(message) {
+        match block.kind {
+            Some(BlockKind::ToolResult) => {
+                let content = block
+                    .content
+                    .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+                let text = match content {
+                    Some(Value::String(s)) => s,
                     Some(Value::Array(parts)) => parts
                         .iter()
                         .filter_map(|p| p.get("text").and_then(Value::as_str))
@@ -222,15 +394,10 @@ fn parse_tool_results(v: &Value) -> Vec<AgentEvent> {
                 };
                 out.push(AgentEvent::ToolResult {
                     text,
-                    is_error: block
-                        .get("is_error")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
+                    is_error: block.is_error.unwrap_or(false),
                 });
             }
-            Some("text") => out.push(AgentEvent::Raw(
-                str_field(block, "text").unwrap_or_default(),
-            )),
+            Some(BlockKind::Text) => out.push(AgentEvent::Raw(block.text.unwrap_or_default())),
             _ => {}
         }
     }
@@ -238,32 +405,6 @@ fn parse_tool_results(v: &Value) -> Vec<AgentEvent> {
         out.push(AgentEvent::Ignored);
     }
     out
-}
-
-fn parse_result(v: &Value) -> AgentResult {
-    AgentResult {
-        is_error: v.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-        subtype: str_field(v, "subtype").unwrap_or_default(),
-        text: str_field(v, "result"),
-        errors: v
-            .get("errors")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        cost_usd: v.get("total_cost_usd").and_then(Value::as_f64),
-        turns: v.get("num_turns").and_then(Value::as_i64),
-        duration_ms: v.get("duration_ms").and_then(Value::as_i64),
-        session_id: str_field(v, "session_id"),
-        api_error_status: v.get("api_error_status").and_then(Value::as_i64),
-        permission_denials: v
-            .get("permission_denials")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len),
-    }
 }
 
 #[cfg(test)]
@@ -372,6 +513,89 @@ mod tests {
         let r = parse_line(br#"{"type":"result","subtype":"error_max_turns","is_error":true,"errors":["max turns"]}"#);
         assert!(
             matches!(&r[0], AgentEvent::Result(r) if r.is_error && r.text.is_none() && r.errors == ["max turns"])
+        );
+    }
+
+    #[test]
+    fn every_field_shape_the_stream_uses_is_read() {
+        let denied = parse_line(
+            br#"{"type":"system","subtype":"permission_denied","tool_name":"Bash","message":"not allowed"}"#,
+        );
+        assert_eq!(
+            denied,
+            [AgentEvent::PermissionDenied {
+                tool: "Bash".into(),
+                message: "not allowed".into()
+            }]
+        );
+        let retry = parse_line(
+            br#"{"type":"system","subtype":"api_retry","attempt":2,"max_retries":10,"error_status":529,"error":"overloaded"}"#,
+        );
+        assert_eq!(
+            retry,
+            [AgentEvent::Retry {
+                attempt: 2,
+                max_retries: 10,
+                error: "529 overloaded".into()
+            }]
+        );
+        // An `error` object on an assistant line marks its text as the API error.
+        let api = parse_line(
+            br#"{"type":"assistant","error":{"type":"rate_limit"},"message":{"id":"m","content":[{"type":"text","text":"API Error: 429"}]}}"#,
+        );
+        assert_eq!(api, [AgentEvent::ApiError("API Error: 429".into())]);
+        // Escapes, a thinking block and unknown fields of any type are taken in stride.
+        let text = parse_line(
+            br#"{"type":"assistant","future":[1,{"a":null}],"message":{"id":"m\u0031","content":[{"type":"thinking","thinking":"hm","signature":"x"},{"type":"text","text":"a\n\"b\" \u00e9"}]}}"#,
+        );
+        assert_eq!(
+            text,
+            [AgentEvent::Text {
+                message_id: Some("m1".into()),
+                text: "a\n\"b\" \u{e9}".into()
+            }]
+        );
+        // Results list errors as strings or objects; prompts echoed back are plain text.
+        let r = parse_line(
+            br#"{"type":"result","subtype":"error_during_execution","is_error":true,"errors":["x",{"code":1}],"permission_denials":[{},{}]}"#,
+        );
+        assert!(
+            matches!(&r[0], AgentEvent::Result(r) if r.errors == ["x", r#"{"code":1}"#] && r.permission_denials == 2)
+        );
+        assert_eq!(
+            parse_line(br#"{"type":"user","message":{"role":"user","content":"the prompt"}}"#),
+            [AgentEvent::Ignored]
+        );
+        let tool = parse_line(
+            br#"{"type":"user","message":{"content":[{"type":"tool_result","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}],"is_error":true}]}}"#,
+        );
+        assert_eq!(
+            tool,
+            [AgentEvent::ToolResult {
+                text: "a\nb".into(),
+                is_error: true
+            }]
+        );
+        // Invalid UTF-8 inside a string is replaced, the rest of the line still counts.
+        let mut line =
+            br#"{"type":"assistant","message":{"id":"m","content":[{"type":"text","text":"x"#
+                .to_vec();
+        line.extend_from_slice(&[0xff, b'"', b'}', b']', b'}', b'}']);
+        assert_eq!(
+            parse_line(&line),
+            [AgentEvent::Text {
+                message_id: Some("m".into()),
+                text: "x\u{fffd}".into()
+            }]
+        );
+        // A known type whose fields have another shape is ignored, not mistaken for text.
+        assert_eq!(
+            parse_line(br#"{"type":"result","num_turns":"many"}"#),
+            [AgentEvent::Ignored]
+        );
+        assert_eq!(
+            parse_line(br#"{"type":"assistant","type":"user"}"#),
+            [AgentEvent::Ignored]
         );
     }
 
