@@ -169,7 +169,11 @@ fn kill_dash_nine_mid_run_recovers_at_restart_without_orphans() {
         Duration::from_secs(30),
         || {
             let n: i64 = db(&repo)
-                .query_row("SELECT count(*) FROM transcript_lines", [], |r| r.get(0))
+                .query_row(
+                    "SELECT coalesce(sum(lines), 0) FROM transcript_chunks",
+                    [],
+                    |r| r.get(0),
+                )
                 .unwrap();
             (n == 2).then_some(())
         },
@@ -411,26 +415,15 @@ fn a_giant_transcript_is_capped_with_a_marker_and_the_run_still_completes() {
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     let run_id = issue["runs"][0]["id"].as_i64().unwrap();
-    let conn = db(&repo);
-    let bytes: i64 = conn
-        .query_row(
-            "SELECT sum(length(line)) FROM transcript_lines WHERE run_id = ?1",
-            [run_id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let lines = repo.transcript(run_id);
+    let bytes: usize = lines.iter().map(Vec::len).sum();
     assert!(bytes <= (1 << 20) + 4096, "stored {bytes} bytes");
-    let marker: i64 = conn
-        .query_row("SELECT count(*) FROM transcript_lines WHERE run_id = ?1 AND CAST(line AS TEXT) LIKE '[autopilot: transcript cap of 1 MiB reached%'", [run_id], |r| r.get(0))
-        .unwrap();
+    let marker = lines
+        .iter()
+        .filter(|l| l.starts_with(b"[autopilot: transcript cap of 1 MiB reached"))
+        .count();
     assert_eq!(marker, 1);
-    let last: Vec<u8> = conn
-        .query_row(
-            "SELECT line FROM transcript_lines WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
-            [run_id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let last = lines.last().cloned().unwrap_or_default();
     assert!(
         String::from_utf8_lossy(&last).contains("\"total_cost_usd\""),
         "the result line is kept past the cap"
@@ -525,13 +518,7 @@ fn a_50_mb_line_is_capped_and_memory_stays_bounded() {
     eprintln!("peak RSS of the runner: {peak_kb} kB");
     assert!(peak_kb < 128 * 1024, "peak RSS {peak_kb} kB");
     let run_id = repo.show(id)["runs"][0]["id"].as_i64().unwrap();
-    let line: Vec<u8> = db(&repo)
-        .query_row(
-            "SELECT line FROM transcript_lines WHERE run_id = ?1 AND seq = 1",
-            [run_id],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let line = repo.transcript(run_id).swap_remove(1);
     let marker = b"[autopilot: 35651584 bytes of this line dropped; lines are capped at 16 MiB]";
     assert!(
         line.ends_with(marker),

@@ -11,15 +11,7 @@ use std::time::Duration;
 use support::{alive, git, read_pid, signal, wait_for, wait_output, TestRepo};
 
 fn transcript_len(repo: &TestRepo, run_id: i64) -> (i64, Vec<Vec<u8>>) {
-    let conn = rusqlite::Connection::open(repo.db()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT line FROM transcript_lines WHERE run_id = ?1 ORDER BY seq")
-        .unwrap();
-    let lines: Vec<Vec<u8>> = stmt
-        .query_map([run_id], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let lines = repo.transcript(run_id);
     (lines.len() as i64, lines)
 }
 

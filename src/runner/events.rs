@@ -38,17 +38,18 @@ const MAX_LINE_CHARS: usize = 2_000;
 
 fn push_lines(out: &mut Vec<PaneLine>, kind: LineKind, text: &str, max_lines: usize) {
     let safe = sanitize(text);
-    let total = safe.lines().count();
-    for line in safe.lines().take(max_lines) {
+    let mut lines = safe.lines();
+    for line in lines.by_ref().take(max_lines) {
         out.push(PaneLine {
             kind,
             text: truncate(line, MAX_LINE_CHARS),
         });
     }
-    if total > max_lines {
+    let more = lines.count();
+    if more > 0 {
         out.push(PaneLine {
             kind: LineKind::Meta,
-            text: format!("  … {} more lines", total - max_lines),
+            text: format!("  … {more} more lines"),
         });
     }
 }

@@ -30,8 +30,8 @@ const RECENT_TEXT_LINES: usize = 40;
 const LAST_MESSAGE_BYTES: usize = 64 << 10;
 
 impl Observed {
-    /// Folds one event in.
-    pub fn observe(&mut self, event: &AgentEvent) {
+    /// Folds one event in (taking it: a flood's text is moved, never copied).
+    pub fn observe(&mut self, event: AgentEvent) {
         if let AgentEvent::Text {
             message_id: Some(id),
             ..
@@ -39,9 +39,9 @@ impl Observed {
         | AgentEvent::ToolUse {
             message_id: Some(id),
             ..
-        } = event
+        } = &event
         {
-            if self.last_turn_id.as_deref() != Some(id) {
+            if self.last_turn_id.as_ref() != Some(id) {
                 self.turns += 1;
                 self.last_turn_id = Some(id.clone());
             }
@@ -50,36 +50,37 @@ impl Observed {
             AgentEvent::Init { session_id, .. } => {
                 self.saw_init = true;
                 if !session_id.is_empty() {
-                    self.session_id = Some(session_id.clone());
+                    self.session_id = Some(session_id);
                 }
             }
             AgentEvent::Text { message_id, text } => {
-                if message_id.is_none() || *message_id != self.last_message_id {
+                let plain = message_id.is_none();
+                if plain || message_id != self.last_message_id {
                     self.last_message.clear();
                     self.last_message_bytes = 0;
-                    self.last_message_id.clone_from(message_id);
-                }
-                self.last_message.push_back(text.clone());
-                self.last_message_bytes += text.len();
-                while self.last_message_bytes > LAST_MESSAGE_BYTES && self.last_message.len() > 1 {
-                    if let Some(dropped) = self.last_message.pop_front() {
-                        self.last_message_bytes -= dropped.len();
-                    }
+                    self.last_message_id = message_id;
                 }
                 // Plain-text agents have no messages: their question may be any recent line.
-                if message_id.is_none() {
+                if plain {
                     self.recent_text.push_back(text.clone());
                     if self.recent_text.len() > RECENT_TEXT_LINES {
                         self.recent_text.pop_front();
                     }
                 }
+                self.last_message_bytes += text.len();
+                self.last_message.push_back(text);
+                while self.last_message_bytes > LAST_MESSAGE_BYTES && self.last_message.len() > 1 {
+                    if let Some(dropped) = self.last_message.pop_front() {
+                        self.last_message_bytes -= dropped.len();
+                    }
+                }
             }
-            AgentEvent::ApiError(text) => self.api_errors.push(text.clone()),
+            AgentEvent::ApiError(text) => self.api_errors.push(text),
             AgentEvent::Result(r) => {
                 if r.session_id.is_some() {
                     self.session_id.clone_from(&r.session_id);
                 }
-                self.result = Some(r.clone());
+                self.result = Some(r);
             }
             _ => {}
         }
@@ -270,7 +271,7 @@ mod tests {
         let mut obs = Observed::default();
         for line in data.split(|b| *b == b'\n') {
             for ev in parse_line(line) {
-                obs.observe(&ev);
+                obs.observe(ev);
             }
         }
         obs
@@ -348,7 +349,7 @@ mod tests {
     #[test]
     fn rate_and_usage_limits_are_recognised() {
         let mut obs = Observed::default();
-        obs.observe(&AgentEvent::Result(AgentResult {
+        obs.observe(AgentEvent::Result(AgentResult {
             is_error: true,
             api_error_status: Some(429),
             text: Some("API Error: 429 rate_limit_error".into()),
@@ -362,7 +363,7 @@ mod tests {
             }
         ));
         let mut obs = Observed::default();
-        obs.observe(&AgentEvent::Result(AgentResult {
+        obs.observe(AgentEvent::Result(AgentResult {
             is_error: true,
             text: Some("Claude AI usage limit reached|1900000000".into()),
             ..AgentResult::default()
@@ -386,7 +387,7 @@ mod tests {
     fn one_endless_message_keeps_only_its_tail() {
         let mut obs = Observed::default();
         for i in 0..100_000 {
-            obs.observe(&AgentEvent::Text {
+            obs.observe(AgentEvent::Text {
                 message_id: Some("flood".into()),
                 text: format!("line {i} {}", "y".repeat(200)),
             });
@@ -399,7 +400,7 @@ mod tests {
         assert!(obs.final_text().contains("line 99999"));
         assert!(obs.recent_text.is_empty(), "message text is not kept twice");
         for i in 0..1_000 {
-            obs.observe(&AgentEvent::Text {
+            obs.observe(AgentEvent::Text {
                 message_id: None,
                 text: format!("plain {i}"),
             });

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::BufReader;
+use tokio::io::{AsyncReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
 use super::agent::{AgentEvent, AgentRequest};
@@ -15,13 +15,14 @@ use super::events::{display_lines, PaneLine, RunnerEvent};
 use super::outcome::{decide, Observed, Verdict};
 use super::process::{read_capped_line, signal_group, terminate_group, MAX_LINE_BYTES};
 use super::{git, prompt, Db, Runner};
-use crate::domain::{now_millis, slugify, Actor, AuthorKind, Issue, Millis, RunOutcome, Status};
-use crate::store::RunEnd;
+use crate::domain::{now_millis, slugify, Actor, AuthorKind, Issue, RunOutcome, Status};
+use crate::store::{RunEnd, TranscriptBatch};
 
-/// Lines buffered before a transcript write even when more output is waiting.
-const FLUSH_LINES: usize = 512;
-/// Bytes buffered before a transcript write.
-const FLUSH_BYTES: usize = 4 << 20;
+/// Most bytes of output a batch grows to while the writer is busy (also the size of a
+/// transcript row under a flood).
+const FLUSH_BYTES: usize = 1 << 20;
+/// Bytes asked for per read of the agent's stdout.
+const READ_BYTES: usize = 256 << 10;
 /// Lines of stderr kept for error comments.
 const STDERR_TAIL_LINES: usize = 40;
 /// How often run limits (wall clock, stall) are checked.
@@ -675,21 +676,114 @@ fn human_duration(d: Duration) -> String {
 /// A batch of output on its way from the reader to the store.
 #[derive(Default)]
 struct Chunk {
-    lines: Vec<(Millis, Vec<u8>)>,
-    bytes: usize,
+    transcript: TranscriptBatch,
     display: Vec<PaneLine>,
     session: Option<String>,
 }
 
 impl Chunk {
     fn is_empty(&self) -> bool {
-        self.lines.is_empty() && self.session.is_none()
+        self.transcript.is_empty() && self.display.is_empty() && self.session.is_none()
+    }
+
+    /// Takes in the batch that was read after this one.
+    fn absorb(&mut self, later: Chunk) {
+        self.transcript.append(later.transcript);
+        self.display.extend(later.display);
+        if later.session.is_some() {
+            self.session = later.session;
+        }
     }
 }
 
-/// Reads the agent's stdout line by line (bounded), parses each line, and hands batches to the
-/// writer: whenever the pipe has nothing more buffered, or a batch is large. Returns what was
-/// observed. `last_output` is refreshed at every line for the stall detector.
+/// What the reader keeps while it turns lines into events and batches.
+struct Ingest {
+    adapter: Arc<dyn super::agent::Adapter>,
+    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+    run_id: i64,
+    cap: u64,
+    stored: u64,
+    capped: bool,
+    observed: Observed,
+    chunk: Chunk,
+}
+
+impl Ingest {
+    /// One complete line (without its newline); `dropped` bytes of it were over the line cap.
+    fn line(&mut self, mut bytes: &[u8], dropped: usize) {
+        if let [rest @ .., b'\r'] = bytes {
+            bytes = rest;
+        }
+        let marked: std::borrow::Cow<'_, [u8]> = if dropped > 0 {
+            let mut line = bytes.to_vec();
+            line.extend_from_slice(
+                format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20)
+                    .as_bytes(),
+            );
+            line.into()
+        } else {
+            bytes.into()
+        };
+        let bytes = &*marked;
+        let ts = now_millis();
+        let mut is_result = false;
+        for ev in self.adapter.parse_line(bytes) {
+            self.chunk.display.extend(display_lines(&ev));
+            match &ev {
+                AgentEvent::Init { session_id, .. } => {
+                    self.chunk.session = Some(session_id.clone());
+                }
+                AgentEvent::Result(res) => {
+                    is_result = true;
+                    let _ = self.events.send(RunnerEvent::Progress {
+                        run_id: self.run_id,
+                        turns: res.turns,
+                        cost_usd: res.cost_usd,
+                    });
+                }
+                _ => {}
+            }
+            let turns_before = self.observed.turns;
+            self.observed.observe(ev);
+            if self.observed.turns != turns_before {
+                let _ = self.events.send(RunnerEvent::Progress {
+                    run_id: self.run_id,
+                    turns: Some(self.observed.turns),
+                    cost_usd: None,
+                });
+            }
+        }
+        // Past the per-run cap only the closing result line is still stored.
+        if self.stored + bytes.len() as u64 <= self.cap || is_result {
+            self.stored += bytes.len() as u64;
+            self.chunk.transcript.push(ts, bytes);
+        } else if !self.capped {
+            self.capped = true;
+            let marker = format!(
+                "[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]",
+                self.cap >> 20
+            );
+            self.chunk.transcript.push(ts, marker.as_bytes());
+            self.chunk.display.push(PaneLine {
+                kind: super::events::LineKind::Meta,
+                text: marker,
+            });
+        }
+    }
+}
+
+/// Appends `piece` to a line being assembled, keeping at most [`MAX_LINE_BYTES`] of it.
+fn append_capped(line: &mut Vec<u8>, dropped: &mut usize, piece: &[u8]) {
+    let keep = piece.len().min(MAX_LINE_BYTES.saturating_sub(line.len()));
+    line.extend_from_slice(&piece[..keep]);
+    *dropped += piece.len() - keep;
+}
+
+/// Reads the agent's stdout in large blocks, splits it into lines (each capped at
+/// [`MAX_LINE_BYTES`]), parses each line, and hands batches to the writer. A batch goes as
+/// soon as the writer has room; while it is busy the batch grows (up to [`FLUSH_BYTES`]), so
+/// a flood is stored in few large transactions and a trickle shows line by line. Returns
+/// what was observed. `last_output` is refreshed at every read for the stall detector.
 async fn read_output(
     stdout: Option<tokio::process::ChildStdout>,
     adapter: Arc<dyn super::agent::Adapter>,
@@ -699,81 +793,63 @@ async fn read_output(
     chunks: tokio::sync::mpsc::Sender<Chunk>,
     last_output: Arc<AtomicI64>,
 ) -> Observed {
-    let mut observed = Observed::default();
-    let Some(out) = stdout else { return observed };
-    let mut reader = BufReader::with_capacity(256 << 10, out);
-    let mut buf = Vec::new();
-    let mut chunk = Chunk::default();
-    let (mut stored, mut capped) = (0u64, false);
+    let Some(mut out) = stdout else {
+        return Observed::default();
+    };
+    let mut ingest = Ingest {
+        adapter,
+        events,
+        run_id,
+        cap,
+        stored: 0,
+        capped: false,
+        observed: Observed::default(),
+        chunk: Chunk::default(),
+    };
+    let mut buf = vec![0u8; READ_BYTES];
+    // The start of a line whose newline has not arrived yet.
+    let (mut partial, mut dropped) = (Vec::new(), 0usize);
     loop {
-        let dropped = match read_capped_line(&mut reader, &mut buf, MAX_LINE_BYTES).await {
-            Ok(Some(dropped)) => dropped,
-            Ok(None) => break,
-            Err(e) => {
-                tracing::warn!(run_id, "reading agent output failed: {e}");
-                break;
-            }
-        };
-        last_output.store(now_millis(), Ordering::Relaxed);
-        let mut bytes = std::mem::take(&mut buf);
-        if dropped > 0 {
-            bytes.extend_from_slice(
-                format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20)
-                    .as_bytes(),
-            );
-        }
-        let mut is_result = false;
-        for ev in adapter.parse_line(&bytes) {
-            let turns_before = observed.turns;
-            observed.observe(&ev);
-            if observed.turns != turns_before {
-                let _ = events.send(RunnerEvent::Progress {
-                    run_id,
-                    turns: Some(observed.turns),
-                    cost_usd: None,
-                });
-            }
-            match &ev {
-                AgentEvent::Init { session_id, .. } => chunk.session = Some(session_id.clone()),
-                AgentEvent::Result(res) => {
-                    is_result = true;
-                    let _ = events.send(RunnerEvent::Progress {
-                        run_id,
-                        turns: res.turns,
-                        cost_usd: res.cost_usd,
-                    });
+        tokio::select! {
+            biased;
+            permit = chunks.reserve(), if !ingest.chunk.is_empty() => match permit {
+                Ok(permit) => permit.send(std::mem::take(&mut ingest.chunk)),
+                Err(_) => break,
+            },
+            read = out.read(&mut buf), if ingest.chunk.transcript.bytes() < FLUSH_BYTES => {
+                let n = match read {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(run_id, "reading agent output failed: {e}");
+                        break;
+                    }
+                };
+                last_output.store(now_millis(), Ordering::Relaxed);
+                let mut rest = &buf[..n];
+                while let Some(end) = memchr::memchr(b'\n', rest) {
+                    if partial.is_empty() && dropped == 0 {
+                        ingest.line(&rest[..end], 0);
+                    } else {
+                        append_capped(&mut partial, &mut dropped, &rest[..end]);
+                        ingest.line(&partial, dropped);
+                        partial.clear();
+                        dropped = 0;
+                    }
+                    rest = &rest[end + 1..];
                 }
-                _ => {}
+                append_capped(&mut partial, &mut dropped, rest);
             }
-            chunk.display.extend(display_lines(&ev));
-        }
-        // Past the per-run cap only the closing result line is still stored.
-        if stored + bytes.len() as u64 <= cap || is_result {
-            stored += bytes.len() as u64;
-            chunk.bytes += bytes.len();
-            chunk.lines.push((now_millis(), bytes));
-        } else if !capped {
-            capped = true;
-            let marker = format!(
-                "[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]",
-                cap >> 20
-            );
-            chunk.display.push(PaneLine {
-                kind: super::events::LineKind::Meta,
-                text: marker.clone(),
-            });
-            chunk.lines.push((now_millis(), marker.into_bytes()));
-        }
-        let more_waiting = !reader.buffer().is_empty();
-        let flush = !more_waiting || chunk.lines.len() >= FLUSH_LINES || chunk.bytes >= FLUSH_BYTES;
-        if flush && chunks.send(std::mem::take(&mut chunk)).await.is_err() {
-            break;
         }
     }
-    if !chunk.is_empty() {
-        let _ = chunks.send(chunk).await;
+    // Output that ends without a newline is still a line.
+    if !partial.is_empty() || dropped > 0 {
+        ingest.line(&partial, dropped);
     }
-    observed
+    if !ingest.chunk.is_empty() {
+        let _ = chunks.send(ingest.chunk).await;
+    }
+    ingest.observed
 }
 
 /// Stores each batch (merging what is already queued into one transaction), then shows it:
@@ -787,25 +863,17 @@ async fn write_output(
     mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
 ) -> i64 {
     while let Some(mut chunk) = chunks.recv().await {
-        while chunk.bytes < FLUSH_BYTES {
+        while chunk.transcript.bytes() < FLUSH_BYTES {
             match chunks.try_recv() {
-                Ok(more) => {
-                    chunk.lines.extend(more.lines);
-                    chunk.bytes += more.bytes;
-                    chunk.display.extend(more.display);
-                    if more.session.is_some() {
-                        chunk.session = more.session;
-                    }
-                }
+                Ok(more) => chunk.absorb(more),
                 Err(_) => break,
             }
         }
-        let lines = std::mem::take(&mut chunk.lines);
-        let count = lines.len() as i64;
-        let (first, session) = (seq, chunk.session.take());
+        let batch = std::mem::take(&mut chunk.transcript);
+        let (first, count, session) = (seq, batch.lines(), chunk.session.take());
         let stored = db
             .call(move |s| {
-                s.append_transcript(run_id, first, &lines)?;
+                s.append_transcript(run_id, first, std::slice::from_ref(&batch))?;
                 if let Some(sid) = session {
                     s.set_run_session(run_id, &sid)?;
                 }

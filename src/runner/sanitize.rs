@@ -4,11 +4,13 @@
 //! cursor, switch screens, retitle the window or ring the bell. Everything but SGR is removed
 //! here, in the worker, before any text reaches a widget.
 
+use std::borrow::Cow;
+
 /// Removes every control sequence and control character except SGR colour codes and newlines;
 /// tabs become spaces.
-pub fn sanitize(input: &str) -> String {
+pub fn sanitize(input: &str) -> Cow<'_, str> {
     if is_plain(input) {
-        return input.to_string();
+        return Cow::Borrowed(input);
     }
     let mut out = String::with_capacity(input.len());
     let mut chars = input.chars().peekable();
@@ -63,7 +65,7 @@ pub fn sanitize(input: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Whether `input` holds nothing to remove or rewrite: no C0 control but newline, no DEL, no C1
@@ -102,7 +104,7 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 pub fn strip_all(input: &str) -> String {
     let safe = sanitize(input);
     if !safe.contains('\u{1b}') {
-        return safe;
+        return safe.into_owned();
     }
     let mut out = String::with_capacity(safe.len());
     let mut chars = safe.chars();

@@ -17,7 +17,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::{now_millis, Millis, TransitionError};
 
 pub use issues::{IssueEdit, NewIssue, StatusCounts};
-pub use runs::{RunEnd, TranscriptLine};
+pub use runs::{RunEnd, TranscriptBatch, TranscriptLine};
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

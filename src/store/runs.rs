@@ -1,5 +1,6 @@
 //! Runs and their transcripts.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension, Row};
 use serde_json::json;
 
@@ -37,16 +38,76 @@ pub struct RunEnd {
 pub struct TranscriptLine {
     /// Position in the run, from 0.
     pub seq: i64,
-    /// When it arrived (epoch ms).
+    /// When it arrived (epoch ms): lines stored in one batch carry the batch's first arrival.
     pub ts: Millis,
     /// The bytes exactly as the agent printed them (without the newline).
     pub line: Vec<u8>,
 }
 
+/// Lines of agent output on their way into the store, kept as they will be stored: one row,
+/// the lines joined by `\n`. Lines never hold a newline (output is split on it), so the row
+/// splits back into exactly the lines given, byte for byte.
+#[derive(Debug, Clone, Default)]
+pub struct TranscriptBatch {
+    data: Vec<u8>,
+    lines: i64,
+    ts: Millis,
+}
+
+impl TranscriptBatch {
+    /// Adds a line that arrived at `ts`; any newline in it is stored as a space.
+    pub fn push(&mut self, ts: Millis, line: &[u8]) {
+        if self.lines == 0 {
+            self.ts = ts;
+        } else {
+            self.data.push(b'\n');
+        }
+        let start = self.data.len();
+        self.data.extend_from_slice(line);
+        if memchr::memchr(b'\n', line).is_some() {
+            for b in &mut self.data[start..] {
+                if *b == b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        self.lines += 1;
+    }
+
+    /// Adds the lines of a batch that arrived later.
+    pub fn append(&mut self, later: TranscriptBatch) {
+        if later.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            *self = later;
+            return;
+        }
+        self.data.push(b'\n');
+        self.data.extend_from_slice(&later.data);
+        self.lines += later.lines;
+    }
+
+    /// Lines held.
+    pub fn lines(&self) -> i64 {
+        self.lines
+    }
+
+    /// Bytes held (lines and separators).
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether no line was added.
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0
+    }
+}
+
 const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
-     (SELECT count(*) FROM transcript_lines t WHERE t.run_id = r.id)";
+     (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id)";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
@@ -116,24 +177,27 @@ impl Store {
         })
     }
 
-    /// Appends transcript lines (numbered from `first_seq`) in one transaction.
+    /// Appends batches of transcript lines, numbered on from `first_seq`, in one transaction
+    /// (one row per batch). Returns the number of lines stored.
     pub fn append_transcript(
         &mut self,
         run_id: i64,
         first_seq: i64,
-        lines: &[(Millis, Vec<u8>)],
-    ) -> Result<()> {
-        if lines.is_empty() {
-            return Ok(());
+        batches: &[TranscriptBatch],
+    ) -> Result<i64> {
+        if batches.iter().all(TranscriptBatch::is_empty) {
+            return Ok(0);
         }
         self.write(|tx| {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO transcript_lines (run_id, seq, ts, line) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (i, (ts, line)) in lines.iter().enumerate() {
-                stmt.execute(params![run_id, first_seq + i as i64, ts, line])?;
+            let mut seq = first_seq;
+            for b in batches.iter().filter(|b| !b.is_empty()) {
+                stmt.execute(params![run_id, seq, b.lines, b.ts, b.data])?;
+                seq += b.lines;
             }
-            Ok(())
+            Ok(seq - first_seq)
         })
     }
 
@@ -235,17 +299,34 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<TranscriptLine>> {
+        // Start at the batch holding the first wanted line, then read batches in order.
         let mut stmt = self.conn().prepare_cached(
-            "SELECT seq, ts, line FROM transcript_lines WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT first_seq, ts, data FROM transcript_chunks WHERE run_id = ?1 AND first_seq >=
+               (SELECT coalesce(max(first_seq), 0) FROM transcript_chunks
+                 WHERE run_id = ?1 AND first_seq <= ?2 + 1)
+             ORDER BY first_seq",
         )?;
-        let rows = stmt.query_map(params![run_id, after_seq, limit], |r| {
-            Ok(TranscriptLine {
-                seq: r.get(0)?,
-                ts: r.get(1)?,
-                line: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = stmt.query(params![run_id, after_seq])?;
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(row) = rows.next()? else { break };
+            let (first, ts): (i64, Millis) = (row.get(0)?, row.get(1)?);
+            let data = match row.get_ref(2)? {
+                ValueRef::Blob(b) | ValueRef::Text(b) => b,
+                _ => &[],
+            };
+            for (seq, line) in (first..).zip(data.split(|b| *b == b'\n')) {
+                if seq > after_seq && out.len() < limit {
+                    out.push(TranscriptLine {
+                        seq,
+                        ts,
+                        line: line.to_vec(),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The stderr tail kept for a run.

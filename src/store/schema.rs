@@ -88,4 +88,20 @@ ALTER TABLE runs ADD COLUMN owner_host TEXT;
 ALTER TABLE runs ADD COLUMN agent_pid INTEGER;
 ALTER TABLE issues ADD COLUMN stop_requested_by TEXT;
 ",
+    // 3: transcripts stored as batches (one row per batch of lines, joined by newlines): a row
+    // per line cost more than parsing the line, and agents can print a million lines
+    r"
+CREATE TABLE transcript_chunks (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    first_seq INTEGER NOT NULL,
+    lines     INTEGER NOT NULL CHECK (lines > 0),
+    ts        INTEGER NOT NULL,
+    data      BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX transcript_chunks_seq ON transcript_chunks (run_id, first_seq);
+INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data)
+    SELECT run_id, seq, 1, ts, line FROM transcript_lines ORDER BY run_id, seq;
+DROP TABLE transcript_lines;
+",
 ];

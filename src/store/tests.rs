@@ -320,21 +320,41 @@ fn transcripts_keep_bytes_exactly() {
     let id = add(&mut store, "t", 0, true);
     store.claim_next("a", 60_000).unwrap();
     let run = store.start_run(id, "a", 0).unwrap();
-    let lines = vec![
-        (1, b"{\"type\":\"x\"}".to_vec()),
-        (2, vec![0xff, 0x00, 0xfe]),
-        (3, vec![b'a'; 10 << 20]),
-    ];
-    store.append_transcript(run, 0, &lines).unwrap();
-    store
-        .append_transcript(run, 3, &[(4, b"last".to_vec())])
-        .unwrap();
+    let mut first = TranscriptBatch::default();
+    first.push(1, b"{\"type\":\"x\"}");
+    first.push(2, &[0xff, 0x00, 0xfe]);
+    let mut big = TranscriptBatch::default();
+    big.push(3, &vec![b'a'; 10 << 20]);
+    assert_eq!(store.append_transcript(run, 0, &[first, big]).unwrap(), 3);
+    let mut last = TranscriptBatch::default();
+    last.push(4, b"last");
+    store.append_transcript(run, 3, &[last]).unwrap();
     let got = store.transcript(run, -1, 100).unwrap();
     assert_eq!(got.len(), 4);
     assert_eq!(got[1].line, vec![0xff, 0x00, 0xfe]);
     assert_eq!(got[2].line.len(), 10 << 20);
+    assert_eq!(got[0].line, b"{\"type\":\"x\"}");
+    assert_eq!(
+        got.iter().map(|l| (l.seq, l.ts)).collect::<Vec<_>>(),
+        [(0, 1), (1, 1), (2, 3), (3, 4)]
+    );
     assert_eq!(store.transcript(run, 2, 100).unwrap()[0].line, b"last");
+    // Reading from the middle of a batch, and a limit that ends inside one.
+    let mid = store.transcript(run, 0, 2).unwrap();
+    assert_eq!(mid.iter().map(|l| l.seq).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(store.run(run).unwrap().transcript_lines, 4);
+    // Empty lines and lines that (against the contract) hold a newline keep the count.
+    let mut odd = TranscriptBatch::default();
+    odd.push(5, b"");
+    odd.push(5, b"a\nb");
+    odd.push(5, b"");
+    store.append_transcript(run, 4, &[odd]).unwrap();
+    let tail = store.transcript(run, 3, 100).unwrap();
+    assert_eq!(
+        tail.iter().map(|l| l.line.as_slice()).collect::<Vec<_>>(),
+        [b"".as_slice(), b"a b", b""]
+    );
+    assert_eq!(store.run(run).unwrap().transcript_lines, 7);
 }
 
 #[test]
@@ -403,4 +423,38 @@ fn data_version_moves_when_another_connection_commits() {
     assert_eq!(b.data_version().unwrap(), v0);
     add(&mut a, "x", 0, false);
     assert_ne!(b.data_version().unwrap(), v0);
+}
+
+#[test]
+fn a_version_2_database_keeps_its_transcripts_through_the_upgrade() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        for sql in &schema::MIGRATIONS[..2] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", 2).expect("version");
+        conn.execute_batch(
+            "INSERT INTO issues (id, title, kind, status, created_at, updated_at)
+                 VALUES (1, 't', 'bug', 'in_review', 1, 1);
+             INSERT INTO runs (id, issue_id, agent_id, slot, started_at) VALUES (7, 1, 'a', 0, 1);
+             INSERT INTO transcript_lines VALUES (7, 0, 10, X'7B7D'), (7, 1, 11, X'FF00'),
+                                                 (7, 2, 12, X'');",
+        )
+        .expect("old rows");
+    }
+    let store = Store::open(&path).expect("upgrade");
+    let got = store.transcript(7, -1, 10).expect("transcript");
+    assert_eq!(
+        got.iter()
+            .map(|l| (l.seq, l.ts, l.line.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (0, 10, b"{}".to_vec()),
+            (1, 11, vec![0xff, 0x00]),
+            (2, 12, Vec::new())
+        ]
+    );
+    assert_eq!(store.run(7).expect("run").transcript_lines, 3);
 }

@@ -78,6 +78,17 @@ impl TestRepo {
         self.root.join(".autopilot/autopilot.db")
     }
 
+    /// Every stored transcript line of a run, read through the store the app uses.
+    pub fn transcript(&self, run_id: i64) -> Vec<Vec<u8>> {
+        let store = autopilot_tui::store::Store::open(&self.db()).expect("open the store");
+        store
+            .transcript(run_id, -1, i64::MAX)
+            .expect("read the transcript")
+            .into_iter()
+            .map(|l| l.line)
+            .collect()
+    }
+
     /// A command for the binary in the repo, with the fake agent and an isolated config.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());

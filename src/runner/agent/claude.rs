@@ -232,7 +232,11 @@ fn raw_text(raw: &RawValue) -> String {
 
 /// Parses one line of Claude Code's stream-json output.
 pub fn parse_line(line: &[u8]) -> Vec<AgentEvent> {
-    let text = String::from_utf8_lossy(line);
+    // Validating first is much faster than the lossy walk, and almost every line is valid.
+    let text = match std::str::from_utf8(line) {
+        Ok(valid) => std::borrow::Cow::Borrowed(valid),
+        Err(_) => String::from_utf8_lossy(line),
+    };
     match serde_json::from_str::<Line<'_>>(&text) {
         Ok(Line { kind: None, .. }) => vec![AgentEvent::Raw(text.into_owned())],
         Ok(parsed) => events_of(parsed),

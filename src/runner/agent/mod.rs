@@ -126,7 +126,8 @@ pub trait Adapter: Send + Sync {
 
 /// Shortens text to at most `max` characters, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    // No more bytes than `max` means no more characters: the common case needs no count.
+    if text.len() <= max || text.chars().count() <= max {
         return text.to_string();
     }
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
