@@ -159,6 +159,32 @@ fn classify(path: &Path, waited: Duration, e: StoreError) -> StoreError {
     }
 }
 
+/// Runs `attempt` again while SQLite refuses it as busy, backing off, for at most `deadline`;
+/// then reports the database as locked.
+fn retry_busy<T>(
+    path: &Path,
+    deadline: Duration,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    let start = Instant::now();
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        match attempt() {
+            Err(StoreError::Sqlite(ref e)) if is_busy(e) => {
+                if start.elapsed() >= deadline {
+                    return Err(StoreError::Locked {
+                        path: path.to_path_buf(),
+                        waited: start.elapsed(),
+                    });
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
@@ -179,7 +205,10 @@ impl Store {
             path: path.to_path_buf(),
             deadline: write_deadline(),
         };
-        store.configure().map_err(|e| store.classify(e))?;
+        // Processes opening a new file at once can find each other mid-switch to WAL, where
+        // SQLite reports busy at once rather than wait (it would deadlock): retry like a write.
+        let deadline = store.deadline;
+        retry_busy(path, deadline, || store.configure()).map_err(|e| store.classify(e))?;
         store.migrate()?;
         Ok(store)
     }
@@ -250,32 +279,15 @@ impl Store {
         &mut self,
         mut f: impl FnMut(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        let start = Instant::now();
-        let mut backoff = Duration::from_millis(5);
-        loop {
-            let attempt = (|| {
-                let tx = self
-                    .conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = f(&tx)?;
-                tx.commit()?;
-                Ok(out)
-            })();
-            match attempt {
-                Err(StoreError::Sqlite(ref e)) if is_busy(e) => {
-                    if start.elapsed() >= self.deadline {
-                        return Err(StoreError::Locked {
-                            path: self.path.clone(),
-                            waited: start.elapsed(),
-                        });
-                    }
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_millis(200));
-                }
-                Err(e) => return Err(self.classify(e)),
-                ok => return ok,
-            }
-        }
+        let (path, deadline) = (self.path.clone(), self.deadline);
+        let conn = &mut self.conn;
+        retry_busy(&path, deadline, || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .map_err(|e| classify(&path, BUSY_TIMEOUT.min(deadline), e))
     }
 
     /// The connection, for reads.

@@ -434,7 +434,8 @@ fn a_version_2_database_keeps_its_transcripts_through_the_upgrade() {
         for sql in &schema::MIGRATIONS[..2] {
             conn.execute_batch(sql).expect("old schema");
         }
-        conn.pragma_update(None, "user_version", 2).expect("version");
+        conn.pragma_update(None, "user_version", 2)
+            .expect("version");
         conn.execute_batch(
             "INSERT INTO issues (id, title, kind, status, created_at, updated_at)
                  VALUES (1, 't', 'bug', 'in_review', 1, 1);
@@ -457,4 +458,61 @@ fn a_version_2_database_keeps_its_transcripts_through_the_upgrade() {
         ]
     );
     assert_eq!(store.run(7).expect("run").transcript_lines, 3);
+}
+
+#[test]
+fn a_reader_during_the_first_open_does_not_leave_the_database_out_of_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("race.db");
+    // Another process got there first: it created the file and is reading it (in the
+    // rollback journal mode a new file starts in), so the switch to WAL must wait for it.
+    let other = Connection::open(&path).expect("open");
+    other
+        .execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;")
+        .expect("read");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opener = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let store = Store::open(&path);
+            let _ = tx.send(());
+            store
+        }
+    });
+    // Let the opener meet the reader, then let the reader go.
+    let early = rx.recv_timeout(std::time::Duration::from_millis(300));
+    other.execute_batch("COMMIT").expect("end read");
+    let store = opener.join().expect("join").expect("open");
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal", "opened early: {}", early.is_ok());
+}
+
+#[test]
+fn processes_creating_the_database_at_once_all_get_in() {
+    for round in 0..50 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|i| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut store = Store::open(&path)?;
+                    if i % 2 == 0 {
+                        add(&mut store, "x", 0, true);
+                    }
+                    store.status_counts("").map(|_| ())
+                })
+            })
+            .collect();
+        for o in openers {
+            if let Err(e) = o.join().expect("join") {
+                panic!("round {round}: {e}");
+            }
+        }
+    }
 }
