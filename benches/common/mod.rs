@@ -142,6 +142,24 @@ pub fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
+/// CPU time (user + system) of this process's waited-for children and their descendants, in
+/// nanoseconds, from /proc/self/stat (clock ticks, so 10 ms steps).
+pub fn children_cpu_ns() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // Fields after the command name (which may hold spaces) start at field 3, `state`;
+    // cutime and cstime are fields 16 and 17.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(13)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    fields.iter().sum::<u64>() * 10_000_000
+}
+
 /// The p-th percentile (0..=100) of sorted samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

@@ -587,7 +587,6 @@ async fn drive_agent(
     let mut reader = tokio::spawn(read_output(
         stdout,
         Arc::clone(&r.adapter),
-        r.events.clone(),
         run_id,
         r.settings.transcript_cap,
         chunks_tx,
@@ -605,7 +604,7 @@ async fn drive_agent(
     let mut tick = tokio::time::interval(LIMIT_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopped = None;
-    let observed = loop {
+    loop {
         tokio::select! {
             biased;
             () = stop.cancelled() => {
@@ -613,13 +612,10 @@ async fn drive_agent(
                 terminate_group(pgid, &mut child, STOP_GRACE).await;
                 // The pipe closes with the group; a descendant that escaped the group could
                 // hold it open, so the wait for the rest of the output is bounded.
-                break match tokio::time::timeout(STOP_GRACE, &mut reader).await {
-                    Ok(res) => res.unwrap_or_default(),
-                    Err(_) => {
-                        reader.abort();
-                        Observed::default()
-                    }
-                };
+                if tokio::time::timeout(STOP_GRACE, &mut reader).await.is_err() {
+                    reader.abort();
+                }
+                break;
             }
             _ = tick.tick(), if deadline.is_some() || stall.is_some() => {
                 let silent = Duration::from_millis(u64::try_from(now_millis() - last_output.load(Ordering::Relaxed)).unwrap_or(0));
@@ -632,10 +628,12 @@ async fn drive_agent(
                     stop.cancel();
                 }
             }
-            done = &mut reader => break done.unwrap_or_default(),
+            _ = &mut reader => break,
         }
-    };
-    *seq = writer.await.unwrap_or(*seq);
+    }
+    // The writer ends once the reader is gone and everything it read is stored.
+    let (next_seq, observed) = writer.await.unwrap_or_else(|_| (*seq, Observed::default()));
+    *seq = next_seq;
     let status = if stopped.is_some() {
         child.wait().await.ok()
     } else {
@@ -677,34 +675,35 @@ fn human_duration(d: Duration) -> String {
 #[derive(Default)]
 struct Chunk {
     transcript: TranscriptBatch,
-    display: Vec<PaneLine>,
-    session: Option<String>,
+    items: Vec<Item>,
+}
+
+/// What a batch carries besides its raw lines, in order.
+enum Item {
+    /// A parsed event, rendered and observed once the batch is stored.
+    Event(AgentEvent),
+    /// A note of the runner's own for the pane.
+    Note(String),
 }
 
 impl Chunk {
     fn is_empty(&self) -> bool {
-        self.transcript.is_empty() && self.display.is_empty() && self.session.is_none()
+        self.transcript.is_empty() && self.items.is_empty()
     }
 
     /// Takes in the batch that was read after this one.
     fn absorb(&mut self, later: Chunk) {
         self.transcript.append(later.transcript);
-        self.display.extend(later.display);
-        if later.session.is_some() {
-            self.session = later.session;
-        }
+        self.items.extend(later.items);
     }
 }
 
-/// What the reader keeps while it turns lines into events and batches.
+/// What the reader keeps while it splits output into lines and batches.
 struct Ingest {
     adapter: Arc<dyn super::agent::Adapter>,
-    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
-    run_id: i64,
     cap: u64,
     stored: u64,
     capped: bool,
-    observed: Observed,
     chunk: Chunk,
 }
 
@@ -728,30 +727,8 @@ impl Ingest {
         let ts = now_millis();
         let mut is_result = false;
         for ev in self.adapter.parse_line(bytes) {
-            self.chunk.display.extend(display_lines(&ev));
-            match &ev {
-                AgentEvent::Init { session_id, .. } => {
-                    self.chunk.session = Some(session_id.clone());
-                }
-                AgentEvent::Result(res) => {
-                    is_result = true;
-                    let _ = self.events.send(RunnerEvent::Progress {
-                        run_id: self.run_id,
-                        turns: res.turns,
-                        cost_usd: res.cost_usd,
-                    });
-                }
-                _ => {}
-            }
-            let turns_before = self.observed.turns;
-            self.observed.observe(ev);
-            if self.observed.turns != turns_before {
-                let _ = self.events.send(RunnerEvent::Progress {
-                    run_id: self.run_id,
-                    turns: Some(self.observed.turns),
-                    cost_usd: None,
-                });
-            }
+            is_result |= matches!(ev, AgentEvent::Result(_));
+            self.chunk.items.push(Item::Event(ev));
         }
         // Past the per-run cap only the closing result line is still stored.
         if self.stored + bytes.len() as u64 <= self.cap || is_result {
@@ -764,10 +741,7 @@ impl Ingest {
                 self.cap >> 20
             );
             self.chunk.transcript.push(ts, marker.as_bytes());
-            self.chunk.display.push(PaneLine {
-                kind: super::events::LineKind::Meta,
-                text: marker,
-            });
+            self.chunk.items.push(Item::Note(marker));
         }
     }
 }
@@ -782,28 +756,22 @@ fn append_capped(line: &mut Vec<u8>, dropped: &mut usize, piece: &[u8]) {
 /// Reads the agent's stdout in large blocks, splits it into lines (each capped at
 /// [`MAX_LINE_BYTES`]), parses each line, and hands batches to the writer. A batch goes as
 /// soon as the writer has room; while it is busy the batch grows (up to [`FLUSH_BYTES`]), so
-/// a flood is stored in few large transactions and a trickle shows line by line. Returns
-/// what was observed. `last_output` is refreshed at every read for the stall detector.
+/// a flood is stored in few large transactions and a trickle shows line by line.
+/// `last_output` is refreshed at every read for the stall detector.
 async fn read_output(
     stdout: Option<tokio::process::ChildStdout>,
     adapter: Arc<dyn super::agent::Adapter>,
-    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
     run_id: i64,
     cap: u64,
     chunks: tokio::sync::mpsc::Sender<Chunk>,
     last_output: Arc<AtomicI64>,
-) -> Observed {
-    let Some(mut out) = stdout else {
-        return Observed::default();
-    };
+) {
+    let Some(mut out) = stdout else { return };
     let mut ingest = Ingest {
         adapter,
-        events,
-        run_id,
         cap,
         stored: 0,
         capped: false,
-        observed: Observed::default(),
         chunk: Chunk::default(),
     };
     let mut buf = vec![0u8; READ_BYTES];
@@ -814,7 +782,7 @@ async fn read_output(
             biased;
             permit = chunks.reserve(), if !ingest.chunk.is_empty() => match permit {
                 Ok(permit) => permit.send(std::mem::take(&mut ingest.chunk)),
-                Err(_) => break,
+                Err(_) => return,
             },
             read = out.read(&mut buf), if ingest.chunk.transcript.bytes() < FLUSH_BYTES => {
                 let n = match read {
@@ -849,11 +817,12 @@ async fn read_output(
     if !ingest.chunk.is_empty() {
         let _ = chunks.send(ingest.chunk).await;
     }
-    ingest.observed
 }
 
-/// Stores each batch (merging what is already queued into one transaction), then shows it:
-/// what a pane shows is always already saved. Returns the next transcript sequence number.
+/// Stores each batch (merging what is already queued into one transaction), then renders it
+/// for the pane and folds its events into what the run observed: what a pane shows is always
+/// already saved. Runs beside the reader, so parsing and storing overlap. Returns the next
+/// transcript sequence number and what was observed.
 async fn write_output(
     db: Db,
     events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
@@ -861,7 +830,8 @@ async fn write_output(
     run_id: i64,
     mut seq: i64,
     mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
-) -> i64 {
+) -> (i64, Observed) {
+    let mut observed = Observed::default();
     while let Some(mut chunk) = chunks.recv().await {
         while chunk.transcript.bytes() < FLUSH_BYTES {
             match chunks.try_recv() {
@@ -870,7 +840,11 @@ async fn write_output(
             }
         }
         let batch = std::mem::take(&mut chunk.transcript);
-        let (first, count, session) = (seq, batch.lines(), chunk.session.take());
+        let session = chunk.items.iter().rev().find_map(|item| match item {
+            Item::Event(AgentEvent::Init { session_id, .. }) => Some(session_id.clone()),
+            _ => None,
+        });
+        let (first, count) = (seq, batch.lines());
         let stored = db
             .call(move |s| {
                 s.append_transcript(run_id, first, std::slice::from_ref(&batch))?;
@@ -886,13 +860,44 @@ async fn write_output(
             )));
         }
         seq += count;
-        if !chunk.display.is_empty() {
+        let (turns_before, mut cost) = (observed.turns, None);
+        let mut lines = Vec::with_capacity(chunk.items.len());
+        for item in chunk.items {
+            match item {
+                Item::Event(ev) => {
+                    lines.extend(display_lines(&ev));
+                    if let AgentEvent::Result(res) = &ev {
+                        cost = Some((res.turns, res.cost_usd));
+                    }
+                    observed.observe(ev);
+                }
+                Item::Note(text) => lines.push(PaneLine {
+                    kind: super::events::LineKind::Meta,
+                    text,
+                }),
+            }
+        }
+        if observed.turns != turns_before {
+            let _ = events.send(RunnerEvent::Progress {
+                run_id,
+                turns: Some(observed.turns),
+                cost_usd: None,
+            });
+        }
+        if let Some((turns, cost_usd)) = cost {
+            let _ = events.send(RunnerEvent::Progress {
+                run_id,
+                turns,
+                cost_usd,
+            });
+        }
+        if !lines.is_empty() {
             let _ = events.send(RunnerEvent::Output {
                 slot,
                 run_id,
-                lines: chunk.display,
+                lines,
             });
         }
     }
-    seq
+    (seq, observed)
 }

@@ -72,17 +72,20 @@ pub fn sanitize(input: &str) -> Cow<'_, str> {
 /// control (U+0080–U+009F, encoded as 0xC2 0x80–0x9F). The common case, checked on bytes.
 fn is_plain(input: &str) -> bool {
     let bytes = input.as_bytes();
-    // A branch-free scan first (it vectorises); 0xC2 also starts ordinary characters such as
-    // `©` or a no-break space, so only its hits are looked at closely.
-    let suspicious = bytes
-        .iter()
-        .any(|&b| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2));
-    !suspicious
-        || !bytes.iter().enumerate().any(|(i, &b)| {
-            (b < 0x20 && b != b'\n')
-                || b == 0x7f
-                || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
-        })
+    let suspicious = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2);
+    // Fixed-size blocks folded without early exit compile to vector compares; `any` over the
+    // whole slice does not. 0xC2 also starts ordinary characters such as `©` or a no-break
+    // space, so a block with a hit is looked at closely.
+    let mut blocks = bytes.chunks_exact(32);
+    let hit = blocks
+        .by_ref()
+        .any(|block| block.iter().fold(false, |a, &b| a | suspicious(b)))
+        || blocks.remainder().iter().any(|&b| suspicious(b));
+    !hit || !bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && b != b'\n')
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
@@ -165,6 +168,15 @@ mod tests {
         assert!(!is_plain("del\u{7f}"));
         assert!(!is_plain("c1\u{9b}31m"));
         assert!(!is_plain("cr\r"));
+        // Every position of a long line, in the blocks and in the remainder.
+        let long = "y".repeat(130);
+        assert!(is_plain(&long));
+        for i in 0..long.len() {
+            let mut bad = long.clone().into_bytes();
+            bad[i] = 0x1b;
+            let bad = String::from_utf8(bad).expect("ascii");
+            assert!(!is_plain(&bad), "ESC at {i}");
+        }
     }
 
     #[test]
