@@ -1,5 +1,6 @@
 //! Entry point: parse the command line, then run a subcommand or open the TUI.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -34,7 +35,8 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("autopilot-tui: {e:#}");
+            // stderr may be a terminal that is already gone: failing to report is not a panic.
+            let _ = writeln!(std::io::stderr(), "autopilot-tui: {e:#}");
             ExitCode::FAILURE
         }
     }

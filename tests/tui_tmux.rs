@@ -234,6 +234,44 @@ fn sigterm_and_sighup_leave_the_terminal_as_the_shell_had_it() {
 }
 
 #[test]
+fn closing_the_terminal_under_a_running_agent_hands_the_issue_back() {
+    // A dropped SSH session: the pty closes under the TUI, so the last frame's writes fail
+    // before (or as) SIGHUP arrives. The agent must still be stopped and the issue handed
+    // back, not left in progress until a restart or its lease expires.
+    let repo = TestRepo::new();
+    let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
+    let Some(t) = Tmux::start(&repo, "") else {
+        return;
+    };
+    let tui = tui_pid_of_pane(&t);
+    t.wait_screen("Hangs");
+    let child = wait_for("the agent's child process", LIMIT, || {
+        support::read_pid(&repo.agent_log.join("child.pid"))
+    });
+    assert_eq!(repo.status(id), "in_progress");
+    drop(t);
+    wait_for("the TUI to exit", LIMIT, || {
+        (!support::alive(tui)).then_some(())
+    });
+    let issue = repo.show(id);
+    assert_eq!(
+        issue["status"],
+        "ready",
+        "{}",
+        support::last_comment(&issue)
+    );
+    assert_eq!(issue["runs"][0]["outcome"], "interrupted");
+    assert!(!support::alive(child), "the agent's child was stopped too");
+}
+
+/// The TUI started directly as the pane's command.
+fn tui_pid_of_pane(t: &Tmux) -> i32 {
+    wait_for("the pane's process", LIMIT, || {
+        t.format("#{pane_pid}").parse().ok()
+    })
+}
+
+#[test]
 fn ctrl_z_suspends_to_the_shell_and_fg_brings_the_board_back() {
     let repo = TestRepo::new();
     repo.add(&["Visible card"]);

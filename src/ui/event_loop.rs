@@ -118,114 +118,134 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         app.toast(Level::Warn, w, None);
     }
 
-    let guard = TerminalGuard::enter(app.mouse)?;
-    let mut term = guard.terminal()?;
-    let size = term.size()?;
-    app.now = now_millis();
-    app.resize(size.width, size.height);
-    app.start();
-
-    {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut input = EventStream::new();
-            while let Some(ev) = input.next().await {
-                let msg = match ev {
-                    Ok(e) => UiEvent::Term(e),
-                    Err(e) => UiEvent::TermError(e.to_string()),
-                };
-                if tx.send(msg).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut last_draw = Instant::now() - FRAME;
-    let mut next_tick = Instant::now() + Duration::from_secs(1);
+    // Whatever ends the loop (a quit, a signal, a terminal that went away), the runner is
+    // stopped below: its agents are stopped and their issues handed back before we exit.
     let mut hung_up = false;
+    let outcome: anyhow::Result<()> = async {
+        let guard = TerminalGuard::enter(app.mouse)?;
+        // Never dropped: ratatui's Terminal reports a cursor it cannot show with `eprintln!`
+        // when dropped, which panics once the terminal is gone (a dropped SSH session). The
+        // guard puts the cursor back itself, ignoring a terminal that is not there.
+        let mut term = std::mem::ManuallyDrop::new(guard.terminal()?);
+        let size = term.size()?;
+        app.now = now_millis();
+        app.resize(size.width, size.height);
+        app.start();
 
-    loop {
-        let draw_at = last_draw + FRAME;
-        let ticking = app.needs_tick();
-        let dirty = app.dirty;
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(ev) => handle(&mut app, ev),
-                None => break,
-            },
-            () = tokio::time::sleep_until(draw_at.into()), if dirty => {}
-            () = tokio::time::sleep_until(next_tick.into()), if ticking => {
-                app.tick(now_millis());
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut input = EventStream::new();
+                while let Some(ev) = input.next().await {
+                    let msg = match ev {
+                        Ok(e) => UiEvent::Term(e),
+                        Err(e) => UiEvent::TermError(e.to_string()),
+                    };
+                    if tx.send(msg).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sighup = signal(SignalKind::hangup())?;
+        let mut last_draw = Instant::now() - FRAME;
+        let mut next_tick = Instant::now() + Duration::from_secs(1);
+
+        loop {
+            let draw_at = last_draw + FRAME;
+            let ticking = app.needs_tick();
+            let dirty = app.dirty;
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Some(ev) => handle(&mut app, ev),
+                    None => break,
+                },
+                () = tokio::time::sleep_until(draw_at.into()), if dirty => {}
+                () = tokio::time::sleep_until(next_tick.into()), if ticking => {
+                    app.tick(now_millis());
+                    next_tick = Instant::now() + Duration::from_secs(1);
+                }
+                _ = sigterm.recv() => app.quit = true,
+                _ = sighup.recv() => { app.quit = true; hung_up = true; }
+            }
+            if !ticking {
                 next_tick = Instant::now() + Duration::from_secs(1);
             }
-            _ = sigterm.recv() => app.quit = true,
-            _ = sighup.recv() => { app.quit = true; hung_up = true; }
-        }
-        if !ticking {
-            next_tick = Instant::now() + Duration::from_secs(1);
-        }
-        // Fold everything already queued before drawing once.
-        for _ in 0..4096 {
-            match rx.try_recv() {
-                Ok(ev) => handle(&mut app, ev),
-                Err(_) => break,
-            }
-        }
-        for effect in app.take_effects() {
-            match effect {
-                Effect::Store(req) => {
-                    if store_tx.send(req).is_err() {
-                        app.toast(
-                            Level::Error,
-                            "the store thread stopped; restart autopilot-tui",
-                            None,
-                        );
-                    }
-                }
-                Effect::Runner(cmd) => {
-                    if let Some(c) = &runner_cmd {
-                        let _ = c.send(cmd);
-                    }
-                }
-                Effect::Bell => {
-                    let mut out = std::io::stdout();
-                    let _ = out.write_all(b"\x07");
-                    let _ = out.flush();
-                }
-                Effect::Suspend => {
-                    guard.suspend()?;
-                    term.clear()?;
-                    app.dirty = true;
+            // Fold everything already queued before drawing once.
+            for _ in 0..4096 {
+                match rx.try_recv() {
+                    Ok(ev) => handle(&mut app, ev),
+                    Err(_) => break,
                 }
             }
+            for effect in app.take_effects() {
+                match effect {
+                    Effect::Store(req) => {
+                        if store_tx.send(req).is_err() {
+                            app.toast(
+                                Level::Error,
+                                "the store thread stopped; restart autopilot-tui",
+                                None,
+                            );
+                        }
+                    }
+                    Effect::Runner(cmd) => {
+                        if let Some(c) = &runner_cmd {
+                            let _ = c.send(cmd);
+                        }
+                    }
+                    Effect::Bell => {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(b"\x07");
+                        let _ = out.flush();
+                    }
+                    Effect::Suspend => {
+                        if let Err(e) = guard.suspend().and_then(|()| term.clear()) {
+                            hung_up = true;
+                            return Err(e.into());
+                        }
+                        app.dirty = true;
+                    }
+                }
+            }
+            if app.quit_when_idle && app.running() == 0 {
+                app.quit = true;
+            }
+            if app.quit {
+                break;
+            }
+            if app.dirty && Instant::now() >= last_draw + FRAME {
+                if let Err(e) = draw_synced(&mut term, |f| views::draw(f, &app)) {
+                    // The terminal is gone (a dropped SSH session closes it before SIGHUP
+                    // arrives) or broken: nobody sees the board any more.
+                    hung_up = true;
+                    return Err(e.into());
+                }
+                app.dirty = false;
+                last_draw = Instant::now();
+            }
         }
-        if app.quit_when_idle && app.running() == 0 {
-            app.quit = true;
-        }
-        if app.quit {
-            break;
-        }
-        if app.dirty && Instant::now() >= last_draw + FRAME {
-            draw_synced(&mut term, |f| views::draw(f, &app))?;
-            app.dirty = false;
-            last_draw = Instant::now();
-        }
-    }
 
-    drop(term);
-    drop(guard);
+        Ok(())
+    }
+    .await;
+
     cancel.cancel();
     drop(runner_cmd);
     if let Some(task) = runner_task {
         if !hung_up && app.running() > 0 {
-            eprintln!("stopping {} running agent(s)…", app.running());
+            // The terminal may be closing: a message that cannot be written is not an error.
+            let _ = writeln!(
+                std::io::stderr(),
+                "stopping {} running agent(s)…",
+                app.running()
+            );
         }
         let _ = tokio::time::timeout(RUNNER_GRACE, task).await;
     }
     drop(store_tx);
-    Ok(())
+    outcome
 }
 
 fn handle(app: &mut App, ev: UiEvent) {
