@@ -161,8 +161,12 @@ fn key_latencies(app: &mut PtyApp, n: usize) -> Vec<Duration> {
 
 fn transcript_lines(db: &Path) -> i64 {
     let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row("SELECT count(*) FROM transcript_lines", [], |r| r.get(0))
-        .unwrap_or(0)
+    c.query_row(
+        "SELECT coalesce(sum(lines), 0) FROM transcript_chunks",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 fn load(e: &Env, rows: &mut Vec<Row>) {
@@ -211,8 +215,19 @@ fn load(e: &Env, rows: &mut Vec<Row>) {
             .success();
         assert!(ok, "move {id} ready");
     }
-    app.wait_for(b"4 running", 0, LIMIT)
-        .expect("4 agents running");
+    // From the store, not the screen: a frame only rewrites the cells that changed, so
+    // "4 running" need not ever be written out whole.
+    wait_for("4 agents running", LIMIT, || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let n: i64 = c
+            .query_row(
+                "SELECT count(*) FROM issues WHERE status = 'in_progress'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (n == 4).then_some(())
+    });
     std::thread::sleep(Duration::from_secs(2));
     let lines0 = transcript_lines(&db);
     let t0 = Instant::now();

@@ -19,7 +19,7 @@ use autopilot_tui::store::Store;
 #[path = "../../tests/support/mod.rs"]
 mod test_support;
 #[allow(unused_imports)] // each bench uses some of them
-pub use test_support::{bin, fake_claude, git};
+pub use test_support::{bin, fake_claude, git, wait_for};
 
 /// The flood agent of the ingest bench.
 pub fn flood_agent() -> PathBuf {

@@ -20,7 +20,7 @@ use crate::store::{RunEnd, TranscriptBatch};
 
 /// Most bytes of output a batch grows to while the writer is busy (also the size of a
 /// transcript row under a flood).
-const FLUSH_BYTES: usize = 1 << 20;
+const FLUSH_BYTES: usize = 512 << 10;
 /// Bytes asked for per read of the agent's stdout.
 const READ_BYTES: usize = 256 << 10;
 /// Lines of stderr kept for error comments.
@@ -582,7 +582,7 @@ async fn drive_agent(
 
     // Reading (and parsing) and storing run as two tasks joined by a short queue, so the
     // agent's pipe keeps draining while a batch commits; the queue bounds memory.
-    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel::<Chunk>(2);
     let last_output = Arc::new(AtomicI64::new(now_millis()));
     let mut reader = tokio::spawn(read_output(
         stdout,
