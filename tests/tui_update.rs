@@ -258,8 +258,8 @@ fn pause_goes_to_the_runner_or_to_the_store() {
     let mut a = app(80, 24);
     a.on_key(key('p'));
     assert!(matches!(
-        a.take_effects()[..],
-        [Effect::Runner(RunnerCommand::SetPaused(true))]
+        &a.take_effects()[..],
+        [Effect::Runner(RunnerCommand::SetPaused { paused: true, by })] if *by == a.user
     ));
     assert!(a.paused);
     a.has_runner = false;

@@ -197,8 +197,13 @@ pub enum RunnerCommand {
         /// Who asked (for the system comment).
         by: String,
     },
-    /// Pause (true) or resume (false) claiming; running agents finish.
-    SetPaused(bool),
+    /// Pause or resume claiming; running agents finish.
+    SetPaused {
+        /// Pause (true) or resume (false).
+        paused: bool,
+        /// Who asked (recorded in the event log).
+        by: String,
+    },
     /// Claim nothing more in this process; the runner ends once its running agents finish.
     Drain,
 }

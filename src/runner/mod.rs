@@ -266,8 +266,9 @@ impl Runner {
                     }
                 }
             }
-            RunnerCommand::SetPaused(paused) => {
-                match db.call(move |s| s.set_paused(paused, "human:tui")).await {
+            RunnerCommand::SetPaused { paused, by } => {
+                let actor = format!("human:{by}");
+                match db.call(move |s| s.set_paused(paused, &actor)).await {
                     Ok(()) => {
                         self.emit(RunnerEvent::Paused(paused));
                         if !paused {

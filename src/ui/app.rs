@@ -1348,8 +1348,10 @@ pub fn update(app: &mut App, action: Action) {
         Action::TogglePause => {
             let want = !app.paused;
             if app.has_runner {
-                app.outbox
-                    .push(Effect::Runner(RunnerCommand::SetPaused(want)));
+                app.outbox.push(Effect::Runner(RunnerCommand::SetPaused {
+                    paused: want,
+                    by: app.user.clone(),
+                }));
             } else {
                 app.outbox
                     .push(Effect::Store(StoreRequest::SetPaused(want)));
