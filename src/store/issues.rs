@@ -584,12 +584,11 @@ impl Store {
 
     /// Issue counts per column, optionally only those matching `filter`.
     pub fn status_counts(&self, filter: &str) -> Result<StatusCounts> {
-        // Unfiltered, the counts come from the status index alone (a covering scan); the
-        // filter expression would read every row of the table (≈ 2× slower at 100,000).
+        // Unfiltered, the counts are the ones the triggers keep (schema v4); filtered, every
+        // row is read.
         let mut stmt = if filter.is_empty() {
-            self.conn().prepare_cached(
-                "SELECT status, count(*) FROM issues WHERE ?1 = '' GROUP BY status",
-            )?
+            self.conn()
+                .prepare_cached("SELECT status, n FROM status_counts WHERE ?1 = ''")?
         } else {
             self.conn().prepare_cached(
                 "SELECT status, count(*) FROM issues

@@ -104,4 +104,26 @@ INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data)
     SELECT run_id, seq, 1, ts, line FROM transcript_lines ORDER BY run_id, seq;
 DROP TABLE transcript_lines;
 ",
+    // 4: issue counts per status, kept by triggers in the same transaction as every change, so
+    // the board's column counts need not scan 100,000 index entries at each reload
+    r"
+CREATE TABLE status_counts (
+    status TEXT    PRIMARY KEY,
+    n      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO status_counts (status, n) SELECT status, count(*) FROM issues GROUP BY status;
+CREATE TRIGGER status_counts_insert AFTER INSERT ON issues BEGIN
+    INSERT INTO status_counts (status, n) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER status_counts_delete AFTER DELETE ON issues BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
+END;
+CREATE TRIGGER status_counts_move AFTER UPDATE OF status ON issues
+    WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
+    INSERT INTO status_counts (status, n) VALUES (NEW.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+",
 ];

@@ -458,6 +458,8 @@ fn a_version_2_database_keeps_its_transcripts_through_the_upgrade() {
         ]
     );
     assert_eq!(store.run(7).expect("run").transcript_lines, 3);
+    // the column counts start from the issues already there
+    assert_eq!(store.status_counts("").expect("counts").get(Status::InReview), 1);
 }
 
 #[test]
@@ -515,4 +517,55 @@ fn processes_creating_the_database_at_once_all_get_in() {
             }
         }
     }
+}
+
+#[test]
+fn column_counts_follow_every_kind_of_change() {
+    let (_d, mut store) = temp_store();
+    let actual = |store: &Store| {
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT status, count(*) FROM issues GROUP BY status")
+            .unwrap();
+        let mut counts = StatusCounts::default();
+        for row in stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .unwrap()
+        {
+            let (s, n) = row.unwrap();
+            counts.0[issues::status_index(s.parse().unwrap())] = n;
+        }
+        counts
+    };
+    for i in 0..30 {
+        add(&mut store, &format!("t{i}"), i % 3, i % 2 == 0);
+    }
+    assert_eq!(store.status_counts("").unwrap(), actual(&store));
+    let mut reviewed = 0;
+    for _ in 0..5 {
+        let claimed = store.claim_next("a", 60_000).unwrap().unwrap();
+        reviewed = claimed.id;
+        store
+            .move_issue(reviewed, Status::InReview, Actor::Agent, "a")
+            .unwrap();
+    }
+    store.move_issue(2, Status::Ready, Actor::Human, "me").unwrap();
+    store
+        .move_issue(reviewed, Status::Done, Actor::Human, "me")
+        .unwrap();
+    assert_eq!(store.status_counts("").unwrap(), actual(&store));
+    // a move to the same status changes nothing
+    let before = store.status_counts("").unwrap();
+    store
+        .conn()
+        .execute("UPDATE issues SET status = status, title = 'x' WHERE id = 6", [])
+        .unwrap();
+    assert_eq!(store.status_counts("").unwrap(), before);
+    store
+        .conn()
+        .execute("DELETE FROM issues WHERE id = 8", [])
+        .unwrap();
+    let kept = store.status_counts("").unwrap();
+    assert_eq!(kept, actual(&store));
+    assert_eq!(kept.0.iter().sum::<i64>(), 29);
 }
