@@ -459,7 +459,13 @@ fn a_version_2_database_keeps_its_transcripts_through_the_upgrade() {
     );
     assert_eq!(store.run(7).expect("run").transcript_lines, 3);
     // the column counts start from the issues already there
-    assert_eq!(store.status_counts("").expect("counts").get(Status::InReview), 1);
+    assert_eq!(
+        store
+            .status_counts("")
+            .expect("counts")
+            .get(Status::InReview),
+        1
+    );
 }
 
 #[test]
@@ -549,7 +555,9 @@ fn column_counts_follow_every_kind_of_change() {
             .move_issue(reviewed, Status::InReview, Actor::Agent, "a")
             .unwrap();
     }
-    store.move_issue(2, Status::Ready, Actor::Human, "me").unwrap();
+    store
+        .move_issue(2, Status::Ready, Actor::Human, "me")
+        .unwrap();
     store
         .move_issue(reviewed, Status::Done, Actor::Human, "me")
         .unwrap();
@@ -558,7 +566,10 @@ fn column_counts_follow_every_kind_of_change() {
     let before = store.status_counts("").unwrap();
     store
         .conn()
-        .execute("UPDATE issues SET status = status, title = 'x' WHERE id = 6", [])
+        .execute(
+            "UPDATE issues SET status = status, title = 'x' WHERE id = 6",
+            [],
+        )
         .unwrap();
     assert_eq!(store.status_counts("").unwrap(), before);
     store

@@ -2,6 +2,7 @@
 //! the UI event channel. It also watches `data_version` so commits by the runner, the CLI or
 //! another process show up within a poll interval, without the UI task ever touching SQLite.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -250,7 +251,24 @@ fn first_line(text: &str) -> String {
         .to_string()
 }
 
-fn card(store: &Store, issue: Issue) -> Card {
+/// The live run of each in-progress issue, read once per board load (there are only as many
+/// as agents running), instead of once per card.
+fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
+    let runs = store.open_runs().unwrap_or_default();
+    // Oldest first, so an issue's newest open run is the one kept.
+    runs.into_iter()
+        .map(|r| {
+            let live = LiveInfo {
+                agent: r.agent_id,
+                started_at: r.started_at,
+                cost_usd: r.cost_usd,
+            };
+            (r.issue_id, live)
+        })
+        .collect()
+}
+
+fn card(store: &Store, issue: Issue, live: &HashMap<i64, LiveInfo>) -> Card {
     let issue = clean_issue(issue);
     let question = if issue.status == Status::Blocked {
         store
@@ -262,15 +280,7 @@ fn card(store: &Store, issue: Issue) -> Card {
         None
     };
     let live = if issue.status == Status::InProgress {
-        store
-            .runs(issue.id)
-            .ok()
-            .and_then(|runs| runs.into_iter().rev().find(|r| r.ended_at.is_none()))
-            .map(|r| LiveInfo {
-                agent: r.agent_id,
-                started_at: r.started_at,
-                cost_usd: r.cost_usd,
-            })
+        live.get(&issue.id).cloned()
     } else {
         None
     };
@@ -297,10 +307,11 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
                 Ok(c) => c,
                 Err(e) => return (StoreReply::Failed(e.to_string()), false),
             };
+            let live = live_runs(store);
             let mut columns = Vec::with_capacity(6);
             for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
                 let cards = match store.issues_page(*status, filter, *offset, *limit) {
-                    Ok(issues) => issues.into_iter().map(|i| card(store, i)).collect(),
+                    Ok(issues) => issues.into_iter().map(|i| card(store, i, &live)).collect(),
                     Err(e) => return (StoreReply::Failed(e.to_string()), false),
                 };
                 columns.push(ColumnWindow {
@@ -423,4 +434,97 @@ pub fn spawn(
         .name("autopilot-ui-store".into())
         .spawn(move || run(db, rx, send, author))?;
     Ok(tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, Kind};
+    use crate::store::RunEnd;
+
+    fn new_issue(title: &str) -> NewIssue {
+        NewIssue {
+            title: title.into(),
+            body: String::new(),
+            kind: Kind::Feature,
+            priority: 0,
+            ready: true,
+            depends_on: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn board_cards_carry_the_live_run_and_the_question() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+        let asked = store
+            .create_issue(&new_issue("Asks"), "me")
+            .expect("add")
+            .id;
+        let working = store
+            .create_issue(&new_issue("Works"), "me")
+            .expect("add")
+            .id;
+        // The first is claimed, asks and is blocked; its run is over.
+        let first = store
+            .claim_next("agent-a", 60_000)
+            .expect("claim")
+            .expect("one");
+        assert_eq!(first.id, asked);
+        let run = store.start_run(asked, "agent-a", 0).expect("run");
+        let end = RunEnd {
+            move_to: Some((Status::Blocked, Actor::Agent)),
+            comments: vec![(
+                "agent-a".into(),
+                AuthorKind::Agent,
+                "BLOCKED: Redis or \u{1b}]52;c;x\u{7}Postgres?\nmore".into(),
+            )],
+            ..RunEnd::default()
+        };
+        store.finish_run(run, "agent-a", &end).expect("finish");
+        // The second is being worked on by another agent now.
+        store
+            .claim_next("agent-b", 60_000)
+            .expect("claim")
+            .expect("one");
+        let live_run = store.start_run(working, "agent-b", 1).expect("run");
+        let started = store.run(live_run).expect("run").started_at;
+
+        let req = StoreRequest::Board {
+            gen: 7,
+            filter: String::new(),
+            windows: [(0, 10); 6],
+        };
+        let (reply, wrote) = handle(&mut store, &req, "me");
+        assert!(!wrote);
+        let StoreReply::Board {
+            gen,
+            counts,
+            columns,
+        } = reply
+        else {
+            panic!("not a board: {reply:?}");
+        };
+        assert_eq!(gen, 7);
+        assert_eq!(counts.get(Status::Blocked), 1);
+        let column =
+            |s: Status| &columns[Status::ALL.iter().position(|c| *c == s).expect("status")];
+        let blocked = &column(Status::Blocked).cards[0];
+        assert_eq!(blocked.issue.id, asked);
+        assert_eq!(
+            blocked.question.as_deref(),
+            Some("BLOCKED: Redis or Postgres?")
+        );
+        assert_eq!(blocked.live, None);
+        let live = &column(Status::InProgress).cards[0];
+        assert_eq!(
+            live.live,
+            Some(LiveInfo {
+                agent: "agent-b".into(),
+                started_at: started,
+                cost_usd: None,
+            })
+        );
+        assert_eq!(live.question, None);
+    }
 }
