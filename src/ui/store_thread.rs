@@ -10,13 +10,14 @@ use std::time::Duration;
 use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
+use crate::runner::events::LineKind;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
 use crate::store::{IssueEdit, NewIssue, StatusCounts, Store};
 
 /// How often the thread checks whether another connection committed.
 pub const POLL: Duration = Duration::from_millis(300);
-/// Most transcript lines loaded for one run view.
+/// Most transcript lines loaded for one run view (its last ones).
 const TRANSCRIPT_LIMIT: i64 = 20_000;
 
 /// What the UI asks of the store.
@@ -360,12 +361,28 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
             };
         }
         StoreRequest::Transcript(run_id) => {
-            return match store.transcript(*run_id, -1, TRANSCRIPT_LIMIT) {
-                Ok(rows) => {
-                    let lines = rows
-                        .iter()
-                        .flat_map(|r| parse_line(&r.line))
-                        .flat_map(|ev| display_lines(&ev))
+            // The end of a long run matters most (its result, its question): show the last
+            // lines and say how to get the rest.
+            let rows = store.run(*run_id).and_then(|run| {
+                let skipped = (run.transcript_lines - TRANSCRIPT_LIMIT).max(0);
+                let rows = store.transcript(*run_id, skipped - 1, TRANSCRIPT_LIMIT)?;
+                Ok((run.issue_id, skipped, rows))
+            });
+            return match rows {
+                Ok((issue_id, skipped, rows)) => {
+                    let note = (skipped > 0).then(|| PaneLine {
+                        kind: LineKind::Meta,
+                        text: format!(
+                            "… the first {skipped} lines are not shown here; `autopilot-tui log {issue_id} --run {run_id}` prints them all"
+                        ),
+                    });
+                    let lines = note
+                        .into_iter()
+                        .chain(
+                            rows.iter()
+                                .flat_map(|r| parse_line(&r.line))
+                                .flat_map(|ev| display_lines(&ev)),
+                        )
                         .collect();
                     (
                         StoreReply::Transcript {
@@ -526,5 +543,41 @@ mod tests {
             })
         );
         assert_eq!(live.question, None);
+    }
+
+    #[test]
+    fn a_long_transcript_shows_its_end_and_says_what_is_left_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+        let id = store
+            .create_issue(&new_issue("Long"), "me")
+            .expect("add")
+            .id;
+        store.claim_next("a", 60_000).expect("claim").expect("one");
+        let run = store.start_run(id, "a", 0).expect("run");
+        let total = TRANSCRIPT_LIMIT + 5;
+        let mut batch = crate::store::TranscriptBatch::default();
+        for i in 0..total {
+            batch.push(1, format!("line {i}").as_bytes());
+        }
+        store.append_transcript(run, 0, &[batch]).expect("store");
+        let (reply, _) = handle(&mut store, &StoreRequest::Transcript(run), "me");
+        let StoreReply::Transcript { lines, .. } = reply else {
+            panic!("not a transcript: {reply:?}");
+        };
+        assert_eq!(lines.len() as i64, TRANSCRIPT_LIMIT + 1);
+        assert_eq!(lines[0].kind, LineKind::Meta);
+        assert!(
+            lines[0].text.contains(&format!(
+                "the first 5 lines are not shown here; `autopilot-tui log {id} --run {run}`"
+            )),
+            "{}",
+            lines[0].text
+        );
+        assert_eq!(lines[1].text, "line 5");
+        assert_eq!(
+            lines.last().map(|l| l.text.as_str()),
+            Some(format!("line {}", total - 1).as_str())
+        );
     }
 }
