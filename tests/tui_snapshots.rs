@@ -184,6 +184,16 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_overlay_filtered() {
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Help);
+    a.on_key(key('/'));
+    type_text(&mut a, "issue");
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
 fn new_issue_editor() {
     let mut a = app(80, 24);
     load_board(&mut a, sample_cards());

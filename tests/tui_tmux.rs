@@ -272,6 +272,37 @@ fn tui_pid_of_pane(t: &Tmux) -> i32 {
 }
 
 #[test]
+fn the_keys_overlay_finds_and_runs_a_key() {
+    let repo = TestRepo::new();
+    let Some(t) = Tmux::start(&repo, "") else {
+        return;
+    };
+    t.wait_screen("backlog 0");
+    t.keys(&["?"]);
+    t.wait_screen("j/k select");
+    t.keys(&["/"]);
+    t.text("pause");
+    t.wait_screen("pause / resume claiming");
+    t.keys(&["Enter", "Enter"]);
+    t.wait_screen("paused");
+    // stored, under the user's name
+    let store = autopilot_tui::store::Store::open(&repo.db()).unwrap();
+    wait_for("the pause to be stored", LIMIT, || {
+        store.pause_state().unwrap().paused.then_some(())
+    });
+    let actor: String = rusqlite::Connection::open(repo.db())
+        .unwrap()
+        .query_row(
+            "SELECT actor FROM events WHERE kind = 'setting.changed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(actor, "human:tester");
+    t.quit();
+}
+
+#[test]
 fn ctrl_z_suspends_to_the_shell_and_fg_brings_the_board_back() {
     let repo = TestRepo::new();
     repo.add(&["Visible card"]);

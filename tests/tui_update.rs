@@ -457,3 +457,62 @@ fn enter_on_a_focused_notification_opens_its_issue() {
     a.tick(a.now + 60_000);
     assert!(a.toasts.is_empty());
 }
+
+#[test]
+fn the_keys_overlay_filters_and_runs_what_is_selected() {
+    let mut a = app(120, 40);
+    load_board(&mut a, sample_cards());
+    a.on_key(key('?'));
+    assert!(a.help.is_some());
+    let all = a.help_rows().len();
+    // `/` types a filter; everything shown matches it
+    a.on_key(key('/'));
+    for c in "PAUSE".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(code(KeyCode::Enter));
+    let rows = a.help_rows();
+    assert!(!rows.is_empty() && rows.len() < all, "{rows:?}");
+    assert!(rows.iter().all(
+        |r| r.desc.to_lowercase().contains("pause") || r.keys.to_lowercase().contains("pause")
+    ));
+    // typed letters were the filter, not commands
+    assert!(a.take_effects().is_empty());
+    // enter runs the selected key and closes the overlay
+    a.on_key(code(KeyCode::Enter));
+    assert!(a.help.is_none());
+    assert!(matches!(
+        &a.take_effects()[..],
+        [Effect::Runner(RunnerCommand::SetPaused {
+            paused: true,
+            ..
+        })]
+    ));
+}
+
+#[test]
+fn the_keys_overlay_only_runs_keys_that_apply_here() {
+    let mut a = app(120, 40);
+    load_board(&mut a, sample_cards());
+    a.on_key(key('?'));
+    a.on_key(key('/'));
+    for c in "transcript of the selected run".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(code(KeyCode::Enter));
+    assert_eq!(a.help_rows().len(), 1);
+    a.on_key(code(KeyCode::Enter));
+    // a detail-view key on the board: the overlay stays and says where it works
+    assert!(a.help.is_some());
+    assert!(a.detail.is_none());
+    assert!(a
+        .toasts
+        .iter()
+        .any(|t| t.text.contains("works in Issue detail")));
+    // esc while typing clears the filter; esc closes
+    a.on_key(key('/'));
+    a.on_key(code(KeyCode::Esc));
+    assert_eq!(a.help_rows().len(), a.keymap.help_rows("").len());
+    a.on_key(code(KeyCode::Esc));
+    assert!(a.help.is_none());
+}

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, VecDeque};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 use tui_textarea::TextArea;
 
-use super::keymap::{normalize, Action, Context, Keymap};
+use super::keymap::{normalize, Action, Context, HelpRow, Keymap};
 use super::store_thread::{Card, InboxItem, StoreReply, StoreRequest};
 use super::theme::Theme;
 use crate::domain::{legal_targets, Actor, Event, IssueDetail, Kind, Millis, RunOutcome, Status};
@@ -173,6 +173,18 @@ impl Pane {
             self.scroll = (self.scroll + added).min(self.lines.len().saturating_sub(1));
         }
     }
+}
+
+/// The keys overlay: every binding, filterable, and a way to run the selected one (so it
+/// doubles as a command palette).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HelpState {
+    /// Rows are kept when their keys, description or context contain this (any case).
+    pub filter: String,
+    /// Whether keys type into the filter (after `/`).
+    pub typing: bool,
+    /// The selected row among those kept.
+    pub selected: usize,
 }
 
 /// What an editor is for.
@@ -397,8 +409,8 @@ pub struct App {
     pub detail: Option<DetailView>,
     /// Open editor.
     pub editor: Option<Editor>,
-    /// Help overlay scroll, when open.
-    pub help: Option<u16>,
+    /// The keys overlay, when open.
+    pub help: Option<HelpState>,
     /// Open confirmation.
     pub confirm: Option<Confirm>,
     /// Notifications, oldest first.
@@ -805,17 +817,78 @@ impl App {
             return;
         }
         if self.help.is_some() {
-            match self.keymap.lookup(Context::Global, key) {
-                Some(Action::Down) => self.help = self.help.map(|s| s.saturating_add(1)),
-                Some(Action::Up) => self.help = self.help.map(|s| s.saturating_sub(1)),
-                Some(Action::ForceQuit) => self.quit = true,
-                _ => self.help = None,
-            }
+            self.help_key(key, ctrl);
             self.dirty = true;
             return;
         }
         if let Some(action) = self.keymap.lookup(self.context(), key) {
             update(self, action);
+        }
+    }
+
+    /// The rows the keys overlay shows now.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
+        self.help
+            .as_ref()
+            .map(|h| self.keymap.help_rows(&h.filter))
+            .unwrap_or_default()
+    }
+
+    /// Keys while the overlay is open: `/` filters, j/k select, enter runs, esc closes.
+    fn help_key(&mut self, key: KeyEvent, ctrl: bool) {
+        let rows = self.help_rows().len();
+        let Some(h) = self.help.as_mut() else {
+            return;
+        };
+        if h.typing {
+            match key.code {
+                KeyCode::Esc => {
+                    h.filter.clear();
+                    h.typing = false;
+                }
+                KeyCode::Enter => h.typing = false,
+                KeyCode::Backspace => {
+                    h.filter.pop();
+                }
+                KeyCode::Char('c') if ctrl => self.quit = true,
+                KeyCode::Char(c) if !ctrl => h.filter.push(c),
+                _ => {}
+            }
+            h.selected = 0;
+            return;
+        }
+        match (key.code, self.keymap.lookup(Context::Global, key)) {
+            (KeyCode::Char('/'), _) => h.typing = true,
+            (KeyCode::Esc, _) | (_, Some(Action::Help | Action::Quit)) => self.help = None,
+            (KeyCode::Enter, _) => self.run_help_row(),
+            (_, Some(Action::Down)) => h.selected = (h.selected + 1).min(rows.saturating_sub(1)),
+            (_, Some(Action::Up)) => h.selected = h.selected.saturating_sub(1),
+            (_, Some(Action::ForceQuit)) => self.quit = true,
+            _ => {}
+        }
+    }
+
+    /// Runs the selected overlay row when it applies where the user is (or everywhere).
+    fn run_help_row(&mut self) {
+        let selected = self.help.as_ref().map_or(0, |h| h.selected);
+        let Some(row) = self.help_rows().into_iter().nth(selected) else {
+            return;
+        };
+        let here = self.context();
+        if row.context == Context::Global || row.context == here {
+            self.help = None;
+            update(self, row.action);
+        } else {
+            self.toast(
+                Level::Info,
+                format!(
+                    "“{}” works in {}, not in {}",
+                    row.desc,
+                    row.context.title(),
+                    here.title()
+                ),
+                None,
+            );
         }
     }
 
@@ -1214,7 +1287,7 @@ pub fn update(app: &mut App, action: Action) {
         }
         Action::ForceQuit => app.quit = true,
         Action::Suspend => app.outbox.push(Effect::Suspend),
-        Action::Help => app.help = Some(0),
+        Action::Help => app.help = Some(HelpState::default()),
         Action::Close => {
             if app.zoom {
                 app.zoom = false;

@@ -161,6 +161,19 @@ pub struct Binding {
     pub hint: Option<&'static str>,
 }
 
+/// One line of the keys overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpRow {
+    /// Where the binding applies.
+    pub context: Context,
+    /// Its keys, as shown (`j down`).
+    pub keys: String,
+    /// What it does.
+    pub desc: &'static str,
+    /// The action, so the overlay can run it.
+    pub action: Action,
+}
+
 /// The whole table.
 #[derive(Debug, Clone)]
 pub struct Keymap {
@@ -541,18 +554,25 @@ impl Keymap {
         out
     }
 
-    /// Help rows grouped by context: `(context, [(keys, description)])`.
-    pub fn help(&self) -> Vec<(Context, Vec<(String, &'static str)>)> {
-        let mut groups: Vec<(Context, Vec<(String, &'static str)>)> = Vec::new();
-        for b in &self.bindings {
-            let keys: Vec<String> = b.keys.iter().map(key_label).collect();
-            let row = (keys.join(" "), b.desc);
-            match groups.iter_mut().find(|(c, _)| *c == b.context) {
-                Some((_, rows)) => rows.push(row),
-                None => groups.push((b.context, vec![row])),
-            }
-        }
-        groups
+    /// Every binding as a help row, in table order, keeping those whose keys, description or
+    /// context title contain `filter` (any case).
+    pub fn help_rows(&self, filter: &str) -> Vec<HelpRow> {
+        let needle = filter.to_lowercase();
+        self.bindings
+            .iter()
+            .map(|b| HelpRow {
+                context: b.context,
+                keys: b.keys.iter().map(key_label).collect::<Vec<_>>().join(" "),
+                desc: b.desc,
+                action: b.action,
+            })
+            .filter(|r| {
+                needle.is_empty()
+                    || [r.keys.as_str(), r.desc, r.context.title()]
+                        .iter()
+                        .any(|t| t.to_lowercase().contains(&needle))
+            })
+            .collect()
     }
 }
 

@@ -1,4 +1,4 @@
-//! The `?` overlay, generated from the keymap.
+//! The `?` overlay, generated from the keymap: filterable, and it runs the selected binding.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -6,24 +6,54 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
-use crate::ui::app::App;
+use crate::ui::app::{App, HelpState};
+use crate::ui::keymap::Context;
 
-/// Draws the help overlay scrolled by `scroll` lines.
-pub fn draw(f: &mut Frame<'_>, app: &App, scroll: u16, area: Rect) {
+/// Draws the keys overlay; the selected row is kept in view.
+pub fn draw(f: &mut Frame<'_>, app: &App, state: &HelpState, area: Rect) {
     let t = &app.theme;
     let r = centered(area, 72, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
+    let here = app.context();
+    let rows = app.help_rows();
     let mut lines: Vec<Line<'static>> = Vec::new();
-    for (ctx, rows) in app.keymap.help() {
-        lines.push(Line::styled(ctx.title().to_string(), t.accent));
-        for (keys, desc) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<16}"), t.hint_key),
-                Span::styled(desc.to_string(), t.text),
-            ]));
-        }
+    if state.typing || !state.filter.is_empty() {
+        let cursor = if state.typing { "▏" } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled("/ ", t.accent),
+            Span::styled(format!("{}{cursor}", state.filter), t.text),
+            Span::styled(format!("   {} of the keys", rows.len()), t.muted),
+        ]));
         lines.push(Line::default());
     }
+    let mut selected_line = 0;
+    let mut group = None;
+    for (i, row) in rows.iter().enumerate() {
+        if group != Some(row.context) {
+            if group.is_some() {
+                lines.push(Line::default());
+            }
+            group = Some(row.context);
+            lines.push(Line::styled(row.context.title().to_string(), t.accent));
+        }
+        let usable = row.context == Context::Global || row.context == here;
+        let (key_style, desc_style) = if i == state.selected {
+            selected_line = lines.len();
+            (t.selection, t.selection)
+        } else if usable {
+            (t.hint_key, t.text)
+        } else {
+            (t.muted, t.muted)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<16}", row.keys), key_style),
+            Span::styled(row.desc.to_string(), desc_style),
+        ]));
+    }
+    if rows.is_empty() {
+        lines.push(Line::styled("  no key matches", t.muted));
+    }
+    lines.push(Line::default());
     lines.push(Line::styled(
         "Editors: tab next field · ctrl-s save/send · esc cancel",
         t.muted,
@@ -32,10 +62,19 @@ pub fn draw(f: &mut Frame<'_>, app: &App, scroll: u16, area: Rect) {
         "Keys can be changed in [ui.keys] of the config file.",
         t.muted,
     ));
+    let inner = usize::from(r.height.saturating_sub(2)).max(1);
+    // Keep the selected row on screen, with a line of context below it when there is one.
+    let scroll = (selected_line + 2).saturating_sub(inner);
+    let hint = if state.typing {
+        " type to filter · enter done · esc clear "
+    } else {
+        " j/k select · enter run · / filter · esc close "
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Span::styled(" Keys ", t.accent))
-        .title_bottom(Line::styled(" j/k scroll · any other key closes ", t.muted).right_aligned());
+        .title_bottom(Line::styled(hint, t.muted).right_aligned());
+    let scroll = u16::try_from(scroll).unwrap_or(u16::MAX);
     f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), r);
 }

@@ -195,8 +195,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
             editor::draw_popup(f, app, ed, a.main.union(a.panes.unwrap_or(a.main)));
         }
     }
-    if let Some(scroll) = app.help {
-        help::draw(f, app, scroll, f.area());
+    if let Some(state) = &app.help {
+        help::draw(f, app, state, f.area());
     }
     if let Some(Confirm::Quit { running }) = &app.confirm {
         confirm(f, app, *running);
@@ -273,11 +273,20 @@ fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
             v.push(("tab".into(), "next field".into()));
         }
         v
-    } else if app.help.is_some() {
-        vec![
-            ("j/k".into(), "scroll".into()),
-            ("any key".into(), "close".into()),
-        ]
+    } else if let Some(h) = &app.help {
+        if h.typing {
+            vec![
+                ("enter".into(), "done".into()),
+                ("esc".into(), "clear".into()),
+            ]
+        } else {
+            vec![
+                ("j/k".into(), "select".into()),
+                ("enter".into(), "run".into()),
+                ("/".into(), "filter".into()),
+                ("esc".into(), "close".into()),
+            ]
+        }
     } else if app.detail.as_ref().is_some_and(|d| d.transcript.is_some()) {
         vec![
             ("j/k pgup/pgdn".into(), "scroll".into()),
