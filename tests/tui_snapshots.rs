@@ -194,6 +194,29 @@ fn help_overlay_filtered() {
 }
 
 #[test]
+fn narrow_panes_keep_their_titles() {
+    // Three panes side by side at 160 columns: the details give way, not the titles.
+    let mut a = app(160, 30);
+    load_board(&mut a, sample_cards());
+    for (slot, (run, issue, title)) in [
+        (31, 6, "Parse config overrides from env"),
+        (32, 5, "Onboarding copy is confusing"),
+        (33, 4, "Fix"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        a.on_runner(started(slot, run, issue, title));
+        a.on_runner(RunnerEvent::Progress {
+            run_id: run,
+            turns: Some(12),
+            cost_usd: Some(1.25),
+        });
+    }
+    insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
 fn new_issue_editor() {
     let mut a = app(80, 24);
     load_board(&mut a, sample_cards());

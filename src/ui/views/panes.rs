@@ -12,6 +12,8 @@ use crate::runner::PaneLine;
 use crate::ui::app::{App, Focus, Pane, PaneState};
 use crate::ui::theme::Theme;
 
+/// Characters of the issue title a pane header keeps before it drops its other details.
+const MIN_TITLE_CHARS: usize = 16;
 /// Width below which panes stack vertically instead of side by side.
 const MIN_PANE_WIDTH: u16 = 50;
 
@@ -83,25 +85,48 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
         ),
     };
     let took = p.ended.unwrap_or(app.now) - p.started;
-    let mut head = vec![
-        Span::styled(format!(" #{} ", p.issue_id), t.accent),
-        Span::raw(""),
-        Span::styled(format!(" · {} · ", p.agent), t.muted),
-        Span::styled(state, state_style),
-        Span::styled(format!(" · {}", elapsed(took)), t.muted),
+    // What a narrow pane gives up first, so the title stays readable: turns, then the agent,
+    // the cost, the time; the issue, its title and its state always show.
+    let mut extras: Vec<(u8, Span<'static>)> = vec![
+        (1, Span::styled(format!(" · {}", p.agent), t.muted)),
+        (3, Span::styled(format!(" · {}", elapsed(took)), t.muted)),
     ];
     if let Some(turns) = p.turns {
-        head.push(Span::styled(format!(" · {turns} turns"), t.muted));
+        extras.push((0, Span::styled(format!(" · {turns} turns"), t.muted)));
     }
     if let Some(c) = p.cost {
-        head.push(Span::styled(format!(" · ${c:.2}"), t.muted));
+        extras.push((2, Span::styled(format!(" · ${c:.2}"), t.muted)));
     }
-    head.push(Span::raw(" "));
-    // The title gives way so state, time, turns and cost stay readable.
-    let room = usize::from(r.width)
-        .saturating_sub(4)
-        .saturating_sub(super::spans_width(&head));
-    head[1] = Span::styled(super::fit(&p.title, room), t.title);
+    let fixed = vec![
+        Span::styled(format!(" #{} ", p.issue_id), t.accent),
+        Span::styled(" · ", t.muted),
+        Span::styled(state, state_style),
+        Span::raw(" "),
+    ];
+    let width = |extras: &[(u8, Span<'static>)]| {
+        super::spans_width(&fixed) + extras.iter().map(|(_, s)| s.width()).sum::<usize>()
+    };
+    let want = p.title.chars().count().min(MIN_TITLE_CHARS);
+    let avail = usize::from(r.width).saturating_sub(4);
+    for drop in 0..4 {
+        if avail.saturating_sub(width(&extras)) >= want {
+            break;
+        }
+        extras.retain(|(order, _)| *order != drop);
+    }
+    let room = avail.saturating_sub(width(&extras));
+    let mut head = fixed;
+    head.insert(1, Span::styled(super::fit(&p.title, room), t.title));
+    // Agent, time, turns and cost follow the state, in that order.
+    extras.sort_by_key(|(order, _)| match order {
+        1 => 0,
+        3 => 1,
+        0 => 2,
+        _ => 3,
+    });
+    let tail = head.pop();
+    head.extend(extras.into_iter().map(|(_, s)| s));
+    head.extend(tail);
     let foot = if p.follow {
         " follow ".to_string()
     } else {
