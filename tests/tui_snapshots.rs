@@ -4,8 +4,8 @@ mod tui_support;
 
 use autopilot_tui::domain::RunOutcome;
 use autopilot_tui::runner::{LineKind, RunnerEvent};
-use autopilot_tui::ui::app::update;
 use autopilot_tui::ui::app::Level;
+use autopilot_tui::ui::app::{update, App};
 use autopilot_tui::ui::keymap::Action;
 use autopilot_tui::ui::store_thread::StoreReply;
 use crossterm::event::KeyCode;
@@ -214,6 +214,55 @@ fn narrow_panes_keep_their_titles() {
         });
     }
     insta::assert_snapshot!(render(&a).backend());
+}
+
+/// The rows of the rendered screen, as text.
+fn screen_rows(a: &App) -> Vec<String> {
+    let buf = render(a).backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// The row after the one holding `text` is blank and the one after that holds `next`.
+fn one_blank_between(rows: &[String], text: &str, next: &str) {
+    let i = rows
+        .iter()
+        .position(|r| r.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} not on screen:\n{}", rows.join("\n")));
+    let inner = |r: &String| {
+        r.trim_matches(|c: char| c == '│' || c == '▌' || c == ' ')
+            .to_string()
+    };
+    assert_eq!(inner(&rows[i + 1]), "", "{}", rows.join("\n"));
+    assert!(rows[i + 2].contains(next), "{}", rows.join("\n"));
+}
+
+#[test]
+fn paragraphs_in_questions_and_comments_keep_one_blank_line() {
+    let mut a = app(80, 30);
+    load_board(&mut a, sample_cards());
+    let mut inbox = sample_inbox();
+    inbox[0].question = "q line 1\n\nq line 2".into();
+    inbox[1].question = "other 1\n\nother 2".into();
+    a.on_store(StoreReply::Inbox(inbox));
+    update(&mut a, Action::Inbox);
+    let rows = screen_rows(&a);
+    one_blank_between(&rows, "q line 1", "q line 2");
+    one_blank_between(&rows, "other 1", "other 2");
+
+    let mut a = app(80, 30);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Open);
+    let mut d = sample_detail();
+    d.comments[0].body = "line 1\n\nline 2".into();
+    d.issue.id = a.detail.as_ref().map(|v| v.id).unwrap();
+    a.on_store(StoreReply::Detail(Box::new(d)));
+    one_blank_between(&screen_rows(&a), "line 1", "line 2");
 }
 
 #[test]

@@ -78,11 +78,14 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
                 t.muted,
             ),
         ]));
-        lines.extend(
-            c.body
-                .lines()
-                .map(|l| Line::styled(format!("  {l}"), t.text)),
-        );
+        // A blank line stays empty: indented to two spaces, ratatui's wrapping drew it twice.
+        lines.extend(c.body.lines().map(|l| {
+            if l.trim().is_empty() {
+                Line::default()
+            } else {
+                Line::styled(format!("  {l}"), t.text)
+            }
+        }));
         lines.push(Line::default());
     }
     lines.push(Line::styled(

@@ -77,10 +77,17 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             lines.push(Line::from(head));
             let q: Vec<&str> = item.question.lines().collect();
             for l in q.iter().take(QUESTION_LINES) {
-                lines.push(Line::from(vec![
-                    Span::styled(marker, t.accent),
-                    Span::styled(format!("  {l}"), t.text),
-                ]));
+                // ratatui's wrapping draws a line of only spaces twice: keep blank lines bare.
+                lines.push(if l.trim().is_empty() && !selected {
+                    Line::default()
+                } else if l.trim().is_empty() {
+                    Line::styled(marker, t.accent)
+                } else {
+                    Line::from(vec![
+                        Span::styled(marker, t.accent),
+                        Span::styled(format!("  {l}"), t.text),
+                    ])
+                });
             }
             if q.len() > QUESTION_LINES {
                 lines.push(Line::styled(
