@@ -559,3 +559,42 @@ fn a_rerun_brings_in_the_base_and_parks_on_a_merge_conflict_with_nothing_lost() 
         "the agent was not run on a conflicted tree"
     );
 }
+
+#[test]
+fn log_follow_prints_every_stored_line_once_and_ends_with_the_run() {
+    let gate_dir = tempfile::tempdir().unwrap();
+    let gate = gate_dir.path().join("go");
+    let repo = TestRepo::new()
+        .with_env("FAKE_CLAUDE_GATE", &gate.display().to_string())
+        .with_env("FAKE_CLAUDE_DELAY", "0.05");
+    let id = repo.add(&["Slow [scenario:slow]", "--ready"]);
+    let runner = repo.spawn_run(&["--once"]);
+    // The agent printed its first line and waits at the gate: follow from here.
+    let run_id = wait_for("the run's first line", Duration::from_secs(30), || {
+        let run = repo.show(id)["runs"][0]["id"].as_i64()?;
+        (!repo.transcript(run).is_empty()).then_some(run)
+    });
+    let follow = repo
+        .cmd(&["log", &id.to_string(), "--follow", "--raw"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(&gate, "").unwrap();
+    let out = wait_output(follow, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runner.wait(Duration::from_secs(60));
+    let stored = repo.transcript(run_id);
+    assert!(stored.len() >= 7, "{} lines stored", stored.len());
+    let printed: Vec<&[u8]> = out.stdout.split(|b| *b == b'\n').collect();
+    assert_eq!(printed.last(), Some(&&b""[..]), "ends with a newline");
+    assert_eq!(
+        printed[..printed.len() - 1],
+        stored.iter().map(Vec::as_slice).collect::<Vec<_>>()[..],
+        "every stored line, once, in order"
+    );
+}

@@ -531,6 +531,9 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
         std::io::stdout().is_terminal() && env_var("NO_COLOR").map_or(true, |v| v.is_empty());
     let mut out = std::io::stdout().lock();
     let mut after = -1;
+    // Once the run has ended, one more read takes what was stored between the last read and
+    // that check (the run stores all its output before it ends).
+    let mut last_pass = !follow;
     loop {
         let lines = store.transcript(run_id, after, 500)?;
         for l in &lines {
@@ -551,8 +554,12 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
         if lines.len() == 500 {
             continue;
         }
-        if !follow || store.run(run_id)?.ended_at.is_some() {
+        if last_pass {
             break;
+        }
+        if store.run(run_id)?.ended_at.is_some() {
+            last_pass = true;
+            continue;
         }
         std::thread::sleep(Duration::from_millis(300));
     }
