@@ -516,3 +516,61 @@ fn the_keys_overlay_only_runs_keys_that_apply_here() {
     a.on_key(code(KeyCode::Esc));
     assert!(a.help.is_none());
 }
+
+fn mouse(
+    kind: crossterm::event::MouseEventKind,
+    column: u16,
+    row: u16,
+) -> crossterm::event::MouseEvent {
+    crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: crossterm::event::KeyModifiers::NONE,
+    }
+}
+
+/// The first screen position where `hit` finds something.
+fn find(a: &autopilot_tui::ui::app::App, hit: impl Fn(u16, u16) -> bool) -> (u16, u16) {
+    (0..a.size.1)
+        .flat_map(|y| (0..a.size.0).map(move |x| (x, y)))
+        .find(|&(x, y)| hit(x, y))
+        .expect("a position that hits")
+}
+
+#[test]
+fn the_mouse_selects_cards_and_panes_and_scrolls_what_is_under_it() {
+    use autopilot_tui::ui::views::{board_hit, pane_hit};
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut a = app(160, 40);
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "First"));
+    a.on_runner(started(1, 22, 5, "Second"));
+    let click = MouseEventKind::Down(MouseButton::Left);
+    // off by default: nothing happens
+    let (x, y) = find(&a, |x, y| {
+        board_hit(&a, x, y).is_some_and(|(c, i)| c == 5 && i == 1)
+    });
+    a.on_mouse(mouse(click, x, y));
+    assert_eq!(a.col, 0);
+    a.mouse = true;
+    a.on_mouse(mouse(click, x, y));
+    assert_eq!((a.col, a.columns[5].cursor), (5, 1));
+    // a click on the second pane focuses it
+    let (x, y) = find(&a, |x, y| pane_hit(&a, x, y) == Some(1));
+    a.on_mouse(mouse(click, x, y));
+    assert_eq!((a.focus, a.pane_cursor), (Focus::Panes, 1));
+    // the wheel over the first pane focuses and scrolls that one
+    let (x, y) = find(&a, |x, y| pane_hit(&a, x, y) == Some(0));
+    a.on_mouse(mouse(MouseEventKind::ScrollUp, x, y));
+    assert_eq!((a.focus, a.pane_cursor), (Focus::Panes, 0));
+    // the wheel over the board gives it the focus back
+    let (x, y) = find(&a, |x, y| board_hit(&a, x, y).is_some());
+    a.on_mouse(mouse(MouseEventKind::ScrollDown, x, y));
+    assert_eq!(a.focus, Focus::Board);
+    // in the detail view the wheel scrolls it
+    update(&mut a, Action::Open);
+    let before = a.detail.as_ref().map(|d| d.scroll);
+    a.on_mouse(mouse(MouseEventKind::ScrollDown, 1, 1));
+    assert_eq!(a.detail.as_ref().map(|d| d.scroll), before.map(|s| s + 1));
+}

@@ -969,14 +969,39 @@ impl App {
 
     /// Mouse: click selects, wheel scrolls (only when enabled in the config).
     pub fn on_mouse(&mut self, m: MouseEvent) {
-        if !self.mouse || self.editor.is_some() || self.detail.is_some() {
+        if !self.mouse || self.editor.is_some() || self.help.is_some() {
             return;
         }
-        match m.kind {
-            MouseEventKind::ScrollDown => update(self, Action::Down),
-            MouseEventKind::ScrollUp => update(self, Action::Up),
-            MouseEventKind::Down(_) => {
-                if let Some((col, index)) = super::views::board_hit(self, m.column, m.row) {
+        let wheel = match m.kind {
+            MouseEventKind::ScrollDown => Some(Action::Down),
+            MouseEventKind::ScrollUp => Some(Action::Up),
+            _ => None,
+        };
+        if self.detail.is_some() {
+            // The detail (and its transcript) fills the screen: the wheel scrolls it.
+            if let Some(action) = wheel {
+                update(self, action);
+            }
+            return;
+        }
+        let pane = super::views::pane_hit(self, m.column, m.row);
+        let card = super::views::board_hit(self, m.column, m.row);
+        match (m.kind, wheel) {
+            // The wheel scrolls what is under the pointer, focusing it.
+            (_, Some(action)) => {
+                if let Some(i) = pane {
+                    self.focus = Focus::Panes;
+                    self.pane_cursor = i;
+                } else if card.is_some() && self.focus == Focus::Panes {
+                    self.focus = Focus::Board;
+                }
+                update(self, action);
+            }
+            (MouseEventKind::Down(_), None) => {
+                if let Some(i) = pane {
+                    self.focus = Focus::Panes;
+                    self.pane_cursor = i;
+                } else if let Some((col, index)) = card {
                     self.focus_column(col);
                     let delta = index - self.columns[self.col].cursor;
                     self.move_cursor(delta);
@@ -984,6 +1009,7 @@ impl App {
             }
             _ => {}
         }
+        self.dirty = true;
     }
 
     /// Terminal resized.

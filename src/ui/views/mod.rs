@@ -86,6 +86,13 @@ pub fn board_hit(app: &App, x: u16, y: u16) -> Option<(usize, i64)> {
     board::hit(app, areas(app, area).main, x, y)
 }
 
+/// The agent pane under a screen position, for mouse clicks.
+pub fn pane_hit(app: &App, x: u16, y: u16) -> Option<usize> {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let panes = areas(app, area).panes?;
+    panes::hit(app, panes, x, y)
+}
+
 /// `42s`, `3m12s`, `1h04m`.
 pub fn elapsed(ms: Millis) -> String {
     let s = (ms / 1000).max(0);

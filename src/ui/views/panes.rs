@@ -17,19 +17,19 @@ const MIN_TITLE_CHARS: usize = 16;
 /// Width below which panes stack vertically instead of side by side.
 const MIN_PANE_WIDTH: u16 = 50;
 
-/// Draws all panes (or the zoomed one).
-pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let shown: Vec<(usize, &Pane)> = if app.zoom {
-        app.panes
-            .get(app.pane_cursor)
-            .map(|p| (app.pane_cursor, p))
+/// Where each shown pane goes: all of them side by side (stacked when narrow), or the zoomed
+/// one alone. Drawing and mouse clicks share it.
+fn pane_rects(app: &App, area: Rect) -> Vec<(usize, Rect)> {
+    let shown: Vec<usize> = if app.zoom {
+        (app.pane_cursor < app.panes.len())
+            .then_some(app.pane_cursor)
             .into_iter()
             .collect()
     } else {
-        app.panes.iter().enumerate().collect()
+        (0..app.panes.len()).collect()
     };
     if shown.is_empty() {
-        return;
+        return Vec::new();
     }
     let n = shown.len() as u32;
     let dir = if area.width / n as u16 >= MIN_PANE_WIDTH {
@@ -41,13 +41,26 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         .direction(dir)
         .constraints(vec![Constraint::Ratio(1, n); shown.len()])
         .split(area);
-    for ((i, p), r) in shown.into_iter().zip(rects.iter()) {
+    shown.into_iter().zip(rects.iter().copied()).collect()
+}
+
+/// The pane under a screen position, for mouse clicks.
+pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
+    pane_rects(app, area)
+        .into_iter()
+        .find(|(_, r)| r.contains(ratatui::layout::Position { x, y }))
+        .map(|(i, _)| i)
+}
+
+/// Draws all panes (or the zoomed one).
+pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
+    for (i, r) in pane_rects(app, area) {
         pane(
             f,
             app,
-            p,
+            &app.panes[i],
             i == app.pane_cursor && app.focus == Focus::Panes,
-            *r,
+            r,
         );
     }
 }
