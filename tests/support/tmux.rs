@@ -32,7 +32,8 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// A private tmux server running the TUI in a 120×32 terminal; killed on drop.
+/// A private tmux server running the TUI in a 120×32 terminal; killed on drop. Its socket
+/// lives in the test's temp dir, so no server file is left behind in /tmp/tmux-UID.
 pub struct Tmux {
     socket: String,
 }
@@ -73,11 +74,12 @@ impl Tmux {
         if !available() {
             return None;
         }
-        let socket = format!(
-            "autopilot-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
+        let socket = repo
+            .dir
+            .path()
+            .join(format!("tmux-{}.sock", N.fetch_add(1, Ordering::SeqCst)))
+            .display()
+            .to_string();
         let home = repo.dir.path();
         let mut env = vec![
             ("TERM".to_string(), "xterm-256color".to_string()),
@@ -114,7 +116,7 @@ impl Tmux {
         );
         let ok = Command::new("tmux")
             .args([
-                "-L",
+                "-S",
                 &socket,
                 "-f",
                 "/dev/null",
@@ -135,7 +137,7 @@ impl Tmux {
     /// A tmux format value for the pane (`#{alternate_on}`, `#{pane_pid}`, …).
     pub fn format(&self, format: &str) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "display-message", "-p", format])
+            .args(["-S", &self.socket, "display-message", "-p", format])
             .output();
         out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
@@ -144,7 +146,7 @@ impl Tmux {
     /// The visible screen as text.
     pub fn screen(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .args(["-S", &self.socket, "capture-pane", "-p"])
             .output();
         out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default()
@@ -162,7 +164,7 @@ impl Tmux {
     pub fn keys(&self, keys: &[&str]) {
         for k in keys {
             let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", k])
+                .args(["-S", &self.socket, "send-keys", k])
                 .status();
             assert!(status.is_ok_and(|s| s.success()), "send-keys {k}");
         }
@@ -171,7 +173,7 @@ impl Tmux {
     /// Types literal text.
     pub fn text(&self, text: &str) {
         let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "-l", text])
+            .args(["-S", &self.socket, "send-keys", "-l", text])
             .status();
         assert!(status.is_ok_and(|s| s.success()), "send-keys -l");
     }
@@ -179,7 +181,7 @@ impl Tmux {
     /// The pane's title as the terminal knows it (OSC 0/2 would change it).
     pub fn pane_title(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "display-message", "-p", "#{pane_title}"])
+            .args(["-S", &self.socket, "display-message", "-p", "#{pane_title}"])
             .output();
         out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
@@ -188,7 +190,7 @@ impl Tmux {
     /// Whether the session (and so the TUI) still runs.
     pub fn alive(&self) -> bool {
         Command::new("tmux")
-            .args(["-L", &self.socket, "has-session"])
+            .args(["-S", &self.socket, "has-session"])
             .status()
             .is_ok_and(|s| s.success())
     }
@@ -203,7 +205,8 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .args(["-S", &self.socket, "kill-server"])
             .status();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
