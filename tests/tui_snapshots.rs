@@ -333,3 +333,44 @@ fn no_color_theme_draws_no_colour_at_all() {
         );
     }
 }
+
+#[test]
+fn every_view_draws_at_any_terminal_size() {
+    // A pane can be resized to almost nothing (a tmux split, a phone's SSH client): every
+    // view must still draw, never panic.
+    type Open = fn(&mut App);
+    let views: Vec<(&str, Open)> = vec![
+        ("board", |_| {}),
+        ("help", |a| update(a, Action::Help)),
+        ("inbox", |a| update(a, Action::Inbox)),
+        ("detail", |a| {
+            update(a, Action::Open);
+            let mut d = sample_detail();
+            d.issue.id = a.detail.as_ref().map_or(0, |v| v.id);
+            a.on_store(StoreReply::Detail(Box::new(d)));
+        }),
+        ("editor", |a| a.on_key(key('n'))),
+        ("quit", |a| a.on_key(key('q'))),
+    ];
+    for (w, h) in [
+        (1, 1),
+        (2, 2),
+        (10, 3),
+        (20, 5),
+        (33, 7),
+        (80, 4),
+        (300, 100),
+    ] {
+        for (name, open) in &views {
+            let mut a = app(w, h);
+            load_board(&mut a, sample_cards());
+            a.on_store(StoreReply::Inbox(sample_inbox()));
+            a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+            a.on_runner(output(0, 21, &[(LineKind::Text, "working…")]));
+            a.toast(Level::Warn, "a notification", Some(6));
+            open(&mut a);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&a)));
+            assert!(result.is_ok(), "{name} at {w}×{h} panicked");
+        }
+    }
+}
