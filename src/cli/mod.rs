@@ -517,6 +517,10 @@ fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow:
     Ok(())
 }
 
+/// Transcript lines `log` reads at a time: a stored batch holds up to a few thousand lines
+/// and each read starts from the batch holding its first line.
+const LOG_BATCH: i64 = 10_000;
+
 fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> anyhow::Result<()> {
     let store = ctx.store()?;
     store.issue(id)?;
@@ -529,13 +533,14 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
     };
     let colour =
         std::io::stdout().is_terminal() && env_var("NO_COLOR").map_or(true, |v| v.is_empty());
-    let mut out = std::io::stdout().lock();
+    // Flushed after every batch read (so --follow stays live), not after every line.
+    let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
     let mut after = -1;
     // Once the run has ended, one more read takes what was stored between the last read and
     // that check (the run stores all its output before it ends).
     let mut last_pass = !follow;
     loop {
-        let lines = store.transcript(run_id, after, 500)?;
+        let lines = store.transcript(run_id, after, LOG_BATCH)?;
         for l in &lines {
             after = l.seq;
             if raw {
@@ -551,7 +556,7 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
             }
         }
         out.flush()?;
-        if lines.len() == 500 {
+        if lines.len() as i64 == LOG_BATCH {
             continue;
         }
         if last_pass {
