@@ -374,3 +374,30 @@ fn every_view_draws_at_any_terminal_size() {
         }
     }
 }
+
+#[test]
+fn the_end_of_a_transcript_fills_the_view() {
+    let mut a = app(80, 16);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Column(4));
+    update(&mut a, Action::Open);
+    a.on_store(StoreReply::Detail(Box::new(sample_detail())));
+    update(&mut a, Action::Open);
+    let lines = (0..100)
+        .map(|i| autopilot_tui::runner::PaneLine {
+            kind: LineKind::Text,
+            text: format!("line {i}"),
+        })
+        .collect();
+    a.on_store(StoreReply::Transcript { run_id: 4, lines });
+    update(&mut a, Action::Bottom);
+    let rows = screen_rows(&a);
+    // 16 rows: header, border, 12 lines, border, hints; the last line sits at the bottom
+    assert!(rows[13].contains("line 99"), "{}", rows.join("\n"));
+    assert!(rows[2].contains("line 88"), "{}", rows.join("\n"));
+    // j at the end stays there; k moves one line up
+    update(&mut a, Action::Down);
+    assert!(screen_rows(&a)[13].contains("line 99"));
+    update(&mut a, Action::Up);
+    assert!(screen_rows(&a)[13].contains("line 98"));
+}

@@ -1234,8 +1234,10 @@ pub fn update(app: &mut App, action: Action) {
                 _ => {}
             }
             if let Some(t) = d.transcript.as_mut() {
+                // The last line stops at the bottom of the view, like `less` (G shows a full
+                // screen of the end, not the last line alone).
                 let len = t.lines.as_ref().map_or(0, Vec::len);
-                t.scroll = t.scroll.min(len.saturating_sub(1));
+                t.scroll = t.scroll.min(len.saturating_sub(page));
             }
             if !matches!(
                 action,

@@ -166,9 +166,11 @@ fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: 
         return;
     }
     let h = usize::from(inner.height);
+    // Never past the end, even when the terminal grew since the last key.
+    let start = tv.scroll.min(lines.len().saturating_sub(h));
     let view: Vec<Line<'static>> = lines
         .iter()
-        .skip(tv.scroll)
+        .skip(start)
         .take(h)
         .map(|l| render_line(t, l))
         .collect();
