@@ -302,3 +302,23 @@ fn a_read_only_database_directory_is_a_clear_error_and_changes_nothing() {
     let list = repo.ok(&["--db", &db_arg, "list"]);
     assert!(list.contains("Before") && !list.contains("During"));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    // `autopilot-tui doctor | head -1`, `list | head`: the pipe closes before the output.
+    let repo = TestRepo::new();
+    repo.add(&["One"]);
+    for args in [&["doctor"][..], &["list"][..], &["show", "1"][..]] {
+        let mut child = repo
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = support::wait_output(child, std::time::Duration::from_secs(60));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+    }
+}

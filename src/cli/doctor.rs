@@ -16,16 +16,18 @@ struct Report {
     ok: bool,
 }
 
+// A reader that went away (`doctor | head -1`) must not turn into a panic: the verdict, the
+// exit status, still counts.
 impl Report {
     fn pass(&self, what: &str, detail: &str) {
-        println!("✓ {what}: {detail}");
+        let _ = writeln!(std::io::stdout(), "✓ {what}: {detail}");
     }
     fn fail(&mut self, what: &str, detail: &str, fix: &str) {
         self.ok = false;
-        println!("✗ {what}: {detail}\n    fix: {fix}");
+        let _ = writeln!(std::io::stdout(), "✗ {what}: {detail}\n    fix: {fix}");
     }
     fn warn(&self, what: &str, detail: &str) {
-        println!("! {what}: {detail}");
+        let _ = writeln!(std::io::stdout(), "! {what}: {detail}");
     }
 }
 
