@@ -1,11 +1,9 @@
 //! Agent processes: their own process group, killed whole, and output read in bounded lines.
 
-use std::io;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// Longest stored line; the rest of a longer line is dropped with a marker saying how much.
 pub const MAX_LINE_BYTES: usize = 16 << 20;
@@ -75,73 +73,101 @@ pub async fn terminate_group(pgid: u32, child: &mut tokio::process::Child, grace
     signal_group(pgid, Signal::SIGKILL);
 }
 
-/// Reads one line (without its `\n`) into `buf`, keeping at most `cap` bytes.
-/// Returns `None` at end of input, else how many bytes were dropped from this line.
-pub async fn read_capped_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
+/// Splits a byte stream, fed block by block, into lines, keeping at most `cap` bytes of each
+/// (the rest is counted, never buffered). A line is handed over without its `\n` and without
+/// a trailing `\r`; a line that already sits whole in a block is not copied.
+#[derive(Debug)]
+pub struct LineSplitter {
     cap: usize,
-) -> io::Result<Option<usize>> {
-    buf.clear();
-    let mut dropped = 0usize;
-    let mut read_any = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(if read_any { Some(dropped) } else { None });
-        }
-        read_any = true;
-        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        let room = cap.saturating_sub(buf.len());
-        let keep = chunk.len().min(room);
-        buf.extend_from_slice(&chunk[..keep]);
-        dropped += chunk.len() - keep;
-        let consumed = done.unwrap_or(chunk.len());
-        reader.consume(consumed);
-        if done.is_some() {
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-            return Ok(Some(dropped));
+    /// The start of a line whose newline has not arrived yet.
+    partial: Vec<u8>,
+    dropped: usize,
+}
+
+impl LineSplitter {
+    /// A splitter keeping at most `cap` bytes of a line.
+    pub fn new(cap: usize) -> LineSplitter {
+        LineSplitter {
+            cap,
+            partial: Vec::new(),
+            dropped: 0,
         }
     }
+
+    /// Takes the next block; `line(bytes, dropped)` gets every line the block completes.
+    pub fn feed(&mut self, mut block: &[u8], mut line: impl FnMut(&[u8], usize)) {
+        while let Some(end) = memchr::memchr(b'\n', block) {
+            if self.partial.is_empty() && self.dropped == 0 {
+                let keep = end.min(self.cap);
+                line(trim_cr(&block[..keep]), end - keep);
+            } else {
+                self.append(&block[..end]);
+                line(trim_cr(&self.partial), self.dropped);
+                self.partial.clear();
+                self.dropped = 0;
+            }
+            block = &block[end + 1..];
+        }
+        self.append(block);
+    }
+
+    /// The end of the stream: output that ends without a newline is still a line.
+    pub fn finish(&mut self, mut line: impl FnMut(&[u8], usize)) {
+        if !self.partial.is_empty() || self.dropped > 0 {
+            line(trim_cr(&self.partial), self.dropped);
+            self.partial.clear();
+            self.dropped = 0;
+        }
+    }
+
+    fn append(&mut self, piece: &[u8]) {
+        let keep = piece.len().min(self.cap.saturating_sub(self.partial.len()));
+        self.partial.extend_from_slice(&piece[..keep]);
+        self.dropped += piece.len() - keep;
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn lines_are_capped_and_counted() {
+    /// Every line a splitter hands over, fed in blocks of `block` bytes.
+    fn split(data: &[u8], cap: usize, block: usize) -> Vec<(Vec<u8>, usize)> {
+        let mut out = Vec::new();
+        let mut splitter = LineSplitter::new(cap);
+        for piece in data.chunks(block) {
+            splitter.feed(piece, |l, d| out.push((l.to_vec(), d)));
+        }
+        splitter.finish(|l, d| out.push((l.to_vec(), d)));
+        out
+    }
+
+    #[test]
+    fn lines_are_capped_and_counted() {
         let data = [
             b"short\n".as_slice(),
             &[b'x'; 100],
             b"\nlast-without-newline",
         ]
         .concat();
-        let mut reader = tokio::io::BufReader::with_capacity(7, data.as_slice());
-        let mut buf = Vec::new();
+        // Blocks smaller than a line, and one block holding everything, give the same lines.
+        for block in [7, data.len()] {
+            let lines = split(&data, 10, block);
+            assert_eq!(lines.len(), 3);
+            assert_eq!(lines[0], (b"short".to_vec(), 0));
+            assert_eq!(lines[1], (vec![b'x'; 10], 90));
+            assert_eq!(lines[2], (b"last-witho".to_vec(), 10));
+            let lines = split(&data, 100, block);
+            assert_eq!(lines[2], (b"last-without-newline".to_vec(), 0));
+        }
+        assert_eq!(split(b"", 10, 7), []);
         assert_eq!(
-            read_capped_line(&mut reader, &mut buf, 10).await.unwrap(),
-            Some(0)
-        );
-        assert_eq!(buf, b"short");
-        assert_eq!(
-            read_capped_line(&mut reader, &mut buf, 10).await.unwrap(),
-            Some(90)
-        );
-        assert_eq!(buf, vec![b'x'; 10]);
-        assert_eq!(
-            read_capped_line(&mut reader, &mut buf, 100).await.unwrap(),
-            Some(0)
-        );
-        assert_eq!(buf, b"last-without-newline");
-        assert_eq!(
-            read_capped_line(&mut reader, &mut buf, 100).await.unwrap(),
-            None
+            split(b"a\r\n\nb\r", 10, 1),
+            [(b"a".to_vec(), 0), (Vec::new(), 0), (b"b".to_vec(), 0)]
         );
     }
 }

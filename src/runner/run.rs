@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::agent::{AgentEvent, AgentRequest};
 use super::events::{display_lines, PaneLine, RunnerEvent};
 use super::outcome::{decide, Observed, Verdict};
-use super::process::{read_capped_line, signal_group, terminate_group, MAX_LINE_BYTES};
+use super::process::{signal_group, terminate_group, LineSplitter, MAX_LINE_BYTES};
 use super::{git, prompt, Db, Runner};
 use crate::domain::{now_millis, slugify, Actor, AuthorKind, Issue, RunOutcome, Status};
 use crate::store::{RunEnd, TranscriptBatch};
@@ -567,15 +567,18 @@ async fn drive_agent(
     let stderr = child.stderr.take();
     let stderr_task = tokio::spawn(async move {
         let mut tail: VecDeque<String> = VecDeque::new();
-        if let Some(err) = stderr {
-            let mut reader = BufReader::new(err);
-            let mut buf = Vec::new();
-            while let Ok(Some(_)) = read_capped_line(&mut reader, &mut buf, 4096).await {
-                tail.push_back(super::sanitize::strip_all(&String::from_utf8_lossy(&buf)));
-                if tail.len() > STDERR_TAIL_LINES {
-                    tail.pop_front();
-                }
+        let mut keep = |line: &[u8], _dropped: usize| {
+            tail.push_back(super::sanitize::strip_all(&String::from_utf8_lossy(line)));
+            if tail.len() > STDERR_TAIL_LINES {
+                tail.pop_front();
             }
+        };
+        if let Some(mut err) = stderr {
+            let (mut buf, mut splitter) = (vec![0u8; 64 << 10], LineSplitter::new(4096));
+            while let Ok(n @ 1..) = err.read(&mut buf).await {
+                splitter.feed(&buf[..n], &mut keep);
+            }
+            splitter.finish(&mut keep);
         }
         tail.into_iter().collect::<Vec<_>>().join("\n")
     });
@@ -709,10 +712,7 @@ struct Ingest {
 
 impl Ingest {
     /// One complete line (without its newline); `dropped` bytes of it were over the line cap.
-    fn line(&mut self, mut bytes: &[u8], dropped: usize) {
-        if let [rest @ .., b'\r'] = bytes {
-            bytes = rest;
-        }
+    fn line(&mut self, bytes: &[u8], dropped: usize) {
         let marked: std::borrow::Cow<'_, [u8]> = if dropped > 0 {
             let mut line = bytes.to_vec();
             line.extend_from_slice(
@@ -746,13 +746,6 @@ impl Ingest {
     }
 }
 
-/// Appends `piece` to a line being assembled, keeping at most [`MAX_LINE_BYTES`] of it.
-fn append_capped(line: &mut Vec<u8>, dropped: &mut usize, piece: &[u8]) {
-    let keep = piece.len().min(MAX_LINE_BYTES.saturating_sub(line.len()));
-    line.extend_from_slice(&piece[..keep]);
-    *dropped += piece.len() - keep;
-}
-
 /// Reads the agent's stdout in large blocks, splits it into lines (each capped at
 /// [`MAX_LINE_BYTES`]), parses each line, and hands batches to the writer. A batch goes as
 /// soon as the writer has room; while it is busy the batch grows (up to [`FLUSH_BYTES`]), so
@@ -774,9 +767,7 @@ async fn read_output(
         capped: false,
         chunk: Chunk::default(),
     };
-    let mut buf = vec![0u8; READ_BYTES];
-    // The start of a line whose newline has not arrived yet.
-    let (mut partial, mut dropped) = (Vec::new(), 0usize);
+    let (mut buf, mut splitter) = (vec![0u8; READ_BYTES], LineSplitter::new(MAX_LINE_BYTES));
     loop {
         tokio::select! {
             biased;
@@ -794,26 +785,11 @@ async fn read_output(
                     }
                 };
                 last_output.store(now_millis(), Ordering::Relaxed);
-                let mut rest = &buf[..n];
-                while let Some(end) = memchr::memchr(b'\n', rest) {
-                    if partial.is_empty() && dropped == 0 {
-                        ingest.line(&rest[..end], 0);
-                    } else {
-                        append_capped(&mut partial, &mut dropped, &rest[..end]);
-                        ingest.line(&partial, dropped);
-                        partial.clear();
-                        dropped = 0;
-                    }
-                    rest = &rest[end + 1..];
-                }
-                append_capped(&mut partial, &mut dropped, rest);
+                splitter.feed(&buf[..n], |line, dropped| ingest.line(line, dropped));
             }
         }
     }
-    // Output that ends without a newline is still a line.
-    if !partial.is_empty() || dropped > 0 {
-        ingest.line(&partial, dropped);
-    }
+    splitter.finish(|line, dropped| ingest.line(line, dropped));
     if !ingest.chunk.is_empty() {
         let _ = chunks.send(ingest.chunk).await;
     }
