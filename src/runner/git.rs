@@ -174,14 +174,19 @@ pub fn has_changes(dir: &Path) -> Result<bool, GitError> {
 /// Stages everything and commits it as `name <email>`, returning the new commit.
 pub fn commit_all(dir: &Path, message: &str, name: &str, email: &str) -> Result<String, GitError> {
     git(dir, &["add", "-A"])?;
+    git_as(dir, &["commit", "--quiet", "-m", message], name, email)?;
+    head(dir)
+}
+
+/// Runs git with `name <email>` as both author and committer.
+fn git_as(dir: &Path, args: &[&str], name: &str, email: &str) -> Result<String, GitError> {
     let env = [
         ("GIT_AUTHOR_NAME", name),
         ("GIT_AUTHOR_EMAIL", email),
         ("GIT_COMMITTER_NAME", name),
         ("GIT_COMMITTER_EMAIL", email),
     ];
-    git_env(dir, &["commit", "--quiet", "-m", message], &env)?;
-    head(dir)
+    git_env(dir, args, &env)
 }
 
 /// Pushes `branch` to `origin` and opens a pull request with `gh`, returning its URL.
@@ -246,13 +251,7 @@ pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<Bas
     if has_changes(dir)? {
         return Ok(BaseMerge::SkippedDirty);
     }
-    let env = [
-        ("GIT_AUTHOR_NAME", name),
-        ("GIT_AUTHOR_EMAIL", email),
-        ("GIT_COMMITTER_NAME", name),
-        ("GIT_COMMITTER_EMAIL", email),
-    ];
-    match git_env(dir, &["merge", "--no-edit", "--no-verify", base], &env) {
+    match git_as(dir, &["merge", "--no-edit", "--no-verify", base], name, email) {
         Ok(_) => Ok(BaseMerge::Merged),
         Err(e) => {
             let files = git(dir, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
