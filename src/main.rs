@@ -15,16 +15,10 @@ fn main() -> ExitCode {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let mut cli = Cli::parse();
+    let result = match cli.command.take() {
         None => open_tui(&cli),
-        Some(_) => {
-            let mut cli = cli;
-            match cli.command.take() {
-                Some(command) => cli::dispatch(cli, command),
-                None => Ok(()),
-            }
-        }
+        Some(command) => cli::dispatch(cli, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -308,7 +308,12 @@ fn a_reader_that_goes_away_is_not_a_crash() {
     // `autopilot-tui doctor | head -1`, `list | head`: the pipe closes before the output.
     let repo = TestRepo::new();
     repo.add(&["One"]);
-    for args in [&["doctor"][..], &["list"][..], &["show", "1"][..]] {
+    for args in [
+        &["doctor"][..],
+        &["list"][..],
+        &["show", "1"][..],
+        &["config", "--sample"][..],
+    ] {
         let mut child = repo
             .cmd(args)
             .stdout(std::process::Stdio::piped())

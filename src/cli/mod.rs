@@ -255,7 +255,7 @@ fn run_json(r: &Run) -> Value {
 pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
     let need_repo = matches!(command, Command::Run { .. } | Command::Gc);
     if let Command::Config { sample: true } = command {
-        print!("{SAMPLE}");
+        std::io::stdout().lock().write_all(SAMPLE.as_bytes())?;
         return Ok(());
     }
     let ctx = context(&cli.global, need_repo)?;
