@@ -466,6 +466,17 @@ fn doctor_and_gc() {
         text.contains("✓ git") && text.contains("✓ agent") && text.contains("✓ database"),
         "{text}"
     );
+    // A command agent is found on PATH; it has no --version to ask (`sh --version` fails).
+    let command = TestRepo::new()
+        .with_env("AUTOPILOT_CLAUDE_BIN", "")
+        .with_env("AUTOPILOT_AGENT_COMMAND", "cat");
+    let out = command.run(&["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("✓ agent") && text.contains("(command agent)"),
+        "{text}"
+    );
     let broken = TestRepo::new().with_env("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude");
     let out = broken.run(&["doctor"]);
     assert!(!out.status.success());

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::Status;
-use crate::runner::{git, preflight};
+use crate::runner::{git, preflight_here};
 use crate::store::Store;
 
 use super::Ctx;
@@ -31,10 +31,10 @@ impl Report {
     }
 }
 
-/// Runs a command with a time limit, returning its first line of output.
-fn version_of(program: &Path, arg: &str) -> Result<String, String> {
+/// Runs `program --version` with a time limit, returning its first line of output.
+fn version_of(program: &Path) -> Result<String, String> {
     let mut child = Command::new(program)
-        .arg(arg)
+        .arg("--version")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -71,7 +71,7 @@ fn version_of(program: &Path, arg: &str) -> Result<String, String> {
 pub fn run(config: &Config) -> anyhow::Result<bool> {
     let mut r = Report { ok: true };
     let paths = &config.paths;
-    match version_of(Path::new("git"), "--version") {
+    match version_of(Path::new("git")) {
         Ok(v) => r.pass("git", &v),
         Err(e) => r.fail("git", &e, "install git and put it on PATH"),
     }
@@ -99,17 +99,25 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
     match config.adapter() {
         Ok(adapter) => {
             let program = adapter.program().to_path_buf();
-            match version_of(&program, "--version") {
-                Ok(v) => r.pass("agent", &format!("{} ({v})", program.display())),
-                Err(e) => r.fail(
+            // Only Claude Code answers --version; a command agent (run through `sh -c`) was
+            // found on PATH when the adapter was built, and that is all there is to check.
+            if adapter.name() != "claude" {
+                r.pass(
                     "agent",
-                    &format!("{} does not run: {e}", program.display()),
-                    "reinstall it (npm install -g @anthropic-ai/claude-code@2.1.330) or point AUTOPILOT_CLAUDE_BIN at a working one",
-                ),
+                    &format!("{} ({} agent)", program.display(), adapter.name()),
+                );
+            } else {
+                match version_of(&program) {
+                    Ok(v) => r.pass("agent", &format!("{} ({v})", program.display())),
+                    Err(e) => r.fail(
+                        "agent",
+                        &format!("{} does not run: {e}", program.display()),
+                        "reinstall it (npm install -g @anthropic-ai/claude-code@2.1.330) or point AUTOPILOT_CLAUDE_BIN at a working one",
+                    ),
+                }
             }
             let root = nix::unistd::geteuid().is_root();
-            let sandbox = std::env::var("IS_SANDBOX").ok();
-            match preflight(adapter.as_ref(), &settings.permission_mode, root, sandbox.as_deref()) {
+            match preflight_here(adapter.as_ref(), &settings.permission_mode) {
                 Ok(()) => r.pass("permissions", &format!("mode {}{}", settings.permission_mode, if root { " as root" } else { "" })),
                 Err(problem) => r.fail("permissions", &problem, "export IS_SANDBOX=1 on a disposable box, or AUTOPILOT_PERMISSION_MODE=acceptEdits"),
             }
@@ -239,7 +247,7 @@ pub fn gc(ctx: &Ctx) -> anyhow::Result<()> {
             }
         }
     }
-    let pruned = git::prune_worktrees(repo).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pruned = git::prune_worktrees(repo)?;
     for line in pruned.lines().filter(|l| !l.trim().is_empty()) {
         writeln!(out, "pruned {line}")?;
     }

@@ -251,7 +251,12 @@ pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<Bas
     if has_changes(dir)? {
         return Ok(BaseMerge::SkippedDirty);
     }
-    match git_as(dir, &["merge", "--no-edit", "--no-verify", base], name, email) {
+    match git_as(
+        dir,
+        &["merge", "--no-edit", "--no-verify", base],
+        name,
+        email,
+    ) {
         Ok(_) => Ok(BaseMerge::Merged),
         Err(e) => {
             let files = git(dir, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();

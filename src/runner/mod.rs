@@ -93,6 +93,17 @@ pub fn preflight(
     Ok(())
 }
 
+/// [`preflight`] for this process: its user and its `IS_SANDBOX`.
+pub fn preflight_here(adapter: &dyn Adapter, permission_mode: &str) -> Result<(), String> {
+    let sandbox = std::env::var("IS_SANDBOX").ok();
+    preflight(
+        adapter,
+        permission_mode,
+        nix::unistd::geteuid().is_root(),
+        sandbox.as_deref(),
+    )
+}
+
 /// Stop requests for the runs of this process, by issue.
 type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, Arc<Mutex<Option<String>>>)>>>;
 
@@ -135,14 +146,8 @@ impl Runner {
         mut commands: mpsc::UnboundedReceiver<RunnerCommand>,
         cancel: CancellationToken,
     ) -> anyhow::Result<()> {
-        let is_root = nix::unistd::geteuid().is_root();
-        let sandbox = std::env::var("IS_SANDBOX").ok();
-        if let Err(problem) = preflight(
-            self.adapter.as_ref(),
-            &self.settings.permission_mode,
-            is_root,
-            sandbox.as_deref(),
-        ) {
+        if let Err(problem) = preflight_here(self.adapter.as_ref(), &self.settings.permission_mode)
+        {
             self.emit(RunnerEvent::Problem(problem.clone()));
             anyhow::bail!(problem);
         }
