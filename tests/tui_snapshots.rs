@@ -260,9 +260,12 @@ fn paragraphs_in_questions_and_comments_keep_one_blank_line() {
     update(&mut a, Action::Open);
     let mut d = sample_detail();
     d.comments[0].body = "line 1\n\nline 2".into();
+    d.issue.body = "body 1\n  \nbody 2".into();
     d.issue.id = a.detail.as_ref().map(|v| v.id).unwrap();
     a.on_store(StoreReply::Detail(Box::new(d)));
-    one_blank_between(&screen_rows(&a), "line 1", "line 2");
+    let rows = screen_rows(&a);
+    one_blank_between(&rows, "line 1", "line 2");
+    one_blank_between(&rows, "body 1", "body 2");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{elapsed, panes::render_line};
@@ -78,14 +78,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
                 t.muted,
             ),
         ]));
-        // A blank line stays empty: indented to two spaces, ratatui's wrapping drew it twice.
-        lines.extend(c.body.lines().map(|l| {
-            if l.trim().is_empty() {
-                Line::default()
-            } else {
-                Line::styled(format!("  {l}"), t.text)
-            }
-        }));
+        lines.extend(
+            c.body
+                .lines()
+                .map(|l| Line::styled(format!("  {l}"), t.text)),
+        );
         lines.push(Line::default());
     }
     lines.push(Line::styled(
@@ -135,10 +132,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
             Span::styled(format!("{} ", i.title), t.title),
         ]));
     f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((d.scroll, 0)),
+        super::wrapped(lines).block(block).scroll((d.scroll, 0)),
         area,
     );
 }

@@ -2,7 +2,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::ui::app::{App, EditorPurpose};
@@ -77,17 +77,10 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             lines.push(Line::from(head));
             let q: Vec<&str> = item.question.lines().collect();
             for l in q.iter().take(QUESTION_LINES) {
-                // ratatui's wrapping draws a line of only spaces twice: keep blank lines bare.
-                lines.push(if l.trim().is_empty() && !selected {
-                    Line::default()
-                } else if l.trim().is_empty() {
-                    Line::styled(marker, t.accent)
-                } else {
-                    Line::from(vec![
-                        Span::styled(marker, t.accent),
-                        Span::styled(format!("  {l}"), t.text),
-                    ])
-                });
+                lines.push(Line::from(vec![
+                    Span::styled(marker, t.accent),
+                    Span::styled(format!("  {l}"), t.text),
+                ]));
             }
             if q.len() > QUESTION_LINES {
                 lines.push(Line::styled(
@@ -100,7 +93,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             }
             lines.push(Line::default());
         }
-        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), list_area);
+        f.render_widget(super::wrapped(lines), list_area);
     }
     if let (Some(ed), Some(r)) = (replying, editor_area) {
         super::editor::draw_body(f, app, ed, r, true);

@@ -11,11 +11,29 @@ mod toasts;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::app::{App, Confirm, EditorPurpose, Focus};
 use crate::domain::Millis;
+
+/// A paragraph whose long lines wrap. ratatui 0.29 wraps a line holding only spaces into two
+/// rows, so such lines (an indented blank line between paragraphs) are drawn empty.
+pub fn wrapped(lines: Vec<Line<'static>>) -> Paragraph<'static> {
+    let lines: Vec<Line<'static>> = lines
+        .into_iter()
+        .map(|l| {
+            let blank =
+                !l.spans.is_empty() && l.spans.iter().all(|s| s.content.bytes().all(|b| b == b' '));
+            if blank {
+                Line::default()
+            } else {
+                l
+            }
+        })
+        .collect();
+    Paragraph::new(lines).wrap(Wrap { trim: false })
+}
 
 /// Where each part of the screen goes.
 #[derive(Debug, Clone, Copy)]
