@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::elapsed;
+use crate::domain::RunOutcome;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
 use crate::ui::app::{App, Focus, Pane, PaneState};
@@ -87,15 +88,9 @@ pub fn render_line(theme: &Theme, l: &PaneLine) -> Line<'static> {
 fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
     let t = &app.theme;
     let (state, state_style) = match p.state {
-        PaneState::Running => ("running".to_string(), t.col_in_progress),
-        PaneState::Finished(o) => (
-            o.as_str().to_string(),
-            if o.as_str() == "implemented" {
-                t.ok
-            } else {
-                t.warn
-            },
-        ),
+        PaneState::Running => ("running", t.col_in_progress),
+        PaneState::Finished(RunOutcome::Implemented) => ("implemented", t.ok),
+        PaneState::Finished(o) => (o.as_str(), t.warn),
     };
     let took = p.ended.unwrap_or(app.now) - p.started;
     // What a narrow pane gives up first, so the title stays readable: turns, then the agent,
@@ -130,13 +125,7 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
     let room = avail.saturating_sub(width(&extras));
     let mut head = fixed;
     head.insert(1, Span::styled(super::fit(&p.title, room), t.title));
-    // Agent, time, turns and cost follow the state, in that order.
-    extras.sort_by_key(|(order, _)| match order {
-        1 => 0,
-        3 => 1,
-        0 => 2,
-        _ => 3,
-    });
+    // Agent, time, turns and cost follow the state, in the order they were pushed.
     let tail = head.pop();
     head.extend(extras.into_iter().map(|(_, s)| s));
     head.extend(tail);
