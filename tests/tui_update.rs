@@ -574,3 +574,26 @@ fn the_mouse_selects_cards_and_panes_and_scrolls_what_is_under_it() {
     a.on_mouse(mouse(MouseEventKind::ScrollDown, 1, 1));
     assert_eq!(a.detail.as_ref().map(|d| d.scroll), before.map(|s| s + 1));
 }
+
+#[test]
+fn what_cannot_change_the_screen_does_not_redraw_it() {
+    use crossterm::event::MouseEventKind;
+    let mut a = app(160, 40);
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "First"));
+    a.mouse = true;
+    // pointer movement with the mouse captured
+    a.dirty = false;
+    a.on_mouse(mouse(MouseEventKind::Moved, 10, 10));
+    assert!(!a.dirty);
+    // agent output under an open detail view (the panes are hidden)
+    update(&mut a, Action::Open);
+    a.dirty = false;
+    a.on_runner(output(0, 21, &[(LineKind::Text, "more")]));
+    assert!(!a.dirty);
+    assert_eq!(a.panes[0].lines.len(), 1, "the pane still keeps the line");
+    update(&mut a, Action::Close);
+    a.dirty = false;
+    a.on_runner(output(0, 21, &[(LineKind::Text, "again")]));
+    assert!(a.dirty);
+}

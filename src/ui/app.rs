@@ -977,6 +977,11 @@ impl App {
             MouseEventKind::ScrollUp => Some(Action::Up),
             _ => None,
         };
+        // Mouse capture reports every movement, drag and release: none of them changes
+        // anything, so they cost neither a hit-test nor a frame.
+        if wheel.is_none() && !matches!(m.kind, MouseEventKind::Down(_)) {
+            return;
+        }
         if self.detail.is_some() {
             // The detail (and its transcript) fills the screen: the wheel scrolls it.
             if let Some(action) = wheel {
@@ -985,7 +990,10 @@ impl App {
             return;
         }
         let pane = super::views::pane_hit(self, m.column, m.row);
-        let card = super::views::board_hit(self, m.column, m.row);
+        let card = match pane {
+            Some(_) => None,
+            None => super::views::board_hit(self, m.column, m.row),
+        };
         match (m.kind, wheel) {
             // The wheel scrolls what is under the pointer, focusing it.
             (_, Some(action)) => {
@@ -1130,7 +1138,15 @@ impl App {
 
     /// Folds a runner event into state.
     pub fn on_runner(&mut self, ev: RunnerEvent) {
-        self.dirty = true;
+        // Output and progress only show in the panes, which the detail view covers: streaming
+        // agents do not redraw an open detail.
+        let in_panes = matches!(
+            ev,
+            RunnerEvent::Output { .. } | RunnerEvent::Progress { .. }
+        );
+        if !in_panes || self.detail.is_none() {
+            self.dirty = true;
+        }
         match ev {
             RunnerEvent::RunStarted {
                 slot,
