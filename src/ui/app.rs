@@ -326,8 +326,8 @@ pub struct Inbox {
     pub items: Vec<InboxItem>,
     /// Selected item.
     pub cursor: usize,
-    /// Questions already looked at (`issue id`, `asked_at`).
-    pub seen: BTreeSet<(i64, Millis)>,
+    /// Questions already looked at (`issue id`, `asked_at`); private, so `unread` stays true.
+    seen: BTreeSet<(i64, Millis)>,
     /// Cached count of unread questions: the header shows it every frame, and the inbox can
     /// hold a thousand questions on a big board.
     unread: usize,
@@ -354,12 +354,13 @@ impl Inbox {
         self.count_unread();
     }
 
+    /// Whether this question has not been looked at yet.
+    pub fn is_new(&self, item: &InboxItem) -> bool {
+        !self.seen.contains(&(item.issue_id, item.asked_at))
+    }
+
     fn count_unread(&mut self) {
-        self.unread = self
-            .items
-            .iter()
-            .filter(|i| !self.seen.contains(&(i.issue_id, i.asked_at)))
-            .count();
+        self.unread = self.items.iter().filter(|i| self.is_new(i)).count();
     }
 }
 
@@ -1053,7 +1054,7 @@ impl App {
             StoreReply::Inbox(items) => {
                 self.inbox.set_items(items);
                 if self.focus == Focus::Inbox {
-                    self.mark_inbox_seen();
+                    self.inbox.mark_seen();
                 }
             }
             StoreReply::Detail(d) => {
@@ -1207,10 +1208,6 @@ impl App {
             RunnerEvent::ProblemCleared => self.banner = None,
             RunnerEvent::Paused(p) => self.paused = p,
         }
-    }
-
-    fn mark_inbox_seen(&mut self) {
-        self.inbox.mark_seen();
     }
 
     fn jump_to_issue(&mut self, id: i64) {
@@ -1385,7 +1382,7 @@ pub fn update(app: &mut App, action: Action) {
             app.focus = next;
             app.zoom = false;
             if next == Focus::Inbox {
-                app.mark_inbox_seen();
+                app.inbox.mark_seen();
             }
         }
         Action::Inbox => {
@@ -1394,7 +1391,7 @@ pub fn update(app: &mut App, action: Action) {
             } else {
                 Focus::Inbox
             };
-            app.mark_inbox_seen();
+            app.inbox.mark_seen();
         }
         Action::Filter => app.filter_input = Some(app.filter.clone()),
         Action::NewIssue => app.open_editor(EditorPurpose::New),

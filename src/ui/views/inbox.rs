@@ -56,7 +56,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         for (i, item) in app.inbox.items.iter().enumerate().skip(first).take(fit + 1) {
             let selected = i == app.inbox.cursor;
             let marker = if selected { "▌" } else { " " };
-            let new = !app.inbox.seen.contains(&(item.issue_id, item.asked_at));
+            let new = app.inbox.is_new(item);
             let mut head = vec![
                 Span::styled(marker, t.accent),
                 Span::styled(format!("#{} ", item.issue_id), t.accent),
