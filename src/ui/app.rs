@@ -396,8 +396,8 @@ pub struct App {
     pub col: usize,
     /// Active filter.
     pub filter: String,
-    /// The filter being typed.
-    pub filter_input: Option<String>,
+    /// Whether keys type into the filter (after `/`, until enter or esc).
+    pub filter_typing: bool,
     /// Agent panes, by slot order.
     pub panes: Vec<Pane>,
     /// Selected pane.
@@ -458,7 +458,7 @@ impl App {
             columns: Status::ALL.iter().map(|s| Column::new(*s)).collect(),
             col: 0,
             filter: String::new(),
-            filter_input: None,
+            filter_typing: false,
             panes: Vec::new(),
             pane_cursor: 0,
             zoom: false,
@@ -792,24 +792,22 @@ impl App {
             self.editor_key(key, ctrl);
             return;
         }
-        if let Some(input) = self.filter_input.as_mut() {
+        if self.filter_typing {
             match key.code {
                 KeyCode::Esc => {
-                    self.filter_input = None;
+                    self.filter_typing = false;
                     if !self.filter.is_empty() {
                         self.filter.clear();
                         self.reset_scroll();
                     }
                 }
-                KeyCode::Enter => self.filter_input = None,
+                KeyCode::Enter => self.filter_typing = false,
                 KeyCode::Backspace => {
-                    input.pop();
-                    self.filter = input.clone();
+                    self.filter.pop();
                     self.reset_scroll();
                 }
                 KeyCode::Char(c) if !ctrl => {
-                    input.push(c);
-                    self.filter = input.clone();
+                    self.filter.push(c);
                     self.reset_scroll();
                 }
                 _ => {}
@@ -1393,7 +1391,7 @@ pub fn update(app: &mut App, action: Action) {
             };
             app.inbox.mark_seen();
         }
-        Action::Filter => app.filter_input = Some(app.filter.clone()),
+        Action::Filter => app.filter_typing = true,
         Action::NewIssue => app.open_editor(EditorPurpose::New),
         Action::EditIssue => match app.selected_issue() {
             Some((id, _)) => app.open_editor(EditorPurpose::Edit(id)),

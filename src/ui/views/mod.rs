@@ -276,10 +276,10 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
 
 fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
     let t = &app.theme;
-    let pairs: Vec<(String, String)> = if let Some(input) = &app.filter_input {
+    let pairs: Vec<(String, String)> = if app.filter_typing {
         let line = Line::from(vec![
             Span::styled(" / ", t.hint_key),
-            Span::styled(format!("{input}▏"), t.text),
+            Span::styled(format!("{}▏", app.filter), t.text),
             Span::styled("   enter keep · esc clear", t.hint_text),
         ]);
         f.render_widget(Paragraph::new(line), r);
