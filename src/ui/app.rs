@@ -1224,16 +1224,20 @@ impl App {
 /// Applies one action. Pure apart from queuing effects in `app.outbox`.
 pub fn update(app: &mut App, action: Action) {
     app.dirty = true;
-    // Detail and transcript take navigation keys first.
-    if let Some(d) = app.detail.as_mut().filter(|d| {
-        d.transcript.is_none()
-            || !matches!(
-                action,
-                Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help
-            )
-    }) {
+    // Detail and transcript take navigation keys first; an open transcript takes every key
+    // but these.
+    let passthrough = matches!(
+        action,
+        Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help
+    );
+    let page = app.size.1.saturating_sub(4);
+    if let Some(d) = app
+        .detail
+        .as_mut()
+        .filter(|d| d.transcript.is_none() || !passthrough)
+    {
         if let Some(t) = d.transcript.as_mut() {
-            let page = usize::from(app.size.1.saturating_sub(4));
+            let page = usize::from(page);
             match action {
                 Action::Up => t.scroll = t.scroll.saturating_sub(1),
                 Action::Down => t.scroll += 1,
@@ -1250,15 +1254,9 @@ pub fn update(app: &mut App, action: Action) {
                 let len = t.lines.as_ref().map_or(0, Vec::len);
                 t.scroll = t.scroll.min(len.saturating_sub(page));
             }
-            if !matches!(
-                action,
-                Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help
-            ) {
-                return;
-            }
+            return;
         }
         let runs = d.detail.as_ref().map_or(0, |x| x.runs.len());
-        let page = app.size.1.saturating_sub(4);
         match action {
             Action::Up => {
                 d.scroll = d.scroll.saturating_sub(1);
