@@ -287,10 +287,24 @@ impl Editor {
             return;
         }
         let order = [Field::Title, Field::Body, Field::Kind, Field::Priority];
-        let i = order.iter().position(|f| *f == self.field).unwrap_or(0);
-        let n = order.len();
-        self.field = order[if back { (i + n - 1) % n } else { (i + 1) % n }];
+        self.field = cycle(&order, self.field, back);
     }
+}
+
+/// The index after (or before) `i` among `n`, wrapping around.
+fn step(i: usize, n: usize, back: bool) -> usize {
+    if back {
+        (i + n - 1) % n
+    } else {
+        (i + 1) % n
+    }
+}
+
+/// The value after (or before) `current` in `order`, wrapping around (from the first when
+/// `current` is not in it). `order` is never empty.
+fn cycle<T: Copy + PartialEq>(order: &[T], current: T, back: bool) -> T {
+    let i = order.iter().position(|x| *x == current).unwrap_or(0);
+    order[step(i, order.len(), back)]
 }
 
 /// The issue detail overlay.
@@ -927,23 +941,17 @@ impl App {
             Field::Body => {
                 ed.body.input(key);
             }
-            Field::Kind => {
-                let all = Kind::ALL;
-                let i = all.iter().position(|k| *k == ed.kind).unwrap_or(0);
-                match key.code {
-                    KeyCode::Left | KeyCode::Char('h') => {
-                        ed.kind = all[(i + all.len() - 1) % all.len()]
-                    }
-                    KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
-                        ed.kind = all[(i + 1) % all.len()]
-                    }
-                    KeyCode::Char('f') => ed.kind = Kind::Feature,
-                    KeyCode::Char('b') => ed.kind = Kind::Bug,
-                    KeyCode::Char('c') => ed.kind = Kind::Chore,
-                    KeyCode::Char('F') => ed.kind = Kind::Feedback,
-                    _ => {}
+            Field::Kind => match key.code {
+                KeyCode::Left | KeyCode::Char('h') => ed.kind = cycle(Kind::ALL, ed.kind, true),
+                KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
+                    ed.kind = cycle(Kind::ALL, ed.kind, false)
                 }
-            }
+                KeyCode::Char('f') => ed.kind = Kind::Feature,
+                KeyCode::Char('b') => ed.kind = Kind::Bug,
+                KeyCode::Char('c') => ed.kind = Kind::Chore,
+                KeyCode::Char('F') => ed.kind = Kind::Feedback,
+                _ => {}
+            },
             Field::Priority => match key.code {
                 KeyCode::Left | KeyCode::Down | KeyCode::Char('-') => ed.priority -= 1,
                 KeyCode::Right | KeyCode::Up | KeyCode::Char('+') => ed.priority += 1,
@@ -1358,14 +1366,7 @@ pub fn update(app: &mut App, action: Action) {
             if app.toasts.iter().any(|t| t.issue_id.is_some()) {
                 order.push(Focus::Toasts);
             }
-            let n = order.len();
-            let i = order.iter().position(|f| *f == app.focus).unwrap_or(0);
-            let step = if action == Action::CycleFocus {
-                1
-            } else {
-                n - 1
-            };
-            let next = order[(i + step) % n];
+            let next = cycle(&order, app.focus, action != Action::CycleFocus);
             if next == Focus::Toasts {
                 // Start on the newest notification that names an issue.
                 app.toast_cursor = app
@@ -1503,11 +1504,7 @@ pub fn update(app: &mut App, action: Action) {
                 Focus::Panes => {
                     let n = app.panes.len();
                     if n > 0 {
-                        app.pane_cursor = if right {
-                            (app.pane_cursor + 1) % n
-                        } else {
-                            (app.pane_cursor + n - 1) % n
-                        };
+                        app.pane_cursor = step(app.pane_cursor, n, !right);
                     }
                 }
                 Focus::Inbox | Focus::Toasts => {}
