@@ -236,16 +236,15 @@ pub struct Editor {
 
 impl Editor {
     fn new(purpose: EditorPurpose) -> Editor {
-        let mut title = TextArea::default();
-        title.set_placeholder_text("title");
-        title.set_cursor_line_style(ratatui::style::Style::default());
-        let mut body = TextArea::default();
-        body.set_cursor_line_style(ratatui::style::Style::default());
-        body.set_placeholder_text(match purpose {
-            EditorPurpose::New | EditorPurpose::Edit(_) => "description (markdown)",
-            EditorPurpose::Reply(_) => "your answer",
-            _ => "your comment",
-        });
+        let title = text_input(Vec::new(), Some("title"));
+        let body = text_input(
+            Vec::new(),
+            Some(match purpose {
+                EditorPurpose::New | EditorPurpose::Edit(_) => "description (markdown)",
+                EditorPurpose::Reply(_) => "your answer",
+                _ => "your comment",
+            }),
+        );
         let field = if Self::has_title(purpose) {
             Field::Title
         } else {
@@ -289,6 +288,16 @@ impl Editor {
         let order = [Field::Title, Field::Body, Field::Kind, Field::Priority];
         self.field = cycle(&order, self.field, back);
     }
+}
+
+/// An editor text box holding `lines`, without the default underline on the cursor's line.
+fn text_input(lines: Vec<String>, placeholder: Option<&str>) -> TextArea<'static> {
+    let mut input = TextArea::new(lines);
+    input.set_cursor_line_style(ratatui::style::Style::default());
+    if let Some(text) = placeholder {
+        input.set_placeholder_text(text);
+    }
+    input
 }
 
 /// The index after (or before) `i` among `n`, wrapping around.
@@ -694,12 +703,8 @@ impl App {
                 self.toast(Level::Warn, format!("#{id} is not loaded yet"), Some(id));
                 return;
             };
-            ed.title = TextArea::new(vec![issue.title.clone()]);
-            ed.body = TextArea::new(issue.body.lines().map(str::to_string).collect());
-            ed.title
-                .set_cursor_line_style(ratatui::style::Style::default());
-            ed.body
-                .set_cursor_line_style(ratatui::style::Style::default());
+            ed.title = text_input(vec![issue.title.clone()], None);
+            ed.body = text_input(issue.body.lines().map(str::to_string).collect(), None);
             ed.kind = issue.kind;
             ed.priority = issue.priority;
         }
