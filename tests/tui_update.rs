@@ -597,3 +597,38 @@ fn what_cannot_change_the_screen_does_not_redraw_it() {
     a.on_runner(output(0, 21, &[(LineKind::Text, "again")]));
     assert!(a.dirty);
 }
+
+#[test]
+fn the_cursor_scrolls_only_past_the_cards_the_board_draws() {
+    // 200 columns show all six without the switcher strip; 49 rows leave each column room
+    // for exactly 15 cards.
+    let mut a = app(200, 49);
+    let cards = (1..=30)
+        .map(|id| card(issue(id, &format!("Card {id}"), Status::Ready, Kind::Chore)))
+        .collect();
+    load_board(&mut a, cards);
+    update(&mut a, Action::Column(1));
+    let rows = tui_support::render(&a);
+    let drawn = (1..=30)
+        .filter(|id| {
+            let text = format!("Card {id} ");
+            (0..49).any(|y| {
+                (0..200u16)
+                    .map(|x| rows.backend().buffer()[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .contains(&text)
+            })
+        })
+        .count() as i64;
+    assert_eq!(drawn, 15);
+    assert_eq!(a.card_rows(), drawn);
+    for _ in 0..drawn - 1 {
+        update(&mut a, Action::Down);
+    }
+    assert_eq!(
+        a.columns[1].offset, 0,
+        "the last drawn card is selected without a scroll"
+    );
+    update(&mut a, Action::Down);
+    assert_eq!(a.columns[1].offset, 1);
+}

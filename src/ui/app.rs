@@ -578,8 +578,7 @@ impl App {
 
     /// Board rows available for cards in one column, from the terminal size.
     pub fn card_rows(&self) -> i64 {
-        let board_h = super::views::board_height(self);
-        i64::from(board_h.saturating_sub(3) / CARD_HEIGHT).max(1)
+        super::views::card_rows(self).max(1)
     }
 
     /// Columns shown side by side at the current width.

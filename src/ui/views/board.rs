@@ -43,6 +43,17 @@ fn split(app: &App, area: Rect) -> (Option<Rect>, Vec<(usize, Rect)>) {
     )
 }
 
+/// Cards that fit in a column of `height` rows (inside its border).
+fn rows_in(height: u16) -> i64 {
+    i64::from(height.saturating_sub(2) / CARD_HEIGHT)
+}
+
+/// Cards that fit in each column when the board fills `area`.
+pub(super) fn card_rows(app: &App, area: Rect) -> i64 {
+    let (_, cols) = split(app, area);
+    cols.first().map_or(0, |(_, r)| rows_in(r.height))
+}
+
 /// The `(column, card index)` at a screen position.
 pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<(usize, i64)> {
     let (_, cols) = split(app, area);
@@ -99,7 +110,7 @@ fn column(f: &mut Frame<'_>, app: &App, c: &Column, focused: bool, r: Rect) {
         .borders(Borders::ALL)
         .border_style(border)
         .title(title);
-    let rows = i64::from(r.height.saturating_sub(2) / CARD_HEIGHT);
+    let rows = rows_in(r.height);
     if c.count > rows && rows > 0 {
         let last = (c.offset + rows).min(c.count);
         block = block.title_bottom(

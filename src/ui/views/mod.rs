@@ -92,10 +92,11 @@ pub fn areas(app: &App, area: Rect) -> Areas {
     }
 }
 
-/// Height of the board area at the current size (used for the virtualized windows).
-pub fn board_height(app: &App) -> u16 {
+/// Cards that fit in one board column at the current size: what the board draws, so what
+/// the cursor scrolls by.
+pub fn card_rows(app: &App) -> i64 {
     let area = Rect::new(0, 0, app.size.0, app.size.1);
-    areas(app, area).main.height
+    board::card_rows(app, areas(app, area).main)
 }
 
 /// The `(column, card index)` under a screen position, for mouse clicks.
