@@ -1105,10 +1105,12 @@ impl App {
 
     fn event_toast(&mut self, e: &Event) {
         // Our own actions were already confirmed by their `Done` reply.
-        if e.actor == format!("human:{}", self.user) {
+        if e.actor.strip_prefix("human:") == Some(self.user.as_str()) {
             return;
         }
         let id = e.issue_id;
+        // `human:ana`, `agent:box-1`: the name after the kind.
+        let who = e.actor.split(':').nth(1).unwrap_or(&e.actor);
         let n = id.map(|i| format!("#{i}")).unwrap_or_default();
         let field = |k: &str| {
             e.data
@@ -1133,11 +1135,9 @@ impl App {
             },
             // An agent's comment always comes with a move (blocked, review) that is toasted.
             "comment.added" if field("author_kind") == "human" => {
-                let who = e.actor.split(':').nth(1).unwrap_or(&e.actor).to_string();
                 self.toast(Level::Info, format!("{n} comment by {who}"), id);
             }
             "run.started" => {
-                let who = e.actor.split(':').nth(1).unwrap_or(&e.actor).to_string();
                 self.toast(Level::Info, format!("{n} agent {who} started"), id);
             }
             "run.finished" if field("outcome") == "failed" => {
