@@ -61,11 +61,6 @@ fn spawn(e: &Env, db: &Path, extra: &[(&'static str, String)]) -> PtyApp {
     PtyApp::spawn(&e.root, &[], &vars, COLS, ROWS)
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn startup(e: &Env, rows: &mut Vec<Row>) {
     let (mut empty, mut big, mut filled) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..5 {

@@ -89,6 +89,32 @@ impl TestRepo {
             .collect()
     }
 
+    /// The environment the binary runs with, besides PATH: an isolated home and config, the
+    /// fake agent, then this repo's own variables (which win).
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let home = self.dir.path();
+        let mut vars: Vec<(String, String)> = [
+            ("HOME", home.display().to_string()),
+            (
+                "AUTOPILOT_CONFIG_HOME",
+                home.join("config").display().to_string(),
+            ),
+            ("AUTOPILOT_CLAUDE_BIN", fake_claude().display().to_string()),
+            ("AUTOPILOT_USER", "tester".into()),
+            ("AUTOPILOT_AGENT_ID", "test-agent".into()),
+            ("IS_SANDBOX", "1".into()),
+            ("FAKE_CLAUDE_LOG", self.agent_log.display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in &self.env {
+            vars.retain(|(key, _)| key != k);
+            vars.push((k.clone(), v.clone()));
+        }
+        vars
+    }
+
     /// A command for the binary in the repo, with the fake agent and an isolated config.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
@@ -96,17 +122,8 @@ impl TestRepo {
             .current_dir(&self.root)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("AUTOPILOT_CONFIG_HOME", self.dir.path().join("config"))
-            .env("AUTOPILOT_CLAUDE_BIN", fake_claude())
-            .env("AUTOPILOT_USER", "tester")
-            .env("AUTOPILOT_AGENT_ID", "test-agent")
-            .env("IS_SANDBOX", "1")
-            .env("FAKE_CLAUDE_LOG", &self.agent_log)
+            .envs(self.env_vars())
             .stdin(Stdio::null());
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
         c
     }
 
@@ -222,16 +239,21 @@ impl Drop for Running {
     fn drop(&mut self) {
         // SIGTERM first: the runner then stops its agents' process groups too.
         if let Some(mut child) = self.0.take() {
-            signal(child.id(), "TERM");
-            let start = Instant::now();
-            while matches!(child.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(10)
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            stop_child(&mut child, Duration::from_secs(10));
         }
     }
+}
+
+/// Asks a child to stop with SIGTERM (as a closing terminal or `kill` would), gives it `grace`
+/// to exit, then kills it.
+pub fn stop_child(child: &mut Child, grace: Duration) {
+    signal(child.id(), "TERM");
+    let start = Instant::now();
+    while matches!(child.try_wait(), Ok(None)) && start.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Waits for a child with a deadline, killing it (and failing the test) if it hangs.

@@ -80,31 +80,9 @@ impl Tmux {
             .join(format!("tmux-{}.sock", N.fetch_add(1, Ordering::SeqCst)))
             .display()
             .to_string();
-        let home = repo.dir.path();
-        let mut env = vec![
-            ("TERM".to_string(), "xterm-256color".to_string()),
-            ("HOME".into(), home.display().to_string()),
-            (
-                "AUTOPILOT_CONFIG_HOME".into(),
-                home.join("config").display().to_string(),
-            ),
-            (
-                "AUTOPILOT_CLAUDE_BIN".into(),
-                super::fake_claude().display().to_string(),
-            ),
-            ("AUTOPILOT_USER".into(), "tester".into()),
-            ("AUTOPILOT_AGENT_ID".into(), "test-agent".into()),
-            ("IS_SANDBOX".into(), "1".into()),
-            (
-                "FAKE_CLAUDE_LOG".into(),
-                repo.agent_log.display().to_string(),
-            ),
-            ("PS1".into(), "$ ".into()),
-        ];
-        for (k, v) in &repo.env {
-            env.retain(|(key, _)| key != k);
-            env.push((k.clone(), v.clone()));
-        }
+        let mut env = repo.env_vars();
+        env.push(("TERM".into(), "xterm-256color".into()));
+        env.push(("PS1".into(), "$ ".into()));
         let vars: Vec<String> = env
             .iter()
             .map(|(k, v)| format!("{k}={}", quote(v)))
@@ -180,11 +158,7 @@ impl Tmux {
 
     /// The pane's title as the terminal knows it (OSC 0/2 would change it).
     pub fn pane_title(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-S", &self.socket, "display-message", "-p", "#{pane_title}"])
-            .output();
-        out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
+        self.format("#{pane_title}")
     }
 
     /// Whether the session (and so the TUI) still runs.
