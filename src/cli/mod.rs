@@ -2,7 +2,6 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -601,7 +600,7 @@ fn run_headless(ctx: &Ctx, agents: Option<usize>, once: bool, verbose: bool) -> 
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = tokio_util::sync::CancellationToken::new();
-        let runner = Runner::new(settings, Arc::clone(&adapter), ev_tx);
+        let runner = Runner::new(settings, adapter, ev_tx);
         let task = tokio::spawn(runner.run(once, cmd_rx, cancel.clone()));
         let printer = tokio::spawn(async move {
             let mut err = std::io::stderr();
