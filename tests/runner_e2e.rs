@@ -59,15 +59,18 @@ fn issue_to_review_to_done() {
     let (n, lines) = transcript_len(&repo, run["id"].as_i64().unwrap());
     assert_eq!(n, 6, "every stdout line is stored");
     assert!(lines[0].starts_with(b"{\"type\":\"system\",\"subtype\":\"init\""));
-    // the agent ran headless: prompt positional after -p, stream-json, verbose, no AskUserQuestion
+    // the agent ran headless: -p with the prompt on stdin, stream-json, verbose, no
+    // AskUserQuestion
     let calls = repo.agent_calls();
     assert_eq!(calls.len(), 1);
     let args = &calls[0];
     assert_eq!(args[0], "-p");
+    assert!(!args.iter().any(|a| a.contains("Say hello")), "{args:?}");
+    let prompts = repo.agent_prompts();
     assert!(
-        args[1].contains("Say hello")
-            && args[1].contains("Create hello.txt")
-            && args[1].contains("BLOCKED: ")
+        prompts[0].contains("Say hello")
+            && prompts[0].contains("Create hello.txt")
+            && prompts[0].contains("BLOCKED: ")
     );
     for want in [
         "--output-format",
@@ -131,9 +134,10 @@ fn blocked_question_answer_and_resumed_rerun() {
         .position(|a| a == "--resume")
         .expect("--resume passed");
     assert_eq!(second[resume_at + 1], session);
-    assert!(second[1].contains("ANSWER: postgres") && second[1].contains("alice (human)"));
+    let prompt = &repo.agent_prompts()[1];
+    assert!(prompt.contains("ANSWER: postgres") && prompt.contains("alice (human)"));
     assert!(
-        second[1].contains("Which database should the cache use"),
+        prompt.contains("Which database should the cache use"),
         "the whole thread is in the prompt"
     );
     let branch = issue["branch"].as_str().unwrap();

@@ -1,6 +1,19 @@
-//! The prompt an agent gets: the issue, its whole thread, and the rules of the game.
+//! The prompt an agent gets: the issue, its thread, and the rules of the game.
+//!
+//! A thread grows with every question, answer and review, so what one prompt inlines is
+//! capped: the newest human comments (what the agent must act on) always go in whole; older
+//! comments and long agent summaries are shortened, and the oldest left out, each with a
+//! marker naming where the whole text is. The prompt reaches the agent on stdin, so its size
+//! is never bounded by the kernel's argument limits.
 
 use crate::domain::{format_millis, AuthorKind, Comment, Issue};
+
+/// Most bytes of the description inlined.
+const BODY_MAX: usize = 64 << 10;
+/// Most bytes inlined of one comment that is not among the newest human ones.
+const OLD_COMMENT_MAX: usize = 4 << 10;
+/// Most bytes of older comments (after shortening) inlined in all; the oldest go first.
+const OLD_THREAD_MAX: usize = 96 << 10;
 
 /// Builds the prompt for one run. `resuming` says the agent continues an earlier session.
 pub fn build(issue: &Issue, comments: &[Comment], branch: &str, resuming: bool) -> String {
@@ -15,23 +28,45 @@ pub fn build(issue: &Issue, comments: &[Comment], branch: &str, resuming: bool) 
     p.push_str(&format!("Kind: {}\nTitle: {}\n", issue.kind, issue.title));
     if !issue.body.trim().is_empty() {
         p.push_str("\nDescription:\n");
-        p.push_str(issue.body.trim_end());
+        p.push_str(&shorten(
+            issue.body.trim_end(),
+            BODY_MAX,
+            issue.id,
+            "description",
+        ));
         p.push('\n');
     }
     if !comments.is_empty() {
         p.push_str("\nThread (oldest first):\n");
-        for c in comments {
-            let who = match c.author_kind {
-                AuthorKind::Human => "human",
-                AuthorKind::Agent => "agent",
-                AuthorKind::System => "system",
-            };
+        let newest = newest_human(comments);
+        let (older, recent) = comments.split_at(newest);
+        let older: Vec<String> = older
+            .iter()
+            .map(|c| {
+                entry(
+                    c,
+                    &shorten(c.body.trim_end(), OLD_COMMENT_MAX, issue.id, "comment"),
+                )
+            })
+            .collect();
+        // Drop the oldest of the older comments until the rest fit.
+        let mut total: usize = older.iter().map(String::len).sum();
+        let mut skip = 0;
+        while total > OLD_THREAD_MAX && skip < older.len() {
+            total -= older[skip].len();
+            skip += 1;
+        }
+        if skip > 0 {
             p.push_str(&format!(
-                "--- {} ({who}) at {}:\n{}\n",
-                c.author,
-                format_millis(c.created_at),
-                c.body.trim_end()
+                "[autopilot: the {skip} oldest comment(s) are left out of this prompt to keep it short; `autopilot-tui show {}` has the whole thread]\n",
+                issue.id
             ));
+        }
+        for e in &older[skip..] {
+            p.push_str(e);
+        }
+        for c in recent {
+            p.push_str(&entry(c, c.body.trim_end()));
         }
     }
     p.push_str(
@@ -43,14 +78,58 @@ pub fn build(issue: &Issue, comments: &[Comment], branch: &str, resuming: bool) 
     p
 }
 
+/// Where the newest human comments begin: the human comments after the agent's last word
+/// (system notes in between do not count) are what the agent must act on.
+fn newest_human(comments: &[Comment]) -> usize {
+    let after_agent = comments
+        .iter()
+        .rposition(|c| c.author_kind == AuthorKind::Agent)
+        .map_or(0, |i| i + 1);
+    comments[after_agent..]
+        .iter()
+        .position(|c| c.author_kind == AuthorKind::Human)
+        .map_or(comments.len(), |i| after_agent + i)
+}
+
+/// One comment as the prompt shows it.
+fn entry(c: &Comment, body: &str) -> String {
+    let who = match c.author_kind {
+        AuthorKind::Human => "human",
+        AuthorKind::Agent => "agent",
+        AuthorKind::System => "system",
+    };
+    format!(
+        "--- {} ({who}) at {}:\n{body}\n",
+        c.author,
+        format_millis(c.created_at)
+    )
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), with a marker saying how much
+/// was left out and where to read it all.
+fn shorten<'a>(text: &'a str, max: usize, issue_id: i64, what: &str) -> std::borrow::Cow<'a, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}\n…[autopilot: {} more bytes of this {what} left out; `autopilot-tui show {issue_id}` has it whole]",
+        &text[..cut],
+        text.len() - cut
+    )
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{Kind, Status};
 
-    #[test]
-    fn carries_the_whole_thread_and_the_rules() {
-        let issue = Issue {
+    fn issue() -> Issue {
+        Issue {
             id: 7,
             title: "Cache".into(),
             body: "Add a cache.".into(),
@@ -65,7 +144,80 @@ mod tests {
             session_id: None,
             created_at: 0,
             updated_at: 0,
-        };
+        }
+    }
+
+    fn comment(id: i64, author_kind: AuthorKind, body: String) -> Comment {
+        Comment {
+            id,
+            issue_id: 7,
+            author: format!("{author_kind:?}").to_lowercase(),
+            author_kind,
+            body,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_huge_thread_keeps_the_newest_human_comments_whole_and_shortens_the_rest() {
+        // 2 MB of thread: long agent summaries and human comments, then the answer to act on.
+        let mut thread = Vec::new();
+        for i in 0..40 {
+            thread.push(comment(
+                2 * i,
+                AuthorKind::Agent,
+                format!("summary {i} {}", "a".repeat(25_000)),
+            ));
+            thread.push(comment(
+                2 * i + 1,
+                AuthorKind::Human,
+                format!("review {i} {}", "h".repeat(25_000)),
+            ));
+        }
+        thread.push(comment(100, AuthorKind::System, "a note".into()));
+        let answer = format!("ANSWER-START {} ANSWER-END", "z".repeat(300_000));
+        thread.push(comment(101, AuthorKind::Human, answer.clone()));
+        thread.push(comment(102, AuthorKind::Human, "and one more thing".into()));
+        let total: usize = thread.iter().map(|c| c.body.len()).sum();
+        assert!(total > 2_000_000);
+
+        let p = build(&issue(), &thread, "b", true);
+        assert!(
+            p.contains(&answer),
+            "the newest human comment goes in whole"
+        );
+        assert!(p.contains("and one more thing"));
+        assert!(p.contains("a note"));
+        // every human comment after the agent's last word is whole, system notes between
+        // them included
+        let last_review = &thread[79].body;
+        assert!(p.contains(last_review.as_str()));
+        assert!(
+            p.len() < answer.len() + last_review.len() + OLD_THREAD_MAX + 10_000,
+            "{} bytes",
+            p.len()
+        );
+        assert!(p.contains("oldest comment(s) are left out") && p.contains("autopilot-tui show 7"));
+        assert!(p.contains("more bytes of this comment left out"));
+        // the newest of the older comments stays (shortened), the oldest goes
+        assert!(p.contains("summary 39 ") && !p.contains(thread[78].body.as_str()));
+        assert!(!p.contains("summary 0 "));
+        assert!(p.find("review 39").unwrap() < p.find("ANSWER-START").unwrap());
+        assert!(p.ends_with("how you checked it.\n"));
+    }
+
+    #[test]
+    fn a_long_description_is_shortened_on_a_character_boundary() {
+        let mut long = issue();
+        long.body = "é".repeat(BODY_MAX);
+        let p = build(&long, &[], "b", false);
+        assert!(p.contains("more bytes of this description left out"));
+        assert!(p.len() < BODY_MAX + 2_000);
+    }
+
+    #[test]
+    fn carries_the_whole_thread_and_the_rules() {
+        let issue = issue();
         let thread = vec![
             Comment {
                 id: 1,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::agent::{AgentEvent, AgentRequest};
@@ -23,12 +23,23 @@ use crate::store::{RunEnd, TranscriptBatch};
 const FLUSH_BYTES: usize = 512 << 10;
 /// Bytes asked for per read of the agent's stdout.
 const READ_BYTES: usize = 256 << 10;
+/// Most bytes of output held in memory while the store refuses it; past that lines are
+/// dropped with a marker.
+const UNSAVED_MAX: usize = 64 << 20;
+/// Tries to store what is held once the agent has exited, before giving up on it.
+const FINAL_ATTEMPTS: u32 = 3;
+/// The first and the longest wait between tries to store held output.
+const RETRY_MIN: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(4);
 /// Lines of stderr kept for error comments.
 const STDERR_TAIL_LINES: usize = 40;
 /// How often run limits (wall clock, stall) are checked.
 const LIMIT_TICK: Duration = Duration::from_millis(250);
 /// How long a stopped agent gets to exit before the group is killed.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long output still in the pipe gets to arrive after the agent exited, before what it
+/// left running is killed.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// What the author of system comments is called.
 const SYSTEM_AUTHOR: &str = "autopilot";
@@ -303,6 +314,7 @@ async fn execute(
         cwd: worktree.clone(),
         resume,
         issue_id: issue.id,
+        prompt_file: None,
     };
 
     // 3. the agent (once more without --resume if the old session is gone)
@@ -525,6 +537,11 @@ struct Attempt {
 
 /// Starts the agent, stores every stdout line as it arrives, feeds the pane, and waits for the
 /// process (or a stop). `Err` only when the agent could not be started at all.
+///
+/// The run ends when the agent process exits, not when its stdout closes: a background child
+/// it left holding the pipe would otherwise turn a finished run into a stalled one. What is
+/// still buffered gets [`DRAIN_GRACE`] to arrive, then whatever the agent left running (its
+/// process group, and processes that escaped it with `setsid`) is killed.
 #[allow(clippy::too_many_arguments)]
 async fn drive_agent(
     r: &Runner,
@@ -536,11 +553,36 @@ async fn drive_agent(
     reason: &StopReason,
     seq: &mut i64,
 ) -> Result<Attempt, String> {
-    let mut cmd = r.adapter.command(req);
+    let prompt_file = if r.adapter.wants_prompt_file() {
+        let file = r
+            .settings
+            .worktrees
+            .join(".prompts")
+            .join(format!("run-{run_id}.txt"));
+        let (path, text) = (file.clone(), req.prompt.clone());
+        match tokio::task::spawn_blocking(move || write_private(&path, text.as_bytes())).await {
+            Ok(Ok(())) => Some(file),
+            Ok(Err(e)) => {
+                return Err(format!(
+                    "cannot write the prompt file {}: {e}",
+                    file.display()
+                ))
+            }
+            Err(e) => return Err(format!("prompt file task failed: {e}")),
+        }
+    } else {
+        None
+    };
+    let req = AgentRequest {
+        prompt_file: prompt_file.clone(),
+        ..req.clone()
+    };
+    let mut cmd = r.adapter.command(&req);
     // Children inherit this, which lets a later crash recovery find the run's orphans.
     let (marker_key, marker_value) = super::process::run_marker(&r.settings.db, run_id);
     cmd.env(marker_key, marker_value)
         .env("AUTOPILOT_RUN_ID", run_id.to_string())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -560,33 +602,27 @@ async fn drive_agent(
     {
         tracing::warn!(run_id, "could not record the agent pid: {e}");
     }
+    // The prompt goes in on stdin, then stdin closes. An agent that never reads it only
+    // fails this write (broken pipe), never the run.
+    let feeder = child.stdin.take().map(|mut stdin| {
+        let prompt = req.prompt.clone();
+        tokio::spawn(async move {
+            if let Err(e) = stdin.write_all(prompt.as_bytes()).await {
+                tracing::debug!(run_id, "the agent did not read the whole prompt: {e}");
+            }
+        })
+    });
     let started = tokio::time::Instant::now();
     let deadline = r.settings.max_run.map(|d| started + d);
     let stall = r.settings.stall;
     let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let stderr_task = tokio::spawn(async move {
-        let mut tail: VecDeque<String> = VecDeque::new();
-        let mut keep = |line: &[u8], _dropped: usize| {
-            tail.push_back(super::sanitize::strip_all(&String::from_utf8_lossy(line)));
-            if tail.len() > STDERR_TAIL_LINES {
-                tail.pop_front();
-            }
-        };
-        if let Some(mut err) = stderr {
-            let (mut buf, mut splitter) = (vec![0u8; 64 << 10], LineSplitter::new(4096));
-            while let Ok(n @ 1..) = err.read(&mut buf).await {
-                splitter.feed(&buf[..n], &mut keep);
-            }
-            splitter.finish(&mut keep);
-        }
-        tail.into_iter().collect::<Vec<_>>().join("\n")
-    });
+    let stderr_task = tokio::spawn(read_stderr_tail(child.stderr.take()));
 
     // Reading (and parsing) and storing run as two tasks joined by a short queue, so the
     // agent's pipe keeps draining while a batch commits; the queue bounds memory.
     let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel::<Chunk>(2);
     let last_output = Arc::new(AtomicI64::new(now_millis()));
+    let drain = CancellationToken::new();
     let mut reader = tokio::spawn(read_output(
         stdout,
         Arc::clone(&r.adapter),
@@ -594,6 +630,7 @@ async fn drive_agent(
         r.settings.transcript_cap,
         chunks_tx,
         Arc::clone(&last_output),
+        drain.clone(),
     ));
     let writer = tokio::spawn(write_output(
         db.clone(),
@@ -606,19 +643,14 @@ async fn drive_agent(
     // Limits are checked on a coarse tick: no timer is re-armed per output line.
     let mut tick = tokio::time::interval(LIMIT_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut stopped = None;
-    loop {
+    let (mut stopped, mut output_closed) = (None, false);
+    let status = loop {
         tokio::select! {
             biased;
             () = stop.cancelled() => {
                 stopped = Some(get_reason(reason).unwrap_or_else(|| "stopped".to_string()));
                 terminate_group(pgid, &mut child, STOP_GRACE).await;
-                // The pipe closes with the group; a descendant that escaped the group could
-                // hold it open, so the wait for the rest of the output is bounded.
-                if tokio::time::timeout(STOP_GRACE, &mut reader).await.is_err() {
-                    reader.abort();
-                }
-                break;
+                break child.wait().await.ok();
             }
             _ = tick.tick(), if deadline.is_some() || stall.is_some() => {
                 let silent = Duration::from_millis(u64::try_from(now_millis() - last_output.load(Ordering::Relaxed)).unwrap_or(0));
@@ -631,27 +663,41 @@ async fn drive_agent(
                     stop.cancel();
                 }
             }
-            _ = &mut reader => break,
+            exited = child.wait() => break exited.ok(),
+            _ = &mut reader, if !output_closed => output_closed = true,
         }
+    };
+    if !output_closed {
+        // What the agent wrote before exiting is still in the pipe; only a process it left
+        // behind can hold the pipe open past the grace period.
+        output_closed = tokio::time::timeout(DRAIN_GRACE, &mut reader).await.is_ok();
+    }
+    kill_leftovers(&r.settings.db, run_id, pgid).await;
+    if !output_closed
+        && tokio::time::timeout(DRAIN_GRACE, &mut reader)
+            .await
+            .is_err()
+    {
+        // A holder outside our reach (it dropped the marker and left the group): stop
+        // reading, keeping what was read.
+        drain.cancel();
+        if tokio::time::timeout(DRAIN_GRACE, &mut reader)
+            .await
+            .is_err()
+        {
+            reader.abort();
+        }
+    }
+    if let Some(feeder) = feeder {
+        feeder.abort();
     }
     // The writer ends once the reader is gone and everything it read is stored.
     let (next_seq, observed) = writer.await.unwrap_or_else(|_| (*seq, Observed::default()));
     *seq = next_seq;
-    let status = if stopped.is_some() {
-        child.wait().await.ok()
-    } else {
-        tokio::select! {
-            s = child.wait() => s.ok(),
-            () = stop.cancelled() => {
-                stopped = Some(get_reason(reason).unwrap_or_else(|| "stopped".to_string()));
-                terminate_group(pgid, &mut child, STOP_GRACE).await;
-                child.wait().await.ok()
-            }
-        }
-    };
-    // Whatever the agent left running in its group goes with it.
-    signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    let stderr_tail = tokio::time::timeout(Duration::from_secs(5), stderr_task)
+    if let Some(file) = prompt_file {
+        let _ = std::fs::remove_file(file);
+    }
+    let stderr_tail = tokio::time::timeout(DRAIN_GRACE, stderr_task)
         .await
         .ok()
         .and_then(Result::ok)
@@ -662,6 +708,56 @@ async fn drive_agent(
         stopped,
         stderr_tail,
     })
+}
+
+/// Kills whatever an agent left running: its process group, and every process that carries
+/// the run's marker (children that started a session of their own with `setsid`).
+async fn kill_leftovers(db: &std::path::Path, run_id: i64, pgid: u32) {
+    signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+    let db = db.to_path_buf();
+    let killed =
+        tokio::task::spawn_blocking(move || super::process::kill_run_orphans(&db, run_id)).await;
+    if let Ok(n @ 1..) = killed {
+        tracing::info!(run_id, "killed {n} process(es) the agent left running");
+    }
+}
+
+/// The last [`STDERR_TAIL_LINES`] lines of the agent's stderr, sanitized, for error comments.
+async fn read_stderr_tail(stderr: Option<tokio::process::ChildStderr>) -> String {
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let mut keep = |line: &[u8], _dropped: usize| {
+        tail.push_back(super::sanitize::strip_all(&String::from_utf8_lossy(line)));
+        if tail.len() > STDERR_TAIL_LINES {
+            tail.pop_front();
+        }
+    };
+    if let Some(mut err) = stderr {
+        let (mut buf, mut splitter) = (vec![0u8; 64 << 10], LineSplitter::new(4096));
+        while let Ok(n @ 1..) = err.read(&mut buf).await {
+            splitter.feed(&buf[..n], &mut keep);
+        }
+        splitter.finish(&mut keep);
+    }
+    tail.into_iter().collect::<Vec<_>>().join("\n")
+}
+
+/// Writes `data` to a file only the user can read, creating its directory (also private).
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(data)
 }
 
 /// `90 minutes`, `3 seconds`: for comments.
@@ -758,6 +854,7 @@ async fn read_output(
     cap: u64,
     chunks: tokio::sync::mpsc::Sender<Chunk>,
     last_output: Arc<AtomicI64>,
+    drain: CancellationToken,
 ) {
     let Some(mut out) = stdout else { return };
     let mut ingest = Ingest {
@@ -771,6 +868,7 @@ async fn read_output(
     loop {
         tokio::select! {
             biased;
+            () = drain.cancelled() => break,
             permit = chunks.reserve(), if !ingest.chunk.is_empty() => match permit {
                 Ok(permit) => permit.send(std::mem::take(&mut ingest.chunk)),
                 Err(_) => return,
@@ -799,55 +897,150 @@ async fn read_output(
 /// for the pane and folds its events into what the run observed: what a pane shows is always
 /// already saved. Runs beside the reader, so parsing and storing overlap. Returns the next
 /// transcript sequence number and what was observed.
+///
+/// A batch the store refuses (another process holds the database past the lock timeout) is
+/// kept and retried with the next one; past [`UNSAVED_MAX`] bytes, or once the run is over and
+/// [`FINAL_ATTEMPTS`] more tries failed, lines are dropped and a marker line says how many.
 async fn write_output(
     db: Db,
     events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
     slot: usize,
     run_id: i64,
-    mut seq: i64,
+    seq: i64,
     mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
 ) -> (i64, Observed) {
     let mut observed = Observed::default();
-    while let Some(mut chunk) = chunks.recv().await {
-        while chunk.transcript.bytes() < FLUSH_BYTES {
-            match chunks.try_recv() {
-                Ok(more) => chunk.absorb(more),
-                Err(_) => break,
+    let mut out = Unsaved::new(seq);
+    let (mut open, mut final_attempts, mut backoff) = (true, 0, RETRY_MIN);
+    loop {
+        let wake = if !open {
+            tokio::time::sleep(backoff).await;
+            Wake::Retry
+        } else if out.is_empty() {
+            chunks.recv().await.map_or(Wake::Closed, Wake::Chunk)
+        } else {
+            // Unsaved lines wait for the next batch or the next retry, whichever is first.
+            tokio::select! {
+                c = chunks.recv() => c.map_or(Wake::Closed, Wake::Chunk),
+                () = tokio::time::sleep(backoff) => Wake::Retry,
+            }
+        };
+        match wake {
+            Wake::Chunk(mut chunk) => {
+                while chunk.transcript.bytes() < FLUSH_BYTES {
+                    match chunks.try_recv() {
+                        Ok(more) => chunk.absorb(more),
+                        Err(_) => break,
+                    }
+                }
+                out.take(chunk, &mut observed, &events, run_id);
+            }
+            Wake::Closed => open = false,
+            Wake::Retry => backoff = (backoff * 2).min(RETRY_MAX),
+        }
+        if out.is_empty() {
+            if open {
+                continue;
+            }
+            break;
+        }
+        match out.store(&db, run_id).await {
+            Ok(lines) => {
+                backoff = RETRY_MIN;
+                if !lines.is_empty() {
+                    let _ = events.send(RunnerEvent::Output {
+                        slot,
+                        run_id,
+                        lines,
+                    });
+                }
+            }
+            Err(e) => {
+                final_attempts += u32::from(!open);
+                let give_up = out.bytes() > UNSAVED_MAX || final_attempts >= FINAL_ATTEMPTS;
+                let _ = events.send(RunnerEvent::Problem(if give_up {
+                    format!("could not store agent output of run {run_id}: {e}; {} line(s) dropped", out.lines())
+                } else {
+                    format!("agent output of run {run_id} is not stored yet ({e}); keeping {} line(s) in memory and retrying", out.lines())
+                }));
+                if give_up {
+                    out.drop_all();
+                    if !open {
+                        // Not even the marker could be stored: the problem above says it.
+                        break;
+                    }
+                }
             }
         }
-        let batch = std::mem::take(&mut chunk.transcript);
-        let session = chunk.items.iter().rev().find_map(|item| match item {
-            Item::Event(AgentEvent::Init { session_id, .. }) => Some(session_id.clone()),
-            _ => None,
-        });
-        let (first, count) = (seq, batch.lines());
-        let stored = db
-            .call(move |s| {
-                s.append_transcript(run_id, first, std::slice::from_ref(&batch))?;
-                if let Some(sid) = session {
-                    s.set_run_session(run_id, &sid)?;
-                }
-                Ok(())
-            })
-            .await;
-        if let Err(e) = stored {
-            let _ = events.send(RunnerEvent::Problem(format!(
-                "could not store agent output of run {run_id}: {e}"
-            )));
+    }
+    (out.seq, observed)
+}
+
+/// What the writer woke up for.
+enum Wake {
+    Chunk(Chunk),
+    Closed,
+    Retry,
+}
+
+/// Output read but not yet stored: the transcript lines, the pane lines they become once
+/// saved, the session to record, and how many earlier lines had to be dropped.
+struct Unsaved {
+    seq: i64,
+    batch: TranscriptBatch,
+    pane: Vec<PaneLine>,
+    session: Option<String>,
+    dropped: i64,
+}
+
+impl Unsaved {
+    fn new(seq: i64) -> Unsaved {
+        Unsaved {
+            seq,
+            batch: TranscriptBatch::default(),
+            pane: Vec::new(),
+            session: None,
+            dropped: 0,
         }
-        seq += count;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batch.is_empty() && self.pane.is_empty() && self.dropped == 0
+    }
+
+    fn lines(&self) -> i64 {
+        self.batch.lines()
+    }
+
+    fn bytes(&self) -> usize {
+        self.batch.bytes()
+    }
+
+    /// Takes a batch in: its lines wait to be stored, its events are observed at once (the
+    /// verdict must not depend on the store being free), and progress is reported.
+    fn take(
+        &mut self,
+        chunk: Chunk,
+        observed: &mut Observed,
+        events: &tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+        run_id: i64,
+    ) {
+        self.batch.append(chunk.transcript);
         let (turns_before, mut cost) = (observed.turns, None);
-        let mut lines = Vec::with_capacity(chunk.items.len());
         for item in chunk.items {
             match item {
                 Item::Event(ev) => {
-                    lines.extend(display_lines(&ev));
-                    if let AgentEvent::Result(res) = &ev {
-                        cost = Some((res.turns, res.cost_usd));
+                    self.pane.extend(display_lines(&ev));
+                    match &ev {
+                        AgentEvent::Result(res) => cost = Some((res.turns, res.cost_usd)),
+                        AgentEvent::Init { session_id, .. } => {
+                            self.session = Some(session_id.clone());
+                        }
+                        _ => {}
                     }
                     observed.observe(ev);
                 }
-                Item::Note(text) => lines.push(PaneLine {
+                Item::Note(text) => self.pane.push(PaneLine {
                     kind: super::events::LineKind::Meta,
                     text,
                 }),
@@ -867,13 +1060,67 @@ async fn write_output(
                 cost_usd,
             });
         }
-        if !lines.is_empty() {
-            let _ = events.send(RunnerEvent::Output {
-                slot,
-                run_id,
-                lines,
+    }
+
+    /// Gives up on the lines held, remembering how many for the marker.
+    fn drop_all(&mut self) {
+        self.dropped += self.batch.lines();
+        self.batch = TranscriptBatch::default();
+        self.pane.clear();
+    }
+
+    /// Stores what is held (after a marker for dropped lines, if any); on success returns
+    /// the pane lines, which may now be shown.
+    async fn store(
+        &mut self,
+        db: &Db,
+        run_id: i64,
+    ) -> Result<Vec<PaneLine>, crate::store::StoreError> {
+        let mut marker = TranscriptBatch::default();
+        let mut pane = Vec::new();
+        if self.dropped > 0 {
+            let text = format!(
+                "[autopilot: {} line(s) of output were dropped here: the database stayed locked by another process]",
+                self.dropped
+            );
+            marker.push(now_millis(), text.as_bytes());
+            pane.push(PaneLine {
+                kind: super::events::LineKind::Meta,
+                text,
             });
         }
+        let batches = vec![marker, std::mem::take(&mut self.batch)];
+        let (first, session) = (self.seq, self.session.clone());
+        let stored = db
+            .call(move |s| {
+                let stored = s.append_transcript(run_id, first, &batches);
+                // The session is recorded apart: lines already stored must not be retried.
+                let session_saved = match (&stored, session) {
+                    (Ok(_), Some(sid)) => s.set_run_session(run_id, &sid).is_ok(),
+                    (_, sid) => sid.is_none(),
+                };
+                Ok((stored, batches, session_saved))
+            })
+            .await;
+        match stored {
+            Ok((Ok(lines), _, session_saved)) => {
+                self.seq += lines;
+                self.dropped = 0;
+                if session_saved {
+                    self.session = None;
+                }
+                pane.append(&mut self.pane);
+                Ok(pane)
+            }
+            Ok((Err(e), mut batches, _)) => {
+                self.batch = batches.pop().unwrap_or_default();
+                Err(e)
+            }
+            Err(e) => {
+                // The store task itself failed and took the lines with it.
+                self.drop_all();
+                Err(e)
+            }
+        }
     }
-    (seq, observed)
 }

@@ -199,14 +199,27 @@ impl TestRepo {
             .to_string()
     }
 
-    /// Every argument list the fake agent was started with, oldest first.
-    pub fn agent_calls(&self) -> Vec<Vec<String>> {
+    /// The fake agent's log files with this extension, oldest first.
+    fn agent_log_files(&self, ext: &str) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.agent_log)
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "args"));
+        files.retain(|p| p.extension().is_some_and(|e| e == ext));
         files.sort();
         files
+    }
+
+    /// Every prompt the fake agent read on its stdin, oldest first.
+    pub fn agent_prompts(&self) -> Vec<String> {
+        self.agent_log_files("prompt")
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned())
+            .collect()
+    }
+
+    /// Every argument list the fake agent was started with, oldest first.
+    pub fn agent_calls(&self) -> Vec<Vec<String>> {
+        self.agent_log_files("args")
             .iter()
             .map(|p| {
                 let data = std::fs::read(p).unwrap_or_default();
@@ -256,24 +269,42 @@ pub fn stop_child(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
-/// Waits for a child with a deadline, killing it (and failing the test) if it hangs.
+/// Waits for a child with a deadline, killing it (and failing the test) if it hangs. Its
+/// output is read as it comes, so a child that prints more than a pipe holds never blocks.
 pub fn wait_output(mut child: Child, limit: Duration) -> Output {
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut data = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut data);
+            }
+            data
+        })
+    }
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
     let start = Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().expect("collect output"),
+            Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() > limit => {
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("collect output");
+                let _ = child.wait();
                 panic!(
                     "command did not finish within {limit:?}\nstdout: {}\nstderr: {}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
+                    String::from_utf8_lossy(&stdout.join().unwrap_or_default()),
+                    String::from_utf8_lossy(&stderr.join().unwrap_or_default())
                 );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("wait failed: {e}"),
         }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Claude Code headless: `claude -p <prompt> --output-format stream-json --verbose`.
+//! Claude Code headless: `claude -p --output-format stream-json --verbose`, the prompt on stdin.
 //!
 //! The stream is one JSON object per line; keys come in any order and new fields appear between
 //! releases, so unknown fields and types are skipped and lines are switched on `type` /
@@ -6,7 +6,6 @@
 //! thousands of lines, and building a JSON tree per line was the ingest's largest cost.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use std::marker::PhantomData;
 
@@ -37,11 +36,11 @@ pub struct Claude {
 impl Claude {
     /// The arguments for one request, in the order the CLI expects them.
     pub fn args(&self, req: &AgentRequest) -> Vec<String> {
-        // The prompt is the positional argument right after -p: a variadic flag such as
-        // --disallowedTools placed before it would swallow it, so those use the `=` form.
+        // The prompt goes on stdin: an argument is refused by the kernel past 128 KiB, and a
+        // thread grows with every answer. Variadic flags use the `=` form so that they never
+        // swallow a following argument.
         let mut args = vec![
             "-p".to_string(),
-            req.prompt.clone(),
             "--output-format".into(),
             "stream-json".into(),
             "--verbose".into(),
@@ -80,9 +79,7 @@ impl Adapter for Claude {
 
     fn command(&self, req: &AgentRequest) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.program);
-        cmd.args(self.args(req))
-            .current_dir(&req.cwd)
-            .stdin(Stdio::null());
+        cmd.args(self.args(req)).current_dir(&req.cwd);
         cmd
     }
 
@@ -604,7 +601,7 @@ mod tests {
     }
 
     #[test]
-    fn args_keep_the_prompt_positional_and_resume_last() {
+    fn args_leave_the_prompt_to_stdin_and_resume_last() {
         let c = Claude {
             program: "claude".into(),
             model: Some("m".into()),
@@ -618,12 +615,12 @@ mod tests {
             cwd: ".".into(),
             resume: Some("sid".into()),
             issue_id: 1,
+            prompt_file: None,
         };
         assert_eq!(
             c.args(&req),
             [
                 "-p",
-                "do it",
                 "--output-format",
                 "stream-json",
                 "--verbose",

@@ -1,20 +1,24 @@
 //! Any command-line agent: started through `sh -c`, its output read as plain text.
 //!
-//! The prompt reaches it in `AUTOPILOT_PROMPT` (and a file named by `AUTOPILOT_PROMPT_FILE`
-//! is not needed: the variable holds it all). A line starting with `BLOCKED:` is its question;
-//! the exit status says whether it succeeded.
+//! The prompt reaches it on stdin and in a private file named by `$AUTOPILOT_PROMPT_FILE`;
+//! `$AUTOPILOT_PROMPT` holds it too while it is small enough for the environment (Linux
+//! refuses one variable past 128 KiB, and a thread keeps growing). A line starting with
+//! `BLOCKED:` is its question; the exit status says whether it succeeded.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use super::{Adapter, AgentEvent, AgentRequest};
+
+/// Largest prompt also passed in `$AUTOPILOT_PROMPT`: well under the kernel's 128 KiB limit
+/// for one environment string.
+pub const ENV_PROMPT_MAX: usize = 96 << 10;
 
 /// A generic agent command.
 #[derive(Debug, Clone)]
 pub struct Generic {
     /// The shell used to run `command`.
     pub shell: PathBuf,
-    /// The command line (`aider --message "$AUTOPILOT_PROMPT"`).
+    /// The command line (`aider --message-file "$AUTOPILOT_PROMPT_FILE"`).
     pub command: String,
 }
 
@@ -32,13 +36,24 @@ impl Adapter for Generic {
         cmd.arg("-c")
             .arg(&self.command)
             .current_dir(&req.cwd)
-            .env("AUTOPILOT_PROMPT", &req.prompt)
-            .env("AUTOPILOT_ISSUE_ID", req.issue_id.to_string())
-            .stdin(Stdio::null());
+            .env("AUTOPILOT_ISSUE_ID", req.issue_id.to_string());
+        if req.prompt.len() <= ENV_PROMPT_MAX {
+            cmd.env("AUTOPILOT_PROMPT", &req.prompt);
+        } else {
+            // An inherited value would be some other prompt.
+            cmd.env_remove("AUTOPILOT_PROMPT");
+        }
+        if let Some(file) = &req.prompt_file {
+            cmd.env("AUTOPILOT_PROMPT_FILE", file);
+        }
         if let Some(session) = &req.resume {
             cmd.env("AUTOPILOT_RESUME", session);
         }
         cmd
+    }
+
+    fn wants_prompt_file(&self) -> bool {
+        true
     }
 
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent> {

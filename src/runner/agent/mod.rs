@@ -105,6 +105,9 @@ pub struct AgentRequest {
     pub resume: Option<String>,
     /// The issue, for adapters that want it in their environment.
     pub issue_id: i64,
+    /// A private file holding the prompt, for adapters that ask for one
+    /// ([`Adapter::wants_prompt_file`]).
+    pub prompt_file: Option<PathBuf>,
 }
 
 /// An agent the runner can drive.
@@ -114,8 +117,12 @@ pub trait Adapter: Send + Sync {
     /// The executable that will run.
     fn program(&self) -> &Path;
     /// The process to start for a request (stdin/stdout/stderr and process group are set by
-    /// the runner).
+    /// the runner, which writes the prompt to stdin and then closes it).
     fn command(&self, req: &AgentRequest) -> tokio::process::Command;
+    /// Whether the runner should also write the prompt to a file ([`AgentRequest::prompt_file`]).
+    fn wants_prompt_file(&self) -> bool {
+        false
+    }
     /// Parses one output line (without its newline) into zero or more events.
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent>;
     /// Whether a failed `--resume` can be retried as a fresh session (and how to spot it).

@@ -1,0 +1,146 @@
+//! The ways a hostile agent, a long thread or a busy database used to stall the queue or
+//! misplace work: real binaries, real git repositories, real SQLite files.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::{alive, git, last_comment, read_pid, wait_output, TestRepo};
+
+/// Runs `autopilot-tui ARGS` with `input` on stdin; it must succeed.
+fn ok_with_stdin(repo: &TestRepo, args: &[&str], input: &[u8]) -> String {
+    let mut child = repo
+        .cmd(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = wait_output(child, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The repo with a shell command as its agent instead of the fake Claude.
+fn command_agent(repo: TestRepo, script: &str) -> TestRepo {
+    repo.with_env("AUTOPILOT_CLAUDE_BIN", "")
+        .with_env("AUTOPILOT_AGENT_COMMAND", script)
+}
+
+/// A 2 MB answer, unique enough to find whole in a prompt.
+fn huge_answer() -> String {
+    let mut text = String::from("ANSWER: huge\n");
+    for i in 0..40_000 {
+        text.push_str(&format!("line {i:06} of a very long answer\n"));
+    }
+    text.push_str("END-OF-ANSWER");
+    assert!(text.len() > 1_300_000);
+    text
+}
+
+#[test]
+fn a_thread_over_128_kib_still_starts_a_run_with_the_answer_whole() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Pick a database [scenario:ask]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "blocked");
+    let answer = huge_answer();
+    ok_with_stdin(&repo, &["comment", &id.to_string(), "-"], answer.as_bytes());
+    // A second long answer makes the thread over 2 MB; the older one is shortened.
+    let again = answer.replace("huge", "again");
+    ok_with_stdin(&repo, &["comment", &id.to_string(), "-"], again.as_bytes());
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let prompt = repo.agent_prompts().pop().unwrap();
+    assert!(
+        prompt.contains(&answer) && prompt.contains(&again),
+        "the newest human comments go in whole"
+    );
+    assert!(prompt.contains("Which database should the cache use"));
+}
+
+#[test]
+fn a_command_agent_gets_a_long_prompt_on_stdin_and_in_a_private_file() {
+    let repo = TestRepo::new();
+    let home = repo.dir.path().display().to_string();
+    let script = format!(
+        "cat > '{home}/stdin.txt'; cp \"$AUTOPILOT_PROMPT_FILE\" '{home}/file.txt'; \
+         stat -c %a \"$AUTOPILOT_PROMPT_FILE\" > '{home}/mode.txt'; \
+         printf %s \"${{AUTOPILOT_PROMPT-unset}}\" > '{home}/env.txt'; \
+         echo \"$AUTOPILOT_PROMPT_FILE\" > '{home}/path.txt'; date +%s%N >> out.txt; echo done"
+    );
+    let repo = command_agent(repo, &script);
+    let id = repo.add(&["Small first", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "in_review");
+    let read = |f: &str| std::fs::read_to_string(repo.dir.path().join(f)).unwrap();
+    assert!(read("stdin.txt").contains("Title: Small first"));
+    assert_eq!(read("stdin.txt"), read("file.txt"));
+    assert_eq!(
+        read("env.txt"),
+        read("stdin.txt"),
+        "a small prompt is in the environment too"
+    );
+    assert_eq!(read("mode.txt").trim(), "600");
+    assert!(
+        !std::path::Path::new(read("path.txt").trim()).exists(),
+        "the prompt file goes with the run"
+    );
+
+    let review = "more ".repeat(60_000);
+    ok_with_stdin(
+        &repo,
+        &["request-changes", &id.to_string(), "-"],
+        review.as_bytes(),
+    );
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "in_review");
+    let stdin = read("stdin.txt");
+    assert!(stdin.len() > 300_000 && stdin.contains(review.trim_end()));
+    assert_eq!(stdin, read("file.txt"));
+    assert_eq!(
+        read("env.txt"),
+        "unset",
+        "too long for one environment string"
+    );
+}
+
+#[test]
+fn a_run_ends_when_the_agent_exits_and_what_it_left_running_is_killed() {
+    let repo = TestRepo::new();
+    let home = repo.dir.path().display().to_string();
+    // Both background children hold stdout open; the second escapes the process group.
+    let script = format!(
+        "echo x > f; sleep 300 & echo $! > '{home}/bg.pid'; \
+         setsid sleep 301 & echo $! > '{home}/setsid.pid'; echo done"
+    );
+    let repo = command_agent(repo, &script).with_env("AUTOPILOT_STALL_MINUTES", "10");
+    let id = repo.add(&["Leave a child behind", "--ready"]);
+    let out = repo.run(&["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert_eq!(issue["runs"][0]["outcome"], "implemented");
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(git(&repo.root, &["show", &format!("{branch}:f")]), "x");
+    for f in ["bg.pid", "setsid.pid"] {
+        let pid = read_pid(&repo.dir.path().join(f)).unwrap();
+        assert!(!alive(pid), "{f}: process {pid} outlived the run");
+    }
+    let log = repo.ok(&["log", &id.to_string()]);
+    assert!(log.contains("done"), "{log}");
+}
