@@ -144,3 +144,58 @@ fn a_run_ends_when_the_agent_exits_and_what_it_left_running_is_killed() {
     let log = repo.ok(&["log", &id.to_string()]);
     assert!(log.contains("done"), "{log}");
 }
+
+#[test]
+fn transcript_lines_survive_a_database_locked_past_the_timeout() {
+    let repo = TestRepo::new();
+    let gate = repo.dir.path().join("gate");
+    let repo = repo
+        .with_env("AUTOPILOT_LOCK_TIMEOUT_MS", "300")
+        .with_env("FAKE_CLAUDE_GATE", gate.to_str().unwrap())
+        .with_env("FAKE_CLAUDE_DELAY", "0.01");
+    let id = repo.add(&["Slow work [scenario:slow]", "--ready"]);
+    let mut runner = repo
+        .cmd(&["run", "--once"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    let stderr = runner.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    support::wait_for(
+        "the first line to be stored",
+        Duration::from_secs(30),
+        || (repo.transcript(1).len() == 1).then_some(()),
+    );
+    // Another process takes the write lock and keeps it past the timeout while the agent
+    // prints the rest and exits.
+    let blocker = rusqlite::Connection::open(repo.db()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    std::fs::write(&gate, "").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines_rx.recv_timeout(left) {
+            Ok(line) if line.contains("agent output of run") => break,
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("the runner never reported the refused write ({e}); it said {seen:?}"),
+        }
+    }
+    blocker.execute_batch("COMMIT").unwrap();
+    let out = wait_output(runner, Duration::from_secs(60));
+    assert!(out.status.success());
+    assert_eq!(repo.status(id), "in_review");
+    let lines = repo.transcript(1);
+    assert_eq!(lines.len(), 7, "every line is stored once the lock is gone");
+    assert!(String::from_utf8_lossy(&lines[6]).contains("\"type\":\"result\""));
+}

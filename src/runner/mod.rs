@@ -6,6 +6,7 @@ pub mod agent;
 mod db;
 pub mod events;
 pub mod git;
+mod ingest;
 pub mod outcome;
 pub mod process;
 pub mod prompt;

@@ -218,6 +218,14 @@ impl Store {
         &self.path
     }
 
+    /// Changes how long a write waits for another process's lock before failing (the
+    /// default comes from `AUTOPILOT_LOCK_TIMEOUT_MS`).
+    pub fn set_lock_timeout(&mut self, timeout: Duration) -> Result<()> {
+        self.deadline = timeout;
+        self.conn.busy_timeout(BUSY_TIMEOUT.min(timeout))?;
+        Ok(())
+    }
+
     fn classify(&self, e: StoreError) -> StoreError {
         classify(&self.path, BUSY_TIMEOUT.min(self.deadline), e)
     }

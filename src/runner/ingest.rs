@@ -1,0 +1,460 @@
+//! The agent's output on its way to the store and the panes: a reader task splits stdout
+//! into capped lines, parses them and batches them; a writer task stores each batch, then
+//! renders it for the pane and folds its events into what the run observed, so what a pane
+//! shows is always already saved.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
+
+use super::agent::{Adapter, AgentEvent};
+use super::events::{display_lines, LineKind, PaneLine, RunnerEvent};
+use super::outcome::Observed;
+use super::process::{LineSplitter, MAX_LINE_BYTES};
+use super::Db;
+use crate::domain::now_millis;
+use crate::store::TranscriptBatch;
+
+/// Most bytes of output a batch grows to while the writer is busy (also the size of a
+/// transcript row under a flood).
+const FLUSH_BYTES: usize = 512 << 10;
+/// Bytes asked for per read of the agent's stdout.
+const READ_BYTES: usize = 256 << 10;
+/// Most bytes of output held in memory while the store refuses it; past that lines are
+/// dropped with a marker.
+const UNSAVED_MAX: usize = 64 << 20;
+/// Tries to store what is held once the agent has exited, before giving up on it.
+const FINAL_ATTEMPTS: u32 = 3;
+/// The first and the longest wait between tries to store held output.
+const RETRY_MIN: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(4);
+
+/// A batch of output on its way from the reader to the store.
+#[derive(Default)]
+pub(super) struct Chunk {
+    transcript: TranscriptBatch,
+    items: Vec<Item>,
+}
+
+/// What a batch carries besides its raw lines, in order.
+enum Item {
+    /// A parsed event, rendered and observed once the batch is stored.
+    Event(AgentEvent),
+    /// A note of the runner's own for the pane.
+    Note(String),
+}
+
+impl Chunk {
+    fn is_empty(&self) -> bool {
+        self.transcript.is_empty() && self.items.is_empty()
+    }
+
+    /// Takes in the batch that was read after this one.
+    fn absorb(&mut self, later: Chunk) {
+        self.transcript.append(later.transcript);
+        self.items.extend(later.items);
+    }
+}
+
+/// What the reader keeps while it splits output into lines and batches.
+struct Ingest {
+    adapter: Arc<dyn Adapter>,
+    cap: u64,
+    stored: u64,
+    capped: bool,
+    chunk: Chunk,
+}
+
+impl Ingest {
+    /// One complete line (without its newline); `dropped` bytes of it were over the line cap.
+    fn line(&mut self, bytes: &[u8], dropped: usize) {
+        let marked: std::borrow::Cow<'_, [u8]> = if dropped > 0 {
+            let mut line = bytes.to_vec();
+            line.extend_from_slice(
+                format!("…[autopilot: {dropped} bytes of this line dropped; lines are capped at {} MiB]", MAX_LINE_BYTES >> 20)
+                    .as_bytes(),
+            );
+            line.into()
+        } else {
+            bytes.into()
+        };
+        let bytes = &*marked;
+        let ts = now_millis();
+        let mut is_result = false;
+        for ev in self.adapter.parse_line(bytes) {
+            is_result |= matches!(ev, AgentEvent::Result(_));
+            self.chunk.items.push(Item::Event(ev));
+        }
+        // Past the per-run cap only the closing result line is still stored.
+        if self.stored + bytes.len() as u64 <= self.cap || is_result {
+            self.stored += bytes.len() as u64;
+            self.chunk.transcript.push(ts, bytes);
+        } else if !self.capped {
+            self.capped = true;
+            let marker = format!(
+                "[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]",
+                self.cap >> 20
+            );
+            self.chunk.transcript.push(ts, marker.as_bytes());
+            self.chunk.items.push(Item::Note(marker));
+        }
+    }
+}
+
+/// Reads the agent's stdout in large blocks, splits it into lines (each capped at
+/// [`MAX_LINE_BYTES`]), parses each line, and hands batches to the writer. A batch goes as
+/// soon as the writer has room; while it is busy the batch grows (up to [`FLUSH_BYTES`]), so
+/// a flood is stored in few large transactions and a trickle shows line by line.
+/// `last_output` is refreshed at every read for the stall detector.
+pub(super) async fn read_output(
+    stdout: Option<tokio::process::ChildStdout>,
+    adapter: Arc<dyn Adapter>,
+    run_id: i64,
+    cap: u64,
+    chunks: tokio::sync::mpsc::Sender<Chunk>,
+    last_output: Arc<AtomicI64>,
+    drain: CancellationToken,
+) {
+    let Some(mut out) = stdout else { return };
+    let mut ingest = Ingest {
+        adapter,
+        cap,
+        stored: 0,
+        capped: false,
+        chunk: Chunk::default(),
+    };
+    let (mut buf, mut splitter) = (vec![0u8; READ_BYTES], LineSplitter::new(MAX_LINE_BYTES));
+    loop {
+        tokio::select! {
+            biased;
+            () = drain.cancelled() => break,
+            permit = chunks.reserve(), if !ingest.chunk.is_empty() => match permit {
+                Ok(permit) => permit.send(std::mem::take(&mut ingest.chunk)),
+                Err(_) => return,
+            },
+            read = out.read(&mut buf), if ingest.chunk.transcript.bytes() < FLUSH_BYTES => {
+                let n = match read {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(run_id, "reading agent output failed: {e}");
+                        break;
+                    }
+                };
+                last_output.store(now_millis(), Ordering::Relaxed);
+                splitter.feed(&buf[..n], |line, dropped| ingest.line(line, dropped));
+            }
+        }
+    }
+    splitter.finish(|line, dropped| ingest.line(line, dropped));
+    if !ingest.chunk.is_empty() {
+        let _ = chunks.send(ingest.chunk).await;
+    }
+}
+
+/// Stores each batch (merging what is already queued into one transaction), then renders it
+/// for the pane and folds its events into what the run observed: what a pane shows is always
+/// already saved. Runs beside the reader, so parsing and storing overlap. Returns the next
+/// transcript sequence number and what was observed.
+///
+/// A batch the store refuses (another process holds the database past the lock timeout) is
+/// kept and retried with the next one; past [`UNSAVED_MAX`] bytes, or once the run is over and
+/// [`FINAL_ATTEMPTS`] more tries failed, lines are dropped and a marker line says how many.
+pub(super) async fn write_output(
+    db: Db,
+    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+    slot: usize,
+    run_id: i64,
+    seq: i64,
+    mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
+) -> (i64, Observed) {
+    let mut observed = Observed::default();
+    let mut out = Unsaved::new(seq);
+    let (mut open, mut final_attempts, mut backoff) = (true, 0, RETRY_MIN);
+    loop {
+        let wake = if !open {
+            tokio::time::sleep(backoff).await;
+            Wake::Retry
+        } else if out.is_empty() {
+            chunks.recv().await.map_or(Wake::Closed, Wake::Chunk)
+        } else {
+            // Unsaved lines wait for the next batch or the next retry, whichever is first.
+            tokio::select! {
+                c = chunks.recv() => c.map_or(Wake::Closed, Wake::Chunk),
+                () = tokio::time::sleep(backoff) => Wake::Retry,
+            }
+        };
+        match wake {
+            Wake::Chunk(mut chunk) => {
+                while chunk.transcript.bytes() < FLUSH_BYTES {
+                    match chunks.try_recv() {
+                        Ok(more) => chunk.absorb(more),
+                        Err(_) => break,
+                    }
+                }
+                out.take(chunk, &mut observed, &events, run_id);
+            }
+            Wake::Closed => open = false,
+            Wake::Retry => backoff = (backoff * 2).min(RETRY_MAX),
+        }
+        if out.is_empty() {
+            if open {
+                continue;
+            }
+            break;
+        }
+        match out.store(&db, run_id).await {
+            Ok(lines) => {
+                backoff = RETRY_MIN;
+                if !lines.is_empty() {
+                    let _ = events.send(RunnerEvent::Output {
+                        slot,
+                        run_id,
+                        lines,
+                    });
+                }
+            }
+            Err(e) => {
+                final_attempts += u32::from(!open);
+                let give_up = out.bytes() > UNSAVED_MAX || final_attempts >= FINAL_ATTEMPTS;
+                let _ = events.send(RunnerEvent::Problem(if give_up {
+                    format!("could not store agent output of run {run_id}: {e}; {} line(s) dropped", out.lines())
+                } else {
+                    format!("agent output of run {run_id} is not stored yet ({e}); keeping {} line(s) in memory and retrying", out.lines())
+                }));
+                if give_up {
+                    out.drop_all();
+                    if !open {
+                        // Not even the marker could be stored: the problem above says it.
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (out.seq, observed)
+}
+
+/// What the writer woke up for.
+enum Wake {
+    Chunk(Chunk),
+    Closed,
+    Retry,
+}
+
+/// Output read but not yet stored: the transcript lines, the pane lines they become once
+/// saved, the session to record, and how many earlier lines had to be dropped.
+struct Unsaved {
+    seq: i64,
+    batch: TranscriptBatch,
+    pane: Vec<PaneLine>,
+    session: Option<String>,
+    dropped: i64,
+}
+
+impl Unsaved {
+    fn new(seq: i64) -> Unsaved {
+        Unsaved {
+            seq,
+            batch: TranscriptBatch::default(),
+            pane: Vec::new(),
+            session: None,
+            dropped: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batch.is_empty() && self.pane.is_empty() && self.dropped == 0
+    }
+
+    fn lines(&self) -> i64 {
+        self.batch.lines()
+    }
+
+    fn bytes(&self) -> usize {
+        self.batch.bytes()
+    }
+
+    /// Takes a batch in: its lines wait to be stored, its events are observed at once (the
+    /// verdict must not depend on the store being free), and progress is reported.
+    fn take(
+        &mut self,
+        chunk: Chunk,
+        observed: &mut Observed,
+        events: &tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+        run_id: i64,
+    ) {
+        self.batch.append(chunk.transcript);
+        let (turns_before, mut cost) = (observed.turns, None);
+        for item in chunk.items {
+            match item {
+                Item::Event(ev) => {
+                    self.pane.extend(display_lines(&ev));
+                    match &ev {
+                        AgentEvent::Result(res) => cost = Some((res.turns, res.cost_usd)),
+                        AgentEvent::Init { session_id, .. } => {
+                            self.session = Some(session_id.clone());
+                        }
+                        _ => {}
+                    }
+                    observed.observe(ev);
+                }
+                Item::Note(text) => self.pane.push(PaneLine {
+                    kind: LineKind::Meta,
+                    text,
+                }),
+            }
+        }
+        if observed.turns != turns_before {
+            let _ = events.send(RunnerEvent::Progress {
+                run_id,
+                turns: Some(observed.turns),
+                cost_usd: None,
+            });
+        }
+        if let Some((turns, cost_usd)) = cost {
+            let _ = events.send(RunnerEvent::Progress {
+                run_id,
+                turns,
+                cost_usd,
+            });
+        }
+    }
+
+    /// Gives up on the lines held, remembering how many for the marker.
+    fn drop_all(&mut self) {
+        self.dropped += self.batch.lines();
+        self.batch = TranscriptBatch::default();
+        self.pane.clear();
+    }
+
+    /// Stores what is held (after a marker for dropped lines, if any); on success returns
+    /// the pane lines, which may now be shown.
+    async fn store(
+        &mut self,
+        db: &Db,
+        run_id: i64,
+    ) -> Result<Vec<PaneLine>, crate::store::StoreError> {
+        let mut marker = TranscriptBatch::default();
+        let mut pane = Vec::new();
+        if self.dropped > 0 {
+            let text = format!(
+                "[autopilot: {} line(s) of output were dropped here: the database stayed locked by another process]",
+                self.dropped
+            );
+            marker.push(now_millis(), text.as_bytes());
+            pane.push(PaneLine {
+                kind: LineKind::Meta,
+                text,
+            });
+        }
+        let batches = vec![marker, std::mem::take(&mut self.batch)];
+        let (first, session) = (self.seq, self.session.clone());
+        let stored = db
+            .call(move |s| {
+                let stored = s.append_transcript(run_id, first, &batches);
+                // The session is recorded apart: lines already stored must not be retried.
+                let session_saved = match (&stored, session) {
+                    (Ok(_), Some(sid)) => s.set_run_session(run_id, &sid).is_ok(),
+                    (_, sid) => sid.is_none(),
+                };
+                Ok((stored, batches, session_saved))
+            })
+            .await;
+        match stored {
+            Ok((Ok(lines), _, session_saved)) => {
+                self.seq += lines;
+                self.dropped = 0;
+                if session_saved {
+                    self.session = None;
+                }
+                pane.append(&mut self.pane);
+                Ok(pane)
+            }
+            Ok((Err(e), mut batches, _)) => {
+                self.batch = batches.pop().unwrap_or_default();
+                Err(e)
+            }
+            Err(e) => {
+                // The store task itself failed and took the lines with it.
+                self.drop_all();
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::domain::Kind;
+    use crate::store::NewIssue;
+
+    fn chunk(lines: &[&str]) -> Chunk {
+        let mut c = Chunk::default();
+        for l in lines {
+            c.transcript.push(1, l.as_bytes());
+        }
+        c
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let db = Db::open(&path).await.unwrap();
+        let run = db
+            .call(|s| {
+                s.set_lock_timeout(Duration::from_millis(100))?;
+                let new = NewIssue {
+                    title: "t".into(),
+                    body: String::new(),
+                    kind: Kind::Feature,
+                    priority: 0,
+                    ready: false,
+                    depends_on: Vec::new(),
+                };
+                let issue = s.create_issue(&new, "me")?;
+                s.start_run(issue.id, "agent", 0)
+            })
+            .await
+            .unwrap();
+        let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (mut out, mut observed) = (Unsaved::new(0), Observed::default());
+        // Another process holds the write lock past the timeout.
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        out.take(chunk(&["one", "two"]), &mut observed, &events, run);
+        assert!(out.store(&db, run).await.is_err());
+        assert_eq!(out.lines(), 2, "kept for the next try");
+        out.take(chunk(&["three"]), &mut observed, &events, run);
+        assert!(out.store(&db, run).await.is_err());
+        assert_eq!(out.lines(), 3);
+        out.drop_all();
+        out.take(chunk(&["four"]), &mut observed, &events, run);
+        blocker.execute_batch("COMMIT").unwrap();
+
+        let shown = out.store(&db, run).await.unwrap();
+        let stored: Vec<String> = db
+            .call(move |s| s.transcript(run, -1, i64::MAX))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| String::from_utf8_lossy(&l.line).into_owned())
+            .collect();
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        assert!(
+            stored[0].contains("3 line(s) of output were dropped here"),
+            "{stored:?}"
+        );
+        assert_eq!(stored[1], "four");
+        assert!(shown[0].text.contains("3 line(s)"));
+        assert_eq!(out.seq, 2);
+        assert!(out.is_empty());
+    }
+}
