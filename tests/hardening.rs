@@ -199,3 +199,166 @@ fn transcript_lines_survive_a_database_locked_past_the_timeout() {
     assert_eq!(lines.len(), 7, "every line is stored once the lock is gone");
     assert!(String::from_utf8_lossy(&lines[6]).contains("\"type\":\"result\""));
 }
+
+/// The system comment that closed the newest run.
+fn note(repo: &TestRepo, id: i64) -> String {
+    last_comment(&repo.show(id))
+}
+
+#[test]
+fn work_left_on_a_detached_head_is_brought_back_onto_the_issue_branch() {
+    let repo = command_agent(
+        TestRepo::new(),
+        "git checkout -q --detach && echo x > f && echo done",
+    );
+    let id = repo.add(&["Detach", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(git(&repo.root, &["show", &format!("{branch}:f")]), "x");
+    let wt = issue["worktree"].as_str().unwrap();
+    assert_eq!(
+        git(std::path::Path::new(wt), &["symbolic-ref", "HEAD"]),
+        format!("refs/heads/{branch}")
+    );
+    let text = note(&repo, id);
+    assert!(
+        text.contains("detached HEAD") && text.contains("brought back onto"),
+        "{text}"
+    );
+}
+
+#[test]
+fn commits_the_agent_made_on_a_branch_of_its_own_are_kept_and_reported() {
+    let repo = command_agent(
+        TestRepo::new(),
+        "git checkout -q -b side && echo y > g && git add g && \
+         git -c user.name=agent -c user.email=a@b commit -qm 'agent commit' && echo z > h && echo done",
+    );
+    let id = repo.add(&["Own commits", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let branch = issue["branch"].as_str().unwrap();
+    let log = git(
+        &repo.root,
+        &["log", "--format=%s", &format!("main..{branch}")],
+    );
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(log.lines().nth(1) == Some("agent commit"), "{log}");
+    assert_eq!(git(&repo.root, &["show", &format!("{branch}:h")]), "z");
+    let text = note(&repo, id);
+    assert!(
+        text.contains("1 commit(s) of its own") && text.contains("branch side"),
+        "{text}"
+    );
+}
+
+#[test]
+fn work_left_on_an_unrelated_branch_is_not_committed_and_says_where_it_is() {
+    let repo = TestRepo::new();
+    git(&repo.root, &["checkout", "-q", "-b", "other"]);
+    std::fs::write(repo.root.join("other.txt"), "other\n").unwrap();
+    git(&repo.root, &["add", "other.txt"]);
+    git(&repo.root, &["commit", "-qm", "other work"]);
+    git(&repo.root, &["checkout", "-q", "main"]);
+    let other_tip = git(&repo.root, &["rev-parse", "other"]);
+    let repo = command_agent(repo, "git checkout -q other && echo w > f && echo done");
+    let id = repo.add(&["Wander off", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["rev-parse", branch]),
+        git(&repo.root, &["rev-parse", "main"])
+    );
+    assert_eq!(
+        git(&repo.root, &["rev-parse", "other"]),
+        other_tip,
+        "nothing committed there"
+    );
+    let text = note(&repo, id);
+    assert!(
+        text.contains("branch other")
+            && text.contains("Nothing was committed")
+            && !text.contains("Committed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_fresh_database_never_reuses_a_branch_or_worktree_it_did_not_create() {
+    let repo = TestRepo::new();
+    let first = repo.add(&["Say hello", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let old_branch = repo.show(first)["branch"].as_str().unwrap().to_string();
+    let old_tip = git(&repo.root, &["rev-parse", &old_branch]);
+
+    // The database is moved aside; its worktree stays.
+    std::fs::rename(repo.db(), repo.dir.path().join("old.db")).unwrap();
+    let id = repo.add(&["Say hello", "--ready"]);
+    assert_eq!(id, first, "a new database numbers from 1 again");
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let branch = issue["branch"].as_str().unwrap().to_string();
+    assert_eq!(branch, format!("{old_branch}-2"));
+    assert!(issue["worktree"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("issue-{id}-2")));
+    assert_eq!(
+        git(&repo.root, &["rev-parse", &old_branch]),
+        old_tip,
+        "the old branch is untouched"
+    );
+    assert_eq!(
+        git(
+            &repo.root,
+            &["rev-list", "--count", &format!("main..{branch}")]
+        ),
+        "1"
+    );
+
+    // All of .autopilot/ is deleted: the branches stay, so the next name is taken too.
+    std::fs::remove_dir_all(repo.root.join(".autopilot")).unwrap();
+    repo.add(&["Say hello", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let third = repo.show(1);
+    assert_eq!(third["status"], "in_review", "{}", last_comment(&third));
+    assert_eq!(third["branch"], format!("{old_branch}-3"));
+    assert_eq!(git(&repo.root, &["rev-parse", &old_branch]), old_tip);
+}
+
+#[test]
+fn a_renamed_base_is_named_with_the_command_that_fixes_it() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Say hello", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.show(id)["base"], "main");
+    git(&repo.root, &["branch", "-m", "main", "trunk"]);
+    repo.ok(&["request-changes", &id.to_string(), "again please"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "blocked");
+    let text = note(&repo, id);
+    assert!(
+        text.contains("\"main\"")
+            && text.contains(&format!("autopilot-tui edit {id} --base BRANCH")),
+        "{text}"
+    );
+    let err = repo.fails(&["edit", &id.to_string(), "--base", "nope"]);
+    assert!(err.contains("\"nope\" is not a branch"), "{err}");
+    assert_eq!(
+        repo.show(id)["base"],
+        "main",
+        "a refused edit changes nothing"
+    );
+    repo.ok(&["edit", &id.to_string(), "--base", "trunk"]);
+    repo.ok(&["comment", &id.to_string(), "base fixed"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert_eq!(issue["base"], "trunk");
+}

@@ -87,7 +87,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Edit an issue's title, body, kind or priority.
+    /// Edit an issue's title, body, kind, priority or base branch.
     Edit {
         /// The issue.
         id: i64,
@@ -103,6 +103,10 @@ pub enum Command {
         /// New priority.
         #[arg(long, allow_negative_numbers = true)]
         priority: Option<i64>,
+        /// New base branch: the next run starts from it (or merges it in, on an existing
+        /// branch). Must be a local branch of the repository.
+        #[arg(long, value_name = "BRANCH")]
+        base: Option<String>,
     },
     /// Move an issue: `ready` hands it off, `done` accepts it, `backlog` sends it back.
     Move {
@@ -215,6 +219,20 @@ fn human_name(author: Option<String>) -> String {
         .unwrap_or_else(|| crate::config::user_name(&env_var))
 }
 
+/// Refuses a base that is not a local branch of the repository: a run would fail on it.
+fn check_base(ctx: &Ctx, base: &str) -> anyhow::Result<()> {
+    let repo = &ctx.config.paths.repo_root;
+    let name = base.trim();
+    if name.is_empty() || !crate::runner::git::is_branch(repo, name) {
+        anyhow::bail!(
+            "{:?} is not a branch of {}; `git branch --list` shows the branches there",
+            crate::runner::sanitize::strip_all(name),
+            repo.display()
+        );
+    }
+    Ok(())
+}
+
 fn text_arg(text: String) -> anyhow::Result<String> {
     if text == "-" {
         let mut s = String::new();
@@ -308,8 +326,12 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             body,
             kind,
             priority,
+            base,
         } => {
             let body = body.map(text_arg).transpose()?;
+            if let Some(b) = &base {
+                check_base(&ctx, b)?;
+            }
             let issue = ctx.store()?.update_issue(
                 id,
                 &IssueEdit {
@@ -317,6 +339,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     body,
                     kind,
                     priority,
+                    base,
                 },
                 &human_name(None),
             )?;

@@ -80,7 +80,8 @@ pub fn current_branch(repo: &Path) -> Result<String, GitError> {
     })
 }
 
-fn branch_exists(repo: &Path, branch: &str) -> bool {
+/// Whether `branch` is a local branch of `repo`.
+pub fn is_branch(repo: &Path, branch: &str) -> bool {
     git(
         repo,
         &[
@@ -129,18 +130,145 @@ pub fn ensure_worktree(repo: &Path, path: &Path, branch: &str, base: &str) -> Re
     }
     // Metadata of a worktree whose directory was deleted would make `worktree add` refuse.
     let _ = git(repo, &["worktree", "prune"]);
-    if branch_exists(repo, branch) {
+    if is_branch(repo, branch) {
         git(repo, &["worktree", "add", &path_str, branch])?;
     } else {
-        if !branch_exists(repo, base) {
+        if !is_branch(repo, base) {
             return Err(GitError {
                 command: format!("git worktree add -b {branch} {path_str} {base}"),
-                stderr: format!("base branch {base:?} does not exist; set [runner] base_branch or AUTOPILOT_BASE_BRANCH"),
+                stderr: format!("base branch {base:?} does not exist"),
             });
         }
         git(repo, &["worktree", "add", "-b", branch, &path_str, base])?;
     }
     Ok(())
+}
+
+/// The first branch name and worktree directory for issue `id` that nothing in `repo` uses
+/// yet: `autopilot/issue-ID-SLUG` in `issue-ID`, else with `-2`, `-3`… appended. A branch or
+/// worktree left by another database (one that was deleted or moved aside) holds another
+/// issue's work and is never reused.
+pub fn unused_workspace(
+    repo: &Path,
+    worktrees: &Path,
+    id: i64,
+    slug: &str,
+) -> Result<(String, PathBuf), GitError> {
+    let registered = git(repo, &["worktree", "list", "--porcelain"])?;
+    let taken = |path: &Path| {
+        path.exists()
+            || registered
+                .lines()
+                .filter_map(|l| l.strip_prefix("worktree "))
+                .any(|w| Path::new(w) == path)
+    };
+    for n in 1..=1000 {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        let branch = format!("autopilot/issue-{id}-{slug}{suffix}");
+        let path = worktrees.join(format!("issue-{id}{suffix}"));
+        if !is_branch(repo, &branch) && !taken(&path) {
+            return Ok((branch, path));
+        }
+    }
+    Err(GitError {
+        command: "git worktree add".into(),
+        stderr: format!("every branch name autopilot/issue-{id}-{slug}[-N] up to -1000 is taken; delete old autopilot branches"),
+    })
+}
+
+/// Where the agent left `HEAD` of a worktree, against the issue branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadCheck {
+    /// On the issue branch, as it should be.
+    OnBranch,
+    /// It was elsewhere (named here) on top of the branch's work; the branch now points at
+    /// that commit and is checked out again, files untouched.
+    BroughtBack(String),
+    /// Elsewhere (named here), on a commit that does not contain the branch; nothing moved.
+    Elsewhere(String),
+}
+
+/// Every ref name of the repository of `dir` (branches, tags, remotes).
+pub fn ref_names(dir: &Path) -> Result<Vec<String>, GitError> {
+    Ok(git(dir, &["for-each-ref", "--format=%(refname)"])?
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Makes sure the worktree `dir` is on `branch` before its work is committed there. An agent
+/// that detached HEAD or switched to a branch of its own, on top of the issue branch, has
+/// the issue branch fast-forwarded to where it went and checked out again without touching
+/// the work tree. One that went somewhere else is left as it is, for a human: onto a commit
+/// that does not contain the branch, or onto commits that a ref in `refs_before` (the refs
+/// that existed when the run started) already held, which are somebody else's work.
+pub fn bring_head_back(
+    dir: &Path,
+    branch: &str,
+    refs_before: &[String],
+) -> Result<HeadCheck, GitError> {
+    let full = format!("refs/heads/{branch}");
+    let on = git(dir, &["symbolic-ref", "--quiet", "HEAD"]).ok();
+    if on.as_deref() == Some(full.as_str()) {
+        return Ok(HeadCheck::OnBranch);
+    }
+    let head = head(dir)?;
+    let short = &head[..head.len().min(10)];
+    let place = match on.as_deref().and_then(|r| r.strip_prefix("refs/heads/")) {
+        Some(other) => format!("branch {other} (at {short})"),
+        None => format!("a detached HEAD at {short}"),
+    };
+    let tip = git(dir, &["rev-parse", "--verify", "--quiet", &full]).map_err(|e| GitError {
+        stderr: format!("the issue branch {branch} is gone ({})", e.stderr),
+        ..e
+    })?;
+    if git(dir, &["merge-base", "--is-ancestor", &tip, &head]).is_err() {
+        return Ok(HeadCheck::Elsewhere(place));
+    }
+    let added = git(dir, &["rev-list", "--reverse", &format!("{tip}..{head}")])?;
+    if let Some(oldest) = added.lines().next() {
+        let holders = git(
+            dir,
+            &["for-each-ref", "--contains", oldest, "--format=%(refname)"],
+        )?;
+        if holders
+            .lines()
+            .any(|r| r != full && refs_before.iter().any(|b| b == r))
+        {
+            return Ok(HeadCheck::Elsewhere(place));
+        }
+    }
+    // Same commit, so index and files stay valid when HEAD is re-pointed.
+    git(dir, &["update-ref", &full, &head, &tip])?;
+    git(dir, &["symbolic-ref", "HEAD", &full])?;
+    Ok(HeadCheck::BroughtBack(place))
+}
+
+/// How many commits `to` has that `from` has not.
+pub fn commits_between(dir: &Path, from: &str, to: &str) -> Result<usize, GitError> {
+    let n = git(dir, &["rev-list", "--count", &format!("{from}..{to}")])?;
+    n.parse().map_err(|_| GitError {
+        command: format!("git rev-list --count {from}..{to}"),
+        stderr: format!("unexpected output {n:?}"),
+    })
+}
+
+/// Whether `branch` contains `commit`.
+pub fn branch_contains(dir: &Path, branch: &str, commit: &str) -> bool {
+    git(
+        dir,
+        &[
+            "merge-base",
+            "--is-ancestor",
+            commit,
+            &format!("refs/heads/{branch}"),
+        ],
+    )
+    .is_ok()
 }
 
 /// Holds an exclusive lock on `<worktrees dir>/.lock` until dropped.

@@ -12,6 +12,7 @@ pub mod process;
 pub mod prompt;
 mod run;
 pub mod sanitize;
+mod workspace;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -15,8 +15,9 @@ use super::events::RunnerEvent;
 use super::ingest::{read_output, write_output, Chunk};
 use super::outcome::{decide, Observed, Verdict};
 use super::process::{signal_group, terminate_group, LineSplitter};
+use super::workspace;
 use super::{git, prompt, Db, Runner};
-use crate::domain::{now_millis, slugify, Actor, AuthorKind, Issue, RunOutcome, Status};
+use crate::domain::{now_millis, Actor, AuthorKind, Issue, RunOutcome, Status};
 use crate::store::RunEnd;
 
 /// Lines of stderr kept for error comments.
@@ -168,11 +169,13 @@ fn spawn_lease_renewer(
     })
 }
 
-fn system(body: String) -> (String, AuthorKind, String) {
+/// A comment by autopilot itself.
+pub(super) fn system(body: String) -> (String, AuthorKind, String) {
     (SYSTEM_AUTHOR.to_string(), AuthorKind::System, body)
 }
 
-fn failed(error: String, stderr_tail: Option<String>) -> RunEnd {
+/// How a run ends that failed: blocked, with the error (and the agent's stderr) in a comment.
+pub(super) fn failed(error: String, stderr_tail: Option<String>) -> RunEnd {
     let mut body = format!("The run failed: {error}");
     if let Some(tail) = stderr_tail.as_ref().filter(|t| !t.trim().is_empty()) {
         body.push_str(&format!(
@@ -205,90 +208,11 @@ async fn execute(
 ) -> RunEnd {
     let s = &r.settings;
     // 1. the workspace
-    let branch = issue
-        .branch
-        .clone()
-        .unwrap_or_else(|| format!("autopilot/issue-{}-{}", issue.id, slugify(&issue.title)));
-    let worktree = s.worktrees.join(format!("issue-{}", issue.id));
-    let base = match issue.base.clone().or_else(|| s.base_branch.clone()) {
-        Some(b) => b,
-        None => {
-            let repo = s.repo_root.clone();
-            match tokio::task::spawn_blocking(move || git::current_branch(&repo)).await {
-                Ok(Ok(b)) => b,
-                Ok(Err(e)) => return failed(e.to_string(), None),
-                Err(e) => return failed(format!("git task failed: {e}"), None),
-            }
-        }
+    let ws = match workspace::prepare(r, db, issue).await {
+        Ok(ws) => ws,
+        Err(end) => return end,
     };
-    {
-        // ensure_worktree serialises itself (a lock file), across processes as within one.
-        let (repo, wt, br, bs) = (
-            s.repo_root.clone(),
-            worktree.clone(),
-            branch.clone(),
-            base.clone(),
-        );
-        match tokio::task::spawn_blocking(move || git::ensure_worktree(&repo, &wt, &br, &bs)).await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return failed(format!("could not prepare the worktree: {e}"), None),
-            Err(e) => return failed(format!("git task failed: {e}"), None),
-        }
-    }
-    let wt_text = worktree.to_string_lossy().to_string();
-    if issue.branch.as_deref() != Some(&branch)
-        || issue.worktree.as_deref() != Some(&wt_text)
-        || issue.base.as_deref() != Some(&base)
-    {
-        let (id, br, wt, bs) = (issue.id, branch.clone(), wt_text.clone(), base.clone());
-        if let Err(e) = db.call(move |st| st.set_workspace(id, &br, &wt, &bs)).await {
-            return failed(format!("cannot record the workspace: {e}"), None);
-        }
-    }
-    // A rerun brings the base's new commits in first, so the agent works on current code; a
-    // conflict is a human's call, not the agent's.
-    if issue.branch.is_some() {
-        let (wt, bs, name, email) = (
-            worktree.clone(),
-            base.clone(),
-            s.commit_name.clone(),
-            s.commit_email.clone(),
-        );
-        let merged =
-            tokio::task::spawn_blocking(move || git::merge_base(&wt, &bs, &name, &email)).await;
-        match merged {
-            Ok(Ok(git::BaseMerge::Conflict(files))) => {
-                return RunEnd {
-                    outcome: Some(RunOutcome::Failed),
-                    error: Some(format!("merging {base} into {branch} conflicts")),
-                    move_to: Some((Status::Blocked, Actor::System)),
-                    comments: vec![system(format!(
-                        "Before rerunning, merging the new commits of {base} into {branch} conflicts in:\n{}\n\n\
-                         The merge was aborted: the branch and the worktree ({wt_text}) are exactly as they were. \
-                         Resolve it there (git merge {base}) or move the issue back, then comment to hand it back to ready.",
-                        files.iter().map(|f| format!("- {f}")).collect::<Vec<_>>().join("\n")
-                    ))],
-                    ..RunEnd::default()
-                };
-            }
-            Ok(Ok(outcome)) => {
-                tracing::debug!(issue_id = issue.id, ?outcome, "base merged before rerun")
-            }
-            Ok(Err(e)) => {
-                return failed(
-                    format!("could not merge {base} before rerunning: {e}"),
-                    None,
-                )
-            }
-            Err(e) => return failed(format!("git task failed: {e}"), None),
-        }
-    }
-    let wt = worktree.clone();
-    let head_before = tokio::task::spawn_blocking(move || git::head(&wt))
-        .await
-        .ok()
-        .and_then(Result::ok);
+    let (branch, worktree, wt_text) = (ws.branch.clone(), ws.worktree.clone(), ws.path_text());
 
     // 2. the prompt, with the whole thread
     let id = issue.id;
@@ -355,17 +279,14 @@ async fn execute(
     }
 
     // 4. what happened in the worktree
-    let wt = worktree.clone();
-    let changed = tokio::task::spawn_blocking(move || -> Result<bool, git::GitError> {
+    let (wt, head_before) = (worktree.clone(), ws.head_before.clone());
+    let changed = workspace::git_task(move || {
         Ok(git::has_changes(&wt)? || git::head(&wt).ok() != head_before)
     })
     .await;
     let has_changes = match changed {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => {
-            return with_stats(failed(format!("could not inspect the worktree: {e}"), None))
-        }
-        Err(e) => return with_stats(failed(format!("git task failed: {e}"), None)),
+        Ok(c) => c,
+        Err(e) => return with_stats(failed(format!("could not inspect the worktree: {e}"), None)),
     };
     let verdict = decide(
         &attempt.observed,
@@ -433,86 +354,9 @@ async fn execute(
                 ..RunEnd::default()
             }
         }
-        Verdict::Implemented(summary) => commit_and_review(r, issue, agent_id, &worktree, &branch, &base, summary).await,
+        Verdict::Implemented(summary) => workspace::commit_and_review(r, issue, agent_id, &ws, summary).await,
     };
     with_stats(end)
-}
-
-async fn commit_and_review(
-    r: &Runner,
-    issue: &Issue,
-    agent_id: &str,
-    worktree: &std::path::Path,
-    branch: &str,
-    base: &str,
-    summary: String,
-) -> RunEnd {
-    let s = &r.settings;
-    let message = format!(
-        "#{} {}\n\n{}\n\nAutopilot-Issue: {}",
-        issue.id,
-        issue.title,
-        summary.trim(),
-        issue.id
-    );
-    let (wt, name, email) = (
-        worktree.to_path_buf(),
-        s.commit_name.clone(),
-        s.commit_email.clone(),
-    );
-    let committed = tokio::task::spawn_blocking(move || -> Result<String, git::GitError> {
-        if git::has_changes(&wt)? {
-            git::commit_all(&wt, &message, &name, &email)
-        } else {
-            git::head(&wt)
-        }
-    })
-    .await;
-    let sha = match committed {
-        Ok(Ok(sha)) => sha,
-        Ok(Err(e)) => {
-            return failed(
-                format!(
-                    "could not commit the agent's changes (they are still in the worktree): {e}"
-                ),
-                None,
-            )
-        }
-        Err(e) => return failed(format!("git task failed: {e}"), None),
-    };
-    let short = &sha[..sha.len().min(10)];
-    let text = if summary.trim().is_empty() {
-        "(the agent gave no summary)".to_string()
-    } else {
-        summary.trim().to_string()
-    };
-    let mut comments = vec![(agent_id.to_string(), AuthorKind::Agent, text)];
-    let mut note = format!("Committed {short} on branch {branch} (base {base}).");
-    if s.push {
-        let (wt, br, bs, title, body) = (
-            worktree.to_path_buf(),
-            branch.to_string(),
-            base.to_string(),
-            format!("#{} {}", issue.id, issue.title),
-            comments[0].2.clone(),
-        );
-        match tokio::task::spawn_blocking(move || {
-            git::push_and_open_pr(&wt, &br, &bs, &title, &body)
-        })
-        .await
-        {
-            Ok(Ok(url)) => note.push_str(&format!("\n\nPull request: {url}")),
-            Ok(Err(e)) => note.push_str(&format!("\n\nPush / pull request failed: {e}")),
-            Err(e) => note.push_str(&format!("\n\nPush task failed: {e}")),
-        }
-    }
-    comments.push(system(note));
-    RunEnd {
-        outcome: Some(RunOutcome::Implemented),
-        move_to: Some((Status::InReview, Actor::Agent)),
-        comments,
-        ..RunEnd::default()
-    }
 }
 
 /// What one agent process did.

@@ -36,6 +36,8 @@ pub struct IssueEdit {
     pub kind: Option<Kind>,
     /// New priority.
     pub priority: Option<i64>,
+    /// New base branch (the branch runs start from and merge in before a rerun).
+    pub base: Option<String>,
 }
 
 /// How many issues each column holds.
@@ -264,7 +266,8 @@ impl Store {
             let before = get_in(tx, id)?;
             tx.execute(
                 "UPDATE issues SET title = coalesce(?2, title), body = coalesce(?3, body),
-                     kind = coalesce(?4, kind), priority = coalesce(?5, priority), updated_at = ?6
+                     kind = coalesce(?4, kind), priority = coalesce(?5, priority), updated_at = ?6,
+                     base = coalesce(?7, base)
                  WHERE id = ?1",
                 params![
                     id,
@@ -272,7 +275,8 @@ impl Store {
                     edit.body,
                     edit.kind.map(Kind::as_str),
                     edit.priority,
-                    now()
+                    now(),
+                    edit.base.as_deref().map(str::trim)
                 ],
             )?;
             let after = get_in(tx, id)?;
@@ -288,6 +292,9 @@ impl Store {
             }
             if before.priority != after.priority {
                 changed.insert("priority".into(), json!(after.priority));
+            }
+            if before.base != after.base {
+                changed.insert("base".into(), json!(after.base));
             }
             events::insert(
                 tx,

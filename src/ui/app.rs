@@ -771,6 +771,7 @@ impl App {
                     body: Some(body),
                     kind: Some(ed.kind),
                     priority: Some(ed.priority),
+                    base: None,
                 },
             ),
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
