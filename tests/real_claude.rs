@@ -159,6 +159,46 @@ fn real_cli_blocked_question_then_resumed_session_succeeds() {
 }
 
 #[test]
+fn real_cli_takes_a_thread_over_128_kib_on_stdin() {
+    let Some((repo, api)) = setup() else { return };
+    let id = repo.add(&["Pick a database [scenario:ask]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "blocked");
+    // One answer past the kernel's 128 KiB limit for a single argument or variable.
+    let mut answer = String::from("ANSWER: postgres\n");
+    for i in 0..6_000 {
+        answer.push_str(&format!("detail {i:05}: keep the cache warm across deploys\n"));
+    }
+    answer.push_str("END-OF-LONG-ANSWER");
+    assert!(answer.len() > 200 << 10);
+    let mut child = repo
+        .cmd(&["comment", &id.to_string(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), answer.as_bytes()).unwrap();
+    let out = support::wait_output(child, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let before = api.requests().len();
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    // The whole answer reached the model, through the real CLI's stdin.
+    let sent = api.requests()[before].to_string();
+    assert!(
+        sent.contains("detail 05999: keep the cache warm") && sent.contains("END-OF-LONG-ANSWER"),
+        "the long answer reached the API whole"
+    );
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:answer.txt")]),
+        "ANSWER: postgres"
+    );
+}
+
+#[test]
 fn real_cli_bash_tool_runs_in_the_worktree() {
     let Some((repo, _api)) = setup() else { return };
     let id = repo.add(&["Run a command [scenario:bash]", "--ready"]);

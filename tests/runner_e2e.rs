@@ -440,7 +440,17 @@ fn many_processes_claim_every_issue_exactly_once() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(in_review, total as i64);
+    let stuck: Vec<(i64, String, String)> = conn
+        .prepare(
+            "SELECT i.id, i.status, coalesce((SELECT body FROM comments c WHERE c.issue_id = i.id ORDER BY c.id DESC LIMIT 1), '')
+             FROM issues i WHERE i.status != 'in_review'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(in_review, total as i64, "not in review: {stuck:?}");
     let claimers: i64 = conn
         .query_row(
             "SELECT count(DISTINCT actor) FROM events WHERE kind = 'run.started'",
