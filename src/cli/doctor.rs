@@ -151,7 +151,7 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
                 r.warn(
                     "queue",
                     &format!(
-                        "held until {} ({})",
+                        "held until {} ({}); it resumes by itself, `autopilot-tui resume` lifts it now",
                         crate::domain::format_millis(until),
                         pause.reason.unwrap_or_default()
                     ),

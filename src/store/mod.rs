@@ -328,8 +328,31 @@ impl Store {
     }
 
     /// Pauses (or resumes) claiming for every runner on this database, with an event row.
+    /// Resuming lifts every hold: a person's pause and a rate limit's hold alike, so that
+    /// `resume` (the CLI, the TUI's `p`) always means "claim again now".
     pub fn set_paused(&mut self, paused: bool, actor: &str) -> Result<()> {
-        self.set_setting("paused", if paused { "1" } else { "0" }, actor)
+        let value = if paused { "1" } else { "0" };
+        self.write(|tx| {
+            upsert_setting(tx, "paused", value)?;
+            let lifted = if paused {
+                None
+            } else {
+                let until = held_until(tx, now())?;
+                tx.execute(
+                    "DELETE FROM settings WHERE key IN ('paused_until', 'pause_reason')",
+                    [],
+                )?;
+                until
+            };
+            events::insert(
+                tx,
+                "setting.changed",
+                None,
+                actor,
+                &serde_json::json!({ "key": "paused", "value": value, "lifted_hold_until": lifted }),
+            )?;
+            Ok(())
+        })
     }
 
     /// The pause state: paused by a person, and/or held until a time (after a rate limit).
