@@ -5,8 +5,10 @@
 
 mod support;
 
+use std::time::Duration;
+
 use autopilot_tui::domain::{format_millis, now_millis};
-use support::{last_comment, TestRepo};
+use support::{alive, last_comment, read_pid, signal, wait_for, TestRepo};
 
 fn db(repo: &TestRepo) -> rusqlite::Connection {
     rusqlite::Connection::open(repo.db()).unwrap()
@@ -75,4 +77,66 @@ fn a_usage_limit_resetting_in_2286_holds_a_day_and_resume_lifts_the_hold() {
     repo.ok(&["run", "--once"]);
     assert_eq!(repo.status(id), "in_review");
     assert_eq!(agent_runs(&repo), 2);
+}
+
+#[test]
+fn stop_after_the_runner_was_killed_parks_the_issue_at_once_and_kills_its_agent() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Hangs [scenario:hang]", "--ready"]);
+    let runner = repo.spawn_run(&[]);
+    let child = wait_for("the agent's child", Duration::from_secs(30), || {
+        read_pid(&repo.agent_log.join("child.pid"))
+    });
+    let agent = wait_for("the agent's pid", Duration::from_secs(30), || {
+        read_pid(&repo.agent_log.join("agent.pid"))
+    });
+    let runner_pid = runner.id();
+    signal(runner_pid, "KILL");
+    runner.wait(Duration::from_secs(10));
+    assert!(
+        alive(agent) && alive(child),
+        "kill -9 leaves the agent behind"
+    );
+    assert_eq!(repo.status(id), "in_progress");
+
+    // doctor sees the issue nobody works on any more
+    let out = repo.run(&["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("✗ #{id}: in_progress, but no runner works on it"))
+            && text.contains(&format!("process {runner_pid}"))
+            && text.contains(&format!("autopilot-tui stop {id}")),
+        "{text}"
+    );
+
+    // no runner is left to see a request: stop recovers the issue itself, at once
+    let out = repo.ok(&["stop", &id.to_string()]);
+    assert!(
+        out.contains("is blocked") && out.contains("is gone"),
+        "{out}"
+    );
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    assert_eq!(issue["claimed_by"], serde_json::Value::Null);
+    assert_eq!(issue["runs"][0]["outcome"], "interrupted");
+    assert!(issue["runs"][0]["ended_at"].is_string());
+    let comment = &issue["comments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(comment["author_kind"], "system");
+    let body = comment["body"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("process {runner_pid}")) && body.contains("Stopped by tester"),
+        "{body}"
+    );
+    assert!(!alive(agent), "the orphaned agent was killed");
+    assert!(!alive(child), "and its child with it");
+    // doctor is content again
+    let out = repo.run(&["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
 }

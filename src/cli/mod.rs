@@ -13,8 +13,8 @@ use crate::domain::{format_millis, Actor, AuthorKind, Comment, Issue, Kind, Run,
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
 use crate::runner::sanitize::strip_all;
-use crate::runner::{git, Runner, RunnerEvent};
-use crate::store::{IssueEdit, NewIssue, Store};
+use crate::runner::{git, recovery, Runner, RunnerEvent};
+use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
 pub mod doctor;
 
@@ -343,13 +343,19 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
         }
         Command::Stop { id } => {
-            let issue = ctx.store()?.request_stop(id, &human_name(None))?;
-            writeln!(
-                out,
-                "asked the runner of #{} ({}) to stop it",
-                issue.id,
-                issue.claimed_by.as_deref().unwrap_or("unknown agent")
-            )?;
+            match recovery::stop_issue(&mut ctx.store()?, id, &human_name(None))? {
+                Stop::Requested(issue) => writeln!(
+                    out,
+                    "asked the runner of #{} ({}) to stop it",
+                    issue.id,
+                    issue.claimed_by.as_deref().unwrap_or("unknown agent")
+                )?,
+                Stop::Recovered { issue, why, .. } => writeln!(
+                    out,
+                    "#{} is {}: {why} The run was closed as interrupted and what it left running was killed.",
+                    issue.id, issue.status
+                )?,
+            }
         }
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);

@@ -9,6 +9,7 @@ pub mod git;
 pub mod outcome;
 pub mod process;
 pub mod prompt;
+pub mod recovery;
 mod run;
 pub mod sanitize;
 
@@ -155,20 +156,9 @@ impl Runner {
         let max = self.settings.max_interruptions;
         // Runs of this host whose runner died are closed now, and their orphaned agents
         // killed, instead of waiting for their leases to expire.
-        let host = crate::store::host_name();
         let dead = db
-            .call(move |s| s.recover_dead_runs(&host, &|pid| process::pid_alive(pid), max))
+            .call(move |s| recovery::recover_dead_runs(s, max))
             .await?;
-        for (run_id, _) in &dead {
-            let killed = process::kill_run_orphans(&self.settings.db, *run_id);
-            if killed > 0 {
-                tracing::warn!(
-                    run_id,
-                    killed,
-                    "killed orphaned agent processes of a dead run"
-                );
-            }
-        }
         let released = db.call(move |s| s.release_expired(max)).await?;
         if !released.is_empty() || !dead.is_empty() {
             self.emit(RunnerEvent::StoreChanged);
@@ -263,11 +253,19 @@ impl Runner {
             }
             RunnerCommand::Stop { issue_id, by } => {
                 if !self.stop_run(issue_id, format!("stopped by {by}")) {
-                    // Another process runs it: leave a request its runner will see.
-                    if let Err(e) = db.call(move |s| s.request_stop(issue_id, &by)).await {
-                        self.emit(RunnerEvent::Problem(format!(
+                    // Another process runs it: leave a request its runner will see, or
+                    // recover the issue at once when that runner is gone.
+                    match db
+                        .call(move |s| recovery::stop_issue(s, issue_id, &by))
+                        .await
+                    {
+                        Ok(crate::store::Stop::Requested(_)) => {}
+                        Ok(crate::store::Stop::Recovered { .. }) => {
+                            self.emit(RunnerEvent::StoreChanged);
+                        }
+                        Err(e) => self.emit(RunnerEvent::Problem(format!(
                             "cannot stop #{issue_id}: {e}"
-                        )));
+                        ))),
                     }
                 }
             }

@@ -6,6 +6,7 @@
 
 mod events;
 mod issues;
+mod recovery;
 mod runs;
 mod schema;
 
@@ -17,6 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::{now_millis, Millis, TransitionError};
 
 pub use issues::{IssueEdit, NewIssue, StatusCounts};
+pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{RunEnd, TranscriptBatch, TranscriptLine};
 
 /// How long one statement waits for a lock before SQLite reports busy.

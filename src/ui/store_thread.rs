@@ -13,7 +13,7 @@ use crate::runner::events::display_lines;
 use crate::runner::events::LineKind;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
-use crate::store::{IssueEdit, NewIssue, PauseState, StatusCounts, Store};
+use crate::store::{IssueEdit, NewIssue, PauseState, StatusCounts, Stop, Store};
 
 /// How often the thread checks whether another connection committed.
 pub const POLL: Duration = Duration::from_millis(300);
@@ -427,9 +427,17 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
         StoreRequest::RequestChanges(id, body) => store
             .request_changes(*id, author, body)
             .map(|i| done(format!("#{} changes requested → ready", i.id), i)),
-        StoreRequest::RequestStop(id) => store
-            .request_stop(*id, author)
-            .map(|i| done(format!("asked the runner of #{} to stop it", i.id), i)),
+        StoreRequest::RequestStop(id) => crate::runner::recovery::stop_issue(store, *id, author)
+            .map(|stop| match stop {
+                Stop::Requested(i) => done(format!("asked the runner of #{} to stop it", i.id), i),
+                Stop::Recovered { issue, .. } => done(
+                    format!(
+                        "#{}: its runner is gone; parked in {}",
+                        issue.id, issue.status
+                    ),
+                    issue,
+                ),
+            }),
         StoreRequest::SetPaused(p) => {
             store
                 .set_paused(*p, &format!("human:{author}"))
