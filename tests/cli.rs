@@ -327,3 +327,21 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
     }
 }
+
+#[test]
+fn an_issue_cannot_depend_on_itself_or_on_one_that_does_not_exist() {
+    let repo = TestRepo::new();
+    repo.add(&["One"]);
+    // #2 is the id the new issue would get
+    let err = repo.fails(&["add", "Two", "--ready", "--depends-on", "2"]);
+    assert!(
+        err.contains("#2 cannot depend on itself") && err.contains("never be claimed"),
+        "{err}"
+    );
+    let err = repo.fails(&["add", "Two", "--depends-on", "1", "--depends-on", "9"]);
+    assert!(err.contains("there is no issue #9"), "{err}");
+    let list: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "nothing was added: {list}");
+    // a real dependency is still taken
+    assert_eq!(repo.add(&["Two", "--ready", "--depends-on", "1"]), 2);
+}

@@ -239,7 +239,19 @@ impl Store {
             )?;
             let id = tx.last_insert_rowid();
             for dep in &new.depends_on {
-                get_in(tx, *dep)?;
+                // The new issue's own id is only known here; waiting for itself, it could
+                // never be claimed.
+                if *dep == id {
+                    return Err(StoreError::Invalid(format!(
+                        "#{id} cannot depend on itself: it would wait for its own completion and never be claimed (nothing was added)"
+                    )));
+                }
+                get_in(tx, *dep).map_err(|e| match e {
+                    StoreError::IssueNotFound(_) => StoreError::Invalid(format!(
+                        "cannot depend on #{dep}: there is no issue #{dep} (nothing was added)"
+                    )),
+                    other => other,
+                })?;
                 tx.execute(
                     "INSERT OR IGNORE INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)",
                     [id, *dep],
