@@ -345,3 +345,31 @@ fn an_issue_cannot_depend_on_itself_or_on_one_that_does_not_exist() {
     // a real dependency is still taken
     assert_eq!(repo.add(&["Two", "--ready", "--depends-on", "1"]), 2);
 }
+
+#[test]
+fn log_refuses_a_run_of_another_issue_and_a_missing_run() {
+    let repo = TestRepo::new();
+    let first = repo.add(&["First", "--ready"]);
+    let second = repo.add(&["Second", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let run_of = |id: i64| repo.show(id)["runs"][0]["id"].as_i64().unwrap();
+    let (run1, run2) = (run_of(first), run_of(second));
+    assert_ne!(run1, run2);
+    // the right pair prints the transcript
+    let out = repo.ok(&["log", &first.to_string(), "--run", &run1.to_string()]);
+    assert!(out.contains("hello.txt"), "{out}");
+    // another issue's run is refused, not printed
+    let out = repo.run(&["log", &first.to_string(), "--run", &run2.to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("run {run2} belongs to issue #{second}, not #{first}")),
+        "{err}"
+    );
+    // so is a run that does not exist
+    let out = repo.run(&["log", &first.to_string(), "--run", "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run 999 not found"), "{err}");
+}

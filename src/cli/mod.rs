@@ -14,7 +14,7 @@ use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
 use crate::runner::sanitize::strip_all;
 use crate::runner::{git, recovery, Runner, RunnerEvent};
-use crate::store::{IssueEdit, NewIssue, Stop, Store};
+use crate::store::{IssueEdit, NewIssue, Stop, Store, StoreError};
 
 pub mod doctor;
 
@@ -530,7 +530,17 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
     let store = ctx.store()?;
     store.issue(id)?;
     let run_id = match run {
-        Some(r) => r,
+        Some(r) => match store.run(r) {
+            Ok(found) if found.issue_id == id => r,
+            Ok(found) => bail!(
+                "run {r} belongs to issue #{}, not #{id}; `autopilot-tui show {id}` lists the runs of #{id}",
+                found.issue_id
+            ),
+            Err(StoreError::RunNotFound(_)) => {
+                bail!("run {r} not found; `autopilot-tui show {id}` lists the runs of #{id}")
+            }
+            Err(e) => return Err(e.into()),
+        },
         None => match store.runs(id)?.last() {
             Some(r) => r.id,
             None => bail!("issue #{id} has no runs yet"),
