@@ -373,3 +373,28 @@ fn log_refuses_a_run_of_another_issue_and_a_missing_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("run 999 not found"), "{err}");
 }
+
+#[test]
+fn a_deleted_worktree_is_reported_as_such_not_as_a_missing_git() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Deletes its worktree [scenario:delete-worktree]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    let error = issue["runs"][0]["error"].as_str().unwrap().to_string();
+    let worktree = repo.root.join(format!(".autopilot/worktrees/issue-{id}"));
+    assert!(
+        error.contains(&format!("the directory {} does not exist", worktree.display())),
+        "{error}"
+    );
+    assert!(!error.contains("is git installed"), "{error}");
+    // git that really is missing is still called so
+    let out = repo
+        .cmd(&["list"])
+        .env("PATH", repo.dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is git installed and on PATH?"), "{err}");
+}

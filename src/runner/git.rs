@@ -34,7 +34,7 @@ fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, Gi
             .output()
             .map_err(|e| GitError {
                 command: command.clone(),
-                stderr: format!("cannot run git: {e} (is git installed and on PATH?)"),
+                stderr: spawn_failure(dir, &e),
             })?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
@@ -49,6 +49,23 @@ fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, Gi
         delay *= 2;
     }
     unreachable!("the loop returns on its last attempt")
+}
+
+/// Why git could not be started in `dir`. The kernel says "not found" both for a missing git
+/// binary and for a missing working directory; only the first is a question of installing git.
+fn spawn_failure(dir: &Path, e: &std::io::Error) -> String {
+    match std::fs::metadata(dir) {
+        Err(de) if de.kind() == std::io::ErrorKind::NotFound => format!(
+            "the directory {} does not exist (was it deleted or moved?)",
+            dir.display()
+        ),
+        Err(de) => format!("cannot use the directory {}: {de}", dir.display()),
+        Ok(m) if !m.is_dir() => format!("{} is not a directory", dir.display()),
+        Ok(_) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("cannot run git: {e} (is git installed and on PATH?)")
+        }
+        Ok(_) => format!("cannot run git in {}: {e}", dir.display()),
+    }
 }
 
 /// The root of the main work tree for `dir` (also when `dir` is inside one of its worktrees).
