@@ -341,7 +341,11 @@ fn an_issue_cannot_depend_on_itself_or_on_one_that_does_not_exist() {
     let err = repo.fails(&["add", "Two", "--depends-on", "1", "--depends-on", "9"]);
     assert!(err.contains("there is no issue #9"), "{err}");
     let list: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--json"])).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 1, "nothing was added: {list}");
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "nothing was added: {list}"
+    );
     // a real dependency is still taken
     assert_eq!(repo.add(&["Two", "--ready", "--depends-on", "1"]), 2);
 }
@@ -361,10 +365,16 @@ fn log_refuses_a_run_of_another_issue_and_a_missing_run() {
     // another issue's run is refused, not printed
     let out = repo.run(&["log", &first.to_string(), "--run", &run2.to_string()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("run {run2} belongs to issue #{second}, not #{first}")),
+        err.contains(&format!(
+            "run {run2} belongs to issue #{second}, not #{first}"
+        )),
         "{err}"
     );
     // so is a run that does not exist
@@ -384,7 +394,10 @@ fn a_deleted_worktree_is_reported_as_such_not_as_a_missing_git() {
     let error = issue["runs"][0]["error"].as_str().unwrap().to_string();
     let worktree = repo.root.join(format!(".autopilot/worktrees/issue-{id}"));
     assert!(
-        error.contains(&format!("the directory {} does not exist", worktree.display())),
+        error.contains(&format!(
+            "the directory {} does not exist",
+            worktree.display()
+        )),
         "{error}"
     );
     assert!(!error.contains("is git installed"), "{error}");
@@ -397,4 +410,34 @@ fn a_deleted_worktree_is_reported_as_such_not_as_a_missing_git() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is git installed and on PATH?"), "{err}");
+}
+
+#[test]
+fn a_database_path_that_is_not_a_regular_file_is_named_for_what_it_is() {
+    let repo = TestRepo::new();
+    let fifo = repo.dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let cases = [
+        (
+            fifo.to_str().unwrap(),
+            "is a FIFO (named pipe), not a database file",
+        ),
+        (
+            "/dev/null",
+            "/dev/null is a character device, not a database file",
+        ),
+        (
+            repo.dir.path().to_str().unwrap(),
+            "is a directory, not a database file",
+        ),
+    ];
+    for (db, says) in cases {
+        let err = repo.fails(&["--db", db, "list"]);
+        assert!(err.contains(says), "{db}: {err}");
+        assert!(!err.contains("disk full"), "{db}: {err}");
+    }
 }
