@@ -91,9 +91,15 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, GitError> {
 
 /// The branch checked out in `repo`.
 pub fn current_branch(repo: &Path) -> Result<String, GitError> {
-    git(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).map_err(|e| GitError {
-        stderr: format!("the repository is on a detached HEAD; set [runner] base_branch or AUTOPILOT_BASE_BRANCH ({})", e.stderr),
-        ..e
+    git(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).map_err(|e| {
+        // --quiet: on a detached HEAD git fails without a word; anything said is another problem.
+        if !e.stderr.is_empty() {
+            return e;
+        }
+        GitError {
+            stderr: "the repository is on a detached HEAD; set [runner] base_branch or AUTOPILOT_BASE_BRANCH".into(),
+            ..e
+        }
     })
 }
 
@@ -285,5 +291,40 @@ pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<Bas
                 Ok(BaseMerge::Conflict(files))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_directory_is_named_and_neither_git_nor_a_detached_head_is_blamed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("issue-1");
+        let e = has_changes(&gone).expect_err("no directory");
+        assert!(
+            e.stderr
+                .contains(&format!("the directory {} does not exist", gone.display())),
+            "{e}"
+        );
+        assert!(!e.stderr.contains("is git installed"), "{e}");
+        let e = current_branch(&gone).expect_err("no directory");
+        assert!(!e.stderr.contains("detached"), "{e}");
+        assert!(e.stderr.contains("does not exist"), "{e}");
+        // a repository that really is on a detached HEAD is still called so
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).expect("mkdir");
+        git(&repo, &["init", "-q", "-b", "main"]).expect("init");
+        git_as(
+            &repo,
+            &["commit", "-q", "--allow-empty", "-m", "one"],
+            "t",
+            "t@example.com",
+        )
+        .expect("commit");
+        git(&repo, &["checkout", "-q", "--detach"]).expect("detach");
+        let e = current_branch(&repo).expect_err("detached");
+        assert!(e.stderr.contains("detached HEAD"), "{e}");
     }
 }
