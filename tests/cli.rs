@@ -441,3 +441,103 @@ fn a_database_path_that_is_not_a_regular_file_is_named_for_what_it_is() {
         assert!(!err.contains("disk full"), "{db}: {err}");
     }
 }
+
+#[test]
+fn agents_are_between_1_and_64_and_a_process_out_of_files_says_so() {
+    let repo = TestRepo::new();
+    repo.add(&["Waits", "--ready"]);
+    for (n, says) in [
+        ("100000", "at most 64 agents per process"),
+        ("65", "at most 64 agents per process"),
+        ("0", "0 runs no agent"),
+    ] {
+        let out = repo.run(&["run", "--once", "--agents", n]);
+        assert_eq!(out.status.code(), Some(2), "--agents {n}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "--agents {n}: {err}");
+    }
+    std::fs::write(repo.root.join("autopilot.toml"), "[runner]\nslots = 500\n").unwrap();
+    let err = repo.fails(&["run", "--once"]);
+    assert!(
+        err.contains("autopilot.toml: [runner] slots = 500: at most 64"),
+        "{err}"
+    );
+    std::fs::remove_file(repo.root.join("autopilot.toml")).unwrap();
+    let help = repo.ok(&["--help"]);
+    assert!(help.contains("1 to 64"), "{help}");
+    assert_eq!(repo.status(1), "ready", "nothing ran");
+    // 64 slots in a process allowed 40 open files: the slots that cannot open the database
+    // say that the process is out of file descriptors, not that a file is not writable
+    let child = Command::new("prlimit")
+        .arg("--nofile=40")
+        .arg(bin())
+        .args(["run", "--once", "--agents", "64"])
+        .current_dir(&repo.root)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(repo.env_vars())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux) runs");
+    let out = support::wait_output(child, std::time::Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("out of file descriptors"), "{err}");
+    assert!(!err.contains("writable"), "{err}");
+}
+
+#[test]
+fn a_negative_limit_is_an_error_not_no_limit() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_STALL_MINUTES", "-5");
+    let err = repo.fails(&["list"]);
+    assert!(
+        err.contains("AUTOPILOT_STALL_MINUTES = -5: a limit is 0 (none) or a positive number"),
+        "{err}"
+    );
+    let repo = TestRepo::new();
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[runner]\nmax_run_minutes = -1.5\n",
+    )
+    .unwrap();
+    let err = repo.fails(&["list"]);
+    assert!(
+        err.contains("autopilot.toml: [runner] max_run_minutes = -1.5"),
+        "{err}"
+    );
+    // zero still means no limit
+    let repo = TestRepo::new().with_env("AUTOPILOT_STALL_MINUTES", "0");
+    repo.ok(&["list"]);
+}
+
+#[test]
+fn a_theme_that_cannot_be_read_or_parsed_stops_the_tui_at_start() {
+    let repo = TestRepo::new();
+    let broken = repo.dir.path().join("broken.toml");
+    std::fs::write(&broken, "[styles\ntext = ").unwrap();
+    let missing = repo.dir.path().join("missing.toml");
+    for (theme, says) in [
+        (
+            broken.to_str().unwrap().to_string(),
+            format!("{}: theme:", broken.display()),
+        ),
+        (
+            missing.to_str().unwrap().to_string(),
+            "unknown theme".to_string(),
+        ),
+        ("nope".to_string(), "unknown theme 'nope'".to_string()),
+    ] {
+        // the TUI would need a terminal: it must fail before it wants one
+        let out = repo.run(&["--theme", &theme]);
+        assert_eq!(out.status.code(), Some(1), "{theme}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&says), "{theme}: {err}");
+    }
+    let out = repo
+        .cmd(&[])
+        .env("AUTOPILOT_THEME", "nope")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown theme 'nope'"));
+}

@@ -344,7 +344,9 @@ fn quit_confirmation() {
 #[test]
 fn no_color_theme_draws_no_colour_at_all() {
     let mut a = app(100, 30);
-    a.theme = autopilot_tui::ui::theme::Theme::resolve(Some("default"), true).0;
+    a.theme = autopilot_tui::ui::theme::Theme::resolve(Some("default"), true)
+        .expect("mono")
+        .0;
     load_board(&mut a, sample_cards());
     a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
     a.on_runner(output(

@@ -25,8 +25,8 @@ pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
     pub global: Global,
-    /// Runner slots in this process (TUI and `run`).
-    #[arg(long, global = true, value_name = "N")]
+    /// Runner slots in this process (TUI and `run`), 1 to 64.
+    #[arg(long, global = true, value_name = "N", value_parser = parse_agents)]
     pub agents: Option<usize>,
     /// Open the TUI without running agents in this process (only watch).
     #[arg(long)]
@@ -37,6 +37,15 @@ pub struct Cli {
     /// What to do; without one, the TUI opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--agents N`: a number of slots [`crate::runner::check_slots`] accepts.
+fn parse_agents(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of agents"))?;
+    crate::runner::check_slots(n).map(|()| n)
 }
 
 /// Options shared by every command.

@@ -65,6 +65,26 @@ pub struct RunnerSettings {
     pub transcript_cap: u64,
 }
 
+/// The most agent slots one process runs. Each slot holds its own database connection, the
+/// agent's pipes and the git commands it runs; far more exhaust the process's file descriptors
+/// (and memory) before they do any work. More agents: start another process on the database.
+pub const MAX_SLOTS: usize = 64;
+
+/// Checks a slot count (from `--agents` or `[runner] slots`); the error says why.
+pub fn check_slots(n: usize) -> Result<(), String> {
+    if n == 0 {
+        Err("0 runs no agent; use at least 1 (or --no-runner to open the TUI only to watch)".into())
+    } else if n > MAX_SLOTS {
+        Err(format!(
+            "at most {MAX_SLOTS} agents per process: each holds a database connection, pipes and \
+             git processes, and thousands exhaust the process's file descriptors; for more, run \
+             another `autopilot-tui run` on the same database"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 impl RunnerSettings {
     /// The agent id a slot records.
     pub fn slot_agent_id(&self, slot: usize) -> String {
