@@ -116,11 +116,37 @@ impl FileConfig {
     /// Reads one file; a missing file is an empty config.
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text)
-                .with_context(|| format!("invalid configuration in {}", path.display())),
+            Ok(text) => {
+                let file: FileConfig = toml::from_str(&text)
+                    .with_context(|| format!("invalid configuration in {}", path.display()))?;
+                file.check(&|field| format!("{}: [runner] {field}", path.display()))?;
+                Ok(file)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
+    }
+
+    /// Refuses values that cannot mean anything, rather than quietly reading them as
+    /// something else; `name` says where a field was set (a file's key, a variable).
+    fn check(&self, name: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
+        if let Some(n) = self.runner.slots {
+            crate::runner::check_slots(n)
+                .map_err(|e| anyhow::anyhow!("{} = {n}: {e}", name("slots")))?;
+        }
+        let limits = [
+            ("max_run_minutes", self.runner.max_run_minutes),
+            ("stall_minutes", self.runner.stall_minutes),
+        ];
+        for (field, value) in limits {
+            if let Some(m) = value.filter(|m| !(m.is_finite() && *m >= 0.0)) {
+                bail!(
+                    "{} = {m}: a limit is 0 (none) or a positive number of minutes",
+                    name(field)
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Lays `top` over `self`: every field `top` sets wins.
@@ -196,6 +222,7 @@ impl FileConfig {
         c.git.commit_email = text("AUTOPILOT_COMMIT_EMAIL");
         c.git.push = text("AUTOPILOT_PUSH").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         c.ui.theme = text("AUTOPILOT_THEME");
+        c.check(&|field| format!("AUTOPILOT_{}", field.to_ascii_uppercase()))?;
         Ok(c)
     }
 }
@@ -261,7 +288,8 @@ pub fn user_config_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf>
     directories::BaseDirs::new().map(|b| b.home_dir().join(".config/autopilot-tui/config.toml"))
 }
 
-/// A limit in (possibly fractional) minutes; zero, negative or absurd values mean none.
+/// A limit in (possibly fractional) minutes; zero means none (negative values are refused when
+/// the configuration is read).
 fn minutes(m: f64) -> Option<std::time::Duration> {
     (m.is_finite() && m > 0.0).then(|| std::time::Duration::from_secs_f64((m * 60.0).min(1e9)))
 }
@@ -304,7 +332,10 @@ impl Config {
             repo_root: self.paths.repo_root.clone(),
             worktrees: self.paths.worktrees.clone(),
             db: self.paths.db.clone(),
-            slots: slots.or(f.runner.slots).unwrap_or(1).max(1),
+            slots: slots
+                .or(f.runner.slots)
+                .unwrap_or(1)
+                .clamp(1, crate::runner::MAX_SLOTS),
             agent_id: self.agent_id(),
             poll: std::time::Duration::from_secs(f.runner.poll_seconds.unwrap_or(15).max(1)),
             lease: std::time::Duration::from_secs(f.runner.lease_seconds.unwrap_or(60).max(3)),

@@ -327,3 +327,217 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
     }
 }
+
+#[test]
+fn an_issue_cannot_depend_on_itself_or_on_one_that_does_not_exist() {
+    let repo = TestRepo::new();
+    repo.add(&["One"]);
+    // #2 is the id the new issue would get
+    let err = repo.fails(&["add", "Two", "--ready", "--depends-on", "2"]);
+    assert!(
+        err.contains("#2 cannot depend on itself") && err.contains("never be claimed"),
+        "{err}"
+    );
+    let err = repo.fails(&["add", "Two", "--depends-on", "1", "--depends-on", "9"]);
+    assert!(err.contains("there is no issue #9"), "{err}");
+    let list: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--json"])).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "nothing was added: {list}"
+    );
+    // a real dependency is still taken
+    assert_eq!(repo.add(&["Two", "--ready", "--depends-on", "1"]), 2);
+}
+
+#[test]
+fn log_refuses_a_run_of_another_issue_and_a_missing_run() {
+    let repo = TestRepo::new();
+    let first = repo.add(&["First", "--ready"]);
+    let second = repo.add(&["Second", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let run_of = |id: i64| repo.show(id)["runs"][0]["id"].as_i64().unwrap();
+    let (run1, run2) = (run_of(first), run_of(second));
+    assert_ne!(run1, run2);
+    // the right pair prints the transcript
+    let out = repo.ok(&["log", &first.to_string(), "--run", &run1.to_string()]);
+    assert!(out.contains("hello.txt"), "{out}");
+    // another issue's run is refused, not printed
+    let out = repo.run(&["log", &first.to_string(), "--run", &run2.to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "run {run2} belongs to issue #{second}, not #{first}"
+        )),
+        "{err}"
+    );
+    // so is a run that does not exist
+    let out = repo.run(&["log", &first.to_string(), "--run", "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run 999 not found"), "{err}");
+}
+
+#[test]
+fn a_deleted_worktree_is_reported_as_such_not_as_a_missing_git() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Deletes its worktree [scenario:delete-worktree]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    let error = issue["runs"][0]["error"].as_str().unwrap().to_string();
+    let worktree = repo.root.join(format!(".autopilot/worktrees/issue-{id}"));
+    assert!(
+        error.contains(&format!(
+            "the directory {} does not exist",
+            worktree.display()
+        )),
+        "{error}"
+    );
+    assert!(!error.contains("is git installed"), "{error}");
+    // git that really is missing is still called so
+    let out = repo
+        .cmd(&["list"])
+        .env("PATH", repo.dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is git installed and on PATH?"), "{err}");
+}
+
+#[test]
+fn a_database_path_that_is_not_a_regular_file_is_named_for_what_it_is() {
+    let repo = TestRepo::new();
+    let fifo = repo.dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let cases = [
+        (
+            fifo.to_str().unwrap(),
+            "is a FIFO (named pipe), not a database file",
+        ),
+        (
+            "/dev/null",
+            "/dev/null is a character device, not a database file",
+        ),
+        (
+            repo.dir.path().to_str().unwrap(),
+            "is a directory, not a database file",
+        ),
+    ];
+    for (db, says) in cases {
+        let err = repo.fails(&["--db", db, "list"]);
+        assert!(err.contains(says), "{db}: {err}");
+        assert!(!err.contains("disk full"), "{db}: {err}");
+    }
+}
+
+#[test]
+fn agents_are_between_1_and_64_and_a_process_out_of_files_says_so() {
+    let repo = TestRepo::new();
+    repo.add(&["Waits", "--ready"]);
+    for (n, says) in [
+        ("100000", "at most 64 agents per process"),
+        ("65", "at most 64 agents per process"),
+        ("0", "0 runs no agent"),
+    ] {
+        let out = repo.run(&["run", "--once", "--agents", n]);
+        assert_eq!(out.status.code(), Some(2), "--agents {n}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "--agents {n}: {err}");
+    }
+    std::fs::write(repo.root.join("autopilot.toml"), "[runner]\nslots = 500\n").unwrap();
+    let err = repo.fails(&["run", "--once"]);
+    assert!(
+        err.contains("autopilot.toml: [runner] slots = 500: at most 64"),
+        "{err}"
+    );
+    std::fs::remove_file(repo.root.join("autopilot.toml")).unwrap();
+    let help = repo.ok(&["--help"]);
+    assert!(help.contains("1 to 64"), "{help}");
+    assert_eq!(repo.status(1), "ready", "nothing ran");
+    // 64 slots in a process allowed 40 open files: the slots that cannot open the database
+    // say that the process is out of file descriptors, not that a file is not writable
+    let child = Command::new("prlimit")
+        .arg("--nofile=40")
+        .arg(bin())
+        .args(["run", "--once", "--agents", "64"])
+        .current_dir(&repo.root)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(repo.env_vars())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux) runs");
+    let out = support::wait_output(child, std::time::Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("out of file descriptors"), "{err}");
+    assert!(!err.contains("writable"), "{err}");
+}
+
+#[test]
+fn a_negative_limit_is_an_error_not_no_limit() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_STALL_MINUTES", "-5");
+    let err = repo.fails(&["list"]);
+    assert!(
+        err.contains("AUTOPILOT_STALL_MINUTES = -5: a limit is 0 (none) or a positive number"),
+        "{err}"
+    );
+    let repo = TestRepo::new();
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[runner]\nmax_run_minutes = -1.5\n",
+    )
+    .unwrap();
+    let err = repo.fails(&["list"]);
+    assert!(
+        err.contains("autopilot.toml: [runner] max_run_minutes = -1.5"),
+        "{err}"
+    );
+    // zero still means no limit
+    let repo = TestRepo::new().with_env("AUTOPILOT_STALL_MINUTES", "0");
+    repo.ok(&["list"]);
+}
+
+#[test]
+fn a_theme_that_cannot_be_read_or_parsed_stops_the_tui_at_start() {
+    let repo = TestRepo::new();
+    let broken = repo.dir.path().join("broken.toml");
+    std::fs::write(&broken, "[styles\ntext = ").unwrap();
+    let missing = repo.dir.path().join("missing.toml");
+    for (theme, says) in [
+        (
+            broken.to_str().unwrap().to_string(),
+            format!("{}: theme:", broken.display()),
+        ),
+        (
+            missing.to_str().unwrap().to_string(),
+            "unknown theme".to_string(),
+        ),
+        ("nope".to_string(), "unknown theme 'nope'".to_string()),
+    ] {
+        // the TUI would need a terminal: it must fail before it wants one
+        let out = repo.run(&["--theme", &theme]);
+        assert_eq!(out.status.code(), Some(1), "{theme}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&says), "{theme}: {err}");
+    }
+    let out = repo
+        .cmd(&[])
+        .env("AUTOPILOT_THEME", "nope")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown theme 'nope'"));
+}

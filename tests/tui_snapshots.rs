@@ -4,6 +4,7 @@ mod tui_support;
 
 use autopilot_tui::domain::RunOutcome;
 use autopilot_tui::runner::{LineKind, RunnerEvent};
+use autopilot_tui::store::PauseState;
 use autopilot_tui::ui::app::Level;
 use autopilot_tui::ui::app::{update, App};
 use autopilot_tui::ui::keymap::Action;
@@ -307,6 +308,30 @@ fn banner_and_filter() {
 }
 
 #[test]
+fn header_shows_a_rate_limit_hold_with_its_end_and_reason() {
+    let mut a = app(120, 24);
+    load_board(&mut a, sample_cards());
+    a.on_store(StoreReply::Changed {
+        events: Vec::new(),
+        pause: PauseState {
+            paused: false,
+            // NOW is 2027-01-15T08:00:00Z
+            until: Some(NOW + 2 * 3_600_000 + 5 * 60_000),
+            reason: Some("rate limited: Claude AI usage limit reached".into()),
+        },
+    });
+    let header = screen_rows(&a)[0].clone();
+    assert!(
+        header.contains("⏸ held until 10:05 UTC — rate limited: Claude AI usage limit reached"),
+        "{header}"
+    );
+    insta::assert_snapshot!(render(&a).backend());
+    // once it ends, the header says nothing of it
+    a.tick(NOW + 2 * 3_600_000 + 5 * 60_000);
+    assert!(!screen_rows(&a)[0].contains("held"));
+}
+
+#[test]
 fn quit_confirmation() {
     let mut a = app(80, 24);
     load_board(&mut a, sample_cards());
@@ -319,7 +344,9 @@ fn quit_confirmation() {
 #[test]
 fn no_color_theme_draws_no_colour_at_all() {
     let mut a = app(100, 30);
-    a.theme = autopilot_tui::ui::theme::Theme::resolve(Some("default"), true).0;
+    a.theme = autopilot_tui::ui::theme::Theme::resolve(Some("default"), true)
+        .expect("mono")
+        .0;
     load_board(&mut a, sample_cards());
     a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
     a.on_runner(output(

@@ -5,7 +5,7 @@ mod tui_support;
 
 use autopilot_tui::domain::{Event, Kind, Status};
 use autopilot_tui::runner::{LineKind, RunnerCommand, RunnerEvent};
-use autopilot_tui::store::StatusCounts;
+use autopilot_tui::store::{PauseState, StatusCounts};
 use autopilot_tui::ui::app::{update, Effect, Focus, PANE_CAPACITY};
 use autopilot_tui::ui::keymap::Action;
 use autopilot_tui::ui::store_thread::{ColumnWindow, StoreReply, StoreRequest};
@@ -261,12 +261,72 @@ fn pause_goes_to_the_runner_or_to_the_store() {
         &a.take_effects()[..],
         [Effect::Runner(RunnerCommand::SetPaused { paused: true, by })] if *by == a.user
     ));
-    assert!(a.paused);
+    assert!(a.pause.paused);
     a.has_runner = false;
     a.on_key(key('p'));
     assert!(matches!(
         a.take_effects()[..],
         [Effect::Store(StoreRequest::SetPaused(false))]
+    ));
+}
+
+#[test]
+fn p_during_a_rate_limit_hold_resumes_and_lifts_it() {
+    let mut a = app(80, 24);
+    a.on_store(StoreReply::Changed {
+        events: Vec::new(),
+        pause: PauseState {
+            paused: false,
+            until: Some(NOW + 3_600_000),
+            reason: Some("rate limited: usage limit reached".into()),
+        },
+    });
+    a.take_effects();
+    assert_eq!(a.held_until(), Some(NOW + 3_600_000));
+    // held (not paused by a person): `p` resumes, as `autopilot-tui resume` does
+    a.on_key(key('p'));
+    assert!(
+        matches!(
+            &a.take_effects()[..],
+            [Effect::Runner(RunnerCommand::SetPaused {
+                paused: false,
+                ..
+            })]
+        ),
+        "p during a hold must resume, not pause"
+    );
+    assert_eq!(a.held_until(), None);
+    assert!(!a.pause.paused);
+    // the same without a runner in this process: the store call the CLI's resume makes
+    a.has_runner = false;
+    a.on_store(StoreReply::Changed {
+        events: Vec::new(),
+        pause: PauseState {
+            paused: false,
+            until: Some(NOW + 60_000),
+            reason: None,
+        },
+    });
+    a.take_effects();
+    a.on_key(key('p'));
+    assert!(matches!(
+        a.take_effects()[..],
+        [Effect::Store(StoreRequest::SetPaused(false))]
+    ));
+    // a hold that ended is no hold: `p` pauses again
+    a.on_store(StoreReply::Changed {
+        events: Vec::new(),
+        pause: PauseState {
+            paused: false,
+            until: Some(NOW - 1),
+            reason: None,
+        },
+    });
+    a.take_effects();
+    a.on_key(key('p'));
+    assert!(matches!(
+        a.take_effects()[..],
+        [Effect::Store(StoreRequest::SetPaused(true))]
     ));
 }
 
@@ -352,7 +412,10 @@ fn store_changes_toast_reload_and_ring_for_blocked() {
                 serde_json::json!({"from": "in_progress", "to": "blocked", "actor": "agent"}),
             ),
         ],
-        paused: true,
+        pause: PauseState {
+            paused: true,
+            ..PauseState::default()
+        },
     });
     let fx = a.take_effects();
     assert!(fx.iter().any(|e| matches!(e, Effect::Bell)));
@@ -367,7 +430,7 @@ fn store_changes_toast_reload_and_ring_for_blocked() {
         texts,
         ["#7 agent box-1 started", "#7 blocked — needs you (i)"]
     );
-    assert!(a.paused);
+    assert!(a.pause.paused);
     update(&mut a, Action::OpenToast);
     assert_eq!(a.detail.as_ref().map(|d| d.id), Some(7));
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::Status;
-use crate::runner::{git, preflight_here};
+use crate::runner::{git, preflight_here, process};
 use crate::store::Store;
 
 use super::Ctx;
@@ -151,7 +151,7 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
                 r.warn(
                     "queue",
                     &format!(
-                        "held until {} ({})",
+                        "held until {} ({}); it resumes by itself, `autopilot-tui resume` lifts it now",
                         crate::domain::format_millis(until),
                         pause.reason.unwrap_or_default()
                     ),
@@ -160,6 +160,15 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
             let open = store.open_runs()?;
             if !open.is_empty() {
                 r.warn("runs", &format!("{} run(s) in progress", open.len()));
+            }
+            let host = crate::store::host_name();
+            for gone in store.abandoned_claims(&host, &|pid| process::pid_alive(pid))? {
+                let id = gone.issue_id;
+                r.fail(
+                    &format!("#{id}"),
+                    &format!("in_progress, but no runner works on it: {}", gone.why),
+                    &format!("`autopilot-tui stop {id}` parks it in blocked now; a runner starting on this machine hands it back to ready"),
+                );
             }
         }
         Err(e) => r.fail(

@@ -13,8 +13,8 @@ use crate::domain::{format_millis, Actor, AuthorKind, Comment, Issue, Kind, Run,
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
 use crate::runner::sanitize::strip_all;
-use crate::runner::{git, Runner, RunnerEvent};
-use crate::store::{IssueEdit, NewIssue, Store};
+use crate::runner::{git, recovery, Runner, RunnerEvent};
+use crate::store::{IssueEdit, NewIssue, Stop, Store, StoreError};
 
 pub mod doctor;
 
@@ -25,8 +25,8 @@ pub struct Cli {
     /// Options every command takes.
     #[command(flatten)]
     pub global: Global,
-    /// Runner slots in this process (TUI and `run`).
-    #[arg(long, global = true, value_name = "N")]
+    /// Runner slots in this process (TUI and `run`), 1 to 64.
+    #[arg(long, global = true, value_name = "N", value_parser = parse_agents)]
     pub agents: Option<usize>,
     /// Open the TUI without running agents in this process (only watch).
     #[arg(long)]
@@ -37,6 +37,15 @@ pub struct Cli {
     /// What to do; without one, the TUI opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--agents N`: a number of slots [`crate::runner::check_slots`] accepts.
+fn parse_agents(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of agents"))?;
+    crate::runner::check_slots(n).map(|()| n)
 }
 
 /// Options shared by every command.
@@ -366,13 +375,19 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
         }
         Command::Stop { id } => {
-            let issue = ctx.store()?.request_stop(id, &human_name(None))?;
-            writeln!(
-                out,
-                "asked the runner of #{} ({}) to stop it",
-                issue.id,
-                issue.claimed_by.as_deref().unwrap_or("unknown agent")
-            )?;
+            match recovery::stop_issue(&mut ctx.store()?, id, &human_name(None))? {
+                Stop::Requested(issue) => writeln!(
+                    out,
+                    "asked the runner of #{} ({}) to stop it",
+                    issue.id,
+                    issue.claimed_by.as_deref().unwrap_or("unknown agent")
+                )?,
+                Stop::Recovered { issue, why, .. } => writeln!(
+                    out,
+                    "#{} is {}: {why} The run was closed as interrupted and what it left running was killed.",
+                    issue.id, issue.status
+                )?,
+            }
         }
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
@@ -547,7 +562,17 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
     let store = ctx.store()?;
     store.issue(id)?;
     let run_id = match run {
-        Some(r) => r,
+        Some(r) => match store.run(r) {
+            Ok(found) if found.issue_id == id => r,
+            Ok(found) => bail!(
+                "run {r} belongs to issue #{}, not #{id}; `autopilot-tui show {id}` lists the runs of #{id}",
+                found.issue_id
+            ),
+            Err(StoreError::RunNotFound(_)) => {
+                bail!("run {r} not found; `autopilot-tui show {id}` lists the runs of #{id}")
+            }
+            Err(e) => return Err(e.into()),
+        },
         None => match store.runs(id)?.last() {
             Some(r) => r.id,
             None => bail!("issue #{id} has no runs yet"),

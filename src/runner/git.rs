@@ -34,7 +34,7 @@ fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, Gi
             .output()
             .map_err(|e| GitError {
                 command: command.clone(),
-                stderr: format!("cannot run git: {e} (is git installed and on PATH?)"),
+                stderr: spawn_failure(dir, &e),
             })?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
@@ -49,6 +49,23 @@ fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, Gi
         delay *= 2;
     }
     unreachable!("the loop returns on its last attempt")
+}
+
+/// Why git could not be started in `dir`. The kernel says "not found" both for a missing git
+/// binary and for a missing working directory; only the first is a question of installing git.
+fn spawn_failure(dir: &Path, e: &std::io::Error) -> String {
+    match std::fs::metadata(dir) {
+        Err(de) if de.kind() == std::io::ErrorKind::NotFound => format!(
+            "the directory {} does not exist (was it deleted or moved?)",
+            dir.display()
+        ),
+        Err(de) => format!("cannot use the directory {}: {de}", dir.display()),
+        Ok(m) if !m.is_dir() => format!("{} is not a directory", dir.display()),
+        Ok(_) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("cannot run git: {e} (is git installed and on PATH?)")
+        }
+        Ok(_) => format!("cannot run git in {}: {e}", dir.display()),
+    }
 }
 
 /// The root of the main work tree for `dir` (also when `dir` is inside one of its worktrees).
@@ -74,9 +91,15 @@ pub fn repo_root(dir: &Path) -> Result<PathBuf, GitError> {
 
 /// The branch checked out in `repo`.
 pub fn current_branch(repo: &Path) -> Result<String, GitError> {
-    git(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).map_err(|e| GitError {
-        stderr: format!("the repository is on a detached HEAD; set [runner] base_branch or AUTOPILOT_BASE_BRANCH ({})", e.stderr),
-        ..e
+    git(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).map_err(|e| {
+        // --quiet: on a detached HEAD git fails without a word; anything said is another problem.
+        if !e.stderr.is_empty() {
+            return e;
+        }
+        GitError {
+            stderr: "the repository is on a detached HEAD; set [runner] base_branch or AUTOPILOT_BASE_BRANCH".into(),
+            ..e
+        }
     })
 }
 
@@ -396,5 +419,40 @@ pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<Bas
                 Ok(BaseMerge::Conflict(files))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_directory_is_named_and_neither_git_nor_a_detached_head_is_blamed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gone = dir.path().join("issue-1");
+        let e = has_changes(&gone).expect_err("no directory");
+        assert!(
+            e.stderr
+                .contains(&format!("the directory {} does not exist", gone.display())),
+            "{e}"
+        );
+        assert!(!e.stderr.contains("is git installed"), "{e}");
+        let e = current_branch(&gone).expect_err("no directory");
+        assert!(!e.stderr.contains("detached"), "{e}");
+        assert!(e.stderr.contains("does not exist"), "{e}");
+        // a repository that really is on a detached HEAD is still called so
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).expect("mkdir");
+        git(&repo, &["init", "-q", "-b", "main"]).expect("init");
+        git_as(
+            &repo,
+            &["commit", "-q", "--allow-empty", "-m", "one"],
+            "t",
+            "t@example.com",
+        )
+        .expect("commit");
+        git(&repo, &["checkout", "-q", "--detach"]).expect("detach");
+        let e = current_branch(&repo).expect_err("detached");
+        assert!(e.stderr.contains("detached HEAD"), "{e}");
     }
 }

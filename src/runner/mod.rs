@@ -10,6 +10,7 @@ mod ingest;
 pub mod outcome;
 pub mod process;
 pub mod prompt;
+pub mod recovery;
 mod run;
 pub mod sanitize;
 mod workspace;
@@ -64,6 +65,26 @@ pub struct RunnerSettings {
     pub rate_limit_backoff: Duration,
     /// Most transcript bytes stored per run; later lines are dropped with a marker.
     pub transcript_cap: u64,
+}
+
+/// The most agent slots one process runs. Each slot holds its own database connection, the
+/// agent's pipes and the git commands it runs; far more exhaust the process's file descriptors
+/// (and memory) before they do any work. More agents: start another process on the database.
+pub const MAX_SLOTS: usize = 64;
+
+/// Checks a slot count (from `--agents` or `[runner] slots`); the error says why.
+pub fn check_slots(n: usize) -> Result<(), String> {
+    if n == 0 {
+        Err("0 runs no agent; use at least 1 (or --no-runner to open the TUI only to watch)".into())
+    } else if n > MAX_SLOTS {
+        Err(format!(
+            "at most {MAX_SLOTS} agents per process: each holds a database connection, pipes and \
+             git processes, and thousands exhaust the process's file descriptors; for more, run \
+             another `autopilot-tui run` on the same database"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 impl RunnerSettings {
@@ -157,20 +178,9 @@ impl Runner {
         let max = self.settings.max_interruptions;
         // Runs of this host whose runner died are closed now, and their orphaned agents
         // killed, instead of waiting for their leases to expire.
-        let host = crate::store::host_name();
         let dead = db
-            .call(move |s| s.recover_dead_runs(&host, &|pid| process::pid_alive(pid), max))
+            .call(move |s| recovery::recover_dead_runs(s, max))
             .await?;
-        for (run_id, _) in &dead {
-            let killed = process::kill_run_orphans(&self.settings.db, *run_id);
-            if killed > 0 {
-                tracing::warn!(
-                    run_id,
-                    killed,
-                    "killed orphaned agent processes of a dead run"
-                );
-            }
-        }
         let released = db.call(move |s| s.release_expired(max)).await?;
         if !released.is_empty() || !dead.is_empty() {
             self.emit(RunnerEvent::StoreChanged);
@@ -265,11 +275,19 @@ impl Runner {
             }
             RunnerCommand::Stop { issue_id, by } => {
                 if !self.stop_run(issue_id, format!("stopped by {by}")) {
-                    // Another process runs it: leave a request its runner will see.
-                    if let Err(e) = db.call(move |s| s.request_stop(issue_id, &by)).await {
-                        self.emit(RunnerEvent::Problem(format!(
+                    // Another process runs it: leave a request its runner will see, or
+                    // recover the issue at once when that runner is gone.
+                    match db
+                        .call(move |s| recovery::stop_issue(s, issue_id, &by))
+                        .await
+                    {
+                        Ok(crate::store::Stop::Requested(_)) => {}
+                        Ok(crate::store::Stop::Recovered { .. }) => {
+                            self.emit(RunnerEvent::StoreChanged);
+                        }
+                        Err(e) => self.emit(RunnerEvent::Problem(format!(
                             "cannot stop #{issue_id}: {e}"
-                        )));
+                        ))),
                     }
                 }
             }

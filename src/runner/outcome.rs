@@ -148,6 +148,55 @@ fn rate_limited(obs: &Observed) -> Option<Verdict> {
     Some(Verdict::RateLimited { message, resets_at })
 }
 
+/// The longest a rate or usage limit holds the queue, whatever reset time the agent printed:
+/// a garbled or hostile one (`|9999999999`, the year 2286) must not hold every runner for
+/// centuries. Limits reset within hours; a hold is re-taken if the limit still applies.
+/// `autopilot-tui resume` (or `p` in the TUI) lifts a hold at any time.
+pub const MAX_RATE_LIMIT_HOLD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// How long the queue waits after a rate limit, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// When claiming starts again (epoch ms).
+    pub until: i64,
+    /// The reason stored with the hold (shown by `doctor` and the TUI).
+    pub reason: String,
+    /// Set when the agent's reset time was beyond [`MAX_RATE_LIMIT_HOLD`] and was cut to it.
+    pub clamped: Option<String>,
+}
+
+/// The hold after a rate limit at `now`: until the reset time the agent gave, else for
+/// `backoff`; never longer than [`MAX_RATE_LIMIT_HOLD`], and the reason says when it was cut.
+pub fn rate_limit_hold(
+    message: &str,
+    resets_at: Option<i64>,
+    now: i64,
+    backoff: std::time::Duration,
+) -> Hold {
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let latest = now.saturating_add(ms(MAX_RATE_LIMIT_HOLD));
+    let wanted = resets_at
+        .filter(|t| *t > now)
+        .unwrap_or_else(|| now.saturating_add(ms(backoff)));
+    let clamped = (wanted > latest).then(|| {
+        format!(
+            "the reset time the agent gave, {}, is more than {} hours away: the hold ends after {} hours instead",
+            crate::domain::format_millis(wanted),
+            MAX_RATE_LIMIT_HOLD.as_secs() / 3600,
+            MAX_RATE_LIMIT_HOLD.as_secs() / 3600,
+        )
+    });
+    let mut reason = format!("rate limited: {}", super::sanitize::strip_all(message));
+    if let Some(note) = &clamped {
+        reason.push_str(&format!(" ({note})"));
+    }
+    Hold {
+        until: wanted.min(latest),
+        reason,
+        clamped,
+    }
+}
+
 fn find_blocked(text: &str) -> Option<String> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -381,6 +430,42 @@ mod tests {
             decide(&obs, Some(1), None, false, true),
             Verdict::Failed(_)
         ));
+    }
+
+    #[test]
+    fn a_reset_time_beyond_the_horizon_is_cut_and_says_so() {
+        let now = 1_800_000_000_000;
+        let backoff = std::time::Duration::from_secs(300);
+        let day = 24 * 3_600_000;
+        // the year 2286: held for a day, and the reason says why
+        let far = rate_limit_hold(
+            "usage limit reached|9999999999",
+            Some(9_999_999_999_000),
+            now,
+            backoff,
+        );
+        assert_eq!(far.until, now + day);
+        assert!(far.clamped.is_some());
+        assert!(
+            far.reason.contains("2286-11-20") && far.reason.contains("24 hours"),
+            "{}",
+            far.reason
+        );
+        // a reset within the horizon is kept as given, a past one falls back to the backoff
+        let soon = rate_limit_hold("limit", Some(now + 3_600_000), now, backoff);
+        assert_eq!((soon.until, soon.clamped), (now + 3_600_000, None));
+        assert_eq!(soon.reason, "rate limited: limit");
+        assert_eq!(
+            rate_limit_hold("limit", Some(now - 1), now, backoff).until,
+            now + 300_000
+        );
+        assert_eq!(
+            rate_limit_hold("limit", None, now, backoff).until,
+            now + 300_000
+        );
+        // an absurd backoff is cut too
+        let long = rate_limit_hold("limit", None, now, std::time::Duration::from_secs(u64::MAX));
+        assert_eq!(long.until, now + day);
     }
 
     #[test]

@@ -22,10 +22,16 @@ pub fn pid_alive(pid: i64) -> bool {
 }
 
 /// The environment entry that marks an agent's processes: the database and the run, so that
-/// runs of other repositories on the machine never match.
+/// runs of other repositories on the machine never match. The database path is canonical, so
+/// a process that named it differently (`--db x.db` in one directory, an absolute path in
+/// another) still finds the agents.
 pub fn run_marker(db: &std::path::Path, run_id: i64) -> (String, String) {
+    let db = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
     ("AUTOPILOT_RUN".into(), format!("{}#{run_id}", db.display()))
 }
+
+/// How long killing orphans waits for them to be gone.
+const ORPHAN_GRACE: Duration = Duration::from_secs(2);
 
 /// Live processes whose environment (`/proc/<pid>/environ`, one `KEY=value` per entry)
 /// satisfies `matches`.
@@ -45,13 +51,18 @@ pub fn pids_with_env(matches: impl Fn(&[&[u8]]) -> bool) -> Vec<i32> {
 }
 
 /// Kills every process whose environment carries the run's marker: the agent of a run whose
-/// runner died, and everything it started. Returns how many were signalled.
+/// runner died, and everything it started. Waits (briefly) until they are gone, so that
+/// whoever reports the recovery can say so truthfully. Returns how many were signalled.
 pub fn kill_run_orphans(db: &std::path::Path, run_id: i64) -> usize {
     let (key, value) = run_marker(db, run_id);
     let needle = format!("{key}={value}");
     let pids = pids_with_env(|vars| vars.contains(&needle.as_bytes()));
     for pid in &pids {
         let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    let start = std::time::Instant::now();
+    while pids.iter().any(|p| pid_alive(i64::from(*p))) && start.elapsed() < ORPHAN_GRACE {
+        std::thread::sleep(Duration::from_millis(10));
     }
     pids.len()
 }

@@ -301,10 +301,9 @@ async fn execute(
 
     let end = match verdict {
         Verdict::RateLimited { message, resets_at } => {
-            let until = resets_at
-                .filter(|t| *t > now_millis())
-                .unwrap_or_else(|| now_millis() + i64::try_from(s.rate_limit_backoff.as_millis()).unwrap_or(300_000));
-            let reason_text = format!("rate limited: {}", crate::runner::sanitize::strip_all(&message));
+            let hold = super::outcome::rate_limit_hold(&message, resets_at, now_millis(), s.rate_limit_backoff);
+            let (until, reason_text) = (hold.until, hold.reason);
+            let clamp_note = hold.clamped.map(|n| format!(" ({n})")).unwrap_or_default();
             let (why, label) = (reason_text.clone(), format!("agent:{agent_id}"));
             if let Err(e) = db.call(move |st| st.pause_until(until, &why, &label)).await {
                 r.emit(RunnerEvent::Problem(format!("could not pause the queue after a rate limit: {e}")));
@@ -318,7 +317,7 @@ async fn execute(
                 error: Some(reason_text.clone()),
                 move_to: Some((Status::Ready, Actor::System)),
                 comments: vec![system(format!(
-                    "The agent hit a rate or usage limit ({message}). The whole queue is paused until {} and resumes by itself; \
+                    "The agent hit a rate or usage limit ({message}). The whole queue is paused until {}{clamp_note} and resumes by itself; \
                      this issue went back to ready (not counted as a failure) and will be retried.",
                     crate::domain::format_millis(until)
                 ))],

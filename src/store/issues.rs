@@ -173,6 +173,16 @@ pub(super) fn insert_comment(
     })
 }
 
+/// Closes an issue's open runs as interrupted, with `why` as their error.
+pub(super) fn close_open_runs(tx: &Transaction<'_>, issue_id: i64, why: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE runs SET ended_at = ?2, outcome = 'interrupted', error = ?3
+         WHERE issue_id = ?1 AND ended_at IS NULL",
+        params![issue_id, now(), why],
+    )?;
+    Ok(())
+}
+
 /// Hands an in-progress issue back after its run was interrupted: to ready, or to blocked once
 /// it has been interrupted `max_interruptions` times. Open runs close as interrupted.
 pub(super) fn interrupt(
@@ -181,12 +191,7 @@ pub(super) fn interrupt(
     why: &str,
     max_interruptions: i64,
 ) -> Result<()> {
-    let ts = now();
-    tx.execute(
-        "UPDATE runs SET ended_at = ?2, outcome = 'interrupted', error = ?3
-         WHERE issue_id = ?1 AND ended_at IS NULL",
-        params![issue.id, ts, why],
-    )?;
+    close_open_runs(tx, issue.id, why)?;
     let count: i64 = tx.query_row(
         "UPDATE issues SET interruptions = interruptions + 1 WHERE id = ?1 RETURNING interruptions",
         [issue.id],
@@ -236,7 +241,19 @@ impl Store {
             )?;
             let id = tx.last_insert_rowid();
             for dep in &new.depends_on {
-                get_in(tx, *dep)?;
+                // The new issue's own id is only known here; waiting for itself, it could
+                // never be claimed.
+                if *dep == id {
+                    return Err(StoreError::Invalid(format!(
+                        "#{id} cannot depend on itself: it would wait for its own completion and never be claimed (nothing was added)"
+                    )));
+                }
+                get_in(tx, *dep).map_err(|e| match e {
+                    StoreError::IssueNotFound(_) => StoreError::Invalid(format!(
+                        "cannot depend on #{dep}: there is no issue #{dep} (nothing was added)"
+                    )),
+                    other => other,
+                })?;
                 tx.execute(
                     "INSERT OR IGNORE INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)",
                     [id, *dep],
@@ -436,73 +453,6 @@ impl Store {
                 ids.push(issue.id);
             }
             Ok(ids)
-        })
-    }
-
-    /// Closes the open runs owned by dead processes of this host (`alive` says which pids
-    /// live) as interrupted, handing their issues back at once instead of waiting for the
-    /// lease. Returns `(run id, agent pid)` of each, so orphaned agents can be cleaned up.
-    pub fn recover_dead_runs(
-        &mut self,
-        host: &str,
-        alive: &dyn Fn(i64) -> bool,
-        max_interruptions: i64,
-    ) -> Result<Vec<(i64, Option<i64>)>> {
-        self.write(|tx| {
-            let open: Vec<(i64, i64, i64, Option<i64>)> = {
-                let mut stmt = tx.prepare(
-                    "SELECT id, issue_id, owner_pid, agent_pid FROM runs
-                     WHERE ended_at IS NULL AND owner_host = ?1 AND owner_pid IS NOT NULL",
-                )?;
-                let rows = stmt.query_map([host], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            let mut dead = Vec::new();
-            for (run_id, issue_id, owner, agent) in open {
-                if alive(owner) {
-                    continue;
-                }
-                let issue = get_in(tx, issue_id)?;
-                if issue.status == Status::InProgress {
-                    let why = format!(
-                        "The runner working on this issue (process {owner} on {host}) is gone: it crashed or was killed."
-                    );
-                    interrupt(tx, &issue, &why, max_interruptions)?;
-                }
-                tx.execute(
-                    "UPDATE runs SET ended_at = ?2, outcome = 'interrupted',
-                         error = coalesce(error, 'the runner process died during the run')
-                     WHERE id = ?1 AND ended_at IS NULL",
-                    params![run_id, now()],
-                )?;
-                dead.push((run_id, agent));
-            }
-            Ok(dead)
-        })
-    }
-
-    /// Asks whichever runner works on an issue to stop it (runners poll for this).
-    pub fn request_stop(&mut self, id: i64, by: &str) -> Result<Issue> {
-        self.write(|tx| {
-            let issue = get_in(tx, id)?;
-            if issue.status != Status::InProgress {
-                return Err(StoreError::Invalid(format!(
-                    "issue #{id} is {}, not in_progress: no agent is working on it",
-                    issue.status
-                )));
-            }
-            tx.execute(
-                "UPDATE issues SET stop_requested_by = ?2 WHERE id = ?1",
-                params![id, by],
-            )?;
-            events::insert(
-                tx,
-                "issue.stop_requested",
-                Some(id),
-                &actor_label(Actor::Human, by),
-                &json!({ "claimed_by": issue.claimed_by }),
-            )?;
-            get_in(tx, id)
         })
     }
 

@@ -6,6 +6,7 @@
 
 mod events;
 mod issues;
+mod recovery;
 mod runs;
 mod schema;
 
@@ -17,6 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 use crate::domain::{now_millis, Millis, TransitionError};
 
 pub use issues::{IssueEdit, NewIssue, StatusCounts};
+pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{RunEnd, TranscriptBatch, TranscriptLine};
 
 /// How long one statement waits for a lock before SQLite reports busy.
@@ -67,6 +69,12 @@ pub enum StoreError {
         /// What SQLite said.
         detail: String,
     },
+    /// The process has no file descriptor left to open the database with.
+    #[error("cannot open {path}: this process is out of file descriptors (too many open files); run fewer agents (--agents) or raise the limit (ulimit -n)")]
+    OutOfFiles {
+        /// The database.
+        path: PathBuf,
+    },
     /// A write failed for lack of space (a full disk, a quota or a file size limit).
     #[error("could not write {path}: {detail} — is the disk full? Nothing was changed; free some space and retry")]
     Full {
@@ -74,6 +82,14 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         detail: String,
+    },
+    /// The path names something other than a regular file (a FIFO, a device, a directory).
+    #[error("{path} is {what}, not a database file; pass --db (or AUTOPILOT_DB) the path of a regular file, which is created if missing")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
     },
     /// The directory for the database could not be created.
     #[error("cannot create {path}: {source}")]
@@ -151,6 +167,8 @@ fn classify(path: &Path, waited: Duration, e: StoreError) -> StoreError {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             StoreError::Locked { path, waited }
         }
+        // SQLite says only "unable to open database file", whatever the cause.
+        Some(ErrorCode::CannotOpen) if out_of_file_descriptors() => StoreError::OutOfFiles { path },
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
             StoreError::NotWritable { path, detail }
         }
@@ -188,6 +206,14 @@ fn retry_busy<T>(
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
+        // SQLite would open a FIFO or a device and fail later with an I/O error that reads
+        // like a full disk; what is wrong is the path.
+        if let Some(what) = not_a_regular_file(path) {
+            return Err(StoreError::NotAFile {
+                path: path.to_path_buf(),
+                what,
+            });
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
                 path: dir.to_path_buf(),
@@ -336,8 +362,31 @@ impl Store {
     }
 
     /// Pauses (or resumes) claiming for every runner on this database, with an event row.
+    /// Resuming lifts every hold: a person's pause and a rate limit's hold alike, so that
+    /// `resume` (the CLI, the TUI's `p`) always means "claim again now".
     pub fn set_paused(&mut self, paused: bool, actor: &str) -> Result<()> {
-        self.set_setting("paused", if paused { "1" } else { "0" }, actor)
+        let value = if paused { "1" } else { "0" };
+        self.write(|tx| {
+            upsert_setting(tx, "paused", value)?;
+            let lifted = if paused {
+                None
+            } else {
+                let until = held_until(tx, now())?;
+                tx.execute(
+                    "DELETE FROM settings WHERE key IN ('paused_until', 'pause_reason')",
+                    [],
+                )?;
+                until
+            };
+            events::insert(
+                tx,
+                "setting.changed",
+                None,
+                actor,
+                &serde_json::json!({ "key": "paused", "value": value, "lifted_hold_until": lifted }),
+            )?;
+            Ok(())
+        })
     }
 
     /// The pause state: paused by a person, and/or held until a time (after a rate limit).
@@ -364,6 +413,36 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+}
+
+/// Whether this process can open no more files (EMFILE), or the system none (ENFILE).
+fn out_of_file_descriptors() -> bool {
+    std::fs::File::open("/dev/null").is_err_and(|e| {
+        e.raw_os_error().is_some_and(|n| {
+            n == nix::errno::Errno::EMFILE as i32 || n == nix::errno::Errno::ENFILE as i32
+        })
+    })
+}
+
+/// What `path` is when it exists and is not a regular file (symlinks followed).
+fn not_a_regular_file(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("something other than a regular file")
     }
 }
 

@@ -205,6 +205,16 @@ fn pause_stops_claims() {
     assert!(store.claim_next("a", 1000).unwrap().is_none());
     store.set_paused(false, "human:me").unwrap();
     assert!(store.claim_next("a", 1000).unwrap().is_some());
+    // resuming lifts a rate limit's hold as well, whatever end it was given
+    add(&mut store, "y", 0, true);
+    store
+        .pause_until(i64::MAX, "rate limited", "agent:a")
+        .unwrap();
+    assert!(store.claim_next("a", 1000).unwrap().is_none());
+    assert_eq!(store.pause_state().unwrap().until, Some(i64::MAX));
+    store.set_paused(false, "human:me").unwrap();
+    assert_eq!(store.pause_state().unwrap(), PauseState::default());
+    assert!(store.claim_next("a", 1000).unwrap().is_some());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::store_thread::{Card, InboxItem, StoreReply, StoreRequest};
 use super::theme::Theme;
 use crate::domain::{legal_targets, Actor, Event, IssueDetail, Kind, Millis, RunOutcome, Status};
 use crate::runner::{PaneLine, RunnerCommand, RunnerEvent};
-use crate::store::{IssueEdit, NewIssue};
+use crate::store::{IssueEdit, NewIssue, PauseState};
 
 /// Lines kept per agent pane; the full transcript stays in the store.
 pub const PANE_CAPACITY: usize = 2_000;
@@ -443,8 +443,8 @@ pub struct App {
     pub banner: Option<String>,
     /// A runner runs in this process.
     pub has_runner: bool,
-    /// Claiming paused.
-    pub paused: bool,
+    /// Whether claiming is paused by a person, or held after a rate limit (until when, why).
+    pub pause: PauseState,
     /// Ring the bell on "needs you".
     pub bell: bool,
     /// Capture the mouse.
@@ -493,7 +493,7 @@ impl App {
             toasts: Vec::new(),
             banner: None,
             has_runner: false,
-            paused: false,
+            pause: PauseState::default(),
             bell: false,
             mouse: false,
             dirty: true,
@@ -540,8 +540,28 @@ impl App {
             .count()
     }
 
-    /// Whether a once-a-second tick is needed (elapsed counters, toast expiry).
+    /// The end of a rate limit's hold on claiming, while it lasts.
+    pub fn held_until(&self) -> Option<Millis> {
+        self.pause.until.filter(|until| *until > self.now)
+    }
+
+    /// Pauses or resumes claiming as shown; resuming lifts a hold as well.
+    fn set_paused(&mut self, paused: bool) {
+        self.pause.paused = paused;
+        if !paused {
+            self.pause.until = None;
+            self.pause.reason = None;
+        }
+        self.dirty = true;
+    }
+
+    /// Whether a once-a-second tick is needed (elapsed counters, toast expiry, the end of a
+    /// hold).
     pub fn needs_tick(&self) -> bool {
+        self.animating() || self.held_until().is_some()
+    }
+
+    fn animating(&self) -> bool {
         !self.toasts.is_empty()
             || self.running() > 0
             || self
@@ -552,13 +572,14 @@ impl App {
 
     /// Advances the clock; expires toasts. Redraws only when something visible changes.
     pub fn tick(&mut self, now: Millis) {
+        let held = self.held_until().is_some();
         self.now = now;
         let before = self.toasts.len();
         // Notifications hold still while the user is choosing one.
         if self.focus != Focus::Toasts {
             self.toasts.retain(|t| now - t.born < t.lifetime());
         }
-        if before != self.toasts.len() || self.needs_tick() {
+        if before != self.toasts.len() || self.animating() || held != self.held_until().is_some() {
             self.dirty = true;
         }
     }
@@ -1094,8 +1115,8 @@ impl App {
                 self.toast(Level::Ok, message, id);
             }
             StoreReply::Failed(msg) => self.toast(Level::Error, msg, None),
-            StoreReply::Changed { events, paused } => {
-                self.paused = paused;
+            StoreReply::Changed { events, pause } => {
+                self.pause = pause;
                 for e in &events {
                     self.event_toast(e);
                 }
@@ -1217,7 +1238,7 @@ impl App {
             RunnerEvent::StoreChanged => self.reload(),
             RunnerEvent::Problem(p) => self.banner = Some(p),
             RunnerEvent::ProblemCleared => self.banner = None,
-            RunnerEvent::Paused(p) => self.paused = p,
+            RunnerEvent::Paused(p) => self.set_paused(p),
         }
     }
 
@@ -1462,7 +1483,8 @@ pub fn update(app: &mut App, action: Action) {
             None => app.toast(Level::Info, "no issue selected", None),
         },
         Action::TogglePause => {
-            let want = !app.paused;
+            // Resuming lifts a rate limit's hold too, as `autopilot-tui resume` does.
+            let want = !(app.pause.paused || app.held_until().is_some());
             if app.has_runner {
                 app.outbox.push(Effect::Runner(RunnerCommand::SetPaused {
                     paused: want,
@@ -1473,7 +1495,7 @@ pub fn update(app: &mut App, action: Action) {
                     .push(Effect::Store(StoreRequest::SetPaused(want)));
             }
             // Shown at once; the runner's or the store's report confirms it.
-            app.paused = want;
+            app.set_paused(want);
         }
         Action::Zoom => {
             if !app.panes.is_empty() {

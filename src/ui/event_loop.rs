@@ -39,11 +39,13 @@ pub enum UiEvent {
     RunnerExited(Option<String>),
 }
 
-/// Builds the app from options: theme, keys, runner presence. Returns warnings to show.
-pub fn build_app(opts: &UiOptions, no_color: bool) -> (App, Vec<String>) {
+/// Builds the app from options: theme, keys, runner presence. Returns warnings to show; a
+/// theme that cannot be used is an error, before the terminal is taken over.
+pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<String>)> {
     let ui = &opts.config.file.ui;
     let requested = opts.theme.clone().or_else(|| ui.theme.clone());
-    let (theme, mut warnings) = Theme::resolve(requested.as_deref(), no_color);
+    let (theme, mut warnings) =
+        Theme::resolve(requested.as_deref(), no_color).map_err(|e| anyhow::anyhow!(e))?;
     let (keymap, w) = Keymap::with_overrides(ui.keys.as_ref());
     warnings.extend(w);
     // Same identity as the CLI, so our own events are recognised and not toasted twice.
@@ -58,7 +60,7 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> (App, Vec<String>) {
     let mut app = App::new(theme, keymap, user, repo);
     app.mouse = ui.mouse.unwrap_or(false);
     app.bell = ui.bell.unwrap_or(false);
-    (app, warnings)
+    Ok((app, warnings))
 }
 
 /// Runs the TUI on its own runtime until the user quits or a signal ends it.
@@ -75,7 +77,7 @@ pub fn run(opts: UiOptions) -> anyhow::Result<()> {
 
 async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     let no_color = std::env::var("NO_COLOR").is_ok_and(|v| !v.is_empty());
-    let (mut app, warnings) = build_app(&opts, no_color);
+    let (mut app, warnings) = build_app(&opts, no_color)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<UiEvent>();
 
     let store_tx = {

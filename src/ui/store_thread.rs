@@ -13,7 +13,7 @@ use crate::runner::events::display_lines;
 use crate::runner::events::LineKind;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
-use crate::store::{IssueEdit, NewIssue, StatusCounts, Store};
+use crate::store::{IssueEdit, NewIssue, PauseState, StatusCounts, Stop, Store};
 
 /// How often the thread checks whether another connection committed.
 pub const POLL: Duration = Duration::from_millis(300);
@@ -132,12 +132,12 @@ pub enum StoreReply {
     },
     /// A request failed; the message is for the user.
     Failed(String),
-    /// Something was committed (here or elsewhere): new events and the pause flag.
+    /// Something was committed (here or elsewhere): new events and the pause state.
     Changed {
         /// Events since the last report.
         events: Vec<Event>,
-        /// Whether claiming is paused.
-        paused: bool,
+        /// Whether claiming is paused, or held after a rate limit.
+        pause: PauseState,
     },
 }
 
@@ -160,7 +160,7 @@ pub fn run(
     let mut version = store.data_version().unwrap_or(0);
     if !send(StoreReply::Changed {
         events: Vec::new(),
-        paused: store.is_paused().unwrap_or(false),
+        pause: pause_state(&store),
     }) {
         return;
     }
@@ -205,12 +205,21 @@ pub fn run(
             if events.is_empty() && !mutated {
                 continue;
             }
-            let paused = store.is_paused().unwrap_or(false);
-            if !send(StoreReply::Changed { events, paused }) {
+            if !send(StoreReply::Changed {
+                events,
+                pause: pause_state(&store),
+            }) {
                 return;
             }
         }
     }
+}
+
+/// The pause state, its reason (agent text) cleaned for the terminal.
+fn pause_state(store: &Store) -> PauseState {
+    let mut pause = store.pause_state().unwrap_or_default();
+    pause.reason = pause.reason.as_deref().map(strip_all);
+    pause
 }
 
 fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
@@ -418,9 +427,17 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
         StoreRequest::RequestChanges(id, body) => store
             .request_changes(*id, author, body)
             .map(|i| done(format!("#{} changes requested → ready", i.id), i)),
-        StoreRequest::RequestStop(id) => store
-            .request_stop(*id, author)
-            .map(|i| done(format!("asked the runner of #{} to stop it", i.id), i)),
+        StoreRequest::RequestStop(id) => crate::runner::recovery::stop_issue(store, *id, author)
+            .map(|stop| match stop {
+                Stop::Requested(i) => done(format!("asked the runner of #{} to stop it", i.id), i),
+                Stop::Recovered { issue, .. } => done(
+                    format!(
+                        "#{}: its runner is gone; parked in {}",
+                        issue.id, issue.status
+                    ),
+                    issue,
+                ),
+            }),
         StoreRequest::SetPaused(p) => {
             store
                 .set_paused(*p, &format!("human:{author}"))

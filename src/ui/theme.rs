@@ -203,33 +203,36 @@ impl Theme {
     }
 
     /// Resolves the theme to use: `NO_COLOR` wins, then the flag/config name (a built-in name or
-    /// a path to a TOML file). Returns warnings to show instead of failing.
-    pub fn resolve(requested: Option<&str>, no_color: bool) -> (Theme, Vec<String>) {
+    /// a path to a TOML file). A theme that cannot be found, read or parsed is an error (the
+    /// user asked for it, and silently getting another is a puzzle); a file that parses but
+    /// has unknown tokens or bad styles gives warnings to show.
+    pub fn resolve(
+        requested: Option<&str>,
+        no_color: bool,
+    ) -> Result<(Theme, Vec<String>), String> {
         if no_color {
-            return (Theme::mono(), Vec::new());
+            return Ok((Theme::mono(), Vec::new()));
         }
         let Some(name) = requested.filter(|n| !n.is_empty()) else {
-            return (Theme::default_dark(), Vec::new());
+            return Ok((Theme::default_dark(), Vec::new()));
         };
         if let Some(t) = Theme::builtin(name) {
-            return (t, Vec::new());
+            return Ok((t, Vec::new()));
         }
         let path = Path::new(name);
         match std::fs::read_to_string(path) {
-            Ok(text) => match Theme::from_toml(&text) {
-                Ok((t, w)) => (t, w),
-                Err(e) => (Theme::default_dark(), vec![e]),
-            },
-            Err(_) => {
+            Ok(text) => Theme::from_toml(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-                (
-                    Theme::default_dark(),
-                    vec![format!(
-                        "unknown theme '{name}' (built-in: {})",
-                        names.join(", ")
-                    )],
-                )
+                Err(format!(
+                    "unknown theme '{name}': not a built-in theme ({}) and no such file",
+                    names.join(", ")
+                ))
             }
+            Err(e) => Err(format!(
+                "cannot read the theme file {}: {e}",
+                path.display()
+            )),
         }
     }
 
@@ -283,7 +286,7 @@ mod tests {
 
     #[test]
     fn no_color_picks_mono_without_any_colour() {
-        let (t, _) = Theme::resolve(Some("default"), true);
+        let (t, _) = Theme::resolve(Some("default"), true).expect("mono");
         assert_eq!(t.name, "mono");
         assert!(!t.colors);
         assert_eq!(t.selection.fg, None);
@@ -299,9 +302,24 @@ mod tests {
     }
 
     #[test]
-    fn unknown_theme_falls_back_with_a_warning() {
-        let (t, w) = Theme::resolve(Some("nope-not-a-theme"), false);
-        assert_eq!(t.name, "default");
-        assert_eq!(w.len(), 1);
+    fn a_theme_that_cannot_be_found_read_or_parsed_is_an_error() {
+        let err = Theme::resolve(Some("nope-not-a-theme"), false).expect_err("unknown");
+        assert!(err.contains("unknown theme 'nope-not-a-theme'"), "{err}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, "[styles\ntext = ").expect("write");
+        let err = Theme::resolve(broken.to_str(), false).expect_err("unparsable");
+        assert!(
+            err.starts_with(&format!("{}: theme:", broken.display())),
+            "{err}"
+        );
+        // a directory exists but cannot be read as a file
+        let err = Theme::resolve(dir.path().to_str(), false).expect_err("unreadable");
+        assert!(err.contains("cannot read the theme file"), "{err}");
+        // a file that parses, with an unknown token, is used with a warning
+        let odd = dir.path().join("odd.toml");
+        std::fs::write(&odd, "name = \"odd\"\n[styles]\ntxet = \"red\"\n").expect("write");
+        let (t, w) = Theme::resolve(odd.to_str(), false).expect("usable");
+        assert_eq!((t.name.as_str(), w.len()), ("odd", 1));
     }
 }

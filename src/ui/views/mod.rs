@@ -253,9 +253,22 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
     } else {
         spans.push(Span::styled("watching (no runner)", t.muted));
     }
-    if app.paused {
+    if app.pause.paused {
         spans.push(sep());
         spans.push(Span::styled("⏸ paused", t.warn));
+    }
+    if let Some(until) = app.held_until() {
+        // The hold lasts at most a day: the time of day says when it ends.
+        let at = crate::domain::format_millis(until);
+        let reason = app.pause.reason.as_deref().unwrap_or("rate limited");
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!(
+                "⏸ held until {} UTC — {reason}",
+                at.get(11..16).unwrap_or(&at)
+            ),
+            t.warn,
+        ));
     }
     let unread = app.inbox.unread();
     let blocked = app.inbox.items.len();

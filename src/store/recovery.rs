@@ -1,0 +1,270 @@
+//! Work whose runner is gone: finding it, and recovering it in one transaction. The same
+//! recovery serves a runner starting up (its host's dead runners' runs go back to ready) and a
+//! person stopping an issue whose runner died (it parks in blocked at once, since no runner
+//! is left to see a stop request).
+
+use rusqlite::{params, Connection, Transaction};
+use serde_json::json;
+
+use super::issues::{actor_label, close_open_runs, get_in, insert_comment, interrupt, set_status};
+use super::{events, now, Result, Store, StoreError};
+use crate::domain::{format_millis, Actor, AuthorKind, Issue, Status};
+
+/// What recovery does with the issue of a run whose runner is gone.
+#[derive(Debug, Clone, Copy)]
+enum AfterRecovery<'a> {
+    /// Back to ready, or to blocked after `max_interruptions` (a runner starting up).
+    HandBack {
+        /// Interruptions after which the issue parks in blocked instead.
+        max_interruptions: i64,
+    },
+    /// Parked in blocked: this person asked to stop it.
+    Park {
+        /// Who asked.
+        by: &'a str,
+    },
+}
+
+/// A run closed because its runner process is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The run.
+    pub run_id: i64,
+    /// Its issue.
+    pub issue_id: i64,
+    /// The runner process that owned it.
+    pub owner_pid: i64,
+    /// The agent's process (group) id, when it was recorded.
+    pub agent_pid: Option<i64>,
+}
+
+/// What stopping an issue did.
+#[derive(Debug, Clone)]
+pub enum Stop {
+    /// A request was left for the runner working on it (runners poll for requests).
+    Requested(Issue),
+    /// Its runner is gone, so nobody would ever see a request: the issue was recovered at
+    /// once and parked in blocked.
+    Recovered {
+        /// The issue, now blocked.
+        issue: Issue,
+        /// How we know its runner is gone.
+        why: String,
+        /// Runs closed as interrupted (their orphaned agents are still to be killed).
+        runs: Vec<Recovered>,
+    },
+}
+
+/// An in-progress issue that no live runner works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abandoned {
+    /// The issue.
+    pub issue_id: i64,
+    /// How we know its runner is gone.
+    pub why: String,
+}
+
+/// An open run whose runner process is dead.
+struct DeadRun {
+    run_id: i64,
+    issue_id: i64,
+    owner_pid: i64,
+    agent_pid: Option<i64>,
+}
+
+/// Open runs of `host` whose owner process is dead (optionally only those of one issue).
+fn dead_runs(
+    conn: &Connection,
+    host: &str,
+    alive: &dyn Fn(i64) -> bool,
+    only: Option<i64>,
+) -> Result<Vec<DeadRun>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, issue_id, owner_pid, agent_pid FROM runs
+         WHERE ended_at IS NULL AND owner_host = ?1 AND owner_pid IS NOT NULL
+           AND (?2 IS NULL OR issue_id = ?2)
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![host, only], |r| {
+        Ok(DeadRun {
+            run_id: r.get(0)?,
+            issue_id: r.get(1)?,
+            owner_pid: r.get(2)?,
+            agent_pid: r.get(3)?,
+        })
+    })?;
+    let open: Vec<DeadRun> = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(open.into_iter().filter(|r| !alive(r.owner_pid)).collect())
+}
+
+fn runner_gone(owner: i64, host: &str) -> String {
+    format!(
+        "The runner working on this issue (process {owner} on {host}) is gone: it crashed or was killed."
+    )
+}
+
+fn claim_expired(issue: &Issue) -> String {
+    let holder = issue.claimed_by.as_deref().unwrap_or("unknown");
+    format!(
+        "The claim of {holder} expired{}: its runner stopped renewing it (crashed, killed or lost its connection).",
+        issue
+            .lease_until
+            .map(|t| format!(" at {}", format_millis(t)))
+            .unwrap_or_default()
+    )
+}
+
+/// Parks an in-progress issue whose runner is gone in blocked, closing its open runs.
+fn park(tx: &Transaction<'_>, issue: &Issue, why: &str, by: &str) -> Result<()> {
+    close_open_runs(tx, issue.id, why)?;
+    insert_comment(
+        tx,
+        issue.id,
+        "autopilot",
+        AuthorKind::System,
+        &format!(
+            "{why} Stopped by {by}: the run is closed as interrupted and the issue parked here; \
+             the partial transcript, the branch and the worktree are kept. Comment to hand it back to ready."
+        ),
+    )?;
+    set_status(tx, issue, Status::Blocked, Actor::System, "recovery")
+}
+
+/// Closes the open runs of `host` whose runner process is dead (those of issue `only`, when
+/// given) as interrupted, and does `after` with their in-progress issues.
+fn recover_dead_in(
+    tx: &Transaction<'_>,
+    host: &str,
+    alive: &dyn Fn(i64) -> bool,
+    only: Option<i64>,
+    after: AfterRecovery<'_>,
+) -> Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    for dead in dead_runs(tx, host, alive, only)? {
+        let issue = get_in(tx, dead.issue_id)?;
+        if issue.status == Status::InProgress {
+            let why = runner_gone(dead.owner_pid, host);
+            match after {
+                AfterRecovery::HandBack { max_interruptions } => {
+                    interrupt(tx, &issue, &why, max_interruptions)?;
+                }
+                AfterRecovery::Park { by } => park(tx, &issue, &why, by)?,
+            }
+        }
+        // A run whose issue had already moved on is closed too.
+        tx.execute(
+            "UPDATE runs SET ended_at = ?2, outcome = 'interrupted',
+                 error = coalesce(error, 'the runner process died during the run')
+             WHERE id = ?1 AND ended_at IS NULL",
+            params![dead.run_id, now()],
+        )?;
+        out.push(Recovered {
+            run_id: dead.run_id,
+            issue_id: dead.issue_id,
+            owner_pid: dead.owner_pid,
+            agent_pid: dead.agent_pid,
+        });
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// Closes the open runs owned by dead processes of this host (`alive` says which pids
+    /// live) as interrupted, handing their issues back at once instead of waiting for the
+    /// lease (to blocked after `max_interruptions`). Returns the runs closed, so that their
+    /// orphaned agents can be killed.
+    pub fn recover_dead_runs(
+        &mut self,
+        host: &str,
+        alive: &dyn Fn(i64) -> bool,
+        max_interruptions: i64,
+    ) -> Result<Vec<Recovered>> {
+        let after = AfterRecovery::HandBack { max_interruptions };
+        self.write(|tx| recover_dead_in(tx, host, alive, None, after))
+    }
+
+    /// Stops the agent working on an issue. When its runner is gone (a dead process on this
+    /// host, or a claim whose lease ran out) nobody would ever act on a stop request, so the
+    /// issue is recovered at once and parked in blocked; otherwise a request is left for its
+    /// runner, in whichever process it runs.
+    pub fn stop_issue(
+        &mut self,
+        id: i64,
+        by: &str,
+        host: &str,
+        alive: &dyn Fn(i64) -> bool,
+    ) -> Result<Stop> {
+        self.write(|tx| {
+            let issue = get_in(tx, id)?;
+            if issue.status != Status::InProgress {
+                return Err(StoreError::Invalid(format!(
+                    "issue #{id} is {}, not in_progress: no agent is working on it",
+                    issue.status
+                )));
+            }
+            let runs = recover_dead_in(tx, host, alive, Some(id), AfterRecovery::Park { by })?;
+            if let Some(first) = runs.first() {
+                return Ok(Stop::Recovered {
+                    issue: get_in(tx, id)?,
+                    why: runner_gone(first.owner_pid, host),
+                    runs,
+                });
+            }
+            if issue.lease_until.map_or(true, |t| t < now()) {
+                let why = claim_expired(&issue);
+                park(tx, &issue, &why, by)?;
+                return Ok(Stop::Recovered {
+                    issue: get_in(tx, id)?,
+                    why,
+                    runs,
+                });
+            }
+            tx.execute(
+                "UPDATE issues SET stop_requested_by = ?2 WHERE id = ?1",
+                params![id, by],
+            )?;
+            events::insert(
+                tx,
+                "issue.stop_requested",
+                Some(id),
+                &actor_label(Actor::Human, by),
+                &json!({ "claimed_by": issue.claimed_by }),
+            )?;
+            Ok(Stop::Requested(get_in(tx, id)?))
+        })
+    }
+
+    /// In-progress issues that no live runner works on: their run's owner is a dead process
+    /// of this host, or their claim's lease ran out. A runner starting up (or its lease
+    /// reaper) recovers them; `stop` parks one at once.
+    pub fn abandoned_claims(
+        &self,
+        host: &str,
+        alive: &dyn Fn(i64) -> bool,
+    ) -> Result<Vec<Abandoned>> {
+        let mut out: Vec<Abandoned> = Vec::new();
+        for dead in dead_runs(self.conn(), host, alive, None)? {
+            let id = dead.issue_id;
+            if self.issue(id)?.status == Status::InProgress && out.iter().all(|a| a.issue_id != id)
+            {
+                out.push(Abandoned {
+                    issue_id: id,
+                    why: runner_gone(dead.owner_pid, host),
+                });
+            }
+        }
+        let ts = now();
+        for issue in self.list_issues(Some(Status::InProgress))? {
+            if issue.lease_until.map_or(true, |t| t < ts)
+                && out.iter().all(|a| a.issue_id != issue.id)
+            {
+                out.push(Abandoned {
+                    issue_id: issue.id,
+                    why: claim_expired(&issue),
+                });
+            }
+        }
+        out.sort_by_key(|a| a.issue_id);
+        Ok(out)
+    }
+}
