@@ -167,7 +167,9 @@ fn real_cli_takes_a_thread_over_128_kib_on_stdin() {
     // One answer past the kernel's 128 KiB limit for a single argument or variable.
     let mut answer = String::from("ANSWER: postgres\n");
     for i in 0..6_000 {
-        answer.push_str(&format!("detail {i:05}: keep the cache warm across deploys\n"));
+        answer.push_str(&format!(
+            "detail {i:05}: keep the cache warm across deploys\n"
+        ));
     }
     answer.push_str("END-OF-LONG-ANSWER");
     assert!(answer.len() > 200 << 10);
@@ -180,7 +182,11 @@ fn real_cli_takes_a_thread_over_128_kib_on_stdin() {
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), answer.as_bytes()).unwrap();
     let out = support::wait_output(child, Duration::from_secs(60));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let before = api.requests().len();
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);

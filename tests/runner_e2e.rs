@@ -8,7 +8,7 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{alive, git, read_pid, signal, wait_for, wait_output, TestRepo};
+use support::{alive, git, last_comment, read_pid, signal, wait_for, wait_output, TestRepo};
 
 fn transcript_len(repo: &TestRepo, run_id: i64) -> (i64, Vec<Vec<u8>>) {
     let lines = repo.transcript(run_id);
@@ -283,39 +283,58 @@ fn root_without_sandbox_is_refused_before_claiming() {
     assert_eq!(repo.status(id), "in_review");
 }
 
+/// Runs an issue to review once, then takes its worktree away with `git worktree remove`,
+/// so the next run finds the recorded worktree path as `damage` leaves it.
+fn reviewed_then_worktree_removed(
+    repo: &TestRepo,
+    title: &str,
+) -> (i64, String, std::path::PathBuf) {
+    let id = repo.add(&[title, "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review");
+    let wt = std::path::PathBuf::from(issue["worktree"].as_str().unwrap());
+    git(&repo.root, &["worktree", "remove", wt.to_str().unwrap()]);
+    repo.ok(&["request-changes", &id.to_string(), "once more"]);
+    (id, issue["branch"].as_str().unwrap().to_string(), wt)
+}
+
 #[test]
 fn git_problems_park_the_issue_with_gits_own_words() {
     let repo = TestRepo::new();
-    // a plain directory squatting on the worktree path
-    let squat = repo.add(&["Squatted", "--ready", "--priority", "2"]);
-    std::fs::create_dir_all(
-        repo.root
-            .join(format!(".autopilot/worktrees/issue-{squat}")),
-    )
-    .unwrap();
-    // a branch that already exists is reused, not an error
-    let reuse = repo.add(&["Reuse me", "--ready", "--priority", "1"]);
-    git(
-        &repo.root,
-        &["branch", &format!("autopilot/issue-{reuse}-reuse-me")],
-    );
+    // a plain directory squatting on the recorded worktree path
+    let (squat, _, wt) = reviewed_then_worktree_removed(&repo, "Squatted");
+    std::fs::create_dir_all(&wt).unwrap();
     repo.ok(&["run", "--once"]);
     let issue = repo.show(squat);
     assert_eq!(issue["status"], "blocked");
-    let body = issue["comments"][0]["body"].as_str().unwrap();
+    let body = last_comment(&issue);
     assert!(body.contains("exists but is not a worktree"), "{body}");
-    assert_eq!(repo.status(reuse), "in_review");
 
-    // a missing base branch is reported verbatim
+    // a branch this database did not create is left alone: the issue gets a fresh one
+    let reuse = repo.add(&["Reuse me", "--ready", "--priority", "1"]);
+    let stale = format!("autopilot/issue-{reuse}-reuse-me");
+    git(&repo.root, &["branch", &stale]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(reuse);
+    assert_eq!(issue["status"], "in_review");
+    assert_eq!(issue["branch"], format!("{stale}-2"));
+    assert_eq!(
+        git(&repo.root, &["rev-parse", &stale]),
+        git(&repo.root, &["rev-parse", "main"])
+    );
+
+    // a missing base branch is named, with the command that sets another
     let repo = repo.with_env("AUTOPILOT_BASE_BRANCH", "no-such-branch");
     let id = repo.add(&["Needs base", "--ready"]);
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked");
-    assert!(issue["comments"][0]["body"]
-        .as_str()
-        .unwrap()
-        .contains("\"no-such-branch\" does not exist"));
+    let body = issue["comments"][0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("\"no-such-branch\"") && body.contains("does not exist"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -468,10 +487,7 @@ fn many_processes_claim_every_issue_exactly_once() {
 #[test]
 fn a_branch_checked_out_elsewhere_is_reported_verbatim() {
     let repo = TestRepo::new();
-    let id = repo.add(&["Busy branch", "--ready"]);
-    let branch = format!("autopilot/issue-{id}-busy-branch");
-    git(&repo.root, &["checkout", "-q", "-b", &branch]);
-    git(&repo.root, &["checkout", "-q", "main"]);
+    let (id, branch, _) = reviewed_then_worktree_removed(&repo, "Busy branch");
     let other = repo.dir.path().join("elsewhere");
     git(
         &repo.root,
@@ -480,7 +496,7 @@ fn a_branch_checked_out_elsewhere_is_reported_verbatim() {
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked");
-    let body = issue["comments"][0]["body"].as_str().unwrap();
+    let body = last_comment(&issue);
     assert!(
         body.contains("git worktree add") && body.contains(&branch),
         "{body}"

@@ -177,6 +177,8 @@ pub fn unused_workspace(
     id: i64,
     slug: &str,
 ) -> Result<(String, PathBuf), GitError> {
+    // `worktree list` reads what a concurrent `worktree add` is still writing.
+    let _lock = lock_worktrees(&worktrees.join("issue"))?;
     let registered = git(repo, &["worktree", "list", "--porcelain"])?;
     let taken = |path: &Path| {
         path.exists()

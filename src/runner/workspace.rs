@@ -243,16 +243,17 @@ pub(super) async fn commit_and_review(
         Ok((sha, own, ours))
     })
     .await;
-    let (sha, own, ours) =
-        match committed {
-            Ok(c) => c,
-            Err(e) => return failed(
+    let (sha, own, ours) = match committed {
+        Ok(c) => c,
+        Err(e) => {
+            return failed(
                 format!(
                     "could not commit the agent's changes (they are still in the worktree): {e}"
                 ),
                 None,
-            ),
-        };
+            )
+        }
+    };
     let short = &sha[..sha.len().min(10)];
     let text = if summary.trim().is_empty() {
         "(the agent gave no summary)".to_string()
