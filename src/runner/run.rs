@@ -15,6 +15,7 @@ use super::events::{display_lines, PaneLine, RunnerEvent};
 use super::outcome::{decide, Observed, Verdict};
 use super::process::{signal_group, terminate_group, LineSplitter, MAX_LINE_BYTES};
 use super::{git, prompt, Db, Runner};
+use crate::domain::redact::{LineState, Redactor};
 use crate::domain::{now_millis, slugify, Actor, AuthorKind, Issue, RunOutcome, Status};
 use crate::store::{RunEnd, TranscriptBatch};
 
@@ -448,13 +449,18 @@ async fn commit_and_review(
     summary: String,
 ) -> RunEnd {
     let s = &r.settings;
-    let message = format!(
-        "#{} {}\n\n{}\n\nAutopilot-Issue: {}",
-        issue.id,
-        issue.title,
-        summary.trim(),
-        issue.id
-    );
+    // The summary comes from redacted output already; the title may predate redaction.
+    // Escape sequences are stripped by `git` on the way out.
+    let message = s
+        .redactor
+        .text(&format!(
+            "#{} {}\n\n{}\n\nAutopilot-Issue: {}",
+            issue.id,
+            issue.title,
+            summary.trim(),
+            issue.id
+        ))
+        .into_owned();
     let (wt, name, email) = (
         worktree.to_path_buf(),
         s.commit_name.clone(),
@@ -493,8 +499,10 @@ async fn commit_and_review(
             worktree.to_path_buf(),
             branch.to_string(),
             base.to_string(),
-            format!("#{} {}", issue.id, issue.title),
-            comments[0].2.clone(),
+            s.redactor
+                .text(&format!("#{} {}", issue.id, issue.title))
+                .into_owned(),
+            s.redactor.text(&comments[0].2).into_owned(),
         );
         match tokio::task::spawn_blocking(move || {
             git::push_and_open_pr(&wt, &br, &bs, &title, &body)
@@ -590,6 +598,7 @@ async fn drive_agent(
     let mut reader = tokio::spawn(read_output(
         stdout,
         Arc::clone(&r.adapter),
+        Arc::clone(&r.settings.redactor),
         run_id,
         r.settings.transcript_cap,
         chunks_tx,
@@ -704,6 +713,8 @@ impl Chunk {
 /// What the reader keeps while it splits output into lines and batches.
 struct Ingest {
     adapter: Arc<dyn super::agent::Adapter>,
+    redactor: Arc<Redactor>,
+    secrets: LineState,
     cap: u64,
     stored: u64,
     capped: bool,
@@ -713,6 +724,9 @@ struct Ingest {
 impl Ingest {
     /// One complete line (without its newline); `dropped` bytes of it were over the line cap.
     fn line(&mut self, bytes: &[u8], dropped: usize) {
+        // Secrets go before anything sees the line: the parser, the pane, the transcript.
+        let redacted = self.redactor.line(bytes, &mut self.secrets);
+        let bytes = &*redacted;
         let marked: std::borrow::Cow<'_, [u8]> = if dropped > 0 {
             let mut line = bytes.to_vec();
             line.extend_from_slice(
@@ -754,6 +768,7 @@ impl Ingest {
 async fn read_output(
     stdout: Option<tokio::process::ChildStdout>,
     adapter: Arc<dyn super::agent::Adapter>,
+    redactor: Arc<Redactor>,
     run_id: i64,
     cap: u64,
     chunks: tokio::sync::mpsc::Sender<Chunk>,
@@ -762,6 +777,8 @@ async fn read_output(
     let Some(mut out) = stdout else { return };
     let mut ingest = Ingest {
         adapter,
+        redactor,
+        secrets: LineState::default(),
         cap,
         stored: 0,
         capped: false,

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::redact::Redactor;
 use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
@@ -145,11 +147,12 @@ pub enum StoreReply {
 /// gone.
 pub fn run(
     db: PathBuf,
+    redactor: Arc<Redactor>,
     requests: Receiver<StoreRequest>,
     send: impl Fn(StoreReply) -> bool,
     author: String,
 ) {
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open_with(&db, redactor) {
         Ok(s) => s,
         Err(e) => {
             send(StoreReply::Failed(format!("cannot open the database: {e}")));
@@ -260,7 +263,7 @@ fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
     runs.into_iter()
         .map(|r| {
             let live = LiveInfo {
-                agent: r.agent_id,
+                agent: strip_all(&r.agent_id),
                 started_at: r.started_at,
                 cost_usd: r.cost_usd,
             };
@@ -443,13 +446,14 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
 /// Starts the thread; dropping the returned sender ends it.
 pub fn spawn(
     db: PathBuf,
+    redactor: Arc<Redactor>,
     author: String,
     send: impl Fn(StoreReply) -> bool + Send + 'static,
 ) -> std::io::Result<Sender<StoreRequest>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("autopilot-ui-store".into())
-        .spawn(move || run(db, rx, send, author))?;
+        .spawn(move || run(db, redactor, rx, send, author))?;
     Ok(tx)
 }
 
