@@ -42,10 +42,10 @@ const BUILTIN: &[(&str, &str)] = &[
     // `API_KEY=…`, `GITHUB_TOKEN="…"`, `PGPASSWORD=…`: upper-case names (as the environment,
     // `.env` files and shells spell them) whose last part ends in a keyword, `=` with no
     // space, then the value. Values that are references (`$X`, `%X%`, `<…>`) or already a
-    // marker are left alone.
+    // marker are left alone; punctuation ending a sentence is not part of the value.
     (
         "secret",
-        r#"(?-u)[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)(?:_[A-Z0-9_]*)?=\\?["']?(?P<secret>[^\s"'\\`$\[=<%{][^\s"'\\`]*)"#,
+        r#"(?-u)[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)(?:_[A-Z0-9_]*)?=\\?["']?(?P<secret>[^\s"'\\`$\[=<%{](?:[^\s"'\\`]*[^\s"'\\`.,;:)!?])?)"#,
     ),
 ];
 

@@ -92,6 +92,10 @@ fn assignments_keep_the_name_and_lose_the_value() {
             "TOKEN=[REDACTED:secret]\nnext",
         ),
         ("API_KEY_ID=k1".to_string(), "API_KEY_ID=[REDACTED:secret]"),
+        (
+            "set APP_SECRET=abc;d, then TOKEN=x.".to_string(),
+            "set APP_SECRET=[REDACTED:secret], then TOKEN=[REDACTED:secret].",
+        ),
     ];
     for (text, want) in cases {
         assert_eq!(red(&text), want);
