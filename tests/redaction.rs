@@ -246,11 +246,11 @@ fn the_state_dir_and_a_new_database_are_private_to_the_user() {
     let repo = TestRepo::new();
     repo.add(&["Anything"]);
     let state = repo.root.join(".autopilot");
-    assert_eq!(mode(&state), 0o700);
-    assert_eq!(mode(&repo.db()), 0o600);
+    assert_eq!(format!("{:o}", mode(&state)), "700");
+    assert_eq!(format!("{:o}", mode(&repo.db())), "600");
     // a database elsewhere (--db) gets the same, directories on the way included
     let elsewhere = repo.dir.path().join("shared/dbs/team.db");
     repo.ok(&["--db", elsewhere.to_str().unwrap(), "add", "There"]);
-    assert_eq!(mode(&elsewhere), 0o600);
-    assert_eq!(mode(elsewhere.parent().unwrap()), 0o700);
+    assert_eq!(format!("{:o}", mode(&elsewhere)), "600");
+    assert_eq!(format!("{:o}", mode(elsewhere.parent().unwrap())), "700");
 }

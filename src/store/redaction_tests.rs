@@ -98,14 +98,14 @@ fn a_new_database_and_its_directory_are_private_to_the_user() {
     let path = dir.path().join("new/dir/autopilot.db");
     let store = Store::open(&path).unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&path), 0o600);
-    assert_eq!(mode(&dir.path().join("new")), 0o700);
-    assert_eq!(mode(&dir.path().join("new/dir")), 0o700);
+    assert_eq!(format!("{:o}", mode(&path)), "600");
+    assert_eq!(format!("{:o}", mode(&dir.path().join("new"))), "700");
+    assert_eq!(format!("{:o}", mode(&dir.path().join("new/dir"))), "700");
     // SQLite creates these while the connection is open, with the database's mode
     for side in ["autopilot.db-wal", "autopilot.db-shm"] {
         let p = dir.path().join("new/dir").join(side);
         assert!(p.exists(), "{side}");
-        assert_eq!(mode(&p), 0o600, "{side}");
+        assert_eq!(format!("{:o}", mode(&p)), "600", "{side}");
     }
     drop(store);
 }
