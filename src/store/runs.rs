@@ -40,7 +40,7 @@ pub struct TranscriptLine {
     pub seq: i64,
     /// When it arrived (epoch ms): lines stored in one batch carry the batch's first arrival.
     pub ts: Millis,
-    /// The bytes exactly as the agent printed them (without the newline).
+    /// The bytes as the agent printed them (without the newline), secrets redacted.
     pub line: Vec<u8>,
 }
 
