@@ -482,8 +482,9 @@ mod tests {
             .create_issue(&new_issue("Asks"), "me")
             .expect("add")
             .id;
+        // a title with a bidi override, an agent id with an escape (from an older database)
         let working = store
-            .create_issue(&new_issue("Works"), "me")
+            .create_issue(&new_issue("Wor\u{202e}ks"), "me")
             .expect("add")
             .id;
         // The first is claimed, asks and is blocked; its run is over.
@@ -504,11 +505,12 @@ mod tests {
         };
         store.finish_run(run, "agent-a", &end).expect("finish");
         // The second is being worked on by another agent now.
+        let agent_b = "agent-\u{1b}]0;x\u{7}b";
         store
-            .claim_next("agent-b", 60_000)
+            .claim_next(agent_b, 60_000)
             .expect("claim")
             .expect("one");
-        let live_run = store.start_run(working, "agent-b", 1).expect("run");
+        let live_run = store.start_run(working, agent_b, 1).expect("run");
         let started = store.run(live_run).expect("run").started_at;
 
         let req = StoreRequest::Board {
@@ -538,6 +540,7 @@ mod tests {
         );
         assert_eq!(blocked.live, None);
         let live = &column(Status::InProgress).cards[0];
+        assert_eq!(live.issue.title, "Works");
         assert_eq!(
             live.live,
             Some(LiveInfo {
