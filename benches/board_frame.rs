@@ -40,7 +40,13 @@ impl Loaded {
         let db = dir.path().join("autopilot.db");
         seed(&db, n, n);
         let (tx, replies) = mpsc::channel();
-        let store = store_thread::spawn(db, "bench".into(), move |r| tx.send(r).is_ok()).unwrap();
+        let store = store_thread::spawn(
+            db,
+            autopilot_tui::domain::redact::Redactor::builtin(),
+            "bench".into(),
+            move |r| tx.send(r).is_ok(),
+        )
+        .unwrap();
         let mut app = App::new(
             Theme::default_dark(),
             Keymap::default(),

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::domain::redact::Redactor;
 use crate::runner::agent::{claude::Claude, command::Generic, Adapter};
+use crate::runner::sanitize::one_line;
 use crate::runner::RunnerSettings;
 
 /// The commented sample printed by `config --sample`.
@@ -88,6 +90,14 @@ pub struct UiSection {
     pub keys: Option<BTreeMap<String, Vec<String>>>,
 }
 
+/// `[redact]`: secrets of the user's own, on top of the built-in patterns.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactSection {
+    /// Regular expressions; a group named `secret` limits what is replaced.
+    pub patterns: Option<Vec<String>>,
+}
+
 /// One configuration file, every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +114,9 @@ pub struct FileConfig {
     /// `[ui]`.
     #[serde(default)]
     pub ui: UiSection,
+    /// `[redact]`.
+    #[serde(default)]
+    pub redact: RedactSection,
 }
 
 macro_rules! overlay {
@@ -113,18 +126,20 @@ macro_rules! overlay {
 }
 
 impl FileConfig {
-    /// Reads one file; a missing file is an empty config.
+    /// Reads one file; a missing file is an empty config. An invalid `[redact]` pattern is an
+    /// error naming the file and the pattern.
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let file: FileConfig = toml::from_str(&text)
-                    .with_context(|| format!("invalid configuration in {}", path.display()))?;
-                file.check(&|field| format!("{}: [runner] {field}", path.display()))?;
-                Ok(file)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        let invalid = || format!("invalid configuration in {}", path.display());
+        let file: FileConfig = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).with_context(invalid)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        file.check(&|field| format!("{}: [runner] {field}", path.display()))?;
+        if let Some(patterns) = &file.redact.patterns {
+            Redactor::with_patterns(patterns).with_context(invalid)?;
         }
+        Ok(file)
     }
 
     /// Refuses values that cannot mean anything, rather than quietly reading them as
@@ -149,8 +164,17 @@ impl FileConfig {
         Ok(())
     }
 
-    /// Lays `top` over `self`: every field `top` sets wins.
+    /// Lays `top` over `self`: every field `top` sets wins, except redaction patterns, which
+    /// add up (a repository's file must not switch off the user's own patterns).
     pub fn merge(mut self, top: &FileConfig) -> FileConfig {
+        if let Some(more) = &top.redact.patterns {
+            let patterns = self.redact.patterns.get_or_insert_with(Vec::new);
+            for p in more {
+                if !patterns.contains(p) {
+                    patterns.push(p.clone());
+                }
+            }
+        }
         overlay!(
             self,
             top,
@@ -255,9 +279,14 @@ impl Paths {
         }
     }
 
-    /// Creates `.autopilot/` with a `.gitignore` that hides it from git.
+    /// Creates `.autopilot/` with a `.gitignore` that hides it from git. A new directory is
+    /// private to the user (0700): it holds the database, logs and the agents' worktrees.
     pub fn ensure_state_dir(&self) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.state_dir)
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.state_dir)
             .with_context(|| format!("cannot create {}", self.state_dir.display()))?;
         let ignore = self.state_dir.join(".gitignore");
         if !ignore.exists() {
@@ -269,11 +298,12 @@ impl Paths {
 }
 
 /// Who a person is on comments, moves and events: `AUTOPILOT_USER`, else `USER`, else
-/// `human` (the CLI and the TUI must agree, or the TUI toasts the user's own actions).
+/// `human` (the CLI and the TUI must agree, or the TUI toasts the user's own actions). Control
+/// sequences and newlines are removed: the name is printed to terminals and stored.
 pub fn user_name(env: &dyn Fn(&str) -> Option<String>) -> String {
     ["AUTOPILOT_USER", "USER"]
         .iter()
-        .find_map(|k| env(k).filter(|u| !u.trim().is_empty()))
+        .find_map(|k| env(k).map(|u| one_line(&u)).filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "human".into())
 }
 
@@ -301,6 +331,8 @@ pub struct Config {
     pub file: FileConfig,
     /// Repository layout.
     pub paths: Paths,
+    /// The built-in secret patterns plus `[redact] patterns` of every layer.
+    pub redactor: std::sync::Arc<Redactor>,
 }
 
 impl Config {
@@ -312,15 +344,28 @@ impl Config {
         };
         let repo = FileConfig::load(&paths.repo_root.join(REPO_FILE))?;
         let file = user.merge(&repo).merge(&FileConfig::from_env(env)?);
-        Ok(Config { file, paths })
+        let redactor = match &file.redact.patterns {
+            Some(patterns) if !patterns.is_empty() => {
+                std::sync::Arc::new(Redactor::with_patterns(patterns)?)
+            }
+            _ => Redactor::builtin(),
+        };
+        Ok(Config {
+            file,
+            paths,
+            redactor,
+        })
     }
 
-    /// Agent identity: configured, else `<host>` (the slot number is appended per slot).
+    /// Agent identity: configured, else `<host>` (the slot number is appended per slot);
+    /// printable, on one line, as it is shown and stored everywhere.
     pub fn agent_id(&self) -> String {
         self.file
             .agent
             .id
-            .clone()
+            .as_deref()
+            .map(one_line)
+            .filter(|id| !id.is_empty())
             .or_else(crate::store::machine_name)
             .unwrap_or_else(|| "autopilot".into())
     }
@@ -359,6 +404,7 @@ impl Config {
                 f.runner.rate_limit_backoff_seconds.unwrap_or(300).max(1),
             ),
             transcript_cap: f.runner.transcript_cap_mb.unwrap_or(512).max(1) << 20,
+            redactor: std::sync::Arc::clone(&self.redactor),
         }
     }
 
@@ -490,6 +536,54 @@ mod tests {
             "root"
         );
         assert_eq!(user_name(&env_of(&[])), "human");
+    }
+
+    #[test]
+    fn redact_patterns_of_both_files_add_up_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            "[redact]\npatterns = ['mine-[0-9]+']\n",
+        )
+        .unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(
+            repo.join(REPO_FILE),
+            "[redact]\npatterns = ['team-[0-9]+', 'mine-[0-9]+']\n",
+        )
+        .unwrap();
+        let env = env_of(&[("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap())]);
+        let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
+        assert_eq!(
+            cfg.file.redact.patterns.as_deref(),
+            Some(&["mine-[0-9]+".to_string(), "team-[0-9]+".to_string()][..])
+        );
+        assert_eq!(
+            cfg.redactor.text("mine-1 team-2"),
+            "[REDACTED:custom] [REDACTED:custom]"
+        );
+        std::fs::write(repo.join(REPO_FILE), "[redact]\npatterns = ['ok', '[a-']\n").unwrap();
+        let err = format!(
+            "{:#}",
+            Config::load(Paths::for_repo(&repo, None), &env).unwrap_err()
+        );
+        assert!(
+            err.contains("autopilot.toml") && err.contains("\"[a-\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_and_ids_are_printable_single_lines() {
+        let env = env_of(&[("AUTOPILOT_USER", "\u{1b}]0;pwned\u{7}ana\nroot")]);
+        assert_eq!(user_name(&env), "ana root");
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_of(&[("AUTOPILOT_AGENT_ID", "bot\u{1b}[2J\u{202e}-1")]);
+        let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
+        assert_eq!(cfg.agent_id(), "bot-1");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::mock_api::MockApi;
+use support::mock_api::{fake_secrets, MockApi};
 use support::{alive, git, last_comment, read_pid, signal, wait_for, TestRepo};
 
 fn real_claude() -> Option<PathBuf> {
@@ -400,4 +400,55 @@ fn real_cli_stop_from_the_cli_kills_the_cli_and_its_children_and_parks_the_issue
     );
     assert!(signal(runner.id(), "TERM"));
     runner.wait(Duration::from_secs(30));
+}
+
+#[test]
+fn real_cli_secrets_in_answers_and_tool_output_are_stored_only_as_markers() {
+    let Some((repo, _api)) = setup() else { return };
+    let id = repo.add(&["Rotate the keys [scenario:secrets]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let branch = issue["branch"].as_str().unwrap();
+    let sid = id.to_string();
+    let raw = repo.ok(&["log", &sid, "--raw"]);
+    let texts = [
+        ("log --raw", raw.clone()),
+        ("log", repo.ok(&["log", &sid])),
+        ("show --json", repo.ok(&["show", &sid, "--json"])),
+        (
+            "the commit message",
+            git(
+                &repo.root,
+                &["log", "--format=%B", &format!("main..{branch}")],
+            ),
+        ),
+        (
+            "the database",
+            String::from_utf8_lossy(&std::fs::read(repo.db()).unwrap()).into_owned(),
+        ),
+    ];
+    for (what, text) in &texts {
+        for secret in fake_secrets() {
+            assert!(!text.contains(&secret), "{what} holds {secret}:\n{text}");
+        }
+    }
+    // the model's text, the Bash tool's input and its output were all there, redacted
+    assert!(
+        raw.contains(r"I was given ANTHROPIC_API_KEY=[REDACTED:anthropic-api-key]\nso"),
+        "{raw}"
+    );
+    assert!(raw.contains("GH_TOKEN=[REDACTED:github-token]"), "{raw}");
+    for line in raw.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    let summary = issue["comments"][0]["body"].as_str().unwrap();
+    assert_eq!(
+        summary,
+        "Rotated the keys: the new token is [REDACTED:github-token], APP_PASSWORD=[REDACTED:secret]."
+    );
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:secrets.txt")]),
+        "rotated"
+    );
 }

@@ -12,7 +12,7 @@ use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::{format_millis, Actor, AuthorKind, Comment, Issue, Kind, Run, Status};
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
-use crate::runner::sanitize::strip_all;
+use crate::runner::sanitize::{one_line, strip_all};
 use crate::runner::{git, recovery, Runner, RunnerEvent};
 use crate::store::{IssueEdit, NewIssue, Stop, Store, StoreError};
 
@@ -216,15 +216,18 @@ pub fn context(global: &Global, need_repo: bool) -> anyhow::Result<Ctx> {
 }
 
 impl Ctx {
-    /// Opens the database.
+    /// Opens the database, redacting what it writes with the configured patterns.
     pub fn store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.config.paths.db)?)
+        let redactor = std::sync::Arc::clone(&self.config.redactor);
+        Ok(Store::open_with(&self.config.paths.db, redactor)?)
     }
 }
 
+/// `--author` or the user, as a printable single line (it is stored and shown everywhere).
 fn human_name(author: Option<String>) -> String {
     author
-        .filter(|s| !s.trim().is_empty())
+        .map(|a| one_line(&a))
+        .filter(|a| !a.is_empty())
         .unwrap_or_else(|| crate::config::user_name(&env_var))
 }
 
@@ -352,7 +355,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 },
                 &human_name(None),
             )?;
-            writeln!(out, "#{} {}", issue.id, issue.title)?;
+            writeln!(out, "#{} {}", issue.id, one_line(&issue.title))?;
         }
         Command::Move { id, status } => {
             let issue = ctx
@@ -380,7 +383,10 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     out,
                     "asked the runner of #{} ({}) to stop it",
                     issue.id,
-                    issue.claimed_by.as_deref().unwrap_or("unknown agent")
+                    issue
+                        .claimed_by
+                        .as_deref()
+                        .map_or_else(|| "unknown agent".into(), one_line)
                 )?,
                 Stop::Recovered { issue, why, .. } => writeln!(
                     out,
@@ -457,7 +463,12 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 "base branch:   {}",
                 s.base_branch.as_deref().unwrap_or("(current branch)")
             )?;
-            writeln!(out, "commit author: {} <{}>", s.commit_name, s.commit_email)?;
+            writeln!(
+                out,
+                "commit author: {} <{}>",
+                one_line(&s.commit_name),
+                one_line(&s.commit_email)
+            )?;
             writeln!(out, "push + PR:     {}", s.push)?;
         }
     }
@@ -474,11 +485,12 @@ fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
         "{:>5}  {:<11}  {:<8}  {:>3}  TITLE",
         "ID", "STATUS", "KIND", "PRI"
     )?;
+    // Titles come from people and agents: one printable line each, so a row stays a row.
     for i in issues {
         let branch = i
             .branch
             .as_deref()
-            .map(|b| format!("  [{b}]"))
+            .map(|b| format!("  [{}]", one_line(b)))
             .unwrap_or_default();
         writeln!(
             out,
@@ -487,15 +499,18 @@ fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
             i.status.as_str(),
             i.kind.as_str(),
             i.priority,
-            strip_all(&i.title)
+            one_line(&i.title)
         )?;
     }
     Ok(())
 }
 
+/// Everything printed is made printable: titles and bodies come from people and agents,
+/// authors and agent ids from `--author`, `AUTOPILOT_USER`, `AUTOPILOT_AGENT_ID` (and older
+/// databases hold them as they were given).
 fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow::Result<()> {
     let i = &d.issue;
-    writeln!(out, "#{} {}", i.id, strip_all(&i.title))?;
+    writeln!(out, "#{} {}", i.id, one_line(&i.title))?;
     writeln!(
         out,
         "status: {}  kind: {}  priority: {}",
@@ -504,15 +519,16 @@ fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow:
     if let Some(b) = &i.branch {
         writeln!(
             out,
-            "branch: {b}  (base {})",
-            i.base.as_deref().unwrap_or("?")
+            "branch: {}  (base {})",
+            one_line(b),
+            i.base.as_deref().map_or_else(|| "?".into(), one_line)
         )?;
     }
     if let Some(w) = &i.worktree {
-        writeln!(out, "worktree: {w}")?;
+        writeln!(out, "worktree: {}", one_line(w))?;
     }
     if let Some(c) = &i.claimed_by {
-        writeln!(out, "claimed by: {c}")?;
+        writeln!(out, "claimed by: {}", one_line(c))?;
     }
     if !i.body.trim().is_empty() {
         writeln!(out, "\n{}", strip_all(i.body.trim_end()))?;
@@ -523,7 +539,7 @@ fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow:
             writeln!(
                 out,
                 "{} ({}) · {}",
-                c.author,
+                one_line(&c.author),
                 c.author_kind,
                 format_millis(c.created_at)
             )?;
@@ -542,7 +558,7 @@ fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow:
                 out,
                 "run {} · {} · {outcome}{cost}{turns} · {} lines · {}",
                 r.id,
-                r.agent_id,
+                one_line(&r.agent_id),
                 r.transcript_lines,
                 format_millis(r.started_at)
             )?;
@@ -655,7 +671,7 @@ fn run_headless(ctx: &Ctx, agents: Option<usize>, once: bool, verbose: bool) -> 
             while let Some(ev) = ev_rx.recv().await {
                 let line = match ev {
                     RunnerEvent::RunStarted { slot, issue_id, title, agent_id, run_id } => {
-                        Some(format!("[slot {}] #{issue_id} {} — started run {run_id} as {agent_id}", slot + 1, strip_all(&title)))
+                        Some(format!("[slot {}] #{issue_id} {} — started run {run_id} as {}", slot + 1, one_line(&title), one_line(&agent_id)))
                     }
                     RunnerEvent::RunFinished { slot, issue_id, outcome, status, summary, .. } => Some(format!(
                         "[slot {}] #{issue_id} {outcome} → {status}{}",

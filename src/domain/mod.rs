@@ -1,5 +1,6 @@
-//! Domain types and the pure issue state machine. Nothing here does I/O.
+//! Domain types, the pure issue state machine and secret redaction. Nothing here does I/O.
 
+pub mod redact;
 mod state;
 mod types;
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::domain::redact::Redactor;
 use crate::store::{Store, StoreError};
 
 /// A store connection usable from async code.
@@ -13,10 +14,11 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens its own connection to the database at `path`.
-    pub async fn open(path: &Path) -> Result<Db, StoreError> {
+    /// Opens its own connection to the database at `path`, redacting what it writes with
+    /// `redactor`.
+    pub async fn open(path: &Path, redactor: Arc<Redactor>) -> Result<Db, StoreError> {
         let path = path.to_path_buf();
-        let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        let store = tokio::task::spawn_blocking(move || Store::open_with(&path, redactor))
             .await
             .map_err(|e| StoreError::Invalid(format!("store task failed: {e}")))??;
         Ok(Db {

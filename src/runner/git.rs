@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use super::sanitize::{one_line, strip_all};
+
 /// A git command that failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("`{command}` failed: {stderr}")]
@@ -324,20 +326,24 @@ pub fn has_changes(dir: &Path) -> Result<bool, GitError> {
     Ok(!git(dir, &["status", "--porcelain", "--untracked-files=all"])?.is_empty())
 }
 
-/// Stages everything and commits it as `name <email>`, returning the new commit.
+/// Stages everything and commits it as `name <email>`, returning the new commit. The message
+/// (agent text) is stripped of control and escape sequences and bidi overrides: it ends up in
+/// `git log` on terminals, and in review tools once pushed.
 pub fn commit_all(dir: &Path, message: &str, name: &str, email: &str) -> Result<String, GitError> {
     git(dir, &["add", "-A"])?;
-    git_as(dir, &["commit", "--quiet", "-m", message], name, email)?;
+    let message = strip_all(message);
+    git_as(dir, &["commit", "--quiet", "-m", &message], name, email)?;
     head(dir)
 }
 
-/// Runs git with `name <email>` as both author and committer.
+/// Runs git with `name <email>` as both author and committer (each made a printable line).
 fn git_as(dir: &Path, args: &[&str], name: &str, email: &str) -> Result<String, GitError> {
+    let (name, email) = (one_line(name), one_line(email));
     let env = [
-        ("GIT_AUTHOR_NAME", name),
-        ("GIT_AUTHOR_EMAIL", email),
-        ("GIT_COMMITTER_NAME", name),
-        ("GIT_COMMITTER_EMAIL", email),
+        ("GIT_AUTHOR_NAME", name.as_str()),
+        ("GIT_AUTHOR_EMAIL", email.as_str()),
+        ("GIT_COMMITTER_NAME", name.as_str()),
+        ("GIT_COMMITTER_EMAIL", email.as_str()),
     ];
     git_env(dir, args, &env)
 }
@@ -351,9 +357,10 @@ pub fn push_and_open_pr(
     body: &str,
 ) -> Result<String, GitError> {
     git(dir, &["push", "--set-upstream", "origin", branch])?;
+    let (title, body) = (one_line(title), strip_all(body));
     let out = Command::new("gh")
         .args([
-            "pr", "create", "--head", branch, "--base", base, "--title", title, "--body", body,
+            "pr", "create", "--head", branch, "--base", base, "--title", &title, "--body", &body,
         ])
         .current_dir(dir)
         .output()

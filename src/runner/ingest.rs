@@ -16,6 +16,7 @@ use super::outcome::Observed;
 use super::process::{LineSplitter, MAX_LINE_BYTES};
 use super::Db;
 use crate::domain::now_millis;
+use crate::domain::redact::{LineState, Redactor};
 use crate::store::TranscriptBatch;
 
 /// Most bytes of output a batch grows to while the writer is busy (also the size of a
@@ -60,8 +61,10 @@ impl Chunk {
 }
 
 /// What the reader keeps while it splits output into lines and batches.
-struct Ingest {
+pub(super) struct Ingest {
     adapter: Arc<dyn Adapter>,
+    redactor: Arc<Redactor>,
+    secrets: LineState,
     cap: u64,
     stored: u64,
     capped: bool,
@@ -69,8 +72,25 @@ struct Ingest {
 }
 
 impl Ingest {
+    /// A reader state for one agent process: how to parse, what to redact, and the per-run
+    /// transcript cap in bytes.
+    pub(super) fn new(adapter: Arc<dyn Adapter>, redactor: Arc<Redactor>, cap: u64) -> Ingest {
+        Ingest {
+            adapter,
+            redactor,
+            secrets: LineState::default(),
+            cap,
+            stored: 0,
+            capped: false,
+            chunk: Chunk::default(),
+        }
+    }
+
     /// One complete line (without its newline); `dropped` bytes of it were over the line cap.
     fn line(&mut self, bytes: &[u8], dropped: usize) {
+        // Secrets go before anything sees the line: the parser, the pane, the transcript.
+        let redacted = self.redactor.line(bytes, &mut self.secrets);
+        let bytes = &*redacted;
         let marked: std::borrow::Cow<'_, [u8]> = if dropped > 0 {
             let mut line = bytes.to_vec();
             line.extend_from_slice(
@@ -111,21 +131,13 @@ impl Ingest {
 /// `last_output` is refreshed at every read for the stall detector.
 pub(super) async fn read_output(
     stdout: Option<tokio::process::ChildStdout>,
-    adapter: Arc<dyn Adapter>,
+    mut ingest: Ingest,
     run_id: i64,
-    cap: u64,
     chunks: tokio::sync::mpsc::Sender<Chunk>,
     last_output: Arc<AtomicI64>,
     drain: CancellationToken,
 ) {
     let Some(mut out) = stdout else { return };
-    let mut ingest = Ingest {
-        adapter,
-        cap,
-        stored: 0,
-        capped: false,
-        chunk: Chunk::default(),
-    };
     let (mut buf, mut splitter) = (vec![0u8; READ_BYTES], LineSplitter::new(MAX_LINE_BYTES));
     loop {
         tokio::select! {
@@ -407,7 +419,7 @@ mod tests {
     async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
-        let db = Db::open(&path).await.unwrap();
+        let db = Db::open(&path, Redactor::builtin()).await.unwrap();
         let run = db
             .call(|s| {
                 s.set_lock_timeout(Duration::from_millis(100))?;

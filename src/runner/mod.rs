@@ -65,6 +65,8 @@ pub struct RunnerSettings {
     pub rate_limit_backoff: Duration,
     /// Most transcript bytes stored per run; later lines are dropped with a marker.
     pub transcript_cap: u64,
+    /// Secrets are replaced with markers before anything is stored, committed or pushed.
+    pub redactor: Arc<crate::domain::redact::Redactor>,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the
@@ -174,7 +176,7 @@ impl Runner {
             self.emit(RunnerEvent::Problem(problem.clone()));
             anyhow::bail!(problem);
         }
-        let db = Db::open(&self.settings.db).await?;
+        let db = Db::open(&self.settings.db, Arc::clone(&self.settings.redactor)).await?;
         let max = self.settings.max_interruptions;
         // Runs of this host whose runner died are closed now, and their orphaned agents
         // killed, instead of waiting for their leases to expire.
@@ -314,7 +316,7 @@ impl Runner {
         once: bool,
         cancel: CancellationToken,
     ) -> anyhow::Result<()> {
-        let db = Db::open(&self.settings.db).await?;
+        let db = Db::open(&self.settings.db, Arc::clone(&self.settings.redactor)).await?;
         let agent_id = self.settings.slot_agent_id(slot);
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
         loop {

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentRequest;
 use super::events::RunnerEvent;
-use super::ingest::{read_output, write_output, Chunk};
+use super::ingest::{read_output, write_output, Chunk, Ingest};
 use super::outcome::{decide, Observed, Verdict};
 use super::process::{signal_group, terminate_group, LineSplitter};
 use super::workspace;
@@ -456,9 +456,12 @@ async fn drive_agent(
     let drain = CancellationToken::new();
     let mut reader = tokio::spawn(read_output(
         stdout,
-        Arc::clone(&r.adapter),
+        Ingest::new(
+            Arc::clone(&r.adapter),
+            Arc::clone(&r.settings.redactor),
+            r.settings.transcript_cap,
+        ),
         run_id,
-        r.settings.transcript_cap,
         chunks_tx,
         Arc::clone(&last_output),
         drain.clone(),

@@ -2,12 +2,14 @@
 //!
 //! Agent output is untrusted. OSC 52 would write the user's clipboard, other sequences move the
 //! cursor, switch screens, retitle the window or ring the bell. Everything but SGR is removed
-//! here, in the worker, before any text reaches a widget.
+//! here, in the worker, before any text reaches a widget. Bidirectional overrides and isolates
+//! go too: they make a terminal (or a review tool) show text in another order than it is
+//! stored, so a title or a commit message could read differently from what it says.
 
 use std::borrow::Cow;
 
-/// Removes every control sequence and control character except SGR colour codes and newlines;
-/// tabs become spaces.
+/// Removes every control sequence, control character and bidi override (U+202A–U+202E,
+/// U+2066–U+2069) except SGR colour codes and newlines; tabs become spaces.
 pub fn sanitize(input: &str) -> Cow<'_, str> {
     if is_plain(input) {
         return Cow::Borrowed(input);
@@ -61,6 +63,7 @@ pub fn sanitize(input: &str) -> Cow<'_, str> {
             }
             '\t' => out.push_str("    "),
             '\n' => out.push('\n'),
+            c if is_bidi_control(c) => {}
             c if c.is_control() => {}
             c => out.push(c),
         }
@@ -68,14 +71,20 @@ pub fn sanitize(input: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// U+202A–U+202E (embeddings, overrides) and U+2066–U+2069 (isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Whether `input` holds nothing to remove or rewrite: no C0 control but newline, no DEL, no C1
-/// control (U+0080–U+009F, encoded as 0xC2 0x80–0x9F). The common case, checked on bytes.
+/// control (U+0080–U+009F, encoded as 0xC2 0x80–0x9F), no bidi control (0xE2 0x80 0xAA–0xAE,
+/// 0xE2 0x81 0xA6–0xA9). The common case, checked on bytes.
 fn is_plain(input: &str) -> bool {
     let bytes = input.as_bytes();
-    let suspicious = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2);
+    let suspicious = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2) | (b == 0xe2);
     // Fixed-size blocks folded without early exit compile to vector compares; `any` over the
-    // whole slice does not. 0xC2 also starts ordinary characters such as `©` or a no-break
-    // space, so a block with a hit is looked at closely.
+    // whole slice does not. 0xC2 and 0xE2 also start ordinary characters such as `©`, a
+    // no-break space or `—`, so a block with a hit is looked at closely.
     let mut blocks = bytes.chunks_exact(32);
     let hit = blocks
         .by_ref()
@@ -85,6 +94,11 @@ fn is_plain(input: &str) -> bool {
         (b < 0x20 && b != b'\n')
             || b == 0x7f
             || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+            || (b == 0xe2
+                && matches!(
+                    (bytes.get(i + 1), bytes.get(i + 2)),
+                    (Some(0x80), Some(0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+                ))
     })
 }
 
@@ -123,6 +137,21 @@ pub fn strip_all(input: &str) -> String {
         }
     }
     out
+}
+
+/// [`strip_all`] on one line: for names, ids and titles printed in a row, where a newline
+/// would break the row (and a name spanning lines could pass for other output).
+pub fn one_line(input: &str) -> String {
+    let clean = strip_all(input);
+    if !clean.contains('\n') && clean.trim().len() == clean.len() {
+        return clean;
+    }
+    clean
+        .split('\n')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -177,6 +206,25 @@ mod tests {
             let bad = String::from_utf8(bad).expect("ascii");
             assert!(!is_plain(&bad), "ESC at {i}");
         }
+    }
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_dropped() {
+        let spoof = "fix \u{202e}txt.exe\u{202c} and \u{2066}a\u{2069}\u{2067}b\u{2068}c";
+        assert_eq!(sanitize(spoof), "fix txt.exe and abc");
+        assert_eq!(strip_all(spoof), "fix txt.exe and abc");
+        assert!(!is_plain("\u{202a}"));
+        assert!(!is_plain("x\u{2069}"));
+        // other characters sharing the lead byte stay, on the fast path
+        assert!(is_plain("— … ✓ ▸ \u{2029}\u{2070}"));
+        assert_eq!(sanitize("\u{200f}rtl mark stays"), "\u{200f}rtl mark stays");
+    }
+
+    #[test]
+    fn one_line_joins_lines_and_strips() {
+        assert_eq!(one_line("a\nb\r\n\n c\u{1b}]0;x\u{7}"), "a b c");
+        assert_eq!(one_line("plain"), "plain");
+        assert_eq!(one_line(" \t "), "");
     }
 
     #[test]

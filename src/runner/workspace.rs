@@ -208,13 +208,18 @@ pub(super) async fn commit_and_review(
         Ok(git::HeadCheck::OnBranch) => None,
         Err(e) => return failed(format!("could not check the worktree's branch: {e}"), None),
     };
-    let message = format!(
-        "#{} {}\n\n{}\n\nAutopilot-Issue: {}",
-        issue.id,
-        issue.title,
-        summary.trim(),
-        issue.id
-    );
+    // The summary comes from redacted output already; the title may predate redaction.
+    // Escape sequences are stripped by `git` on the way out.
+    let message = s
+        .redactor
+        .text(&format!(
+            "#{} {}\n\n{}\n\nAutopilot-Issue: {}",
+            issue.id,
+            issue.title,
+            summary.trim(),
+            issue.id
+        ))
+        .into_owned();
     let (wt, br, name, email) = (
         ws.worktree.clone(),
         ws.branch.clone(),
@@ -281,8 +286,10 @@ pub(super) async fn commit_and_review(
             ws.worktree.clone(),
             branch.to_string(),
             base.to_string(),
-            format!("#{} {}", issue.id, issue.title),
-            comments[0].2.clone(),
+            s.redactor
+                .text(&format!("#{} {}", issue.id, issue.title))
+                .into_owned(),
+            s.redactor.text(&comments[0].2).into_owned(),
         );
         match git_task(move || git::push_and_open_pr(&wt, &br, &bs, &title, &body)).await {
             Ok(url) => note.push_str(&format!("\n\nPull request: {url}")),

@@ -1,9 +1,12 @@
 //! Issues and comments: creation, edits, moves, the atomic claim and claim leases.
 
+use std::sync::Arc;
+
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde_json::json;
 
 use super::{events, now, Result, Store, StoreError};
+use crate::domain::redact::Redactor;
 use crate::domain::{
     transition, Actor, AuthorKind, Comment, Issue, IssueDetail, Kind, Millis, Status,
 };
@@ -142,14 +145,18 @@ pub(super) fn set_status(
     Ok(())
 }
 
-/// Adds a comment inside a transaction, with its event.
+/// Adds a comment inside a transaction, with its event. Every comment — a person's, an
+/// agent's answer or question, a system note with an error or stderr — comes through here, and
+/// its body is redacted here.
 pub(super) fn insert_comment(
     tx: &Transaction<'_>,
+    redactor: &Redactor,
     issue_id: i64,
     author: &str,
     kind: AuthorKind,
     body: &str,
 ) -> Result<Comment> {
+    let body = &*redactor.text(body);
     let ts = now();
     tx.execute(
         "INSERT INTO comments (issue_id, author, author_kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -187,6 +194,7 @@ pub(super) fn close_open_runs(tx: &Transaction<'_>, issue_id: i64, why: &str) ->
 /// it has been interrupted `max_interruptions` times. Open runs close as interrupted.
 pub(super) fn interrupt(
     tx: &Transaction<'_>,
+    redactor: &Redactor,
     issue: &Issue,
     why: &str,
     max_interruptions: i64,
@@ -210,6 +218,7 @@ pub(super) fn interrupt(
     };
     insert_comment(
         tx,
+        redactor,
         issue.id,
         "autopilot",
         AuthorKind::System,
@@ -232,12 +241,15 @@ impl Store {
         } else {
             Status::Backlog
         };
+        let title = self.redactor.text(title).into_owned();
+        let body = self.redactor.text(&new.body).into_owned();
+        let (title, body) = (title.as_str(), body.as_str());
         self.write(|tx| {
             let ts = now();
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![title, new.body, new.kind.as_str(), status.as_str(), new.priority, ts],
+                params![title, body, new.kind.as_str(), status.as_str(), new.priority, ts],
             )?;
             let id = tx.last_insert_rowid();
             for dep in &new.depends_on {
@@ -279,6 +291,8 @@ impl Store {
                 ));
             }
         }
+        let red = |t: &Option<String>| t.as_deref().map(|t| self.redactor.text(t).into_owned());
+        let (title, body) = (red(&edit.title), red(&edit.body));
         self.write(|tx| {
             let before = get_in(tx, id)?;
             tx.execute(
@@ -288,8 +302,8 @@ impl Store {
                  WHERE id = ?1",
                 params![
                     id,
-                    edit.title.as_deref().map(str::trim),
-                    edit.body,
+                    title.as_deref().map(str::trim),
+                    body,
                     edit.kind.map(Kind::as_str),
                     edit.priority,
                     now(),
@@ -345,9 +359,10 @@ impl Store {
         if body.trim().is_empty() {
             return Err(StoreError::Invalid("a comment needs some text".into()));
         }
+        let red = Arc::clone(&self.redactor);
         self.write(|tx| {
             let issue = get_in(tx, id)?;
-            let comment = insert_comment(tx, id, author, kind, body)?;
+            let comment = insert_comment(tx, &red, id, author, kind, body)?;
             if kind == AuthorKind::Human && issue.status == Status::Blocked {
                 set_status(tx, &issue, Status::Ready, Actor::Human, author)?;
             }
@@ -363,6 +378,7 @@ impl Store {
                 "requesting changes needs a comment saying what to change".into(),
             ));
         }
+        let red = Arc::clone(&self.redactor);
         self.write(|tx| {
             let issue = get_in(tx, id)?;
             transition(issue.status, Status::Ready, Actor::Human)?;
@@ -372,7 +388,7 @@ impl Store {
                     issue.status
                 )));
             }
-            insert_comment(tx, id, author, AuthorKind::Human, body)?;
+            insert_comment(tx, &red, id, author, AuthorKind::Human, body)?;
             set_status(tx, &issue, Status::Ready, Actor::Human, author)?;
             get_in(tx, id)
         })
@@ -434,6 +450,7 @@ impl Store {
     /// `max_interruptions`), closing their open runs as interrupted. Branch and worktree stay.
     /// Returns the ids handed back.
     pub fn release_expired(&mut self, max_interruptions: i64) -> Result<Vec<i64>> {
+        let red = Arc::clone(&self.redactor);
         self.write(|tx| {
             let expired: Vec<Issue> = {
                 let mut stmt = tx.prepare(&format!(
@@ -449,7 +466,7 @@ impl Store {
                 let why = format!(
                     "The claim of {holder} expired: its runner stopped renewing it (crashed, killed or lost its connection)."
                 );
-                interrupt(tx, &issue, &why, max_interruptions)?;
+                interrupt(tx, &red, &issue, &why, max_interruptions)?;
                 ids.push(issue.id);
             }
             Ok(ids)

@@ -11,10 +11,12 @@ mod runs;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
+use crate::domain::redact::Redactor;
 use crate::domain::{now_millis, Millis, TransitionError};
 
 pub use issues::{IssueEdit, NewIssue, StatusCounts};
@@ -135,6 +137,9 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     deadline: Duration,
+    /// Applied to every text written (comments, titles, bodies, run errors): the one door
+    /// through which people's and agents' words reach the database.
+    redactor: Arc<Redactor>,
 }
 
 impl std::fmt::Debug for Store {
@@ -203,9 +208,48 @@ fn retry_busy<T>(
     }
 }
 
+/// Creates the database file (and any missing directory on the way) private to the user,
+/// before SQLite does: SQLite gives a new database the default mode (world-readable under the
+/// usual umask) and copies that mode to its `-wal` and `-shm` files. An existing file is
+/// left as it is.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let special = path
+        .to_str()
+        .is_some_and(|p| p.starts_with("file:") || p == ":memory:" || p.is_empty());
+    if special {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+    }
+    // The file existing already (or another process creating it at this moment) is fine;
+    // anything else SQLite reports in its own words when it opens the file.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Texts written are redacted with the built-in patterns only; [`Store::open_with`] adds
+    /// the configured ones.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, Redactor::builtin())
+    }
+
+    /// [`Store::open`], redacting every text written with `redactor`.
+    pub fn open_with(path: &Path, redactor: Arc<Redactor>) -> Result<Store> {
         // SQLite would open a FIFO or a device and fail later with an I/O error that reads
         // like a full disk; what is wrong is the path.
         if let Some(what) = not_a_regular_file(path) {
@@ -214,12 +258,7 @@ impl Store {
                 what,
             });
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        create_private(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -230,6 +269,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             deadline: write_deadline(),
+            redactor,
         };
         // Processes opening a new file at once can find each other mid-switch to WAL, where
         // SQLite reports busy at once rather than wait (it would deadlock): retry like a write.
@@ -250,6 +290,11 @@ impl Store {
         self.deadline = timeout;
         self.conn.busy_timeout(BUSY_TIMEOUT.min(timeout))?;
         Ok(())
+    }
+
+    /// What every text written goes through.
+    pub fn redactor(&self) -> Arc<Redactor> {
+        Arc::clone(&self.redactor)
     }
 
     fn classify(&self, e: StoreError) -> StoreError {
@@ -495,5 +540,7 @@ fn now() -> Millis {
     now_millis()
 }
 
+#[cfg(test)]
+mod redaction_tests;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,9 @@
 //! person stopping an issue whose runner died (it parks in blocked at once, since no runner
 //! is left to see a stop request).
 
+use std::sync::Arc;
+
+use crate::domain::redact::Redactor;
 use rusqlite::{params, Connection, Transaction};
 use serde_json::json;
 
@@ -115,10 +118,11 @@ fn claim_expired(issue: &Issue) -> String {
 }
 
 /// Parks an in-progress issue whose runner is gone in blocked, closing its open runs.
-fn park(tx: &Transaction<'_>, issue: &Issue, why: &str, by: &str) -> Result<()> {
+fn park(tx: &Transaction<'_>, red: &Redactor, issue: &Issue, why: &str, by: &str) -> Result<()> {
     close_open_runs(tx, issue.id, why)?;
     insert_comment(
         tx,
+        red,
         issue.id,
         "autopilot",
         AuthorKind::System,
@@ -134,6 +138,7 @@ fn park(tx: &Transaction<'_>, issue: &Issue, why: &str, by: &str) -> Result<()> 
 /// given) as interrupted, and does `after` with their in-progress issues.
 fn recover_dead_in(
     tx: &Transaction<'_>,
+    red: &Redactor,
     host: &str,
     alive: &dyn Fn(i64) -> bool,
     only: Option<i64>,
@@ -146,9 +151,9 @@ fn recover_dead_in(
             let why = runner_gone(dead.owner_pid, host);
             match after {
                 AfterRecovery::HandBack { max_interruptions } => {
-                    interrupt(tx, &issue, &why, max_interruptions)?;
+                    interrupt(tx, red, &issue, &why, max_interruptions)?;
                 }
-                AfterRecovery::Park { by } => park(tx, &issue, &why, by)?,
+                AfterRecovery::Park { by } => park(tx, red, &issue, &why, by)?,
             }
         }
         // A run whose issue had already moved on is closed too.
@@ -180,7 +185,8 @@ impl Store {
         max_interruptions: i64,
     ) -> Result<Vec<Recovered>> {
         let after = AfterRecovery::HandBack { max_interruptions };
-        self.write(|tx| recover_dead_in(tx, host, alive, None, after))
+        let red = Arc::clone(&self.redactor);
+        self.write(|tx| recover_dead_in(tx, &red, host, alive, None, after))
     }
 
     /// Stops the agent working on an issue. When its runner is gone (a dead process on this
@@ -194,6 +200,7 @@ impl Store {
         host: &str,
         alive: &dyn Fn(i64) -> bool,
     ) -> Result<Stop> {
+        let red = Arc::clone(&self.redactor);
         self.write(|tx| {
             let issue = get_in(tx, id)?;
             if issue.status != Status::InProgress {
@@ -202,7 +209,8 @@ impl Store {
                     issue.status
                 )));
             }
-            let runs = recover_dead_in(tx, host, alive, Some(id), AfterRecovery::Park { by })?;
+            let runs =
+                recover_dead_in(tx, &red, host, alive, Some(id), AfterRecovery::Park { by })?;
             if let Some(first) = runs.first() {
                 return Ok(Stop::Recovered {
                     issue: get_in(tx, id)?,
@@ -212,7 +220,7 @@ impl Store {
             }
             if issue.lease_until.map_or(true, |t| t < now()) {
                 let why = claim_expired(&issue);
-                park(tx, &issue, &why, by)?;
+                park(tx, &red, &issue, &why, by)?;
                 return Ok(Stop::Recovered {
                     issue: get_in(tx, id)?,
                     why,

@@ -40,7 +40,7 @@ pub struct TranscriptLine {
     pub seq: i64,
     /// When it arrived (epoch ms): lines stored in one batch carry the batch's first arrival.
     pub ts: Millis,
-    /// The bytes exactly as the agent printed them (without the newline).
+    /// The bytes as the agent printed them (without the newline), secrets redacted.
     pub line: Vec<u8>,
 }
 
@@ -210,6 +210,10 @@ impl Store {
         agent_id: &str,
         end: &RunEnd,
     ) -> Result<(Issue, bool)> {
+        let red = std::sync::Arc::clone(&self.redactor);
+        // The error and stderr carry the agent's words too.
+        let error = end.error.as_deref().map(|e| red.text(e).into_owned());
+        let stderr_tail = end.stderr_tail.as_deref().map(|t| red.text(t).into_owned());
         self.write(|tx| {
             let issue_id: i64 = tx
                 .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
@@ -225,12 +229,12 @@ impl Store {
                     now(),
                     end.exit_code,
                     outcome,
-                    end.error,
+                    error,
                     end.cost_usd,
                     end.turns,
                     end.duration_ms,
                     end.session_id,
-                    end.stderr_tail
+                    stderr_tail
                 ],
             )?;
             if let Some(sid) = &end.session_id {
@@ -250,7 +254,7 @@ impl Store {
             let issue = get_in(tx, issue_id)?;
             let ours = issue.status == Status::InProgress && issue.claimed_by.as_deref() == Some(agent_id);
             for (author, kind, body) in &end.comments {
-                insert_comment(tx, issue_id, author, *kind, body)?;
+                insert_comment(tx, &red, issue_id, author, *kind, body)?;
             }
             if let (true, Some((to, actor))) = (ours, end.move_to) {
                 set_status(tx, &issue, to, actor, agent_id)?;

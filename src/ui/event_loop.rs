@@ -82,9 +82,12 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
 
     let store_tx = {
         let tx = tx.clone();
-        store_thread::spawn(opts.config.paths.db.clone(), app.user.clone(), move |r| {
-            tx.send(UiEvent::Store(r)).is_ok()
-        })?
+        store_thread::spawn(
+            opts.config.paths.db.clone(),
+            std::sync::Arc::clone(&opts.config.redactor),
+            app.user.clone(),
+            move |r| tx.send(UiEvent::Store(r)).is_ok(),
+        )?
     };
 
     let cancel = CancellationToken::new();

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::redact::Redactor;
 use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
@@ -145,11 +147,12 @@ pub enum StoreReply {
 /// gone.
 pub fn run(
     db: PathBuf,
+    redactor: Arc<Redactor>,
     requests: Receiver<StoreRequest>,
     send: impl Fn(StoreReply) -> bool,
     author: String,
 ) {
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open_with(&db, redactor) {
         Ok(s) => s,
         Err(e) => {
             send(StoreReply::Failed(format!("cannot open the database: {e}")));
@@ -269,7 +272,7 @@ fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
     runs.into_iter()
         .map(|r| {
             let live = LiveInfo {
-                agent: r.agent_id,
+                agent: strip_all(&r.agent_id),
                 started_at: r.started_at,
                 cost_usd: r.cost_usd,
             };
@@ -460,13 +463,14 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
 /// Starts the thread; dropping the returned sender ends it.
 pub fn spawn(
     db: PathBuf,
+    redactor: Arc<Redactor>,
     author: String,
     send: impl Fn(StoreReply) -> bool + Send + 'static,
 ) -> std::io::Result<Sender<StoreRequest>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("autopilot-ui-store".into())
-        .spawn(move || run(db, rx, send, author))?;
+        .spawn(move || run(db, redactor, rx, send, author))?;
     Ok(tx)
 }
 
@@ -495,8 +499,9 @@ mod tests {
             .create_issue(&new_issue("Asks"), "me")
             .expect("add")
             .id;
+        // a title with a bidi override, an agent id with an escape (from an older database)
         let working = store
-            .create_issue(&new_issue("Works"), "me")
+            .create_issue(&new_issue("Wor\u{202e}ks"), "me")
             .expect("add")
             .id;
         // The first is claimed, asks and is blocked; its run is over.
@@ -517,11 +522,12 @@ mod tests {
         };
         store.finish_run(run, "agent-a", &end).expect("finish");
         // The second is being worked on by another agent now.
+        let agent_b = "agent-\u{1b}]0;x\u{7}b";
         store
-            .claim_next("agent-b", 60_000)
+            .claim_next(agent_b, 60_000)
             .expect("claim")
             .expect("one");
-        let live_run = store.start_run(working, "agent-b", 1).expect("run");
+        let live_run = store.start_run(working, agent_b, 1).expect("run");
         let started = store.run(live_run).expect("run").started_at;
 
         let req = StoreRequest::Board {
@@ -551,6 +557,7 @@ mod tests {
         );
         assert_eq!(blocked.live, None);
         let live = &column(Status::InProgress).cards[0];
+        assert_eq!(live.issue.title, "Works");
         assert_eq!(
             live.live,
             Some(LiveInfo {

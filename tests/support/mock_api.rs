@@ -4,7 +4,7 @@
 //! content_block_delta with text_delta / input_json_delta, content_block_stop, message_delta,
 //! message_stop) and realistic usage, or with plain JSON when the CLI retries without streaming.
 //! The scenario is chosen by a `[scenario:NAME]` marker anywhere in the request (the issue title
-//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit.
+//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit, secrets.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -129,6 +129,17 @@ enum Block {
     Tool(&'static str, Value),
 }
 
+/// The fake secrets of the `secrets` scenario (an Anthropic key, a GitHub token, a
+/// fine-grained GitHub token, a password), joined here so that no file holds one whole.
+pub fn fake_secrets() -> [String; 4] {
+    [
+        ["sk-ant-", "api03-MOCKsecretAAAA0123456789bbbb"].concat(),
+        ["ghp_", "MOCKghpBBBB0123456789abcdefghijklmnop"].concat(),
+        ["github_pat_", "11MOCKFINE0123456789_abcdefghijklmnopqrst"].concat(),
+        ["hunter2", "MOCKpw"].concat(),
+    ]
+}
+
 fn scenario(req: &Value) -> String {
     let text = req.to_string();
     text.find("[scenario:")
@@ -193,10 +204,29 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
                 ],
             );
         }
+        "secrets" if done => {
+            let [_, _, pat, password] = fake_secrets();
+            vec![Block::Text(format!(
+                "Rotated the keys: the new token is {pat}, APP_PASSWORD={password}."
+            ))]
+        }
         _ if done => vec![Block::Text(match name.as_str() {
             "bash" => "Ran the command. Output:\nbash-ok".into(),
             _ => "Implemented the change.".into(),
         })],
+        "secrets" => {
+            let [ant, ghp, _, _] = fake_secrets();
+            vec![
+                Block::Text(format!(
+                    "I was given ANTHROPIC_API_KEY={ant}\nso let me look at the environment."
+                )),
+                Block::Tool(
+                    "Bash",
+                    json!({"command": format!("echo ANTHROPIC_API_KEY={ant}; echo GH_TOKEN={ghp}; echo rotated > secrets.txt"),
+                           "description": "Print the keys and rotate them"}),
+                ),
+            ]
+        }
         "ask" => match answer_in(req) {
             Some(answer) => vec![
                 Block::Text("Thanks, writing it down.".into()),
