@@ -541,3 +541,141 @@ fn a_theme_that_cannot_be_read_or_parsed_stops_the_tui_at_start() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown theme 'nope'"));
 }
+
+/// `list --json` and `show --json` with what varies between runs (paths, times, session ids,
+/// commit ids) replaced by placeholders.
+fn normalized_json(repo: &TestRepo, args: &[&str]) -> String {
+    let out = repo.ok(args);
+    let mut text = out.replace(&repo.root.display().to_string(), "<repo>");
+    // (where it starts, how long the varying part is after that, its placeholder)
+    let varying: [(&str, Option<usize>, &str); 3] = [
+        ("\"2026-", Some(24), "\"<time>\""),
+        ("\"fake-", None, "\"<session>\""),
+        ("Committed ", Some(20), "Committed <sha>"),
+    ];
+    for (start, len, placeholder) in varying {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(start).map(|i| i + from) {
+            let end = match len {
+                Some(n) => i + n + if start.starts_with('"') { 2 } else { 0 },
+                None => i + 1 + text[i + 1..].find('"').unwrap() + 1,
+            };
+            text.replace_range(i..end, placeholder);
+            from = i + placeholder.len();
+        }
+    }
+    text
+}
+
+#[test]
+fn json_output_is_pinned_byte_for_byte() {
+    let repo = TestRepo::new();
+    let id = repo.add(&[
+        "Say hello",
+        "--ready",
+        "--priority",
+        "3",
+        "--kind",
+        "bug",
+        "--body",
+        "Create hello.txt",
+    ]);
+    repo.add(&["Second"]);
+    repo.ok(&["comment", &id.to_string(), "a note", "--author", "alice"]);
+    repo.ok(&["run", "--once"]);
+    let show = normalized_json(&repo, &["show", &id.to_string(), "--json"]);
+    assert_eq!(show, SHOW_JSON, "show --json changed:\n{show}");
+    let list = normalized_json(&repo, &["list", "--json"]);
+    assert_eq!(list, LIST_JSON, "list --json changed:\n{list}");
+}
+
+const SHOW_JSON: &str = r#"{
+  "base": "main",
+  "body": "Create hello.txt",
+  "branch": "autopilot/issue-1-say-hello",
+  "claimed_by": null,
+  "comments": [
+    {
+      "author": "alice",
+      "author_kind": "human",
+      "body": "a note",
+      "created_at": "<time>",
+      "id": 1
+    },
+    {
+      "author": "test-agent-1",
+      "author_kind": "agent",
+      "body": "Implemented hello.txt.",
+      "created_at": "<time>",
+      "id": 2
+    },
+    {
+      "author": "autopilot",
+      "author_kind": "system",
+      "body": "Committed <sha> on branch autopilot/issue-1-say-hello (base main).",
+      "created_at": "<time>",
+      "id": 3
+    }
+  ],
+  "created_at": "<time>",
+  "id": 1,
+  "kind": "bug",
+  "priority": 3,
+  "runs": [
+    {
+      "agent_id": "test-agent-1",
+      "cost_usd": 0.102688,
+      "duration_ms": 237,
+      "ended_at": "<time>",
+      "error": null,
+      "exit_code": 0,
+      "id": 1,
+      "outcome": "implemented",
+      "session_id": "<session>",
+      "slot": 0,
+      "started_at": "<time>",
+      "transcript": "db:runs/1",
+      "transcript_lines": 6,
+      "turns": 2
+    }
+  ],
+  "session_id": "<session>",
+  "status": "in_review",
+  "title": "Say hello",
+  "updated_at": "<time>",
+  "worktree": "<repo>/.autopilot/worktrees/issue-1"
+}
+"#;
+const LIST_JSON: &str = r#"[
+  {
+    "base": "main",
+    "body": "Create hello.txt",
+    "branch": "autopilot/issue-1-say-hello",
+    "claimed_by": null,
+    "created_at": "<time>",
+    "id": 1,
+    "kind": "bug",
+    "priority": 3,
+    "session_id": "<session>",
+    "status": "in_review",
+    "title": "Say hello",
+    "updated_at": "<time>",
+    "worktree": "<repo>/.autopilot/worktrees/issue-1"
+  },
+  {
+    "base": null,
+    "body": "",
+    "branch": null,
+    "claimed_by": null,
+    "created_at": "<time>",
+    "id": 2,
+    "kind": "feature",
+    "priority": 0,
+    "session_id": null,
+    "status": "backlog",
+    "title": "Second",
+    "updated_at": "<time>",
+    "worktree": null
+  }
+]
+"#;
