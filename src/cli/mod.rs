@@ -1,192 +1,25 @@
-//! The command line: clap definitions and the non-TUI subcommands.
+//! The command line: the non-TUI subcommands. Their shape is in `args`, what they print in
+//! `output`, `log` and `run` in their own modules.
 
-use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
-use std::time::Duration;
+use std::io::{Read, Write};
 
 use anyhow::{bail, Context};
-use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Value};
 
 use crate::config::{Config, Paths, SAMPLE};
-use crate::domain::{format_millis, Actor, AuthorKind, Comment, Issue, Kind, Run, Status};
-use crate::runner::agent::claude::parse_line;
-use crate::runner::events::display_lines;
-use crate::runner::sanitize::{one_line, strip_all};
-use crate::runner::{git, recovery, Runner, RunnerEvent};
-use crate::store::{IssueEdit, NewIssue, Stop, Store, StoreError};
+use crate::domain::{Actor, AuthorKind};
+use crate::runner::sanitize::one_line;
+use crate::runner::{git, recovery};
+use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
 pub mod doctor;
 
-/// A terminal kanban and mission control for autonomous coding agents.
-#[derive(Debug, Parser)]
-#[command(name = "autopilot-tui", version, about, long_about = None)]
-pub struct Cli {
-    /// Options every command takes.
-    #[command(flatten)]
-    pub global: Global,
-    /// Runner slots in this process (TUI and `run`), 1 to 64.
-    #[arg(long, global = true, value_name = "N", value_parser = parse_agents)]
-    pub agents: Option<usize>,
-    /// Open the TUI without running agents in this process (only watch).
-    #[arg(long)]
-    pub no_runner: bool,
-    /// Colour theme for the TUI: default, light, mono, or a path to a theme file.
-    #[arg(long, value_name = "NAME")]
-    pub theme: Option<String>,
-    /// What to do; without one, the TUI opens.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+mod args;
+mod headless;
+mod log;
+mod output;
 
-/// `--agents N`: a number of slots [`crate::runner::check_slots`] accepts.
-fn parse_agents(text: &str) -> Result<usize, String> {
-    let n: usize = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of agents"))?;
-    crate::runner::check_slots(n).map(|()| n)
-}
-
-/// Options shared by every command.
-#[derive(Debug, Clone, Args)]
-pub struct Global {
-    /// The database (default: .autopilot/autopilot.db at the root of the git repo).
-    #[arg(long, global = true, env = "AUTOPILOT_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Add an issue; prints its id alone on stdout.
-    Add {
-        /// One-line summary.
-        title: String,
-        /// Description; `-` reads it from stdin.
-        #[arg(long, short)]
-        body: Option<String>,
-        /// feature, bug, chore or feedback.
-        #[arg(long, short, default_value = "feature")]
-        kind: Kind,
-        /// Higher is worked on first.
-        #[arg(long, short, default_value_t = 0, allow_negative_numbers = true)]
-        priority: i64,
-        /// Hand it off at once (ready instead of backlog).
-        #[arg(long)]
-        ready: bool,
-        /// Only claim it once these issues are done.
-        #[arg(long, value_name = "ID")]
-        depends_on: Vec<i64>,
-    },
-    /// List issues.
-    List {
-        /// Only this status.
-        #[arg(long, short)]
-        status: Option<Status>,
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show an issue with its thread and runs.
-    Show {
-        /// The issue.
-        id: i64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Edit an issue's title, body, kind, priority or base branch.
-    Edit {
-        /// The issue.
-        id: i64,
-        /// New title.
-        #[arg(long)]
-        title: Option<String>,
-        /// New body; `-` reads it from stdin.
-        #[arg(long)]
-        body: Option<String>,
-        /// New kind.
-        #[arg(long)]
-        kind: Option<Kind>,
-        /// New priority.
-        #[arg(long, allow_negative_numbers = true)]
-        priority: Option<i64>,
-        /// New base branch: the next run starts from it (or merges it in, on an existing
-        /// branch). Must be a local branch of the repository.
-        #[arg(long, value_name = "BRANCH")]
-        base: Option<String>,
-    },
-    /// Move an issue: `ready` hands it off, `done` accepts it, `backlog` sends it back.
-    Move {
-        /// The issue.
-        id: i64,
-        /// Where to.
-        status: Status,
-    },
-    /// Comment on an issue; on a blocked issue this answers it and hands it back to ready.
-    Comment {
-        /// The issue.
-        id: i64,
-        /// The text; `-` reads it from stdin.
-        text: String,
-        /// Who is writing (default: $AUTOPILOT_USER, else $USER).
-        #[arg(long)]
-        author: Option<String>,
-    },
-    /// Request changes on an issue in review: the comment goes to the agent, the issue to ready.
-    RequestChanges {
-        /// The issue.
-        id: i64,
-        /// What to change; `-` reads it from stdin.
-        text: String,
-        /// Who is asking.
-        #[arg(long)]
-        author: Option<String>,
-    },
-    /// Run agents headless until interrupted (or, with --once, until nothing is ready).
-    Run {
-        /// Exit once nothing is ready and this process's slots are idle.
-        #[arg(long)]
-        once: bool,
-        /// Also print the agents' output.
-        #[arg(long, short)]
-        verbose: bool,
-    },
-    /// Print the transcript of an issue's latest run (or of --run N), readably.
-    Log {
-        /// The issue.
-        id: i64,
-        /// A specific run id.
-        #[arg(long)]
-        run: Option<i64>,
-        /// Keep printing new output until the run ends.
-        #[arg(long, short)]
-        follow: bool,
-        /// Print the raw stream-json lines.
-        #[arg(long)]
-        raw: bool,
-    },
-    /// Stop the agent working on an issue (in this or any other process on the database).
-    Stop {
-        /// The issue.
-        id: i64,
-    },
-    /// Pause claiming for every runner on this database; running agents finish.
-    Pause,
-    /// Resume claiming.
-    Resume,
-    /// Check git, the agent, the database and the worktrees, and say how to fix what is wrong.
-    Doctor,
-    /// Remove worktrees of done issues (never one with uncommitted changes) and prune stale ones.
-    Gc,
-    /// Show the effective configuration and paths, or print a commented sample.
-    Config {
-        /// Print a commented sample autopilot.toml.
-        #[arg(long)]
-        sample: bool,
-    },
-}
+pub use args::{Cli, Command, Global};
+pub use headless::init_logging;
 
 /// Where a command runs: configuration, and the database once opened.
 pub struct Ctx {
@@ -257,29 +90,6 @@ fn text_arg(text: String) -> anyhow::Result<String> {
     }
 }
 
-/// The stable JSON form of an issue (documented in the README).
-pub fn issue_json(i: &Issue) -> Value {
-    json!({
-        "id": i.id, "title": i.title, "body": i.body, "kind": i.kind, "status": i.status,
-        "priority": i.priority, "branch": i.branch, "worktree": i.worktree, "base": i.base,
-        "claimed_by": i.claimed_by, "session_id": i.session_id,
-        "created_at": format_millis(i.created_at), "updated_at": format_millis(i.updated_at),
-    })
-}
-
-fn comment_json(c: &Comment) -> Value {
-    json!({ "id": c.id, "author": c.author, "author_kind": c.author_kind, "body": c.body,
-            "created_at": format_millis(c.created_at) })
-}
-
-fn run_json(r: &Run) -> Value {
-    json!({ "id": r.id, "agent_id": r.agent_id, "slot": r.slot, "session_id": r.session_id,
-            "started_at": format_millis(r.started_at), "ended_at": r.ended_at.map(format_millis),
-            "exit_code": r.exit_code, "outcome": r.outcome, "error": r.error, "cost_usd": r.cost_usd,
-            "turns": r.turns, "duration_ms": r.duration_ms, "transcript_lines": r.transcript_lines,
-            "transcript": r.transcript })
-}
-
 /// Runs a non-TUI subcommand.
 pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
     let need_repo = matches!(command, Command::Run { .. } | Command::Gc);
@@ -315,21 +125,17 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         Command::List { status, json } => {
             let issues = ctx.store()?.list_issues(status)?;
             if json {
-                let arr: Vec<Value> = issues.iter().map(issue_json).collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&arr)?)?;
+                writeln!(out, "{}", output::json_text(&issues)?)?;
             } else {
-                print_table(&mut out, &issues)?;
+                output::print_table(&mut out, &issues)?;
             }
         }
         Command::Show { id, json } => {
             let detail = ctx.store()?.issue_detail(id)?;
             if json {
-                let mut v = issue_json(&detail.issue);
-                v["comments"] = detail.comments.iter().map(comment_json).collect();
-                v["runs"] = detail.runs.iter().map(run_json).collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                writeln!(out, "{}", output::json_text(&detail)?)?;
             } else {
-                print_detail(&mut out, &detail)?;
+                output::print_detail(&mut out, &detail)?;
             }
         }
         Command::Edit {
@@ -418,7 +224,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
         Command::Run { once, verbose } => {
             drop(out);
-            run_headless(&ctx, cli.agents, once, verbose)?;
+            headless::run_headless(&ctx, cli.agents, once, verbose)?;
         }
         Command::Log {
             id,
@@ -427,7 +233,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             raw,
         } => {
             drop(out);
-            print_log(&ctx, id, run, follow, raw)?;
+            log::print_log(&ctx, id, run, follow, raw)?;
         }
         Command::Config { .. } => {
             let c = &ctx.config;
@@ -473,241 +279,4 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
-    if issues.is_empty() {
-        writeln!(out, "no issues")?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:>5}  {:<11}  {:<8}  {:>3}  TITLE",
-        "ID", "STATUS", "KIND", "PRI"
-    )?;
-    // Titles come from people and agents: one printable line each, so a row stays a row.
-    for i in issues {
-        let branch = i
-            .branch
-            .as_deref()
-            .map(|b| format!("  [{}]", one_line(b)))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "{:>5}  {:<11}  {:<8}  {:>3}  {}{branch}",
-            i.id,
-            i.status.as_str(),
-            i.kind.as_str(),
-            i.priority,
-            one_line(&i.title)
-        )?;
-    }
-    Ok(())
-}
-
-/// Everything printed is made printable: titles and bodies come from people and agents,
-/// authors and agent ids from `--author`, `AUTOPILOT_USER`, `AUTOPILOT_AGENT_ID` (and older
-/// databases hold them as they were given).
-fn print_detail(out: &mut impl Write, d: &crate::domain::IssueDetail) -> anyhow::Result<()> {
-    let i = &d.issue;
-    writeln!(out, "#{} {}", i.id, one_line(&i.title))?;
-    writeln!(
-        out,
-        "status: {}  kind: {}  priority: {}",
-        i.status, i.kind, i.priority
-    )?;
-    if let Some(b) = &i.branch {
-        writeln!(
-            out,
-            "branch: {}  (base {})",
-            one_line(b),
-            i.base.as_deref().map_or_else(|| "?".into(), one_line)
-        )?;
-    }
-    if let Some(w) = &i.worktree {
-        writeln!(out, "worktree: {}", one_line(w))?;
-    }
-    if let Some(c) = &i.claimed_by {
-        writeln!(out, "claimed by: {}", one_line(c))?;
-    }
-    if !i.body.trim().is_empty() {
-        writeln!(out, "\n{}", strip_all(i.body.trim_end()))?;
-    }
-    if !d.comments.is_empty() {
-        writeln!(out, "\n── thread ──")?;
-        for c in &d.comments {
-            writeln!(
-                out,
-                "{} ({}) · {}",
-                one_line(&c.author),
-                c.author_kind,
-                format_millis(c.created_at)
-            )?;
-            for line in strip_all(&c.body).lines() {
-                writeln!(out, "  {line}")?;
-            }
-        }
-    }
-    if !d.runs.is_empty() {
-        writeln!(out, "\n── runs ──")?;
-        for r in &d.runs {
-            let outcome = r.outcome.map_or("running", |o| o.as_str());
-            let cost = r.cost_usd.map(|c| format!(" ${c:.4}")).unwrap_or_default();
-            let turns = r.turns.map(|t| format!(" {t} turns")).unwrap_or_default();
-            writeln!(
-                out,
-                "run {} · {} · {outcome}{cost}{turns} · {} lines · {}",
-                r.id,
-                one_line(&r.agent_id),
-                r.transcript_lines,
-                format_millis(r.started_at)
-            )?;
-            if let Some(e) = &r.error {
-                writeln!(out, "  error: {}", strip_all(e))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Transcript lines `log` reads at a time: a stored batch holds up to a few thousand lines
-/// and each read starts from the batch holding its first line.
-const LOG_BATCH: i64 = 10_000;
-
-fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> anyhow::Result<()> {
-    let store = ctx.store()?;
-    store.issue(id)?;
-    let run_id = match run {
-        Some(r) => match store.run(r) {
-            Ok(found) if found.issue_id == id => r,
-            Ok(found) => bail!(
-                "run {r} belongs to issue #{}, not #{id}; `autopilot-tui show {id}` lists the runs of #{id}",
-                found.issue_id
-            ),
-            Err(StoreError::RunNotFound(_)) => {
-                bail!("run {r} not found; `autopilot-tui show {id}` lists the runs of #{id}")
-            }
-            Err(e) => return Err(e.into()),
-        },
-        None => match store.runs(id)?.last() {
-            Some(r) => r.id,
-            None => bail!("issue #{id} has no runs yet"),
-        },
-    };
-    let colour =
-        std::io::stdout().is_terminal() && env_var("NO_COLOR").map_or(true, |v| v.is_empty());
-    // Flushed after every batch read (so --follow stays live), not after every line.
-    let mut out = std::io::BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
-    let mut after = -1;
-    // Once the run has ended, one more read takes what was stored between the last read and
-    // that check (the run stores all its output before it ends).
-    let mut last_pass = !follow;
-    loop {
-        let lines = store.transcript(run_id, after, LOG_BATCH)?;
-        for l in &lines {
-            after = l.seq;
-            if raw {
-                out.write_all(&l.line)?;
-                out.write_all(b"\n")?;
-                continue;
-            }
-            for ev in parse_line(&l.line) {
-                for dl in display_lines(&ev) {
-                    let text = if colour { dl.text } else { strip_all(&dl.text) };
-                    writeln!(out, "{text}")?;
-                }
-            }
-        }
-        out.flush()?;
-        if lines.len() as i64 == LOG_BATCH {
-            continue;
-        }
-        if last_pass {
-            break;
-        }
-        if store.run(run_id)?.ended_at.is_some() {
-            last_pass = true;
-            continue;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    Ok(())
-}
-
-/// Logs to `.autopilot/logs/autopilot.log` (never the terminal); level from `AUTOPILOT_LOG`.
-pub fn init_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(&paths.logs).ok()?;
-    let appender = tracing_appender::rolling::never(&paths.logs, "autopilot.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPILOT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init()
-        .ok()?;
-    Some(guard)
-}
-
-fn run_headless(ctx: &Ctx, agents: Option<usize>, once: bool, verbose: bool) -> anyhow::Result<()> {
-    let _log = init_logging(&ctx.config.paths);
-    let settings = ctx.config.runner_settings(agents);
-    let adapter = ctx.config.adapter()?;
-    // The database must be usable before anything is claimed.
-    drop(ctx.store()?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
-        let cancel = tokio_util::sync::CancellationToken::new();
-        let runner = Runner::new(settings, adapter, ev_tx);
-        let task = tokio::spawn(runner.run(once, cmd_rx, cancel.clone()));
-        let printer = tokio::spawn(async move {
-            let mut err = std::io::stderr();
-            while let Some(ev) = ev_rx.recv().await {
-                let line = match ev {
-                    RunnerEvent::RunStarted { slot, issue_id, title, agent_id, run_id } => {
-                        Some(format!("[slot {}] #{issue_id} {} — started run {run_id} as {}", slot + 1, one_line(&title), one_line(&agent_id)))
-                    }
-                    RunnerEvent::RunFinished { slot, issue_id, outcome, status, summary, .. } => Some(format!(
-                        "[slot {}] #{issue_id} {outcome} → {status}{}",
-                        slot + 1,
-                        if summary.is_empty() { String::new() } else { format!(": {}", strip_all(&summary)) }
-                    )),
-                    RunnerEvent::Output { slot, lines, .. } if verbose => {
-                        for l in lines {
-                            let _ = writeln!(err, "[slot {}]   {}", slot + 1, strip_all(&l.text));
-                        }
-                        None
-                    }
-                    RunnerEvent::Problem(p) => Some(format!("error: {p}")),
-                    RunnerEvent::Paused(p) => Some(if p { "claiming paused".into() } else { "claiming resumed".into() }),
-                    _ => None,
-                };
-                if let Some(line) = line {
-                    let _ = writeln!(err, "{line}");
-                }
-            }
-        });
-        let interrupted = {
-            let cancel = cancel.clone();
-            async move {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
-                }
-                cancel.cancel();
-            }
-        };
-        let watcher = tokio::spawn(interrupted);
-        let result = task.await.context("runner task failed")?;
-        watcher.abort();
-        let _ = printer.await;
-        result
-    })
 }

@@ -141,6 +141,21 @@ impl Default for Kind {
     }
 }
 
+// The `Serialize` forms of the types below are the CLI's stable JSON (`list --json`, `show
+// --json`, pinned by a test): times are RFC 3339 UTC strings, and what only the store needs is
+// left out.
+
+fn rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&super::format_millis(*ms))
+}
+
+fn rfc3339_opt<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => rfc3339(ms, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// One unit of work on the board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
@@ -170,10 +185,10 @@ pub struct Issue {
     /// Latest agent session, resumed by the next run.
     pub session_id: Option<String>,
     /// Creation time (epoch ms).
-    #[serde(skip)]
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
     /// Last change (epoch ms).
-    #[serde(skip)]
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: Millis,
 }
 
@@ -183,6 +198,7 @@ pub struct Comment {
     /// Row id.
     pub id: i64,
     /// The issue it belongs to.
+    #[serde(skip)]
     pub issue_id: i64,
     /// Name of the person or agent id.
     pub author: String,
@@ -191,7 +207,7 @@ pub struct Comment {
     /// The text.
     pub body: String,
     /// When it was written (epoch ms).
-    #[serde(skip)]
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
 }
 
@@ -201,6 +217,7 @@ pub struct Run {
     /// Row id.
     pub id: i64,
     /// The issue worked on.
+    #[serde(skip)]
     pub issue_id: i64,
     /// Which agent ran it.
     pub agent_id: String,
@@ -212,10 +229,10 @@ pub struct Run {
     /// Agent session id (Claude's `session_id`).
     pub session_id: Option<String>,
     /// Start (epoch ms).
-    #[serde(skip)]
+    #[serde(serialize_with = "rfc3339")]
     pub started_at: Millis,
     /// End (epoch ms), `None` while running.
-    #[serde(skip)]
+    #[serde(serialize_with = "rfc3339_opt")]
     pub ended_at: Option<Millis>,
     /// Exit status of the agent process.
     pub exit_code: Option<i64>,

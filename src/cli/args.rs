@@ -1,0 +1,177 @@
+//! The command line's shape: clap's definitions of every command and option.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::{Kind, Status};
+
+/// A terminal kanban and mission control for autonomous coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "autopilot-tui", version, about, long_about = None)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// Runner slots in this process (TUI and `run`), 1 to 64.
+    #[arg(long, global = true, value_name = "N", value_parser = parse_agents)]
+    pub agents: Option<usize>,
+    /// Open the TUI without running agents in this process (only watch).
+    #[arg(long)]
+    pub no_runner: bool,
+    /// Colour theme for the TUI: default, light, mono, or a path to a theme file.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// What to do; without one, the TUI opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `--agents N`: a number of slots [`crate::runner::check_slots`] accepts.
+fn parse_agents(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of agents"))?;
+    crate::runner::check_slots(n).map(|()| n)
+}
+
+/// Options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// The database (default: .autopilot/autopilot.db at the root of the git repo).
+    #[arg(long, global = true, env = "AUTOPILOT_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add an issue; prints its id alone on stdout.
+    Add {
+        /// One-line summary.
+        title: String,
+        /// Description; `-` reads it from stdin.
+        #[arg(long, short)]
+        body: Option<String>,
+        /// feature, bug, chore or feedback.
+        #[arg(long, short, default_value = "feature")]
+        kind: Kind,
+        /// Higher is worked on first.
+        #[arg(long, short, default_value_t = 0, allow_negative_numbers = true)]
+        priority: i64,
+        /// Hand it off at once (ready instead of backlog).
+        #[arg(long)]
+        ready: bool,
+        /// Only claim it once these issues are done.
+        #[arg(long, value_name = "ID")]
+        depends_on: Vec<i64>,
+    },
+    /// List issues.
+    List {
+        /// Only this status.
+        #[arg(long, short)]
+        status: Option<Status>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an issue with its thread and runs.
+    Show {
+        /// The issue.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Edit an issue's title, body, kind, priority or base branch.
+    Edit {
+        /// The issue.
+        id: i64,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New body; `-` reads it from stdin.
+        #[arg(long)]
+        body: Option<String>,
+        /// New kind.
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// New priority.
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i64>,
+        /// New base branch: the next run starts from it (or merges it in, on an existing
+        /// branch). Must be a local branch of the repository.
+        #[arg(long, value_name = "BRANCH")]
+        base: Option<String>,
+    },
+    /// Move an issue: `ready` hands it off, `done` accepts it, `backlog` sends it back.
+    Move {
+        /// The issue.
+        id: i64,
+        /// Where to.
+        status: Status,
+    },
+    /// Comment on an issue; on a blocked issue this answers it and hands it back to ready.
+    Comment {
+        /// The issue.
+        id: i64,
+        /// The text; `-` reads it from stdin.
+        text: String,
+        /// Who is writing (default: $AUTOPILOT_USER, else $USER).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Request changes on an issue in review: the comment goes to the agent, the issue to ready.
+    RequestChanges {
+        /// The issue.
+        id: i64,
+        /// What to change; `-` reads it from stdin.
+        text: String,
+        /// Who is asking.
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Run agents headless until interrupted (or, with --once, until nothing is ready).
+    Run {
+        /// Exit once nothing is ready and this process's slots are idle.
+        #[arg(long)]
+        once: bool,
+        /// Also print the agents' output.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Print the transcript of an issue's latest run (or of --run N), readably.
+    Log {
+        /// The issue.
+        id: i64,
+        /// A specific run id.
+        #[arg(long)]
+        run: Option<i64>,
+        /// Keep printing new output until the run ends.
+        #[arg(long, short)]
+        follow: bool,
+        /// Print the raw stream-json lines.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Stop the agent working on an issue (in this or any other process on the database).
+    Stop {
+        /// The issue.
+        id: i64,
+    },
+    /// Pause claiming for every runner on this database; running agents finish.
+    Pause,
+    /// Resume claiming.
+    Resume,
+    /// Check git, the agent, the database and the worktrees, and say how to fix what is wrong.
+    Doctor,
+    /// Remove worktrees of done issues (never one with uncommitted changes) and prune stale ones.
+    Gc,
+    /// Show the effective configuration and paths, or print a commented sample.
+    Config {
+        /// Print a commented sample autopilot.toml.
+        #[arg(long)]
+        sample: bool,
+    },
+}

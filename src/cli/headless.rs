@@ -1,0 +1,95 @@
+//! `run`: runner slots without the TUI, reporting on stderr until the queue is done (`--once`)
+//! or the process is told to stop.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::Ctx;
+use crate::config::Paths;
+use crate::runner::sanitize::{one_line, strip_all};
+use crate::runner::{Runner, RunnerEvent};
+
+/// Logs to `.autopilot/logs/autopilot.log` (never the terminal); level from `AUTOPILOT_LOG`.
+pub fn init_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(&paths.logs).ok()?;
+    let appender = tracing_appender::rolling::never(&paths.logs, "autopilot.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOPILOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+/// Runs agents headless until done or interrupted.
+pub fn run_headless(
+    ctx: &Ctx,
+    agents: Option<usize>,
+    once: bool,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let _log = init_logging(&ctx.config.paths);
+    let settings = ctx.config.runner_settings(agents);
+    let adapter = ctx.config.adapter()?;
+    // The database must be usable before anything is claimed.
+    drop(ctx.store()?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let runner = Runner::new(settings, adapter, ev_tx);
+        let task = tokio::spawn(runner.run(once, cmd_rx, cancel.clone()));
+        let printer = tokio::spawn(async move {
+            let mut err = std::io::stderr();
+            while let Some(ev) = ev_rx.recv().await {
+                let line = match ev {
+                    RunnerEvent::RunStarted { slot, issue_id, title, agent_id, run_id } => {
+                        Some(format!("[slot {}] #{issue_id} {} — started run {run_id} as {}", slot + 1, one_line(&title), one_line(&agent_id)))
+                    }
+                    RunnerEvent::RunFinished { slot, issue_id, outcome, status, summary, .. } => Some(format!(
+                        "[slot {}] #{issue_id} {outcome} → {status}{}",
+                        slot + 1,
+                        if summary.is_empty() { String::new() } else { format!(": {}", strip_all(&summary)) }
+                    )),
+                    RunnerEvent::Output { slot, lines, .. } if verbose => {
+                        for l in lines {
+                            let _ = writeln!(err, "[slot {}]   {}", slot + 1, strip_all(&l.text));
+                        }
+                        None
+                    }
+                    RunnerEvent::Problem(p) => Some(format!("error: {p}")),
+                    RunnerEvent::Paused(p) => Some(if p { "claiming paused".into() } else { "claiming resumed".into() }),
+                    _ => None,
+                };
+                if let Some(line) = line {
+                    let _ = writeln!(err, "{line}");
+                }
+            }
+        });
+        let interrupted = {
+            let cancel = cancel.clone();
+            async move {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+                }
+                cancel.cancel();
+            }
+        };
+        let watcher = tokio::spawn(interrupted);
+        let result = task.await.context("runner task failed")?;
+        watcher.abort();
+        let _ = printer.await;
+        result
+    })
+}

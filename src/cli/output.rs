@@ -1,0 +1,109 @@
+//! What commands print: the issue table, the detail view, and the stable JSON, which is the
+//! domain types' own `Serialize` form.
+
+use std::io::Write;
+
+use crate::domain::{format_millis, Issue, IssueDetail};
+use crate::runner::sanitize::{one_line, strip_all};
+
+/// Pretty JSON of a domain value, keys in alphabetical order (the documented, pinned form).
+pub fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    // A `Value` keeps its keys sorted, whatever order the type declares its fields in.
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(value)?)?)
+}
+
+/// The `list` table: one row per issue.
+pub fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
+    if issues.is_empty() {
+        writeln!(out, "no issues")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<11}  {:<8}  {:>3}  TITLE",
+        "ID", "STATUS", "KIND", "PRI"
+    )?;
+    // Titles come from people and agents: one printable line each, so a row stays a row.
+    for i in issues {
+        let branch = i
+            .branch
+            .as_deref()
+            .map(|b| format!("  [{}]", one_line(b)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:>5}  {:<11}  {:<8}  {:>3}  {}{branch}",
+            i.id,
+            i.status.as_str(),
+            i.kind.as_str(),
+            i.priority,
+            one_line(&i.title)
+        )?;
+    }
+    Ok(())
+}
+
+/// Everything printed is made printable: titles and bodies come from people and agents,
+/// authors and agent ids from `--author`, `AUTOPILOT_USER`, `AUTOPILOT_AGENT_ID` (and older
+/// databases hold them as they were given).
+pub fn print_detail(out: &mut impl Write, d: &IssueDetail) -> anyhow::Result<()> {
+    let i = &d.issue;
+    writeln!(out, "#{} {}", i.id, one_line(&i.title))?;
+    writeln!(
+        out,
+        "status: {}  kind: {}  priority: {}",
+        i.status, i.kind, i.priority
+    )?;
+    if let Some(b) = &i.branch {
+        writeln!(
+            out,
+            "branch: {}  (base {})",
+            one_line(b),
+            i.base.as_deref().map_or_else(|| "?".into(), one_line)
+        )?;
+    }
+    if let Some(w) = &i.worktree {
+        writeln!(out, "worktree: {}", one_line(w))?;
+    }
+    if let Some(c) = &i.claimed_by {
+        writeln!(out, "claimed by: {}", one_line(c))?;
+    }
+    if !i.body.trim().is_empty() {
+        writeln!(out, "\n{}", strip_all(i.body.trim_end()))?;
+    }
+    if !d.comments.is_empty() {
+        writeln!(out, "\n── thread ──")?;
+        for c in &d.comments {
+            writeln!(
+                out,
+                "{} ({}) · {}",
+                one_line(&c.author),
+                c.author_kind,
+                format_millis(c.created_at)
+            )?;
+            for line in strip_all(&c.body).lines() {
+                writeln!(out, "  {line}")?;
+            }
+        }
+    }
+    if !d.runs.is_empty() {
+        writeln!(out, "\n── runs ──")?;
+        for r in &d.runs {
+            let outcome = r.outcome.map_or("running", |o| o.as_str());
+            let cost = r.cost_usd.map(|c| format!(" ${c:.4}")).unwrap_or_default();
+            let turns = r.turns.map(|t| format!(" {t} turns")).unwrap_or_default();
+            writeln!(
+                out,
+                "run {} · {} · {outcome}{cost}{turns} · {} lines · {}",
+                r.id,
+                one_line(&r.agent_id),
+                r.transcript_lines,
+                format_millis(r.started_at)
+            )?;
+            if let Some(e) = &r.error {
+                writeln!(out, "  error: {}", strip_all(e))?;
+            }
+        }
+    }
+    Ok(())
+}
