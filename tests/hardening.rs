@@ -197,6 +197,13 @@ fn transcript_lines_survive_a_database_locked_past_the_timeout() {
     assert_eq!(repo.status(id), "in_review");
     let lines = repo.transcript(1);
     assert_eq!(lines.len(), 7, "every line is stored once the lock is gone");
+    for line in &lines {
+        let text = String::from_utf8_lossy(line);
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "an agent line, not a marker: {text}"
+        );
+    }
     assert!(String::from_utf8_lossy(&lines[6]).contains("\"type\":\"result\""));
 }
 
