@@ -10,8 +10,6 @@ use serde_json::{json, Value};
 
 use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::{format_millis, Actor, AuthorKind, Comment, Issue, Kind, Run, Status};
-use crate::runner::agent::claude::parse_line;
-use crate::runner::events::display_lines;
 use crate::runner::sanitize::{one_line, strip_all};
 use crate::runner::{git, recovery, Runner, RunnerEvent};
 use crate::store::{IssueEdit, NewIssue, Stop, Store, StoreError};
@@ -602,6 +600,7 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
     // Once the run has ended, one more read takes what was stored between the last read and
     // that check (the run stores all its output before it ends).
     let mut last_pass = !follow;
+    let renderer = ctx.config.renderer();
     loop {
         let lines = store.transcript(run_id, after, LOG_BATCH)?;
         for l in &lines {
@@ -611,11 +610,9 @@ fn print_log(ctx: &Ctx, id: i64, run: Option<i64>, follow: bool, raw: bool) -> a
                 out.write_all(b"\n")?;
                 continue;
             }
-            for ev in parse_line(&l.line) {
-                for dl in display_lines(&ev) {
-                    let text = if colour { dl.text } else { strip_all(&dl.text) };
-                    writeln!(out, "{text}")?;
-                }
+            for dl in renderer.render_line(&l.line) {
+                let text = if colour { dl.text } else { strip_all(&dl.text) };
+                writeln!(out, "{text}")?;
             }
         }
         out.flush()?;

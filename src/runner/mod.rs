@@ -96,33 +96,12 @@ impl RunnerSettings {
     }
 }
 
-/// Checks what would make every run fail, before any issue is claimed. Claude Code refuses to
-/// bypass permissions as root unless `IS_SANDBOX=1`; claiming anyway would burn the queue into
-/// blocked issues one after another.
-pub fn preflight(
-    adapter: &dyn Adapter,
-    permission_mode: &str,
-    euid_is_root: bool,
-    is_sandbox: Option<&str>,
-) -> Result<(), String> {
-    if adapter.name() == "claude"
-        && euid_is_root
-        && permission_mode == "bypassPermissions"
-        && is_sandbox != Some("1")
-    {
-        return Err("Claude Code refuses permission mode bypassPermissions as root unless IS_SANDBOX=1. \
-                    On a disposable box, export IS_SANDBOX=1; otherwise set AUTOPILOT_PERMISSION_MODE=acceptEdits \
-                    (and [agent] allowed_tools for the commands the agent may run). No issue was claimed."
-            .to_string());
-    }
-    Ok(())
-}
-
-/// [`preflight`] for this process: its user and its `IS_SANDBOX`.
+/// Checks what would make every run fail before any issue is claimed (for Claude Code: it
+/// refuses to bypass permissions as root unless `IS_SANDBOX=1`), for this process's user and
+/// `$IS_SANDBOX`: claiming anyway would burn the queue into blocked issues one after another.
 pub fn preflight_here(adapter: &dyn Adapter, permission_mode: &str) -> Result<(), String> {
     let sandbox = std::env::var("IS_SANDBOX").ok();
-    preflight(
-        adapter,
+    adapter.preflight(
         permission_mode,
         nix::unistd::geteuid().is_root(),
         sandbox.as_deref(),

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentRequest;
 use super::events::RunnerEvent;
-use super::ingest::{read_output, write_output, Chunk, Ingest};
+use super::ingest::{read_output, write_output, Chunk, Ingest, Writer};
 use super::outcome::{decide, Observed, Verdict};
 use super::process::{signal_group, terminate_group, LineSplitter};
 use super::workspace;
@@ -296,7 +296,7 @@ async fn execute(
             .clone()
             .or_else(|| get_reason(reason).filter(|_| stop.is_cancelled())),
         has_changes,
-        r.adapter.name() == "claude",
+        r.adapter.reports_result(),
     );
 
     let end = match verdict {
@@ -466,14 +466,14 @@ async fn drive_agent(
         Arc::clone(&last_output),
         drain.clone(),
     ));
-    let writer = tokio::spawn(write_output(
-        db.clone(),
-        r.events.clone(),
+    let writer = Writer {
+        db: db.clone(),
+        events: r.events.clone(),
         slot,
         run_id,
-        *seq,
-        chunks_rx,
-    ));
+        adapter: Arc::clone(&r.adapter),
+    };
+    let writer = tokio::spawn(write_output(writer, *seq, chunks_rx));
     // Limits are checked on a coarse tick: no timer is re-armed per output line.
     let mut tick = tokio::time::interval(LIMIT_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
