@@ -4,6 +4,8 @@
 
 pub mod agent;
 mod db;
+mod drive;
+mod error;
 pub mod events;
 pub mod git;
 mod ingest;
@@ -13,6 +15,7 @@ pub mod prompt;
 pub mod recovery;
 mod run;
 pub mod sanitize;
+mod verdict;
 mod workspace;
 
 use std::collections::HashMap;
@@ -24,6 +27,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub use db::Db;
+pub use error::RunnerError;
 pub use events::{LineKind, PaneLine, RunnerCommand, RunnerEvent};
 
 use agent::Adapter;
@@ -109,7 +113,7 @@ pub fn preflight_here(adapter: &dyn Adapter, permission_mode: &str) -> Result<()
 }
 
 /// Stop requests for the runs of this process, by issue.
-type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, Arc<Mutex<Option<String>>>)>>>;
+type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, run::StopReason)>>>;
 
 /// A runner: `slots` tasks sharing a wake-up signal and a stop map.
 pub struct Runner {
@@ -220,9 +224,7 @@ impl Runner {
             .and_then(|m| m.get(&issue_id).cloned());
         match entry {
             Some((token, reason)) => {
-                if let Ok(mut r) = reason.lock() {
-                    r.get_or_insert(why);
-                }
+                reason.set(why);
                 token.cancel();
                 true
             }
