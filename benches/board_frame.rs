@@ -43,6 +43,7 @@ impl Loaded {
         let store = store_thread::spawn(
             db,
             autopilot_tui::domain::redact::Redactor::builtin(),
+            autopilot_tui::runner::agent::renderer(None),
             "bench".into(),
             move |r| tx.send(r).is_ok(),
         )

@@ -457,6 +457,12 @@ impl Config {
             other => bail!("unknown [agent] kind {other:?} (expected \"claude\" or \"command\")"),
         }
     }
+
+    /// The configured adapter for reading stored transcripts (`log`, the transcript view),
+    /// built without looking for the agent's executable, which rendering never starts.
+    pub fn renderer(&self) -> std::sync::Arc<dyn Adapter> {
+        crate::runner::agent::renderer(self.file.agent.kind.as_deref())
+    }
 }
 
 #[cfg(test)]

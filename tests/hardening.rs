@@ -208,6 +208,32 @@ fn transcript_lines_survive_a_database_locked_past_the_timeout() {
 }
 
 /// The system comment that closed the newest run.
+#[test]
+fn log_shows_a_command_agents_output_as_its_pane_did_even_when_it_looks_like_claudes() {
+    // Read as Claude's stream, these lines would become a session line and a failed result:
+    // a command agent prints text, and `log` renders it with the adapter that ran it.
+    let script = r#"echo '{"type":"system","subtype":"init","session_id":"s-1"}'; \
+         echo '{"type":"result","subtype":"success","is_error":true}'; echo x > f; echo done"#;
+    let repo = command_agent(TestRepo::new(), script);
+    let id = repo.add(&["Prints JSON", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "in_review");
+    let log = repo.ok(&["log", &id.to_string()]);
+    assert_eq!(
+        log,
+        "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s-1\"}\n\
+         {\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true}\ndone\n"
+    );
+    // Claude's output renders without Claude installed: reading never starts the agent.
+    let claude = TestRepo::new();
+    let id = claude.add(&["Plain", "--ready"]);
+    claude.ok(&["run", "--once"]);
+    let shown = claude.ok(&["log", &id.to_string()]);
+    assert!(shown.contains("● session"), "{shown}");
+    let missing = claude.with_env("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude");
+    assert_eq!(missing.ok(&["log", &id.to_string()]), shown);
+}
+
 fn note(repo: &TestRepo, id: i64) -> String {
     last_comment(&repo.show(id))
 }

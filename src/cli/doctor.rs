@@ -101,7 +101,7 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
             let program = adapter.program().to_path_buf();
             // Only Claude Code answers --version; a command agent (run through `sh -c`) was
             // found on PATH when the adapter was built, and that is all there is to check.
-            if adapter.name() != "claude" {
+            if !adapter.answers_version() {
                 r.pass(
                     "agent",
                     &format!("{} ({} agent)", program.display(), adapter.name()),

@@ -6,8 +6,6 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::{env_var, Ctx};
-use crate::runner::agent::claude::parse_line;
-use crate::runner::events::display_lines;
 use crate::runner::sanitize::strip_all;
 use crate::store::StoreError;
 
@@ -50,6 +48,7 @@ pub fn print_log(
     // Once the run has ended, one more read takes what was stored between the last read and
     // that check (the run stores all its output before it ends).
     let mut last_pass = !follow;
+    let renderer = ctx.config.renderer();
     loop {
         let lines = store.transcript(run_id, after, LOG_BATCH)?;
         for l in &lines {
@@ -59,11 +58,9 @@ pub fn print_log(
                 out.write_all(b"\n")?;
                 continue;
             }
-            for ev in parse_line(&l.line) {
-                for dl in display_lines(&ev) {
-                    let text = if colour { dl.text } else { strip_all(&dl.text) };
-                    writeln!(out, "{text}")?;
-                }
+            for dl in renderer.render_line(&l.line) {
+                let text = if colour { dl.text } else { strip_all(&dl.text) };
+                writeln!(out, "{text}")?;
             }
         }
         out.flush()?;

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use super::error::{blocking, RunnerError};
 use crate::domain::redact::Redactor;
 use crate::store::{Store, StoreError};
 
@@ -18,9 +19,9 @@ impl Db {
     /// `redactor`.
     pub async fn open(path: &Path, redactor: Arc<Redactor>) -> Result<Db, StoreError> {
         let path = path.to_path_buf();
-        let store = tokio::task::spawn_blocking(move || Store::open_with(&path, redactor))
+        let store = blocking("store", move || Store::open_with(&path, redactor))
             .await
-            .map_err(|e| StoreError::Invalid(format!("store task failed: {e}")))??;
+            .map_err(task_failed)??;
         Ok(Db {
             store: Arc::new(Mutex::new(store)),
         })
@@ -33,13 +34,18 @@ impl Db {
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
+        blocking("store", move || {
             let mut guard = store
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Invalid(format!("store task failed: {e}")))?
+        .map_err(task_failed)?
     }
+}
+
+/// A store task that did not finish, as the store's own error (callers see only those).
+fn task_failed(e: RunnerError) -> StoreError {
+    StoreError::Invalid(e.to_string())
 }

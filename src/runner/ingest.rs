@@ -11,7 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::agent::{Adapter, AgentEvent};
-use super::events::{display_lines, LineKind, PaneLine, RunnerEvent};
+use super::events::{LineKind, PaneLine, RunnerEvent};
 use super::outcome::Observed;
 use super::process::{LineSplitter, MAX_LINE_BYTES};
 use super::Db;
@@ -167,22 +167,40 @@ pub(super) async fn read_output(
     }
 }
 
+/// Where the writer stores batches and reports what they show.
+pub(super) struct Writer {
+    /// The store.
+    pub db: Db,
+    /// Where pane lines, progress and problems go.
+    pub events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
+    /// The slot whose pane shows the output.
+    pub slot: usize,
+    /// The run the transcript belongs to.
+    pub run_id: i64,
+    /// Renders the events for the pane.
+    pub adapter: Arc<dyn Adapter>,
+}
+
 /// Stores each batch (merging what is already queued into one transaction), then renders it
 /// for the pane and folds its events into what the run observed: what a pane shows is always
 /// already saved. Runs beside the reader, so parsing and storing overlap. Returns the next
-/// transcript sequence number and what was observed.
+/// transcript sequence number (counting from `seq`) and what was observed.
 ///
 /// A batch the store refuses (another process holds the database past the lock timeout) is
 /// kept and retried with the next one; past [`UNSAVED_MAX`] bytes, or once the run is over and
 /// [`FINAL_ATTEMPTS`] more tries failed, lines are dropped and a marker line says how many.
 pub(super) async fn write_output(
-    db: Db,
-    events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
-    slot: usize,
-    run_id: i64,
+    w: Writer,
     seq: i64,
     mut chunks: tokio::sync::mpsc::Receiver<Chunk>,
 ) -> (i64, Observed) {
+    let Writer {
+        db,
+        events,
+        slot,
+        run_id,
+        adapter,
+    } = w;
     let mut observed = Observed::default();
     let mut out = Unsaved::new(seq);
     let (mut open, mut final_attempts, mut backoff) = (true, 0, RETRY_MIN);
@@ -207,7 +225,7 @@ pub(super) async fn write_output(
                         Err(_) => break,
                     }
                 }
-                out.take(chunk, &mut observed, &events, run_id);
+                out.take(chunk, adapter.as_ref(), &mut observed, &events, run_id);
             }
             Wake::Closed => open = false,
             Wake::Retry => backoff = (backoff * 2).min(RETRY_MAX),
@@ -290,11 +308,13 @@ impl Unsaved {
         self.batch.bytes()
     }
 
-    /// Takes a batch in: its lines wait to be stored, its events are observed at once (the
-    /// verdict must not depend on the store being free), and progress is reported.
+    /// Takes a batch in: its lines wait to be stored, its events are rendered by `adapter` and
+    /// observed at once (the verdict must not depend on the store being free), and progress is
+    /// reported.
     fn take(
         &mut self,
         chunk: Chunk,
+        adapter: &dyn Adapter,
         observed: &mut Observed,
         events: &tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
         run_id: i64,
@@ -304,7 +324,7 @@ impl Unsaved {
         for item in chunk.items {
             match item {
                 Item::Event(ev) => {
-                    self.pane.extend(display_lines(&ev));
+                    self.pane.extend(adapter.display(&ev));
                     match &ev {
                         AgentEvent::Result(res) => cost = Some((res.turns, res.cost_usd)),
                         AgentEvent::Init { session_id, .. } => {
@@ -438,17 +458,24 @@ mod tests {
             .unwrap();
         let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
         let (mut out, mut observed) = (Unsaved::new(0), Observed::default());
+        let adapter = crate::runner::agent::renderer(None);
         // Another process holds the write lock past the timeout.
         let blocker = rusqlite::Connection::open(&path).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-        out.take(chunk(&["one", "two"]), &mut observed, &events, run);
+        out.take(
+            chunk(&["one", "two"]),
+            &*adapter,
+            &mut observed,
+            &events,
+            run,
+        );
         assert!(out.store(&db, run).await.is_err());
         assert_eq!(out.lines(), 2, "kept for the next try");
-        out.take(chunk(&["three"]), &mut observed, &events, run);
+        out.take(chunk(&["three"]), &*adapter, &mut observed, &events, run);
         assert!(out.store(&db, run).await.is_err());
         assert_eq!(out.lines(), 3);
         out.drop_all();
-        out.take(chunk(&["four"]), &mut observed, &events, run);
+        out.take(chunk(&["four"]), &*adapter, &mut observed, &events, run);
         blocker.execute_batch("COMMIT").unwrap();
 
         let shown = out.store(&db, run).await.unwrap();

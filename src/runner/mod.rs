@@ -4,6 +4,8 @@
 
 pub mod agent;
 mod db;
+mod drive;
+mod error;
 pub mod events;
 pub mod git;
 mod ingest;
@@ -13,6 +15,7 @@ pub mod prompt;
 pub mod recovery;
 mod run;
 pub mod sanitize;
+mod verdict;
 mod workspace;
 
 use std::collections::HashMap;
@@ -24,6 +27,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub use db::Db;
+pub use error::RunnerError;
 pub use events::{LineKind, PaneLine, RunnerCommand, RunnerEvent};
 
 use agent::Adapter;
@@ -96,33 +100,12 @@ impl RunnerSettings {
     }
 }
 
-/// Checks what would make every run fail, before any issue is claimed. Claude Code refuses to
-/// bypass permissions as root unless `IS_SANDBOX=1`; claiming anyway would burn the queue into
-/// blocked issues one after another.
-pub fn preflight(
-    adapter: &dyn Adapter,
-    permission_mode: &str,
-    euid_is_root: bool,
-    is_sandbox: Option<&str>,
-) -> Result<(), String> {
-    if adapter.name() == "claude"
-        && euid_is_root
-        && permission_mode == "bypassPermissions"
-        && is_sandbox != Some("1")
-    {
-        return Err("Claude Code refuses permission mode bypassPermissions as root unless IS_SANDBOX=1. \
-                    On a disposable box, export IS_SANDBOX=1; otherwise set AUTOPILOT_PERMISSION_MODE=acceptEdits \
-                    (and [agent] allowed_tools for the commands the agent may run). No issue was claimed."
-            .to_string());
-    }
-    Ok(())
-}
-
-/// [`preflight`] for this process: its user and its `IS_SANDBOX`.
+/// Checks what would make every run fail before any issue is claimed (for Claude Code: it
+/// refuses to bypass permissions as root unless `IS_SANDBOX=1`), for this process's user and
+/// `$IS_SANDBOX`: claiming anyway would burn the queue into blocked issues one after another.
 pub fn preflight_here(adapter: &dyn Adapter, permission_mode: &str) -> Result<(), String> {
     let sandbox = std::env::var("IS_SANDBOX").ok();
-    preflight(
-        adapter,
+    adapter.preflight(
         permission_mode,
         nix::unistd::geteuid().is_root(),
         sandbox.as_deref(),
@@ -130,7 +113,7 @@ pub fn preflight_here(adapter: &dyn Adapter, permission_mode: &str) -> Result<()
 }
 
 /// Stop requests for the runs of this process, by issue.
-type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, Arc<Mutex<Option<String>>>)>>>;
+type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, run::StopReason)>>>;
 
 /// A runner: `slots` tasks sharing a wake-up signal and a stop map.
 pub struct Runner {
@@ -241,9 +224,7 @@ impl Runner {
             .and_then(|m| m.get(&issue_id).cloned());
         match entry {
             Some((token, reason)) => {
-                if let Ok(mut r) = reason.lock() {
-                    r.get_or_insert(why);
-                }
+                reason.set(why);
                 token.cancel();
                 true
             }

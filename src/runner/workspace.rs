@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 
-use super::run::{failed, system};
-use super::{git, Db, Runner};
-use crate::domain::{slugify, Actor, AuthorKind, Issue, RunOutcome, Status};
+use super::error::{self, RunnerError, Step};
+use super::git;
+use super::run::RunContext;
+use super::verdict::{self, Commit};
+use crate::domain::slugify;
 use crate::store::RunEnd;
 
 /// Where one run works.
@@ -30,34 +32,20 @@ impl Workspace {
     }
 }
 
-/// Runs blocking git work off the async threads; both a git failure and a failed task come
-/// back as text for a comment.
-pub(super) async fn git_task<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, git::GitError> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("git task failed: {e}")),
-    }
-}
-
-/// Names, records and prepares the workspace of a claimed issue. `Err` is how the run ends
-/// when it cannot start.
-pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Workspace, RunEnd> {
-    let s = &r.settings;
+/// Names, records and prepares the workspace of a claimed issue.
+pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerError> {
+    let (s, db, issue) = (ctx.settings(), ctx.db, ctx.issue);
     let id = issue.id;
     let base = match issue.base.clone().or_else(|| s.base_branch.clone()) {
         Some(b) => b,
         None => {
             let repo = s.repo_root.clone();
-            git_task(move || git::current_branch(&repo))
-                .await
-                .map_err(|e| failed(e, None))?
+            error::git(move || git::current_branch(&repo)).await?
         }
     };
     let repo = s.repo_root.clone();
     let bs = base.clone();
-    if !git_task(move || Ok(git::is_branch(&repo, &bs)))
+    if !error::git(move || Ok(git::is_branch(&repo, &bs)))
         .await
         .unwrap_or(true)
     {
@@ -66,13 +54,11 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
         } else {
             "the configured base ([runner] base_branch, AUTOPILOT_BASE_BRANCH or the current branch)"
         };
-        return Err(failed(
-            format!(
-                "the base branch {base:?} ({origin}) does not exist, renamed or deleted? \
-                 Set the base of this issue with `autopilot-tui edit {id} --base BRANCH`"
-            ),
-            None,
-        ));
+        return Err(RunnerError::BaseMissing {
+            base,
+            origin,
+            issue_id: id,
+        });
     }
     let (branch, worktree) = match (&issue.branch, &issue.worktree) {
         (Some(b), Some(w)) => (b.clone(), PathBuf::from(w)),
@@ -83,9 +69,9 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
                 slugify(&issue.title),
             );
             let (branch, worktree) =
-                git_task(move || git::unused_workspace(&repo, &dir, id, &slug))
+                error::git(move || git::unused_workspace(&repo, &dir, id, &slug))
                     .await
-                    .map_err(|e| failed(format!("could not name the worktree: {e}"), None))?;
+                    .step("could not name the worktree")?;
             // Recorded before it exists: from now on this branch is this issue's.
             let (br, wt, bs) = (
                 branch.clone(),
@@ -94,7 +80,7 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
             );
             db.call(move |st| st.set_workspace(id, &br, &wt, &bs))
                 .await
-                .map_err(|e| failed(format!("cannot record the workspace: {e}"), None))?;
+                .step("cannot record the workspace")?;
             (branch, worktree)
         }
     };
@@ -106,7 +92,7 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
         );
         db.call(move |st| st.set_workspace(id, &br, &wt, &bs))
             .await
-            .map_err(|e| failed(format!("cannot record the workspace: {e}"), None))?;
+            .step("cannot record the workspace")?;
     }
     // ensure_worktree serialises itself (a lock file), across processes as within one.
     let (repo, wt, br, bs) = (
@@ -115,9 +101,9 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
         branch.clone(),
         base.clone(),
     );
-    git_task(move || git::ensure_worktree(&repo, &wt, &br, &bs))
+    error::git(move || git::ensure_worktree(&repo, &wt, &br, &bs))
         .await
-        .map_err(|e| failed(format!("could not prepare the worktree: {e}"), None))?;
+        .step("could not prepare the worktree")?;
     let ws = Workspace {
         branch,
         worktree,
@@ -134,36 +120,24 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
             s.commit_name.clone(),
             s.commit_email.clone(),
         );
-        match git_task(move || git::merge_base(&wt, &bs, &name, &email)).await {
-            Ok(git::BaseMerge::Conflict(files)) => {
-                let (base, branch, wt_text) = (&ws.base, &ws.branch, ws.path_text());
-                return Err(RunEnd {
-                    outcome: Some(RunOutcome::Failed),
-                    error: Some(format!("merging {base} into {branch} conflicts")),
-                    move_to: Some((Status::Blocked, Actor::System)),
-                    comments: vec![system(format!(
-                        "Before rerunning, merging the new commits of {base} into {branch} conflicts in:\n{}\n\n\
-                         The merge was aborted: the branch and the worktree ({wt_text}) are exactly as they were. \
-                         Resolve it there (git merge {base}) or move the issue back, then comment to hand it back to ready.",
-                        files.iter().map(|f| format!("- {f}")).collect::<Vec<_>>().join("\n")
-                    ))],
-                    ..RunEnd::default()
-                });
-            }
-            Ok(outcome) => tracing::debug!(issue_id = id, ?outcome, "base merged before rerun"),
-            Err(e) => {
-                return Err(failed(
-                    format!("could not merge {} before rerunning: {e}", ws.base),
-                    None,
-                ))
-            }
+        let merged = error::git(move || git::merge_base(&wt, &bs, &name, &email))
+            .await
+            .step(format!("could not merge {} before rerunning", ws.base))?;
+        if let git::BaseMerge::Conflict(files) = merged {
+            return Err(RunnerError::BaseConflict {
+                base: ws.base.clone(),
+                branch: ws.branch.clone(),
+                worktree: ws.path_text(),
+                files,
+            });
         }
+        tracing::debug!(issue_id = id, outcome = ?merged, "base merged before rerun");
     }
     let wt = ws.worktree.clone();
     let (head_before, refs_before) =
-        git_task(move || Ok((git::head(&wt).ok(), git::ref_names(&wt)?)))
+        error::git(move || Ok((git::head(&wt).ok(), git::ref_names(&wt)?)))
             .await
-            .map_err(|e| failed(format!("could not read the repository's refs: {e}"), None))?;
+            .step("could not read the repository's refs")?;
     Ok(Workspace {
         head_before,
         refs_before,
@@ -176,37 +150,29 @@ pub(super) async fn prepare(r: &Runner, db: &Db, issue: &Issue) -> Result<Worksp
 /// branch, or on a commit that does not contain the issue branch, is not committed: the
 /// issue is blocked with a comment saying where it is.
 pub(super) async fn commit_and_review(
-    r: &Runner,
-    issue: &Issue,
-    agent_id: &str,
+    ctx: &RunContext<'_>,
     ws: &Workspace,
     summary: String,
-) -> RunEnd {
-    let s = &r.settings;
+) -> Result<RunEnd, RunnerError> {
+    let (s, issue) = (ctx.settings(), ctx.issue);
     let (wt, br, refs) = (
         ws.worktree.clone(),
         ws.branch.clone(),
         ws.refs_before.clone(),
     );
-    let moved = match git_task(move || git::bring_head_back(&wt, &br, &refs)).await {
-        Ok(git::HeadCheck::Elsewhere(place)) => {
-            let (branch, wt_text) = (&ws.branch, ws.path_text());
-            return RunEnd {
-                outcome: Some(RunOutcome::Failed),
-                error: Some(format!("the agent left the worktree on {place}, not on {branch}")),
-                move_to: Some((Status::Blocked, Actor::System)),
-                comments: vec![system(format!(
-                    "The agent left the worktree on {place}, which is not its own work on top of the issue branch {branch}. \
-                     Nothing was committed and {branch} is unchanged; the agent's work is still in the worktree at {wt_text}. \
-                     Bring it onto {branch} there (for example `git -C {wt_text} switch {branch}` after committing or stashing it), \
-                     then comment to hand the issue back to ready."
-                ))],
-                ..RunEnd::default()
-            };
+    let moved = match error::git(move || git::bring_head_back(&wt, &br, &refs))
+        .await
+        .step("could not check the worktree's branch")?
+    {
+        git::HeadCheck::Elsewhere(place) => {
+            return Err(RunnerError::LeftElsewhere {
+                place,
+                branch: ws.branch.clone(),
+                worktree: ws.path_text(),
+            })
         }
-        Ok(git::HeadCheck::BroughtBack(place)) => Some(place),
-        Ok(git::HeadCheck::OnBranch) => None,
-        Err(e) => return failed(format!("could not check the worktree's branch: {e}"), None),
+        git::HeadCheck::BroughtBack(place) => Some(place),
+        git::HeadCheck::OnBranch => None,
     };
     // The summary comes from redacted output already; the title may predate redaction.
     // Escape sequences are stripped by `git` on the way out.
@@ -227,7 +193,7 @@ pub(super) async fn commit_and_review(
         s.commit_email.clone(),
     );
     let before = ws.head_before.clone();
-    let committed = git_task(move || {
+    let (sha, own, ours) = error::git(move || {
         // Commits the agent made itself are kept and counted apart from autopilot's own.
         let own = match &before {
             Some(b) => git::commits_between(&wt, b, "HEAD")?,
@@ -247,60 +213,31 @@ pub(super) async fn commit_and_review(
         }
         Ok((sha, own, ours))
     })
-    .await;
-    let (sha, own, ours) = match committed {
-        Ok(c) => c,
-        Err(e) => {
-            return failed(
-                format!(
-                    "could not commit the agent's changes (they are still in the worktree): {e}"
-                ),
-                None,
-            )
-        }
-    };
-    let short = &sha[..sha.len().min(10)];
-    let text = if summary.trim().is_empty() {
-        "(the agent gave no summary)".to_string()
-    } else {
-        summary.trim().to_string()
-    };
-    let (branch, base) = (&ws.branch, &ws.base);
-    let mut comments = vec![(agent_id.to_string(), AuthorKind::Agent, text)];
-    let mut note = match (own, ours) {
-        (0, _) => format!("Committed {short} on branch {branch} (base {base})."),
-        (n, true) => format!(
-            "The agent made {n} commit(s) of its own on branch {branch}; autopilot committed the rest as {short} (base {base})."
-        ),
-        (n, false) => format!(
-            "The agent made {n} commit(s) of its own on branch {branch}, up to {short} (base {base})."
-        ),
-    };
-    if let Some(place) = moved {
-        note.push_str(&format!(
-            "\n\nThe agent had left the worktree on {place}; its work was brought back onto {branch}."
-        ));
-    }
-    if s.push {
+    .await
+    .step("could not commit the agent's changes (they are still in the worktree)")?;
+    let text = verdict::summary_text(&summary);
+    let pushed = if s.push {
         let (wt, br, bs, title, body) = (
             ws.worktree.clone(),
-            branch.to_string(),
-            base.to_string(),
+            ws.branch.clone(),
+            ws.base.clone(),
             s.redactor
                 .text(&format!("#{} {}", issue.id, issue.title))
                 .into_owned(),
-            s.redactor.text(&comments[0].2).into_owned(),
+            s.redactor.text(&text).into_owned(),
         );
-        match git_task(move || git::push_and_open_pr(&wt, &br, &bs, &title, &body)).await {
-            Ok(url) => note.push_str(&format!("\n\nPull request: {url}")),
-            Err(e) => note.push_str(&format!("\n\nPush / pull request failed: {e}")),
-        }
-    }
-    comments.push(system(note));
-    RunEnd {
-        outcome: Some(RunOutcome::Implemented),
-        move_to: Some((Status::InReview, Actor::Agent)),
-        comments,
-        ..RunEnd::default()
-    }
+        Some(error::git(move || git::push_and_open_pr(&wt, &br, &bs, &title, &body)).await)
+    } else {
+        None
+    };
+    let commit = Commit {
+        sha: &sha,
+        branch: &ws.branch,
+        base: &ws.base,
+        own,
+        ours,
+        moved,
+        pushed,
+    };
+    Ok(verdict::implemented(ctx.agent_id, text, &commit))
 }

@@ -85,6 +85,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         store_thread::spawn(
             opts.config.paths.db.clone(),
             std::sync::Arc::clone(&opts.config.redactor),
+            opts.config.renderer(),
             app.user.clone(),
             move |r| tx.send(UiEvent::Store(r)).is_ok(),
         )?

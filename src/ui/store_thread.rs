@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use crate::domain::redact::Redactor;
 use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
-use crate::runner::agent::claude::parse_line;
-use crate::runner::events::display_lines;
+use crate::runner::agent::Adapter;
 use crate::runner::events::LineKind;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
@@ -148,6 +147,7 @@ pub enum StoreReply {
 pub fn run(
     db: PathBuf,
     redactor: Arc<Redactor>,
+    renderer: Arc<dyn Adapter>,
     requests: Receiver<StoreRequest>,
     send: impl Fn(StoreReply) -> bool,
     author: String,
@@ -182,7 +182,7 @@ pub fn run(
             if superseded {
                 continue;
             }
-            let (reply, wrote) = handle(&mut store, req, &author);
+            let (reply, wrote) = handle(&mut store, req, &author, renderer.as_ref());
             mutated |= wrote;
             if !send(reply) {
                 return;
@@ -305,7 +305,12 @@ fn card(store: &Store, issue: Issue, live: &HashMap<i64, LiveInfo>) -> Card {
 }
 
 /// Answers one request; the flag says whether it wrote.
-fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, bool) {
+fn handle(
+    store: &mut Store,
+    req: &StoreRequest,
+    author: &str,
+    renderer: &dyn Adapter,
+) -> (StoreReply, bool) {
     let done = |message: String, issue: Issue| StoreReply::Done {
         message: strip_all(&message),
         issue: Some(Box::new(clean_issue(issue))),
@@ -390,11 +395,7 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
                     });
                     let lines = note
                         .into_iter()
-                        .chain(
-                            rows.iter()
-                                .flat_map(|r| parse_line(&r.line))
-                                .flat_map(|ev| display_lines(&ev)),
-                        )
+                        .chain(rows.iter().flat_map(|r| renderer.render_line(&r.line)))
                         .collect();
                     (
                         StoreReply::Transcript {
@@ -460,17 +461,19 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
     }
 }
 
-/// Starts the thread; dropping the returned sender ends it.
+/// Starts the thread; dropping the returned sender ends it. `renderer` draws stored
+/// transcripts the way the live panes draw the agent's output.
 pub fn spawn(
     db: PathBuf,
     redactor: Arc<Redactor>,
+    renderer: Arc<dyn Adapter>,
     author: String,
     send: impl Fn(StoreReply) -> bool + Send + 'static,
 ) -> std::io::Result<Sender<StoreRequest>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("autopilot-ui-store".into())
-        .spawn(move || run(db, redactor, rx, send, author))?;
+        .spawn(move || run(db, redactor, renderer, rx, send, author))?;
     Ok(tx)
 }
 
@@ -478,6 +481,7 @@ pub fn spawn(
 mod tests {
     use super::*;
     use crate::domain::{Actor, Kind};
+    use crate::runner::agent::renderer;
     use crate::store::RunEnd;
 
     fn new_issue(title: &str) -> NewIssue {
@@ -535,7 +539,7 @@ mod tests {
             filter: String::new(),
             windows: [(0, 10); 6],
         };
-        let (reply, wrote) = handle(&mut store, &req, "me");
+        let (reply, wrote) = handle(&mut store, &req, "me", &*renderer(None));
         assert!(!wrote);
         let StoreReply::Board {
             gen,
@@ -585,7 +589,12 @@ mod tests {
             batch.push(1, format!("line {i}").as_bytes());
         }
         store.append_transcript(run, 0, &[batch]).expect("store");
-        let (reply, _) = handle(&mut store, &StoreRequest::Transcript(run), "me");
+        let (reply, _) = handle(
+            &mut store,
+            &StoreRequest::Transcript(run),
+            "me",
+            &*renderer(None),
+        );
         let StoreReply::Transcript { lines, .. } = reply else {
             panic!("not a transcript: {reply:?}");
         };

@@ -1,12 +1,17 @@
 //! Agent adapters: how to start an agent and how to read what it prints.
 //!
 //! Claude Code is one adapter ([`claude::Claude`]); any other command-line agent plugs in through
-//! [`command::Generic`], or a new type implementing [`Adapter`].
+//! [`command::Generic`], or a new type implementing [`Adapter`]. An adapter also renders what
+//! its agent printed, so a run looks the same live, in the transcript view and in `log`.
 
 pub mod claude;
 pub mod command;
+pub mod render;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use render::PaneLine;
 
 /// One thing an agent reported, parsed from one output line.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +134,57 @@ pub trait Adapter: Send + Sync {
     fn resume_failed(&self, _stderr: &str, _saw_init: bool) -> bool {
         false
     }
+    /// Whether every finished run ends with a result line, so that a run without one ended
+    /// early (its output was cut) rather than simply finished.
+    fn reports_result(&self) -> bool {
+        false
+    }
+    /// Whether the program answers `--version` (`doctor` runs it to check the install).
+    fn answers_version(&self) -> bool {
+        false
+    }
+    /// What would make every run fail before it starts, given the permission mode, whether
+    /// this process runs as root and `$IS_SANDBOX`; the error says what to change.
+    fn preflight(
+        &self,
+        _permission_mode: &str,
+        _euid_is_root: bool,
+        _is_sandbox: Option<&str>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+    /// Renders one parsed event as display lines (the live pane).
+    fn display(&self, event: &AgentEvent) -> Vec<PaneLine> {
+        render::display_lines(event)
+    }
+    /// Renders one stored transcript line as display lines (the transcript view, `log`): the
+    /// same parse and the same rendering the live pane used.
+    fn render_line(&self, line: &[u8]) -> Vec<PaneLine> {
+        self.parse_line(line)
+            .iter()
+            .flat_map(|event| self.display(event))
+            .collect()
+    }
+}
+
+/// An adapter for agents of `kind` (as `[agent] kind` names it) that only reads their output:
+/// nothing is looked up, so stored transcripts render where the agent is not installed. An
+/// unknown kind reads as Claude Code, the default.
+pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
+    match kind {
+        Some("command") => Arc::new(command::Generic {
+            shell: PathBuf::from("sh"),
+            command: String::new(),
+        }),
+        _ => Arc::new(claude::Claude {
+            program: PathBuf::from("claude"),
+            model: None,
+            permission_mode: String::new(),
+            max_turns: None,
+            allowed_tools: Vec::new(),
+            extra_args: Vec::new(),
+        }),
+    }
 }
 
 /// Shortens text to at most `max` characters, marking the cut.
@@ -140,4 +196,49 @@ pub fn truncate(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INIT: &[u8] = br#"{"type":"system","subtype":"init","session_id":"s-1","model":"m"}"#;
+
+    #[test]
+    fn stored_lines_render_as_the_live_pane_rendered_them() {
+        for kind in [None, Some("claude"), Some("command"), Some("unknown")] {
+            let adapter = renderer(kind);
+            let live: Vec<PaneLine> = adapter
+                .parse_line(INIT)
+                .iter()
+                .flat_map(|ev| adapter.display(ev))
+                .collect();
+            assert_eq!(adapter.render_line(INIT), live, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_output() {
+        let claude = renderer(Some("claude")).render_line(INIT);
+        assert_eq!(claude[0].text, "● session s-1 m");
+        let command = renderer(Some("command")).render_line(INIT);
+        assert_eq!(command[0].kind, render::LineKind::Text);
+        assert_eq!(command[0].text.as_bytes(), INIT);
+        assert_eq!(renderer(Some("unknown")).name(), "claude");
+    }
+
+    #[test]
+    fn capabilities_are_the_adapters_own() {
+        let (claude, command) = (renderer(None), renderer(Some("command")));
+        assert!(claude.reports_result() && claude.answers_version());
+        assert!(!command.reports_result() && !command.answers_version());
+        assert!(claude
+            .preflight("bypassPermissions", true, None)
+            .is_err_and(|e| e.contains("IS_SANDBOX=1")));
+        assert!(claude
+            .preflight("bypassPermissions", true, Some("1"))
+            .is_ok());
+        assert!(claude.preflight("acceptEdits", true, None).is_ok());
+        assert!(command.preflight("bypassPermissions", true, None).is_ok());
+    }
 }
