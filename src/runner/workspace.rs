@@ -72,19 +72,11 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
                 error::git(move || git::unused_workspace(&repo, &dir, id, &slug))
                     .await
                     .step("could not name the worktree")?;
-            // Recorded before it exists: from now on this branch is this issue's.
-            let (br, wt, bs) = (
-                branch.clone(),
-                worktree.to_string_lossy().into_owned(),
-                base.clone(),
-            );
-            db.call(move |st| st.set_workspace(id, &br, &wt, &bs))
-                .await
-                .step("cannot record the workspace")?;
             (branch, worktree)
         }
     };
-    if issue.branch.is_some() && issue.base.as_deref() != Some(&base) {
+    // A new workspace is recorded before it exists: from then on its branch is this issue's.
+    if issue.branch.is_none() || issue.base.as_deref() != Some(&base) {
         let (br, wt, bs) = (
             branch.clone(),
             worktree.to_string_lossy().into_owned(),
