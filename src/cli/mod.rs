@@ -398,7 +398,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
             ctx.store()?
-                .set_paused(pause, &format!("human:{}", human_name(None)))?;
+                .set_paused(pause, Actor::Human, &human_name(None))?;
             let said = if pause {
                 "claiming paused; running agents finish"
             } else {
@@ -656,10 +656,7 @@ fn run_headless(ctx: &Ctx, agents: Option<usize>, once: bool, verbose: bool) -> 
     let adapter = ctx.config.adapter()?;
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = crate::sys::runtime()?;
     rt.block_on(async move {
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();

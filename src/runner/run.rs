@@ -61,7 +61,7 @@ pub(super) async fn run_issue(
     let (issue_id, title) = (issue.id, issue.title.clone());
     let owner = agent_id.to_string();
     let run_id = match db
-        .call(move |s| s.start_run(issue_id, &owner, slot as i64))
+        .call(move |s| s.start_run(issue_id, &owner, slot as i64, &crate::sys::host_name()))
         .await
     {
         Ok(id) => id,
@@ -304,8 +304,8 @@ async fn execute(
             let hold = super::outcome::rate_limit_hold(&message, resets_at, now_millis(), s.rate_limit_backoff);
             let (until, reason_text) = (hold.until, hold.reason);
             let clamp_note = hold.clamped.map(|n| format!(" ({n})")).unwrap_or_default();
-            let (why, label) = (reason_text.clone(), format!("agent:{agent_id}"));
-            if let Err(e) = db.call(move |st| st.pause_until(until, &why, &label)).await {
+            let (why, id) = (reason_text.clone(), agent_id.to_string());
+            if let Err(e) = db.call(move |st| st.pause_until(until, &why, Actor::Agent, &id)).await {
                 r.emit(RunnerEvent::Problem(format!("could not pause the queue after a rate limit: {e}")));
             }
             r.emit(RunnerEvent::Problem(format!(

@@ -9,7 +9,10 @@ use tui_textarea::TextArea;
 use super::keymap::{normalize, Action, Context, HelpRow, Keymap};
 use super::store_thread::{Card, InboxItem, StoreReply, StoreRequest};
 use super::theme::Theme;
-use crate::domain::{legal_targets, Actor, Event, IssueDetail, Kind, Millis, RunOutcome, Status};
+use crate::domain::{
+    legal_targets, Actor, AuthorKind, Event, EventKind, IssueDetail, Kind, Millis, RunOutcome,
+    Status,
+};
 use crate::runner::{PaneLine, RunnerCommand, RunnerEvent};
 use crate::store::{IssueEdit, NewIssue, PauseState};
 
@@ -1127,42 +1130,42 @@ impl App {
 
     fn event_toast(&mut self, e: &Event) {
         // Our own actions were already confirmed by their `Done` reply.
-        if e.actor.strip_prefix("human:") == Some(self.user.as_str()) {
+        if e.actor.is_human(&self.user) {
             return;
         }
         let id = e.issue_id;
-        // `human:ana`, `agent:box-1`: the name after the kind.
-        let who = e.actor.split(':').nth(1).unwrap_or(&e.actor);
+        let who = &e.actor.name;
         let n = id.map(|i| format!("#{i}")).unwrap_or_default();
-        let field = |k: &str| {
-            e.data
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        match e.kind.as_str() {
-            "issue.created" => self.toast(Level::Info, format!("{n} created"), id),
-            "issue.status" => match field("to").as_str() {
-                "blocked" => {
+        match e.kind {
+            EventKind::IssueCreated { .. } => self.toast(Level::Info, format!("{n} created"), id),
+            EventKind::IssueStatus { to, .. } => match to {
+                Status::Blocked => {
                     self.toast(Level::Warn, format!("{n} blocked — needs you (i)"), id);
                     if self.bell {
                         self.outbox.push(Effect::Bell);
                     }
                 }
-                "in_review" => self.toast(Level::Ok, format!("{n} ready for review"), id),
+                Status::InReview => self.toast(Level::Ok, format!("{n} ready for review"), id),
                 // Made ready elsewhere (the CLI, another UI): claim it now, not at the next poll.
-                "ready" if self.has_runner => self.outbox.push(Effect::Runner(RunnerCommand::Wake)),
+                Status::Ready if self.has_runner => {
+                    self.outbox.push(Effect::Runner(RunnerCommand::Wake))
+                }
                 _ => {}
             },
             // An agent's comment always comes with a move (blocked, review) that is toasted.
-            "comment.added" if field("author_kind") == "human" => {
+            EventKind::CommentAdded {
+                author_kind: AuthorKind::Human,
+                ..
+            } => {
                 self.toast(Level::Info, format!("{n} comment by {who}"), id);
             }
-            "run.started" => {
+            EventKind::RunStarted { .. } => {
                 self.toast(Level::Info, format!("{n} agent {who} started"), id);
             }
-            "run.finished" if field("outcome") == "failed" => {
+            EventKind::RunFinished {
+                outcome: Some(RunOutcome::Failed),
+                ..
+            } => {
                 self.toast(Level::Error, format!("{n} run failed"), id);
             }
             _ => {}
