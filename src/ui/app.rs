@@ -1236,9 +1236,10 @@ impl App {
                     p.state = PaneState::Finished(outcome);
                     p.ended = Some(self.now);
                 }
-                self.reload();
+                // The store thread reports the commit (one reload), unless it already has.
+                self.outbox.push(Effect::Store(StoreRequest::Poll));
             }
-            RunnerEvent::StoreChanged => self.reload(),
+            RunnerEvent::StoreChanged => self.outbox.push(Effect::Store(StoreRequest::Poll)),
             RunnerEvent::Problem(p) => self.banner = Some(p),
             RunnerEvent::ProblemCleared => self.banner = None,
             RunnerEvent::Paused(p) => self.set_paused(p),

@@ -9,13 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::redact::Redactor;
-use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
+use crate::domain::{AuthorKind, Comment, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::claude::parse_line;
 use crate::runner::events::display_lines;
 use crate::runner::events::LineKind;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
-use crate::store::{IssueEdit, NewIssue, PauseState, StatusCounts, Stop, Store};
+use crate::store::{
+    IssueEdit, NewIssue, PauseState, Result as StoreResult, StatusCounts, Stop, Store,
+};
 
 /// How often the thread checks whether another connection committed.
 pub const POLL: Duration = Duration::from_millis(300);
@@ -25,14 +27,14 @@ const TRANSCRIPT_LIMIT: i64 = 20_000;
 /// What the UI asks of the store.
 #[derive(Debug, Clone)]
 pub enum StoreRequest {
-    /// The visible windows of the six columns.
+    /// The visible windows of the columns.
     Board {
         /// Request generation, echoed back so stale replies can be dropped.
         gen: u64,
         /// Card filter text.
         filter: String,
         /// `(offset, limit)` per column, in `Status::ALL` order.
-        windows: [(i64, i64); 6],
+        windows: [(i64, i64); Status::ALL.len()],
     },
     /// Every blocked issue with its question.
     Inbox,
@@ -54,6 +56,9 @@ pub enum StoreRequest {
     SetPaused(bool),
     /// Ask the runner of an issue, in whichever process, to stop it.
     RequestStop(i64),
+    /// Look for commits now rather than at the next poll: the in-process runner just wrote
+    /// something to show. Answered by a `Changed` unless that commit was already reported.
+    Poll,
 }
 
 /// Live work shown on an in-progress card.
@@ -143,6 +148,60 @@ pub enum StoreReply {
     },
 }
 
+/// What the thread knows of the commits it has reported. `data_version` changes with every
+/// commit of another connection (the runner's slots, the CLI, another process); this thread's
+/// own writes are reported as they are made.
+struct Watch {
+    /// The newest event reported.
+    last_event: i64,
+    /// `data_version` when the thread last looked.
+    seen: i64,
+    /// `data_version` when the UI was last told to reload: whatever it reloaded covered every
+    /// commit up to there, so a nudge about one of those commits costs nothing.
+    reported: i64,
+}
+
+impl Watch {
+    fn new(store: &Store) -> Watch {
+        let version = store.data_version().unwrap_or(0);
+        Watch {
+            last_event: store.max_event_id().unwrap_or(0),
+            seen: version,
+            reported: version,
+        }
+    }
+
+    /// The events to report after a batch that wrote (`mutated`) or was nudged; `None` when
+    /// nothing on screen changed. Every state change writes an event, so commits without one
+    /// (transcript lines, lease renewals) cost no reload, unless a nudge says otherwise: the
+    /// in-process runner nudges after every commit it wants shown.
+    fn check(&mut self, store: &Store, mutated: bool, nudged: bool) -> Option<Vec<Event>> {
+        let version = store.data_version().unwrap_or(self.seen);
+        let nudge_news = nudged && version != self.reported;
+        if !mutated && !nudge_news && version == self.seen {
+            return None;
+        }
+        self.seen = version;
+        let mut events = Vec::new();
+        loop {
+            let page = store.events_since(self.last_event, 500).unwrap_or_default();
+            let full = page.len() == 500;
+            if let Some(e) = page.last() {
+                self.last_event = e.id;
+            }
+            events.extend(page);
+            if !full {
+                break;
+            }
+        }
+        if events.is_empty() && !mutated && !nudge_news {
+            return None;
+        }
+        self.reported = version;
+        Some(events)
+    }
+}
+
 /// Runs the thread loop until the request channel closes. `send` returns false when the UI is
 /// gone.
 pub fn run(
@@ -159,8 +218,7 @@ pub fn run(
             return;
         }
     };
-    let mut last_event = store.max_event_id().unwrap_or(0);
-    let mut version = store.data_version().unwrap_or(0);
+    let mut watch = Watch::new(&store);
     if !send(StoreReply::Changed {
         events: Vec::new(),
         pause: pause_state(&store),
@@ -175,8 +233,9 @@ pub fn run(
         };
         let mut batch: Vec<StoreRequest> = first.into_iter().collect();
         batch.extend(requests.try_iter());
-        let mut mutated = false;
+        let (mut mutated, mut nudged) = (false, false);
         for (i, req) in batch.iter().enumerate() {
+            nudged |= matches!(req, StoreRequest::Poll);
             // Reads superseded by a later one of the same kind in this batch are skipped.
             let superseded = batch[i + 1..].iter().any(|later| same_read(req, later));
             if superseded {
@@ -184,34 +243,13 @@ pub fn run(
             }
             let (reply, wrote) = handle(&mut store, req, &author);
             mutated |= wrote;
-            if !send(reply) {
+            if reply.is_some_and(|r| !send(r)) {
                 return;
             }
         }
-        let now_version = store.data_version().unwrap_or(version);
-        if mutated || now_version != version {
-            version = now_version;
-            // Every state change writes an event; commits without one (transcript lines,
-            // lease renewals) change nothing on screen and cost no reload.
-            let mut events = Vec::new();
-            loop {
-                let page = store.events_since(last_event, 500).unwrap_or_default();
-                let full = page.len() == 500;
-                if let Some(e) = page.last() {
-                    last_event = e.id;
-                }
-                events.extend(page);
-                if !full {
-                    break;
-                }
-            }
-            if events.is_empty() && !mutated {
-                continue;
-            }
-            if !send(StoreReply::Changed {
-                events,
-                pause: pause_state(&store),
-            }) {
+        if let Some(events) = watch.check(&store, mutated, nudged) {
+            let pause = pause_state(&store);
+            if !send(StoreReply::Changed { events, pause }) {
                 return;
             }
         }
@@ -281,13 +319,23 @@ fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
         .collect()
 }
 
-fn card(store: &Store, issue: Issue, live: &HashMap<i64, LiveInfo>) -> Card {
+/// The agent's question on each of `issues` that is blocked, read in one query.
+fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
+    let blocked: Vec<i64> = issues
+        .iter()
+        .filter(|i| i.status == Status::Blocked)
+        .map(|i| i.id)
+        .collect();
+    store
+        .last_comments(&blocked, AuthorKind::Agent)
+        .unwrap_or_default()
+}
+
+fn card(issue: Issue, live: &HashMap<i64, LiveInfo>, questions: &HashMap<i64, Comment>) -> Card {
     let issue = clean_issue(issue);
     let question = if issue.status == Status::Blocked {
-        store
-            .last_comment(issue.id, AuthorKind::Agent)
-            .ok()
-            .flatten()
+        questions
+            .get(&issue.id)
             .map(|c| first_line(&strip_all(&c.body)))
     } else {
         None
@@ -304,109 +352,102 @@ fn card(store: &Store, issue: Issue, live: &HashMap<i64, LiveInfo>) -> Card {
     }
 }
 
-/// Answers one request; the flag says whether it wrote.
-fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, bool) {
+/// The visible windows of the columns, with their counts.
+fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> StoreResult<StoreReply> {
+    let counts = store.status_counts(filter)?;
+    let live = live_runs(store);
+    let mut columns = Vec::with_capacity(Status::ALL.len());
+    for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
+        let issues = store.issues_page(*status, filter, *offset, *limit)?;
+        let questions = questions(store, &issues);
+        let cards = issues
+            .into_iter()
+            .map(|i| card(i, &live, &questions))
+            .collect();
+        columns.push(ColumnWindow {
+            offset: *offset,
+            cards,
+        });
+    }
+    Ok(StoreReply::Board {
+        gen,
+        counts,
+        columns,
+    })
+}
+
+/// Every blocked issue with its question, newest question first.
+fn inbox(store: &Store) -> StoreResult<StoreReply> {
+    let issues = store.issues_page(Status::Blocked, "", 0, 1_000)?;
+    let mut asked = questions(store, &issues);
+    let mut items: Vec<InboxItem> = issues
+        .into_iter()
+        .map(|i| {
+            let q = asked.remove(&i.id);
+            InboxItem {
+                issue_id: i.id,
+                title: strip_all(&i.title),
+                question: q.as_ref().map(|c| strip_all(&c.body)).unwrap_or_default(),
+                asked_by: q.as_ref().map(|c| strip_all(&c.author)).unwrap_or_default(),
+                asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        b.asked_at
+            .cmp(&a.asked_at)
+            .then(b.issue_id.cmp(&a.issue_id))
+    });
+    Ok(StoreReply::Inbox(items))
+}
+
+/// A run's stored transcript as display lines. The end of a long run matters most (its
+/// result, its question): it shows the last lines and says how to get the rest.
+fn transcript(store: &Store, run_id: i64) -> StoreResult<StoreReply> {
+    let run = store.run(run_id)?;
+    let skipped = (run.transcript_lines - TRANSCRIPT_LIMIT).max(0);
+    let rows = store.transcript(run_id, skipped - 1, TRANSCRIPT_LIMIT)?;
+    let issue_id = run.issue_id;
+    let note = (skipped > 0).then(|| PaneLine {
+        kind: LineKind::Meta,
+        text: format!(
+            "… the first {skipped} lines are not shown here; `autopilot-tui log {issue_id} --run {run_id}` prints them all"
+        ),
+    });
+    let lines = note
+        .into_iter()
+        .chain(
+            rows.iter()
+                .flat_map(|r| parse_line(&r.line))
+                .flat_map(|ev| display_lines(&ev)),
+        )
+        .collect();
+    Ok(StoreReply::Transcript { run_id, lines })
+}
+
+/// Answers one request; the flag says whether it wrote. A `Poll` has no answer of its own.
+fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (Option<StoreReply>, bool) {
     let done = |message: String, issue: Issue| StoreReply::Done {
         message: strip_all(&message),
         issue: Some(Box::new(clean_issue(issue))),
     };
+    let read = |r: StoreResult<StoreReply>| {
+        let reply = r.unwrap_or_else(|e| StoreReply::Failed(e.to_string()));
+        (Some(reply), false)
+    };
     let reply = match req {
+        StoreRequest::Poll => return (None, false),
         StoreRequest::Board {
             gen,
             filter,
             windows,
-        } => {
-            let counts = match store.status_counts(filter) {
-                Ok(c) => c,
-                Err(e) => return (StoreReply::Failed(e.to_string()), false),
-            };
-            let live = live_runs(store);
-            let mut columns = Vec::with_capacity(6);
-            for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
-                let cards = match store.issues_page(*status, filter, *offset, *limit) {
-                    Ok(issues) => issues.into_iter().map(|i| card(store, i, &live)).collect(),
-                    Err(e) => return (StoreReply::Failed(e.to_string()), false),
-                };
-                columns.push(ColumnWindow {
-                    offset: *offset,
-                    cards,
-                });
-            }
-            return (
-                StoreReply::Board {
-                    gen: *gen,
-                    counts,
-                    columns,
-                },
-                false,
-            );
-        }
-        StoreRequest::Inbox => {
-            let issues = match store.issues_page(Status::Blocked, "", 0, 1_000) {
-                Ok(i) => i,
-                Err(e) => return (StoreReply::Failed(e.to_string()), false),
-            };
-            let mut items: Vec<InboxItem> = issues
-                .into_iter()
-                .map(|i| {
-                    let q = store.last_comment(i.id, AuthorKind::Agent).ok().flatten();
-                    InboxItem {
-                        issue_id: i.id,
-                        title: strip_all(&i.title),
-                        question: q.as_ref().map(|c| strip_all(&c.body)).unwrap_or_default(),
-                        asked_by: q.as_ref().map(|c| strip_all(&c.author)).unwrap_or_default(),
-                        asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
-                    }
-                })
-                .collect();
-            items.sort_by(|a, b| {
-                b.asked_at
-                    .cmp(&a.asked_at)
-                    .then(b.issue_id.cmp(&a.issue_id))
-            });
-            return (StoreReply::Inbox(items), false);
-        }
+        } => return read(board(store, *gen, filter, windows)),
+        StoreRequest::Inbox => return read(inbox(store)),
         StoreRequest::Detail(id) => {
-            return match store.issue_detail(*id) {
-                Ok(d) => (StoreReply::Detail(Box::new(clean_detail(d))), false),
-                Err(e) => (StoreReply::Failed(e.to_string()), false),
-            };
+            let detail = store.issue_detail(*id);
+            return read(detail.map(|d| StoreReply::Detail(Box::new(clean_detail(d)))));
         }
-        StoreRequest::Transcript(run_id) => {
-            // The end of a long run matters most (its result, its question): show the last
-            // lines and say how to get the rest.
-            let rows = store.run(*run_id).and_then(|run| {
-                let skipped = (run.transcript_lines - TRANSCRIPT_LIMIT).max(0);
-                let rows = store.transcript(*run_id, skipped - 1, TRANSCRIPT_LIMIT)?;
-                Ok((run.issue_id, skipped, rows))
-            });
-            return match rows {
-                Ok((issue_id, skipped, rows)) => {
-                    let note = (skipped > 0).then(|| PaneLine {
-                        kind: LineKind::Meta,
-                        text: format!(
-                            "… the first {skipped} lines are not shown here; `autopilot-tui log {issue_id} --run {run_id}` prints them all"
-                        ),
-                    });
-                    let lines = note
-                        .into_iter()
-                        .chain(
-                            rows.iter()
-                                .flat_map(|r| parse_line(&r.line))
-                                .flat_map(|ev| display_lines(&ev)),
-                        )
-                        .collect();
-                    (
-                        StoreReply::Transcript {
-                            run_id: *run_id,
-                            lines,
-                        },
-                        false,
-                    )
-                }
-                Err(e) => (StoreReply::Failed(e.to_string()), false),
-            };
-        }
+        StoreRequest::Transcript(run_id) => return read(transcript(store, *run_id)),
         StoreRequest::Create(new) => store
             .create_issue(new, author)
             .map(|i| done(format!("#{} created", i.id), i)),
@@ -453,8 +494,8 @@ fn handle(store: &mut Store, req: &StoreRequest, author: &str) -> (StoreReply, b
             }),
     };
     match reply {
-        Ok(r) => (r, true),
-        Err(e) => (StoreReply::Failed(e.to_string()), false),
+        Ok(r) => (Some(r), true),
+        Err(e) => (Some(StoreReply::Failed(e.to_string())), false),
     }
 }
 
