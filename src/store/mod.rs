@@ -544,6 +544,8 @@ fn now() -> Millis {
 }
 
 #[cfg(test)]
+mod event_tests;
+#[cfg(test)]
 mod redaction_tests;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,8 @@ use crate::domain::{
 use crate::runner::{PaneLine, RunnerCommand, RunnerEvent};
 use crate::store::{IssueEdit, NewIssue, PauseState};
 
+/// The board's columns, one per status.
+const COLUMNS: usize = Status::ALL.len();
 /// Lines kept per agent pane; the full transcript stays in the store.
 pub const PANE_CAPACITY: usize = 2_000;
 /// Rows one card takes on the board.
@@ -607,7 +609,7 @@ impl App {
 
     /// Columns shown side by side at the current width.
     pub fn visible_columns(&self) -> usize {
-        usize::from((self.size.0 / MIN_COLUMN_WIDTH).clamp(1, 6))
+        usize::from(self.size.0 / MIN_COLUMN_WIDTH).clamp(1, COLUMNS)
     }
 
     /// The first column shown (the focused one is always visible).
@@ -616,7 +618,7 @@ impl App {
         if self.col < n {
             0
         } else {
-            (self.col + 1 - n).min(6 - n)
+            (self.col + 1 - n).min(COLUMNS - n)
         }
     }
 
@@ -661,7 +663,7 @@ impl App {
     fn request_board(&mut self) {
         self.board_gen += 1;
         let rows = self.card_rows();
-        let mut windows = [(0i64, 0i64); 6];
+        let mut windows = [(0i64, 0i64); COLUMNS];
         for (w, c) in windows.iter_mut().zip(self.columns.iter()) {
             // A window of three screens around the view, so small scrolls need no reload.
             *w = ((c.offset - rows).max(0), rows * 3);
@@ -701,7 +703,7 @@ impl App {
     }
 
     fn focus_column(&mut self, col: usize) {
-        self.col = col.min(5);
+        self.col = col.min(COLUMNS - 1);
         self.focus = Focus::Board;
         self.dirty = true;
     }
@@ -1526,7 +1528,7 @@ pub fn update(app: &mut App, action: Action) {
             match app.focus {
                 Focus::Board => {
                     let col = if right {
-                        (app.col + 1).min(5)
+                        (app.col + 1).min(COLUMNS - 1)
                     } else {
                         app.col.saturating_sub(1)
                     };
