@@ -145,12 +145,15 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        // Comment ids grow with every insert, so an issue's newest comment is its largest id.
+        // One statement; each issue's newest comment is found walking its index backwards, as
+        // `last_comment` does (a `max(id) ... GROUP BY` reads every comment of every issue and
+        // took twice as long at ten comments per issue).
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {COMMENT_COLS} FROM comments WHERE id IN (
-                 SELECT max(c.id) FROM json_each(?1) AS j
-                 JOIN comments c ON c.issue_id = j.value AND c.author_kind = ?2
-                 GROUP BY c.issue_id)"
+                 SELECT (SELECT c.id FROM comments c
+                         WHERE c.issue_id = j.value AND c.author_kind = ?2
+                         ORDER BY c.id DESC LIMIT 1)
+                 FROM json_each(?1) AS j)"
         ))?;
         let ids = serde_json::to_string(ids)?;
         let rows = stmt.query_map(params![ids, kind.as_str()], comment_from_row)?;
