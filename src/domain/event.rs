@@ -54,13 +54,19 @@ impl std::fmt::Display for ActorId {
     }
 }
 
+/// Text that is not an actor label (`kind:name`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not an actor: expected human:, agent: or system: and a name")]
+pub struct ParseActorError(String);
+
 impl std::str::FromStr for ActorId {
-    type Err = super::ParseEnumError;
+    type Err = ParseActorError;
 
     /// Splits at the first `:`; the name may hold more of them.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, name) = s.split_once(':').unwrap_or((s, ""));
-        Ok(ActorId::new(kind.parse()?, name))
+        let bad = || ParseActorError(s.to_string());
+        let (kind, name) = s.split_once(':').ok_or_else(bad)?;
+        Ok(ActorId::new(kind.parse().map_err(|_| bad())?, name))
     }
 }
 
@@ -258,6 +264,26 @@ mod tests {
         assert_eq!((odd.actor, odd.name.as_str()), (Actor::Human, "ana:x"));
         assert!(odd.is_human("ana:x") && !odd.is_human("ana"));
         assert!("robot:r2".parse::<ActorId>().is_err());
+        assert!("human".parse::<ActorId>().is_err());
+    }
+
+    #[test]
+    fn events_serialize_in_the_shape_of_their_row() {
+        let e = Event {
+            id: 3,
+            ts: 0,
+            kind: EventKind::CommentAdded {
+                comment_id: 9,
+                author_kind: AuthorKind::Human,
+            },
+            issue_id: Some(7),
+            actor: ActorId::human("ana"),
+        };
+        assert_eq!(
+            serde_json::to_value(&e).expect("encode"),
+            json!({"id": 3, "kind": "comment.added", "data": {"comment_id": 9, "author_kind": "human"},
+                   "issue_id": 7, "actor": "human:ana"})
+        );
     }
 
     #[test]

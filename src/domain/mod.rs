@@ -6,7 +6,7 @@ pub mod redact;
 mod state;
 mod types;
 
-pub use event::{ActorId, Event, EventKind, IssueChanges};
+pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
     Actor, AuthorKind, Comment, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome, Status,
