@@ -96,11 +96,7 @@ fn ingest(lines: u64) -> Ingest {
     // The runner refuses bypassPermissions as root without it, as it would for real claude.
     std::env::set_var("IS_SANDBOX", "1");
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = autopilot_tui::sys::runtime().unwrap();
     let pid = std::process::id();
     let rss_before = rss_kib(pid).0;
     let (cpu_before, children_before) = (cpu_ns(pid), children_cpu_ns());

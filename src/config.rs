@@ -366,7 +366,7 @@ impl Config {
             .as_deref()
             .map(one_line)
             .filter(|id| !id.is_empty())
-            .or_else(crate::store::machine_name)
+            .or_else(crate::sys::machine_name)
             .unwrap_or_else(|| "autopilot".into())
     }
 

@@ -10,4 +10,5 @@ pub mod config;
 pub mod domain;
 pub mod runner;
 pub mod store;
+pub mod sys;
 pub mod ui;

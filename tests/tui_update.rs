@@ -3,7 +3,7 @@
 
 mod tui_support;
 
-use autopilot_tui::domain::{Event, Kind, Status};
+use autopilot_tui::domain::{Actor, ActorId, Event, EventKind, Kind, Status};
 use autopilot_tui::runner::{LineKind, RunnerCommand, RunnerEvent};
 use autopilot_tui::store::{PauseState, StatusCounts};
 use autopilot_tui::ui::app::{update, Effect, Focus, PANE_CAPACITY};
@@ -395,21 +395,31 @@ fn stale_board_replies_are_dropped() {
 fn store_changes_toast_reload_and_ring_for_blocked() {
     let mut a = app(80, 24);
     a.bell = true;
-    let ev = |id: i64, kind: &str, data: serde_json::Value| Event {
+    let ev = |id: i64, kind: EventKind| Event {
         id,
         ts: NOW,
-        kind: kind.into(),
+        kind,
         issue_id: Some(7),
-        actor: "agent:box-1".into(),
-        data,
+        actor: ActorId::agent("box-1"),
     };
     a.on_store(StoreReply::Changed {
         events: vec![
-            ev(1, "run.started", serde_json::json!({"run_id": 3})),
+            ev(
+                1,
+                EventKind::RunStarted {
+                    run_id: 3,
+                    slot: 0,
+                    pid: 1,
+                },
+            ),
             ev(
                 2,
-                "issue.status",
-                serde_json::json!({"from": "in_progress", "to": "blocked", "actor": "agent"}),
+                EventKind::IssueStatus {
+                    from: Status::InProgress,
+                    to: Status::Blocked,
+                    actor: Actor::Agent,
+                    claimed_by: None,
+                },
             ),
         ],
         pause: PauseState {

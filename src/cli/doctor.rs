@@ -161,7 +161,7 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
             if !open.is_empty() {
                 r.warn("runs", &format!("{} run(s) in progress", open.len()));
             }
-            let host = crate::store::host_name();
+            let host = crate::sys::host_name();
             for gone in store.abandoned_claims(&host, &|pid| process::pid_alive(pid))? {
                 let id = gone.issue_id;
                 r.fail(

@@ -38,10 +38,7 @@ pub fn run_headless(
     let adapter = ctx.config.adapter()?;
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = crate::sys::runtime()?;
     rt.block_on(async move {
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -204,7 +204,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
             ctx.store()?
-                .set_paused(pause, &format!("human:{}", human_name(None)))?;
+                .set_paused(pause, Actor::Human, &human_name(None))?;
             let said = if pause {
                 "claiming paused; running agents finish"
             } else {

@@ -1,13 +1,15 @@
-//! Domain types, the pure issue state machine and secret redaction. Nothing here does I/O.
+//! Domain types, typed events and actors, the pure issue state machine and secret redaction.
+//! Nothing here does I/O.
 
+mod event;
 pub mod redact;
 mod state;
 mod types;
 
+pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
-    Actor, AuthorKind, Comment, Event, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome,
-    Status,
+    Actor, AuthorKind, Comment, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome, Status,
 };
 
 /// Milliseconds since the Unix epoch, the one time unit stored everywhere.

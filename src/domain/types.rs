@@ -1,4 +1,4 @@
-//! Plain data: issues, comments, runs, events and their enums.
+//! Plain data: issues, comments, runs and their enums.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -250,24 +250,6 @@ pub struct Run {
     pub transcript_lines: i64,
     /// Where the transcript lives (`db:runs/<id>`).
     pub transcript: String,
-}
-
-/// An append-only event row: the audit log and the change feed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    /// Monotonic id (the change feed's high-water mark).
-    pub id: i64,
-    /// When it happened (epoch ms).
-    #[serde(skip)]
-    pub ts: Millis,
-    /// `issue.created`, `issue.status`, `comment.added`, `run.started`, …
-    pub kind: String,
-    /// The issue it concerns.
-    pub issue_id: Option<i64>,
-    /// Who did it (`human`, `agent`, `system` and a name).
-    pub actor: String,
-    /// Kind-specific details.
-    pub data: serde_json::Value,
 }
 
 /// An issue with its thread and runs, as `show` prints it.

@@ -452,7 +452,7 @@ mod tests {
                     depends_on: Vec::new(),
                 };
                 let issue = s.create_issue(&new, "me")?;
-                s.start_run(issue.id, "agent", 0)
+                s.start_run(issue.id, "agent", 0, "host")
             })
             .await
             .unwrap();

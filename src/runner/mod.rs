@@ -275,8 +275,10 @@ impl Runner {
                 }
             }
             RunnerCommand::SetPaused { paused, by } => {
-                let actor = format!("human:{by}");
-                match db.call(move |s| s.set_paused(paused, &actor)).await {
+                match db
+                    .call(move |s| s.set_paused(paused, crate::domain::Actor::Human, &by))
+                    .await
+                {
                     Ok(()) => {
                         self.emit(RunnerEvent::Paused(paused));
                         if !paused {

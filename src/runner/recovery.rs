@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::process::{kill_run_orphans, pid_alive};
-use crate::store::{host_name, Recovered, Stop, Store, StoreError};
+use crate::store::{Recovered, Stop, Store, StoreError};
+use crate::sys::host_name;
 
 /// Closes the runs of this host's dead runners as interrupted and hands their issues back
 /// (to blocked after `max_interruptions`), then kills the agents they left behind. Returns
@@ -65,7 +66,7 @@ mod tests {
             .claim_next("a-1", 60_000)
             .expect("claim")
             .expect("one");
-        let run = store.start_run(id, "a-1", 0).expect("run");
+        let run = store.start_run(id, "a-1", 0, &host_name()).expect("run");
         // The run's owner is a process that has exited, as after kill -9 of its runner; the
         // agent it started lives on, marked with the run.
         let mut owner = std::process::Command::new("true").spawn().expect("spawn");
@@ -116,7 +117,7 @@ mod tests {
             .claim_next("a-1", 60_000)
             .expect("claim")
             .expect("one");
-        store.start_run(other, "a-1", 0).expect("run");
+        store.start_run(other, "a-1", 0, &host_name()).expect("run");
         let stop = stop_issue(&mut store, other, "me").expect("stop");
         assert!(
             matches!(stop, Stop::Requested(ref i) if i.status == Status::InProgress),

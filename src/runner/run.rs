@@ -14,7 +14,7 @@ use super::outcome::{decide, rate_limit_hold};
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
-use crate::domain::{now_millis, Comment, Issue, RunOutcome};
+use crate::domain::{now_millis, Actor, Comment, Issue, RunOutcome};
 use crate::store::RunEnd;
 
 /// Why a run is being stopped: the first reason given wins.
@@ -165,14 +165,10 @@ impl RunContext<'_> {
     async fn pause_queue(&self, message: &str, resets_at: Option<i64>) -> RunEnd {
         let backoff = self.settings().rate_limit_backoff;
         let hold = rate_limit_hold(message, resets_at, now_millis(), backoff);
-        let (until, why, label) = (
-            hold.until,
-            hold.reason.clone(),
-            format!("agent:{}", self.agent_id),
-        );
+        let (until, why, agent) = (hold.until, hold.reason.clone(), self.agent_id.to_string());
         if let Err(e) = self
             .db
-            .call(move |st| st.pause_until(until, &why, &label))
+            .call(move |st| st.pause_until(until, &why, Actor::Agent, &agent))
             .await
         {
             self.emit(RunnerEvent::Problem(format!(
@@ -197,7 +193,7 @@ pub(super) async fn run_issue(
     let (issue_id, title) = (issue.id, issue.title.clone());
     let owner = agent_id.to_string();
     let run_id = match db
-        .call(move |s| s.start_run(issue_id, &owner, slot as i64))
+        .call(move |s| s.start_run(issue_id, &owner, slot as i64, &crate::sys::host_name()))
         .await
     {
         Ok(id) => id,

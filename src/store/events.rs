@@ -1,34 +1,61 @@
 //! The append-only event log; its id doubles as the change feed's high-water mark.
+//!
+//! Events are typed ([`EventKind`], [`ActorId`]) everywhere but here: this is where they
+//! become the `kind`, `data` and `actor` text columns and back.
 
 use rusqlite::{params, Row, Transaction};
 
 use super::{now, Result, Store};
-use crate::domain::Event;
+use crate::domain::{ActorId, Event, EventKind};
+
+/// The `kind` and `data` columns of an event: its serde tag and its details as JSON text
+/// (keys sorted, as `serde_json` writes a map).
+fn to_columns(kind: &EventKind) -> Result<(String, String)> {
+    let mut value = serde_json::to_value(kind)?;
+    let tag = match value.get_mut("kind").map(serde_json::Value::take) {
+        Some(serde_json::Value::String(tag)) => tag,
+        _ => String::new(),
+    };
+    let data = value
+        .get_mut("data")
+        .map(serde_json::Value::take)
+        .unwrap_or_default();
+    Ok((tag, data.to_string()))
+}
+
+/// The event a row's `kind` and `data` columns describe; details that are not JSON read as
+/// `null`, as before events were typed.
+fn from_columns(kind: String, data: &str) -> EventKind {
+    let data: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+    let value = serde_json::json!({ "kind": kind, "data": data });
+    serde_json::from_value(value).unwrap_or(EventKind::Other { kind, data })
+}
 
 /// Appends one event inside the caller's transaction.
 pub(super) fn insert(
     tx: &Transaction<'_>,
-    kind: &str,
     issue_id: Option<i64>,
-    actor: &str,
-    data: &serde_json::Value,
+    actor: &ActorId,
+    kind: &EventKind,
 ) -> Result<i64> {
+    let (kind, data) = to_columns(kind)?;
     tx.execute(
         "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now(), kind, issue_id, actor, data.to_string()],
+        params![now(), kind, issue_id, actor.to_string(), data],
     )?;
     Ok(tx.last_insert_rowid())
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let label: String = r.get(4)?;
     let data: String = r.get(5)?;
     Ok(Event {
         id: r.get(0)?,
         ts: r.get(1)?,
-        kind: r.get(2)?,
+        kind: from_columns(r.get(2)?, &data),
         issue_id: r.get(3)?,
-        actor: r.get(4)?,
-        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        // Every label is written as `kind:name`; one that is not still names someone.
+        actor: label.parse().unwrap_or_else(|_| ActorId::system(label)),
     })
 }
 

@@ -4,6 +4,9 @@
 //! up front (`BEGIN IMMEDIATE`) so two processes never deadlock upgrading a read lock, and a busy
 //! database is retried until a deadline instead of surfacing "database is locked" at once.
 
+mod board;
+mod claims;
+mod comments;
 mod events;
 mod issues;
 mod recovery;
@@ -17,9 +20,10 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::domain::redact::Redactor;
-use crate::domain::{now_millis, Millis, TransitionError};
+use crate::domain::{now_millis, Actor, ActorId, EventKind, Millis, TransitionError};
 
-pub use issues::{IssueEdit, NewIssue, StatusCounts};
+pub use board::StatusCounts;
+pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{RunEnd, TranscriptBatch, TranscriptLine};
 
@@ -116,6 +120,9 @@ pub enum StoreError {
     /// Anything else SQLite reports.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// An event's details could not be written as JSON.
+    #[error("cannot encode an event: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// Whether runners may claim, and why not.
@@ -387,16 +394,18 @@ impl Store {
     }
 
     /// Writes a setting with an event row.
-    pub fn set_setting(&mut self, key: &str, value: &str, actor: &str) -> Result<()> {
+    pub fn set_setting(&mut self, key: &str, value: &str, actor: Actor, name: &str) -> Result<()> {
+        let (by, kind) = (
+            ActorId::new(actor, name),
+            EventKind::SettingChanged {
+                key: key.into(),
+                value: value.into(),
+                lifted_hold_until: None,
+            },
+        );
         self.write(|tx| {
             upsert_setting(tx, key, value)?;
-            events::insert(
-                tx,
-                "setting.changed",
-                None,
-                actor,
-                &serde_json::json!({ "key": key, "value": value }),
-            )?;
+            events::insert(tx, None, &by, &kind)?;
             Ok(())
         })
     }
@@ -409,8 +418,9 @@ impl Store {
     /// Pauses (or resumes) claiming for every runner on this database, with an event row.
     /// Resuming lifts every hold: a person's pause and a rate limit's hold alike, so that
     /// `resume` (the CLI, the TUI's `p`) always means "claim again now".
-    pub fn set_paused(&mut self, paused: bool, actor: &str) -> Result<()> {
+    pub fn set_paused(&mut self, paused: bool, actor: Actor, name: &str) -> Result<()> {
         let value = if paused { "1" } else { "0" };
+        let by = ActorId::new(actor, name);
         self.write(|tx| {
             upsert_setting(tx, "paused", value)?;
             let lifted = if paused {
@@ -423,13 +433,12 @@ impl Store {
                 )?;
                 until
             };
-            events::insert(
-                tx,
-                "setting.changed",
-                None,
-                actor,
-                &serde_json::json!({ "key": "paused", "value": value, "lifted_hold_until": lifted }),
-            )?;
+            let kind = EventKind::SettingChanged {
+                key: "paused".into(),
+                value: value.into(),
+                lifted_hold_until: Some(lifted),
+            };
+            events::insert(tx, None, &by, &kind)?;
             Ok(())
         })
     }
@@ -445,17 +454,24 @@ impl Store {
     }
 
     /// Holds every runner's claims until `until` (epoch ms), with a reason to show.
-    pub fn pause_until(&mut self, until: Millis, reason: &str, actor: &str) -> Result<()> {
+    pub fn pause_until(
+        &mut self,
+        until: Millis,
+        reason: &str,
+        actor: Actor,
+        name: &str,
+    ) -> Result<()> {
+        let (by, kind) = (
+            ActorId::new(actor, name),
+            EventKind::QueueHeld {
+                until,
+                reason: reason.into(),
+            },
+        );
         self.write(|tx| {
             upsert_setting(tx, "paused_until", &until.to_string())?;
             upsert_setting(tx, "pause_reason", reason)?;
-            events::insert(
-                tx,
-                "queue.held",
-                None,
-                actor,
-                &serde_json::json!({ "until": until, "reason": reason }),
-            )?;
+            events::insert(tx, None, &by, &kind)?;
             Ok(())
         })
     }
@@ -489,19 +505,6 @@ fn not_a_regular_file(path: &Path) -> Option<&'static str> {
     } else {
         Some("something other than a regular file")
     }
-}
-
-/// The machine's host name, when the system has one.
-pub fn machine_name() -> Option<String> {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-}
-
-/// This machine's name, recorded on runs so crash recovery only judges its own processes.
-pub fn host_name() -> String {
-    machine_name().unwrap_or_else(|| "localhost".into())
 }
 
 /// Reads a setting on any connection or transaction.
@@ -540,6 +543,8 @@ fn now() -> Millis {
     now_millis()
 }
 
+#[cfg(test)]
+mod event_tests;
 #[cfg(test)]
 mod redaction_tests;
 #[cfg(test)]

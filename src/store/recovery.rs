@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use crate::domain::redact::Redactor;
 use rusqlite::{params, Connection, Transaction};
-use serde_json::json;
 
-use super::issues::{actor_label, close_open_runs, get_in, insert_comment, interrupt, set_status};
+use super::claims::{close_open_runs, interrupt};
+use super::comments::insert_comment;
+use super::issues::{get, set_status};
 use super::{events, now, Result, Store, StoreError};
-use crate::domain::{format_millis, Actor, AuthorKind, Issue, Status};
+use crate::domain::{format_millis, Actor, ActorId, AuthorKind, EventKind, Issue, Status};
 
 /// What recovery does with the issue of a run whose runner is gone.
 #[derive(Debug, Clone, Copy)]
@@ -146,7 +147,7 @@ fn recover_dead_in(
 ) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for dead in dead_runs(tx, host, alive, only)? {
-        let issue = get_in(tx, dead.issue_id)?;
+        let issue = get(tx, dead.issue_id)?;
         if issue.status == Status::InProgress {
             let why = runner_gone(dead.owner_pid, host);
             match after {
@@ -202,7 +203,7 @@ impl Store {
     ) -> Result<Stop> {
         let red = Arc::clone(&self.redactor);
         self.write(|tx| {
-            let issue = get_in(tx, id)?;
+            let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Err(StoreError::Invalid(format!(
                     "issue #{id} is {}, not in_progress: no agent is working on it",
@@ -213,7 +214,7 @@ impl Store {
                 recover_dead_in(tx, &red, host, alive, Some(id), AfterRecovery::Park { by })?;
             if let Some(first) = runs.first() {
                 return Ok(Stop::Recovered {
-                    issue: get_in(tx, id)?,
+                    issue: get(tx, id)?,
                     why: runner_gone(first.owner_pid, host),
                     runs,
                 });
@@ -222,7 +223,7 @@ impl Store {
                 let why = claim_expired(&issue);
                 park(tx, &red, &issue, &why, by)?;
                 return Ok(Stop::Recovered {
-                    issue: get_in(tx, id)?,
+                    issue: get(tx, id)?,
                     why,
                     runs,
                 });
@@ -231,14 +232,11 @@ impl Store {
                 "UPDATE issues SET stop_requested_by = ?2 WHERE id = ?1",
                 params![id, by],
             )?;
-            events::insert(
-                tx,
-                "issue.stop_requested",
-                Some(id),
-                &actor_label(Actor::Human, by),
-                &json!({ "claimed_by": issue.claimed_by }),
-            )?;
-            Ok(Stop::Requested(get_in(tx, id)?))
+            let kind = EventKind::StopRequested {
+                claimed_by: issue.claimed_by.clone(),
+            };
+            events::insert(tx, Some(id), &ActorId::human(by), &kind)?;
+            Ok(Stop::Requested(get(tx, id)?))
         })
     }
 

@@ -43,7 +43,7 @@ fn every_text_written_is_redacted_with_the_stores_patterns() {
         .add_comment(issue.id, "me", AuthorKind::Human, "use corp-333333")
         .unwrap();
     store.claim_next("agent-1", 60_000).unwrap().unwrap();
-    let run = store.start_run(issue.id, "agent-1", 0).unwrap();
+    let run = store.start_run(issue.id, "agent-1", 0, "host").unwrap();
     let end = RunEnd {
         outcome: Some(RunOutcome::Failed),
         error: Some("exit 1 after PASSWORD=pw".into()),

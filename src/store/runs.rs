@@ -2,11 +2,13 @@
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension, Row};
-use serde_json::json;
 
-use super::issues::{actor_label, get_in, insert_comment, set_status};
+use super::comments::insert_comment;
+use super::issues::{get, set_status};
 use super::{events, now, Result, Store, StoreError};
-use crate::domain::{Actor, AuthorKind, Issue, Millis, Run, RunOutcome, Status};
+use crate::domain::{
+    Actor, ActorId, AuthorKind, EventKind, Issue, Millis, Run, RunOutcome, Status,
+};
 
 /// How a run ended and what it does to its issue, committed as one transaction.
 #[derive(Debug, Clone, Default)]
@@ -133,10 +135,17 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
 }
 
 impl Store {
-    /// Opens a run for an issue this agent has claimed.
-    pub fn start_run(&mut self, issue_id: i64, agent_id: &str, slot: i64) -> Result<i64> {
+    /// Opens a run for an issue this agent has claimed, owned by this process on `host`
+    /// (what crash recovery later checks).
+    pub fn start_run(
+        &mut self,
+        issue_id: i64,
+        agent_id: &str,
+        slot: i64,
+        host: &str,
+    ) -> Result<i64> {
         let pid = i64::from(std::process::id());
-        let host = super::host_name();
+        let by = ActorId::agent(agent_id);
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, owner_host, started_at)
@@ -144,13 +153,8 @@ impl Store {
                 params![issue_id, agent_id, slot, pid, host, now()],
             )?;
             let run_id = tx.last_insert_rowid();
-            events::insert(
-                tx,
-                "run.started",
-                Some(issue_id),
-                &actor_label(Actor::Agent, agent_id),
-                &json!({ "run_id": run_id, "slot": slot, "pid": pid }),
-            )?;
+            let kind = EventKind::RunStarted { run_id, slot, pid };
+            events::insert(tx, Some(issue_id), &by, &kind)?;
             Ok(run_id)
         })
     }
@@ -214,6 +218,7 @@ impl Store {
         // The error and stderr carry the agent's words too.
         let error = end.error.as_deref().map(|e| red.text(e).into_owned());
         let stderr_tail = end.stderr_tail.as_deref().map(|t| red.text(t).into_owned());
+        let by = ActorId::agent(agent_id);
         self.write(|tx| {
             let issue_id: i64 = tx
                 .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
@@ -243,15 +248,15 @@ impl Store {
                     params![issue_id, sid],
                 )?;
             }
-            events::insert(
-                tx,
-                "run.finished",
-                Some(issue_id),
-                &actor_label(Actor::Agent, agent_id),
-                &json!({ "run_id": run_id, "outcome": outcome, "exit_code": end.exit_code,
-                         "cost_usd": end.cost_usd, "turns": end.turns }),
-            )?;
-            let issue = get_in(tx, issue_id)?;
+            let kind = EventKind::RunFinished {
+                run_id,
+                outcome: end.outcome,
+                exit_code: end.exit_code,
+                cost_usd: end.cost_usd,
+                turns: end.turns,
+            };
+            events::insert(tx, Some(issue_id), &by, &kind)?;
+            let issue = get(tx, issue_id)?;
             let ours = issue.status == Status::InProgress && issue.claimed_by.as_deref() == Some(agent_id);
             for (author, kind, body) in &end.comments {
                 insert_comment(tx, &red, issue_id, author, *kind, body)?;
@@ -262,7 +267,7 @@ impl Store {
                     tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", [issue_id])?;
                 }
             }
-            Ok((get_in(tx, issue_id)?, ours))
+            Ok((get(tx, issue_id)?, ours))
         })
     }
 

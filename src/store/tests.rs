@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::{Actor, AuthorKind, Kind, RunOutcome, Status};
+use crate::domain::{Actor, AuthorKind, EventKind, Kind, RunOutcome, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -83,7 +83,7 @@ fn every_state_change_has_its_event_in_the_same_commit() {
     let claimed = store.claim_next("agent-1", 60_000).unwrap().unwrap();
     assert_eq!(claimed.id, id);
     assert_eq!(claimed.claimed_by.as_deref(), Some("agent-1"));
-    let run = store.start_run(id, "agent-1", 0).unwrap();
+    let run = store.start_run(id, "agent-1", 0, "host").unwrap();
     let end = RunEnd {
         outcome: Some(RunOutcome::Implemented),
         move_to: Some((Status::InReview, Actor::Agent)),
@@ -100,16 +100,13 @@ fn every_state_change_has_its_event_in_the_same_commit() {
         .move_issue(id, Status::Done, Actor::Human, "me")
         .unwrap();
 
-    let moves: Vec<(String, String)> = store
+    let moves: Vec<(Status, Status)> = store
         .issue_events(id)
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == "issue.status")
-        .map(|e| {
-            (
-                e.data["from"].as_str().unwrap().to_string(),
-                e.data["to"].as_str().unwrap().to_string(),
-            )
+        .filter_map(|e| match e.kind {
+            EventKind::IssueStatus { from, to, .. } => Some((from, to)),
+            _ => None,
         })
         .collect();
     let want = [
@@ -122,16 +119,25 @@ fn every_state_change_has_its_event_in_the_same_commit() {
     for ((f, t), (wf, wt)) in moves.iter().zip(want) {
         assert_eq!((f.as_str(), t.as_str()), (wf, wt));
     }
-    let kinds: Vec<String> = store
+    let kinds: Vec<EventKind> = store
         .issue_events(id)
         .unwrap()
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(kinds.first().map(String::as_str), Some("issue.created"));
-    assert!(kinds.contains(&"run.started".to_string()));
-    assert!(kinds.contains(&"run.finished".to_string()));
-    assert!(kinds.contains(&"comment.added".to_string()));
+    assert!(matches!(
+        kinds.first(),
+        Some(EventKind::IssueCreated { .. })
+    ));
+    assert!(kinds
+        .iter()
+        .any(|k| matches!(k, EventKind::RunStarted { .. })));
+    assert!(kinds
+        .iter()
+        .any(|k| matches!(k, EventKind::RunFinished { .. })));
+    assert!(kinds
+        .iter()
+        .any(|k| matches!(k, EventKind::CommentAdded { .. })));
 }
 
 #[test]
@@ -181,7 +187,7 @@ fn claim_takes_highest_priority_then_oldest_and_respects_dependencies() {
     assert_eq!(store.open_dependencies(blocked_dep).unwrap(), vec![low]);
 
     // once the dependency is done, the dependent becomes claimable
-    let run = store.start_run(low, "a", 0).unwrap();
+    let run = store.start_run(low, "a", 0, "host").unwrap();
     let end = RunEnd {
         move_to: Some((Status::InReview, Actor::Agent)),
         ..RunEnd::default()
@@ -200,19 +206,19 @@ fn claim_takes_highest_priority_then_oldest_and_respects_dependencies() {
 fn pause_stops_claims() {
     let (_d, mut store) = temp_store();
     add(&mut store, "x", 0, true);
-    store.set_paused(true, "human:me").unwrap();
+    store.set_paused(true, Actor::Human, "me").unwrap();
     assert!(store.is_paused().unwrap());
     assert!(store.claim_next("a", 1000).unwrap().is_none());
-    store.set_paused(false, "human:me").unwrap();
+    store.set_paused(false, Actor::Human, "me").unwrap();
     assert!(store.claim_next("a", 1000).unwrap().is_some());
     // resuming lifts a rate limit's hold as well, whatever end it was given
     add(&mut store, "y", 0, true);
     store
-        .pause_until(i64::MAX, "rate limited", "agent:a")
+        .pause_until(i64::MAX, "rate limited", Actor::Agent, "a")
         .unwrap();
     assert!(store.claim_next("a", 1000).unwrap().is_none());
     assert_eq!(store.pause_state().unwrap().until, Some(i64::MAX));
-    store.set_paused(false, "human:me").unwrap();
+    store.set_paused(false, Actor::Human, "me").unwrap();
     assert_eq!(store.pause_state().unwrap(), PauseState::default());
     assert!(store.claim_next("a", 1000).unwrap().is_some());
 }
@@ -222,7 +228,7 @@ fn human_comment_on_blocked_issue_unblocks_it() {
     let (_d, mut store) = temp_store();
     let id = add(&mut store, "q", 0, true);
     store.claim_next("a", 60_000).unwrap();
-    let run = store.start_run(id, "a", 0).unwrap();
+    let run = store.start_run(id, "a", 0, "host").unwrap();
     let end = RunEnd {
         outcome: Some(RunOutcome::Blocked),
         move_to: Some((Status::Blocked, Actor::Agent)),
@@ -258,7 +264,7 @@ fn request_changes_needs_review_state_and_a_comment() {
     let id = add(&mut store, "r", 0, true);
     assert!(store.request_changes(id, "me", "more").is_err());
     store.claim_next("a", 60_000).unwrap();
-    let run = store.start_run(id, "a", 0).unwrap();
+    let run = store.start_run(id, "a", 0, "host").unwrap();
     store
         .finish_run(
             run,
@@ -287,7 +293,7 @@ fn expired_leases_go_back_to_ready_then_park_in_blocked() {
     let (_d, mut store) = temp_store();
     let id = add(&mut store, "lease", 0, true);
     store.claim_next("a", -1).unwrap().unwrap();
-    let run = store.start_run(id, "a", 0).unwrap();
+    let run = store.start_run(id, "a", 0, "host").unwrap();
     assert!(!store.renew_lease(id, "someone-else", 1000).unwrap());
     assert_eq!(store.release_expired(2).unwrap(), vec![id]);
     let issue = store.issue(id).unwrap();
@@ -329,7 +335,7 @@ fn transcripts_keep_bytes_exactly() {
     let (_d, mut store) = temp_store();
     let id = add(&mut store, "t", 0, true);
     store.claim_next("a", 60_000).unwrap();
-    let run = store.start_run(id, "a", 0).unwrap();
+    let run = store.start_run(id, "a", 0, "host").unwrap();
     let mut first = TranscriptBatch::default();
     first.push(1, b"{\"type\":\"x\"}");
     first.push(2, &[0xff, 0x00, 0xfe]);
@@ -549,7 +555,7 @@ fn column_counts_follow_every_kind_of_change() {
             .unwrap()
         {
             let (s, n) = row.unwrap();
-            counts.0[issues::status_index(s.parse().unwrap())] = n;
+            counts.0[board::status_index(s.parse().unwrap())] = n;
         }
         counts
     };

@@ -9,10 +9,15 @@ use tui_textarea::TextArea;
 use super::keymap::{normalize, Action, Context, HelpRow, Keymap};
 use super::store_thread::{Card, InboxItem, StoreReply, StoreRequest};
 use super::theme::Theme;
-use crate::domain::{legal_targets, Actor, Event, IssueDetail, Kind, Millis, RunOutcome, Status};
+use crate::domain::{
+    legal_targets, Actor, AuthorKind, Event, EventKind, IssueDetail, Kind, Millis, RunOutcome,
+    Status,
+};
 use crate::runner::{PaneLine, RunnerCommand, RunnerEvent};
 use crate::store::{IssueEdit, NewIssue, PauseState};
 
+/// The board's columns, one per status.
+const COLUMNS: usize = Status::ALL.len();
 /// Lines kept per agent pane; the full transcript stays in the store.
 pub const PANE_CAPACITY: usize = 2_000;
 /// Rows one card takes on the board.
@@ -604,7 +609,7 @@ impl App {
 
     /// Columns shown side by side at the current width.
     pub fn visible_columns(&self) -> usize {
-        usize::from((self.size.0 / MIN_COLUMN_WIDTH).clamp(1, 6))
+        usize::from(self.size.0 / MIN_COLUMN_WIDTH).clamp(1, COLUMNS)
     }
 
     /// The first column shown (the focused one is always visible).
@@ -613,7 +618,7 @@ impl App {
         if self.col < n {
             0
         } else {
-            (self.col + 1 - n).min(6 - n)
+            (self.col + 1 - n).min(COLUMNS - n)
         }
     }
 
@@ -658,7 +663,7 @@ impl App {
     fn request_board(&mut self) {
         self.board_gen += 1;
         let rows = self.card_rows();
-        let mut windows = [(0i64, 0i64); 6];
+        let mut windows = [(0i64, 0i64); COLUMNS];
         for (w, c) in windows.iter_mut().zip(self.columns.iter()) {
             // A window of three screens around the view, so small scrolls need no reload.
             *w = ((c.offset - rows).max(0), rows * 3);
@@ -698,7 +703,7 @@ impl App {
     }
 
     fn focus_column(&mut self, col: usize) {
-        self.col = col.min(5);
+        self.col = col.min(COLUMNS - 1);
         self.focus = Focus::Board;
         self.dirty = true;
     }
@@ -1127,42 +1132,42 @@ impl App {
 
     fn event_toast(&mut self, e: &Event) {
         // Our own actions were already confirmed by their `Done` reply.
-        if e.actor.strip_prefix("human:") == Some(self.user.as_str()) {
+        if e.actor.is_human(&self.user) {
             return;
         }
         let id = e.issue_id;
-        // `human:ana`, `agent:box-1`: the name after the kind.
-        let who = e.actor.split(':').nth(1).unwrap_or(&e.actor);
+        let who = &e.actor.name;
         let n = id.map(|i| format!("#{i}")).unwrap_or_default();
-        let field = |k: &str| {
-            e.data
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        match e.kind.as_str() {
-            "issue.created" => self.toast(Level::Info, format!("{n} created"), id),
-            "issue.status" => match field("to").as_str() {
-                "blocked" => {
+        match e.kind {
+            EventKind::IssueCreated { .. } => self.toast(Level::Info, format!("{n} created"), id),
+            EventKind::IssueStatus { to, .. } => match to {
+                Status::Blocked => {
                     self.toast(Level::Warn, format!("{n} blocked — needs you (i)"), id);
                     if self.bell {
                         self.outbox.push(Effect::Bell);
                     }
                 }
-                "in_review" => self.toast(Level::Ok, format!("{n} ready for review"), id),
+                Status::InReview => self.toast(Level::Ok, format!("{n} ready for review"), id),
                 // Made ready elsewhere (the CLI, another UI): claim it now, not at the next poll.
-                "ready" if self.has_runner => self.outbox.push(Effect::Runner(RunnerCommand::Wake)),
+                Status::Ready if self.has_runner => {
+                    self.outbox.push(Effect::Runner(RunnerCommand::Wake))
+                }
                 _ => {}
             },
             // An agent's comment always comes with a move (blocked, review) that is toasted.
-            "comment.added" if field("author_kind") == "human" => {
+            EventKind::CommentAdded {
+                author_kind: AuthorKind::Human,
+                ..
+            } => {
                 self.toast(Level::Info, format!("{n} comment by {who}"), id);
             }
-            "run.started" => {
+            EventKind::RunStarted { .. } => {
                 self.toast(Level::Info, format!("{n} agent {who} started"), id);
             }
-            "run.finished" if field("outcome") == "failed" => {
+            EventKind::RunFinished {
+                outcome: Some(RunOutcome::Failed),
+                ..
+            } => {
                 self.toast(Level::Error, format!("{n} run failed"), id);
             }
             _ => {}
@@ -1233,9 +1238,10 @@ impl App {
                     p.state = PaneState::Finished(outcome);
                     p.ended = Some(self.now);
                 }
-                self.reload();
+                // The store thread reports the commit (one reload), unless it already has.
+                self.outbox.push(Effect::Store(StoreRequest::Poll));
             }
-            RunnerEvent::StoreChanged => self.reload(),
+            RunnerEvent::StoreChanged => self.outbox.push(Effect::Store(StoreRequest::Poll)),
             RunnerEvent::Problem(p) => self.banner = Some(p),
             RunnerEvent::ProblemCleared => self.banner = None,
             RunnerEvent::Paused(p) => self.set_paused(p),
@@ -1522,7 +1528,7 @@ pub fn update(app: &mut App, action: Action) {
             match app.focus {
                 Focus::Board => {
                     let col = if right {
-                        (app.col + 1).min(5)
+                        (app.col + 1).min(COLUMNS - 1)
                     } else {
                         app.col.saturating_sub(1)
                     };

@@ -65,10 +65,7 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<S
 
 /// Runs the TUI on its own runtime until the user quits or a signal ends it.
 pub fn run(opts: UiOptions) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = crate::sys::runtime()?;
     let result = rt.block_on(main_loop(opts));
     // Agent processes were stopped by the runner's cancellation; do not wait on stray tasks.
     rt.shutdown_timeout(Duration::from_secs(1));

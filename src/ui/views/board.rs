@@ -25,7 +25,7 @@ pub fn label(s: Status) -> &'static str {
 
 fn split(app: &App, area: Rect) -> (Option<Rect>, Vec<(usize, Rect)>) {
     let n = app.visible_columns();
-    let (strip, cols_area) = if n < 6 && area.height > 4 {
+    let (strip, cols_area) = if n < Status::ALL.len() && area.height > 4 {
         let [s, c] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
         (Some(s), c)
     } else {

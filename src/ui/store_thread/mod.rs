@@ -1,0 +1,520 @@
+//! The UI's own store connection on a dedicated thread: typed requests in, typed replies out on
+//! the UI event channel. It also watches `data_version` so commits by the runner, the CLI or
+//! another process show up within a poll interval, without the UI task ever touching SQLite.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::redact::Redactor;
+use crate::domain::{AuthorKind, Comment, Event, Issue, IssueDetail, Millis, Status};
+use crate::runner::agent::Adapter;
+use crate::runner::events::LineKind;
+use crate::runner::sanitize::strip_all;
+use crate::runner::PaneLine;
+use crate::store::{
+    IssueEdit, NewIssue, PauseState, Result as StoreResult, StatusCounts, Stop, Store,
+};
+
+/// How often the thread checks whether another connection committed.
+pub const POLL: Duration = Duration::from_millis(300);
+/// Most transcript lines loaded for one run view (its last ones).
+const TRANSCRIPT_LIMIT: i64 = 20_000;
+
+/// What the UI asks of the store.
+#[derive(Debug, Clone)]
+pub enum StoreRequest {
+    /// The visible windows of the columns.
+    Board {
+        /// Request generation, echoed back so stale replies can be dropped.
+        gen: u64,
+        /// Card filter text.
+        filter: String,
+        /// `(offset, limit)` per column, in `Status::ALL` order.
+        windows: [(i64, i64); Status::ALL.len()],
+    },
+    /// Every blocked issue with its question.
+    Inbox,
+    /// One issue with thread and runs.
+    Detail(i64),
+    /// A run's stored transcript, rendered to display lines.
+    Transcript(i64),
+    /// Create an issue.
+    Create(NewIssue),
+    /// Edit an issue.
+    Update(i64, IssueEdit),
+    /// Move an issue (as a human).
+    Move(i64, Status),
+    /// Add a human comment (a blocked issue flips to ready).
+    Comment(i64, String),
+    /// In review → ready with a comment.
+    RequestChanges(i64, String),
+    /// Write the pause setting (when no runner runs in this process).
+    SetPaused(bool),
+    /// Ask the runner of an issue, in whichever process, to stop it.
+    RequestStop(i64),
+    /// Look for commits now rather than at the next poll: the in-process runner just wrote
+    /// something to show. Answered by a `Changed` unless that commit was already reported.
+    Poll,
+}
+
+/// Live work shown on an in-progress card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveInfo {
+    /// Agent id.
+    pub agent: String,
+    /// Run start (epoch ms).
+    pub started_at: Millis,
+    /// Cost so far.
+    pub cost_usd: Option<f64>,
+}
+
+/// One card: the issue plus what its column shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    /// The issue.
+    pub issue: Issue,
+    /// First line of the agent's question (blocked cards).
+    pub question: Option<String>,
+    /// The open run (in-progress cards).
+    pub live: Option<LiveInfo>,
+}
+
+/// A loaded window of one column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnWindow {
+    /// Index of the first card.
+    pub offset: i64,
+    /// The cards.
+    pub cards: Vec<Card>,
+}
+
+/// One blocked issue in the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxItem {
+    /// The issue.
+    pub issue_id: i64,
+    /// Its title.
+    pub title: String,
+    /// The agent's question (whole).
+    pub question: String,
+    /// Who asked.
+    pub asked_by: String,
+    /// When (epoch ms), for newest-first order.
+    pub asked_at: Millis,
+}
+
+/// What the store thread sends back.
+#[derive(Debug, Clone)]
+pub enum StoreReply {
+    /// Column windows and counts.
+    Board {
+        /// The request generation.
+        gen: u64,
+        /// Counts per column (filtered).
+        counts: StatusCounts,
+        /// Windows in `Status::ALL` order.
+        columns: Vec<ColumnWindow>,
+    },
+    /// The inbox, newest question first.
+    Inbox(Vec<InboxItem>),
+    /// An issue's detail.
+    Detail(Box<IssueDetail>),
+    /// A run's transcript.
+    Transcript {
+        /// The run.
+        run_id: i64,
+        /// Display lines.
+        lines: Vec<PaneLine>,
+    },
+    /// A mutation succeeded.
+    Done {
+        /// What to tell the user.
+        message: String,
+        /// The issue as it is now.
+        issue: Option<Box<Issue>>,
+    },
+    /// A request failed; the message is for the user.
+    Failed(String),
+    /// Something was committed (here or elsewhere): new events and the pause state.
+    Changed {
+        /// Events since the last report.
+        events: Vec<Event>,
+        /// Whether claiming is paused, or held after a rate limit.
+        pause: PauseState,
+    },
+}
+
+/// What the thread knows of the commits it has reported. `data_version` changes with every
+/// commit of another connection (the runner's slots, the CLI, another process); this thread's
+/// own writes are reported as they are made.
+struct Watch {
+    /// The newest event reported.
+    last_event: i64,
+    /// `data_version` when the thread last looked.
+    seen: i64,
+    /// `data_version` when the UI was last told to reload: whatever it reloaded covered every
+    /// commit up to there, so a nudge about one of those commits costs nothing.
+    reported: i64,
+}
+
+impl Watch {
+    fn new(store: &Store) -> Watch {
+        let version = store.data_version().unwrap_or(0);
+        Watch {
+            last_event: store.max_event_id().unwrap_or(0),
+            seen: version,
+            reported: version,
+        }
+    }
+
+    /// The events to report after a batch that wrote (`mutated`) or was nudged; `None` when
+    /// nothing on screen changed. Every state change writes an event, so commits without one
+    /// (transcript lines, lease renewals) cost no reload, unless a nudge says otherwise: the
+    /// in-process runner nudges after every commit it wants shown.
+    fn check(&mut self, store: &Store, mutated: bool, nudged: bool) -> Option<Vec<Event>> {
+        let version = store.data_version().unwrap_or(self.seen);
+        let nudge_news = nudged && version != self.reported;
+        if !mutated && !nudge_news && version == self.seen {
+            return None;
+        }
+        self.seen = version;
+        let mut events = Vec::new();
+        loop {
+            let page = store.events_since(self.last_event, 500).unwrap_or_default();
+            let full = page.len() == 500;
+            if let Some(e) = page.last() {
+                self.last_event = e.id;
+            }
+            events.extend(page);
+            if !full {
+                break;
+            }
+        }
+        if events.is_empty() && !mutated && !nudge_news {
+            return None;
+        }
+        self.reported = version;
+        Some(events)
+    }
+}
+
+/// Runs the thread loop until the request channel closes. `send` returns false when the UI is
+/// gone.
+pub fn run(
+    db: PathBuf,
+    redactor: Arc<Redactor>,
+    renderer: Arc<dyn Adapter>,
+    requests: Receiver<StoreRequest>,
+    send: impl Fn(StoreReply) -> bool,
+    author: String,
+) {
+    let mut store = match Store::open_with(&db, redactor) {
+        Ok(s) => s,
+        Err(e) => {
+            send(StoreReply::Failed(format!("cannot open the database: {e}")));
+            return;
+        }
+    };
+    let mut watch = Watch::new(&store);
+    if !send(StoreReply::Changed {
+        events: Vec::new(),
+        pause: pause_state(&store),
+    }) {
+        return;
+    }
+    loop {
+        let first = match requests.recv_timeout(POLL) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut batch: Vec<StoreRequest> = first.into_iter().collect();
+        batch.extend(requests.try_iter());
+        let (mut mutated, mut nudged) = (false, false);
+        for (i, req) in batch.iter().enumerate() {
+            nudged |= matches!(req, StoreRequest::Poll);
+            // Reads superseded by a later one of the same kind in this batch are skipped.
+            let superseded = batch[i + 1..].iter().any(|later| same_read(req, later));
+            if superseded {
+                continue;
+            }
+            let (reply, wrote) = handle(&mut store, req, &author, renderer.as_ref());
+            mutated |= wrote;
+            if reply.is_some_and(|r| !send(r)) {
+                return;
+            }
+        }
+        if let Some(events) = watch.check(&store, mutated, nudged) {
+            let pause = pause_state(&store);
+            if !send(StoreReply::Changed { events, pause }) {
+                return;
+            }
+        }
+    }
+}
+
+/// The pause state, its reason (agent text) cleaned for the terminal.
+fn pause_state(store: &Store) -> PauseState {
+    let mut pause = store.pause_state().unwrap_or_default();
+    pause.reason = pause.reason.as_deref().map(strip_all);
+    pause
+}
+
+fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
+    matches!(
+        (a, b),
+        (StoreRequest::Board { .. }, StoreRequest::Board { .. })
+            | (StoreRequest::Inbox, StoreRequest::Inbox)
+    ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
+}
+
+/// Issue text comes from people and agents alike: no control sequence may reach the
+/// terminal through a title, a body or a comment.
+fn clean_issue(mut i: Issue) -> Issue {
+    i.title = strip_all(&i.title);
+    i.body = strip_all(&i.body);
+    i.claimed_by = i.claimed_by.as_deref().map(strip_all);
+    i.branch = i.branch.as_deref().map(strip_all);
+    i
+}
+
+fn clean_detail(mut d: IssueDetail) -> IssueDetail {
+    d.issue = clean_issue(d.issue);
+    for c in &mut d.comments {
+        c.author = strip_all(&c.author);
+        c.body = strip_all(&c.body);
+    }
+    for r in &mut d.runs {
+        r.agent_id = strip_all(&r.agent_id);
+        r.error = r.error.as_deref().map(strip_all);
+    }
+    d
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// The live run of each in-progress issue, read once per board load (there are only as many
+/// as agents running), instead of once per card.
+fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
+    let runs = store.open_runs().unwrap_or_default();
+    // Oldest first, so an issue's newest open run is the one kept.
+    runs.into_iter()
+        .map(|r| {
+            let live = LiveInfo {
+                agent: strip_all(&r.agent_id),
+                started_at: r.started_at,
+                cost_usd: r.cost_usd,
+            };
+            (r.issue_id, live)
+        })
+        .collect()
+}
+
+/// The agent's question on each of `issues` that is blocked, read in one query.
+fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
+    let blocked: Vec<i64> = issues
+        .iter()
+        .filter(|i| i.status == Status::Blocked)
+        .map(|i| i.id)
+        .collect();
+    store
+        .last_comments(&blocked, AuthorKind::Agent)
+        .unwrap_or_default()
+}
+
+fn card(issue: Issue, live: &HashMap<i64, LiveInfo>, questions: &HashMap<i64, Comment>) -> Card {
+    let issue = clean_issue(issue);
+    let question = if issue.status == Status::Blocked {
+        questions
+            .get(&issue.id)
+            .map(|c| first_line(&strip_all(&c.body)))
+    } else {
+        None
+    };
+    let live = if issue.status == Status::InProgress {
+        live.get(&issue.id).cloned()
+    } else {
+        None
+    };
+    Card {
+        issue,
+        question,
+        live,
+    }
+}
+
+/// The visible windows of the columns, with their counts.
+fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> StoreResult<StoreReply> {
+    let counts = store.status_counts(filter)?;
+    let live = live_runs(store);
+    let mut columns = Vec::with_capacity(Status::ALL.len());
+    for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
+        let issues = store.issues_page(*status, filter, *offset, *limit)?;
+        let questions = questions(store, &issues);
+        let cards = issues
+            .into_iter()
+            .map(|i| card(i, &live, &questions))
+            .collect();
+        columns.push(ColumnWindow {
+            offset: *offset,
+            cards,
+        });
+    }
+    Ok(StoreReply::Board {
+        gen,
+        counts,
+        columns,
+    })
+}
+
+/// Every blocked issue with its question, newest question first.
+fn inbox(store: &Store) -> StoreResult<StoreReply> {
+    let issues = store.issues_page(Status::Blocked, "", 0, 1_000)?;
+    let mut asked = questions(store, &issues);
+    let mut items: Vec<InboxItem> = issues
+        .into_iter()
+        .map(|i| {
+            let q = asked.remove(&i.id);
+            InboxItem {
+                issue_id: i.id,
+                title: strip_all(&i.title),
+                question: q.as_ref().map(|c| strip_all(&c.body)).unwrap_or_default(),
+                asked_by: q.as_ref().map(|c| strip_all(&c.author)).unwrap_or_default(),
+                asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        b.asked_at
+            .cmp(&a.asked_at)
+            .then(b.issue_id.cmp(&a.issue_id))
+    });
+    Ok(StoreReply::Inbox(items))
+}
+
+/// A run's stored transcript as display lines. The end of a long run matters most (its
+/// result, its question): it shows the last lines and says how to get the rest.
+fn transcript(store: &Store, run_id: i64, renderer: &dyn Adapter) -> StoreResult<StoreReply> {
+    let run = store.run(run_id)?;
+    let skipped = (run.transcript_lines - TRANSCRIPT_LIMIT).max(0);
+    let rows = store.transcript(run_id, skipped - 1, TRANSCRIPT_LIMIT)?;
+    let issue_id = run.issue_id;
+    let note = (skipped > 0).then(|| PaneLine {
+        kind: LineKind::Meta,
+        text: format!(
+            "… the first {skipped} lines are not shown here; `autopilot-tui log {issue_id} --run {run_id}` prints them all"
+        ),
+    });
+    let lines = note
+        .into_iter()
+        .chain(rows.iter().flat_map(|r| renderer.render_line(&r.line)))
+        .collect();
+    Ok(StoreReply::Transcript { run_id, lines })
+}
+
+/// Answers one request; the flag says whether it wrote. A `Poll` has no answer of its own.
+fn handle(
+    store: &mut Store,
+    req: &StoreRequest,
+    author: &str,
+    renderer: &dyn Adapter,
+) -> (Option<StoreReply>, bool) {
+    let done = |message: String, issue: Issue| StoreReply::Done {
+        message: strip_all(&message),
+        issue: Some(Box::new(clean_issue(issue))),
+    };
+    let read = |r: StoreResult<StoreReply>| {
+        let reply = r.unwrap_or_else(|e| StoreReply::Failed(e.to_string()));
+        (Some(reply), false)
+    };
+    let reply = match req {
+        StoreRequest::Poll => return (None, false),
+        StoreRequest::Board {
+            gen,
+            filter,
+            windows,
+        } => return read(board(store, *gen, filter, windows)),
+        StoreRequest::Inbox => return read(inbox(store)),
+        StoreRequest::Detail(id) => {
+            let detail = store.issue_detail(*id);
+            return read(detail.map(|d| StoreReply::Detail(Box::new(clean_detail(d)))));
+        }
+        StoreRequest::Transcript(run_id) => return read(transcript(store, *run_id, renderer)),
+        StoreRequest::Create(new) => store
+            .create_issue(new, author)
+            .map(|i| done(format!("#{} created", i.id), i)),
+        StoreRequest::Update(id, edit) => store
+            .update_issue(*id, edit, author)
+            .map(|i| done(format!("#{} saved", i.id), i)),
+        StoreRequest::Move(id, to) => store
+            .move_issue(*id, *to, crate::domain::Actor::Human, author)
+            .map(|i| done(format!("#{} → {}", i.id, i.status), i)),
+        StoreRequest::Comment(id, body) => store
+            .add_comment(*id, author, AuthorKind::Human, body)
+            .and_then(|_| store.issue(*id))
+            .map(|i| {
+                let msg = if i.status == Status::Ready {
+                    format!("#{} answered → ready", i.id)
+                } else {
+                    format!("comment added to #{}", i.id)
+                };
+                done(msg, i)
+            }),
+        StoreRequest::RequestChanges(id, body) => store
+            .request_changes(*id, author, body)
+            .map(|i| done(format!("#{} changes requested → ready", i.id), i)),
+        StoreRequest::RequestStop(id) => crate::runner::recovery::stop_issue(store, *id, author)
+            .map(|stop| match stop {
+                Stop::Requested(i) => done(format!("asked the runner of #{} to stop it", i.id), i),
+                Stop::Recovered { issue, .. } => done(
+                    format!(
+                        "#{}: its runner is gone; parked in {}",
+                        issue.id, issue.status
+                    ),
+                    issue,
+                ),
+            }),
+        StoreRequest::SetPaused(p) => store
+            .set_paused(*p, crate::domain::Actor::Human, author)
+            .map(|()| StoreReply::Done {
+                message: if *p {
+                    "claiming paused".into()
+                } else {
+                    "claiming resumed".into()
+                },
+                issue: None,
+            }),
+    };
+    match reply {
+        Ok(r) => (Some(r), true),
+        Err(e) => (Some(StoreReply::Failed(e.to_string())), false),
+    }
+}
+
+/// Starts the thread; dropping the returned sender ends it. `renderer` draws stored
+/// transcripts the way the live panes draw the agent's output.
+pub fn spawn(
+    db: PathBuf,
+    redactor: Arc<Redactor>,
+    renderer: Arc<dyn Adapter>,
+    author: String,
+    send: impl Fn(StoreReply) -> bool + Send + 'static,
+) -> std::io::Result<Sender<StoreRequest>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("autopilot-ui-store".into())
+        .spawn(move || run(db, redactor, renderer, rx, send, author))?;
+    Ok(tx)
+}
+
+#[cfg(test)]
+mod tests;
