@@ -127,7 +127,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             if json {
                 writeln!(out, "{}", output::json_text(&issues)?)?;
             } else {
-                output::print_table(&mut out, &issues)?;
+                output::print_table(&mut out, issues)?;
             }
         }
         Command::Show { id, json } => {
@@ -135,7 +135,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             if json {
                 writeln!(out, "{}", output::json_text(&detail)?)?;
             } else {
-                output::print_detail(&mut out, &detail)?;
+                output::print_detail(&mut out, detail)?;
             }
         }
         Command::Edit {

@@ -3,8 +3,7 @@
 
 use std::io::Write;
 
-use crate::domain::{format_millis, Issue, IssueDetail};
-use crate::runner::sanitize::{one_line, strip_all};
+use crate::domain::{format_millis, Issue, IssueDetail, Printable};
 
 /// Pretty JSON of a domain value, keys in alphabetical order (the documented, pinned form).
 pub fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
@@ -13,7 +12,7 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
 }
 
 /// The `list` table: one row per issue.
-pub fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()> {
+pub fn print_table(out: &mut impl Write, issues: Vec<Issue>) -> anyhow::Result<()> {
     if issues.is_empty() {
         writeln!(out, "no issues")?;
         return Ok(());
@@ -24,12 +23,8 @@ pub fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()>
         "ID", "STATUS", "KIND", "PRI"
     )?;
     // Titles come from people and agents: one printable line each, so a row stays a row.
-    for i in issues {
-        let branch = i
-            .branch
-            .as_deref()
-            .map(|b| format!("  [{}]", one_line(b)))
-            .unwrap_or_default();
+    for i in issues.printable() {
+        let branch = i.branch.map(|b| format!("  [{b}]")).unwrap_or_default();
         writeln!(
             out,
             "{:>5}  {:<11}  {:<8}  {:>3}  {}{branch}",
@@ -37,18 +32,19 @@ pub fn print_table(out: &mut impl Write, issues: &[Issue]) -> anyhow::Result<()>
             i.status.as_str(),
             i.kind.as_str(),
             i.priority,
-            one_line(&i.title)
+            i.title
         )?;
     }
     Ok(())
 }
 
-/// Everything printed is made printable: titles and bodies come from people and agents,
+/// `show`: the issue, its thread and its runs. Titles and bodies come from people and agents,
 /// authors and agent ids from `--author`, `AUTOPILOT_USER`, `AUTOPILOT_AGENT_ID` (and older
-/// databases hold them as they were given).
-pub fn print_detail(out: &mut impl Write, d: &IssueDetail) -> anyhow::Result<()> {
+/// databases hold them as they were given): all of it is printed as [`Printable`] makes it.
+pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> {
+    let d = d.printable();
     let i = &d.issue;
-    writeln!(out, "#{} {}", i.id, one_line(&i.title))?;
+    writeln!(out, "#{} {}", i.id, i.title)?;
     writeln!(
         out,
         "status: {}  kind: {}  priority: {}",
@@ -57,19 +53,18 @@ pub fn print_detail(out: &mut impl Write, d: &IssueDetail) -> anyhow::Result<()>
     if let Some(b) = &i.branch {
         writeln!(
             out,
-            "branch: {}  (base {})",
-            one_line(b),
-            i.base.as_deref().map_or_else(|| "?".into(), one_line)
+            "branch: {b}  (base {})",
+            i.base.as_deref().unwrap_or("?")
         )?;
     }
     if let Some(w) = &i.worktree {
-        writeln!(out, "worktree: {}", one_line(w))?;
+        writeln!(out, "worktree: {w}")?;
     }
     if let Some(c) = &i.claimed_by {
-        writeln!(out, "claimed by: {}", one_line(c))?;
+        writeln!(out, "claimed by: {c}")?;
     }
     if !i.body.trim().is_empty() {
-        writeln!(out, "\n{}", strip_all(i.body.trim_end()))?;
+        writeln!(out, "\n{}", i.body.trim_end())?;
     }
     if !d.comments.is_empty() {
         writeln!(out, "\n── thread ──")?;
@@ -77,11 +72,11 @@ pub fn print_detail(out: &mut impl Write, d: &IssueDetail) -> anyhow::Result<()>
             writeln!(
                 out,
                 "{} ({}) · {}",
-                one_line(&c.author),
+                c.author,
                 c.author_kind,
                 format_millis(c.created_at)
             )?;
-            for line in strip_all(&c.body).lines() {
+            for line in c.body.lines() {
                 writeln!(out, "  {line}")?;
             }
         }
@@ -96,12 +91,12 @@ pub fn print_detail(out: &mut impl Write, d: &IssueDetail) -> anyhow::Result<()>
                 out,
                 "run {} · {} · {outcome}{cost}{turns} · {} lines · {}",
                 r.id,
-                one_line(&r.agent_id),
+                r.agent_id,
                 r.transcript_lines,
                 format_millis(r.started_at)
             )?;
             if let Some(e) = &r.error {
-                writeln!(out, "  error: {}", strip_all(e))?;
+                writeln!(out, "  error: {e}")?;
             }
         }
     }

@@ -1,12 +1,15 @@
-//! Domain types, typed events and actors, the pure issue state machine and secret redaction.
-//! Nothing here does I/O.
+//! Domain types, typed events and actors, the pure issue state machine, secret redaction and
+//! the one way text is made safe for a terminal. Nothing here does I/O.
 
 mod event;
+mod printable;
 pub mod redact;
+pub mod sanitize;
 mod state;
 mod types;
 
 pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
+pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
     Actor, AuthorKind, Comment, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome, Status,

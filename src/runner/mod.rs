@@ -14,9 +14,11 @@ pub mod process;
 pub mod prompt;
 pub mod recovery;
 mod run;
-pub mod sanitize;
 mod verdict;
 mod workspace;
+
+/// Text sanitizing moved to the domain; this path stays for existing callers.
+pub use crate::domain::sanitize;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

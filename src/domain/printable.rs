@@ -1,0 +1,232 @@
+//! Text leaving the store for a screen or a terminal is made printable here, once per type.
+//!
+//! Every field of every type is named (no `..`), so a field added later does not compile
+//! until someone decides how it is shown: none is skipped silently. Names, ids, titles and
+//! paths become one printable line (a newline would break a row or pass for other output);
+//! bodies keep their lines. Either way no escape sequence, control character or bidi
+//! override is left.
+
+use super::sanitize::{one_line, strip_all};
+use super::{Comment, Issue, IssueDetail, Run};
+
+/// A value with every text field safe to print.
+pub trait Printable {
+    /// The value with its texts sanitized for a terminal.
+    #[must_use]
+    fn printable(self) -> Self;
+}
+
+fn line_opt(text: Option<String>) -> Option<String> {
+    text.map(|t| one_line(&t))
+}
+
+impl Printable for Issue {
+    fn printable(self) -> Issue {
+        let Issue {
+            id,
+            title,
+            body,
+            kind,
+            status,
+            priority,
+            claimed_by,
+            lease_until,
+            branch,
+            worktree,
+            base,
+            session_id,
+            created_at,
+            updated_at,
+        } = self;
+        Issue {
+            id,
+            title: one_line(&title),
+            body: strip_all(&body),
+            kind,
+            status,
+            priority,
+            claimed_by: line_opt(claimed_by),
+            lease_until,
+            branch: line_opt(branch),
+            worktree: line_opt(worktree),
+            base: line_opt(base),
+            session_id: line_opt(session_id),
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+impl Printable for Comment {
+    fn printable(self) -> Comment {
+        let Comment {
+            id,
+            issue_id,
+            author,
+            author_kind,
+            body,
+            created_at,
+        } = self;
+        Comment {
+            id,
+            issue_id,
+            author: one_line(&author),
+            author_kind,
+            body: strip_all(&body),
+            created_at,
+        }
+    }
+}
+
+impl Printable for Run {
+    fn printable(self) -> Run {
+        let Run {
+            id,
+            issue_id,
+            agent_id,
+            slot,
+            owner_pid,
+            session_id,
+            started_at,
+            ended_at,
+            exit_code,
+            outcome,
+            error,
+            cost_usd,
+            turns,
+            duration_ms,
+            transcript_lines,
+            transcript,
+        } = self;
+        Run {
+            id,
+            issue_id,
+            agent_id: one_line(&agent_id),
+            slot,
+            owner_pid,
+            session_id: line_opt(session_id),
+            started_at,
+            ended_at,
+            exit_code,
+            outcome,
+            error: error.map(|e| strip_all(&e)),
+            cost_usd,
+            turns,
+            duration_ms,
+            transcript_lines,
+            transcript: one_line(&transcript),
+        }
+    }
+}
+
+impl Printable for IssueDetail {
+    fn printable(self) -> IssueDetail {
+        let IssueDetail {
+            issue,
+            comments,
+            runs,
+        } = self;
+        IssueDetail {
+            issue: issue.printable(),
+            comments: comments.into_iter().map(Printable::printable).collect(),
+            runs: runs.into_iter().map(Printable::printable).collect(),
+        }
+    }
+}
+
+impl<T: Printable> Printable for Vec<T> {
+    fn printable(self) -> Vec<T> {
+        self.into_iter().map(Printable::printable).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AuthorKind, Kind, Status};
+
+    const NASTY: &str = "a\u{1b}]52;c;ZXZpbA==\u{7}b\u{202e}c\nd\u{1b}[31me";
+
+    #[test]
+    fn every_text_of_a_detail_is_printable() {
+        let issue = Issue {
+            id: 1,
+            title: NASTY.into(),
+            body: NASTY.into(),
+            kind: Kind::Bug,
+            status: Status::InReview,
+            priority: 0,
+            claimed_by: Some(NASTY.into()),
+            lease_until: None,
+            branch: Some(NASTY.into()),
+            worktree: Some(NASTY.into()),
+            base: Some(NASTY.into()),
+            session_id: Some(NASTY.into()),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let comment = Comment {
+            id: 1,
+            issue_id: 1,
+            author: NASTY.into(),
+            author_kind: AuthorKind::Human,
+            body: NASTY.into(),
+            created_at: 0,
+        };
+        let run = Run {
+            id: 1,
+            issue_id: 1,
+            agent_id: NASTY.into(),
+            slot: 0,
+            owner_pid: None,
+            session_id: Some(NASTY.into()),
+            started_at: 0,
+            ended_at: None,
+            exit_code: None,
+            outcome: None,
+            error: Some(NASTY.into()),
+            cost_usd: None,
+            turns: None,
+            duration_ms: None,
+            transcript_lines: 0,
+            transcript: NASTY.into(),
+        };
+        let d = IssueDetail {
+            issue,
+            comments: vec![comment],
+            runs: vec![run],
+        }
+        .printable();
+        // Every string of the serialized detail: no escape, control or bidi character is
+        // left, and the one-line fields have no newline.
+        let json = serde_json::to_value(&d).expect("serializes");
+        let mut texts = Vec::new();
+        collect(&json, "", &mut texts);
+        assert!(texts.len() >= 12, "{texts:?}");
+        for (field, text) in &texts {
+            assert!(
+                !text.chars().any(
+                    |c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)
+                ),
+                "{field}: {text:?}"
+            );
+            let multi_line = ["body", "error"].iter().any(|f| field.ends_with(f));
+            assert!(multi_line || !text.contains('\n'), "{field}: {text:?}");
+        }
+        assert_eq!(d.issue.title, "abc de");
+        assert_eq!(d.issue.body, "abc\nde");
+    }
+
+    fn collect(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::String(s) => out.push((path.to_string(), s.clone())),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, path, out)),
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    collect(x, &format!("{path}.{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
