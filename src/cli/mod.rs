@@ -186,6 +186,12 @@ pub enum Command {
         #[arg(long)]
         sample: bool,
     },
+    /// Print every key binding of the TUI, per layer, with `[ui.keys]` overrides applied.
+    Keys {
+        /// As a Markdown table (the README's).
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 /// Where a command runs: configuration, and the database once opened.
@@ -428,6 +434,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         } => {
             drop(out);
             print_log(&ctx, id, run, follow, raw)?;
+        }
+        Command::Keys { markdown } => {
+            crate::ui::keymap::print_keys(&mut out, ctx.config.file.ui.keys.as_ref(), markdown)?
         }
         Command::Config { .. } => {
             let c = &ctx.config;

@@ -5,12 +5,14 @@
 
 mod defaults;
 mod keys;
+mod table;
 
 use std::collections::BTreeMap;
 
 use crossterm::event::KeyEvent;
 
 pub use keys::{key_label, normalize, parse_key};
+pub use table::print_keys;
 
 /// Where a binding applies. The focus areas and the detail also take `Global` keys; the other
 /// layers take only their own.
