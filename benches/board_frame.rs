@@ -54,8 +54,8 @@ impl Loaded {
             "bench".into(),
             "bench-repo".into(),
         );
-        app.now = 1_800_000_000_000;
-        app.has_runner = true;
+        app.set_now(1_800_000_000_000);
+        app.set_has_runner(true);
         app.resize(200, 50);
         app.start();
         let mut board = None;
@@ -84,7 +84,12 @@ impl Loaded {
         }
         l.app.take_effects();
         assert_eq!(
-            l.app.columns.iter().map(|c| c.count as u64).sum::<u64>(),
+            l.app
+                .board()
+                .columns()
+                .iter()
+                .map(|c| c.count as u64)
+                .sum::<u64>(),
             n,
             "all issues counted"
         );

@@ -119,7 +119,7 @@ fn ingest(lines: u64) -> Ingest {
             let finished = matches!(ev, RunnerEvent::RunFinished { .. });
             app.on_runner(ev);
             events += 1;
-            if let Some(p) = app.panes.first() {
+            if let Some(p) = app.panes().list().first() {
                 max_lines = max_lines.max(p.lines.len());
             }
             if events % 64 == 0 {

@@ -57,7 +57,7 @@ fn a_finished_run_reloads_the_board_once() {
         db,
         Redactor::builtin(),
         autopilot_tui::runner::agent::renderer(None),
-        app.user.clone(),
+        app.user().to_string(),
         move |r| tx.send(r).is_ok(),
     )
     .expect("spawn");

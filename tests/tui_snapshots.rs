@@ -58,7 +58,7 @@ fn board_200x50_with_panes() {
         22,
         &[(LineKind::Text, "Looking at the onboarding screens.")],
     ));
-    a.now += 65_000;
+    a.set_now(a.now() + 65_000);
     insta::assert_snapshot!(render(&a).backend());
 }
 
@@ -109,7 +109,7 @@ fn finished_pane_shows_outcome() {
         21,
         &[(LineKind::Meta, "✓ finished (success) · $0.8700 · 19 turns")],
     ));
-    a.now += 200_000;
+    a.set_now(a.now() + 200_000);
     a.on_runner(RunnerEvent::RunFinished {
         slot: 0,
         run_id: 21,
@@ -118,7 +118,7 @@ fn finished_pane_shows_outcome() {
         status: autopilot_tui::domain::Status::InReview,
         summary: "implemented".into(),
     });
-    a.now += 50_000;
+    a.set_now(a.now() + 50_000);
     a.take_effects();
     insta::assert_snapshot!(render(&a).backend());
 }
@@ -262,7 +262,7 @@ fn paragraphs_in_questions_and_comments_keep_one_blank_line() {
     let mut d = sample_detail();
     d.comments[0].body = "line 1\n\nline 2".into();
     d.issue.body = "body 1\n  \nbody 2".into();
-    d.issue.id = a.detail.as_ref().map(|v| v.id).unwrap();
+    d.issue.id = a.detail().map(|v| v.id()).unwrap();
     a.on_store(StoreReply::Detail(Box::new(d)));
     let rows = screen_rows(&a);
     one_blank_between(&rows, "line 1", "line 2");
@@ -299,8 +299,10 @@ fn toasts_stack_newest_first() {
 #[test]
 fn banner_and_filter() {
     let mut a = app(80, 24);
-    a.has_runner = false;
-    a.banner = Some("agent binary not found: set AUTOPILOT_CLAUDE_BIN".into());
+    a.set_has_runner(false);
+    a.set_banner(Some(
+        "agent binary not found: set AUTOPILOT_CLAUDE_BIN".into(),
+    ));
     load_board(&mut a, sample_cards());
     a.on_key(key('/'));
     type_text(&mut a, "web");
@@ -337,16 +339,18 @@ fn quit_confirmation() {
     load_board(&mut a, sample_cards());
     a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
     a.on_key(key('q'));
-    assert!(!a.quit);
+    assert!(!a.quit_requested());
     insta::assert_snapshot!(render(&a).backend());
 }
 
 #[test]
 fn no_color_theme_draws_no_colour_at_all() {
     let mut a = app(100, 30);
-    a.theme = autopilot_tui::ui::theme::Theme::resolve(Some("default"), true)
-        .expect("mono")
-        .0;
+    a.set_theme(
+        autopilot_tui::ui::theme::Theme::resolve(Some("default"), true)
+            .expect("mono")
+            .0,
+    );
     load_board(&mut a, sample_cards());
     a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
     a.on_runner(output(
@@ -376,7 +380,7 @@ fn every_view_draws_at_any_terminal_size() {
         ("detail", |a| {
             update(a, Action::Open);
             let mut d = sample_detail();
-            d.issue.id = a.detail.as_ref().map_or(0, |v| v.id);
+            d.issue.id = a.detail().map_or(0, |v| v.id());
             a.on_store(StoreReply::Detail(Box::new(d)));
         }),
         ("editor", |a| a.on_key(key('n'))),

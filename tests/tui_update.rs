@@ -50,7 +50,8 @@ fn hand_off_elsewhere_explains_instead_of_moving() {
     update(&mut a, Action::HandOff);
     assert!(store_requests(&a.take_effects()).is_empty());
     assert!(a
-        .toasts
+        .toasts()
+        .list()
         .last()
         .is_some_and(|t| t.text.contains("hand off works from backlog")));
 }
@@ -79,7 +80,7 @@ fn request_changes_opens_an_editor_then_sends_the_comment() {
     a.take_effects();
     update(&mut a, Action::Column(4));
     a.on_key(key('R'));
-    assert!(a.editor.is_some());
+    assert!(a.editor().is_some());
     type_text(&mut a, "Cap the backoff at 10 minutes.");
     a.on_key(ctrl('s'));
     let fx = a.take_effects();
@@ -89,7 +90,7 @@ fn request_changes_opens_an_editor_then_sends_the_comment() {
         }
         _ => panic!("{fx:?}"),
     }
-    assert!(a.editor.is_none());
+    assert!(a.editor().is_none());
 }
 
 #[test]
@@ -105,7 +106,7 @@ fn something_made_ready_wakes_the_runner() {
         .take_effects()
         .iter()
         .any(|e| matches!(e, Effect::Runner(RunnerCommand::Wake))));
-    a.has_runner = false;
+    a.set_has_runner(false);
     a.on_store(StoreReply::Done {
         message: "#4 → ready".into(),
         issue: Some(Box::new(i)),
@@ -121,16 +122,16 @@ fn quitting_with_running_agents_asks_first() {
     let mut a = app(80, 24);
     a.on_runner(started(0, 1, 6, "x"));
     a.on_key(key('q'));
-    assert!(!a.quit && a.confirm.is_some());
+    assert!(!a.quit_requested() && a.confirm().is_some());
     a.on_key(key('n'));
-    assert!(!a.quit && a.confirm.is_none());
+    assert!(!a.quit_requested() && a.confirm().is_none());
     a.on_key(key('q'));
     a.on_key(key('y'));
-    assert!(a.quit);
+    assert!(a.quit_requested());
 
     let mut idle = app(80, 24);
     idle.on_key(key('q'));
-    assert!(idle.quit);
+    assert!(idle.quit_requested());
 }
 
 #[test]
@@ -140,7 +141,7 @@ fn quitting_can_wait_for_running_agents_to_finish() {
     a.take_effects();
     a.on_key(key('q'));
     a.on_key(key('w'));
-    assert!(!a.quit && a.confirm.is_none() && a.quit_when_idle);
+    assert!(!a.quit_requested() && a.confirm().is_none() && a.quit_when_idle());
     let fx = a.take_effects();
     assert!(
         fx.iter()
@@ -168,17 +169,17 @@ fn quitting_can_wait_for_running_agents_to_finish() {
     b.on_key(key('w'));
     b.on_key(key('q'));
     b.on_key(key('s'));
-    assert!(b.quit);
+    assert!(b.quit_requested());
 }
 
 #[test]
 fn inbox_reply_stores_a_human_comment() {
     let mut a = app(80, 24);
     a.on_store(StoreReply::Inbox(sample_inbox()));
-    assert_eq!(a.inbox.unread(), 2);
+    assert_eq!(a.inbox().unread(), 2);
     a.on_key(key('i'));
-    assert_eq!(a.focus, Focus::Inbox);
-    assert_eq!(a.inbox.unread(), 0);
+    assert_eq!(a.focus(), Focus::Inbox);
+    assert_eq!(a.inbox().unread(), 0);
     a.on_key(key('j'));
     a.on_key(code(KeyCode::Enter));
     type_text(&mut a, "Per token.");
@@ -195,7 +196,7 @@ fn new_issue_needs_a_title_and_keeps_kind_and_priority() {
     let mut a = app(80, 24);
     a.on_key(key('n'));
     a.on_key(ctrl('s'));
-    assert!(a.editor.as_ref().is_some_and(|e| e.error.is_some()));
+    assert!(a.editor().is_some_and(|e| e.error().is_some()));
     assert!(a.take_effects().is_empty());
     type_text(&mut a, "Add a --json flag\nbody line");
     a.on_key(code(KeyCode::Tab));
@@ -220,9 +221,9 @@ fn keys_typed_into_an_editor_are_not_commands() {
     let mut a = app(80, 24);
     a.on_key(key('n'));
     type_text(&mut a, "quit");
-    assert!(!a.quit);
+    assert!(!a.quit_requested());
     a.on_key(code(KeyCode::Esc));
-    assert!(a.editor.is_none());
+    assert!(a.editor().is_none());
 }
 
 #[test]
@@ -234,23 +235,24 @@ fn pane_memory_is_bounded_and_scrollback_holds_still() {
         .collect();
     let refs: Vec<(LineKind, &str)> = many.iter().map(|(k, s)| (*k, s.as_str())).collect();
     a.on_runner(output(0, 1, &refs));
-    assert_eq!(a.panes[0].lines.len(), PANE_CAPACITY);
+    assert_eq!(a.panes().list()[0].lines.len(), PANE_CAPACITY);
     assert_eq!(
-        a.panes[0].lines.back().map(|l| l.text.as_str()),
+        a.panes().list()[0].lines.back().map(|l| l.text.as_str()),
         Some("line 2499")
     );
     update(&mut a, Action::CycleFocus);
-    assert_eq!(a.focus, Focus::Panes);
+    assert_eq!(a.focus(), Focus::Panes);
     update(&mut a, Action::Up);
-    assert!(!a.panes[0].follow);
+    assert!(!a.panes().list()[0].follow);
     a.on_runner(output(0, 1, &[(LineKind::Text, "new")]));
     assert_eq!(
-        a.panes[0].scroll, 2,
+        a.panes().list()[0].scroll,
+        2,
         "the view should stay on the same lines"
     );
     a.on_key(key('f'));
-    assert!(a.panes[0].follow);
-    assert_eq!(a.panes[0].scroll, 0);
+    assert!(a.panes().list()[0].follow);
+    assert_eq!(a.panes().list()[0].scroll, 0);
 }
 
 #[test]
@@ -259,10 +261,10 @@ fn pause_goes_to_the_runner_or_to_the_store() {
     a.on_key(key('p'));
     assert!(matches!(
         &a.take_effects()[..],
-        [Effect::Runner(RunnerCommand::SetPaused { paused: true, by })] if *by == a.user
+        [Effect::Runner(RunnerCommand::SetPaused { paused: true, by })] if *by == a.user()
     ));
-    assert!(a.pause.paused);
-    a.has_runner = false;
+    assert!(a.pause().paused);
+    a.set_has_runner(false);
     a.on_key(key('p'));
     assert!(matches!(
         a.take_effects()[..],
@@ -296,9 +298,9 @@ fn p_during_a_rate_limit_hold_resumes_and_lifts_it() {
         "p during a hold must resume, not pause"
     );
     assert_eq!(a.held_until(), None);
-    assert!(!a.pause.paused);
+    assert!(!a.pause().paused);
     // the same without a runner in this process: the store call the CLI's resume makes
-    a.has_runner = false;
+    a.set_has_runner(false);
     a.on_store(StoreReply::Changed {
         events: Vec::new(),
         pause: PauseState {
@@ -374,7 +376,7 @@ fn scrolling_far_requests_only_the_visible_window() {
         }
         _ => panic!("{fx:?}"),
     }
-    assert_eq!(a.columns[0].cursor, 99_999);
+    assert_eq!(a.board().columns()[0].cursor, 99_999);
 }
 
 #[test]
@@ -388,13 +390,13 @@ fn stale_board_replies_are_dropped() {
         counts,
         columns: vec![ColumnWindow::default(); 6],
     });
-    assert_eq!(a.columns[0].count, 3);
+    assert_eq!(a.board().columns()[0].count, 3);
 }
 
 #[test]
 fn store_changes_toast_reload_and_ring_for_blocked() {
     let mut a = app(80, 24);
-    a.bell = true;
+    a.set_bell(true);
     let ev = |id: i64, kind: EventKind| Event {
         id,
         ts: NOW,
@@ -435,14 +437,14 @@ fn store_changes_toast_reload_and_ring_for_blocked() {
     assert!(fx
         .iter()
         .any(|e| matches!(e, Effect::Store(StoreRequest::Inbox))));
-    let texts: Vec<&str> = a.toasts.iter().map(|t| t.text.as_str()).collect();
+    let texts: Vec<&str> = a.toasts().list().iter().map(|t| t.text.as_str()).collect();
     assert_eq!(
         texts,
         ["#7 agent box-1 started", "#7 blocked — needs you (i)"]
     );
-    assert!(a.pause.paused);
+    assert!(a.pause().paused);
     update(&mut a, Action::OpenToast);
-    assert_eq!(a.detail.as_ref().map(|d| d.id), Some(7));
+    assert_eq!(a.detail().map(|d| d.id()), Some(7));
 }
 
 #[test]
@@ -451,10 +453,10 @@ fn idle_means_no_ticks_and_toasts_expire() {
     assert!(!a.needs_tick());
     a.toast(autopilot_tui::ui::app::Level::Info, "hi", None);
     assert!(a.needs_tick());
-    a.dirty = false;
+    a.mark_drawn();
     a.tick(NOW + 10_000);
-    assert!(a.toasts.is_empty());
-    assert!(a.dirty);
+    assert!(a.toasts().is_empty());
+    assert!(a.is_dirty());
     assert!(!a.needs_tick());
 }
 
@@ -469,30 +471,30 @@ fn filter_typing_reloads_with_the_filter() {
         _ => panic!("{fx:?}"),
     }
     a.on_key(code(KeyCode::Enter));
-    assert_eq!(a.filter, "web");
+    assert_eq!(a.board().filter(), "web");
     a.on_key(code(KeyCode::Esc));
-    assert_eq!(a.filter, "");
+    assert_eq!(a.board().filter(), "");
 }
 
 #[test]
 fn tab_skips_panes_when_no_agent_runs() {
     let mut a = app(80, 24);
     a.on_key(code(KeyCode::Tab));
-    assert_eq!(a.focus, Focus::Inbox);
+    assert_eq!(a.focus(), Focus::Inbox);
     a.on_key(code(KeyCode::Tab));
-    assert_eq!(a.focus, Focus::Board);
+    assert_eq!(a.focus(), Focus::Board);
     a.on_runner(started(0, 1, 6, "x"));
     a.on_key(code(KeyCode::Tab));
-    assert_eq!(a.focus, Focus::Panes);
+    assert_eq!(a.focus(), Focus::Panes);
 }
 
 #[test]
 fn runner_problems_become_a_banner_not_a_crash() {
     let mut a = app(80, 24);
     a.on_runner(RunnerEvent::Problem("claude refuses root".into()));
-    assert_eq!(a.banner.as_deref(), Some("claude refuses root"));
+    assert_eq!(a.banner(), Some("claude refuses root"));
     a.on_runner(RunnerEvent::ProblemCleared);
-    assert!(a.banner.is_none());
+    assert!(a.banner().is_none());
 }
 
 #[test]
@@ -505,30 +507,30 @@ fn enter_on_a_focused_notification_opens_its_issue() {
     a.take_effects();
     // tab cycles board → inbox → notifications (no panes yet)
     update(&mut a, Action::CycleFocus);
-    assert_eq!(a.focus, Focus::Inbox);
+    assert_eq!(a.focus(), Focus::Inbox);
     update(&mut a, Action::CycleFocus);
-    assert_eq!(a.focus, Focus::Toasts);
+    assert_eq!(a.focus(), Focus::Toasts);
     assert_eq!(
         a.selected_issue(),
         Some((9, None)),
         "starts on the newest with an issue"
     );
     // notifications hold still while focused
-    a.tick(a.now + 60_000);
-    assert_eq!(a.toasts.len(), 3);
+    a.tick(a.now() + 60_000);
+    assert_eq!(a.toasts().list().len(), 3);
     update(&mut a, Action::Up);
     assert_eq!(a.selected_issue(), Some((7, None)));
     a.on_key(crossterm::event::KeyEvent::from(KeyCode::Enter));
-    assert_eq!(a.focus, Focus::Board);
-    assert_eq!(a.detail.as_ref().map(|d| d.id), Some(7));
+    assert_eq!(a.focus(), Focus::Board);
+    assert_eq!(a.detail().map(|d| d.id()), Some(7));
     let fx = a.take_effects();
     assert!(
         matches!(store_requests(&fx)[..], [StoreRequest::Detail(7)]),
         "{fx:?}"
     );
     // back on the board, time moves on again
-    a.tick(a.now + 60_000);
-    assert!(a.toasts.is_empty());
+    a.tick(a.now() + 60_000);
+    assert!(a.toasts().is_empty());
 }
 
 #[test]
@@ -536,7 +538,7 @@ fn the_keys_overlay_filters_and_runs_what_is_selected() {
     let mut a = app(120, 40);
     load_board(&mut a, sample_cards());
     a.on_key(key('?'));
-    assert!(a.help.is_some());
+    assert!(a.help().is_some());
     let all = a.help_rows().len();
     // `/` types a filter; everything shown matches it
     a.on_key(key('/'));
@@ -553,7 +555,7 @@ fn the_keys_overlay_filters_and_runs_what_is_selected() {
     assert!(a.take_effects().is_empty());
     // enter runs the selected key and closes the overlay
     a.on_key(code(KeyCode::Enter));
-    assert!(a.help.is_none());
+    assert!(a.help().is_none());
     assert!(matches!(
         &a.take_effects()[..],
         [Effect::Runner(RunnerCommand::SetPaused {
@@ -576,18 +578,19 @@ fn the_keys_overlay_only_runs_keys_that_apply_here() {
     assert_eq!(a.help_rows().len(), 1);
     a.on_key(code(KeyCode::Enter));
     // a detail-view key on the board: the overlay stays and says where it works
-    assert!(a.help.is_some());
-    assert!(a.detail.is_none());
+    assert!(a.help().is_some());
+    assert!(a.detail().is_none());
     assert!(a
-        .toasts
+        .toasts()
+        .list()
         .iter()
         .any(|t| t.text.contains("works in Issue detail")));
     // esc while typing clears the filter; esc closes
     a.on_key(key('/'));
     a.on_key(code(KeyCode::Esc));
-    assert_eq!(a.help_rows().len(), a.keymap.help_rows("").len());
+    assert_eq!(a.help_rows().len(), a.keymap().help_rows("").len());
     a.on_key(code(KeyCode::Esc));
-    assert!(a.help.is_none());
+    assert!(a.help().is_none());
 }
 
 fn mouse(
@@ -605,15 +608,15 @@ fn mouse(
 
 /// The first screen position where `hit` finds something.
 fn find(a: &autopilot_tui::ui::app::App, hit: impl Fn(u16, u16) -> bool) -> (u16, u16) {
-    (0..a.size.1)
-        .flat_map(|y| (0..a.size.0).map(move |x| (x, y)))
+    let (w, h) = a.size();
+    (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
         .find(|&(x, y)| hit(x, y))
         .expect("a position that hits")
 }
 
 #[test]
 fn the_mouse_selects_cards_and_panes_and_scrolls_what_is_under_it() {
-    use autopilot_tui::ui::views::{board_hit, pane_hit};
     use crossterm::event::{MouseButton, MouseEventKind};
     let mut a = app(160, 40);
     load_board(&mut a, sample_cards());
@@ -622,30 +625,30 @@ fn the_mouse_selects_cards_and_panes_and_scrolls_what_is_under_it() {
     let click = MouseEventKind::Down(MouseButton::Left);
     // off by default: nothing happens
     let (x, y) = find(&a, |x, y| {
-        board_hit(&a, x, y).is_some_and(|(c, i)| c == 5 && i == 1)
+        a.board_hit(x, y).is_some_and(|(c, i)| c == 5 && i == 1)
     });
     a.on_mouse(mouse(click, x, y));
-    assert_eq!(a.col, 0);
-    a.mouse = true;
+    assert_eq!(a.board().col(), 0);
+    a.set_mouse(true);
     a.on_mouse(mouse(click, x, y));
-    assert_eq!((a.col, a.columns[5].cursor), (5, 1));
+    assert_eq!((a.board().col(), a.board().columns()[5].cursor), (5, 1));
     // a click on the second pane focuses it
-    let (x, y) = find(&a, |x, y| pane_hit(&a, x, y) == Some(1));
+    let (x, y) = find(&a, |x, y| a.pane_hit(x, y) == Some(1));
     a.on_mouse(mouse(click, x, y));
-    assert_eq!((a.focus, a.pane_cursor), (Focus::Panes, 1));
+    assert_eq!((a.focus(), a.panes().cursor()), (Focus::Panes, 1));
     // the wheel over the first pane focuses and scrolls that one
-    let (x, y) = find(&a, |x, y| pane_hit(&a, x, y) == Some(0));
+    let (x, y) = find(&a, |x, y| a.pane_hit(x, y) == Some(0));
     a.on_mouse(mouse(MouseEventKind::ScrollUp, x, y));
-    assert_eq!((a.focus, a.pane_cursor), (Focus::Panes, 0));
+    assert_eq!((a.focus(), a.panes().cursor()), (Focus::Panes, 0));
     // the wheel over the board gives it the focus back
-    let (x, y) = find(&a, |x, y| board_hit(&a, x, y).is_some());
+    let (x, y) = find(&a, |x, y| a.board_hit(x, y).is_some());
     a.on_mouse(mouse(MouseEventKind::ScrollDown, x, y));
-    assert_eq!(a.focus, Focus::Board);
+    assert_eq!(a.focus(), Focus::Board);
     // in the detail view the wheel scrolls it
     update(&mut a, Action::Open);
-    let before = a.detail.as_ref().map(|d| d.scroll);
+    let before = a.detail().map(|d| d.scroll());
     a.on_mouse(mouse(MouseEventKind::ScrollDown, 1, 1));
-    assert_eq!(a.detail.as_ref().map(|d| d.scroll), before.map(|s| s + 1));
+    assert_eq!(a.detail().map(|d| d.scroll()), before.map(|s| s + 1));
 }
 
 #[test]
@@ -654,21 +657,25 @@ fn what_cannot_change_the_screen_does_not_redraw_it() {
     let mut a = app(160, 40);
     load_board(&mut a, sample_cards());
     a.on_runner(started(0, 21, 6, "First"));
-    a.mouse = true;
+    a.set_mouse(true);
     // pointer movement with the mouse captured
-    a.dirty = false;
+    a.mark_drawn();
     a.on_mouse(mouse(MouseEventKind::Moved, 10, 10));
-    assert!(!a.dirty);
+    assert!(!a.is_dirty());
     // agent output under an open detail view (the panes are hidden)
     update(&mut a, Action::Open);
-    a.dirty = false;
+    a.mark_drawn();
     a.on_runner(output(0, 21, &[(LineKind::Text, "more")]));
-    assert!(!a.dirty);
-    assert_eq!(a.panes[0].lines.len(), 1, "the pane still keeps the line");
+    assert!(!a.is_dirty());
+    assert_eq!(
+        a.panes().list()[0].lines.len(),
+        1,
+        "the pane still keeps the line"
+    );
     update(&mut a, Action::Close);
-    a.dirty = false;
+    a.mark_drawn();
     a.on_runner(output(0, 21, &[(LineKind::Text, "again")]));
-    assert!(a.dirty);
+    assert!(a.is_dirty());
 }
 
 #[test]
@@ -699,9 +706,10 @@ fn the_cursor_scrolls_only_past_the_cards_the_board_draws() {
         update(&mut a, Action::Down);
     }
     assert_eq!(
-        a.columns[1].offset, 0,
+        a.board().columns()[1].offset,
+        0,
         "the last drawn card is selected without a scroll"
     );
     update(&mut a, Action::Down);
-    assert_eq!(a.columns[1].offset, 1);
+    assert_eq!(a.board().columns()[1].offset, 1);
 }

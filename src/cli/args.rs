@@ -174,4 +174,10 @@ pub enum Command {
         #[arg(long)]
         sample: bool,
     },
+    /// Print every key binding of the TUI, per layer, with `[ui.keys]` overrides applied.
+    Keys {
+        /// As a Markdown table (the README's).
+        #[arg(long)]
+        markdown: bool,
+    },
 }

@@ -235,6 +235,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             drop(out);
             log::print_log(&ctx, id, run, follow, raw)?;
         }
+        Command::Keys { markdown } => {
+            crate::ui::keymap::print_keys(&mut out, ctx.config.file.ui.keys.as_ref(), markdown)?
+        }
         Command::Config { .. } => {
             let c = &ctx.config;
             let s = c.runner_settings(cli.agents);

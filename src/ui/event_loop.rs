@@ -58,8 +58,8 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<S
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut app = App::new(theme, keymap, user, repo);
-    app.mouse = ui.mouse.unwrap_or(false);
-    app.bell = ui.bell.unwrap_or(false);
+    app.set_mouse(ui.mouse.unwrap_or(false));
+    app.set_bell(ui.bell.unwrap_or(false));
     Ok((app, warnings))
 }
 
@@ -83,7 +83,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             opts.config.paths.db.clone(),
             std::sync::Arc::clone(&opts.config.redactor),
             opts.config.renderer(),
-            app.user.clone(),
+            app.user().to_string(),
             move |r| tx.send(UiEvent::Store(r)).is_ok(),
         )?
     };
@@ -112,9 +112,11 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                     let _ = done.send(UiEvent::RunnerExited(r.err().map(|e| format!("{e:#}"))));
                 }));
                 runner_cmd = Some(ctx);
-                app.has_runner = true;
+                app.set_has_runner(true);
             }
-            Err(e) => app.banner = Some(format!("{e:#} — the board works, but no agent will run")),
+            Err(e) => app.set_banner(Some(format!(
+                "{e:#} — the board works, but no agent will run"
+            ))),
         }
     }
     for w in warnings {
@@ -125,13 +127,13 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     // stopped below: its agents are stopped and their issues handed back before we exit.
     let mut hung_up = false;
     let outcome: anyhow::Result<()> = async {
-        let guard = TerminalGuard::enter(app.mouse)?;
+        let guard = TerminalGuard::enter(app.mouse())?;
         // Never dropped: ratatui's Terminal reports a cursor it cannot show with `eprintln!`
         // when dropped, which panics once the terminal is gone (a dropped SSH session). The
         // guard puts the cursor back itself, ignoring a terminal that is not there.
         let mut term = std::mem::ManuallyDrop::new(guard.terminal()?);
         let size = term.size()?;
-        app.now = now_millis();
+        app.set_now(now_millis());
         app.resize(size.width, size.height);
         app.start();
 
@@ -158,7 +160,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         loop {
             let draw_at = last_draw + FRAME;
             let ticking = app.needs_tick();
-            let dirty = app.dirty;
+            let dirty = app.is_dirty();
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Some(ev) => handle(&mut app, ev),
@@ -169,8 +171,8 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                     app.tick(now_millis());
                     next_tick = Instant::now() + Duration::from_secs(1);
                 }
-                _ = sigterm.recv() => app.quit = true,
-                _ = sighup.recv() => { app.quit = true; hung_up = true; }
+                _ = sigterm.recv() => app.request_quit(),
+                _ = sighup.recv() => { app.request_quit(); hung_up = true; }
             }
             if !ticking {
                 next_tick = Instant::now() + Duration::from_secs(1);
@@ -208,24 +210,24 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                             hung_up = true;
                             return Err(e.into());
                         }
-                        app.dirty = true;
+                        app.mark_dirty();
                     }
                 }
             }
-            if app.quit_when_idle && app.running() == 0 {
-                app.quit = true;
+            if app.quit_when_idle() && app.running() == 0 {
+                app.request_quit();
             }
-            if app.quit {
+            if app.quit_requested() {
                 break;
             }
-            if app.dirty && Instant::now() >= last_draw + FRAME {
+            if app.is_dirty() && Instant::now() >= last_draw + FRAME {
                 if let Err(e) = draw_synced(&mut term, |f| views::draw(f, &app)) {
                     // The terminal is gone (a dropped SSH session closes it before SIGHUP
                     // arrives) or broken: nobody sees the board any more.
                     hung_up = true;
                     return Err(e.into());
                 }
-                app.dirty = false;
+                app.mark_drawn();
                 last_draw = Instant::now();
             }
         }
@@ -252,7 +254,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
 }
 
 fn handle(app: &mut App, ev: UiEvent) {
-    app.now = now_millis();
+    app.set_now(now_millis());
     match ev {
         UiEvent::Term(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => app.on_key(k),
         UiEvent::Term(TermEvent::Key(_)) => {}
@@ -263,11 +265,11 @@ fn handle(app: &mut App, ev: UiEvent) {
         UiEvent::Store(r) => app.on_store(r),
         UiEvent::Runner(r) => app.on_runner(r),
         UiEvent::RunnerExited(err) => {
-            app.has_runner = false;
+            app.set_has_runner(false);
             if let Some(e) = err {
-                app.banner = Some(format!("runner stopped: {e}"));
+                app.set_banner(Some(format!("runner stopped: {e}")));
             }
-            app.dirty = true;
+            app.mark_dirty();
         }
     }
 }

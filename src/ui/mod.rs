@@ -3,6 +3,9 @@
 pub mod app;
 pub mod event_loop;
 pub mod keymap;
+pub mod layout;
+pub mod router;
+pub mod state;
 pub mod store_thread;
 pub mod terminal;
 pub mod theme;

@@ -53,8 +53,8 @@ pub fn app(w: u16, h: u16) -> App {
         "ana".into(),
         "demo-repo".into(),
     );
-    a.now = NOW;
-    a.has_runner = true;
+    a.set_now(NOW);
+    a.set_has_runner(true);
     a.resize(w, h);
     a.take_effects();
     a
@@ -279,7 +279,8 @@ pub fn type_text(app: &mut App, text: &str) {
 
 /// Renders the app into a test terminal of the app's size.
 pub fn render(app: &App) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("test terminal");
+    let (w, h) = app.size();
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| views::draw(f, app)).expect("draw");
     t
 }

@@ -1,6 +1,6 @@
 //! The six columns; only the visible cards of each are built.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -8,7 +8,9 @@ use ratatui::Frame;
 
 use super::elapsed;
 use crate::domain::Status;
-use crate::ui::app::{App, Column, PaneState, CARD_HEIGHT};
+use crate::ui::app::{App, Focus};
+use crate::ui::layout::{board_columns, cards_in, CARD_HEIGHT};
+use crate::ui::state::board::Column;
 use crate::ui::store_thread::Card;
 
 /// Column label for headers.
@@ -23,67 +25,25 @@ pub fn label(s: Status) -> &'static str {
     }
 }
 
-fn split(app: &App, area: Rect) -> (Option<Rect>, Vec<(usize, Rect)>) {
-    let n = app.visible_columns();
-    let (strip, cols_area) = if n < Status::ALL.len() && area.height > 4 {
-        let [s, c] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-        (Some(s), c)
-    } else {
-        (None, area)
-    };
-    let first = app.first_column();
-    let rects = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(cols_area);
-    (
-        strip,
-        rects
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (first + i, *r))
-            .collect(),
-    )
-}
-
-/// Cards that fit in a column of `height` rows (inside its border).
-fn rows_in(height: u16) -> i64 {
-    i64::from(height.saturating_sub(2) / CARD_HEIGHT)
-}
-
-/// Cards that fit in each column when the board fills `area`.
-pub(super) fn card_rows(app: &App, area: Rect) -> i64 {
-    let (_, cols) = split(app, area);
-    cols.first().map_or(0, |(_, r)| rows_in(r.height))
-}
-
-/// The `(column, card index)` at a screen position.
-pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<(usize, i64)> {
-    let (_, cols) = split(app, area);
-    let (col, r) = cols
-        .into_iter()
-        .find(|(_, r)| x >= r.x && x < r.x + r.width && y > r.y && y < r.y + r.height)?;
-    let c = app.columns.get(col)?;
-    let index = c.offset + i64::from((y - r.y - 1) / CARD_HEIGHT);
-    (index < c.count).then_some((col, index))
-}
-
 /// Draws the board.
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let (strip, cols) = split(app, area);
+    let (strip, cols) = board_columns(&app.shape(), area);
     if let Some(s) = strip {
         switcher(f, app, s);
     }
     for (i, r) in cols {
-        if let Some(c) = app.columns.get(i) {
-            column(f, app, c, i == app.col, r);
+        if let Some(c) = app.board().columns().get(i) {
+            column(f, app, c, i == app.board().col(), r);
         }
     }
 }
 
 fn switcher(f: &mut Frame<'_>, app: &App, r: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let mut spans = vec![Span::raw(" ")];
-    for (i, c) in app.columns.iter().enumerate() {
+    for (i, c) in app.board().columns().iter().enumerate() {
         let text = format!("{} {} {}", i + 1, label(c.status), c.count);
-        let style = if i == app.col {
+        let style = if i == app.board().col() {
             t.selection
         } else {
             t.status(c.status)
@@ -95,8 +55,8 @@ fn switcher(f: &mut Frame<'_>, app: &App, r: Rect) {
 }
 
 fn column(f: &mut Frame<'_>, app: &App, c: &Column, focused: bool, r: Rect) {
-    let t = &app.theme;
-    let board_focus = focused && app.focus == crate::ui::app::Focus::Board;
+    let t = app.theme();
+    let board_focus = focused && app.focus() == Focus::Board;
     let border = if board_focus {
         t.border_focus
     } else {
@@ -110,7 +70,7 @@ fn column(f: &mut Frame<'_>, app: &App, c: &Column, focused: bool, r: Rect) {
         .borders(Borders::ALL)
         .border_style(border)
         .title(title);
-    let rows = rows_in(r.height);
+    let rows = cards_in(r.height);
     if c.count > rows && rows > 0 {
         let last = (c.offset + rows).min(c.count);
         block = block.title_bottom(
@@ -138,7 +98,7 @@ fn column(f: &mut Frame<'_>, app: &App, c: &Column, focused: bool, r: Rect) {
 }
 
 fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused: bool, r: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let i = &card.issue;
     let mut head = vec![
         Span::styled(format!(" #{}", i.id), t.accent),
@@ -202,17 +162,14 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
 }
 
 fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
-    let t = &app.theme;
-    let pane = app
-        .panes
-        .iter()
-        .find(|p| p.issue_id == card.issue.id && p.state == PaneState::Running);
+    let t = app.theme();
+    let pane = app.panes().running_for(card.issue.id);
     let (agent, started, cost) = match (pane, &card.live) {
         (Some(p), _) => (p.agent.clone(), p.started, p.cost),
         (None, Some(l)) => (l.agent.clone(), l.started_at, l.cost_usd),
-        (None, None) => (card.issue.claimed_by.clone()?, app.now, None),
+        (None, None) => (card.issue.claimed_by.clone()?, app.now(), None),
     };
-    let mut text = format!(" ▶ {agent} · {}", elapsed(app.now - started));
+    let mut text = format!(" ▶ {agent} · {}", elapsed(app.now() - started));
     if let Some(c) = cost {
         text.push_str(&format!(" · ${c:.2}"));
     }

@@ -7,21 +7,22 @@ use ratatui::Frame;
 
 use super::{elapsed, panes::render_line};
 use crate::domain::{format_millis, AuthorKind};
-use crate::ui::app::{App, DetailView, TranscriptView};
+use crate::ui::app::App;
+use crate::ui::state::detail::{DetailView, TranscriptView};
 
 /// Draws the detail (or its open transcript) over `area`.
 pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
     f.render_widget(Clear, area);
-    if let Some(tv) = &d.transcript {
-        transcript(f, app, d.id, tv, area);
+    if let Some(tv) = d.transcript() {
+        transcript(f, app, d.id(), tv, area);
         return;
     }
-    let t = &app.theme;
-    let Some(x) = &d.detail else {
+    let t = app.theme();
+    let Some(x) = d.detail() else {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(t.border_focus)
-            .title(format!(" #{} ", d.id));
+            .title(format!(" #{} ", d.id()));
         f.render_widget(
             Paragraph::new(Line::styled(" loading…", t.muted)).block(block),
             area,
@@ -72,8 +73,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
                 format!(
                     " ({}) · {} ago · {}",
                     c.author_kind,
-                    super::elapsed((app.now - c.created_at).max(0)),
-                    when(c.created_at, app.now)
+                    super::elapsed((app.now() - c.created_at).max(0)),
+                    when(c.created_at, app.now())
                 ),
                 t.muted,
             ),
@@ -90,7 +91,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         t.accent,
     ));
     for (n, r) in x.runs.iter().enumerate() {
-        let selected = n == d.run_cursor;
+        let selected = n == d.run_cursor();
         let outcome = r.outcome.map_or("running", |o| o.as_str());
         let mut text = format!(
             "{} run {} · {} · {outcome}",
@@ -119,10 +120,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
     if x.runs.is_empty() {
         lines.push(Line::styled("no runs yet", t.muted));
     } else {
-        lines.push(Line::styled(
-            "h/l select a run · enter shows its transcript",
-            t.muted,
-        ));
+        lines.push(Line::styled(DetailView::runs_hint(app.keymap()), t.muted));
     }
     let block = Block::default()
         .borders(Borders::ALL)
@@ -132,23 +130,23 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
             Span::styled(format!("{} ", i.title), t.title),
         ]));
     f.render_widget(
-        super::wrapped(lines).block(block).scroll((d.scroll, 0)),
+        super::wrapped(lines).block(block).scroll((d.scroll(), 0)),
         area,
     );
 }
 
 fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Span::styled(
-            format!(" #{id} · transcript of run {} ", tv.run_id),
+            format!(" #{id} · transcript of run {} ", tv.run_id()),
             t.accent,
         ));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let Some(lines) = &tv.lines else {
+    let Some(lines) = tv.lines() else {
         f.render_widget(Paragraph::new(Line::styled("loading…", t.muted)), inner);
         return;
     };
@@ -161,7 +159,7 @@ fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: 
     }
     let h = usize::from(inner.height);
     // Never past the end, even when the terminal grew since the last key.
-    let start = tv.scroll.min(lines.len().saturating_sub(h));
+    let start = tv.scroll().min(lines.len().saturating_sub(h));
     let view: Vec<Line<'static>> = lines
         .iter()
         .skip(start)

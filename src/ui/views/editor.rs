@@ -7,11 +7,12 @@ use ratatui::Frame;
 
 use super::centered;
 use crate::domain::Kind;
-use crate::ui::app::{App, Editor, Field};
+use crate::ui::app::App;
+use crate::ui::state::editor::{Editor, Field};
 
 /// The editor as a centred popup.
 pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let h = if ed.is_issue() { 20 } else { 12 };
     let r = centered(area, 84.min(area.width.saturating_sub(2)).max(20), h);
     f.render_widget(Clear, r);
@@ -19,7 +20,13 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border_focus)
         .title(Span::styled(format!(" {} ", ed.heading()), t.accent))
-        .title_bottom(Line::styled(" ctrl-s save · esc cancel ", t.muted).right_aligned());
+        .title_bottom(
+            Line::styled(
+                format!(" {} ", Editor::keys_line(app.keymap(), "save")),
+                t.muted,
+            )
+            .right_aligned(),
+        );
     let inner = block.inner(r);
     f.render_widget(block, r);
     if !ed.is_issue() {
@@ -39,7 +46,7 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
                  name: &str,
                  which: Field,
                  r: Rect| {
-        let focused = ed.field == which;
+        let focused = ed.field() == which;
         let mut ta = area.clone();
         ta.set_block(
             Block::default()
@@ -53,19 +60,19 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         ta.set_cursor_style(if focused { t.selection } else { t.text });
         f.render_widget(&ta, r);
     };
-    field(f, &ed.title, "Title", Field::Title, title);
-    field(f, &ed.body, "Body", Field::Body, body);
+    field(f, ed.title(), "Title", Field::Title, title);
+    field(f, ed.body(), "Body", Field::Body, body);
     let mut spans = vec![Span::styled(
         " Kind ",
-        if ed.field == Field::Kind {
+        if ed.field() == Field::Kind {
             t.accent
         } else {
             t.muted
         },
     )];
     for k in Kind::ALL {
-        let style = if *k == ed.kind {
-            if ed.field == Field::Kind {
+        let style = if *k == ed.kind() {
+            if ed.field() == Field::Kind {
                 t.selection
             } else {
                 t.kind(*k).patch(
@@ -79,46 +86,47 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
     }
     spans.push(Span::styled(
         "   Priority ",
-        if ed.field == Field::Priority {
+        if ed.field() == Field::Priority {
             t.accent
         } else {
             t.muted
         },
     ));
-    let pstyle = if ed.field == Field::Priority {
+    let pstyle = if ed.field() == Field::Priority {
         t.selection
     } else {
         t.text
     };
-    spans.push(Span::styled(format!(" {} ", ed.priority), pstyle));
+    spans.push(Span::styled(format!(" {} ", ed.priority()), pstyle));
     spans.push(Span::styled("  (←/→)", t.muted));
     f.render_widget(Paragraph::new(Line::from(spans)), meta);
-    if let Some(e) = &ed.error {
+    if let Some(e) = ed.error() {
         f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
     } else {
-        f.render_widget(
-            Paragraph::new(Line::styled(
-                " tab next field · enter in the title goes to the body",
-                t.muted,
-            )),
-            err,
-        );
+        let hint = format!(" {}", Editor::fields_line(app.keymap()));
+        f.render_widget(Paragraph::new(Line::styled(hint, t.muted)), err);
     }
 }
 
 /// Just the body input (comments, answers; also used inline by the inbox).
 pub fn draw_body(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect, with_title: bool) {
-    let t = &app.theme;
-    let mut tb = ed.body.clone();
+    let t = app.theme();
+    let mut tb = ed.body().clone();
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus);
     if with_title {
         block = block
             .title(Span::styled(format!(" {} ", ed.heading()), t.accent))
-            .title_bottom(Line::styled(" ctrl-s send · esc cancel ", t.muted).right_aligned());
+            .title_bottom(
+                Line::styled(
+                    format!(" {} ", Editor::keys_line(app.keymap(), "send")),
+                    t.muted,
+                )
+                .right_aligned(),
+            );
     }
-    if let Some(e) = &ed.error {
+    if let Some(e) = ed.error() {
         block = block.title_bottom(Line::styled(format!(" {e} "), t.error));
     }
     tb.set_block(block);

@@ -6,22 +6,23 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
-use crate::ui::app::{App, HelpState};
+use crate::ui::app::App;
 use crate::ui::keymap::Context;
+use crate::ui::state::help::HelpState;
 
 /// Draws the keys overlay; the selected row is kept in view.
 pub fn draw(f: &mut Frame<'_>, app: &App, state: &HelpState, area: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let r = centered(area, 72, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
     let here = app.context();
     let rows = app.help_rows();
     let mut lines: Vec<Line<'static>> = Vec::new();
-    if state.typing || !state.filter.is_empty() {
-        let cursor = if state.typing { "▏" } else { "" };
+    if state.is_typing() || !state.filter().is_empty() {
+        let cursor = if state.is_typing() { "▏" } else { "" };
         lines.push(Line::from(vec![
             Span::styled("/ ", t.accent),
-            Span::styled(format!("{}{cursor}", state.filter), t.text),
+            Span::styled(format!("{}{cursor}", state.filter()), t.text),
             Span::styled(format!("   {} of the keys", rows.len()), t.muted),
         ]));
         lines.push(Line::default());
@@ -37,7 +38,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, state: &HelpState, area: Rect) {
             lines.push(Line::styled(row.context.title().to_string(), t.accent));
         }
         let usable = row.context == Context::Global || row.context == here;
-        let (key_style, desc_style) = if i == state.selected {
+        let (key_style, desc_style) = if i == state.selected() {
             selected_line = lines.len();
             (t.selection, t.selection)
         } else if usable {
@@ -55,21 +56,13 @@ pub fn draw(f: &mut Frame<'_>, app: &App, state: &HelpState, area: Rect) {
     }
     lines.push(Line::default());
     lines.push(Line::styled(
-        "Editors: tab next field · ctrl-s save/send · esc cancel",
-        t.muted,
-    ));
-    lines.push(Line::styled(
         "Keys can be changed in [ui.keys] of the config file.",
         t.muted,
     ));
     let inner = usize::from(r.height.saturating_sub(2)).max(1);
     // Keep the selected row on screen, with a line of context below it when there is one.
     let scroll = (selected_line + 2).saturating_sub(inner);
-    let hint = if state.typing {
-        " type to filter · enter done · esc clear "
-    } else {
-        " j/k select · enter run · / filter · esc close "
-    };
+    let hint = state.title_hint(app.keymap());
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)

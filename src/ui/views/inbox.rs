@@ -5,19 +5,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use crate::ui::app::{App, EditorPurpose};
+use crate::ui::app::App;
+use crate::ui::keymap::{Action, Context};
+use crate::ui::state::editor::EditorPurpose;
 
 /// Question lines shown per item before `…`.
 const QUESTION_LINES: usize = 4;
 
 /// Draws the inbox (and the reply editor under the selected question).
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let t = &app.theme;
-    let unread = app.inbox.unread();
+    let t = app.theme();
+    let inbox = app.inbox();
+    let unread = inbox.unread();
     let title = Line::from(vec![
         Span::styled(" Inbox ", t.col_blocked),
         Span::styled(
-            format!("· {} blocked · {unread} unread ", app.inbox.items.len()),
+            format!("· {} blocked · {unread} unread ", inbox.items().len()),
             t.muted,
         ),
     ]);
@@ -28,9 +31,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let replying = app
-        .editor
-        .as_ref()
-        .filter(|e| matches!(e.purpose, EditorPurpose::Reply(_)));
+        .editor()
+        .filter(|e| matches!(e.purpose(), EditorPurpose::Reply(_)));
     let (list_area, editor_area) = match replying {
         Some(_) => {
             let h = (inner.height / 2).clamp(5, 12).min(inner.height);
@@ -39,7 +41,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         }
         None => (inner, None),
     };
-    if app.inbox.items.is_empty() {
+    if inbox.items().is_empty() {
         f.render_widget(
             Paragraph::new(Line::styled(
                 " Nothing is blocked. Agents have what they need.",
@@ -51,12 +53,13 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         // Windowed: start from the selected item so it is always visible.
         let per_item = QUESTION_LINES + 2;
         let fit = (usize::from(list_area.height) / per_item).max(1);
-        let first = app.inbox.cursor.saturating_sub(fit - 1);
+        let first = inbox.cursor().saturating_sub(fit - 1);
+        let detail = app.keymap().label(Context::Inbox, Action::Open);
         let mut lines: Vec<Line<'static>> = Vec::new();
-        for (i, item) in app.inbox.items.iter().enumerate().skip(first).take(fit + 1) {
-            let selected = i == app.inbox.cursor;
+        for (i, item) in inbox.items().iter().enumerate().skip(first).take(fit + 1) {
+            let selected = i == inbox.cursor();
             let marker = if selected { "▌" } else { " " };
-            let new = app.inbox.is_new(item);
+            let new = inbox.is_new(item);
             let mut head = vec![
                 Span::styled(marker, t.accent),
                 Span::styled(format!("#{} ", item.issue_id), t.accent),
@@ -85,7 +88,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
             if q.len() > QUESTION_LINES {
                 lines.push(Line::styled(
                     format!(
-                        "   … {} more lines (d for detail)",
+                        "   … {} more lines ({detail} for detail)",
                         q.len() - QUESTION_LINES
                     ),
                     t.muted,

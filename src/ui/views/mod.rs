@@ -8,13 +8,17 @@ mod inbox;
 mod panes;
 mod toasts;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::app::{App, Confirm, EditorPurpose, Focus};
+use super::app::{App, Focus};
+use super::layout::areas;
+use super::state::board::Board;
+use super::state::confirm::Confirm;
+use super::state::editor::EditorPurpose;
 use crate::domain::Millis;
 
 /// A paragraph whose long lines wrap. ratatui 0.29 wraps a line holding only spaces into two
@@ -33,83 +37,6 @@ pub fn wrapped(lines: Vec<Line<'static>>) -> Paragraph<'static> {
         })
         .collect();
     Paragraph::new(lines).wrap(Wrap { trim: false })
-}
-
-/// Where each part of the screen goes.
-#[derive(Debug, Clone, Copy)]
-pub struct Areas {
-    /// Top line.
-    pub header: Rect,
-    /// Problem banner, when there is one.
-    pub banner: Option<Rect>,
-    /// Board, inbox or detail.
-    pub main: Rect,
-    /// Agent panes, when any.
-    pub panes: Option<Rect>,
-    /// Bottom hint line.
-    pub hint: Rect,
-}
-
-/// Splits the screen for the current state.
-pub fn areas(app: &App, area: Rect) -> Areas {
-    let banner_h = u16::from(app.banner.is_some());
-    let [header, banner, body, hint] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(banner_h),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let banner = (banner_h > 0).then_some(banner);
-    if app.panes.is_empty() || app.detail.is_some() {
-        return Areas {
-            header,
-            banner,
-            main: body,
-            panes: None,
-            hint,
-        };
-    }
-    if app.zoom {
-        let main = Rect { height: 0, ..body };
-        return Areas {
-            header,
-            banner,
-            main,
-            panes: Some(body),
-            hint,
-        };
-    }
-    let panes_h = (body.height * 2 / 5).max(6).min(body.height);
-    let [main, panes] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(panes_h)]).areas(body);
-    Areas {
-        header,
-        banner,
-        main,
-        panes: Some(panes),
-        hint,
-    }
-}
-
-/// Cards that fit in one board column at the current size: what the board draws, so what
-/// the cursor scrolls by.
-pub fn card_rows(app: &App) -> i64 {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    board::card_rows(app, areas(app, area).main)
-}
-
-/// The `(column, card index)` under a screen position, for mouse clicks.
-pub fn board_hit(app: &App, x: u16, y: u16) -> Option<(usize, i64)> {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    board::hit(app, areas(app, area).main, x, y)
-}
-
-/// The agent pane under a screen position, for mouse clicks.
-pub fn pane_hit(app: &App, x: u16, y: u16) -> Option<usize> {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    let panes = areas(app, area).panes?;
-    panes::hit(app, panes, x, y)
 }
 
 /// `42s`, `3m12s`, `1h04m`.
@@ -196,15 +123,15 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// Draws the whole UI.
 pub fn draw(f: &mut Frame<'_>, app: &App) {
-    let a = areas(app, f.area());
+    let a = areas(&app.shape(), f.area());
     header(f, app, a.header);
-    if let (Some(r), Some(text)) = (a.banner, app.banner.as_deref()) {
-        let line = Line::from(format!(" ⚠ {text}")).style(app.theme.banner);
-        f.render_widget(Paragraph::new(line).style(app.theme.banner), r);
+    if let (Some(r), Some(text)) = (a.banner, app.banner()) {
+        let line = Line::from(format!(" ⚠ {text}")).style(app.theme().banner);
+        f.render_widget(Paragraph::new(line).style(app.theme().banner), r);
     }
-    if let Some(d) = &app.detail {
+    if let Some(d) = app.detail() {
         detail::draw(f, app, d, a.main);
-    } else if app.focus == Focus::Inbox {
+    } else if app.focus() == Focus::Inbox {
         inbox::draw(f, app, a.main);
     } else if a.main.height > 0 {
         board::draw(f, app, a.main);
@@ -213,54 +140,54 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         panes::draw(f, app, r);
     }
     hint_bar(f, app, a.hint);
-    if let Some(ed) = &app.editor {
-        let inline = matches!(ed.purpose, EditorPurpose::Reply(_))
-            && app.focus == Focus::Inbox
-            && app.detail.is_none();
+    if let Some(ed) = app.editor() {
+        let inline = matches!(ed.purpose(), EditorPurpose::Reply(_))
+            && app.focus() == Focus::Inbox
+            && app.detail().is_none();
         if !inline {
             editor::draw_popup(f, app, ed, a.main.union(a.panes.unwrap_or(a.main)));
         }
     }
-    if let Some(state) = &app.help {
+    if let Some(state) = app.help() {
         help::draw(f, app, state, f.area());
     }
-    if let Some(Confirm::Quit { running }) = &app.confirm {
+    if let Some(Confirm::Quit { running }) = app.confirm() {
         confirm(f, app, *running);
     }
     toasts::draw(f, app, f.area());
 }
 
 fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let mut spans = vec![
         Span::styled(" autopilot ", t.accent),
-        Span::styled(app.repo.clone(), t.header),
+        Span::styled(app.repo().to_string(), t.header),
     ];
     let sep = || Span::styled(" │ ", t.muted);
     let running = app.running();
     spans.push(sep());
-    if app.has_runner {
+    if app.has_runner() {
         let style = if running > 0 {
             t.col_in_progress
         } else {
             t.muted
         };
         spans.push(Span::styled(format!("● {running} running"), style));
-        if app.quit_when_idle {
+        if app.quit_when_idle() {
             spans.push(sep());
             spans.push(Span::styled("quitting when they finish", t.warn));
         }
     } else {
         spans.push(Span::styled("watching (no runner)", t.muted));
     }
-    if app.pause.paused {
+    if app.pause().paused {
         spans.push(sep());
         spans.push(Span::styled("⏸ paused", t.warn));
     }
     if let Some(until) = app.held_until() {
         // The hold lasts at most a day: the time of day says when it ends.
         let at = crate::domain::format_millis(until);
-        let reason = app.pause.reason.as_deref().unwrap_or("rate limited");
+        let reason = app.pause().reason.as_deref().unwrap_or("rate limited");
         spans.push(sep());
         spans.push(Span::styled(
             format!(
@@ -270,8 +197,8 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
             t.warn,
         ));
     }
-    let unread = app.inbox.unread();
-    let blocked = app.inbox.items.len();
+    let unread = app.inbox().unread();
+    let blocked = app.inbox().items().len();
     spans.push(sep());
     if unread > 0 {
         spans.push(Span::styled(
@@ -281,72 +208,31 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
     } else {
         spans.push(Span::styled(format!("inbox {blocked}"), t.muted));
     }
-    if !app.filter.is_empty() {
+    let filter = app.board().filter();
+    if !filter.is_empty() {
         spans.push(sep());
-        spans.push(Span::styled(format!("filter: {}", app.filter), t.accent));
+        spans.push(Span::styled(format!("filter: {filter}"), t.accent));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
+/// The bottom line: the top layer's keys, from the bindings (the filter shows itself while
+/// it is typed into).
 fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
-    let t = &app.theme;
-    let pairs: Vec<(String, String)> = if app.filter_typing {
+    let t = app.theme();
+    if app.board().is_typing() {
+        let (prompt, keys) = Board::typing_hints(app.keymap());
         let line = Line::from(vec![
-            Span::styled(" / ", t.hint_key),
-            Span::styled(format!("{}▏", app.filter), t.text),
-            Span::styled("   enter keep · esc clear", t.hint_text),
+            Span::styled(format!(" {prompt} "), t.hint_key),
+            Span::styled(format!("{}▏", app.board().filter()), t.text),
+            Span::styled(format!("   {keys}"), t.hint_text),
         ]);
         f.render_widget(Paragraph::new(line), r);
         return;
-    } else if app.confirm.is_some() {
-        vec![
-            ("y".into(), "quit and stop agents".into()),
-            ("n".into(), "cancel".into()),
-        ]
-    } else if let Some(ed) = &app.editor {
-        let mut v = vec![
-            ("ctrl-s".into(), "save".into()),
-            ("esc".into(), "cancel".into()),
-        ];
-        if ed.is_issue() {
-            v.push(("tab".into(), "next field".into()));
-        }
-        v
-    } else if let Some(h) = &app.help {
-        if h.typing {
-            vec![
-                ("enter".into(), "done".into()),
-                ("esc".into(), "clear".into()),
-            ]
-        } else {
-            vec![
-                ("j/k".into(), "select".into()),
-                ("enter".into(), "run".into()),
-                ("/".into(), "filter".into()),
-                ("esc".into(), "close".into()),
-            ]
-        }
-    } else if app.detail.as_ref().is_some_and(|d| d.transcript.is_some()) {
-        vec![
-            ("j/k pgup/pgdn".into(), "scroll".into()),
-            ("esc".into(), "back".into()),
-        ]
-    } else {
-        let mut v: Vec<(String, String)> = app
-            .keymap
-            .hints(app.context())
-            .into_iter()
-            .map(|(k, d)| (k, d.to_string()))
-            .collect();
-        if app.detail.is_some() {
-            v.insert(0, ("h/l".into(), "select run".into()));
-            v.push(("esc".into(), "back".into()));
-        }
-        v
-    };
+    }
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1usize;
-    for (k, d) in pairs {
+    for (k, d) in app.hints() {
         // Whole hints only: a cut-off key would be worse than none (help lists them all).
         let w = k.chars().count() + d.chars().count() + 3;
         if used + w > usize::from(r.width) + 2 {
@@ -359,8 +245,9 @@ fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
+/// The quit dialog: one line per choice of the quit dialog's bindings.
 fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
-    let t = &app.theme;
+    let t = app.theme();
     let r = centered(f.area(), 44, 6);
     f.render_widget(Clear, r);
     let agents = if running == 1 {
@@ -368,18 +255,13 @@ fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
     } else {
         format!("{running} agents are")
     };
-    let text = vec![
-        Line::from(format!("{agents} running.")),
-        Line::from(vec![
-            Span::styled("  w  ", t.hint_key),
-            Span::raw("wait for them to finish, then quit"),
-        ]),
-        Line::from(vec![
-            Span::styled("  s  ", t.hint_key),
-            Span::raw("stop them now and quit"),
-        ]),
-        Line::from(vec![Span::styled(" esc ", t.hint_key), Span::raw("stay")]),
-    ];
+    let mut text = vec![Line::from(format!("{agents} running."))];
+    for (key, what) in Confirm::choices(app.keymap()) {
+        text.push(Line::from(vec![
+            Span::styled(format!("{key:^5}"), t.hint_key),
+            Span::raw(what),
+        ]));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.warn)

@@ -1,7 +1,7 @@
 //! Live agent panes: a header per pane and the visible window of its ring buffer.
 
 use ansi_to_tui::IntoText;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
@@ -10,59 +10,23 @@ use super::elapsed;
 use crate::domain::RunOutcome;
 use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
-use crate::ui::app::{App, Focus, Pane, PaneState};
+use crate::ui::app::{App, Focus};
+use crate::ui::keymap::{Action, Context};
+use crate::ui::layout::pane_rects;
+use crate::ui::state::panes::{Pane, PaneState};
 use crate::ui::theme::Theme;
 
 /// Characters of the issue title a pane header keeps before it drops its other details.
 const MIN_TITLE_CHARS: usize = 16;
-/// Width below which panes stack vertically instead of side by side.
-const MIN_PANE_WIDTH: u16 = 50;
-
-/// Where each shown pane goes: all of them side by side (stacked when narrow), or the zoomed
-/// one alone. Drawing and mouse clicks share it.
-fn pane_rects(app: &App, area: Rect) -> Vec<(usize, Rect)> {
-    let shown: Vec<usize> = if app.zoom {
-        (app.pane_cursor < app.panes.len())
-            .then_some(app.pane_cursor)
-            .into_iter()
-            .collect()
-    } else {
-        (0..app.panes.len()).collect()
-    };
-    if shown.is_empty() {
-        return Vec::new();
-    }
-    let n = shown.len() as u32;
-    let dir = if area.width / n as u16 >= MIN_PANE_WIDTH {
-        Direction::Horizontal
-    } else {
-        Direction::Vertical
-    };
-    let rects = Layout::default()
-        .direction(dir)
-        .constraints(vec![Constraint::Ratio(1, n); shown.len()])
-        .split(area);
-    shown.into_iter().zip(rects.iter().copied()).collect()
-}
-
-/// The pane under a screen position, for mouse clicks.
-pub fn hit(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
-    pane_rects(app, area)
-        .into_iter()
-        .find(|(_, r)| r.contains(ratatui::layout::Position { x, y }))
-        .map(|(i, _)| i)
-}
 
 /// Draws all panes (or the zoomed one).
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
-    for (i, r) in pane_rects(app, area) {
-        pane(
-            f,
-            app,
-            &app.panes[i],
-            i == app.pane_cursor && app.focus == Focus::Panes,
-            r,
-        );
+    let panes = app.panes();
+    for (i, r) in pane_rects(&app.shape(), area) {
+        if let Some(p) = panes.list().get(i) {
+            let focused = i == panes.cursor() && app.focus() == Focus::Panes;
+            pane(f, app, p, focused, r);
+        }
     }
 }
 
@@ -86,13 +50,13 @@ pub fn render_line(theme: &Theme, l: &PaneLine) -> Line<'static> {
 }
 
 fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let (state, state_style) = match p.state {
         PaneState::Running => ("running", t.col_in_progress),
         PaneState::Finished(RunOutcome::Implemented) => ("implemented", t.ok),
         PaneState::Finished(o) => (o.as_str(), t.warn),
     };
-    let took = p.ended.unwrap_or(app.now) - p.started;
+    let took = p.ended.unwrap_or(app.now()) - p.started;
     // What a narrow pane gives up first, so the title stays readable: turns, then the agent,
     // the cost, the time; the issue, its title and its state always show.
     let mut extras: Vec<(u8, Span<'static>)> = vec![
@@ -132,7 +96,8 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
     let foot = if p.follow {
         " follow ".to_string()
     } else {
-        format!(" ↑{} · f follow ", p.scroll)
+        let follow = app.keymap().label(Context::Panes, Action::Follow);
+        format!(" ↑{} · {follow} follow ", p.scroll)
     };
     let block = Block::default()
         .borders(Borders::ALL)

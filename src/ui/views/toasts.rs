@@ -6,15 +6,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
-use crate::ui::app::{App, Level};
+use crate::ui::app::{App, Focus, Level};
 
 /// Draws the toasts, newest nearest the hint bar.
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let t = &app.theme;
+    let t = app.theme();
     let w = (area.width / 2).clamp(20, 48).min(area.width);
     let x = area.x + area.width - w;
-    let focused = app.focus == crate::ui::app::Focus::Toasts;
-    for (i, toast) in app.toasts.iter().rev().enumerate() {
+    let focused = app.focus() == Focus::Toasts;
+    for (i, toast) in app.toasts().list().iter().rev().enumerate() {
         let Some(y) = (area.y + area.height)
             .checked_sub(2 + i as u16)
             .filter(|y| *y > area.y)
@@ -29,7 +29,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         };
         let r = Rect::new(x, y, w, 1);
         f.render_widget(Clear, r);
-        let base = if focused && i == app.toast_cursor {
+        let base = if focused && i == app.toasts().cursor() {
             t.toast.patch(t.selection)
         } else {
             t.toast

@@ -1,0 +1,150 @@
+//! Store replies and runner events folded into the app.
+
+use super::{App, Effect, Focus, Level};
+use crate::domain::{AuthorKind, Event, EventKind, RunOutcome, Status};
+use crate::runner::{RunnerCommand, RunnerEvent};
+use crate::ui::keymap::{Action, Context};
+use crate::ui::state::panes::PaneStart;
+use crate::ui::store_thread::{StoreReply, StoreRequest};
+
+impl App {
+    /// Folds a store reply into state.
+    pub fn on_store(&mut self, reply: StoreReply) {
+        self.dirty = true;
+        match reply {
+            StoreReply::Board {
+                gen,
+                counts,
+                columns,
+            } => self.board.apply(gen, &counts, columns),
+            StoreReply::Inbox(items) => {
+                self.inbox.set_items(items);
+                if self.focus == Focus::Inbox {
+                    self.inbox.mark_seen();
+                }
+            }
+            StoreReply::Detail(d) => {
+                if let Some(view) = self.detail.as_mut().filter(|v| v.id() == d.issue.id) {
+                    view.set_detail(d);
+                }
+            }
+            StoreReply::Transcript { run_id, lines } => {
+                if let Some(d) = self.detail.as_mut() {
+                    d.set_transcript(run_id, lines);
+                }
+            }
+            StoreReply::Done { message, issue } => {
+                let id = issue.as_ref().map(|i| i.id);
+                if issue.as_ref().is_some_and(|i| i.status == Status::Ready) && self.has_runner {
+                    self.outbox.push(Effect::Runner(RunnerCommand::Wake));
+                }
+                self.toast(Level::Ok, message, id);
+            }
+            StoreReply::Failed(msg) => self.toast(Level::Error, msg, None),
+            StoreReply::Changed { events, pause } => {
+                self.pause = pause;
+                for e in &events {
+                    self.event_toast(e);
+                }
+                self.reload();
+            }
+        }
+    }
+
+    fn event_toast(&mut self, e: &Event) {
+        // Our own actions were already confirmed by their `Done` reply.
+        if e.actor.is_human(&self.user) {
+            return;
+        }
+        let id = e.issue_id;
+        let who = &e.actor.name;
+        let n = id.map(|i| format!("#{i}")).unwrap_or_default();
+        match e.kind {
+            EventKind::IssueCreated { .. } => self.toast(Level::Info, format!("{n} created"), id),
+            EventKind::IssueStatus { to, .. } => match to {
+                Status::Blocked => {
+                    let inbox = self.keymap.label(Context::Global, Action::Inbox);
+                    self.toast(
+                        Level::Warn,
+                        format!("{n} blocked — needs you ({inbox})"),
+                        id,
+                    );
+                    if self.bell {
+                        self.outbox.push(Effect::Bell);
+                    }
+                }
+                Status::InReview => self.toast(Level::Ok, format!("{n} ready for review"), id),
+                // Made ready elsewhere (the CLI, another UI): claim it now, not at the next poll.
+                Status::Ready if self.has_runner => {
+                    self.outbox.push(Effect::Runner(RunnerCommand::Wake))
+                }
+                _ => {}
+            },
+            // An agent's comment always comes with a move (blocked, review) that is toasted.
+            EventKind::CommentAdded {
+                author_kind: AuthorKind::Human,
+                ..
+            } => {
+                self.toast(Level::Info, format!("{n} comment by {who}"), id);
+            }
+            EventKind::RunStarted { .. } => {
+                self.toast(Level::Info, format!("{n} agent {who} started"), id);
+            }
+            EventKind::RunFinished {
+                outcome: Some(RunOutcome::Failed),
+                ..
+            } => {
+                self.toast(Level::Error, format!("{n} run failed"), id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Folds a runner event into state.
+    pub fn on_runner(&mut self, ev: RunnerEvent) {
+        // Output and progress only show in the panes, which the detail view covers: streaming
+        // agents do not redraw an open detail.
+        let in_panes = matches!(
+            ev,
+            RunnerEvent::Output { .. } | RunnerEvent::Progress { .. }
+        );
+        if !in_panes || self.detail.is_none() {
+            self.dirty = true;
+        }
+        match ev {
+            RunnerEvent::RunStarted {
+                slot,
+                run_id,
+                issue_id,
+                title,
+                agent_id,
+            } => self.panes.start(
+                PaneStart {
+                    slot,
+                    run_id,
+                    issue_id,
+                    title,
+                    agent: agent_id,
+                },
+                self.now,
+            ),
+            RunnerEvent::Output { run_id, lines, .. } => self.panes.output(run_id, lines),
+            RunnerEvent::Progress {
+                run_id,
+                turns,
+                cost_usd,
+            } => self.panes.progress(run_id, turns, cost_usd),
+            RunnerEvent::RunFinished {
+                run_id, outcome, ..
+            } => {
+                self.panes.finish(run_id, outcome, self.now);
+                // The store thread reports the commit (one reload), unless it already has.
+                self.outbox.push(Effect::Store(StoreRequest::Poll));
+            }
+            RunnerEvent::StoreChanged => self.outbox.push(Effect::Store(StoreRequest::Poll)),
+            RunnerEvent::Problem(p) => self.banner = Some(p),
+            RunnerEvent::ProblemCleared => self.banner = None,
+            RunnerEvent::Paused(p) => self.set_paused(p),
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! The issue editor (title, body, kind, priority) and the comment/answer editor.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use tui_textarea::TextArea;
+
+use super::{cycle, Hint};
+use crate::domain::{Issue, Kind};
+use crate::store::{IssueEdit, NewIssue};
+use crate::ui::keymap::{Action, Context, Keymap};
+use crate::ui::store_thread::StoreRequest;
+
+/// What an editor is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditorPurpose {
+    /// A new issue.
+    New,
+    /// Editing an issue.
+    Edit(i64),
+    /// A comment.
+    Comment(i64),
+    /// Request changes on a reviewed issue.
+    RequestChanges(i64),
+    /// Answer a blocked question (inline in the inbox).
+    Reply(i64),
+}
+
+/// Editor fields in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// One-line title.
+    Title,
+    /// Multi-line body.
+    Body,
+    /// Kind picker.
+    Kind,
+    /// Priority number.
+    Priority,
+}
+
+/// What an editor key asks of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditorStep {
+    /// The editor took it (text, a field change).
+    Typed,
+    /// Close without saving.
+    Cancel,
+    /// Save (see [`Editor::submit`]).
+    Save,
+}
+
+/// The issue/comment editor.
+#[derive(Debug, Clone)]
+pub struct Editor {
+    purpose: EditorPurpose,
+    title: TextArea<'static>,
+    body: TextArea<'static>,
+    kind: Kind,
+    priority: i64,
+    field: Field,
+    error: Option<String>,
+}
+
+/// An editor text box holding `lines`, without the default underline on the cursor's line.
+fn text_input(lines: Vec<String>, placeholder: Option<&str>) -> TextArea<'static> {
+    let mut input = TextArea::new(lines);
+    input.set_cursor_line_style(ratatui::style::Style::default());
+    if let Some(text) = placeholder {
+        input.set_placeholder_text(text);
+    }
+    input
+}
+
+impl Editor {
+    /// An empty editor.
+    pub fn new(purpose: EditorPurpose) -> Editor {
+        let title = text_input(Vec::new(), Some("title"));
+        let body = text_input(
+            Vec::new(),
+            Some(match purpose {
+                EditorPurpose::New | EditorPurpose::Edit(_) => "description (markdown)",
+                EditorPurpose::Reply(_) => "your answer",
+                _ => "your comment",
+            }),
+        );
+        let field = if Self::has_title(purpose) {
+            Field::Title
+        } else {
+            Field::Body
+        };
+        Editor {
+            purpose,
+            title,
+            body,
+            kind: Kind::Feature,
+            priority: 0,
+            field,
+            error: None,
+        }
+    }
+
+    /// An editor for an existing issue, filled with it.
+    pub fn editing(issue: &Issue) -> Editor {
+        let mut ed = Editor::new(EditorPurpose::Edit(issue.id));
+        ed.title = text_input(vec![issue.title.clone()], None);
+        ed.body = text_input(issue.body.lines().map(str::to_string).collect(), None);
+        ed.kind = issue.kind;
+        ed.priority = issue.priority;
+        ed
+    }
+
+    fn has_title(purpose: EditorPurpose) -> bool {
+        matches!(purpose, EditorPurpose::New | EditorPurpose::Edit(_))
+    }
+
+    /// What saving does.
+    pub fn purpose(&self) -> EditorPurpose {
+        self.purpose
+    }
+
+    /// Title input.
+    pub fn title(&self) -> &TextArea<'static> {
+        &self.title
+    }
+
+    /// Body input.
+    pub fn body(&self) -> &TextArea<'static> {
+        &self.body
+    }
+
+    /// Selected kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Priority.
+    pub fn priority(&self) -> i64 {
+        self.priority
+    }
+
+    /// Focused field.
+    pub fn field(&self) -> Field {
+        self.field
+    }
+
+    /// Validation message.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether this editor has title, kind and priority fields.
+    pub fn is_issue(&self) -> bool {
+        Self::has_title(self.purpose)
+    }
+
+    /// The heading.
+    pub fn heading(&self) -> String {
+        match self.purpose {
+            EditorPurpose::New => "New issue".into(),
+            EditorPurpose::Edit(id) => format!("Edit #{id}"),
+            EditorPurpose::Comment(id) => format!("Comment on #{id}"),
+            EditorPurpose::RequestChanges(id) => format!("Request changes on #{id}"),
+            EditorPurpose::Reply(id) => format!("Answer #{id}"),
+        }
+    }
+
+    fn next_field(&mut self, back: bool) {
+        if !self.is_issue() {
+            return;
+        }
+        let order = [Field::Title, Field::Body, Field::Kind, Field::Priority];
+        self.field = cycle(&order, self.field, back);
+    }
+
+    /// A key while the editor is open (`action` is what the editor context binds it to);
+    /// unbound keys go to the focused field.
+    pub(crate) fn on_key(&mut self, action: Option<Action>, key: KeyEvent) -> EditorStep {
+        match action {
+            Some(Action::Close) => return EditorStep::Cancel,
+            Some(Action::Save) => return EditorStep::Save,
+            Some(Action::NextField) => {
+                self.next_field(false);
+                return EditorStep::Typed;
+            }
+            Some(Action::PrevField) => {
+                self.next_field(true);
+                return EditorStep::Typed;
+            }
+            _ => {}
+        }
+        self.error = None;
+        match self.field {
+            Field::Title => {
+                // A title is one line: enter moves on to the body.
+                if key.code == KeyCode::Enter {
+                    self.field = Field::Body;
+                } else {
+                    self.title.input(key);
+                }
+            }
+            Field::Body => {
+                self.body.input(key);
+            }
+            Field::Kind => self.pick_kind(key),
+            Field::Priority => self.edit_priority(key),
+        }
+        EditorStep::Typed
+    }
+
+    fn pick_kind(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Left | KeyCode::Char('h') => self.kind = cycle(Kind::ALL, self.kind, true),
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
+                self.kind = cycle(Kind::ALL, self.kind, false)
+            }
+            KeyCode::Char('f') => self.kind = Kind::Feature,
+            KeyCode::Char('b') => self.kind = Kind::Bug,
+            KeyCode::Char('c') => self.kind = Kind::Chore,
+            KeyCode::Char('F') => self.kind = Kind::Feedback,
+            _ => {}
+        }
+    }
+
+    fn edit_priority(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Left | KeyCode::Down | KeyCode::Char('-') => self.priority -= 1,
+            KeyCode::Right | KeyCode::Up | KeyCode::Char('+') => self.priority += 1,
+            KeyCode::Char(c) if c.is_ascii_digit() => {
+                let d = i64::from(c.to_digit(10).unwrap_or(0));
+                self.priority =
+                    (self.priority.abs().saturating_mul(10).saturating_add(d)).min(9_999);
+            }
+            KeyCode::Backspace => self.priority /= 10,
+            _ => {}
+        }
+    }
+
+    /// The store request saving asks for, or None with the reason shown in the editor.
+    pub(crate) fn submit(&mut self, keymap: &Keymap) -> Option<StoreRequest> {
+        let title = self.title.lines().join(" ").trim().to_string();
+        let body = self.body.lines().join("\n").trim_end().to_string();
+        if self.is_issue() && title.is_empty() {
+            self.error = Some("a title is needed".into());
+            self.field = Field::Title;
+            return None;
+        }
+        if !self.is_issue() && body.trim().is_empty() {
+            let cancel = keymap.label(Context::Editor, Action::Close);
+            self.error = Some(format!("write something first ({cancel} cancels)"));
+            return None;
+        }
+        Some(match self.purpose {
+            EditorPurpose::New => StoreRequest::Create(NewIssue {
+                title,
+                body,
+                kind: self.kind,
+                priority: self.priority,
+                ready: false,
+                depends_on: Vec::new(),
+            }),
+            EditorPurpose::Edit(id) => StoreRequest::Update(
+                id,
+                IssueEdit {
+                    title: Some(title),
+                    body: Some(body),
+                    kind: Some(self.kind),
+                    priority: Some(self.priority),
+                    base: None,
+                },
+            ),
+            EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
+                StoreRequest::Comment(id, body)
+            }
+            EditorPurpose::RequestChanges(id) => StoreRequest::RequestChanges(id, body),
+        })
+    }
+
+    /// The hint bar while the editor is open (the field keys only where there are fields).
+    pub fn hints(&self, keymap: &Keymap) -> Vec<Hint> {
+        let mut actions = vec![Action::Save, Action::Close];
+        if self.is_issue() {
+            actions.push(Action::NextField);
+        }
+        actions
+            .into_iter()
+            .filter_map(|a| keymap.hint(Context::Editor, a))
+            .map(|(k, d)| (k, d.to_string()))
+            .collect()
+    }
+
+    /// `ctrl-s save · esc cancel`, with `verb` for what saving does.
+    pub fn keys_line(keymap: &Keymap, verb: &str) -> String {
+        format!(
+            "{} {verb} · {} cancel",
+            keymap.label(Context::Editor, Action::Save),
+            keymap.label(Context::Editor, Action::Close)
+        )
+    }
+
+    /// How to move between the issue editor's fields.
+    pub fn fields_line(keymap: &Keymap) -> String {
+        format!(
+            "{} next field · enter in the title goes to the body",
+            keymap.label(Context::Editor, Action::NextField)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_comment_needs_text_and_says_how_to_cancel() {
+        let km = Keymap::default();
+        let mut ed = Editor::new(EditorPurpose::Comment(3));
+        assert_eq!(ed.field(), Field::Body);
+        assert!(ed.submit(&km).is_none());
+        assert_eq!(ed.error(), Some("write something first (esc cancels)"));
+        ed.on_key(None, key('o'));
+        assert_eq!(ed.error(), None);
+        assert_eq!(
+            ed.on_key(Some(Action::NextField), KeyEvent::from(KeyCode::Tab)),
+            EditorStep::Typed
+        );
+        assert_eq!(ed.field(), Field::Body, "a comment has one field");
+        assert!(matches!(ed.submit(&km), Some(StoreRequest::Comment(3, b)) if b == "o"));
+        assert_eq!(ed.hints(&km).len(), 2);
+    }
+
+    #[test]
+    fn the_kind_and_priority_fields_take_their_own_keys() {
+        let mut ed = Editor::new(EditorPurpose::New);
+        assert_eq!(ed.hints(&Keymap::default()).len(), 3);
+        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+        assert_eq!(ed.field(), Field::Priority);
+        for c in ['4', '2'] {
+            ed.on_key(None, key(c));
+        }
+        ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+        ed.on_key(None, key('+'));
+        assert_eq!(ed.priority(), 5);
+        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+        ed.on_key(None, key('b'));
+        assert_eq!(ed.kind(), Kind::Bug);
+        ed.on_key(None, key('l'));
+        assert_ne!(ed.kind(), Kind::Bug);
+        assert_eq!(
+            ed.on_key(Some(Action::Close), KeyEvent::from(KeyCode::Esc)),
+            EditorStep::Cancel
+        );
+    }
+}
