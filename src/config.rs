@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use crate::domain::redact::Redactor;
+use crate::domain::sanitize::one_line;
 use crate::runner::agent::{claude::Claude, command::Generic, Adapter};
-use crate::runner::sanitize::one_line;
 use crate::runner::RunnerSettings;
 
 /// The commented sample printed by `config --sample`.

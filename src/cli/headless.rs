@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::Ctx;
 use crate::config::Paths;
-use crate::runner::sanitize::{one_line, strip_all};
+use crate::domain::sanitize::{one_line, strip_all};
 use crate::runner::{Runner, RunnerEvent};
 
 /// Logs to `.autopilot/logs/autopilot.log` (never the terminal); level from `AUTOPILOT_LOG`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use super::{env_var, Ctx};
-use crate::runner::sanitize::strip_all;
+use crate::domain::sanitize::strip_all;
 use crate::store::StoreError;
 
 /// Transcript lines `log` reads at a time: a stored batch holds up to a few thousand lines

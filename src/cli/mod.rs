@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
+use crate::domain::sanitize::one_line;
 use crate::domain::{Actor, AuthorKind};
-use crate::runner::sanitize::one_line;
 use crate::runner::{git, recovery};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
@@ -71,7 +71,7 @@ fn check_base(ctx: &Ctx, base: &str) -> anyhow::Result<()> {
     if name.is_empty() || !crate::runner::git::is_branch(repo, name) {
         anyhow::bail!(
             "{:?} is not a branch of {}; `git branch --list` shows the branches there",
-            crate::runner::sanitize::strip_all(name),
+            crate::domain::sanitize::strip_all(name),
             repo.display()
         );
     }

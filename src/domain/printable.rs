@@ -7,7 +7,7 @@
 //! override is left.
 
 use super::sanitize::{one_line, strip_all};
-use super::{Comment, Issue, IssueDetail, Run};
+use super::{ActorId, Comment, Event, EventKind, Issue, IssueDetail, Run};
 
 /// A value with every text field safe to print.
 pub trait Printable {
@@ -134,6 +134,65 @@ impl Printable for IssueDetail {
     }
 }
 
+impl Printable for ActorId {
+    fn printable(self) -> ActorId {
+        let ActorId { actor, name } = self;
+        ActorId {
+            actor,
+            name: one_line(&name),
+        }
+    }
+}
+
+impl Printable for EventKind {
+    /// Every string of the details, whatever the kind holds now or later: through its
+    /// serialized form, each string one printable line.
+    fn printable(self) -> EventKind {
+        fn clean(v: serde_json::Value) -> serde_json::Value {
+            use serde_json::Value;
+            match v {
+                Value::String(s) => Value::String(one_line(&s)),
+                Value::Array(a) => Value::Array(a.into_iter().map(clean).collect()),
+                Value::Object(m) => {
+                    Value::Object(m.into_iter().map(|(k, v)| (k, clean(v))).collect())
+                }
+                other => other,
+            }
+        }
+        // The kind's own tag is a plain word that sanitizing leaves alone, so the round trip
+        // cannot fail; if it ever did, the details are dropped rather than shown raw.
+        match serde_json::to_value(&self).map(clean) {
+            Ok(v) => serde_json::from_value(v).unwrap_or(EventKind::Other {
+                kind: String::from("unknown"),
+                data: serde_json::Value::Null,
+            }),
+            Err(_) => EventKind::Other {
+                kind: String::from("unknown"),
+                data: serde_json::Value::Null,
+            },
+        }
+    }
+}
+
+impl Printable for Event {
+    fn printable(self) -> Event {
+        let Event {
+            id,
+            ts,
+            kind,
+            issue_id,
+            actor,
+        } = self;
+        Event {
+            id,
+            ts,
+            kind: kind.printable(),
+            issue_id,
+            actor: actor.printable(),
+        }
+    }
+}
+
 impl<T: Printable> Printable for Vec<T> {
     fn printable(self) -> Vec<T> {
         self.into_iter().map(Printable::printable).collect()
@@ -215,6 +274,36 @@ mod tests {
         }
         assert_eq!(d.issue.title, "abc de");
         assert_eq!(d.issue.body, "abc\nde");
+    }
+
+    #[test]
+    fn events_keep_their_kind_and_lose_every_escape() {
+        let e = Event {
+            id: 3,
+            ts: 0,
+            kind: EventKind::IssueCreated {
+                title: NASTY.into(),
+                kind: Kind::Bug,
+                status: Status::Ready,
+                priority: 2,
+            },
+            issue_id: Some(1),
+            actor: ActorId {
+                actor: crate::domain::Actor::Human,
+                name: NASTY.into(),
+            },
+        }
+        .printable();
+        assert_eq!(e.actor.name, "abc de");
+        assert_eq!(
+            e.kind,
+            EventKind::IssueCreated {
+                title: "abc de".into(),
+                kind: Kind::Bug,
+                status: Status::Ready,
+                priority: 2,
+            }
+        );
     }
 
     fn collect(v: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {

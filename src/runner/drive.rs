@@ -253,7 +253,9 @@ async fn kill_leftovers(db: &Path, run_id: i64, pgid: u32) {
 async fn read_stderr_tail(stderr: Option<tokio::process::ChildStderr>) -> String {
     let mut tail: VecDeque<String> = VecDeque::new();
     let mut keep = |line: &[u8], _dropped: usize| {
-        tail.push_back(super::sanitize::strip_all(&String::from_utf8_lossy(line)));
+        tail.push_back(crate::domain::sanitize::strip_all(
+            &String::from_utf8_lossy(line),
+        ));
         if tail.len() > STDERR_TAIL_LINES {
             tail.pop_front();
         }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::sanitize::{one_line, strip_all};
+use crate::domain::sanitize::{one_line, strip_all};
 
 /// A git command that failed.
 #[derive(Debug, Clone, thiserror::Error)]

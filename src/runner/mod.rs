@@ -17,9 +17,6 @@ mod run;
 mod verdict;
 mod workspace;
 
-/// Text sanitizing moved to the domain; this path stays for existing callers.
-pub use crate::domain::sanitize;
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -186,7 +186,10 @@ pub fn rate_limit_hold(
             MAX_RATE_LIMIT_HOLD.as_secs() / 3600,
         )
     });
-    let mut reason = format!("rate limited: {}", super::sanitize::strip_all(message));
+    let mut reason = format!(
+        "rate limited: {}",
+        crate::domain::sanitize::strip_all(message)
+    );
     if let Some(note) = &clamped {
         reason.push_str(&format!(" ({note})"));
     }

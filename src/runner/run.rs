@@ -208,7 +208,7 @@ pub(super) async fn run_issue(
         slot,
         run_id,
         issue_id,
-        title: super::sanitize::strip_all(&title),
+        title: crate::domain::sanitize::strip_all(&title),
         agent_id: agent_id.to_string(),
     });
 
@@ -239,7 +239,7 @@ pub(super) async fn run_issue(
     let summary = end
         .comments
         .first()
-        .map(|(_, _, body)| super::sanitize::strip_all(body.lines().next().unwrap_or("")))
+        .map(|(_, _, body)| crate::domain::sanitize::strip_all(body.lines().next().unwrap_or("")))
         .unwrap_or_default();
     match db.call(move |s| s.finish_run(run_id, &owner, &end)).await {
         Ok((issue, moved)) => {

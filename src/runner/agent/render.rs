@@ -3,7 +3,7 @@
 //! and `log` look alike for every agent that reports the same events.
 
 use super::{truncate, AgentEvent};
-use crate::runner::sanitize::{sanitize, strip_all};
+use crate::domain::sanitize::{sanitize, strip_all};
 
 /// What a pane line shows, so views can style it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -88,7 +88,7 @@ impl Toasts {
     /// elsewhere: never let a control sequence through.
     pub(crate) fn push(&mut self, level: Level, text: &str, issue_id: Option<i64>, now: Millis) {
         self.list.push(Toast {
-            text: crate::runner::sanitize::strip_all(text),
+            text: crate::domain::sanitize::strip_all(text),
             level,
             issue_id,
             born: now,

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::redact::Redactor;
+use crate::domain::sanitize::{one_line, strip_all};
+use crate::domain::Printable;
 use crate::domain::{AuthorKind, Comment, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::Adapter;
 use crate::runner::events::LineKind;
-use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
 use crate::store::{
     IssueEdit, NewIssue, PauseState, Result as StoreResult, StatusCounts, Stop, Store,
@@ -249,6 +250,7 @@ pub fn run(
         }
         if let Some(events) = watch.check(&store, mutated, nudged) {
             let pause = pause_state(&store);
+            let events = events.printable();
             if !send(StoreReply::Changed { events, pause }) {
                 return;
             }
@@ -271,29 +273,6 @@ fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
     ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
 }
 
-/// Issue text comes from people and agents alike: no control sequence may reach the
-/// terminal through a title, a body or a comment.
-fn clean_issue(mut i: Issue) -> Issue {
-    i.title = strip_all(&i.title);
-    i.body = strip_all(&i.body);
-    i.claimed_by = i.claimed_by.as_deref().map(strip_all);
-    i.branch = i.branch.as_deref().map(strip_all);
-    i
-}
-
-fn clean_detail(mut d: IssueDetail) -> IssueDetail {
-    d.issue = clean_issue(d.issue);
-    for c in &mut d.comments {
-        c.author = strip_all(&c.author);
-        c.body = strip_all(&c.body);
-    }
-    for r in &mut d.runs {
-        r.agent_id = strip_all(&r.agent_id);
-        r.error = r.error.as_deref().map(strip_all);
-    }
-    d
-}
-
 fn first_line(text: &str) -> String {
     text.lines()
         .find(|l| !l.trim().is_empty())
@@ -310,7 +289,7 @@ fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
     runs.into_iter()
         .map(|r| {
             let live = LiveInfo {
-                agent: strip_all(&r.agent_id),
+                agent: one_line(&r.agent_id),
                 started_at: r.started_at,
                 cost_usd: r.cost_usd,
             };
@@ -332,11 +311,11 @@ fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
 }
 
 fn card(issue: Issue, live: &HashMap<i64, LiveInfo>, questions: &HashMap<i64, Comment>) -> Card {
-    let issue = clean_issue(issue);
+    let issue = issue.printable();
     let question = if issue.status == Status::Blocked {
         questions
             .get(&issue.id)
-            .map(|c| first_line(&strip_all(&c.body)))
+            .map(|c| first_line(&c.clone().printable().body))
     } else {
         None
     };
@@ -383,12 +362,13 @@ fn inbox(store: &Store) -> StoreResult<StoreReply> {
     let mut items: Vec<InboxItem> = issues
         .into_iter()
         .map(|i| {
-            let q = asked.remove(&i.id);
+            let q = asked.remove(&i.id).map(Printable::printable);
+            let i = i.printable();
             InboxItem {
                 issue_id: i.id,
-                title: strip_all(&i.title),
-                question: q.as_ref().map(|c| strip_all(&c.body)).unwrap_or_default(),
-                asked_by: q.as_ref().map(|c| strip_all(&c.author)).unwrap_or_default(),
+                title: i.title,
+                question: q.as_ref().map(|c| c.body.clone()).unwrap_or_default(),
+                asked_by: q.as_ref().map(|c| c.author.clone()).unwrap_or_default(),
                 asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
             }
         })
@@ -430,7 +410,7 @@ fn handle(
 ) -> (Option<StoreReply>, bool) {
     let done = |message: String, issue: Issue| StoreReply::Done {
         message: strip_all(&message),
-        issue: Some(Box::new(clean_issue(issue))),
+        issue: Some(Box::new(issue.printable())),
     };
     let read = |r: StoreResult<StoreReply>| {
         let reply = r.unwrap_or_else(|e| StoreReply::Failed(e.to_string()));
@@ -446,7 +426,7 @@ fn handle(
         StoreRequest::Inbox => return read(inbox(store)),
         StoreRequest::Detail(id) => {
             let detail = store.issue_detail(*id);
-            return read(detail.map(|d| StoreReply::Detail(Box::new(clean_detail(d)))));
+            return read(detail.map(|d| StoreReply::Detail(Box::new(d.printable()))));
         }
         StoreRequest::Transcript(run_id) => return read(transcript(store, *run_id, renderer)),
         StoreRequest::Create(new) => store

@@ -7,8 +7,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::elapsed;
+use crate::domain::sanitize::strip_all;
 use crate::domain::RunOutcome;
-use crate::runner::sanitize::strip_all;
 use crate::runner::PaneLine;
 use crate::ui::app::{App, Focus};
 use crate::ui::keymap::{Action, Context};
