@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::sanitize::one_line;
-use crate::domain::{Actor, AuthorKind};
+use crate::domain::{Actor, AuthorKind, Printable};
 use crate::runner::{git, recovery};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
@@ -161,7 +161,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 },
                 &human_name(None),
             )?;
-            writeln!(out, "#{} {}", issue.id, one_line(&issue.title))?;
+            let issue = issue.printable();
+            writeln!(out, "#{} {}", issue.id, issue.title)?;
         }
         Command::Move { id, status } => {
             let issue = ctx
@@ -185,15 +186,15 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
         Command::Stop { id } => {
             match recovery::stop_issue(&mut ctx.store()?, id, &human_name(None))? {
-                Stop::Requested(issue) => writeln!(
-                    out,
-                    "asked the runner of #{} ({}) to stop it",
-                    issue.id,
-                    issue
-                        .claimed_by
-                        .as_deref()
-                        .map_or_else(|| "unknown agent".into(), one_line)
-                )?,
+                Stop::Requested(issue) => {
+                    let issue = issue.printable();
+                    writeln!(
+                        out,
+                        "asked the runner of #{} ({}) to stop it",
+                        issue.id,
+                        issue.claimed_by.as_deref().unwrap_or("unknown agent")
+                    )?
+                }
                 Stop::Recovered { issue, why, .. } => writeln!(
                     out,
                     "#{} is {}: {why} The run was closed as interrupted and what it left running was killed.",
