@@ -263,3 +263,15 @@ pub struct IssueDetail {
     /// Its runs, oldest first.
     pub runs: Vec<Run>,
 }
+
+/// The size of an issue branch's change against its merge base with the base branch, taken
+/// when a run moves the issue to review (so a board never runs git to show it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DiffStat {
+    /// Files changed.
+    pub files: i64,
+    /// Lines added.
+    pub added: i64,
+    /// Lines removed.
+    pub removed: i64,
+}
