@@ -618,6 +618,11 @@ const SHOW_JSON: &str = r#"{
     }
   ],
   "created_at": "<time>",
+  "diff": {
+    "added": 1,
+    "files": 1,
+    "removed": 0
+  },
   "id": 1,
   "kind": "bug",
   "priority": 3,
@@ -653,6 +658,11 @@ const LIST_JSON: &str = r#"[
     "branch": "autopilot/issue-1-say-hello",
     "claimed_by": null,
     "created_at": "<time>",
+    "diff": {
+      "added": 1,
+      "files": 1,
+      "removed": 0
+    },
     "id": 1,
     "kind": "bug",
     "priority": 3,
@@ -668,6 +678,7 @@ const LIST_JSON: &str = r#"[
     "branch": null,
     "claimed_by": null,
     "created_at": "<time>",
+    "diff": null,
     "id": 2,
     "kind": "feature",
     "priority": 0,

@@ -35,6 +35,7 @@ impl Printable for Issue {
             worktree,
             base,
             session_id,
+            diff,
             created_at,
             updated_at,
         } = self;
@@ -51,6 +52,7 @@ impl Printable for Issue {
             worktree: line_opt(worktree),
             base: line_opt(base),
             session_id: line_opt(session_id),
+            diff,
             created_at,
             updated_at,
         }
@@ -221,6 +223,7 @@ mod tests {
             worktree: Some(NASTY.into()),
             base: Some(NASTY.into()),
             session_id: Some(NASTY.into()),
+            diff: None,
             created_at: 0,
             updated_at: 0,
         };

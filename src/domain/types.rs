@@ -184,6 +184,8 @@ pub struct Issue {
     pub base: Option<String>,
     /// Latest agent session, resumed by the next run.
     pub session_id: Option<String>,
+    /// The size of the change when the issue last went to review (None before that).
+    pub diff: Option<DiffStat>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::error::{self, RunnerError, Step};
 use super::git;
+use super::review;
 use super::run::RunContext;
 use super::verdict::{self, Commit};
 use crate::domain::slugify;
@@ -231,5 +232,16 @@ pub(super) async fn commit_and_review(
         moved,
         pushed,
     };
-    Ok(verdict::implemented(ctx.agent_id, text, &commit))
+    // Taken once here, where the commit is known, so the board never runs git per card. A
+    // stat that cannot be read leaves the card without one; it does not fail the run.
+    let (wt, br, bs) = (ws.worktree.clone(), ws.branch.clone(), ws.base.clone());
+    let diff = error::git(move || review::diff::stat_between(&wt, &bs, &br))
+        .await
+        .map(|files| review::diff::totals(&files))
+        .inspect_err(|e| tracing::warn!(issue_id = issue.id, "no diff stat: {e}"))
+        .ok();
+    Ok(RunEnd {
+        diff,
+        ..verdict::implemented(ctx.agent_id, text, &commit)
+    })
 }

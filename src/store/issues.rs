@@ -4,7 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
-    transition, Actor, ActorId, EventKind, Issue, IssueChanges, IssueDetail, Kind, Status,
+    transition, Actor, ActorId, DiffStat, EventKind, Issue, IssueChanges, IssueDetail, Kind,
+    Status,
 };
 
 /// What `add` needs to create an issue.
@@ -41,7 +42,8 @@ pub struct IssueEdit {
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
-     lease_until, branch, worktree, base, session_id, created_at, updated_at";
+     lease_until, branch, worktree, base, session_id, created_at, updated_at, \
+     diff_files, diff_added, diff_removed";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -71,6 +73,14 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         session_id: r.get(11)?,
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
+        diff: match (r.get(14)?, r.get(15)?, r.get(16)?) {
+            (Some(files), Some(added), Some(removed)) => Some(DiffStat {
+                files,
+                added,
+                removed,
+            }),
+            _ => None,
+        },
     })
 }
 

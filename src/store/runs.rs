@@ -7,7 +7,7 @@ use super::comments::insert_comment;
 use super::issues::{get, set_status};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
-    Actor, ActorId, AuthorKind, EventKind, Issue, Millis, Run, RunOutcome, Status,
+    Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, Status,
 };
 
 /// How a run ended and what it does to its issue, committed as one transaction.
@@ -33,6 +33,8 @@ pub struct RunEnd {
     pub move_to: Option<(Status, Actor)>,
     /// Comments to add: author, kind, text.
     pub comments: Vec<(String, AuthorKind, String)>,
+    /// The size of the branch's change, stored on the issue when it moves to review.
+    pub diff: Option<DiffStat>,
 }
 
 /// One stored line of agent output.
@@ -265,6 +267,11 @@ impl Store {
                 set_status(tx, &issue, to, actor, agent_id)?;
                 if to == Status::InReview {
                     tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", [issue_id])?;
+                    let d = end.diff;
+                    tx.execute(
+                        "UPDATE issues SET diff_files = ?2, diff_added = ?3, diff_removed = ?4 WHERE id = ?1",
+                        params![issue_id, d.map(|d| d.files), d.map(|d| d.added), d.map(|d| d.removed)],
+                    )?;
                 }
             }
             Ok((get(tx, issue_id)?, ours))

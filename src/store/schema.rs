@@ -126,4 +126,11 @@ CREATE TRIGGER status_counts_move AFTER UPDATE OF status ON issues
         ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;
 ",
+    // 5: the size of the change, taken once when a run moves the issue to review, so review
+    // cards show `+N −M` without running git per card per reload
+    r"
+ALTER TABLE issues ADD COLUMN diff_files   INTEGER;
+ALTER TABLE issues ADD COLUMN diff_added   INTEGER;
+ALTER TABLE issues ADD COLUMN diff_removed INTEGER;
+",
 ];

@@ -33,6 +33,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         worktree: None,
         base: None,
         session_id: None,
+        diff: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }

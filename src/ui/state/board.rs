@@ -282,6 +282,7 @@ mod tests {
                 worktree: None,
                 base: None,
                 session_id: None,
+                diff: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -249,6 +249,7 @@ mod tests {
                 worktree: None,
                 base: None,
                 session_id: None,
+                diff: None,
                 created_at: 0,
                 updated_at: 0,
             },
