@@ -155,6 +155,14 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Show an issue's change against its merge base with its base branch (committed work only).
+    Diff {
+        /// The issue.
+        id: i64,
+        /// Only the files with their +/- counts and the totals, like `git diff --stat`.
+        #[arg(long)]
+        stat: bool,
+    },
     /// Stop the agent working on an issue (in this or any other process on the database).
     Stop {
         /// The issue.

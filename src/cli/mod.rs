@@ -14,6 +14,7 @@ use crate::store::{IssueEdit, NewIssue, Stop, Store};
 pub mod doctor;
 
 mod args;
+mod diff;
 mod headless;
 mod log;
 mod output;
@@ -92,7 +93,10 @@ fn text_arg(text: String) -> anyhow::Result<String> {
 
 /// Runs a non-TUI subcommand.
 pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
-    let need_repo = matches!(command, Command::Run { .. } | Command::Gc);
+    let need_repo = matches!(
+        command,
+        Command::Run { .. } | Command::Gc | Command::Diff { .. }
+    );
     if let Command::Config { sample: true } = command {
         std::io::stdout().lock().write_all(SAMPLE.as_bytes())?;
         return Ok(());
@@ -235,6 +239,10 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         } => {
             drop(out);
             log::print_log(&ctx, id, run, follow, raw)?;
+        }
+        Command::Diff { id, stat } => {
+            drop(out);
+            diff::print_diff(&ctx, id, stat)?;
         }
         Command::Keys { markdown } => {
             crate::ui::keymap::print_keys(&mut out, ctx.config.file.ui.keys.as_ref(), markdown)?
