@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{App, Effect, Level};
+use super::state::diff::{DiffPayload, DiffReply, DiffRequest};
 use super::keymap::Keymap;
 use super::store_thread::{self, StoreReply};
 use super::terminal::{draw_synced, TerminalGuard};
@@ -37,6 +38,8 @@ pub enum UiEvent {
     Runner(RunnerEvent),
     /// The runner stopped (with its error, if any).
     RunnerExited(Option<String>),
+    /// A diff computed off the UI thread.
+    Diff(DiffReply),
 }
 
 /// Builds the app from options: theme, keys, runner presence. Returns warnings to show; a
@@ -200,6 +203,9 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                             let _ = c.send(cmd);
                         }
                     }
+                    Effect::Diff(req) => {
+                        spawn_diff(opts.config.paths.repo_root.clone(), req, tx.clone())
+                    }
                     Effect::Bell => {
                         let mut out = std::io::stdout();
                         let _ = out.write_all(b"\x07");
@@ -253,6 +259,24 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     outcome
 }
 
+/// Runs git for a diff on a blocking task: a large diff takes a while to read and parse, and
+/// the UI task never waits on a process. The answer comes back on the UI channel.
+fn spawn_diff(repo: std::path::PathBuf, req: DiffRequest, tx: mpsc::UnboundedSender<UiEvent>) {
+    use crate::runner::review::diff;
+    tokio::task::spawn_blocking(move || {
+        let result = if req.full {
+            diff::issue_diff(&repo, &req.target).map(|d| DiffPayload::Full(Box::new(d)))
+        } else {
+            diff::issue_stat(&repo, &req.target).map(DiffPayload::Stat)
+        };
+        let _ = tx.send(UiEvent::Diff(DiffReply {
+            gen: req.gen,
+            issue_id: req.target.issue_id,
+            result: result.map_err(|e| e.to_string()),
+        }));
+    });
+}
+
 fn handle(app: &mut App, ev: UiEvent) {
     app.set_now(now_millis());
     match ev {
@@ -264,6 +288,7 @@ fn handle(app: &mut App, ev: UiEvent) {
         UiEvent::TermError(e) => app.toast(Level::Error, format!("terminal: {e}"), None),
         UiEvent::Store(r) => app.on_store(r),
         UiEvent::Runner(r) => app.on_runner(r),
+        UiEvent::Diff(r) => app.on_diff(r),
         UiEvent::RunnerExited(err) => {
             app.set_has_runner(false);
             if let Some(e) = err {

@@ -41,6 +41,10 @@ pub enum Layer {
     Confirm,
     /// Typing into the board's filter.
     Filter,
+    /// Typing a search into the diff.
+    DiffSearch,
+    /// An issue's diff, over the board or the detail.
+    Diff,
     /// A run's transcript, over the detail.
     Transcript,
     /// The issue detail.
@@ -50,11 +54,13 @@ pub enum Layer {
 }
 
 /// The stack, top first.
-pub const STACK: [Layer; 7] = [
+pub const STACK: [Layer; 9] = [
     Layer::Overlay,
     Layer::Editor,
     Layer::Confirm,
     Layer::Filter,
+    Layer::DiffSearch,
+    Layer::Diff,
     Layer::Transcript,
     Layer::Detail,
     Layer::Focus,
@@ -66,7 +72,7 @@ impl Layer {
     pub fn is_modal(self) -> bool {
         matches!(
             self,
-            Layer::Overlay | Layer::Editor | Layer::Confirm | Layer::Filter
+            Layer::Overlay | Layer::Editor | Layer::Confirm | Layer::Filter | Layer::DiffSearch
         )
     }
 }
@@ -84,6 +90,10 @@ pub struct Open {
     pub confirm: bool,
     /// The board's filter is being typed into.
     pub filter: bool,
+    /// A diff is open.
+    pub diff: bool,
+    /// The diff's search is being typed into.
+    pub diff_typing: bool,
     /// A transcript is open.
     pub transcript: bool,
     /// The detail is open.
@@ -100,6 +110,8 @@ impl Open {
             Layer::Editor => self.editor,
             Layer::Confirm => self.confirm,
             Layer::Filter => self.filter,
+            Layer::DiffSearch => self.diff_typing,
+            Layer::Diff => self.diff,
             Layer::Transcript => self.transcript,
             Layer::Detail => self.detail,
             Layer::Focus => true,
@@ -123,7 +135,8 @@ impl Open {
             Layer::Overlay => Context::Overlay,
             Layer::Editor => Context::Editor,
             Layer::Confirm => Context::Confirm,
-            Layer::Filter => Context::Filter,
+            Layer::Filter | Layer::DiffSearch => Context::Filter,
+            Layer::Diff => Context::Diff,
             Layer::Transcript => Context::Transcript,
             Layer::Detail => Context::Detail,
             Layer::Focus => self.focus.context(),
@@ -163,6 +176,8 @@ mod tests {
             editor: false,
             confirm: false,
             filter: false,
+            diff: false,
+            diff_typing: false,
             transcript: false,
             detail: false,
             focus: Focus::Board,
@@ -191,6 +206,19 @@ mod tests {
         open.editor = true;
         assert_eq!(route(&map, &open, key('q')), (Layer::Editor, None));
         assert_eq!(open.here(), Context::Transcript);
+    }
+
+    #[test]
+    fn the_diff_takes_its_keys_and_its_search_types() {
+        let map = Keymap::default();
+        let mut open = closed();
+        open.detail = true;
+        open.diff = true;
+        assert_eq!(route(&map, &open, key(']')), (Layer::Diff, Some(Action::NextFile)));
+        assert_eq!(route(&map, &open, key('c')), (Layer::Diff, None));
+        open.diff_typing = true;
+        assert_eq!(route(&map, &open, key('q')), (Layer::DiffSearch, None));
+        assert_eq!(open.here(), Context::Diff);
     }
 
     #[test]

@@ -129,7 +129,27 @@ tokens!(
     agent,
     /// System authors.
     system,
+    /// Added lines of a diff (and `+` counts).
+    diff_added,
+    /// Removed lines of a diff (and `−` counts).
+    diff_removed,
+    /// A diff's `@@` hunk headers.
+    diff_hunk,
+    /// A diff's file headers.
+    diff_file,
+    /// What a diff names instead of dumping: renames, modes, binary files.
+    diff_meta,
 );
+
+/// Diff tokens a theme may leave out, and the token each falls back to (themes written before
+/// the diff view existed keep working, in their own colours).
+const DIFF_DEFAULTS: &[(&str, fn(&Theme) -> Style)] = &[
+    ("diff_added", |t| t.ok),
+    ("diff_removed", |t| t.line_error),
+    ("diff_hunk", |t| t.info),
+    ("diff_file", |t| t.title),
+    ("diff_meta", |t| t.muted),
+];
 
 /// Parses `"bold red on black"`-style strings; unknown words are errors so typos surface.
 pub fn parse_style(spec: &str) -> Result<Style, String> {
@@ -178,6 +198,12 @@ impl Theme {
                     }
                 }
                 Err(e) => warnings.push(format!("theme: {key}: {e}")),
+            }
+        }
+        for (key, fallback) in DIFF_DEFAULTS {
+            if !file.styles.contains_key(*key) {
+                let style = fallback(&theme);
+                theme.set(key, style);
             }
         }
         Ok((theme, warnings))
@@ -274,6 +300,17 @@ impl Theme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_theme_without_diff_tokens_takes_them_from_its_own_colours() {
+        let (t, w) = Theme::from_toml("[styles]\nok = \"blue\"\ninfo = \"magenta\"\n")
+            .expect("parses");
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(t.diff_added.fg, Some(Color::Blue));
+        assert_eq!(t.diff_hunk.fg, Some(Color::Magenta));
+        let (t, _) = Theme::from_toml("[styles]\ndiff_added = \"yellow\"\n").expect("parses");
+        assert_eq!(t.diff_added.fg, Some(Color::Yellow));
+    }
 
     #[test]
     fn every_builtin_theme_parses_without_warnings() {

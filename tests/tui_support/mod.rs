@@ -158,6 +158,8 @@ pub fn sample_inbox() -> Vec<InboxItem> {
             question: "Should old sessions be deleted or archived?\nArchiving keeps 2 GB around; deleting is irreversible.".into(),
             asked_by: "box-2".into(),
             asked_at: NOW - 30_000,
+            branch: None,
+            base: None,
         },
         InboxItem {
             issue_id: 11,
@@ -165,6 +167,8 @@ pub fn sample_inbox() -> Vec<InboxItem> {
             question: "Which limit: per IP or per token?".into(),
             asked_by: "box-1".into(),
             asked_at: NOW - 600_000,
+            branch: None,
+            base: None,
         },
     ]
 }

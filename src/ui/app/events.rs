@@ -26,6 +26,7 @@ impl App {
             StoreReply::Detail(d) => {
                 if let Some(view) = self.detail.as_mut().filter(|v| v.id() == d.issue.id) {
                     view.set_detail(d);
+                    self.request_detail_files();
                 }
             }
             StoreReply::Transcript { run_id, lines } => {

@@ -24,7 +24,8 @@ impl App {
             Layer::Editor => self.editor_key(action, key),
             Layer::Confirm => self.confirm_key(action),
             Layer::Filter => self.filter_key(action, key),
-            Layer::Transcript | Layer::Detail | Layer::Focus => {
+            Layer::DiffSearch => self.diff_search_key(action, key),
+            Layer::Diff | Layer::Transcript | Layer::Detail | Layer::Focus => {
                 if let Some(action) = action {
                     update(self, action);
                 }
@@ -133,8 +134,8 @@ impl App {
         if wheel.is_none() && !matches!(m.kind, MouseEventKind::Down(_)) {
             return;
         }
-        if self.detail.is_some() {
-            // The detail (and its transcript) fills the screen: the wheel scrolls it.
+        if self.detail.is_some() || self.diff.is_some() {
+            // The detail (its transcript, a diff) fills the screen: the wheel scrolls it.
             if let Some(action) = wheel {
                 update(self, action);
             }

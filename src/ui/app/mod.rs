@@ -4,16 +4,18 @@
 //! replies and runner events in. Effects (store requests, runner commands) are queued for the
 //! event loop, so all of it is testable without a terminal.
 
+mod diff;
 mod events;
 mod input;
 mod update;
 
-use super::keymap::{HelpRow, Keymap};
+use super::keymap::{Action, Context, HelpRow, Keymap};
 use super::layout::{self, Shape};
 use super::router::{Layer, Open};
 use super::state::board::Board;
 use super::state::confirm::Confirm;
 use super::state::detail::{DetailView, TranscriptView};
+use super::state::diff::DiffView;
 use super::state::editor::Editor;
 use super::state::help::HelpState;
 use super::state::inbox::Inbox;
@@ -48,6 +50,10 @@ pub struct App {
     inbox: Inbox,
     toasts: Toasts,
     detail: Option<DetailView>,
+    /// The open diff, over the board or the detail.
+    diff: Option<DiffView>,
+    /// The last diff request's generation.
+    diff_gen: u64,
     editor: Option<Editor>,
     help: Option<HelpState>,
     confirm: Option<Confirm>,
@@ -85,6 +91,8 @@ impl App {
             inbox: Inbox::default(),
             toasts: Toasts::default(),
             detail: None,
+            diff: None,
+            diff_gen: 0,
             editor: None,
             help: None,
             confirm: None,
@@ -186,6 +194,11 @@ impl App {
     /// The open detail.
     pub fn detail(&self) -> Option<&DetailView> {
         self.detail.as_ref()
+    }
+
+    /// The open diff.
+    pub fn diff(&self) -> Option<&DiffView> {
+        self.diff.as_ref()
     }
 
     /// The open editor.
@@ -324,6 +337,8 @@ impl App {
             editor: self.editor.is_some(),
             confirm: self.confirm.is_some(),
             filter: self.board.is_typing(),
+            diff: self.diff.is_some(),
+            diff_typing: self.diff.as_ref().is_some_and(DiffView::is_typing),
             transcript: self
                 .detail
                 .as_ref()
@@ -356,6 +371,11 @@ impl App {
                 .unwrap_or_default(),
             Layer::Confirm => Confirm::hints(km),
             Layer::Filter => Vec::new(),
+            Layer::DiffSearch => vec![
+                (km.label(Context::Filter, Action::Done), "keep".into()),
+                (km.label(Context::Filter, Action::Close), "clear".into()),
+            ],
+            Layer::Diff => DiffView::hints(km),
             Layer::Transcript => TranscriptView::hints(km),
             Layer::Detail => DetailView::hints(km),
             Layer::Focus => km
@@ -371,7 +391,7 @@ impl App {
         Shape {
             size: self.size,
             banner: self.banner.is_some(),
-            detail: self.detail.is_some(),
+            detail: self.detail.is_some() || self.diff.is_some(),
             panes: self.panes.list().len(),
             pane_cursor: self.panes.cursor(),
             zoom: self.panes.zoomed(),

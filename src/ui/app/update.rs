@@ -22,6 +22,7 @@ pub fn update(app: &mut App, action: Action) {
     let open = app.open_layers();
     for layer in open.stack().filter(|l| !l.is_modal()) {
         let step = match layer {
+            Layer::Diff => app.diff_action(action),
             Layer::Transcript => app.transcript_action(action),
             Layer::Detail => app.detail_action(action),
             _ => {
@@ -93,6 +94,7 @@ impl App {
             | Action::Accept
             | Action::ToBacklog
             | Action::Open
+            | Action::OpenDiff
             | Action::StopAgent => self.issue_action(action),
             Action::Filter => self.board.start_typing(),
             Action::Column(n) => self.focus_column(usize::from(n)),
@@ -115,7 +117,11 @@ impl App {
             | Action::PrevField
             | Action::Done
             | Action::WaitThenQuit
-            | Action::StopAndQuit => {}
+            | Action::StopAndQuit
+            | Action::NextFile
+            | Action::PrevFile
+            | Action::NextMatch
+            | Action::PrevMatch => {}
         }
     }
 
@@ -247,6 +253,7 @@ impl App {
                 self.jump_to_issue(id);
             }
             (Action::StopAgent, Some((id, status))) => self.stop_agent(id, status),
+            (Action::OpenDiff, Some((id, _))) => self.open_diff(id),
             _ => none(self),
         }
     }

@@ -85,6 +85,7 @@ const ROWS: &[Row] = &[
         "request changes (comment → ready)",
         None,
     ),
+    (C::Board, A::OpenDiff, "D", "diff of the branch", None),
     (C::Board, A::ToBacklog, "B", "back to backlog", None),
     (C::Board, A::Comment, "c", "comment", None),
     (C::Board, A::EditIssue, "e", "edit issue", None),
@@ -114,6 +115,7 @@ const ROWS: &[Row] = &[
         Some("reply"),
     ),
     (C::Inbox, A::Open, "d", "issue detail", Some("detail")),
+    (C::Inbox, A::OpenDiff, "D", "diff of the branch", None),
     (
         C::Toasts,
         A::Open,
@@ -139,6 +141,7 @@ const ROWS: &[Row] = &[
     ),
     (C::Detail, A::Accept, "a", "accept: in review → done", None),
     (C::Detail, A::RequestChanges, "R", "request changes", None),
+    (C::Detail, A::OpenDiff, "D", "diff of the branch", Some("diff")),
     // The layers below take only their own keys. Their descriptions stay clear of words the
     // overlay's filter finds in the rows above ("issue", "pause"), so a search lists the
     // board's keys first.
@@ -165,6 +168,28 @@ const ROWS: &[Row] = &[
         "suspend to the shell",
         None,
     ),
+    (C::Diff, A::Up, "k up", "scroll up", None),
+    (C::Diff, A::Down, "j down", "scroll down", None),
+    (C::Diff, A::PageUp, "pgup ctrl-u", "page up", None),
+    (C::Diff, A::PageDown, "pgdn ctrl-d", "page down", None),
+    (C::Diff, A::Top, "g home", "first line", None),
+    (C::Diff, A::Bottom, "G end", "last line", None),
+    (C::Diff, A::NextFile, "]", "next file", Some("next file")),
+    (C::Diff, A::PrevFile, "[", "previous file", None),
+    (C::Diff, A::Filter, "/", "search the diff", Some("search")),
+    (C::Diff, A::NextMatch, "n", "next match", None),
+    (C::Diff, A::PrevMatch, "N", "previous match", None),
+    (C::Diff, A::Close, "esc", "back", Some("back")),
+    (C::Diff, A::Help, "? f1", "help", None),
+    (C::Diff, A::Quit, "q", "quit", None),
+    (
+        C::Diff,
+        A::ForceQuit,
+        "ctrl-c",
+        "quit now (stops agents)",
+        None,
+    ),
+    (C::Diff, A::Suspend, "ctrl-z", "suspend to the shell", None),
     (C::Editor, A::Save, "ctrl-s", "save / send", Some("save")),
     (C::Editor, A::Close, "esc", "cancel", Some("cancel")),
     (

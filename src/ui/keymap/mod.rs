@@ -32,6 +32,8 @@ pub enum Context {
     Toasts,
     /// A run's transcript is open over the detail.
     Transcript,
+    /// An issue's diff is open.
+    Diff,
     /// An issue, comment or answer editor is open.
     Editor,
     /// Typing into a filter (the board's or the overlay's).
@@ -44,7 +46,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order tables list them.
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::Board,
         Context::Panes,
@@ -52,6 +54,7 @@ impl Context {
         Context::Detail,
         Context::Toasts,
         Context::Transcript,
+        Context::Diff,
         Context::Editor,
         Context::Filter,
         Context::Overlay,
@@ -68,6 +71,7 @@ impl Context {
             Context::Detail => "Issue detail",
             Context::Toasts => "Notifications",
             Context::Transcript => "Transcript",
+            Context::Diff => "Diff",
             Context::Editor => "Editor",
             Context::Filter => "Typing a filter",
             Context::Overlay => "Keys overlay",
@@ -160,6 +164,16 @@ pub enum Action {
     PrevField,
     /// Stop typing into a filter and keep it.
     Done,
+    /// Open the selected issue's diff.
+    OpenDiff,
+    /// The diff's next file.
+    NextFile,
+    /// The diff's previous file.
+    PrevFile,
+    /// The next match of a search.
+    NextMatch,
+    /// The previous match of a search.
+    PrevMatch,
     /// Quit once the running agents finish, claiming nothing more.
     WaitThenQuit,
     /// Stop the running agents and quit.
@@ -205,6 +219,11 @@ impl Action {
             Action::NextField => "next_field",
             Action::PrevField => "previous_field",
             Action::Done => "done",
+            Action::OpenDiff => "diff",
+            Action::NextFile => "next_file",
+            Action::PrevFile => "previous_file",
+            Action::NextMatch => "next_match",
+            Action::PrevMatch => "previous_match",
             Action::WaitThenQuit => "wait_then_quit",
             Action::StopAndQuit => "stop_and_quit",
             Action::Column(n) => return format!("column_{}", n + 1),

@@ -1,7 +1,8 @@
 //! The issue detail (body, thread, runs) and, over it, a run's full transcript.
 
 use super::{Hint, Step};
-use crate::domain::{IssueDetail, Status};
+use crate::domain::{IssueDetail, Millis, Status};
+use crate::runner::review::diff::{DiffTarget, FileStat};
 use crate::runner::PaneLine;
 use crate::ui::keymap::{Action, Context, Keymap};
 
@@ -13,6 +14,10 @@ pub struct DetailView {
     scroll: u16,
     run_cursor: usize,
     transcript: Option<TranscriptView>,
+    /// The files an in_review issue's branch changed, or why they cannot be read.
+    files: Option<Result<Vec<FileStat>, String>>,
+    /// The request the files are awaited from, and the issue version it was made for.
+    files_asked: Option<(u64, Millis)>,
 }
 
 /// What a detail key asks of the app.
@@ -37,7 +42,40 @@ impl DetailView {
             scroll: 0,
             run_cursor: 0,
             transcript: None,
+            files: None,
+            files_asked: None,
         }
+    }
+
+    /// The files an in_review issue's branch changed (None until read).
+    pub fn files(&self) -> Option<&Result<Vec<FileStat>, String>> {
+        self.files.as_ref()
+    }
+
+    /// What to diff for the file list, when an in_review issue changed since it was read
+    /// (one request per version of the issue, not one per reload); `gen` is recorded.
+    pub(crate) fn want_files(&mut self, gen: u64) -> Option<DiffTarget> {
+        let i = &self.detail.as_ref()?.issue;
+        if i.status != Status::InReview
+            || self.files_asked.is_some_and(|(_, at)| at == i.updated_at)
+        {
+            return None;
+        }
+        self.files_asked = Some((gen, i.updated_at));
+        Some(DiffTarget {
+            issue_id: i.id,
+            branch: i.branch.clone(),
+            base: i.base.clone(),
+        })
+    }
+
+    /// The answer to the file-list request `gen`; false when it is not the one awaited.
+    pub(crate) fn set_files(&mut self, gen: u64, files: Result<Vec<FileStat>, String>) -> bool {
+        if self.files_asked.map(|(g, _)| g) != Some(gen) {
+            return false;
+        }
+        self.files = Some(files);
+        true
     }
 
     /// The issue.

@@ -90,6 +90,8 @@ mod tests {
             question: "?".into(),
             asked_by: "box".into(),
             asked_at: at,
+            branch: None,
+            base: None,
         }
     }
 

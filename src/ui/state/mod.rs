@@ -5,6 +5,7 @@
 pub mod board;
 pub mod confirm;
 pub mod detail;
+pub mod diff;
 pub mod editor;
 pub mod help;
 pub mod inbox;
@@ -21,6 +22,8 @@ pub enum Effect {
     Store(StoreRequest),
     /// Tell the runner of this process.
     Runner(RunnerCommand),
+    /// Compute a diff off the UI thread.
+    Diff(diff::DiffRequest),
     /// Ring the terminal bell.
     Bell,
     /// Suspend the process (ctrl-z).

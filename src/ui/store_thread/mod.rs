@@ -105,6 +105,10 @@ pub struct InboxItem {
     pub asked_by: String,
     /// When (epoch ms), for newest-first order.
     pub asked_at: Millis,
+    /// The branch, once a run started (for its diff).
+    pub branch: Option<String>,
+    /// The branch it started from.
+    pub base: Option<String>,
 }
 
 /// What the store thread sends back.
@@ -370,6 +374,8 @@ fn inbox(store: &Store) -> StoreResult<StoreReply> {
                 question: q.as_ref().map(|c| c.body.clone()).unwrap_or_default(),
                 asked_by: q.as_ref().map(|c| c.author.clone()).unwrap_or_default(),
                 asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
+                branch: i.branch,
+                base: i.base,
             }
         })
         .collect();

@@ -50,6 +50,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
     if let Some(w) = &i.worktree {
         lines.push(Line::styled(format!("worktree {w}"), t.muted));
     }
+    if i.status == crate::domain::Status::InReview {
+        files(&mut lines, app, d);
+    }
     lines.push(Line::default());
     if i.body.trim().is_empty() {
         lines.push(Line::styled("(no description)", t.muted));
@@ -133,6 +136,56 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         super::wrapped(lines).block(block).scroll((d.scroll(), 0)),
         area,
     );
+}
+
+/// Most files the detail lists; the diff view has them all.
+const FILES_SHOWN: usize = 30;
+
+/// The files an in_review issue's branch changed, with the totals.
+fn files(lines: &mut Vec<Line<'static>>, app: &App, d: &DetailView) {
+    let t = app.theme();
+    lines.push(Line::default());
+    let files = match d.files() {
+        None => {
+            lines.push(Line::styled("── Files changed ── reading…", t.accent));
+            return;
+        }
+        Some(Err(e)) => {
+            lines.push(Line::styled("── Files changed ──", t.accent));
+            lines.push(Line::styled(e.clone(), t.error));
+            return;
+        }
+        Some(Ok(files)) => files,
+    };
+    let total = crate::runner::review::diff::totals(files);
+    let mut head = vec![Span::styled(
+        format!("── Files changed ({}) ", total.files),
+        t.accent,
+    )];
+    head.extend(super::diff::counts(t, total.added, total.removed));
+    head.push(Span::styled(
+        format!(
+            " ── {} shows the diff",
+            app.keymap()
+                .label(crate::ui::keymap::Context::Detail, crate::ui::keymap::Action::OpenDiff)
+        ),
+        t.muted,
+    ));
+    lines.push(Line::from(head));
+    for f in files.iter().take(FILES_SHOWN) {
+        let mut row = vec![Span::styled(format!("  {} ", f.display_path()), t.text)];
+        match f.lines {
+            Some((a, r)) => row.extend(super::diff::counts(t, a as i64, r as i64)),
+            None => row.push(Span::styled("bin", t.diff_meta)),
+        }
+        lines.push(Line::from(row));
+    }
+    if files.len() > FILES_SHOWN {
+        lines.push(Line::styled(
+            format!("  … and {} more", files.len() - FILES_SHOWN),
+            t.muted,
+        ));
+    }
 }
 
 fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: Rect) {

@@ -2,6 +2,7 @@
 
 mod board;
 mod detail;
+pub mod diff;
 mod editor;
 mod help;
 mod inbox;
@@ -129,7 +130,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         let line = Line::from(format!(" ⚠ {text}")).style(app.theme().banner);
         f.render_widget(Paragraph::new(line).style(app.theme().banner), r);
     }
-    if let Some(d) = app.detail() {
+    if let Some(v) = app.diff() {
+        diff::draw(f, app, v, a.main);
+    } else if let Some(d) = app.detail() {
         detail::draw(f, app, d, a.main);
     } else if app.focus() == Focus::Inbox {
         inbox::draw(f, app, a.main);

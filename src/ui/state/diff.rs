@@ -1,0 +1,507 @@
+//! An issue's diff: the file list with counts, then the unified diff. The diff is computed off
+//! the UI thread (the event loop runs [`DiffRequest`]s on a blocking task and answers with a
+//! [`DiffReply`]); here it is indexed once into rows, so a frame reads only the rows it shows
+//! and scrolling, file jumps and search are arithmetic on that index.
+
+use std::borrow::Cow;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{Hint, Step};
+use crate::runner::review::diff::{Diff, DiffTarget, FileStat};
+use crate::ui::keymap::{Action, Context, Keymap};
+
+/// Work for the event loop: compute an issue's diff (or only its file counts) off the UI
+/// thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffRequest {
+    /// Echoed in the reply, so an answer nobody waits for any more is dropped.
+    pub gen: u64,
+    /// The issue, its branch and base.
+    pub target: DiffTarget,
+    /// The whole diff (the diff view), or the file counts only (the detail).
+    pub full: bool,
+}
+
+/// What a [`DiffRequest`] found.
+#[derive(Debug, Clone)]
+pub enum DiffPayload {
+    /// The whole diff.
+    Full(Box<Diff>),
+    /// The files with their counts.
+    Stat(Vec<FileStat>),
+}
+
+/// The answer to a [`DiffRequest`].
+#[derive(Debug, Clone)]
+pub struct DiffReply {
+    /// The request's generation.
+    pub gen: u64,
+    /// The issue.
+    pub issue_id: i64,
+    /// The diff, or why there is none (for the user).
+    pub result: Result<DiffPayload, String>,
+}
+
+/// One row of the view, pointing into the diff (indexes are `u32` to keep a 50,000-line
+/// index small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    /// A file's line in the list at the top.
+    Stat(u32),
+    /// The totals under the list.
+    Totals,
+    /// An empty row.
+    Blank,
+    /// A file's header.
+    File(u32),
+    /// A note under a file's header (rename, mode, binary): file, note.
+    Note(u32, u32),
+    /// A hunk header: file, hunk.
+    Hunk(u32, u32),
+    /// A line: file, hunk, line.
+    Line(u32, u32, u32),
+    /// The diff was cut at the size limit.
+    Truncated,
+}
+
+#[derive(Debug, Clone)]
+enum Content {
+    Loading,
+    Failed(String),
+    Loaded {
+        diff: Box<Diff>,
+        rows: Vec<Row>,
+        /// The row of each file's header.
+        files: Vec<usize>,
+    },
+}
+
+/// The diff view.
+#[derive(Debug, Clone)]
+pub struct DiffView {
+    issue_id: i64,
+    title: String,
+    gen: u64,
+    content: Content,
+    scroll: usize,
+    query: String,
+    typing: bool,
+    /// Rows that hold the query, in order.
+    matches: Vec<usize>,
+}
+
+fn idx(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl DiffView {
+    /// A view waiting for request `gen`.
+    pub fn new(issue_id: i64, title: String, gen: u64) -> DiffView {
+        DiffView {
+            issue_id,
+            title,
+            gen,
+            content: Content::Loading,
+            scroll: 0,
+            query: String::new(),
+            typing: false,
+            matches: Vec::new(),
+        }
+    }
+
+    /// The issue.
+    pub fn issue_id(&self) -> i64 {
+        self.issue_id
+    }
+
+    /// Its title (printable).
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The loaded diff.
+    pub fn diff(&self) -> Option<&Diff> {
+        match &self.content {
+            Content::Loaded { diff, .. } => Some(diff),
+            _ => None,
+        }
+    }
+
+    /// Why the diff could not be shown.
+    pub fn error(&self) -> Option<&str> {
+        match &self.content {
+            Content::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Every row (empty while loading).
+    pub fn rows(&self) -> &[Row] {
+        match &self.content {
+            Content::Loaded { rows, .. } => rows,
+            _ => &[],
+        }
+    }
+
+    /// The first row shown.
+    pub fn scroll(&self) -> usize {
+        self.scroll
+    }
+
+    /// The search text.
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// Whether the search is being typed.
+    pub fn is_typing(&self) -> bool {
+        self.typing
+    }
+
+    /// Rows holding the search text.
+    pub fn matches(&self) -> &[usize] {
+        &self.matches
+    }
+
+    /// The index of the file shown at the top (the last header at or above the scroll).
+    pub fn current_file(&self) -> Option<usize> {
+        match &self.content {
+            Content::Loaded { files, .. } => {
+                let after = files.partition_point(|r| *r <= self.scroll);
+                Some(after.saturating_sub(1)).filter(|_| !files.is_empty())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the view waits for (or shows) the answer to request `gen`.
+    pub fn waits_for(&self, gen: u64) -> bool {
+        self.gen == gen
+    }
+
+    /// A reply; stale ones (another request's) are ignored. Returns whether it was ours.
+    pub(crate) fn set_reply(&mut self, reply: DiffReply) -> bool {
+        if reply.gen != self.gen {
+            return false;
+        }
+        self.content = match reply.result {
+            Ok(DiffPayload::Full(diff)) => {
+                let (rows, files) = index(&diff);
+                Content::Loaded { diff, rows, files }
+            }
+            Ok(DiffPayload::Stat(_)) => return false,
+            Err(e) => Content::Failed(e),
+        };
+        true
+    }
+
+    /// The text of a row, as drawn (without the prefix column for lines) and searched.
+    pub fn row_text(&self, row: Row) -> Cow<'_, str> {
+        let Some(d) = self.diff() else {
+            return Cow::Borrowed("");
+        };
+        let file = |f: u32| d.files.get(f as usize);
+        match row {
+            Row::Stat(f) | Row::File(f) => file(f).map_or(Cow::Borrowed(""), |f| {
+                Cow::Owned(f.display_path())
+            }),
+            Row::Note(f, n) => file(f)
+                .and_then(|f| f.notes().into_iter().nth(n as usize))
+                .map_or(Cow::Borrowed(""), Cow::Owned),
+            Row::Hunk(f, h) => file(f)
+                .and_then(|f| f.hunks.get(h as usize))
+                .map_or(Cow::Borrowed(""), |h| Cow::Borrowed(h.header.as_str())),
+            Row::Line(f, h, l) => file(f)
+                .and_then(|f| f.hunks.get(h as usize))
+                .and_then(|h| h.lines.get(l as usize))
+                .map_or(Cow::Borrowed(""), |l| Cow::Borrowed(l.text.as_str())),
+            Row::Totals | Row::Blank | Row::Truncated => Cow::Borrowed(""),
+        }
+    }
+
+    /// An action while the diff is on top (`page` rows a page). Close asks the app to close
+    /// the view; keys that work everywhere pass; anything else stops here.
+    pub(crate) fn on_action(&mut self, action: Action, page: usize) -> DiffStep {
+        match action {
+            Action::Close => return DiffStep::Close,
+            Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help => {
+                return DiffStep::Step(Step::Pass)
+            }
+            Action::Up => self.scroll = self.scroll.saturating_sub(1),
+            Action::Down => self.scroll += 1,
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(page),
+            Action::PageDown => self.scroll += page,
+            Action::Top => self.scroll = 0,
+            Action::Bottom => self.scroll = usize::MAX / 2,
+            Action::NextFile | Action::PrevFile => self.jump_file(action == Action::NextFile),
+            Action::Filter => {
+                self.typing = true;
+                self.query.clear();
+                self.matches.clear();
+            }
+            Action::NextMatch | Action::PrevMatch => {
+                let step = self.jump_match(action == Action::NextMatch, false);
+                self.clamp(page);
+                return step;
+            }
+            _ => {}
+        }
+        self.clamp(page);
+        DiffStep::Step(Step::Done)
+    }
+
+    /// Like `less`, the last row stops at the bottom of the view.
+    fn clamp(&mut self, page: usize) {
+        self.scroll = self
+            .scroll
+            .min(self.rows().len().saturating_sub(page.max(1)));
+    }
+
+    fn jump_file(&mut self, forward: bool) {
+        let Content::Loaded { files, .. } = &self.content else {
+            return;
+        };
+        let target = if forward {
+            files.iter().find(|r| **r > self.scroll)
+        } else {
+            files.iter().rev().find(|r| **r < self.scroll)
+        };
+        // Past the last file (or before the first) the view goes to the end (or the list).
+        self.scroll = match (target, forward) {
+            (Some(r), _) => *r,
+            (None, true) => self.scroll,
+            (None, false) => 0,
+        };
+    }
+
+    /// Moves to the next (or previous) match; `here` counts a match on the top row.
+    fn jump_match(&mut self, forward: bool, here: bool) -> DiffStep {
+        if self.query.is_empty() {
+            return DiffStep::NoSearch;
+        }
+        if self.matches.is_empty() {
+            return DiffStep::NoMatch;
+        }
+        let s = self.scroll;
+        let found = if forward {
+            self.matches
+                .iter()
+                .find(|r| **r > s || (here && **r == s))
+                .or(self.matches.first())
+        } else {
+            self.matches.iter().rev().find(|r| **r < s).or(self.matches.last())
+        };
+        if let Some(r) = found {
+            self.scroll = *r;
+        }
+        DiffStep::Step(Step::Done)
+    }
+
+    /// A key while the search is typed: text, backspace, enter (keep), esc (drop). Matches
+    /// follow every key, and the view goes to the first one from where it is.
+    pub(crate) fn type_key(
+        &mut self,
+        action: Option<Action>,
+        key: KeyEvent,
+        page: usize,
+    ) -> DiffStep {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match (action, key.code) {
+            (Some(Action::Close), _) => {
+                self.typing = false;
+                self.query.clear();
+                self.matches.clear();
+                return DiffStep::Step(Step::Done);
+            }
+            (Some(Action::Done), _) => {
+                self.typing = false;
+                return if self.query.is_empty() || !self.matches.is_empty() {
+                    DiffStep::Step(Step::Done)
+                } else {
+                    DiffStep::NoMatch
+                };
+            }
+            (Some(_), _) => return DiffStep::Step(Step::Done),
+            (None, KeyCode::Backspace) => {
+                self.query.pop();
+            }
+            (None, KeyCode::Char(c)) if !ctrl => self.query.push(c),
+            _ => return DiffStep::Step(Step::Done),
+        }
+        self.find();
+        if !self.matches.is_empty() {
+            self.jump_match(true, true);
+            self.clamp(page);
+        }
+        DiffStep::Step(Step::Done)
+    }
+
+    /// Every row holding the query (any case).
+    fn find(&mut self) {
+        let needle = self.query.to_lowercase();
+        self.matches = if needle.is_empty() {
+            Vec::new()
+        } else {
+            (0..self.rows().len())
+                .filter(|i| {
+                    self.row_text(self.rows()[*i])
+                        .to_lowercase()
+                        .contains(&needle)
+                })
+                .collect()
+        };
+    }
+
+    /// The hint bar while the diff is on top.
+    pub fn hints(keymap: &Keymap) -> Vec<Hint> {
+        let c = Context::Diff;
+        let mut v: Vec<Hint> = vec![(
+            format!(
+                "{} {}",
+                keymap.pair(c, Action::Down, Action::Up),
+                keymap.pair(c, Action::PageUp, Action::PageDown)
+            ),
+            "scroll".into(),
+        )];
+        v.push((
+            keymap.pair(c, Action::NextFile, Action::PrevFile),
+            "file".into(),
+        ));
+        v.push((keymap.label(c, Action::Filter), "search".into()));
+        v.push((
+            keymap.pair(c, Action::NextMatch, Action::PrevMatch),
+            "match".into(),
+        ));
+        v.push((keymap.label(c, Action::Close), "back".into()));
+        v
+    }
+}
+
+/// What a diff key asks of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffStep {
+    /// Handled here, or not the view's (see [`Step`]).
+    Step(Step),
+    /// Close the view.
+    Close,
+    /// `n`/`N` without a search.
+    NoSearch,
+    /// The search matches nothing.
+    NoMatch,
+}
+
+/// The rows of a diff: the file list, the totals, then each file's header, notes, hunks and
+/// lines.
+fn index(d: &Diff) -> (Vec<Row>, Vec<usize>) {
+    let mut rows = Vec::with_capacity(d.files.len() * 3 + d.line_count() + 4);
+    rows.extend((0..d.files.len()).map(|f| Row::Stat(idx(f))));
+    rows.push(Row::Totals);
+    let mut files = Vec::with_capacity(d.files.len());
+    for (fi, f) in d.files.iter().enumerate() {
+        rows.push(Row::Blank);
+        files.push(rows.len());
+        rows.push(Row::File(idx(fi)));
+        rows.extend((0..f.notes().len()).map(|n| Row::Note(idx(fi), idx(n))));
+        for (hi, h) in f.hunks.iter().enumerate() {
+            rows.push(Row::Hunk(idx(fi), idx(hi)));
+            rows.extend((0..h.lines.len()).map(|l| Row::Line(idx(fi), idx(hi), idx(l))));
+        }
+    }
+    if d.truncated {
+        rows.push(Row::Truncated);
+    }
+    (rows, files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::review::diff::parse;
+
+    fn view(text: &str) -> DiffView {
+        let mut v = DiffView::new(3, "t".into(), 7);
+        let reply = |gen| DiffReply {
+            gen,
+            issue_id: 3,
+            result: Ok(DiffPayload::Full(Box::new(parse(text.as_bytes())))),
+        };
+        assert!(!v.set_reply(reply(6)), "a stale reply is dropped");
+        assert!(v.diff().is_none());
+        assert!(v.set_reply(reply(7)));
+        v
+    }
+
+    const TWO: &str = "diff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1 @@\n-x\n+y\ndiff --git a/b b/b\nnew file mode 100644\n--- /dev/null\n+++ b/b\n@@ -0,0 +1,2 @@\n+Needle\n+z\n";
+
+    #[test]
+    fn rows_list_the_files_then_the_diff() {
+        let v = view(TWO);
+        assert_eq!(
+            v.rows(),
+            [
+                Row::Stat(0),
+                Row::Stat(1),
+                Row::Totals,
+                Row::Blank,
+                Row::File(0),
+                Row::Hunk(0, 0),
+                Row::Line(0, 0, 0),
+                Row::Line(0, 0, 1),
+                Row::Blank,
+                Row::File(1),
+                Row::Note(1, 0),
+                Row::Hunk(1, 0),
+                Row::Line(1, 0, 0),
+                Row::Line(1, 0, 1),
+            ]
+        );
+        assert_eq!(v.row_text(Row::Note(1, 0)), "added");
+        assert_eq!(v.row_text(Row::Line(1, 0, 0)), "Needle");
+    }
+
+    #[test]
+    fn files_jump_and_scrolling_stops_at_the_end() {
+        let mut v = view(TWO);
+        v.on_action(Action::NextFile, 5);
+        assert_eq!((v.scroll(), v.current_file()), (4, Some(0)));
+        v.on_action(Action::NextFile, 5);
+        assert_eq!((v.scroll(), v.current_file()), (9, Some(1)));
+        v.on_action(Action::NextFile, 5);
+        assert_eq!(v.scroll(), 9);
+        v.on_action(Action::PrevFile, 5);
+        assert_eq!(v.scroll(), 4);
+        v.on_action(Action::Bottom, 5);
+        assert_eq!(v.scroll(), 9);
+        v.on_action(Action::Down, 5);
+        assert_eq!(v.scroll(), 9);
+        assert_eq!(v.on_action(Action::Close, 5), DiffStep::Close);
+        assert_eq!(v.on_action(Action::Quit, 5), DiffStep::Step(Step::Pass));
+    }
+
+    #[test]
+    fn search_finds_any_case_and_n_cycles() {
+        let mut v = view(TWO);
+        assert_eq!(v.on_action(Action::NextMatch, 5), DiffStep::NoSearch);
+        v.on_action(Action::Filter, 5);
+        assert!(v.is_typing());
+        let none = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
+        for c in "needle".chars() {
+            v.type_key(None, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), 5);
+        }
+        assert_eq!(v.matches(), [12]);
+        assert_eq!(v.scroll(), 9, "as far as the end allows");
+        assert_eq!(
+            v.type_key(Some(Action::Done), none, 5),
+            DiffStep::Step(Step::Done)
+        );
+        assert!(!v.is_typing());
+        v.on_action(Action::Top, 5);
+        v.on_action(Action::NextMatch, 5);
+        assert_eq!(v.scroll(), 9);
+        v.on_action(Action::Filter, 5);
+        v.type_key(None, none, 5);
+        v.type_key(None, none, 5);
+        assert_eq!(v.type_key(Some(Action::Done), none, 5), DiffStep::NoMatch);
+    }
+}
