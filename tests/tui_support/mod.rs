@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use autopilot_tui::domain::{
-    AuthorKind, Comment, Issue, IssueDetail, Kind, Run, RunOutcome, Status,
+    AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, Run, RunOutcome, Status,
 };
 use autopilot_tui::runner::{LineKind, PaneLine, RunnerEvent};
 use autopilot_tui::store::StatusCounts;
@@ -120,6 +120,12 @@ pub fn sample_cards() -> Vec<Card> {
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());
+    r.base = Some("main".into());
+    r.diff = Some(DiffStat {
+        files: 3,
+        added: 42,
+        removed: 7,
+    });
     v.push(card(r));
     v.push(card(issue(9, "Set up the repo", Status::Done, Kind::Chore)));
     v.push(card(issue(

@@ -164,12 +164,14 @@ impl DiffView {
         &self.matches
     }
 
-    /// The index of the file shown at the top (the last header at or above the scroll).
+    /// The index of the file at the top of the view (the last header at or above it).
     pub fn current_file(&self) -> Option<usize> {
         match &self.content {
             Content::Loaded { files, .. } => {
-                let after = files.partition_point(|r| *r <= self.scroll);
-                Some(after.saturating_sub(1)).filter(|_| !files.is_empty())
+                // None over the file list, before the first header.
+                files
+                    .partition_point(|r| *r <= self.scroll)
+                    .checked_sub(1)
             }
             _ => None,
         }
