@@ -163,3 +163,36 @@ fn unknown_unstarted_deleted_and_baseless_issues_are_refused_clearly() {
         "{err}"
     );
 }
+
+/// The real binary in tmux at 80×24: `D` on the card in review opens its diff, `G` goes to
+/// its end, esc comes back to the board.
+#[test]
+fn d_on_a_reviewed_card_shows_the_diff_in_a_real_terminal() {
+    use support::tmux::{Tmux, LIMIT};
+    if !support::tmux::available() {
+        return;
+    }
+    let (repo, _wt) = reviewed();
+    let Some(t) = Tmux::start_sized(&repo, "--no-runner", 80, 24) else {
+        return;
+    };
+    t.wait_screen("in review 1");
+    // The card carries the stat the runner stored.
+    t.keys(&["5"]);
+    t.wait_screen("+1 −0");
+    t.keys(&["D"]);
+    t.wait_screen("5 files changed, +2 −0");
+    let screen = t.wait_screen("+title here end");
+    assert!(!screen.contains("pwned"), "{screen}");
+    // 25 rows on 20: the end (run.sh's mode change) is below until G.
+    assert!(!screen.contains("mode 100644"), "{screen}");
+    t.keys(&["G"]);
+    t.wait_screen("mode 100644 → 100755");
+    t.keys(&["Escape"]);
+    t.wait_screen("in review 1");
+    support::wait_for("the diff to close", LIMIT, || {
+        (!t.screen().contains("files changed")).then_some(())
+    });
+    t.keys(&["q"]);
+    support::wait_for("the TUI to exit", LIMIT, || (!t.alive()).then_some(()));
+}
