@@ -14,7 +14,10 @@ use support::{git, TestRepo};
 /// and a line full of escape sequences; and an uncommitted change on top.
 fn reviewed() -> (TestRepo, PathBuf) {
     let repo = TestRepo::new();
-    for (name, text) in [("old name.txt", "kept\nkept\nkept\n"), ("run.sh", "echo hi\n")] {
+    for (name, text) in [
+        ("old name.txt", "kept\nkept\nkept\n"),
+        ("run.sh", "echo hi\n"),
+    ] {
         std::fs::write(repo.root.join(name), text).unwrap();
     }
     git(&repo.root, &["add", "."]);
@@ -48,9 +51,15 @@ fn diff_and_stat_show_the_branch_against_its_merge_base() {
     let stat = repo.ok(&["diff", "1", "--stat"]);
     let lines: Vec<&str> = stat.lines().collect();
     assert_eq!(lines.len(), 6, "{stat}");
-    assert!(lines.iter().any(|l| l.starts_with(" evil.txt ") && l.contains("|   1 +")));
-    assert!(lines.iter().any(|l| l.starts_with(" hello.txt ") && l.contains("|   1 +")));
-    assert!(lines.iter().any(|l| l.starts_with(" logo.png ") && l.ends_with("Bin")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with(" evil.txt ") && l.contains("|   1 +")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with(" hello.txt ") && l.contains("|   1 +")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with(" logo.png ") && l.ends_with("Bin")));
     assert!(lines
         .iter()
         .any(|l| l.starts_with(" old name.txt → new name.txt ") && l.ends_with("|   0")));
@@ -71,7 +80,10 @@ fn diff_and_stat_show_the_branch_against_its_merge_base() {
     assert!(text.contains("+title here end\n"), "{text}");
     assert!(text.contains("renamed from old name.txt\n"), "{text}");
     assert!(text.contains("mode 100644 → 100755\n"), "{text}");
-    assert!(text.contains("Binary file logo.png differs (not shown)\n"), "{text}");
+    assert!(
+        text.contains("Binary file logo.png differs (not shown)\n"),
+        "{text}"
+    );
     assert!(text.contains("+++ b/hello.txt\n"), "{text}");
     assert!(text.contains("+Hello, world!"), "{text}");
     assert!(!text.contains("uncommitted") && !text.contains("base-only"));
@@ -155,7 +167,10 @@ fn unknown_unstarted_deleted_and_baseless_issues_are_refused_clearly() {
 
     // The branch is deleted.
     let branch = repo.show(1)["branch"].as_str().unwrap().to_string();
-    git(&repo.root, &["worktree", "remove", "--force", wt.to_str().unwrap()]);
+    git(
+        &repo.root,
+        &["worktree", "remove", "--force", wt.to_str().unwrap()],
+    );
     git(&repo.root, &["branch", "-D", &branch]);
     let err = repo.fails(&["diff", "1"]);
     assert!(

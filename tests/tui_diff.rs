@@ -248,7 +248,10 @@ fn diff_80x24_searching() {
 fn a_300_column_frame_shows_whole_lines() {
     let a = opened(300, 30, SAMPLE);
     let screen = format!("{:?}", render(&a).backend());
-    assert!(screen.contains("+    // backoff doubles: 1s, 2s, 4s red"), "{screen}");
+    assert!(
+        screen.contains("+    // backoff doubles: 1s, 2s, 4s red"),
+        "{screen}"
+    );
     assert!(screen.contains("   renamed from docs/old.md"), "{screen}");
     assert!(screen.contains("   mode 100644 → 100755"), "{screen}");
     assert!(screen.contains("   binary"), "{screen}");
@@ -271,7 +274,10 @@ fn a_50000_line_diff_opens_and_draws_its_end() {
     render(&a);
     a.on_key(key('G'));
     let screen = format!("{:?}", render(&a).backend());
-    assert!(screen.contains("Binary files") || screen.contains("binary"), "{screen}");
+    assert!(
+        screen.contains("Binary files") || screen.contains("binary"),
+        "{screen}"
+    );
     a.on_key(key('g'));
     a.on_key(key(']'));
     a.on_key(key(']'));

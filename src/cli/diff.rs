@@ -100,15 +100,19 @@ fn write_stat(out: &mut impl Write, files: &[FileStat], p: &Paint) -> std::io::R
 
 /// ` 3 files changed, 10 insertions(+), 2 deletions(-)`, as git words it.
 pub fn totals_line(t: &DiffStat) -> String {
-    let plural = |n: i64, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut s = plural(t.files, "file changed", "files changed");
     if t.added > 0 || t.removed == 0 {
-        s.push_str(&format!(", {}(+)", plural(t.added, "insertion", "insertions")));
+        s.push_str(&format!(
+            ", {}(+)",
+            plural(t.added, "insertion", "insertions")
+        ));
     }
     if t.removed > 0 || t.added == 0 {
-        s.push_str(&format!(", {}(-)", plural(t.removed, "deletion", "deletions")));
+        s.push_str(&format!(
+            ", {}(-)",
+            plural(t.removed, "deletion", "deletions")
+        ));
     }
     s
 }
@@ -181,7 +185,10 @@ mod tests {
             t(3, 10, 2),
             "3 files changed, 10 insertions(+), 2 deletions(-)"
         );
-        assert_eq!(t(1, 0, 0), "1 file changed, 0 insertions(+), 0 deletions(-)");
+        assert_eq!(
+            t(1, 0, 0),
+            "1 file changed, 0 insertions(+), 0 deletions(-)"
+        );
     }
 
     #[test]
@@ -206,6 +213,9 @@ mod tests {
         assert!(lines[0].ends_with("+-"), "{text}");
         assert!(lines[0].len() <= STAT_WIDTH, "{text}");
         assert_eq!(lines[1], " img.png |  Bin");
-        assert_eq!(lines[2], " 2 files changed, 1000 insertions(+), 10 deletions(-)");
+        assert_eq!(
+            lines[2],
+            " 2 files changed, 1000 insertions(+), 10 deletions(-)"
+        );
     }
 }

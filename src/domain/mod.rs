@@ -12,8 +12,8 @@ pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
-    Actor, AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome,
-    Status,
+    Actor, AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, ParseEnumError, Run,
+    RunOutcome, Status,
 };
 
 /// Milliseconds since the Unix epoch, the one time unit stored everywhere.

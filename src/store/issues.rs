@@ -4,8 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
-    transition, Actor, ActorId, DiffStat, EventKind, Issue, IssueChanges, IssueDetail, Kind,
-    Status,
+    transition, Actor, ActorId, DiffStat, EventKind, Issue, IssueChanges, IssueDetail, Kind, Status,
 };
 
 /// What `add` needs to create an issue.

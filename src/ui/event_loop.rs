@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{App, Effect, Level};
-use super::state::diff::{DiffPayload, DiffReply, DiffRequest};
 use super::keymap::Keymap;
+use super::state::diff::{DiffPayload, DiffReply, DiffRequest};
 use super::store_thread::{self, StoreReply};
 use super::terminal::{draw_synced, TerminalGuard};
 use super::theme::Theme;

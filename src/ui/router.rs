@@ -214,7 +214,10 @@ mod tests {
         let mut open = closed();
         open.detail = true;
         open.diff = true;
-        assert_eq!(route(&map, &open, key(']')), (Layer::Diff, Some(Action::NextFile)));
+        assert_eq!(
+            route(&map, &open, key(']')),
+            (Layer::Diff, Some(Action::NextFile))
+        );
         assert_eq!(route(&map, &open, key('c')), (Layer::Diff, None));
         open.diff_typing = true;
         assert_eq!(route(&map, &open, key('q')), (Layer::DiffSearch, None));

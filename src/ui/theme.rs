@@ -141,9 +141,12 @@ tokens!(
     diff_meta,
 );
 
+/// Where a token a theme leaves out takes its style from.
+type Fallback = fn(&Theme) -> Style;
+
 /// Diff tokens a theme may leave out, and the token each falls back to (themes written before
 /// the diff view existed keep working, in their own colours).
-const DIFF_DEFAULTS: &[(&str, fn(&Theme) -> Style)] = &[
+const DIFF_DEFAULTS: &[(&str, Fallback)] = &[
     ("diff_added", |t| t.ok),
     ("diff_removed", |t| t.line_error),
     ("diff_hunk", |t| t.info),
@@ -303,8 +306,8 @@ mod tests {
 
     #[test]
     fn a_theme_without_diff_tokens_takes_them_from_its_own_colours() {
-        let (t, w) = Theme::from_toml("[styles]\nok = \"blue\"\ninfo = \"magenta\"\n")
-            .expect("parses");
+        let (t, w) =
+            Theme::from_toml("[styles]\nok = \"blue\"\ninfo = \"magenta\"\n").expect("parses");
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(t.diff_added.fg, Some(Color::Blue));
         assert_eq!(t.diff_hunk.fg, Some(Color::Magenta));

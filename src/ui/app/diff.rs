@@ -98,7 +98,11 @@ impl App {
                 let key = self
                     .keymap
                     .label(crate::ui::keymap::Context::Diff, Action::Filter);
-                self.toast(Level::Info, format!("no search yet: {key} starts one"), None);
+                self.toast(
+                    Level::Info,
+                    format!("no search yet: {key} starts one"),
+                    None,
+                );
             }
             DiffStep::NoMatch => {
                 let q = self.diff.as_ref().map(|v| v.query().to_string());
@@ -135,7 +139,7 @@ impl App {
                     self.dirty |= d.set_files(gen, Ok(files));
                 }
             }
-            Err(e) if self.diff.as_ref().is_none_or(|v| !v.waits_for(gen)) => {
+            Err(e) if !self.diff.as_ref().is_some_and(|v| v.waits_for(gen)) => {
                 if let Some(d) = self.detail.as_mut() {
                     self.dirty |= d.set_files(gen, Err(e));
                 }

@@ -141,7 +141,13 @@ const ROWS: &[Row] = &[
     ),
     (C::Detail, A::Accept, "a", "accept: in review → done", None),
     (C::Detail, A::RequestChanges, "R", "request changes", None),
-    (C::Detail, A::OpenDiff, "D", "diff of the branch", Some("diff")),
+    (
+        C::Detail,
+        A::OpenDiff,
+        "D",
+        "diff of the branch",
+        Some("diff"),
+    ),
     // The layers below take only their own keys. Their descriptions stay clear of words the
     // overlay's filter finds in the rows above ("issue", "pause"), so a search lists the
     // board's keys first.

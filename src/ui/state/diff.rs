@@ -169,9 +169,7 @@ impl DiffView {
         match &self.content {
             Content::Loaded { files, .. } => {
                 // None over the file list, before the first header.
-                files
-                    .partition_point(|r| *r <= self.scroll)
-                    .checked_sub(1)
+                files.partition_point(|r| *r <= self.scroll).checked_sub(1)
             }
             _ => None,
         }
@@ -205,9 +203,9 @@ impl DiffView {
         };
         let file = |f: u32| d.files.get(f as usize);
         match row {
-            Row::Stat(f) | Row::File(f) => file(f).map_or(Cow::Borrowed(""), |f| {
-                Cow::Owned(f.display_path())
-            }),
+            Row::Stat(f) | Row::File(f) => {
+                file(f).map_or(Cow::Borrowed(""), |f| Cow::Owned(f.display_path()))
+            }
             Row::Note(f, n) => file(f)
                 .and_then(|f| f.notes().into_iter().nth(n as usize))
                 .map_or(Cow::Borrowed(""), Cow::Owned),
@@ -292,7 +290,11 @@ impl DiffView {
                 .find(|r| **r > s || (here && **r == s))
                 .or(self.matches.first())
         } else {
-            self.matches.iter().rev().find(|r| **r < s).or(self.matches.last())
+            self.matches
+                .iter()
+                .rev()
+                .find(|r| **r < s)
+                .or(self.matches.last())
         };
         if let Some(r) = found {
             self.scroll = *r;

@@ -166,8 +166,10 @@ fn files(lines: &mut Vec<Line<'static>>, app: &App, d: &DetailView) {
     head.push(Span::styled(
         format!(
             " ── {} shows the diff",
-            app.keymap()
-                .label(crate::ui::keymap::Context::Detail, crate::ui::keymap::Action::OpenDiff)
+            app.keymap().label(
+                crate::ui::keymap::Context::Detail,
+                crate::ui::keymap::Action::OpenDiff
+            )
         ),
         t.muted,
     ));

@@ -35,7 +35,10 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &DiffView, area: Rect) {
         block = block.title_bottom(Line::from(vec![
             Span::styled(" /", t.accent),
             Span::styled(format!("{}{cursor} ", v.query()), t.text),
-            Span::styled(format!("({n} match{}) ", if n == 1 { "" } else { "es" }), t.muted),
+            Span::styled(
+                format!("({n} match{}) ", if n == 1 { "" } else { "es" }),
+                t.muted,
+            ),
         ]));
     }
     let inner = block.inner(area);
