@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod process;
 pub mod prompt;
 pub mod recovery;
+pub mod review;
 mod run;
 mod verdict;
 mod workspace;

@@ -17,6 +17,7 @@ use super::terminal::{draw_synced, TerminalGuard};
 use super::theme::Theme;
 use super::{views, UiOptions};
 use crate::domain::now_millis;
+use crate::runner::review::accept::{self, AcceptError, Accepted};
 use crate::runner::{Runner, RunnerCommand, RunnerEvent};
 
 /// Shortest time between two frames while output streams (~60 fps).
@@ -37,6 +38,8 @@ pub enum UiEvent {
     Runner(RunnerEvent),
     /// The runner stopped (with its error, if any).
     RunnerExited(Option<String>),
+    /// Accepting an issue ended.
+    Accepted(i64, Result<Accepted, AcceptError>),
 }
 
 /// Builds the app from options: theme, keys, runner presence. Returns warnings to show; a
@@ -88,6 +91,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         )?
     };
 
+    let accept_settings = opts.config.accept_settings();
     let cancel = CancellationToken::new();
     let mut runner_cmd: Option<mpsc::UnboundedSender<RunnerCommand>> = None;
     let mut runner_task = None;
@@ -200,6 +204,15 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                             let _ = c.send(cmd);
                         }
                     }
+                    Effect::Accept(id) => {
+                        // Git and SQLite block: off the UI task, answered on the channel.
+                        let (settings, tx, user) =
+                            (accept_settings.clone(), tx.clone(), app.user().to_string());
+                        tokio::task::spawn_blocking(move || {
+                            let result = accept::accept(&settings, id, &user, false);
+                            let _ = tx.send(UiEvent::Accepted(id, result));
+                        });
+                    }
                     Effect::Bell => {
                         let mut out = std::io::stdout();
                         let _ = out.write_all(b"\x07");
@@ -264,6 +277,7 @@ fn handle(app: &mut App, ev: UiEvent) {
         UiEvent::TermError(e) => app.toast(Level::Error, format!("terminal: {e}"), None),
         UiEvent::Store(r) => app.on_store(r),
         UiEvent::Runner(r) => app.on_runner(r),
+        UiEvent::Accepted(id, result) => app.on_accepted(id, result),
         UiEvent::RunnerExited(err) => {
             app.set_has_runner(false);
             if let Some(e) = err {

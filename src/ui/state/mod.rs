@@ -21,6 +21,9 @@ pub enum Effect {
     Store(StoreRequest),
     /// Tell the runner of this process.
     Runner(RunnerCommand),
+    /// Accept an issue: land its branch on its base, then mark it done (the runner's one
+    /// accept path, on a blocking task; answered by `UiEvent::Accepted`).
+    Accept(i64),
     /// Ring the terminal bell.
     Bell,
     /// Suspend the process (ctrl-z).
