@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::merge::{self, Landed, Landing, MergeError, MergePolicy};
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::one_line;
-use crate::domain::{AuthorKind, Status};
+use crate::domain::{transition, Actor, AuthorKind, Status};
 use crate::runner::git;
 use crate::store::{Store, StoreError};
 
@@ -71,8 +71,8 @@ pub enum AcceptError {
         id: i64,
         /// Where it is.
         status: Status,
-        /// More words for some statuses.
-        hint: &'static str,
+        /// What to do instead.
+        hint: String,
     },
     /// Landing refused; the issue stays in review and nothing changed.
     #[error("#{id} stays in review: {error}")]
@@ -129,13 +129,17 @@ pub fn accept(
     let _lock = lock(&s.worktrees.join(".accept.lock"))?;
     let mut store = Store::open_with(&s.db, Arc::clone(&s.redactor))?;
     let issue = store.issue(id)?;
-    let hint = match issue.status {
-        Status::InReview => "",
-        Status::InProgress => " (an agent is working on it: wait for it, or stop it first)",
-        Status::Done => " (it is done already: accepted elsewhere?)",
-        _ => "",
-    };
     if issue.status != Status::InReview {
+        let hint = match issue.status {
+            Status::InProgress => {
+                " (an agent is working on it: wait for it, or stop it first)".into()
+            }
+            Status::Done => " (it is done already: accepted elsewhere?)".into(),
+            from => transition(from, Status::Done, Actor::Human)
+                .err()
+                .map(|e| format!("; {e}"))
+                .unwrap_or_default(),
+        };
         return Err(AcceptError::NotInReview {
             id,
             status: issue.status,
