@@ -105,7 +105,16 @@ fn accept(ctx: &Ctx, out: &mut impl Write, id: i64, no_merge: bool) -> anyhow::R
 
 /// Runs a non-TUI subcommand.
 pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
-    let need_repo = matches!(command, Command::Run { .. } | Command::Gc);
+    let need_repo = matches!(
+        command,
+        Command::Run { .. }
+            | Command::Gc
+            | Command::Accept { .. }
+            | Command::Move {
+                status: Status::Done,
+                ..
+            }
+    );
     if let Command::Config { sample: true } = command {
         std::io::stdout().lock().write_all(SAMPLE.as_bytes())?;
         return Ok(());
