@@ -380,3 +380,34 @@ fn nothing_to_merge_a_missing_branch_and_a_deleted_worktree() {
     assert_eq!(repo.status(id), "done");
     assert_eq!(git(&repo.root, &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn push_sends_the_merged_base_to_origin_and_a_failed_push_keeps_the_merge() {
+    let repo = TestRepo::new();
+    std::fs::write(repo.root.join("autopilot.toml"), "[merge]\npush = true\n").unwrap();
+    git(&repo.root, &["add", "autopilot.toml"]);
+    git(&repo.root, &["commit", "-q", "-m", "config"]);
+    // No origin yet: the push fails, the merge stays, the comment says so.
+    let (id, _, _) = reviewed(&repo, "First", "[scenario:implement]");
+    let out = repo.ok(&["accept", &id.to_string()]);
+    assert!(
+        out.contains("could not push main (the merge stays)"),
+        "{out}"
+    );
+    assert_eq!(repo.status(id), "done");
+    assert!(git(&repo.root, &["show", "main:hello.txt"]).contains("Hello"));
+    // With an origin, the merged base is pushed.
+    let origin = repo.dir.path().join("origin.git");
+    git(
+        repo.dir.path(),
+        &["init", "-q", "--bare", origin.to_str().unwrap()],
+    );
+    git(
+        &repo.root,
+        &["remote", "add", "origin", origin.to_str().unwrap()],
+    );
+    let (id, _, _) = reviewed(&repo, "Second", "[scenario:implement]");
+    let out = repo.ok(&["accept", &id.to_string()]);
+    assert!(out.contains("pushed main to origin"), "{out}");
+    assert_eq!(sha(&origin, "main"), sha(&repo.root, "main"));
+}
