@@ -10,6 +10,8 @@ use serde::Deserialize;
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::one_line;
 use crate::runner::agent::{claude::Claude, command::Generic, Adapter};
+use crate::runner::review::accept::AcceptSettings;
+use crate::runner::review::merge::MergePolicy;
 use crate::runner::RunnerSettings;
 
 /// The commented sample printed by `config --sample`.
@@ -76,6 +78,18 @@ pub struct GitSection {
     pub push: Option<bool>,
 }
 
+/// `[merge]`: how accepting an issue lands its branch on the base.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeSection {
+    /// `merge` (default), `squash`, `rebase`, `ff-only` or `none`.
+    pub policy: Option<MergePolicy>,
+    /// Delete the issue branch once it is merged (default true).
+    pub delete_branch: Option<bool>,
+    /// Push the base to origin after merging (default false).
+    pub push: Option<bool>,
+}
+
 /// `[ui]`: look and feel.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +128,9 @@ pub struct FileConfig {
     /// `[ui]`.
     #[serde(default)]
     pub ui: UiSection,
+    /// `[merge]`.
+    #[serde(default)]
+    pub merge: MergeSection,
     /// `[redact]`.
     #[serde(default)]
     pub redact: RedactSection,
@@ -198,6 +215,9 @@ impl FileConfig {
             git.commit_name,
             git.commit_email,
             git.push,
+            merge.policy,
+            merge.delete_branch,
+            merge.push,
             ui.theme,
             ui.mouse,
             ui.bell,
@@ -246,6 +266,7 @@ impl FileConfig {
         c.git.commit_email = text("AUTOPILOT_COMMIT_EMAIL");
         c.git.push = text("AUTOPILOT_PUSH").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         c.ui.theme = text("AUTOPILOT_THEME");
+        c.merge.policy = parsed(env, "AUTOPILOT_MERGE_POLICY")?;
         c.check(&|field| format!("AUTOPILOT_{}", field.to_ascii_uppercase()))?;
         Ok(c)
     }
@@ -408,6 +429,23 @@ impl Config {
         }
     }
 
+    /// What accepting an issue needs: where, and the `[merge]` settings.
+    pub fn accept_settings(&self) -> AcceptSettings {
+        let (s, m) = (self.runner_settings(None), &self.file.merge);
+        AcceptSettings {
+            repo_root: s.repo_root,
+            worktrees: s.worktrees,
+            db: s.db,
+            redactor: s.redactor,
+            base_branch: s.base_branch,
+            commit_name: s.commit_name,
+            commit_email: s.commit_email,
+            policy: m.policy.unwrap_or_default(),
+            delete_branch: m.delete_branch.unwrap_or(true),
+            push: m.push.unwrap_or(false),
+        }
+    }
+
     /// The permission mode claude runs under.
     pub fn permission_mode(&self) -> String {
         self.file
@@ -466,135 +504,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k: &str| map.get(k).cloned()
-    }
-
-    #[test]
-    fn layers_override_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(
-            home.join("config.toml"),
-            "[runner]\nslots = 2\npoll_seconds = 30\n[agent]\nmodel = \"user\"\n",
-        )
-        .unwrap();
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).unwrap();
-        std::fs::write(
-            repo.join(REPO_FILE),
-            "[runner]\nslots = 3\n[agent]\nmodel = \"repo\"\n",
-        )
-        .unwrap();
-        let env = env_of(&[
-            ("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap()),
-            ("AUTOPILOT_MODEL", "env"),
-        ]);
-        let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
-        assert_eq!(cfg.file.agent.model.as_deref(), Some("env"));
-        let s = cfg.runner_settings(None);
-        assert_eq!(s.slots, 3);
-        assert_eq!(s.poll.as_secs(), 30);
-        assert_eq!(cfg.runner_settings(Some(5)).slots, 5);
-        assert_eq!(s.commit_name, "autopilot agent");
-    }
-
-    #[test]
-    fn bad_files_and_values_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(REPO_FILE), "[runner]\nslotz = 3\n").unwrap();
-        let err = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap_err();
-        assert!(format!("{err:#}").contains("autopilot.toml"), "{err:#}");
-        assert!(format!("{err:#}").contains("slotz"), "{err:#}");
-        let err = FileConfig::from_env(&env_of(&[("AUTOPILOT_POLL_SECONDS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("AUTOPILOT_POLL_SECONDS"));
-    }
-
-    #[test]
-    fn missing_agent_names_the_variable() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = env_of(&[("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude")]);
-        let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
-        let err = cfg
-            .adapter()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
-    }
-
-    #[test]
-    fn the_user_is_autopilot_user_then_user_then_human() {
-        assert_eq!(
-            user_name(&env_of(&[("AUTOPILOT_USER", "ana"), ("USER", "root")])),
-            "ana"
-        );
-        assert_eq!(
-            user_name(&env_of(&[("AUTOPILOT_USER", " "), ("USER", "root")])),
-            "root"
-        );
-        assert_eq!(user_name(&env_of(&[])), "human");
-    }
-
-    #[test]
-    fn redact_patterns_of_both_files_add_up_and_a_bad_one_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(
-            home.join("config.toml"),
-            "[redact]\npatterns = ['mine-[0-9]+']\n",
-        )
-        .unwrap();
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).unwrap();
-        std::fs::write(
-            repo.join(REPO_FILE),
-            "[redact]\npatterns = ['team-[0-9]+', 'mine-[0-9]+']\n",
-        )
-        .unwrap();
-        let env = env_of(&[("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap())]);
-        let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
-        assert_eq!(
-            cfg.file.redact.patterns.as_deref(),
-            Some(&["mine-[0-9]+".to_string(), "team-[0-9]+".to_string()][..])
-        );
-        assert_eq!(
-            cfg.redactor.text("mine-1 team-2"),
-            "[REDACTED:custom] [REDACTED:custom]"
-        );
-        std::fs::write(repo.join(REPO_FILE), "[redact]\npatterns = ['ok', '[a-']\n").unwrap();
-        let err = format!(
-            "{:#}",
-            Config::load(Paths::for_repo(&repo, None), &env).unwrap_err()
-        );
-        assert!(
-            err.contains("autopilot.toml") && err.contains("\"[a-\""),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn names_and_ids_are_printable_single_lines() {
-        let env = env_of(&[("AUTOPILOT_USER", "\u{1b}]0;pwned\u{7}ana\nroot")]);
-        assert_eq!(user_name(&env), "ana root");
-        let dir = tempfile::tempdir().unwrap();
-        let env = env_of(&[("AUTOPILOT_AGENT_ID", "bot\u{1b}[2J\u{202e}-1")]);
-        let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
-        assert_eq!(cfg.agent_id(), "bot-1");
-    }
-
-    #[test]
-    fn the_sample_parses() {
-        let parsed: FileConfig = toml::from_str(SAMPLE).unwrap();
-        assert_eq!(parsed.runner.slots, Some(1));
-    }
-}
+mod tests;

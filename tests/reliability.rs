@@ -482,6 +482,13 @@ fn doctor_and_gc() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("✗ agent"));
 
+    // Accepting removes clean worktrees itself, except with the `none` policy, which leaves
+    // them (and the branches) to gc.
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[merge]\npolicy = \"none\"\n",
+    )
+    .unwrap();
     let clean = repo.add(&["Clean", "--ready"]);
     let dirty = repo.add(&["Dirty", "--ready"]);
     repo.ok(&["run", "--once"]);

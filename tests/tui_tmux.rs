@@ -33,6 +33,10 @@ fn create_hand_off_watch_and_accept_from_the_keyboard() {
     t.keys(&["5", "a"]);
     wait_for("done", LIMIT, || (repo.status(1) == "done").then_some(()));
     t.wait_screen("done 1");
+    // Accepting merged the work into main, in the user's (clean) checkout of it.
+    assert!(support::git(&repo.root, &["show", "main:hello.txt"]).contains("Hello, world!"));
+    assert!(repo.root.join("hello.txt").exists());
+    t.wait_screen("Accepted: merged");
     t.keys(&["q"]);
     wait_for("the TUI to exit", LIMIT, || (!t.alive()).then_some(()));
 }

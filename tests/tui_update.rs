@@ -57,19 +57,60 @@ fn hand_off_elsewhere_explains_instead_of_moving() {
 }
 
 #[test]
-fn accept_moves_in_review_to_done() {
+fn accept_asks_the_runner_to_merge_and_never_moves_by_itself() {
     let mut a = app(80, 24);
     load_board(&mut a, sample_cards());
     a.take_effects();
     a.on_key(key('5'));
     a.on_key(key('a'));
     let fx = a.take_effects();
+    assert!(matches!(fx[..], [Effect::Accept(8)]), "{fx:?}");
+    assert!(store_requests(&fx).is_empty(), "done only after the merge");
+}
+
+#[test]
+fn how_an_accept_ended_is_toasted_and_a_conflict_points_at_request_changes() {
+    use autopilot_tui::runner::review::accept::{AcceptError, Accepted};
+    use autopilot_tui::runner::review::merge::MergeError;
+    let mut a = app(80, 24);
+    a.take_effects();
+    a.on_accepted(
+        8,
+        Ok(Accepted {
+            issue_id: 8,
+            merged: "Accepted: merged b into main\u{1b}[2J".into(),
+            notes: vec!["kept the worktree /w: it has uncommitted changes (x)".into()],
+        }),
+    );
+    let texts: Vec<String> = a.toasts().list().iter().map(|t| t.text.clone()).collect();
     assert!(
-        matches!(
-            store_requests(&fx)[..],
-            [StoreRequest::Move(8, Status::Done)]
-        ),
-        "{fx:?}"
+        texts.iter().any(|t| t == "Accepted: merged b into main"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("kept the worktree")),
+        "{texts:?}"
+    );
+    assert!(matches!(
+        a.take_effects()[..],
+        [Effect::Store(StoreRequest::Poll)]
+    ));
+    let conflict = MergeError::Conflict {
+        base: "main".into(),
+        branch: "b".into(),
+        files: vec!["src/lib.rs".into()],
+    };
+    a.on_accepted(
+        8,
+        Err(AcceptError::Merge {
+            id: 8,
+            error: conflict,
+        }),
+    );
+    let last = a.toasts().list().last().unwrap().text.clone();
+    assert!(
+        last.contains("src/lib.rs") && last.contains("R sends it back to the agent"),
+        "{last}"
     );
 }
 

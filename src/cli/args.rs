@@ -112,6 +112,16 @@ pub enum Command {
         /// Where to.
         status: Status,
     },
+    /// Accept an issue in review: merge its branch into its base as `[merge] policy` says, then
+    /// mark it done (the same as `move ID done`). A conflict or a dirty checkout of the base
+    /// changes nothing and exits non-zero.
+    Accept {
+        /// The issue.
+        id: i64,
+        /// Mark it done without merging anything (as `[merge] policy = "none"`).
+        #[arg(long)]
+        no_merge: bool,
+    },
     /// Comment on an issue; on a blocked issue this answers it and hands it back to ready.
     Comment {
         /// The issue.

@@ -6,9 +6,9 @@ use std::io::{Read, Write};
 use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
-use crate::domain::sanitize::one_line;
-use crate::domain::{Actor, AuthorKind, Printable};
-use crate::runner::{git, recovery};
+use crate::domain::sanitize::{one_line, strip_all};
+use crate::domain::{Actor, AuthorKind, Printable, Status};
+use crate::runner::{git, recovery, review};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
 pub mod doctor;
@@ -91,11 +91,31 @@ fn text_arg(text: String) -> anyhow::Result<String> {
     }
 }
 
+/// Accepts an issue through the one path the TUI uses too; prints what was merged and what
+/// cleaning up did.
+fn accept(ctx: &Ctx, out: &mut impl Write, id: i64, no_merge: bool) -> anyhow::Result<()> {
+    let settings = ctx.config.accept_settings();
+    let done = review::accept::accept(&settings, id, &human_name(None), no_merge)
+        .map_err(|e| anyhow::anyhow!("{}", strip_all(&e.to_string())))?;
+    writeln!(out, "#{id} is done. {}", strip_all(&done.merged))?;
+    for note in &done.notes {
+        writeln!(out, "  {}", one_line(note))?;
+    }
+    Ok(())
+}
+
 /// Runs a non-TUI subcommand.
 pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
     let need_repo = matches!(
         command,
-        Command::Run { .. } | Command::Gc | Command::Diff { .. }
+        Command::Run { .. }
+            | Command::Gc
+            | Command::Diff { .. }
+            | Command::Accept { .. }
+            | Command::Move {
+                status: Status::Done,
+                ..
+            }
     );
     if let Command::Config { sample: true } = command {
         std::io::stdout().lock().write_all(SAMPLE.as_bytes())?;
@@ -168,6 +188,11 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             let issue = issue.printable();
             writeln!(out, "#{} {}", issue.id, issue.title)?;
         }
+        Command::Accept { id, no_merge } => accept(&ctx, &mut out, id, no_merge)?,
+        Command::Move {
+            id,
+            status: Status::Done,
+        } => accept(&ctx, &mut out, id, false)?,
         Command::Move { id, status } => {
             let issue = ctx
                 .store()?

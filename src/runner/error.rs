@@ -84,6 +84,17 @@ pub enum RunnerError {
         /// The worktree, as text.
         worktree: String,
     },
+    /// The agent was to resolve a conflicted base merge but left conflict markers; nothing
+    /// was committed.
+    #[error("conflict markers are left in {} after merging {base}; nothing was committed, the merge is still in progress in {worktree}", files.join(", "))]
+    ConflictMarkersLeft {
+        /// The base branch.
+        base: String,
+        /// The worktree, as text.
+        worktree: String,
+        /// The files that still hold markers.
+        files: Vec<String>,
+    },
     /// A step of the run failed: which one, and why.
     #[error("{step}: {error}")]
     Step {

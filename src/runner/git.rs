@@ -400,11 +400,33 @@ pub enum BaseMerge {
     SkippedDirty,
     /// The merge conflicts in these files; it was aborted, the branch is as it was.
     Conflict(Vec<String>),
+    /// The merge conflicts in these files and was left in progress for the agent to resolve.
+    LeftConflicted(Vec<String>),
 }
 
 /// Merges `base` into the branch checked out in `dir` so a rerun starts from current code.
 /// A conflicting merge is aborted, leaving the branch and work tree exactly as they were.
 pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<BaseMerge, GitError> {
+    merge_base_then(dir, base, (name, email), true)
+}
+
+/// [`merge_base`], but a conflicting merge stays in progress, markers in the files, for an
+/// agent to resolve (committing then concludes the merge).
+pub fn merge_base_leaving_conflicts(
+    dir: &Path,
+    base: &str,
+    name: &str,
+    email: &str,
+) -> Result<BaseMerge, GitError> {
+    merge_base_then(dir, base, (name, email), false)
+}
+
+fn merge_base_then(
+    dir: &Path,
+    base: &str,
+    (name, email): (&str, &str),
+    abort: bool,
+) -> Result<BaseMerge, GitError> {
     if git(dir, &["merge-base", "--is-ancestor", base, "HEAD"]).is_ok() {
         return Ok(BaseMerge::UpToDate);
     }
@@ -421,11 +443,15 @@ pub fn merge_base(dir: &Path, base: &str, name: &str, email: &str) -> Result<Bas
         Err(e) => {
             let files = git(dir, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
             let files: Vec<String> = files.lines().map(str::to_string).collect();
-            let _ = git(dir, &["merge", "--abort"]);
+            if files.is_empty() || abort {
+                let _ = git(dir, &["merge", "--abort"]);
+            }
             if files.is_empty() {
                 Err(e)
-            } else {
+            } else if abort {
                 Ok(BaseMerge::Conflict(files))
+            } else {
+                Ok(BaseMerge::LeftConflicted(files))
             }
         }
     }

@@ -78,6 +78,21 @@ pub fn build(issue: &Issue, comments: &[Comment], branch: &str, resuming: bool) 
     p
 }
 
+/// What the agent is told when merging the base left conflicts for it to resolve (nothing
+/// when `files` is empty).
+pub fn conflict_note(base: &str, files: &[String]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = files.iter().map(|f| format!("- {f}")).collect();
+    format!(
+        "\nMerge conflicts to resolve first:\n\
+         autopilot merged `{base}` into this branch and the merge conflicts in:\n{}\n\
+         Resolve every conflict in those files (remove all `<<<<<<<`, `=======` and `>>>>>>>` lines, keeping what both sides meant) and leave the merge uncommitted: autopilot commits it with your changes. Then finish the issue's requested changes, if any.\n",
+        list.join("\n")
+    )
+}
+
 /// Where the newest human comments begin: the human comments after the agent's last word
 /// (system notes in between do not count) are what the agent must act on.
 fn newest_human(comments: &[Comment]) -> usize {

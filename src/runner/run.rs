@@ -102,8 +102,9 @@ impl RunContext<'_> {
     async fn attempt(&self, ws: &Workspace, comments: &[Comment]) -> Result<Attempt, RunnerError> {
         let issue = self.issue;
         let resume = issue.session_id.clone();
+        let note = prompt::conflict_note(&ws.base, &ws.conflicts);
         let mut req = AgentRequest {
-            prompt: prompt::build(issue, comments, &ws.branch, resume.is_some()),
+            prompt: prompt::build(issue, comments, &ws.branch, resume.is_some()) + &note,
             cwd: ws.worktree.clone(),
             resume,
             issue_id: issue.id,
@@ -123,7 +124,7 @@ impl RunContext<'_> {
                 "session could not be resumed; starting a new one"
             );
             req.resume = None;
-            req.prompt = prompt::build(issue, comments, &ws.branch, false);
+            req.prompt = prompt::build(issue, comments, &ws.branch, false) + &note;
             return drive_agent(self, &req, &mut seq).await;
         }
         Ok(attempt)

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use super::error::{self, RunnerError, Step};
 use super::git;
 use super::review;
+use super::review::accept::CONFLICT_AUTHOR;
 use super::run::RunContext;
 use super::verdict::{self, Commit};
-use crate::domain::slugify;
+use crate::domain::{slugify, AuthorKind};
 use crate::store::RunEnd;
 
 /// Where one run works.
@@ -24,6 +25,9 @@ pub(super) struct Workspace {
     pub head_before: Option<String>,
     /// The repository's refs when the agent started, to tell its branches from others'.
     pub refs_before: Vec<String>,
+    /// Files of a base merge left conflicted for the agent to resolve (after an accept
+    /// conflicted); empty when the base merged cleanly.
+    pub conflicts: Vec<String>,
 }
 
 impl Workspace {
@@ -103,19 +107,36 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
         base,
         head_before: None,
         refs_before: Vec::new(),
+        conflicts: Vec::new(),
     };
+    let mut conflicts = Vec::new();
     // A rerun brings the base's new commits in first, so the agent works on current code; a
-    // conflict is a human's call, not the agent's.
+    // conflict is a human's call, not the agent's — unless accepting the issue conflicted and
+    // its changes were requested since: then resolving is the agent's job.
     if issue.branch.is_some() {
+        let for_agent = db
+            .call(move |st| st.last_comment(id, AuthorKind::System))
+            .await
+            .step("cannot read the thread")?
+            .is_some_and(|c| c.author == CONFLICT_AUTHOR);
         let (wt, bs, name, email) = (
             ws.worktree.clone(),
             ws.base.clone(),
             s.commit_name.clone(),
             s.commit_email.clone(),
         );
-        let merged = error::git(move || git::merge_base(&wt, &bs, &name, &email))
-            .await
-            .step(format!("could not merge {} before rerunning", ws.base))?;
+        let merged = error::git(move || {
+            if for_agent {
+                git::merge_base_leaving_conflicts(&wt, &bs, &name, &email)
+            } else {
+                git::merge_base(&wt, &bs, &name, &email)
+            }
+        })
+        .await
+        .step(format!("could not merge {} before rerunning", ws.base))?;
+        if let git::BaseMerge::LeftConflicted(files) = &merged {
+            conflicts.clone_from(files);
+        }
         if let git::BaseMerge::Conflict(files) = merged {
             return Err(RunnerError::BaseConflict {
                 base: ws.base.clone(),
@@ -134,6 +155,7 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
     Ok(Workspace {
         head_before,
         refs_before,
+        conflicts,
         ..ws
     })
 }
@@ -167,6 +189,19 @@ pub(super) async fn commit_and_review(
         git::HeadCheck::BroughtBack(place) => Some(place),
         git::HeadCheck::OnBranch => None,
     };
+    if !ws.conflicts.is_empty() {
+        let (wt, files) = (ws.worktree.clone(), ws.conflicts.clone());
+        let left = error::blocking("files", move || with_markers(&wt, &files))
+            .await
+            .step("could not read the conflicted files")?;
+        if !left.is_empty() {
+            return Err(RunnerError::ConflictMarkersLeft {
+                base: ws.base.clone(),
+                worktree: ws.path_text(),
+                files: left,
+            });
+        }
+    }
     // The summary comes from redacted output already; the title may predate redaction.
     // Escape sequences are stripped by `git` on the way out.
     let message = s
@@ -244,4 +279,19 @@ pub(super) async fn commit_and_review(
         diff,
         ..verdict::implemented(ctx.agent_id, text, &commit)
     })
+}
+
+/// Those of `files` (relative to `dir`) that still hold a conflict marker line.
+fn with_markers(dir: &std::path::Path, files: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|f| {
+            std::fs::read(dir.join(f)).is_ok_and(|data| {
+                data.split(|b| *b == b'\n').any(|l| {
+                    l.starts_with(b"<<<<<<< ") || l.starts_with(b">>>>>>> ") || l == b"======="
+                })
+            })
+        })
+        .cloned()
+        .collect()
 }

@@ -107,6 +107,31 @@ impl Store {
         })
     }
 
+    /// Accepts an issue in review: the system comment saying what was merged (by `author`)
+    /// and the move to done (by the person `by`) commit together. Refused, changing nothing,
+    /// unless the issue is in review: another process may have accepted or moved it.
+    pub fn complete_review(
+        &mut self,
+        id: i64,
+        by: &str,
+        author: &str,
+        note: &str,
+    ) -> Result<Issue> {
+        let red = Arc::clone(&self.redactor);
+        self.write(|tx| {
+            let issue = get(tx, id)?;
+            if issue.status != Status::InReview {
+                return Err(StoreError::Invalid(format!(
+                    "issue #{id} is {}, not in_review (it was moved meanwhile)",
+                    issue.status
+                )));
+            }
+            insert_comment(tx, &red, id, author, AuthorKind::System, note)?;
+            set_status(tx, &issue, Status::Done, Actor::Human, by)?;
+            get(tx, id)
+        })
+    }
+
     /// An issue's comments, oldest first.
     pub fn comments(&self, id: i64) -> Result<Vec<Comment>> {
         let mut stmt = self.conn().prepare_cached(&format!(

@@ -18,6 +18,7 @@ use super::terminal::{draw_synced, TerminalGuard};
 use super::theme::Theme;
 use super::{views, UiOptions};
 use crate::domain::now_millis;
+use crate::runner::review::accept::{self, AcceptError, Accepted};
 use crate::runner::{Runner, RunnerCommand, RunnerEvent};
 
 /// Shortest time between two frames while output streams (~60 fps).
@@ -40,6 +41,8 @@ pub enum UiEvent {
     RunnerExited(Option<String>),
     /// A diff computed off the UI thread.
     Diff(DiffReply),
+    /// Accepting an issue ended.
+    Accepted(i64, Result<Accepted, AcceptError>),
 }
 
 /// Builds the app from options: theme, keys, runner presence. Returns warnings to show; a
@@ -91,6 +94,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         )?
     };
 
+    let accept_settings = opts.config.accept_settings();
     let cancel = CancellationToken::new();
     let mut runner_cmd: Option<mpsc::UnboundedSender<RunnerCommand>> = None;
     let mut runner_task = None;
@@ -206,6 +210,15 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                     Effect::Diff(req) => {
                         spawn_diff(opts.config.paths.repo_root.clone(), req, tx.clone())
                     }
+                    Effect::Accept(id) => {
+                        // Git and SQLite block: off the UI task, answered on the channel.
+                        let (settings, tx, user) =
+                            (accept_settings.clone(), tx.clone(), app.user().to_string());
+                        tokio::task::spawn_blocking(move || {
+                            let result = accept::accept(&settings, id, &user, false);
+                            let _ = tx.send(UiEvent::Accepted(id, result));
+                        });
+                    }
                     Effect::Bell => {
                         let mut out = std::io::stdout();
                         let _ = out.write_all(b"\x07");
@@ -289,6 +302,7 @@ fn handle(app: &mut App, ev: UiEvent) {
         UiEvent::Store(r) => app.on_store(r),
         UiEvent::Runner(r) => app.on_runner(r),
         UiEvent::Diff(r) => app.on_diff(r),
+        UiEvent::Accepted(id, result) => app.on_accepted(id, result),
         UiEvent::RunnerExited(err) => {
             app.set_has_runner(false);
             if let Some(e) = err {

@@ -1,7 +1,9 @@
 //! Store replies and runner events folded into the app.
 
 use super::{App, Effect, Focus, Level};
+use crate::domain::sanitize::one_line;
 use crate::domain::{AuthorKind, Event, EventKind, RunOutcome, Status};
+use crate::runner::review::accept::{AcceptError, Accepted};
 use crate::runner::{RunnerCommand, RunnerEvent};
 use crate::ui::keymap::{Action, Context};
 use crate::ui::state::panes::PaneStart;
@@ -99,6 +101,35 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// Folds in how accepting an issue ended (see [`Effect::Accept`]).
+    pub fn on_accepted(&mut self, id: i64, result: Result<Accepted, AcceptError>) {
+        self.dirty = true;
+        match result {
+            Ok(done) => {
+                self.toast(Level::Ok, one_line(&done.merged), Some(id));
+                let kept: Vec<&String> = done
+                    .notes
+                    .iter()
+                    .filter(|n| n.starts_with("kept") || n.starts_with("could not"))
+                    .collect();
+                if !kept.is_empty() {
+                    let text: Vec<String> = kept.iter().map(|n| one_line(n)).collect();
+                    self.toast(Level::Warn, format!("#{id}: {}", text.join("; ")), Some(id));
+                }
+            }
+            Err(e) => {
+                let mut text = one_line(&e.to_string());
+                if e.conflicts().is_some() {
+                    let key = self.keymap.label(Context::Board, Action::RequestChanges);
+                    text.push_str(&format!(" — {key} sends it back to the agent to resolve"));
+                }
+                self.toast(Level::Error, text, Some(id));
+            }
+        }
+        // The store thread would notice the commit at its next poll; show it now.
+        self.outbox.push(Effect::Store(StoreRequest::Poll));
     }
 
     /// Folds a runner event into state.

@@ -350,7 +350,14 @@ impl App {
             Some(s)
                 if from_expected.contains(&s) && legal_targets(s, Actor::Human).contains(&to) =>
             {
-                self.outbox.push(Effect::Store(StoreRequest::Move(id, to)));
+                // Done means merged: accepting goes through the runner's accept, never a
+                // bare move.
+                if to == Status::Done {
+                    self.outbox.push(Effect::Accept(id));
+                    self.toast(Level::Info, format!("accepting #{id}…"), Some(id));
+                } else {
+                    self.outbox.push(Effect::Store(StoreRequest::Move(id, to)));
+                }
             }
             Some(s) => {
                 let from: Vec<&str> = from_expected.iter().map(|s| s.as_str()).collect();

@@ -75,7 +75,7 @@ const ROWS: &[Row] = &[
         C::Board,
         A::Accept,
         "a",
-        "accept: in review → done",
+        "accept: merge into the base → done",
         Some("accept"),
     ),
     (
@@ -139,7 +139,13 @@ const ROWS: &[Row] = &[
         "hand off: backlog → ready",
         None,
     ),
-    (C::Detail, A::Accept, "a", "accept: in review → done", None),
+    (
+        C::Detail,
+        A::Accept,
+        "a",
+        "accept: merge into the base → done",
+        None,
+    ),
     (C::Detail, A::RequestChanges, "R", "request changes", None),
     (
         C::Detail,

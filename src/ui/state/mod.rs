@@ -24,6 +24,9 @@ pub enum Effect {
     Runner(RunnerCommand),
     /// Compute a diff off the UI thread.
     Diff(diff::DiffRequest),
+    /// Accept an issue: land its branch on its base, then mark it done (the runner's one
+    /// accept path, on a blocking task; answered by `UiEvent::Accepted`).
+    Accept(i64),
     /// Ring the terminal bell.
     Bell,
     /// Suspend the process (ctrl-z).
