@@ -98,6 +98,18 @@ pub struct RedactSection {
     pub patterns: Option<Vec<String>>,
 }
 
+/// `[checks]`: completion checks run on every committed change before it goes to review.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSection {
+    /// Shell commands run in the worktree; all must exit 0.
+    pub commands: Option<Vec<String>>,
+    /// Wall-clock limit of one check command, in minutes (0: none).
+    pub timeout_minutes: Option<f64>,
+    /// How many times failing checks go back to the agent before the issue blocks.
+    pub fix_attempts: Option<u32>,
+}
+
 /// One configuration file, every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +129,9 @@ pub struct FileConfig {
     /// `[redact]`.
     #[serde(default)]
     pub redact: RedactSection,
+    /// `[checks]`.
+    #[serde(default)]
+    pub checks: ChecksSection,
 }
 
 macro_rules! overlay {
@@ -135,7 +150,10 @@ impl FileConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        file.check(&|field| format!("{}: [runner] {field}", path.display()))?;
+        file.check(&|field| match field.starts_with('[') {
+            true => format!("{}: {field}", path.display()),
+            false => format!("{}: [runner] {field}", path.display()),
+        })?;
         if let Some(patterns) = &file.redact.patterns {
             Redactor::with_patterns(patterns).with_context(invalid)?;
         }
@@ -149,9 +167,19 @@ impl FileConfig {
             crate::runner::check_slots(n)
                 .map_err(|e| anyhow::anyhow!("{} = {n}: {e}", name("slots")))?;
         }
+        if self
+            .checks
+            .commands
+            .iter()
+            .flatten()
+            .any(|c| c.trim().is_empty())
+        {
+            bail!("{}: a check command is empty", name("[checks] commands"));
+        }
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
+            ("[checks] timeout_minutes", self.checks.timeout_minutes),
         ];
         for (field, value) in limits {
             if let Some(m) = value.filter(|m| !(m.is_finite() && *m >= 0.0)) {
@@ -202,6 +230,9 @@ impl FileConfig {
             ui.mouse,
             ui.bell,
             ui.keys,
+            checks.commands,
+            checks.timeout_minutes,
+            checks.fix_attempts,
         );
         self
     }
@@ -404,6 +435,11 @@ impl Config {
                 f.runner.rate_limit_backoff_seconds.unwrap_or(300).max(1),
             ),
             transcript_cap: f.runner.transcript_cap_mb.unwrap_or(512).max(1) << 20,
+            checks: crate::runner::review::checks::Checks {
+                commands: f.checks.commands.clone().unwrap_or_default(),
+                timeout: minutes(f.checks.timeout_minutes.unwrap_or(15.0)),
+                fix_attempts: f.checks.fix_attempts.unwrap_or(2),
+            },
             redactor: std::sync::Arc::clone(&self.redactor),
         }
     }
@@ -466,135 +502,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k: &str| map.get(k).cloned()
-    }
-
-    #[test]
-    fn layers_override_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(
-            home.join("config.toml"),
-            "[runner]\nslots = 2\npoll_seconds = 30\n[agent]\nmodel = \"user\"\n",
-        )
-        .unwrap();
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).unwrap();
-        std::fs::write(
-            repo.join(REPO_FILE),
-            "[runner]\nslots = 3\n[agent]\nmodel = \"repo\"\n",
-        )
-        .unwrap();
-        let env = env_of(&[
-            ("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap()),
-            ("AUTOPILOT_MODEL", "env"),
-        ]);
-        let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
-        assert_eq!(cfg.file.agent.model.as_deref(), Some("env"));
-        let s = cfg.runner_settings(None);
-        assert_eq!(s.slots, 3);
-        assert_eq!(s.poll.as_secs(), 30);
-        assert_eq!(cfg.runner_settings(Some(5)).slots, 5);
-        assert_eq!(s.commit_name, "autopilot agent");
-    }
-
-    #[test]
-    fn bad_files_and_values_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(REPO_FILE), "[runner]\nslotz = 3\n").unwrap();
-        let err = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap_err();
-        assert!(format!("{err:#}").contains("autopilot.toml"), "{err:#}");
-        assert!(format!("{err:#}").contains("slotz"), "{err:#}");
-        let err = FileConfig::from_env(&env_of(&[("AUTOPILOT_POLL_SECONDS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("AUTOPILOT_POLL_SECONDS"));
-    }
-
-    #[test]
-    fn missing_agent_names_the_variable() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = env_of(&[("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude")]);
-        let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
-        let err = cfg
-            .adapter()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
-    }
-
-    #[test]
-    fn the_user_is_autopilot_user_then_user_then_human() {
-        assert_eq!(
-            user_name(&env_of(&[("AUTOPILOT_USER", "ana"), ("USER", "root")])),
-            "ana"
-        );
-        assert_eq!(
-            user_name(&env_of(&[("AUTOPILOT_USER", " "), ("USER", "root")])),
-            "root"
-        );
-        assert_eq!(user_name(&env_of(&[])), "human");
-    }
-
-    #[test]
-    fn redact_patterns_of_both_files_add_up_and_a_bad_one_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        std::fs::write(
-            home.join("config.toml"),
-            "[redact]\npatterns = ['mine-[0-9]+']\n",
-        )
-        .unwrap();
-        let repo = dir.path().join("repo");
-        std::fs::create_dir_all(&repo).unwrap();
-        std::fs::write(
-            repo.join(REPO_FILE),
-            "[redact]\npatterns = ['team-[0-9]+', 'mine-[0-9]+']\n",
-        )
-        .unwrap();
-        let env = env_of(&[("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap())]);
-        let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
-        assert_eq!(
-            cfg.file.redact.patterns.as_deref(),
-            Some(&["mine-[0-9]+".to_string(), "team-[0-9]+".to_string()][..])
-        );
-        assert_eq!(
-            cfg.redactor.text("mine-1 team-2"),
-            "[REDACTED:custom] [REDACTED:custom]"
-        );
-        std::fs::write(repo.join(REPO_FILE), "[redact]\npatterns = ['ok', '[a-']\n").unwrap();
-        let err = format!(
-            "{:#}",
-            Config::load(Paths::for_repo(&repo, None), &env).unwrap_err()
-        );
-        assert!(
-            err.contains("autopilot.toml") && err.contains("\"[a-\""),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn names_and_ids_are_printable_single_lines() {
-        let env = env_of(&[("AUTOPILOT_USER", "\u{1b}]0;pwned\u{7}ana\nroot")]);
-        assert_eq!(user_name(&env), "ana root");
-        let dir = tempfile::tempdir().unwrap();
-        let env = env_of(&[("AUTOPILOT_AGENT_ID", "bot\u{1b}[2J\u{202e}-1")]);
-        let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
-        assert_eq!(cfg.agent_id(), "bot-1");
-    }
-
-    #[test]
-    fn the_sample_parses() {
-        let parsed: FileConfig = toml::from_str(SAMPLE).unwrap();
-        assert_eq!(parsed.runner.slots, Some(1));
-    }
-}
+mod tests;

@@ -12,7 +12,8 @@ pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
-    Actor, AuthorKind, Comment, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome, Status,
+    Actor, AuthorKind, Comment, Issue, IssueDetail, Kind, ParseEnumError, Run, RunOutcome, RunRole,
+    Status,
 };
 
 /// Milliseconds since the Unix epoch, the one time unit stored everywhere.

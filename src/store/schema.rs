@@ -126,4 +126,8 @@ CREATE TRIGGER status_counts_move AFTER UPDATE OF status ON issues
         ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;
 ",
+    // 5: what a run does (the agent implementing, a completion check, a reviewer)
+    r"
+ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'implement';
+",
 ];

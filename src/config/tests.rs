@@ -1,0 +1,132 @@
+//! Tests of the configuration layers.
+
+use super::*;
+
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k: &str| map.get(k).cloned()
+}
+
+#[test]
+fn layers_override_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        "[runner]\nslots = 2\npoll_seconds = 30\n[agent]\nmodel = \"user\"\n",
+    )
+    .unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join(REPO_FILE),
+        "[runner]\nslots = 3\n[agent]\nmodel = \"repo\"\n",
+    )
+    .unwrap();
+    let env = env_of(&[
+        ("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap()),
+        ("AUTOPILOT_MODEL", "env"),
+    ]);
+    let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
+    assert_eq!(cfg.file.agent.model.as_deref(), Some("env"));
+    let s = cfg.runner_settings(None);
+    assert_eq!(s.slots, 3);
+    assert_eq!(s.poll.as_secs(), 30);
+    assert_eq!(cfg.runner_settings(Some(5)).slots, 5);
+    assert_eq!(s.commit_name, "autopilot agent");
+}
+
+#[test]
+fn bad_files_and_values_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(REPO_FILE), "[runner]\nslotz = 3\n").unwrap();
+    let err = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap_err();
+    assert!(format!("{err:#}").contains("autopilot.toml"), "{err:#}");
+    assert!(format!("{err:#}").contains("slotz"), "{err:#}");
+    let err = FileConfig::from_env(&env_of(&[("AUTOPILOT_POLL_SECONDS", "soon")])).unwrap_err();
+    assert!(err.to_string().contains("AUTOPILOT_POLL_SECONDS"));
+}
+
+#[test]
+fn missing_agent_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(&[("AUTOPILOT_CLAUDE_BIN", "/nonexistent/claude")]);
+    let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
+    let err = cfg
+        .adapter()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("AUTOPILOT_CLAUDE_BIN"), "{err}");
+}
+
+#[test]
+fn the_user_is_autopilot_user_then_user_then_human() {
+    assert_eq!(
+        user_name(&env_of(&[("AUTOPILOT_USER", "ana"), ("USER", "root")])),
+        "ana"
+    );
+    assert_eq!(
+        user_name(&env_of(&[("AUTOPILOT_USER", " "), ("USER", "root")])),
+        "root"
+    );
+    assert_eq!(user_name(&env_of(&[])), "human");
+}
+
+#[test]
+fn redact_patterns_of_both_files_add_up_and_a_bad_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        "[redact]\npatterns = ['mine-[0-9]+']\n",
+    )
+    .unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join(REPO_FILE),
+        "[redact]\npatterns = ['team-[0-9]+', 'mine-[0-9]+']\n",
+    )
+    .unwrap();
+    let env = env_of(&[("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap())]);
+    let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
+    assert_eq!(
+        cfg.file.redact.patterns.as_deref(),
+        Some(&["mine-[0-9]+".to_string(), "team-[0-9]+".to_string()][..])
+    );
+    assert_eq!(
+        cfg.redactor.text("mine-1 team-2"),
+        "[REDACTED:custom] [REDACTED:custom]"
+    );
+    std::fs::write(repo.join(REPO_FILE), "[redact]\npatterns = ['ok', '[a-']\n").unwrap();
+    let err = format!(
+        "{:#}",
+        Config::load(Paths::for_repo(&repo, None), &env).unwrap_err()
+    );
+    assert!(
+        err.contains("autopilot.toml") && err.contains("\"[a-\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn names_and_ids_are_printable_single_lines() {
+    let env = env_of(&[("AUTOPILOT_USER", "\u{1b}]0;pwned\u{7}ana\nroot")]);
+    assert_eq!(user_name(&env), "ana root");
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(&[("AUTOPILOT_AGENT_ID", "bot\u{1b}[2J\u{202e}-1")]);
+    let cfg = Config::load(Paths::for_repo(dir.path(), None), &env).unwrap();
+    assert_eq!(cfg.agent_id(), "bot-1");
+}
+
+#[test]
+fn the_sample_parses() {
+    let parsed: FileConfig = toml::from_str(SAMPLE).unwrap();
+    assert_eq!(parsed.runner.slots, Some(1));
+}
