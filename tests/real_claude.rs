@@ -485,10 +485,9 @@ fn real_cli_fixes_a_failing_check_after_seeing_its_output() {
     // the fix resumed the CLI's session, and the model saw the check's output
     let (first, second) = (&issue["runs"][0], &issue["runs"][2]);
     assert_eq!(first["session_id"], second["session_id"]);
-    assert!(api
-        .requests()
-        .iter()
-        .any(|r| r.to_string().contains("broken\\nCHECK-SAYS: state must be fixed")));
+    assert!(api.requests().iter().any(|r| r
+        .to_string()
+        .contains("broken\\nCHECK-SAYS: state must be fixed")));
     let branch = issue["branch"].as_str().unwrap();
     assert_eq!(
         git(&repo.root, &["show", &format!("{branch}:state.txt")]),

@@ -16,6 +16,11 @@ use support::{alive, git, last_comment, read_pid, wait_for, TestRepo};
 const STATE_CHECK: &str =
     "cat state.txt; grep -qx fixed state.txt || { echo \"CHECK-SAYS: state must be $(echo fixed)\"; exit 1; }";
 
+/// A line of Claude's stream-json, which a check may well print too.
+const INIT: &str = r#"{"type":"system","subtype":"init","session_id":"s-1","model":"m"}"#;
+/// A check printing a plain line, the state of the worktree, and a line that looks like JSON.
+const CHATTY: &str = r#"echo all-good; git status --short; echo '{"type":"system","subtype":"init","session_id":"s-1","model":"m"}'"#;
+
 /// A repo whose `autopilot.toml` holds `checks` (the body of a `[checks]` section).
 fn repo_with_checks(checks: &str) -> TestRepo {
     let repo = TestRepo::new();
@@ -75,12 +80,10 @@ fn transcript_text(repo: &TestRepo, run_id: i64) -> String {
 
 #[test]
 fn passing_checks_send_the_change_to_review_and_say_so() {
-    let repo = repo_with_checks(&toml_list(&[
-        "test -f hello.txt",
-        "echo all-good; git status --short",
-    ]));
+    let repo = repo_with_checks(&toml_list(&["test -f hello.txt", CHATTY]));
     let id = repo.add(&["Say hello", "--ready"]);
-    repo.ok(&["run", "--once"]);
+    let out = repo.run(&["run", "--once", "--verbose"]);
+    assert!(out.status.success());
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert_eq!(
@@ -91,16 +94,26 @@ fn passing_checks_send_the_change_to_review_and_say_so() {
             ("check", "passed")
         ])
     );
+    // the check's output went to the slot's pane as it ran, after its run started
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let started = stderr
+        .find(&format!("[slot 1] #1 check: {CHATTY} — started run 3"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        stderr[started..].contains("[slot 1]   all-good"),
+        "{stderr}"
+    );
     assert_eq!(
         last_comment(&issue),
-        "Checks passed: `test -f hello.txt`, `echo all-good; git status --short`."
+        format!("Checks passed: `test -f hello.txt`, `{CHATTY}`.")
     );
-    // the check ran in the worktree, its output is its run's transcript, and `log` reads it
-    // as plain text
+    // the check ran in the worktree (nothing left uncommitted), its output is its run's
+    // transcript, and `log` reads it as plain text, though it looks like the agent's JSON
     let second = run_id(&issue, 2);
-    assert_eq!(transcript_text(&repo, second), "all-good");
+    let printed = format!("all-good\n{INIT}");
+    assert_eq!(transcript_text(&repo, second), printed);
     let log = repo.ok(&["log", &id.to_string(), "--run", &second.to_string()]);
-    assert_eq!(log.trim(), "all-good");
+    assert_eq!(log.trim(), printed);
     assert_eq!(issue["runs"][2]["exit_code"], 0);
     // only one agent run
     assert_eq!(repo.agent_calls().len(), 1);
@@ -352,4 +365,46 @@ fn a_bad_checks_setting_is_refused_with_its_name() {
     let repo = repo_with_checks("timeout_minutes = -1");
     let err = repo.fails(&["run", "--once"]);
     assert!(err.contains("[checks] timeout_minutes = -1"), "{err}");
+}
+
+#[test]
+fn a_stopped_check_parks_the_issue_and_a_shutdown_hands_it_back() {
+    let repo = TestRepo::new().with_env("AUTOPILOT_POLL_SECONDS", "1");
+    let pid_file = repo.dir.path().join("check.pid");
+    let hang = format!("echo $$ > {}; sleep 1000", pid_file.display());
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        format!("[checks]\n{}\n", toml_list(&[&hang])),
+    )
+    .unwrap();
+    let id = repo.add(&["Say hello", "--ready"]);
+    let runner = repo.spawn_run(&[]);
+    let pid = wait_for("the check to start", Duration::from_secs(60), || {
+        read_pid(&pid_file)
+    });
+    repo.ok(&["stop", &id.to_string()]);
+    wait_for("the issue to park", Duration::from_secs(60), || {
+        (repo.status(id) == "blocked").then_some(())
+    });
+    assert!(!alive(pid), "the check was killed");
+    let issue = repo.show(id);
+    assert_eq!(issue["runs"][1]["outcome"], "stopped");
+    let body = last_comment(&issue);
+    assert!(
+        body.starts_with(&format!("The check `{hang}` was stopped by tester;")),
+        "{body}"
+    );
+
+    // the runner shuts down during the check of a second issue: not the issue's fault
+    std::fs::remove_file(&pid_file).unwrap();
+    let other = repo.add(&["Say hello again", "--ready"]);
+    let pid = wait_for("the second check to start", Duration::from_secs(60), || {
+        read_pid(&pid_file)
+    });
+    support::signal(runner.id(), "TERM");
+    runner.wait(Duration::from_secs(30));
+    assert!(!alive(pid), "the check was killed");
+    assert_eq!(repo.status(other), "ready");
+    let issue = repo.show(other);
+    assert_eq!(issue["runs"][1]["outcome"], "interrupted");
 }
