@@ -21,6 +21,7 @@ use crate::runner::git::GitError;
 use crate::runner::ingest::{read_output, write_output, Chunk, Ingest, Writer};
 use crate::runner::process::{terminate_group, LineSplitter};
 use crate::runner::run::{close_run, open_run, RunContext};
+use crate::runner::verdict::{shut_down, system};
 use crate::runner::workspace::Workspace;
 use crate::store::RunEnd;
 
@@ -74,9 +75,8 @@ pub(in crate::runner) async fn after_commit(
     {
         Ok(scan) => scan,
         Err(e) => {
-            end.comments.push(crate::runner::verdict::system(format!(
-                "The change is committed, but the checks could not run: {e}. Comment to hand it back to ready."
-            )));
+            end.comments
+                .push(system(verdict::not_checked(&e.to_string())));
             end.move_to = Some((Status::Blocked, Actor::System));
             close_run(ctx, end).await;
             return Next::Done;
@@ -84,7 +84,7 @@ pub(in crate::runner) async fn after_commit(
     };
     if let Some(failure) = scan.failure(&ws.base) {
         let d = verdict::after_failure(&failure, failed_before, fix_attempts, issue_id);
-        end.comments.push(crate::runner::verdict::system(d.comment));
+        end.comments.push(system(d.comment));
         end.move_to = d.move_to;
         close_run(ctx, end).await;
         return d.fix.map_or(Next::Done, Next::Fix);
@@ -116,16 +116,14 @@ pub(in crate::runner) async fn after_commit(
             end.outcome = Some(RunOutcome::Stopped);
             end.error = Some(why.clone());
             if ctx.shutdown.is_cancelled() {
-                let back = crate::runner::verdict::shut_down(&wt_text);
+                let back = shut_down(&wt_text);
                 end.outcome = back.outcome;
                 end.move_to = back.move_to;
                 end.comments = back.comments;
             } else {
                 end.move_to = Some((Status::Blocked, Actor::System));
                 end.comments
-                    .push(crate::runner::verdict::system(verdict::stopped(
-                        command, &why, &wt_text,
-                    )));
+                    .push(system(verdict::stopped(command, &why, &wt_text)));
             }
             Next::Done
         } else if let Some(why) = ran.failed {
@@ -138,7 +136,7 @@ pub(in crate::runner) async fn after_commit(
                 run_id: Some(run_id),
             };
             let d = verdict::after_failure(&failure, failed_before, fix_attempts, issue_id);
-            end.comments.push(crate::runner::verdict::system(d.comment));
+            end.comments.push(system(d.comment));
             end.move_to = d.move_to;
             d.fix.map_or(Next::Done, Next::Fix)
         } else {
@@ -147,8 +145,7 @@ pub(in crate::runner) async fn after_commit(
                 close_run(&check, end).await;
                 continue;
             }
-            end.comments
-                .push(crate::runner::verdict::system(verdict::passed(&commands)));
+            end.comments.push(system(verdict::passed(&commands)));
             end.move_to = to_review;
             Next::Done
         };

@@ -103,6 +103,14 @@ pub(crate) fn after_failure(
     }
 }
 
+/// The comment of a change whose checks could not even start (its diff could not be read).
+pub(crate) fn not_checked(error: &str) -> String {
+    format!(
+        "The change is committed, but the checks could not run: {error}. Comment to hand it \
+         back to ready."
+    )
+}
+
 /// The comment of a check a person (or autopilot's shutdown) stopped.
 pub(crate) fn stopped(command: &str, why: &str, worktree: &str) -> String {
     format!(
