@@ -112,6 +112,18 @@ pub struct RedactSection {
     pub patterns: Option<Vec<String>>,
 }
 
+/// `[checks]`: completion checks run on every committed change before it goes to review.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSection {
+    /// Shell commands run in the worktree; all must exit 0.
+    pub commands: Option<Vec<String>>,
+    /// Wall-clock limit of one check command, in minutes (0: none).
+    pub timeout_minutes: Option<f64>,
+    /// How many times failing checks go back to the agent before the issue blocks.
+    pub fix_attempts: Option<u32>,
+}
+
 /// One configuration file, every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +146,9 @@ pub struct FileConfig {
     /// `[redact]`.
     #[serde(default)]
     pub redact: RedactSection,
+    /// `[checks]`.
+    #[serde(default)]
+    pub checks: ChecksSection,
 }
 
 macro_rules! overlay {
@@ -152,7 +167,10 @@ impl FileConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        file.check(&|field| format!("{}: [runner] {field}", path.display()))?;
+        file.check(&|field| match field.starts_with('[') {
+            true => format!("{}: {field}", path.display()),
+            false => format!("{}: [runner] {field}", path.display()),
+        })?;
         if let Some(patterns) = &file.redact.patterns {
             Redactor::with_patterns(patterns).with_context(invalid)?;
         }
@@ -166,9 +184,19 @@ impl FileConfig {
             crate::runner::check_slots(n)
                 .map_err(|e| anyhow::anyhow!("{} = {n}: {e}", name("slots")))?;
         }
+        if self
+            .checks
+            .commands
+            .iter()
+            .flatten()
+            .any(|c| c.trim().is_empty())
+        {
+            bail!("{}: a check command is empty", name("[checks] commands"));
+        }
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
+            ("[checks] timeout_minutes", self.checks.timeout_minutes),
         ];
         for (field, value) in limits {
             if let Some(m) = value.filter(|m| !(m.is_finite() && *m >= 0.0)) {
@@ -222,6 +250,9 @@ impl FileConfig {
             ui.mouse,
             ui.bell,
             ui.keys,
+            checks.commands,
+            checks.timeout_minutes,
+            checks.fix_attempts,
         );
         self
     }
@@ -425,6 +456,11 @@ impl Config {
                 f.runner.rate_limit_backoff_seconds.unwrap_or(300).max(1),
             ),
             transcript_cap: f.runner.transcript_cap_mb.unwrap_or(512).max(1) << 20,
+            checks: crate::runner::review::checks::Checks {
+                commands: f.checks.commands.clone().unwrap_or_default(),
+                timeout: minutes(f.checks.timeout_minutes.unwrap_or(15.0)),
+                fix_attempts: f.checks.fix_attempts.unwrap_or(2),
+            },
             redactor: std::sync::Arc::clone(&self.redactor),
         }
     }

@@ -636,6 +636,7 @@ const SHOW_JSON: &str = r#"{
       "exit_code": 0,
       "id": 1,
       "outcome": "implemented",
+      "role": "implement",
       "session_id": "<session>",
       "slot": 0,
       "started_at": "<time>",

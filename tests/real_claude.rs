@@ -452,3 +452,45 @@ fn real_cli_secrets_in_answers_and_tool_output_are_stored_only_as_markers() {
         "rotated"
     );
 }
+
+#[test]
+fn real_cli_fixes_a_failing_check_after_seeing_its_output() {
+    let Some((repo, api)) = setup() else { return };
+    let check = "cat state.txt; grep -qx fixed state.txt || { echo \"CHECK-SAYS: state must be $(echo fixed)\"; exit 1; }";
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        format!("[checks]\ncommands = ['''{check}''']\nfix_attempts = 2\n"),
+    )
+    .unwrap();
+    let id = repo.add(&["Fix the state [scenario:checks-fix]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let roles: Vec<(&str, &str)> = issue["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["role"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("implement", "implemented"),
+            ("check", "failed"),
+            ("implement", "implemented"),
+            ("check", "passed")
+        ]
+    );
+    assert_eq!(last_comment(&issue), format!("Checks passed: `{check}`."));
+    // the fix resumed the CLI's session, and the model saw the check's output
+    let (first, second) = (&issue["runs"][0], &issue["runs"][2]);
+    assert_eq!(first["session_id"], second["session_id"]);
+    assert!(api.requests().iter().any(|r| r
+        .to_string()
+        .contains("broken\\nCHECK-SAYS: state must be fixed")));
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:state.txt")]),
+        "fixed"
+    );
+}

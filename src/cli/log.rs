@@ -48,7 +48,12 @@ pub fn print_log(
     // Once the run has ended, one more read takes what was stored between the last read and
     // that check (the run stores all its output before it ends).
     let mut last_pass = !follow;
-    let renderer = ctx.config.renderer();
+    // A check's output is plain text whatever the agent prints.
+    let renderer = if store.run(run_id)?.role == crate::domain::RunRole::Check {
+        crate::runner::agent::renderer(Some("command"))
+    } else {
+        ctx.config.renderer()
+    };
     loop {
         let lines = store.transcript(run_id, after, LOG_BATCH)?;
         for l in &lines {

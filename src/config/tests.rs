@@ -129,6 +129,7 @@ fn names_and_ids_are_printable_single_lines() {
 fn the_sample_parses() {
     let parsed: FileConfig = toml::from_str(SAMPLE).unwrap();
     assert_eq!(parsed.runner.slots, Some(1));
+    assert_eq!(parsed.checks.fix_attempts, Some(2));
 }
 
 #[test]
@@ -163,4 +164,23 @@ fn merge_settings_default_to_a_merge_commit_and_a_bad_policy_is_named() {
     assert!(err.contains("octopus") && err.contains("ff-only"), "{err}");
     let err = FileConfig::from_env(&env_of(&[("AUTOPILOT_MERGE_POLICY", "yolo")])).unwrap_err();
     assert!(err.to_string().contains("AUTOPILOT_MERGE_POLICY"), "{err}");
+}
+
+#[test]
+fn checks_default_to_none_with_two_fix_attempts_and_are_read_from_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap();
+    let checks = cfg.runner_settings(None).checks;
+    assert!(checks.commands.is_empty());
+    assert_eq!(checks.fix_attempts, 2);
+    assert_eq!(checks.timeout, Some(std::time::Duration::from_secs(900)));
+    std::fs::write(
+        dir.path().join(REPO_FILE),
+        "[checks]\ncommands = ['make test']\ntimeout_minutes = 0\nfix_attempts = 0\n",
+    )
+    .unwrap();
+    let cfg = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap();
+    let checks = cfg.runner_settings(None).checks;
+    assert_eq!(checks.commands, ["make test"]);
+    assert_eq!((checks.timeout, checks.fix_attempts), (None, 0));
 }

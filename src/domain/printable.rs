@@ -87,6 +87,7 @@ impl Printable for Run {
             issue_id,
             agent_id,
             slot,
+            role,
             owner_pid,
             session_id,
             started_at,
@@ -105,6 +106,7 @@ impl Printable for Run {
             issue_id,
             agent_id: one_line(&agent_id),
             slot,
+            role,
             owner_pid,
             session_id: line_opt(session_id),
             started_at,
@@ -204,7 +206,7 @@ impl<T: Printable> Printable for Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{AuthorKind, Kind, Status};
+    use crate::domain::{AuthorKind, Kind, RunRole, Status};
 
     const NASTY: &str = "a\u{1b}]52;c;ZXZpbA==\u{7}b\u{202e}c\nd\u{1b}[31me";
 
@@ -240,6 +242,7 @@ mod tests {
             issue_id: 1,
             agent_id: NASTY.into(),
             slot: 0,
+            role: RunRole::Check,
             owner_pid: None,
             session_id: Some(NASTY.into()),
             started_at: 0,

@@ -130,6 +130,20 @@ string_enum!(
         Stopped => "stopped",
         /// Its process vanished (crash, kill, expired lease).
         Interrupted => "interrupted",
+        /// A completion check exited 0.
+        Passed => "passed",
+    }
+);
+
+string_enum!(
+    /// What a run does for its issue.
+    RunRole, "run role", {
+        /// The agent works on the issue.
+        Implement => "implement",
+        /// A completion check runs on the committed change.
+        Check => "check",
+        /// A reviewer agent reads the change.
+        Review => "review",
     }
 );
 
@@ -225,6 +239,8 @@ pub struct Run {
     pub agent_id: String,
     /// Runner slot number.
     pub slot: i64,
+    /// What the run does: implement, check or review.
+    pub role: RunRole,
     /// OS process id of the runner that owns it (to detect dead owners).
     #[serde(skip)]
     pub owner_pid: Option<i64>,

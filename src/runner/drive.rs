@@ -237,7 +237,7 @@ pub(super) async fn drive_agent(
 
 /// Kills whatever an agent left running: its process group, and every process that carries
 /// the run's marker (children that started a session of their own with `setsid`).
-async fn kill_leftovers(db: &Path, run_id: i64, pgid: u32) {
+pub(super) async fn kill_leftovers(db: &Path, run_id: i64, pgid: u32) {
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
     let db: PathBuf = db.to_path_buf();
     let killed = blocking("orphan scan", move || {
@@ -290,7 +290,7 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 /// `90 minutes`, `3 seconds`: for comments.
-fn human_duration(d: Duration) -> String {
+pub(super) fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if secs >= 120 && secs % 60 == 0 {
         format!("{} minutes", secs / 60)

@@ -22,6 +22,9 @@ use crate::store::TranscriptBatch;
 /// Most bytes of output a batch grows to while the writer is busy (also the size of a
 /// transcript row under a flood).
 const FLUSH_BYTES: usize = 512 << 10;
+/// Most parsed events a batch grows to while the writer is busy: past the transcript cap
+/// lines are no longer stored, but still parsed, and must not pile up either.
+const FLUSH_ITEMS: usize = 16 << 10;
 /// Bytes asked for per read of the agent's stdout.
 const READ_BYTES: usize = 256 << 10;
 /// Most bytes of output held in memory while the store refuses it; past that lines are
@@ -69,7 +72,18 @@ pub(super) struct Ingest {
     stored: u64,
     capped: bool,
     chunk: Chunk,
+    tail: Option<Tail>,
 }
+
+/// The last lines of output, kept apart from the transcript (also past its cap): what a
+/// failing check printed last goes into a comment and the agent's next prompt.
+struct Tail {
+    lines: std::collections::VecDeque<Vec<u8>>,
+    max: usize,
+}
+
+/// Most bytes kept of one line of the tail.
+const TAIL_LINE_BYTES: usize = 500;
 
 impl Ingest {
     /// A reader state for one agent process: how to parse, what to redact, and the per-run
@@ -83,7 +97,18 @@ impl Ingest {
             stored: 0,
             capped: false,
             chunk: Chunk::default(),
+            tail: None,
         }
+    }
+
+    /// Also keeps the last `lines` lines (each cut at [`TAIL_LINE_BYTES`]), redacted, for
+    /// [`read_output`] to return.
+    pub(super) fn with_tail(mut self, lines: usize) -> Ingest {
+        self.tail = Some(Tail {
+            lines: std::collections::VecDeque::with_capacity(lines + 1),
+            max: lines,
+        });
+        self
     }
 
     /// One complete line (without its newline); `dropped` bytes of it were over the line cap.
@@ -102,6 +127,13 @@ impl Ingest {
             bytes.into()
         };
         let bytes = &*marked;
+        if let Some(tail) = &mut self.tail {
+            if tail.lines.len() == tail.max {
+                tail.lines.pop_front();
+            }
+            tail.lines
+                .push_back(bytes[..bytes.len().min(TAIL_LINE_BYTES)].to_vec());
+        }
         let ts = now_millis();
         let mut is_result = false;
         for ev in self.adapter.parse_line(bytes) {
@@ -128,7 +160,8 @@ impl Ingest {
 /// [`MAX_LINE_BYTES`]), parses each line, and hands batches to the writer. A batch goes as
 /// soon as the writer has room; while it is busy the batch grows (up to [`FLUSH_BYTES`]), so
 /// a flood is stored in few large transactions and a trickle shows line by line.
-/// `last_output` is refreshed at every read for the stall detector.
+/// `last_output` is refreshed at every read for the stall detector. Returns the tail kept
+/// ([`Ingest::with_tail`]), sanitized, one line per entry.
 pub(super) async fn read_output(
     stdout: Option<tokio::process::ChildStdout>,
     mut ingest: Ingest,
@@ -136,8 +169,10 @@ pub(super) async fn read_output(
     chunks: tokio::sync::mpsc::Sender<Chunk>,
     last_output: Arc<AtomicI64>,
     drain: CancellationToken,
-) {
-    let Some(mut out) = stdout else { return };
+) -> Vec<String> {
+    let Some(mut out) = stdout else {
+        return Vec::new();
+    };
     let (mut buf, mut splitter) = (vec![0u8; READ_BYTES], LineSplitter::new(MAX_LINE_BYTES));
     loop {
         tokio::select! {
@@ -145,9 +180,10 @@ pub(super) async fn read_output(
             () = drain.cancelled() => break,
             permit = chunks.reserve(), if !ingest.chunk.is_empty() => match permit {
                 Ok(permit) => permit.send(std::mem::take(&mut ingest.chunk)),
-                Err(_) => return,
+                Err(_) => return ingest.take_tail(),
             },
-            read = out.read(&mut buf), if ingest.chunk.transcript.bytes() < FLUSH_BYTES => {
+            read = out.read(&mut buf), if ingest.chunk.transcript.bytes() < FLUSH_BYTES
+                && ingest.chunk.items.len() < FLUSH_ITEMS => {
                 let n = match read {
                     Ok(0) => break,
                     Ok(n) => n,
@@ -163,7 +199,23 @@ pub(super) async fn read_output(
     }
     splitter.finish(|line, dropped| ingest.line(line, dropped));
     if !ingest.chunk.is_empty() {
-        let _ = chunks.send(ingest.chunk).await;
+        let _ = chunks.send(std::mem::take(&mut ingest.chunk)).await;
+    }
+    ingest.take_tail()
+}
+
+impl Ingest {
+    /// The tail kept, as printable lines.
+    fn take_tail(&mut self) -> Vec<String> {
+        self.tail
+            .take()
+            .map(|t| {
+                t.lines
+                    .iter()
+                    .map(|l| crate::domain::sanitize::strip_all(&String::from_utf8_lossy(l)))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

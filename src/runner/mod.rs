@@ -71,6 +71,8 @@ pub struct RunnerSettings {
     pub transcript_cap: u64,
     /// Secrets are replaced with markers before anything is stored, committed or pushed.
     pub redactor: Arc<crate::domain::redact::Redactor>,
+    /// Completion checks run on each committed change before it goes to review.
+    pub checks: review::checks::Checks,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the

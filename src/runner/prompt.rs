@@ -15,8 +15,23 @@ const OLD_COMMENT_MAX: usize = 4 << 10;
 /// Most bytes of older comments (after shortening) inlined in all; the oldest go first.
 const OLD_THREAD_MAX: usize = 96 << 10;
 
+/// Most bytes of the runner's own newest message (a failing check's output) inlined.
+const NEWEST_MAX: usize = 16 << 10;
+
 /// Builds the prompt for one run. `resuming` says the agent continues an earlier session.
 pub fn build(issue: &Issue, comments: &[Comment], branch: &str, resuming: bool) -> String {
+    build_with(issue, comments, branch, resuming, None)
+}
+
+/// [`build`], with a message from autopilot after the thread as the newest thing the agent
+/// reads (what a failing completion check printed); it is capped, keeping its end.
+pub fn build_with(
+    issue: &Issue,
+    comments: &[Comment],
+    branch: &str,
+    resuming: bool,
+    newest: Option<&str>,
+) -> String {
     let mut p = String::new();
     if resuming {
         p.push_str("You are continuing your earlier work on this issue. The thread below has new comments since then; the latest human comment answers or reviews your previous run.\n\n");
@@ -68,6 +83,11 @@ pub fn build(issue: &Issue, comments: &[Comment], branch: &str, resuming: bool) 
         for c in recent {
             p.push_str(&entry(c, c.body.trim_end()));
         }
+    }
+    if let Some(text) = newest.map(str::trim_end).filter(|t| !t.is_empty()) {
+        p.push_str("\nNewest message, from autopilot:\n");
+        p.push_str(&keep_end(text, NEWEST_MAX));
+        p.push('\n');
     }
     p.push_str(
         "\nRules:\n\
@@ -134,6 +154,23 @@ fn shorten<'a>(text: &'a str, max: usize, issue_id: i64, what: &str) -> std::bor
         "{}\n…[autopilot: {} more bytes of this {what} left out; `autopilot-tui show {issue_id}` has it whole]",
         &text[..cut],
         text.len() - cut
+    )
+    .into()
+}
+
+/// `text` cut to its last `max` bytes (on a character boundary), marking the cut: the end of
+/// a check's output is where its failures are summed up.
+fn keep_end(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut cut = text.len() - max;
+    while !text.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!(
+        "[autopilot: the first {cut} bytes of this message are left out]\n{}",
+        &text[cut..]
     )
     .into()
 }
@@ -267,5 +304,23 @@ mod tests {
             assert!(p.contains(needle), "missing {needle:?} in\n{p}");
         }
         assert!(p.find("Redis").unwrap() < p.find("Postgres").unwrap());
+    }
+
+    #[test]
+    fn the_newest_message_comes_after_the_thread_and_keeps_its_end() {
+        let thread = vec![comment(1, AuthorKind::Agent, "Did it.".into())];
+        let long = format!("START {} THE-END", "é".repeat(NEWEST_MAX));
+        let p = build_with(&issue(), &thread, "b", true, Some(&long));
+        let at = p
+            .find("Newest message, from autopilot:")
+            .expect("the message is in");
+        assert!(p.find("Did it.").unwrap() < at && at < p.find("Rules:").unwrap());
+        assert!(p.contains("THE-END") && !p.contains("START"));
+        assert!(p.contains("bytes of this message are left out"));
+        assert!(p.len() < NEWEST_MAX + 2_000, "{} bytes", p.len());
+        assert_eq!(
+            build_with(&issue(), &thread, "b", true, None),
+            build(&issue(), &thread, "b", true)
+        );
     }
 }

@@ -11,10 +11,11 @@ use super::drive::{drive_agent, Attempt};
 use super::error::{self, RunnerError, Step};
 use super::events::RunnerEvent;
 use super::outcome::{decide, rate_limit_hold};
+use super::review::checks::{self, Next};
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
-use crate::domain::{now_millis, Actor, Comment, Issue, RunOutcome};
+use crate::domain::{now_millis, Actor, Comment, Issue, RunOutcome, RunRole, Status};
 use crate::store::RunEnd;
 
 /// Why a run is being stopped: the first reason given wins.
@@ -37,6 +38,7 @@ impl StopReason {
 
 /// What every step of one run needs: the runner and the store, where the run happens and
 /// for whom, and how it is stopped.
+#[derive(Clone)]
 pub(super) struct RunContext<'a> {
     /// The runner (settings, adapter, event channel).
     pub runner: &'a Runner,
@@ -56,6 +58,8 @@ pub(super) struct RunContext<'a> {
     pub reason: StopReason,
     /// Fires when the whole runner shuts down.
     pub shutdown: &'a CancellationToken,
+    /// What failed in the checks of the previous run, as the agent's newest message.
+    pub fix: Option<&'a str>,
 }
 
 impl RunContext<'_> {
@@ -70,11 +74,11 @@ impl RunContext<'_> {
     }
 
     /// The run between its claim and its final transaction: what the store records, and the
-    /// comments that say why.
-    async fn execute(&self) -> RunEnd {
+    /// comments that say why; and the workspace, once it was prepared.
+    async fn execute(&self) -> (RunEnd, Option<Workspace>) {
         let ws = match workspace::prepare(self).await {
             Ok(ws) => ws,
-            Err(e) => return verdict::from_error(e),
+            Err(e) => return (verdict::from_error(e), None),
         };
         let id = self.issue.id;
         let comments = match self
@@ -84,17 +88,17 @@ impl RunContext<'_> {
             .step("cannot read the thread")
         {
             Ok(c) => c,
-            Err(e) => return verdict::from_error(e),
+            Err(e) => return (verdict::from_error(e), Some(ws)),
         };
         let attempt = match self.attempt(&ws, &comments).await {
             Ok(a) => a,
-            Err(e) => return verdict::from_error(e),
+            Err(e) => return (verdict::from_error(e), Some(ws)),
         };
         let end = match self.conclude(&ws, &attempt).await {
             Ok(end) => end,
             Err(e) => verdict::from_error(e),
         };
-        attempt.with_stats(end)
+        (attempt.with_stats(end), Some(ws))
     }
 
     /// Runs the agent with the whole thread in its prompt, once more without resuming if its
@@ -104,7 +108,8 @@ impl RunContext<'_> {
         let resume = issue.session_id.clone();
         let note = prompt::conflict_note(&ws.base, &ws.conflicts);
         let mut req = AgentRequest {
-            prompt: prompt::build(issue, comments, &ws.branch, resume.is_some()) + &note,
+            prompt: prompt::build_with(issue, comments, &ws.branch, resume.is_some(), self.fix)
+                + &note,
             cwd: ws.worktree.clone(),
             resume,
             issue_id: issue.id,
@@ -124,7 +129,7 @@ impl RunContext<'_> {
                 "session could not be resumed; starting a new one"
             );
             req.resume = None;
-            req.prompt = prompt::build(issue, comments, &ws.branch, false) + &note;
+            req.prompt = prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note;
             return drive_agent(self, &req, &mut seq).await;
         }
         Ok(attempt)
@@ -181,8 +186,9 @@ impl RunContext<'_> {
     }
 }
 
-/// Runs one claimed issue to its end. Never panics and never leaves the issue in progress
-/// without reporting why: every path ends in `finish_run`.
+/// Runs one claimed issue to its end: the agent's run, the checks of what it committed, and
+/// the agent again while failing checks go back to it. Never panics and never leaves the issue
+/// in progress without reporting why: every run ends in `finish_run`.
 pub(super) async fn run_issue(
     r: &Runner,
     db: &Db,
@@ -191,58 +197,121 @@ pub(super) async fn run_issue(
     issue: Issue,
     shutdown: &CancellationToken,
 ) {
-    let (issue_id, title) = (issue.id, issue.title.clone());
-    let owner = agent_id.to_string();
-    let run_id = match db
-        .call(move |s| s.start_run(issue_id, &owner, slot as i64, &crate::sys::host_name()))
-        .await
-    {
-        Ok(id) => id,
-        Err(e) => {
-            r.emit(RunnerEvent::Problem(format!(
-                "cannot start a run for #{issue_id}: {e}"
-            )));
-            return;
-        }
-    };
-    r.emit(RunnerEvent::RunStarted {
-        slot,
-        run_id,
-        issue_id,
-        title: crate::domain::sanitize::strip_all(&title),
-        agent_id: agent_id.to_string(),
-    });
-
-    let ctx = RunContext {
-        runner: r,
-        db,
-        slot,
-        agent_id,
-        run_id,
-        issue: &issue,
-        stop: shutdown.child_token(),
-        reason: StopReason::default(),
-        shutdown,
-    };
+    let issue_id = issue.id;
+    let (stop, reason) = (shutdown.child_token(), StopReason::default());
     if let Ok(mut m) = r.stops.lock() {
-        m.insert(issue_id, (ctx.stop.clone(), ctx.reason.clone()));
+        m.insert(issue_id, (stop.clone(), reason.clone()));
     }
-    let renewer = spawn_lease_renewer(&ctx);
-
-    let end = ctx.execute().await;
-
+    let renewer = spawn_lease_renewer(r, db, agent_id, issue_id, &stop, &reason);
+    let (mut issue, mut fix, mut failed) = (issue, None::<String>, 0u32);
+    loop {
+        let title = crate::domain::sanitize::strip_all(&issue.title);
+        let Some(run_id) = start(r, db, slot, agent_id, issue_id, RunRole::Implement, title).await
+        else {
+            break;
+        };
+        let ctx = RunContext {
+            runner: r,
+            db,
+            slot,
+            agent_id,
+            run_id,
+            issue: &issue,
+            stop: stop.clone(),
+            reason: reason.clone(),
+            shutdown,
+            fix: fix.as_deref(),
+        };
+        let (end, ws) = ctx.execute().await;
+        let committed = end.outcome == Some(RunOutcome::Implemented)
+            && matches!(end.move_to, Some((Status::InReview, _)));
+        let next = match ws.filter(|_| committed) {
+            Some(ws) => checks::after_commit(&ctx, &ws, end, failed).await,
+            None => {
+                close_run(&ctx, end).await;
+                Next::Done
+            }
+        };
+        let Next::Fix(message) = next else { break };
+        // The agent goes again at once, in this slot, on the same claim: the issue keeps its
+        // branch and its session, and no other work gets in between.
+        failed += 1;
+        fix = Some(message);
+        match db.call(move |s| s.issue(issue_id)).await {
+            Ok(fresh) => issue = fresh,
+            Err(e) => {
+                r.emit(RunnerEvent::Problem(format!(
+                    "cannot read #{issue_id} to send it back to the agent: {e}"
+                )));
+                break;
+            }
+        }
+    }
     renewer.abort();
     if let Ok(mut m) = r.stops.lock() {
         m.remove(&issue_id);
     }
-    let outcome = end.outcome.unwrap_or(RunOutcome::Failed);
+    r.emit(RunnerEvent::StoreChanged);
+}
+
+/// Opens a run of `role` on the claimed issue and tells the watchers, whose pane for the
+/// slot shows `title`. `None` when the store refused (reported).
+async fn start(
+    r: &Runner,
+    db: &Db,
+    slot: usize,
+    agent_id: &str,
+    issue_id: i64,
+    role: RunRole,
+    title: String,
+) -> Option<i64> {
     let owner = agent_id.to_string();
+    let host = crate::sys::host_name();
+    match db
+        .call(move |s| s.start_run_as(issue_id, &owner, slot as i64, &host, role))
+        .await
+    {
+        Ok(run_id) => {
+            r.emit(RunnerEvent::RunStarted {
+                slot,
+                run_id,
+                issue_id,
+                title,
+                agent_id: agent_id.to_string(),
+            });
+            Some(run_id)
+        }
+        Err(e) => {
+            r.emit(RunnerEvent::Problem(format!(
+                "cannot start a run for #{issue_id}: {e}"
+            )));
+            None
+        }
+    }
+}
+
+/// Opens another run of `role` on the issue of `ctx` (a check after the agent's run).
+pub(super) async fn open_run(ctx: &RunContext<'_>, role: RunRole, title: &str) -> Option<i64> {
+    let (r, db, slot, agent) = (ctx.runner, ctx.db, ctx.slot, ctx.agent_id);
+    start(r, db, slot, agent, ctx.issue.id, role, title.to_string()).await
+}
+
+/// Records the end of the run of `ctx` in one transaction (its comments and the issue's move)
+/// and tells the watchers.
+pub(super) async fn close_run(ctx: &RunContext<'_>, end: RunEnd) {
+    let (r, slot, run_id, issue_id) = (ctx.runner, ctx.slot, ctx.run_id, ctx.issue.id);
+    let outcome = end.outcome.unwrap_or(RunOutcome::Failed);
+    let owner = ctx.agent_id.to_string();
     let summary = end
         .comments
         .first()
         .map(|(_, _, body)| crate::domain::sanitize::strip_all(body.lines().next().unwrap_or("")))
         .unwrap_or_default();
-    match db.call(move |s| s.finish_run(run_id, &owner, &end)).await {
+    match ctx
+        .db
+        .call(move |s| s.finish_run(run_id, &owner, &end))
+        .await
+    {
         Ok((issue, moved)) => {
             if !moved {
                 tracing::warn!(
@@ -268,15 +337,21 @@ pub(super) async fn run_issue(
 }
 
 /// Renews the claim every third of a lease; a claim found lost stops the run.
-fn spawn_lease_renewer(ctx: &RunContext<'_>) -> tokio::task::JoinHandle<()> {
-    let lease = ctx.settings().lease;
+fn spawn_lease_renewer(
+    r: &Runner,
+    db: &Db,
+    agent_id: &str,
+    issue_id: i64,
+    stop: &CancellationToken,
+    reason: &StopReason,
+) -> tokio::task::JoinHandle<()> {
+    let lease = r.settings.lease;
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    let (db, agent, stop, reason, issue_id) = (
-        ctx.db.clone(),
-        ctx.agent_id.to_string(),
-        ctx.stop.clone(),
-        ctx.reason.clone(),
-        ctx.issue.id,
+    let (db, agent, stop, reason) = (
+        db.clone(),
+        agent_id.to_string(),
+        stop.clone(),
+        reason.clone(),
     );
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(lease / 3);

@@ -7,7 +7,8 @@ use super::comments::insert_comment;
 use super::issues::{get, set_status};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
-    Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, Status,
+    Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
+    Status,
 };
 
 /// How a run ended and what it does to its issue, committed as one transaction.
@@ -111,16 +112,19 @@ impl TranscriptBatch {
 const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
-     (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id)";
+     (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
     let outcome: Option<String> = r.get(9)?;
+    let role: String = r.get(15)?;
     Ok(Run {
         id,
         issue_id: r.get(1)?,
         agent_id: r.get(2)?,
         slot: r.get(3)?,
+        // Rows are written by this program only; an unknown role reads as the agent's work.
+        role: role.parse().unwrap_or(RunRole::Implement),
         owner_pid: r.get(4)?,
         session_id: r.get(5)?,
         started_at: r.get(6)?,
@@ -146,13 +150,25 @@ impl Store {
         slot: i64,
         host: &str,
     ) -> Result<i64> {
+        self.start_run_as(issue_id, agent_id, slot, host, RunRole::Implement)
+    }
+
+    /// Opens a run of `role` (a check, a review) for an issue this agent has claimed.
+    pub fn start_run_as(
+        &mut self,
+        issue_id: i64,
+        agent_id: &str,
+        slot: i64,
+        host: &str,
+        role: RunRole,
+    ) -> Result<i64> {
         let pid = i64::from(std::process::id());
         let by = ActorId::agent(agent_id);
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, owner_host, started_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![issue_id, agent_id, slot, pid, host, now()],
+                "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, owner_host, started_at, role)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![issue_id, agent_id, slot, pid, host, now(), role.as_str()],
             )?;
             let run_id = tx.last_insert_rowid();
             let kind = EventKind::RunStarted { run_id, slot, pid };

@@ -133,4 +133,8 @@ ALTER TABLE issues ADD COLUMN diff_files   INTEGER;
 ALTER TABLE issues ADD COLUMN diff_added   INTEGER;
 ALTER TABLE issues ADD COLUMN diff_removed INTEGER;
 ",
+    // 6: what a run does (the agent implementing, a completion check, a reviewer)
+    r"
+ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'implement';
+",
 ];

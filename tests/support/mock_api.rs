@@ -4,7 +4,8 @@
 //! content_block_delta with text_delta / input_json_delta, content_block_stop, message_delta,
 //! message_stop) and realistic usage, or with plain JSON when the CLI retries without streaming.
 //! The scenario is chosen by a `[scenario:NAME]` marker anywhere in the request (the issue title
-//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit, secrets.
+//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit, secrets,
+//! checks-fix.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -256,6 +257,15 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
             "Bash",
             json!({"command": "echo bash-ok > bash_out.txt && cat bash_out.txt", "description": "Run the requested command"}),
         )],
+        // Breaks a completion check, and fixes it once the prompt carries what the check printed.
+        "checks-fix" => {
+            let fixed = req.to_string().contains("CHECK-SAYS: state must be fixed");
+            let state = if fixed { "fixed" } else { "broken" };
+            vec![Block::Tool(
+                "Bash",
+                json!({"command": format!("echo {state} > state.txt"), "description": "Write the state"}),
+            )]
+        }
         "sleeper" => vec![Block::Tool(
             "Bash",
             json!({"command": "echo $$ > sleeper.pid && sleep 300", "description": "Wait a long time"}),
@@ -283,7 +293,7 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
             .enumerate()
             .map(|(i, b)| match b {
                 Block::Text(t) => json!({"type": "text", "text": t}),
-                Block::Tool(n, input) => json!({"type": "tool_use", "id": format!("toolu_mock{i}"), "name": n, "input": input}),
+                Block::Tool(n, input) => json!({"type": "tool_use", "id": format!("toolu_{msg_id}_{i}"), "name": n, "input": input}),
             })
             .collect();
         let msg = json!({"id": msg_id, "type": "message", "role": "assistant", "model": model, "content": content,
@@ -331,7 +341,7 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
             Block::Tool(n, input) => {
                 send(
                     "content_block_start",
-                    json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_mock{i}"), "name": n, "input": {}}}),
+                    json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_{msg_id}_{i}"), "name": n, "input": {}}}),
                 )?;
                 let json_text = input.to_string();
                 let mid = json_text.len() / 2;

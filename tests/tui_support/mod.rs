@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use autopilot_tui::domain::{
-    AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, Run, RunOutcome, Status,
+    AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, Run, RunOutcome, RunRole, Status,
 };
 use autopilot_tui::runner::{LineKind, PaneLine, RunnerEvent};
 use autopilot_tui::store::StatusCounts;
@@ -197,6 +197,7 @@ pub fn sample_detail() -> IssueDetail {
         issue_id: 8,
         agent_id: "box-1".into(),
         slot: 0,
+        role: RunRole::Implement,
         owner_pid: None,
         session_id: None,
         started_at: NOW - 900_000,
@@ -236,6 +237,10 @@ pub fn sample_detail() -> IssueDetail {
             ),
         ],
         runs: vec![
+            Run {
+                role: RunRole::Check,
+                ..run(2, Some(RunOutcome::Failed), None, None)
+            },
             run(3, Some(RunOutcome::Blocked), Some(0.12), Some(4)),
             run(4, Some(RunOutcome::Implemented), Some(0.87), Some(19)),
         ],

@@ -1,6 +1,9 @@
-//! Review: what an issue's branch changed (read from git for the CLI and the TUI alike), and
-//! landing accepted work on its base.
+//! Review: what happens between an agent's commit and a person's decision: completion checks,
+//! what the branch changed (read from git for the CLI and the TUI alike), and landing accepted
+//! work on its base.
 
 pub mod accept;
+pub mod checks;
 pub mod diff;
 pub mod merge;
+mod verdict;

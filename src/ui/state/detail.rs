@@ -300,6 +300,7 @@ mod tests {
                 issue_id: 8,
                 agent_id: "box".into(),
                 slot: 0,
+                role: crate::domain::RunRole::Implement,
                 owner_pid: None,
                 session_id: None,
                 started_at: 0,

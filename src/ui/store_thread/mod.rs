@@ -391,6 +391,14 @@ fn inbox(store: &Store) -> StoreResult<StoreReply> {
 /// result, its question): it shows the last lines and says how to get the rest.
 fn transcript(store: &Store, run_id: i64, renderer: &dyn Adapter) -> StoreResult<StoreReply> {
     let run = store.run(run_id)?;
+    // A check's output is plain text whatever the agent prints.
+    let plain;
+    let renderer = if run.role == crate::domain::RunRole::Check {
+        plain = crate::runner::agent::renderer(Some("command"));
+        plain.as_ref()
+    } else {
+        renderer
+    };
     let skipped = (run.transcript_lines - TRANSCRIPT_LIMIT).max(0);
     let rows = store.transcript(run_id, skipped - 1, TRANSCRIPT_LIMIT)?;
     let issue_id = run.issue_id;

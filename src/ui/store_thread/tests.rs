@@ -318,3 +318,45 @@ fn questions_are_the_newest_agent_comment_of_each_blocked_issue() {
         ]
     );
 }
+
+#[test]
+fn a_checks_transcript_reads_as_plain_text_whatever_the_agent_prints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+    let id = store
+        .create_issue(&new_issue("Checked"), "me")
+        .expect("add")
+        .id;
+    store.claim_next("a", 60_000).expect("claim").expect("one");
+    let init = br#"{"type":"system","subtype":"init","session_id":"s-1","model":"m"}"#;
+    let mut runs = Vec::new();
+    for role in [
+        crate::domain::RunRole::Implement,
+        crate::domain::RunRole::Check,
+    ] {
+        let run = store.start_run_as(id, "a", 0, "host", role).expect("run");
+        let mut batch = crate::store::TranscriptBatch::default();
+        batch.push(1, init);
+        store.append_transcript(run, 0, &[batch]).expect("store");
+        runs.push(run);
+    }
+    let shown = |store: &mut Store, run| {
+        let (reply, _) = handle(
+            store,
+            &StoreRequest::Transcript(run),
+            "me",
+            &*renderer(None),
+        );
+        let Some(StoreReply::Transcript { lines, .. }) = reply else {
+            panic!("not a transcript: {reply:?}");
+        };
+        lines[0].text.clone()
+    };
+    // the agent's run renders as Claude's output; the check's is the line it printed
+    assert_eq!(shown(&mut store, runs[0]), "● session s-1 m");
+    assert_eq!(shown(&mut store, runs[1]).as_bytes(), init);
+    assert_eq!(
+        store.runs(id).expect("runs")[1].role,
+        crate::domain::RunRole::Check
+    );
+}

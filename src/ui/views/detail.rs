@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{elapsed, panes::render_line};
-use crate::domain::{format_millis, AuthorKind};
+use crate::domain::{format_millis, AuthorKind, RunRole};
 use crate::ui::app::App;
 use crate::ui::state::detail::{DetailView, TranscriptView};
 
@@ -96,8 +96,14 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
     for (n, r) in x.runs.iter().enumerate() {
         let selected = n == d.run_cursor();
         let outcome = r.outcome.map_or("running", |o| o.as_str());
+        // The agent's own runs are most runs; checks and reviews say what they are (an
+        // 80-column row has no room to spare on the word `implement`).
+        let role = match r.role {
+            RunRole::Implement => String::new(),
+            other => format!(" · {other}"),
+        };
         let mut text = format!(
-            "{} run {} · {} · {outcome}",
+            "{} run {}{role} · {} · {outcome}",
             if selected { "▸" } else { " " },
             r.id,
             r.agent_id
