@@ -124,6 +124,18 @@ pub struct ChecksSection {
     pub fix_attempts: Option<u32>,
 }
 
+/// `[review]`: an optional reviewer run that reads the change before a person does.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSection {
+    /// Whether a reviewer run reads each change that passed its checks (default false).
+    pub agent: Option<bool>,
+    /// How many times the reviewer's changes go back to the implementer (default 2).
+    pub max_cycles: Option<u32>,
+    /// The reviewer's instructions, relative to the repository root (default: built in).
+    pub prompt_file: Option<PathBuf>,
+}
+
 /// One configuration file, every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,6 +161,9 @@ pub struct FileConfig {
     /// `[checks]`.
     #[serde(default)]
     pub checks: ChecksSection,
+    /// `[review]`.
+    #[serde(default)]
+    pub review: ReviewSection,
 }
 
 macro_rules! overlay {
@@ -253,6 +268,9 @@ impl FileConfig {
             checks.commands,
             checks.timeout_minutes,
             checks.fix_attempts,
+            review.agent,
+            review.max_cycles,
+            review.prompt_file,
         );
         self
     }
@@ -376,6 +394,23 @@ fn minutes(m: f64) -> Option<std::time::Duration> {
     (m.is_finite() && m > 0.0).then(|| std::time::Duration::from_secs_f64((m * 60.0).min(1e9)))
 }
 
+/// A reviewer whose instructions cannot be read would fail every review: with `[review] agent
+/// = true`, the `prompt_file` must be a readable UTF-8 file when the configuration is loaded
+/// (it is read again for each review, so edits apply at once).
+fn check_reviewer_prompt(review: &ReviewSection, repo_root: &Path) -> anyhow::Result<()> {
+    let (Some(true), Some(file)) = (review.agent, review.prompt_file.as_ref()) else {
+        return Ok(());
+    };
+    let path = repo_root.join(file);
+    crate::runner::review::reviewer::read_instructions(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "[review] prompt_file = {:?}: {e}",
+            one_line(&file.to_string_lossy())
+        )
+    })?;
+    Ok(())
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -396,6 +431,7 @@ impl Config {
         };
         let repo = FileConfig::load(&paths.repo_root.join(REPO_FILE))?;
         let file = user.merge(&repo).merge(&FileConfig::from_env(env)?);
+        check_reviewer_prompt(&file.review, &paths.repo_root)?;
         let redactor = match &file.redact.patterns {
             Some(patterns) if !patterns.is_empty() => {
                 std::sync::Arc::new(Redactor::with_patterns(patterns)?)
@@ -460,6 +496,15 @@ impl Config {
                 commands: f.checks.commands.clone().unwrap_or_default(),
                 timeout: minutes(f.checks.timeout_minutes.unwrap_or(15.0)),
                 fix_attempts: f.checks.fix_attempts.unwrap_or(2),
+            },
+            review: crate::runner::review::reviewer::Reviewer {
+                agent: f.review.agent.unwrap_or(false),
+                max_cycles: f.review.max_cycles.unwrap_or(2),
+                prompt_file: f
+                    .review
+                    .prompt_file
+                    .as_ref()
+                    .map(|p| self.paths.repo_root.join(p)),
             },
             redactor: std::sync::Arc::clone(&self.redactor),
         }

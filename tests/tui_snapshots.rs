@@ -435,3 +435,38 @@ fn the_end_of_a_transcript_fills_the_view() {
     update(&mut a, Action::Up);
     assert!(screen_rows(&a)[13].contains("line 98"));
 }
+
+#[test]
+fn review_cards_show_the_checks_and_the_reviewers_verdict() {
+    use autopilot_tui::domain::{Kind, Status};
+    use autopilot_tui::store::ReviewMarks;
+    let mut a = app(160, 20);
+    let review = |id: i64, title: &str, checks, verdict| {
+        let mut i = issue(id, title, Status::InReview, Kind::Feature);
+        i.branch = Some(format!("autopilot/{id}-branch"));
+        let mut c = card(i);
+        c.review = ReviewMarks {
+            checks,
+            review: verdict,
+        };
+        c
+    };
+    let cards = vec![
+        review(
+            1,
+            "Approved after checks",
+            Some(RunOutcome::Passed),
+            Some(RunOutcome::Approved),
+        ),
+        review(
+            2,
+            "Reviewer wants more",
+            Some(RunOutcome::Passed),
+            Some(RunOutcome::ChangesRequested),
+        ),
+        review(3, "Reviewer fell over", None, Some(RunOutcome::Failed)),
+        review(4, "Nothing checked", None, None),
+    ];
+    load_board(&mut a, cards);
+    insta::assert_snapshot!(render(&a).backend());
+}

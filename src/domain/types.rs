@@ -132,6 +132,10 @@ string_enum!(
         Interrupted => "interrupted",
         /// A completion check exited 0.
         Passed => "passed",
+        /// A reviewer run approved the change.
+        Approved => "approved",
+        /// A reviewer run asked for changes (or answered neither way).
+        ChangesRequested => "changes_requested",
     }
 );
 

@@ -73,6 +73,8 @@ pub struct RunnerSettings {
     pub redactor: Arc<crate::domain::redact::Redactor>,
     /// Completion checks run on each committed change before it goes to review.
     pub checks: review::checks::Checks,
+    /// The optional reviewer run after the checks pass.
+    pub review: review::reviewer::Reviewer,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the

@@ -40,6 +40,25 @@ pub fn build_with(
         "You are an autonomous coding agent working on issue #{} of this repository, in a git worktree on branch `{}`.\n\n",
         issue.id, branch
     ));
+    p.push_str(&issue_and_thread(issue, comments));
+    if let Some(text) = newest.map(str::trim_end).filter(|t| !t.is_empty()) {
+        p.push_str("\nNewest message, from autopilot:\n");
+        p.push_str(&keep_end(text, NEWEST_MAX));
+        p.push('\n');
+    }
+    p.push_str(
+        "\nRules:\n\
+         - Implement the issue by editing files in the current directory. Do not commit, push or switch branches: autopilot commits your changes for review.\n\
+         - If you cannot proceed without a decision from a human, make no changes and reply with one final message that starts with `BLOCKED: ` followed by your question.\n\
+         - When you are done, end with a short summary of what you changed and how you checked it.\n",
+    );
+    p
+}
+
+/// The issue (kind, title, description) and its thread, capped as the module says: what every
+/// prompt about the issue carries, the reviewer's too.
+pub fn issue_and_thread(issue: &Issue, comments: &[Comment]) -> String {
+    let mut p = String::new();
     p.push_str(&format!("Kind: {}\nTitle: {}\n", issue.kind, issue.title));
     if !issue.body.trim().is_empty() {
         p.push_str("\nDescription:\n");
@@ -84,17 +103,6 @@ pub fn build_with(
             p.push_str(&entry(c, c.body.trim_end()));
         }
     }
-    if let Some(text) = newest.map(str::trim_end).filter(|t| !t.is_empty()) {
-        p.push_str("\nNewest message, from autopilot:\n");
-        p.push_str(&keep_end(text, NEWEST_MAX));
-        p.push('\n');
-    }
-    p.push_str(
-        "\nRules:\n\
-         - Implement the issue by editing files in the current directory. Do not commit, push or switch branches: autopilot commits your changes for review.\n\
-         - If you cannot proceed without a decision from a human, make no changes and reply with one final message that starts with `BLOCKED: ` followed by your question.\n\
-         - When you are done, end with a short summary of what you changed and how you checked it.\n",
-    );
     p
 }
 

@@ -12,6 +12,7 @@ use super::error::{self, RunnerError, Step};
 use super::events::RunnerEvent;
 use super::outcome::{decide, rate_limit_hold};
 use super::review::checks::{self, Next};
+use super::review::reviewer;
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
@@ -58,7 +59,8 @@ pub(super) struct RunContext<'a> {
     pub reason: StopReason,
     /// Fires when the whole runner shuts down.
     pub shutdown: &'a CancellationToken,
-    /// What failed in the checks of the previous run, as the agent's newest message.
+    /// What failed in the checks of the previous run, or what the reviewer asked to change,
+    /// as the agent's newest message.
     pub fix: Option<&'a str>,
 }
 
@@ -186,8 +188,9 @@ impl RunContext<'_> {
     }
 }
 
-/// Runs one claimed issue to its end: the agent's run, the checks of what it committed, and
-/// the agent again while failing checks go back to it. Never panics and never leaves the issue
+/// Runs one claimed issue to its end: the agent's run, the checks of what it committed, the
+/// reviewer when one is configured, and the agent again while failing checks or the reviewer's
+/// changes go back to it. Never panics and never leaves the issue
 /// in progress without reporting why: every run ends in `finish_run`.
 pub(super) async fn run_issue(
     r: &Runner,
@@ -203,7 +206,7 @@ pub(super) async fn run_issue(
         m.insert(issue_id, (stop.clone(), reason.clone()));
     }
     let renewer = spawn_lease_renewer(r, db, agent_id, issue_id, &stop, &reason);
-    let (mut issue, mut fix, mut failed) = (issue, None::<String>, 0u32);
+    let (mut issue, mut fix, mut failed, mut cycles) = (issue, None::<String>, 0u32, 0u32);
     loop {
         let title = crate::domain::sanitize::strip_all(&issue.title);
         let Some(run_id) = start(r, db, slot, agent_id, issue_id, RunRole::Implement, title).await
@@ -226,17 +229,28 @@ pub(super) async fn run_issue(
         let committed = end.outcome == Some(RunOutcome::Implemented)
             && matches!(end.move_to, Some((Status::InReview, _)));
         let next = match ws.filter(|_| committed) {
-            Some(ws) => checks::after_commit(&ctx, &ws, end, failed).await,
+            Some(ws) => match checks::after_commit(&ctx, &ws, end, failed).await {
+                Next::Review(diff) => reviewer::review(&ctx, &ws, diff, cycles).await,
+                next => next,
+            },
             None => {
                 close_run(&ctx, end).await;
                 Next::Done
             }
         };
-        let Next::Fix(message) = next else { break };
         // The agent goes again at once, in this slot, on the same claim: the issue keeps its
         // branch and its session, and no other work gets in between.
-        failed += 1;
-        fix = Some(message);
+        match next {
+            Next::Fix(message) => {
+                failed += 1;
+                fix = Some(message);
+            }
+            Next::Revise(message) => {
+                cycles += 1;
+                fix = Some(message);
+            }
+            Next::Done | Next::Review(_) => break,
+        }
         match db.call(move |s| s.issue(issue_id)).await {
             Ok(fresh) => issue = fresh,
             Err(e) => {

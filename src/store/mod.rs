@@ -25,7 +25,7 @@ use crate::domain::{now_millis, Actor, ActorId, EventKind, Millis, TransitionErr
 pub use board::StatusCounts;
 pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
-pub use runs::{RunEnd, TranscriptBatch, TranscriptLine};
+pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -547,5 +547,7 @@ fn now() -> Millis {
 mod event_tests;
 #[cfg(test)]
 mod redaction_tests;
+#[cfg(test)]
+mod review_marks_tests;
 #[cfg(test)]
 mod tests;

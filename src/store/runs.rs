@@ -1,5 +1,7 @@
 //! Runs and their transcripts.
 
+use std::collections::HashMap;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -107,6 +109,16 @@ impl TranscriptBatch {
     pub fn is_empty(&self) -> bool {
         self.lines == 0
     }
+}
+
+/// What a card in review says about the checking of its latest change: how its newest check
+/// and its newest reviewer run ended, counting only those after the newest implementing run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReviewMarks {
+    /// The last check's outcome (`passed` only when every check passed).
+    pub checks: Option<RunOutcome>,
+    /// The reviewer's outcome (`approved`, `changes_requested`, `failed`, …).
+    pub review: Option<RunOutcome>,
 }
 
 const RUN_COLS: &str =
@@ -359,6 +371,46 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// [`ReviewMarks`] of many issues in one query (the review cards of a board window), by
+    /// issue id; issues without checks or reviews since their last implementing run are absent.
+    pub fn review_marks(&self, ids: &[i64]) -> Result<HashMap<i64, ReviewMarks>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // Each issue's runs are walked backwards along runs_issue, as last_comments does.
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT j.value,
+                 (SELECT r.outcome FROM runs r WHERE r.issue_id = j.value AND r.role = 'check'
+                     AND r.id > coalesce((SELECT max(i.id) FROM runs i
+                         WHERE i.issue_id = j.value AND i.role = 'implement'), 0)
+                     ORDER BY r.id DESC LIMIT 1),
+                 (SELECT r.outcome FROM runs r WHERE r.issue_id = j.value AND r.role = 'review'
+                     AND r.id > coalesce((SELECT max(i.id) FROM runs i
+                         WHERE i.issue_id = j.value AND i.role = 'implement'), 0)
+                     ORDER BY r.id DESC LIMIT 1)
+             FROM json_each(?1) AS j",
+        )?;
+        let ids = serde_json::to_string(ids)?;
+        let rows = stmt.query_map([ids], |r| {
+            let parse = |o: Option<String>| o.and_then(|o| o.parse::<RunOutcome>().ok());
+            Ok((
+                r.get::<_, i64>(0)?,
+                ReviewMarks {
+                    checks: parse(r.get(1)?),
+                    review: parse(r.get(2)?),
+                },
+            ))
+        })?;
+        let mut marks = HashMap::new();
+        for row in rows {
+            let (id, m) = row?;
+            if m != ReviewMarks::default() {
+                marks.insert(id, m);
+            }
+        }
+        Ok(marks)
     }
 
     /// The stderr tail kept for a run.

@@ -44,6 +44,7 @@ pub fn card(issue: Issue) -> Card {
         issue,
         question: None,
         live: None,
+        review: Default::default(),
     }
 }
 
@@ -112,11 +113,13 @@ pub fn sample_cards() -> Vec<Card> {
             started_at: NOW - 192_000,
             cost_usd: Some(0.42),
         }),
+        review: Default::default(),
     });
     v.push(Card {
         issue: issue(7, "Migrate sessions table", Status::Blocked, Kind::Chore),
         question: Some("Should old sessions be deleted or archived?".into()),
         live: None,
+        review: Default::default(),
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());

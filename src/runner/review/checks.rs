@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::verdict::{self, Failure, MarkerScan, Scan};
-use crate::domain::{now_millis, Actor, RunOutcome, RunRole, Status};
+use crate::domain::{now_millis, Actor, DiffStat, RunOutcome, RunRole, Status};
 use crate::runner::drive::{human_duration, kill_leftovers};
 use crate::runner::error::{self, Step};
 use crate::runner::git::GitError;
@@ -55,6 +55,11 @@ pub(in crate::runner) enum Next {
     Done,
     /// The agent runs again on the same branch with this message as the newest in its prompt.
     Fix(String),
+    /// The change passed its checks and a reviewer reads it next (`[review] agent = true`);
+    /// the size of the change goes with it, stored when the issue goes to review.
+    Review(Option<DiffStat>),
+    /// The reviewer asked for changes: the agent runs again with them as its newest message.
+    Revise(String),
 }
 
 /// Checks the change an implementing run committed, then closes that run. `end` is the run's
@@ -90,12 +95,21 @@ pub(in crate::runner) async fn after_commit(
         return d.fix.map_or(Next::Done, Next::Fix);
     }
     let commands = settings.checks.commands.clone();
+    let reviewing = settings.review.agent;
     if commands.is_empty() {
+        if reviewing {
+            // The reviewer moves the issue.
+            let diff = end.diff.take();
+            end.move_to = None;
+            close_run(ctx, end).await;
+            return Next::Review(diff);
+        }
         close_run(ctx, end).await;
         return Next::Done;
     }
-    // The implementing run ends here; the last check moves the issue.
-    let to_review = end.move_to.take();
+    // The implementing run ends here; the last check (or the reviewer) moves the issue, and
+    // the size of the change goes with the move.
+    let (to_review, diff) = (end.move_to.take(), end.diff.take());
     close_run(ctx, end).await;
     for (n, command) in commands.iter().enumerate() {
         let title = crate::domain::sanitize::strip_all(&format!("check: {command}"));
@@ -146,8 +160,13 @@ pub(in crate::runner) async fn after_commit(
                 continue;
             }
             end.comments.push(system(verdict::passed(&commands)));
-            end.move_to = to_review;
-            Next::Done
+            if reviewing {
+                Next::Review(diff)
+            } else {
+                end.move_to = to_review;
+                end.diff = diff;
+                Next::Done
+            }
         };
         close_run(&check, end).await;
         return next;

@@ -311,8 +311,22 @@ pub fn stat_between(dir: &Path, base: &str, branch: &str) -> Result<Vec<FileStat
 
 /// `git diff base...branch`, parsed, reading at most `cap` bytes of it.
 pub fn diff_between(dir: &Path, base: &str, branch: &str, cap: usize) -> Result<Diff, GitError> {
+    let (out, truncated) = raw_between(dir, base, branch, cap)?;
+    let mut diff = parse(&out);
+    diff.truncated = truncated;
+    Ok(diff)
+}
+
+/// `git diff base...branch` as git prints it (the reviewer's prompt), at most `cap` bytes of
+/// it; `true` when there was more.
+pub fn raw_between(
+    dir: &Path,
+    base: &str,
+    branch: &str,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), GitError> {
     let r = range(base, branch);
-    let (out, truncated) = run(
+    run(
         dir,
         &[
             "-c",
@@ -328,10 +342,7 @@ pub fn diff_between(dir: &Path, base: &str, branch: &str, cap: usize) -> Result<
             "--",
         ],
         cap,
-    )?;
-    let mut diff = parse(&out);
-    diff.truncated = truncated;
-    Ok(diff)
+    )
 }
 
 /// Runs git, reading at most `cap` bytes of stdout; `true` when it said more (it is then

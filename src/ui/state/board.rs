@@ -288,6 +288,7 @@ mod tests {
             },
             question: None,
             live: None,
+            review: Default::default(),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::runner::agent::Adapter;
 use crate::runner::events::LineKind;
 use crate::runner::PaneLine;
 use crate::store::{
-    IssueEdit, NewIssue, PauseState, Result as StoreResult, StatusCounts, Stop, Store,
+    IssueEdit, NewIssue, PauseState, Result as StoreResult, ReviewMarks, StatusCounts, Stop, Store,
 };
 
 /// How often the thread checks whether another connection committed.
@@ -81,6 +81,8 @@ pub struct Card {
     pub question: Option<String>,
     /// The open run (in-progress cards).
     pub live: Option<LiveInfo>,
+    /// How the checks and the reviewer ended on the latest change (review cards).
+    pub review: ReviewMarks,
 }
 
 /// A loaded window of one column.
@@ -314,7 +316,22 @@ fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
         .unwrap_or_default()
 }
 
-fn card(issue: Issue, live: &HashMap<i64, LiveInfo>, questions: &HashMap<i64, Comment>) -> Card {
+/// The checks and the reviewer's verdict of each of `issues` in review, read in one query.
+fn review_marks(store: &Store, issues: &[Issue]) -> HashMap<i64, ReviewMarks> {
+    let in_review: Vec<i64> = issues
+        .iter()
+        .filter(|i| i.status == Status::InReview)
+        .map(|i| i.id)
+        .collect();
+    store.review_marks(&in_review).unwrap_or_default()
+}
+
+fn card(
+    issue: Issue,
+    live: &HashMap<i64, LiveInfo>,
+    questions: &HashMap<i64, Comment>,
+    marks: &HashMap<i64, ReviewMarks>,
+) -> Card {
     let issue = issue.printable();
     let question = if issue.status == Status::Blocked {
         questions
@@ -328,10 +345,12 @@ fn card(issue: Issue, live: &HashMap<i64, LiveInfo>, questions: &HashMap<i64, Co
     } else {
         None
     };
+    let review = marks.get(&issue.id).copied().unwrap_or_default();
     Card {
         issue,
         question,
         live,
+        review,
     }
 }
 
@@ -343,9 +362,10 @@ fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> Store
     for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
         let issues = store.issues_page(*status, filter, *offset, *limit)?;
         let questions = questions(store, &issues);
+        let marks = review_marks(store, &issues);
         let cards = issues
             .into_iter()
-            .map(|i| card(i, &live, &questions))
+            .map(|i| card(i, &live, &questions, &marks))
             .collect();
         columns.push(ColumnWindow {
             offset: *offset,

@@ -125,12 +125,7 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
                 t.col_blocked,
             ))
         }),
-        Status::InReview => i.branch.as_deref().map(|b| {
-            Line::from(Span::styled(
-                format!(" ⎇ {}", super::fit(b, room.saturating_sub(2))),
-                t.col_in_review,
-            ))
-        }),
+        Status::InReview => review_line(app, card, room),
         _ => i.body.lines().find(|l| !l.trim().is_empty()).map(|l| {
             Line::from(Span::styled(
                 format!(" {}", super::fit(l.trim(), room)),
@@ -163,6 +158,42 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
         let y = r.y + row as u16;
         super::put_line(buf, r.x, y, line, r.width);
     }
+}
+
+/// A review card's checks and reviewer verdict (`✓ checks ✓ approved`), then its branch in the
+/// room left.
+fn review_line(app: &App, card: &Card, room: usize) -> Option<Line<'static>> {
+    use crate::domain::RunOutcome as O;
+    let t = app.theme();
+    let m = card.review;
+    let checks = match m.checks {
+        Some(O::Passed) => Some(("✓ checks", t.ok)),
+        Some(O::Failed) => Some(("✗ checks", t.warn)),
+        _ => None,
+    };
+    let review = match m.review {
+        Some(O::Approved) => Some(("✓ approved", t.ok)),
+        Some(O::ChangesRequested) => Some(("✗ changes", t.warn)),
+        Some(_) => Some(("– no verdict", t.muted)),
+        None => None,
+    };
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (text, style) in checks.into_iter().chain(review) {
+        spans.push(Span::styled(format!(" {text}"), style));
+        used += text.chars().count() + 1;
+    }
+    if let Some(b) = card.issue.branch.as_deref() {
+        // A branch cut to a character or two says nothing: then the marks have the line.
+        let left = room.saturating_sub(used + 2);
+        if left >= 8 {
+            spans.push(Span::styled(
+                format!(" ⎇ {}", super::fit(b, left)),
+                t.col_in_review,
+            ));
+        }
+    }
+    (!spans.is_empty()).then(|| Line::from(spans))
 }
 
 fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {

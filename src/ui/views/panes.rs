@@ -53,9 +53,9 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
     let t = app.theme();
     let (state, state_style) = match p.state {
         PaneState::Running => ("running", t.col_in_progress),
-        PaneState::Finished(o @ (RunOutcome::Implemented | RunOutcome::Passed)) => {
-            (o.as_str(), t.ok)
-        }
+        PaneState::Finished(
+            o @ (RunOutcome::Implemented | RunOutcome::Passed | RunOutcome::Approved),
+        ) => (o.as_str(), t.ok),
         PaneState::Finished(o) => (o.as_str(), t.warn),
     };
     let took = p.ended.unwrap_or(app.now()) - p.started;
