@@ -494,3 +494,54 @@ fn real_cli_fixes_a_failing_check_after_seeing_its_output() {
         "fixed"
     );
 }
+
+#[test]
+fn real_cli_reviewer_asks_for_changes_then_approves() {
+    let Some((repo, api)) = setup() else { return };
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[review]\nagent = true\nmax_cycles = 2\n",
+    )
+    .unwrap();
+    let id = repo.add(&["Set the state [scenario:review-fix]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let runs = issue["runs"].as_array().unwrap();
+    let roles: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| (r["role"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("implement", "implemented"),
+            ("review", "changes_requested"),
+            ("implement", "implemented"),
+            ("review", "approved")
+        ]
+    );
+    assert_eq!(
+        last_comment(&issue),
+        "The reviewer approved the change; it is ready for your review."
+    );
+    // the implementer resumed its own session; each reviewer had a session of its own
+    let session = |n: usize| runs[n]["session_id"].as_str().unwrap().to_string();
+    assert_eq!(session(0), session(2));
+    assert_eq!(issue["session_id"], session(0).as_str());
+    assert!(session(1) != session(0) && session(3) != session(0) && session(1) != session(3));
+    // the model saw the diff as the reviewer, and the reviewer's words as the implementer
+    let requests: Vec<String> = api.requests().iter().map(|r| r.to_string()).collect();
+    assert!(requests
+        .iter()
+        .any(|r| r.contains("You are a code reviewer.") && r.contains("\\n+first\\n")));
+    assert!(requests
+        .iter()
+        .any(|r| !r.contains("You are a code reviewer.")
+            && r.contains("(review cycle 1 of 2).\\n\\nREVIEW-SAYS write addressed to state.txt")));
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:state.txt")]),
+        "addressed"
+    );
+}

@@ -5,7 +5,7 @@
 //! message_stop) and realistic usage, or with plain JSON when the CLI retries without streaming.
 //! The scenario is chosen by a `[scenario:NAME]` marker anywhere in the request (the issue title
 //! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit, secrets,
-//! checks-fix.
+//! checks-fix, review-fix.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -265,6 +265,30 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
                 "Bash",
                 json!({"command": format!("echo {state} > state.txt"), "description": "Write the state"}),
             )]
+        }
+        // A reviewer (its prompt starts `You are a code reviewer.`) asks for changes until the
+        // diff it reads shows `addressed`; the implementer writes `first`, then `addressed` once
+        // the reviewer's words reach it.
+        "review-fix" => {
+            let text = req.to_string();
+            if text.contains("You are a code reviewer.") {
+                vec![Block::Text(if text.contains("\\n+addressed\\n") {
+                    "The state is addressed.\n\nAPPROVE".into()
+                } else {
+                    "The state is wrong.\n\nCHANGES: REVIEW-SAYS write addressed to state.txt"
+                        .into()
+                })]
+            } else {
+                let state = if text.contains("REVIEW-SAYS") {
+                    "addressed"
+                } else {
+                    "first"
+                };
+                vec![Block::Tool(
+                    "Bash",
+                    json!({"command": format!("echo {state} > state.txt"), "description": "Write the state"}),
+                )]
+            }
         }
         "sleeper" => vec![Block::Tool(
             "Bash",

@@ -1,7 +1,7 @@
 //! The store thread's answers and its change watch, on real databases.
 
 use super::*;
-use crate::domain::{Actor, EventKind, Kind};
+use crate::domain::{Actor, EventKind, Kind, RunOutcome, RunRole};
 use crate::runner::agent::renderer;
 use crate::store::RunEnd;
 
@@ -359,4 +359,63 @@ fn a_checks_transcript_reads_as_plain_text_whatever_the_agent_prints() {
         store.runs(id).expect("runs")[1].role,
         crate::domain::RunRole::Check
     );
+}
+
+#[test]
+fn review_cards_carry_their_checks_and_verdict_and_other_cards_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+    let reviewed = store
+        .create_issue(&new_issue("Reviewed"), "me")
+        .expect("add")
+        .id;
+    let waiting = store
+        .create_issue(&new_issue("Waiting"), "me")
+        .expect("add")
+        .id;
+    store
+        .claim_next("a-1", 60_000)
+        .expect("claim")
+        .expect("one");
+    for (role, outcome, to) in [
+        (RunRole::Implement, RunOutcome::Implemented, None),
+        (RunRole::Check, RunOutcome::Passed, None),
+        (
+            RunRole::Review,
+            RunOutcome::Approved,
+            Some((Status::InReview, Actor::Agent)),
+        ),
+    ] {
+        let run = store
+            .start_run_as(reviewed, "a-1", 0, "host", role)
+            .expect("run");
+        let end = RunEnd {
+            outcome: Some(outcome),
+            move_to: to,
+            ..RunEnd::default()
+        };
+        store.finish_run(run, "a-1", &end).expect("finish");
+    }
+    let req = StoreRequest::Board {
+        gen: 1,
+        filter: String::new(),
+        windows: [(0, 10); Status::ALL.len()],
+    };
+    let (reply, _) = handle(&mut store, &req, "me", &*renderer(None));
+    let Some(StoreReply::Board { columns, .. }) = reply else {
+        panic!("not a board: {reply:?}");
+    };
+    let column = |s: Status| &columns[Status::ALL.iter().position(|c| *c == s).expect("status")];
+    let card = &column(Status::InReview).cards[0];
+    assert_eq!(card.issue.id, reviewed);
+    assert_eq!(
+        card.review,
+        ReviewMarks {
+            checks: Some(RunOutcome::Passed),
+            review: Some(RunOutcome::Approved),
+        }
+    );
+    let other = &column(Status::Ready).cards[0];
+    assert_eq!(other.issue.id, waiting);
+    assert_eq!(other.review, ReviewMarks::default());
 }
