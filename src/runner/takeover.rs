@@ -310,12 +310,7 @@ pub fn run(s: &TakeoverSettings, p: Prepared) -> Outcome {
             };
             let mut outcome = commit_session(s, &session);
             if !status.success() {
-                let name = program.file_name().unwrap_or(program.as_os_str());
-                outcome.message = format!(
-                    "{} ({} exited with {status})",
-                    outcome.message,
-                    name.to_string_lossy()
-                );
+                outcome.message = format!("{} (the agent {})", outcome.message, exited(status));
             }
             outcome
         }
@@ -413,12 +408,26 @@ fn commit_session(s: &TakeoverSettings, w: &Session<'_>) -> Outcome {
         ),
         None => return Outcome::ok(id, format!("#{id}: the session changed nothing")),
     };
+    let said = match &sha {
+        Some(sha) => format!("#{id}: committed the session as {}", short(sha)),
+        None => format!("#{id}: the session made {own} commit(s)"),
+    };
     match store.add_comment(id, SYSTEM_AUTHOR, AuthorKind::System, &comment) {
-        Ok(_) => Outcome::ok(id, format!("#{id}: {comment}")),
+        Ok(_) => Outcome::ok(id, said),
         Err(e) => Outcome::failed(
             id,
             format!("#{id}: {comment} (but the comment could not be saved: {e})"),
         ),
+    }
+}
+
+/// `exited with status 3`, or the signal that ended a program.
+fn exited(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => format!("was ended by signal {sig}"),
+        (None, None) => "failed".into(),
     }
 }
 
@@ -466,7 +475,7 @@ fn edit_body(id: i64, editor: &str, body: &str) -> Outcome {
         remove(&path);
         return Outcome::failed(
             id,
-            format!("#{id}: the editor ({editor}) exited with {status}: nothing saved"),
+            format!("#{id}: nothing saved: the editor {}", exited(status)),
         );
     }
     let text = match std::fs::read(&path).map(String::from_utf8) {

@@ -24,6 +24,8 @@ use crate::runner::{Runner, RunnerCommand, RunnerEvent};
 
 /// Shortest time between two frames while output streams (~60 fps).
 const FRAME: Duration = Duration::from_millis(16);
+/// How long after a take-over a SIGINT or SIGQUIT is taken as the program's, not a quit.
+const SIGNAL_ECHO: Duration = Duration::from_secs(1);
 /// How long quitting waits for the runner to stop its agents.
 const RUNNER_GRACE: Duration = Duration::from_secs(10);
 
@@ -162,6 +164,9 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         let mut input = Some(spawn_input(tx.clone()));
         // While a take-over's program has the terminal, nothing is drawn and no key is read.
         let mut away = false;
+        // When the board last took the terminal back: a ctrl-c meant for the program can be
+        // reported a moment after it ended.
+        let mut back_at: Option<Instant> = None;
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sighup = signal(SignalKind::hangup())?;
         // ctrl-c and ctrl-\ in a program that does not take the terminal's keys itself signal
@@ -187,8 +192,16 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                     next_tick = Instant::now() + Duration::from_secs(1);
                 }
                 _ = sigterm.recv() => app.request_quit(),
-                _ = sigint.recv(), if !away => app.request_quit(),
-                _ = sigquit.recv(), if !away => app.request_quit(),
+                _ = sigint.recv(), if !away => {
+                    if !back_at.is_some_and(|t| t.elapsed() < SIGNAL_ECHO) {
+                        app.request_quit();
+                    }
+                }
+                _ = sigquit.recv(), if !away => {
+                    if !back_at.is_some_and(|t| t.elapsed() < SIGNAL_ECHO) {
+                        app.request_quit();
+                    }
+                }
                 _ = sighup.recv() => { app.request_quit(); hung_up = true; }
             }
             if !ticking {
@@ -267,6 +280,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                             }
                         };
                         away = false;
+                        back_at = Some(Instant::now());
                         // Drained: a ctrl-c meant for the program is not a quit.
                         while sigint.recv().now_or_never().flatten().is_some() {}
                         while sigquit.recv().now_or_never().flatten().is_some() {}

@@ -303,15 +303,17 @@ pub fn conflict_files(comment: &str) -> Vec<String> {
 /// What `R` offers to send after an accept conflicted: the agent is asked to merge the base
 /// and resolve the files that conflicted (its next run starts with that merge, conflicted).
 pub fn conflict_change_request(base: &str, files: &[String]) -> String {
+    // Short lines: the text opens in the editor, which does not wrap.
     let list: Vec<String> = files.iter().map(|f| format!("- {f}")).collect();
     let files = if list.is_empty() {
-        "the files that conflict".to_string()
+        " the files that conflict.".to_string()
     } else {
-        format!("these files:\n{}", list.join("\n"))
+        format!(":\n{}", list.join("\n"))
     };
     format!(
-        "Accepting this branch conflicted with {base}. Merge {base} into the branch and resolve the conflicts in {files}\n\n\
-         Keep what both sides meant, leave no conflict markers, and make sure the change still does what the issue asks."
+        "Accepting this branch conflicted with {base}.\n\
+         Merge {base} into the branch and resolve the conflicts in{files}\n\n\
+         Keep what both sides meant and leave no conflict markers."
     )
 }
 
@@ -416,7 +418,7 @@ mod tests {
         assert_eq!(conflict_files(&comment), files);
         let text = conflict_change_request("main", &files);
         assert!(
-            text.starts_with("Accepting this branch conflicted with main. Merge main into the branch and resolve the conflicts in these files:\n- src/a.rs\n- b c.txt\n\n"),
+            text.starts_with("Accepting this branch conflicted with main.\nMerge main into the branch and resolve the conflicts in:\n- src/a.rs\n- b c.txt\n\n"),
             "{text}"
         );
         assert_eq!(conflict_files("no list here"), Vec::<String>::new());
