@@ -122,6 +122,11 @@ fn request_changes_opens_an_editor_then_sends_the_comment() {
     update(&mut a, Action::Column(4));
     a.on_key(key('R'));
     assert!(a.editor().is_some());
+    // The store is asked for a draft (there is one after an accept conflicted).
+    let fx = a.take_effects();
+    assert!(store_requests(&fx)
+        .iter()
+        .any(|r| matches!(r, StoreRequest::ChangesDraft(8))));
     type_text(&mut a, "Cap the backoff at 10 minutes.");
     a.on_key(ctrl('s'));
     let fx = a.take_effects();

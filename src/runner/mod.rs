@@ -15,6 +15,7 @@ pub mod prompt;
 pub mod recovery;
 pub mod review;
 mod run;
+pub mod takeover;
 mod verdict;
 mod workspace;
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -19,10 +19,13 @@ use super::theme::Theme;
 use super::{views, UiOptions};
 use crate::domain::now_millis;
 use crate::runner::review::accept::{self, AcceptError, Accepted};
+use crate::runner::takeover::{self, Outcome, Prepared, Takeover, TakeoverSettings};
 use crate::runner::{Runner, RunnerCommand, RunnerEvent};
 
 /// Shortest time between two frames while output streams (~60 fps).
 const FRAME: Duration = Duration::from_millis(16);
+/// How long after a take-over a SIGINT or SIGQUIT is taken as the program's, not a quit.
+const SIGNAL_ECHO: Duration = Duration::from_secs(1);
 /// How long quitting waits for the runner to stop its agents.
 const RUNNER_GRACE: Duration = Duration::from_secs(10);
 
@@ -43,6 +46,10 @@ pub enum UiEvent {
     Diff(DiffReply),
     /// Accepting an issue ended.
     Accepted(i64, Result<Accepted, AcceptError>),
+    /// A take-over was checked (see [`Effect::PrepareTakeover`]).
+    TakeoverReady(Takeover, Result<Prepared, String>),
+    /// A take-over's program ended (see [`Effect::RunTakeover`]).
+    TakeoverDone(Outcome),
 }
 
 /// Builds the app from options: theme, keys, runner presence. Returns warnings to show; a
@@ -95,6 +102,16 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     };
 
     let accept_settings = opts.config.accept_settings();
+    let takeover_settings = {
+        let s = &accept_settings;
+        TakeoverSettings {
+            db: s.db.clone(),
+            redactor: std::sync::Arc::clone(&s.redactor),
+            commit_name: s.commit_name.clone(),
+            commit_email: s.commit_email.clone(),
+            agent: opts.config.adapter().map_err(|e| format!("{e:#}")),
+        }
+    };
     let cancel = CancellationToken::new();
     let mut runner_cmd: Option<mpsc::UnboundedSender<RunnerCommand>> = None;
     let mut runner_task = None;
@@ -144,23 +161,19 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         app.resize(size.width, size.height);
         app.start();
 
-        {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut input = EventStream::new();
-                while let Some(ev) = input.next().await {
-                    let msg = match ev {
-                        Ok(e) => UiEvent::Term(e),
-                        Err(e) => UiEvent::TermError(e.to_string()),
-                    };
-                    if tx.send(msg).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
+        let mut input = Some(spawn_input(tx.clone()));
+        // While a take-over's program has the terminal, nothing is drawn and no key is read.
+        let mut away = false;
+        // When the board last took the terminal back: a ctrl-c meant for the program can be
+        // reported a moment after it ended.
+        let mut back_at: Option<Instant> = None;
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sighup = signal(SignalKind::hangup())?;
+        // ctrl-c and ctrl-\ in a program that does not take the terminal's keys itself signal
+        // the whole foreground group, this process too: caught, they must not kill the board
+        // that lent its terminal. Otherwise (from `kill`) they quit like SIGTERM.
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sigquit = signal(SignalKind::quit())?;
         let mut last_draw = Instant::now() - FRAME;
         let mut next_tick = Instant::now() + Duration::from_secs(1);
 
@@ -179,6 +192,16 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                     next_tick = Instant::now() + Duration::from_secs(1);
                 }
                 _ = sigterm.recv() => app.request_quit(),
+                _ = sigint.recv(), if !away => {
+                    if !back_at.is_some_and(|t| t.elapsed() < SIGNAL_ECHO) {
+                        app.request_quit();
+                    }
+                }
+                _ = sigquit.recv(), if !away => {
+                    if !back_at.is_some_and(|t| t.elapsed() < SIGNAL_ECHO) {
+                        app.request_quit();
+                    }
+                }
                 _ = sighup.recv() => { app.request_quit(); hung_up = true; }
             }
             if !ticking {
@@ -219,6 +242,53 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                             let _ = tx.send(UiEvent::Accepted(id, result));
                         });
                     }
+                    Effect::PrepareTakeover(t) => {
+                        let (settings, tx) = (takeover_settings.clone(), tx.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let env = |k: &str| std::env::var(k).ok();
+                            let prepared = takeover::prepare(&settings, t, &env);
+                            let _ = tx.send(UiEvent::TakeoverReady(t, prepared));
+                        });
+                    }
+                    Effect::RunTakeover(prepared) => {
+                        // The key reader stops first: it would take the program's keys.
+                        if let Some(reader) = input.take() {
+                            reader.abort();
+                            let _ = reader.await;
+                        }
+                        guard.release();
+                        away = true;
+                        if let Some(banner) = prepared.banner() {
+                            let _ = writeln!(std::io::stdout(), "{banner}");
+                        }
+                        let (settings, tx) = (takeover_settings.clone(), tx.clone());
+                        tokio::task::spawn_blocking(move || {
+                            let outcome = takeover::run(&settings, *prepared);
+                            let _ = tx.send(UiEvent::TakeoverDone(outcome));
+                        });
+                    }
+                    Effect::Resume => {
+                        let back = guard.reacquire().and_then(|()| {
+                            term.clear()?;
+                            term.size()
+                        });
+                        let size = match back {
+                            Ok(size) => size,
+                            Err(e) => {
+                                hung_up = true;
+                                return Err(e.into());
+                            }
+                        };
+                        away = false;
+                        back_at = Some(Instant::now());
+                        // Drained: a ctrl-c meant for the program is not a quit.
+                        while sigint.recv().now_or_never().flatten().is_some() {}
+                        while sigquit.recv().now_or_never().flatten().is_some() {}
+                        input = Some(spawn_input(tx.clone()));
+                        app.resize(size.width, size.height);
+                        app.mark_dirty();
+                    }
+                    Effect::Bell if away => {}
                     Effect::Bell => {
                         let mut out = std::io::stdout();
                         let _ = out.write_all(b"\x07");
@@ -239,7 +309,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             if app.quit_requested() {
                 break;
             }
-            if app.is_dirty() && Instant::now() >= last_draw + FRAME {
+            if !away && app.is_dirty() && Instant::now() >= last_draw + FRAME {
                 if let Err(e) = draw_synced(&mut term, |f| views::draw(f, &app)) {
                     // The terminal is gone (a dropped SSH session closes it before SIGHUP
                     // arrives) or broken: nobody sees the board any more.
@@ -270,6 +340,23 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     }
     drop(store_tx);
     outcome
+}
+
+/// Reads the terminal's events onto the UI channel until aborted (a take-over stops it, so
+/// the program it runs gets every key).
+fn spawn_input(tx: mpsc::UnboundedSender<UiEvent>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut input = EventStream::new();
+        while let Some(ev) = input.next().await {
+            let msg = match ev {
+                Ok(e) => UiEvent::Term(e),
+                Err(e) => UiEvent::TermError(e.to_string()),
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    })
 }
 
 /// Runs git for a diff on a blocking task: a large diff takes a while to read and parse, and
@@ -303,6 +390,8 @@ fn handle(app: &mut App, ev: UiEvent) {
         UiEvent::Runner(r) => app.on_runner(r),
         UiEvent::Diff(r) => app.on_diff(r),
         UiEvent::Accepted(id, result) => app.on_accepted(id, result),
+        UiEvent::TakeoverReady(t, prepared) => app.on_takeover_ready(t, prepared),
+        UiEvent::TakeoverDone(outcome) => app.on_takeover_done(outcome),
         UiEvent::RunnerExited(err) => {
             app.set_has_runner(false);
             if let Some(e) = err {

@@ -218,7 +218,11 @@ mod tests {
             route(&map, &open, key(']')),
             (Layer::Diff, Some(Action::NextFile))
         );
-        assert_eq!(route(&map, &open, key('c')), (Layer::Diff, None));
+        assert_eq!(
+            route(&map, &open, key('c')),
+            (Layer::Diff, Some(Action::Comment))
+        );
+        assert_eq!(route(&map, &open, key('x')), (Layer::Diff, None));
         open.diff_typing = true;
         assert_eq!(route(&map, &open, key('q')), (Layer::DiffSearch, None));
         assert_eq!(open.here(), Context::Diff);

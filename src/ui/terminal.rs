@@ -83,6 +83,17 @@ impl TerminalGuard {
         self.activate()
     }
 
+    /// Gives the terminal back as the shell had it, for a program run in the foreground
+    /// (a shell, an editor); [`TerminalGuard::reacquire`] takes it again.
+    pub fn release(&self) {
+        restore();
+    }
+
+    /// Takes the terminal again after [`TerminalGuard::release`].
+    pub fn reacquire(&self) -> io::Result<()> {
+        self.activate()
+    }
+
     /// A ratatui terminal on stdout.
     pub fn terminal(&self) -> io::Result<Term> {
         Terminal::new(CrosstermBackend::new(io::stdout()))

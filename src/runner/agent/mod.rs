@@ -130,6 +130,11 @@ pub trait Adapter: Send + Sync {
     }
     /// Parses one output line (without its newline) into zero or more events.
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent>;
+    /// The arguments that continue `session` interactively, with a person at the terminal
+    /// (None: this agent has no such mode).
+    fn interactive_args(&self, _session: &str) -> Option<Vec<String>> {
+        None
+    }
     /// Whether a failed `--resume` can be retried as a fresh session (and how to spot it).
     fn resume_failed(&self, _stderr: &str, _saw_init: bool) -> bool {
         false

@@ -290,6 +290,33 @@ fn conflict_comment(id: i64, base: &str, branch: &str, files: &[String]) -> Stri
     )
 }
 
+/// The files a conflict comment (by [`CONFLICT_AUTHOR`]) lists: its `- file` lines.
+pub fn conflict_files(comment: &str) -> Vec<String> {
+    comment
+        .lines()
+        .skip_while(|l| !l.starts_with("- "))
+        .map_while(|l| l.strip_prefix("- "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// What `R` offers to send after an accept conflicted: the agent is asked to merge the base
+/// and resolve the files that conflicted (its next run starts with that merge, conflicted).
+pub fn conflict_change_request(base: &str, files: &[String]) -> String {
+    // Short lines: the text opens in the editor, which does not wrap.
+    let list: Vec<String> = files.iter().map(|f| format!("- {f}")).collect();
+    let files = if list.is_empty() {
+        " the files that conflict.".to_string()
+    } else {
+        format!(":\n{}", list.join("\n"))
+    };
+    format!(
+        "Accepting this branch conflicted with {base}.\n\
+         Merge {base} into the branch and resolve the conflicts in{files}\n\n\
+         Keep what both sides meant and leave no conflict markers."
+    )
+}
+
 /// Removes the worktree (unless it holds uncommitted work), deletes the branch, pushes the
 /// base; each step said in a note, failures included.
 fn clean_up(
@@ -378,4 +405,22 @@ fn lock(path: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, AcceptError> {
         .map_err(|e| fail(e.to_string()))?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| fail(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_conflict_comment_lists_files_that_the_change_request_names_again() {
+        let files = vec!["src/a.rs".to_string(), "b c.txt".to_string()];
+        let comment = conflict_comment(3, "main", "ap/3-x", &files);
+        assert_eq!(conflict_files(&comment), files);
+        let text = conflict_change_request("main", &files);
+        assert!(
+            text.starts_with("Accepting this branch conflicted with main.\nMerge main into the branch and resolve the conflicts in:\n- src/a.rs\n- b c.txt\n\n"),
+            "{text}"
+        );
+        assert_eq!(conflict_files("no list here"), Vec::<String>::new());
+    }
 }

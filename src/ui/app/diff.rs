@@ -72,6 +72,10 @@ impl App {
 
     /// An action while the diff is on top.
     pub(super) fn diff_action(&mut self, action: Action) -> Step {
+        if action == Action::Comment {
+            self.comment_on_diff();
+            return Step::Done;
+        }
         let page = self.diff_page();
         let Some(v) = self.diff.as_mut() else {
             return Step::Pass;

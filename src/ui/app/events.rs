@@ -44,6 +44,7 @@ impl App {
                 self.toast(Level::Ok, message, id);
             }
             StoreReply::Failed(msg) => self.toast(Level::Error, msg, None),
+            StoreReply::ChangesDraft { issue_id, text } => self.on_changes_draft(issue_id, text),
             StoreReply::Changed { events, pause } => {
                 self.pause = pause;
                 for e in &events {

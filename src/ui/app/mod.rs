@@ -7,6 +7,7 @@
 mod diff;
 mod events;
 mod input;
+mod takeover;
 mod update;
 
 use super::keymap::{Action, Context, HelpRow, Keymap};
@@ -72,6 +73,8 @@ pub struct App {
     quit: bool,
     /// Quit as soon as no agent of this process runs (the user chose to wait for them).
     quit_when_idle: bool,
+    /// A take-over (shell, session, editor) is being prepared or runs: keys wait for it.
+    taking_over: bool,
     outbox: Vec<Effect>,
 }
 
@@ -104,6 +107,7 @@ impl App {
             dirty: true,
             quit: false,
             quit_when_idle: false,
+            taking_over: false,
             outbox: Vec::new(),
         }
     }

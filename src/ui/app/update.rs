@@ -4,6 +4,7 @@
 
 use super::{App, Effect, Focus, Level};
 use crate::domain::{legal_targets, Actor, Status};
+use crate::runner::takeover::Takeover;
 use crate::runner::RunnerCommand;
 use crate::ui::keymap::Action;
 use crate::ui::router::Layer;
@@ -95,7 +96,10 @@ impl App {
             | Action::ToBacklog
             | Action::Open
             | Action::OpenDiff
-            | Action::StopAgent => self.issue_action(action),
+            | Action::StopAgent
+            | Action::Shell
+            | Action::ContinueSession
+            | Action::EditBody => self.issue_action(action),
             Action::Filter => self.board.start_typing(),
             Action::Column(n) => self.focus_column(usize::from(n)),
             Action::Zoom => self.panes.toggle_zoom(),
@@ -229,7 +233,10 @@ impl App {
             (Action::Reply, Some((id, _))) => self.open_editor(EditorPurpose::Reply(id)),
             (Action::Reply, None) => self.toast(Level::Info, "nothing is blocked", None),
             (Action::RequestChanges, Some((id, Some(Status::InReview)))) => {
-                self.open_editor(EditorPurpose::RequestChanges(id))
+                self.open_editor(EditorPurpose::RequestChanges(id));
+                // After an accept that conflicted, the store has a draft for it.
+                self.outbox
+                    .push(Effect::Store(StoreRequest::ChangesDraft(id)));
             }
             (Action::RequestChanges, Some((id, _))) => self.toast(
                 Level::Warn,
@@ -254,6 +261,9 @@ impl App {
             }
             (Action::StopAgent, Some((id, status))) => self.stop_agent(id, status),
             (Action::OpenDiff, Some((id, _))) => self.open_diff(id),
+            (Action::Shell, Some((id, _))) => self.take_over(Takeover::Shell(id)),
+            (Action::ContinueSession, Some((id, _))) => self.take_over(Takeover::Continue(id)),
+            (Action::EditBody, Some((id, _))) => self.take_over(Takeover::EditBody(id)),
             _ => none(self),
         }
     }

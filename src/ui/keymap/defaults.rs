@@ -90,6 +90,15 @@ const ROWS: &[Row] = &[
     (C::Board, A::Comment, "c", "comment", None),
     (C::Board, A::EditIssue, "e", "edit issue", None),
     (C::Board, A::StopAgent, "x", "stop the issue's agent", None),
+    (C::Board, A::Shell, "s", "shell in the worktree", None),
+    (
+        C::Board,
+        A::ContinueSession,
+        "C",
+        "continue the agent's session, then commit",
+        None,
+    ),
+    (C::Board, A::EditBody, "E", "edit the body in $EDITOR", None),
     (C::Board, A::Filter, "/", "filter cards", Some("filter")),
     (C::Board, A::Column(0), "1", "column backlog", None),
     (C::Board, A::Column(1), "2", "column ready", None),
@@ -116,6 +125,15 @@ const ROWS: &[Row] = &[
     ),
     (C::Inbox, A::Open, "d", "issue detail", Some("detail")),
     (C::Inbox, A::OpenDiff, "D", "diff of the branch", None),
+    (C::Inbox, A::Shell, "s", "shell in the worktree", None),
+    (
+        C::Inbox,
+        A::ContinueSession,
+        "C",
+        "continue the agent's session, then commit",
+        None,
+    ),
+    (C::Inbox, A::EditBody, "E", "edit the body in $EDITOR", None),
     (
         C::Toasts,
         A::Open,
@@ -154,6 +172,21 @@ const ROWS: &[Row] = &[
         "diff of the branch",
         Some("diff"),
     ),
+    (C::Detail, A::Shell, "s", "shell in the worktree", None),
+    (
+        C::Detail,
+        A::ContinueSession,
+        "C",
+        "continue the agent's session, then commit",
+        None,
+    ),
+    (
+        C::Detail,
+        A::EditBody,
+        "E",
+        "edit the body in $EDITOR",
+        None,
+    ),
     // The layers below take only their own keys. Their descriptions stay clear of words the
     // overlay's filter finds in the rows above ("issue", "pause"), so a search lists the
     // board's keys first.
@@ -191,6 +224,13 @@ const ROWS: &[Row] = &[
     (C::Diff, A::Filter, "/", "search the diff", Some("search")),
     (C::Diff, A::NextMatch, "n", "next match", None),
     (C::Diff, A::PrevMatch, "N", "previous match", None),
+    (
+        C::Diff,
+        A::Comment,
+        "c",
+        "comment on the line at the cursor",
+        Some("comment"),
+    ),
     (C::Diff, A::Close, "esc", "back", Some("back")),
     (C::Diff, A::Help, "? f1", "help", None),
     (C::Diff, A::Quit, "q", "quit", None),

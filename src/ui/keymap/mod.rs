@@ -174,6 +174,12 @@ pub enum Action {
     NextMatch,
     /// The previous match of a search.
     PrevMatch,
+    /// Open `$SHELL` in the selected issue's worktree.
+    Shell,
+    /// Continue the agent's session of the selected issue interactively.
+    ContinueSession,
+    /// Edit the selected issue's body in `$EDITOR`.
+    EditBody,
     /// Quit once the running agents finish, claiming nothing more.
     WaitThenQuit,
     /// Stop the running agents and quit.
@@ -224,6 +230,9 @@ impl Action {
             Action::PrevFile => "previous_file",
             Action::NextMatch => "next_match",
             Action::PrevMatch => "previous_match",
+            Action::Shell => "shell",
+            Action::ContinueSession => "continue_session",
+            Action::EditBody => "edit_body",
             Action::WaitThenQuit => "wait_then_quit",
             Action::StopAndQuit => "stop_and_quit",
             Action::Column(n) => return format!("column_{}", n + 1),

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Hint, Step};
-use crate::runner::review::diff::{Diff, DiffTarget, FileStat};
+use crate::runner::review::diff::{Diff, DiffTarget, FileStat, LineKind};
 use crate::ui::keymap::{Action, Context, Keymap};
 
 /// Work for the event loop: compute an issue's diff (or only its file counts) off the UI
@@ -85,6 +85,9 @@ pub struct DiffView {
     gen: u64,
     content: Content,
     scroll: usize,
+    /// The row a comment quotes: the top row, except on the last page, where the view cannot
+    /// scroll further and `j`/`k` move it down the page instead.
+    cursor: usize,
     query: String,
     typing: bool,
     /// Rows that hold the query, in order.
@@ -104,6 +107,7 @@ impl DiffView {
             gen,
             content: Content::Loading,
             scroll: 0,
+            cursor: 0,
             query: String::new(),
             typing: false,
             matches: Vec::new(),
@@ -147,6 +151,11 @@ impl DiffView {
     /// The first row shown.
     pub fn scroll(&self) -> usize {
         self.scroll
+    }
+
+    /// The row comments quote (see [`DiffView::quote`]).
+    pub fn cursor(&self) -> usize {
+        self.cursor
     }
 
     /// The search text.
@@ -228,12 +237,25 @@ impl DiffView {
             Action::Quit | Action::ForceQuit | Action::Suspend | Action::Help => {
                 return DiffStep::Step(Step::Pass)
             }
+            Action::Up if self.cursor > self.scroll => {
+                self.cursor -= 1;
+                return DiffStep::Step(Step::Done);
+            }
+            Action::Down if self.scroll >= self.last_top(page) => {
+                self.cursor = (self.cursor + 1).min(self.rows().len().saturating_sub(1));
+                return DiffStep::Step(Step::Done);
+            }
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll += 1,
             Action::PageUp => self.scroll = self.scroll.saturating_sub(page),
             Action::PageDown => self.scroll += page,
             Action::Top => self.scroll = 0,
-            Action::Bottom => self.scroll = usize::MAX / 2,
+            Action::Bottom => {
+                self.scroll = usize::MAX / 2;
+                self.clamp(page);
+                self.cursor = self.rows().len().saturating_sub(1);
+                return DiffStep::Step(Step::Done);
+            }
             Action::NextFile | Action::PrevFile => self.jump_file(action == Action::NextFile),
             Action::Filter => {
                 self.typing = true;
@@ -251,11 +273,61 @@ impl DiffView {
         DiffStep::Step(Step::Done)
     }
 
-    /// Like `less`, the last row stops at the bottom of the view.
+    /// The top row when the view shows the end.
+    fn last_top(&self, page: usize) -> usize {
+        self.rows().len().saturating_sub(page.max(1))
+    }
+
+    /// Like `less`, the last row stops at the bottom of the view. Anything but `j`/`k` on the
+    /// last page puts the cursor on the top row.
     fn clamp(&mut self, page: usize) {
-        self.scroll = self
-            .scroll
-            .min(self.rows().len().saturating_sub(page.max(1)));
+        self.scroll = self.scroll.min(self.last_top(page));
+        self.cursor = self.scroll;
+    }
+
+    /// The cursor row as a comment's opening quote, `> path:line `text``, for the comment
+    /// editor (None off the files, on the list's totals or a blank row). A removed line is
+    /// quoted with its number before the change.
+    pub fn quote(&self) -> Option<String> {
+        let d = self.diff()?;
+        let row = *self.rows().get(self.cursor)?;
+        let (fi, place) = match row {
+            Row::Stat(f) | Row::File(f) | Row::Note(f, _) => (f, None),
+            Row::Hunk(f, h) => (f, Some((h, None))),
+            Row::Line(f, h, l) => (f, Some((h, Some(l)))),
+            Row::Totals | Row::Blank | Row::Truncated => return None,
+        };
+        let file = d.files.get(fi as usize)?;
+        let Some((hi, line)) = place else {
+            return Some(format!("> {}", file.path));
+        };
+        let hunk = file.hunks.get(hi as usize)?;
+        let (mut old, mut new) = hunk_starts(&hunk.header).unwrap_or((1, 1));
+        let Some(li) = line else {
+            return Some(format!("> {}:{new}", file.path));
+        };
+        for l in hunk.lines.iter().take(li as usize) {
+            match l.kind {
+                LineKind::Context => (old, new) = (old + 1, new + 1),
+                LineKind::Added => new += 1,
+                LineKind::Removed => old += 1,
+                LineKind::NoNewline => {}
+            }
+        }
+        let l = hunk.lines.get(li as usize)?;
+        let at = match l.kind {
+            LineKind::Removed => format!("{old} (removed)"),
+            _ => new.to_string(),
+        };
+        let text = crate::runner::agent::truncate(l.text.trim(), QUOTE_MAX);
+        let code = if text.is_empty() {
+            String::new()
+        } else if text.contains('`') {
+            format!(" `` {text} ``")
+        } else {
+            format!(" `{text}`")
+        };
+        Some(format!("> {}:{at}{code}", file.path))
     }
 
     fn jump_file(&mut self, forward: bool) {
@@ -377,9 +449,26 @@ impl DiffView {
             keymap.pair(c, Action::NextMatch, Action::PrevMatch),
             "match".into(),
         ));
+        v.push((keymap.label(c, Action::Comment), "comment".into()));
         v.push((keymap.label(c, Action::Close), "back".into()));
         v
     }
+}
+
+/// Most characters of a line quoted into a comment.
+const QUOTE_MAX: usize = 160;
+
+/// The first old and new line numbers of a hunk, from its `@@ -a,b +c,d @@` header.
+fn hunk_starts(header: &str) -> Option<(u64, u64)> {
+    let mut parts = header.strip_prefix("@@ ")?.split(' ');
+    let start = |p: Option<&str>, sign: char| -> Option<u64> {
+        let n = p?.strip_prefix(sign)?.split(',').next()?.parse().ok()?;
+        // An empty side (`-0,0`) starts before line 1.
+        Some(u64::max(n, 1))
+    };
+    let old = start(parts.next(), '-')?;
+    let new = start(parts.next(), '+')?;
+    Some((old, new))
 }
 
 /// What a diff key asks of the app.
@@ -419,93 +508,4 @@ fn index(d: &Diff) -> (Vec<Row>, Vec<usize>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::runner::review::diff::parse;
-
-    fn view(text: &str) -> DiffView {
-        let mut v = DiffView::new(3, "t".into(), 7);
-        let reply = |gen| DiffReply {
-            gen,
-            issue_id: 3,
-            result: Ok(DiffPayload::Full(Box::new(parse(text.as_bytes())))),
-        };
-        assert!(!v.set_reply(reply(6)), "a stale reply is dropped");
-        assert!(v.diff().is_none());
-        assert!(v.set_reply(reply(7)));
-        v
-    }
-
-    const TWO: &str = "diff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1 @@\n-x\n+y\ndiff --git a/b b/b\nnew file mode 100644\n--- /dev/null\n+++ b/b\n@@ -0,0 +1,2 @@\n+Needle\n+z\n";
-
-    #[test]
-    fn rows_list_the_files_then_the_diff() {
-        let v = view(TWO);
-        assert_eq!(
-            v.rows(),
-            [
-                Row::Stat(0),
-                Row::Stat(1),
-                Row::Totals,
-                Row::Blank,
-                Row::File(0),
-                Row::Hunk(0, 0),
-                Row::Line(0, 0, 0),
-                Row::Line(0, 0, 1),
-                Row::Blank,
-                Row::File(1),
-                Row::Note(1, 0),
-                Row::Hunk(1, 0),
-                Row::Line(1, 0, 0),
-                Row::Line(1, 0, 1),
-            ]
-        );
-        assert_eq!(v.row_text(Row::Note(1, 0)), "added");
-        assert_eq!(v.row_text(Row::Line(1, 0, 0)), "Needle");
-    }
-
-    #[test]
-    fn files_jump_and_scrolling_stops_at_the_end() {
-        let mut v = view(TWO);
-        v.on_action(Action::NextFile, 5);
-        assert_eq!((v.scroll(), v.current_file()), (4, Some(0)));
-        v.on_action(Action::NextFile, 5);
-        assert_eq!((v.scroll(), v.current_file()), (9, Some(1)));
-        v.on_action(Action::NextFile, 5);
-        assert_eq!(v.scroll(), 9);
-        v.on_action(Action::PrevFile, 5);
-        assert_eq!(v.scroll(), 4);
-        v.on_action(Action::Bottom, 5);
-        assert_eq!(v.scroll(), 9);
-        v.on_action(Action::Down, 5);
-        assert_eq!(v.scroll(), 9);
-        assert_eq!(v.on_action(Action::Close, 5), DiffStep::Close);
-        assert_eq!(v.on_action(Action::Quit, 5), DiffStep::Step(Step::Pass));
-    }
-
-    #[test]
-    fn search_finds_any_case_and_n_cycles() {
-        let mut v = view(TWO);
-        assert_eq!(v.on_action(Action::NextMatch, 5), DiffStep::NoSearch);
-        v.on_action(Action::Filter, 5);
-        assert!(v.is_typing());
-        let none = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
-        for c in "needle".chars() {
-            v.type_key(None, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), 5);
-        }
-        assert_eq!(v.matches(), [12]);
-        assert_eq!(v.scroll(), 9, "as far as the end allows");
-        assert_eq!(
-            v.type_key(Some(Action::Done), none, 5),
-            DiffStep::Step(Step::Done)
-        );
-        assert!(!v.is_typing());
-        v.on_action(Action::Top, 5);
-        v.on_action(Action::NextMatch, 5);
-        assert_eq!(v.scroll(), 9);
-        v.on_action(Action::Filter, 5);
-        v.type_key(None, none, 5);
-        v.type_key(None, none, 5);
-        assert_eq!(v.type_key(Some(Action::Done), none, 5), DiffStep::NoMatch);
-    }
-}
+mod tests;

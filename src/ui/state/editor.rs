@@ -108,6 +108,29 @@ impl Editor {
         ed
     }
 
+    /// A comment editor holding `text` already (a quote, a draft), the cursor at its end.
+    pub fn prefilled(purpose: EditorPurpose, text: &str) -> Editor {
+        let mut ed = Editor::new(purpose);
+        ed.fill(text);
+        ed
+    }
+
+    /// Puts `text` in an untouched body (a draft that arrived after the editor opened);
+    /// whether it did. Nothing typed is ever replaced.
+    pub fn fill_if_empty(&mut self, text: &str) -> bool {
+        if self.body.lines().iter().any(|l| !l.is_empty()) {
+            return false;
+        }
+        self.fill(text);
+        true
+    }
+
+    fn fill(&mut self, text: &str) {
+        self.body = text_input(text.split('\n').map(str::to_string).collect(), None);
+        self.body.move_cursor(tui_textarea::CursorMove::Bottom);
+        self.body.move_cursor(tui_textarea::CursorMove::End);
+    }
+
     fn has_title(purpose: EditorPurpose) -> bool {
         matches!(purpose, EditorPurpose::New | EditorPurpose::Edit(_))
     }
@@ -330,6 +353,20 @@ mod tests {
         assert_eq!(ed.field(), Field::Body, "a comment has one field");
         assert!(matches!(ed.submit(&km), Some(StoreRequest::Comment(3, b)) if b == "o"));
         assert_eq!(ed.hints(&km).len(), 2);
+    }
+
+    #[test]
+    fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typing() {
+        let km = Keymap::default();
+        let mut ed = Editor::prefilled(EditorPurpose::Comment(2), "> a.rs:3 `x`\n\n");
+        ed.on_key(None, key('k'));
+        assert!(
+            matches!(ed.submit(&km), Some(StoreRequest::Comment(2, b)) if b == "> a.rs:3 `x`\n\nk")
+        );
+        assert!(!ed.fill_if_empty("draft"));
+        let mut ed = Editor::new(EditorPurpose::RequestChanges(2));
+        assert!(ed.fill_if_empty("draft"));
+        assert!(matches!(ed.submit(&km), Some(StoreRequest::RequestChanges(2, b)) if b == "draft"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod panes;
 pub mod toasts;
 
+use crate::runner::takeover::{Prepared, Takeover};
 use crate::runner::RunnerCommand;
 use crate::ui::store_thread::StoreRequest;
 
@@ -31,6 +32,14 @@ pub enum Effect {
     Bell,
     /// Suspend the process (ctrl-z).
     Suspend,
+    /// Check a take-over (shell, session, editor) off the UI thread; answered by
+    /// `UiEvent::TakeoverReady`.
+    PrepareTakeover(Takeover),
+    /// Give the terminal to a prepared take-over's program and wait for it off the UI thread;
+    /// answered by `UiEvent::TakeoverDone`.
+    RunTakeover(Box<Prepared>),
+    /// Take the terminal back after a take-over and redraw everything.
+    Resume,
 }
 
 /// Whether a layer dealt with an action or leaves it to the layer beneath.

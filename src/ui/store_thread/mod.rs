@@ -56,6 +56,8 @@ pub enum StoreRequest {
     SetPaused(bool),
     /// Ask the runner of an issue, in whichever process, to stop it.
     RequestStop(i64),
+    /// The draft of a change request, when accepting the issue last conflicted (`R`).
+    ChangesDraft(i64),
     /// Look for commits now rather than at the next poll: the in-process runner just wrote
     /// something to show. Answered by a `Changed` unless that commit was already reported.
     Poll,
@@ -135,6 +137,13 @@ pub enum StoreReply {
         run_id: i64,
         /// Display lines.
         lines: Vec<PaneLine>,
+    },
+    /// A change request's draft (None: nothing to suggest).
+    ChangesDraft {
+        /// The issue.
+        issue_id: i64,
+        /// The text, printable.
+        text: Option<String>,
     },
     /// A mutation succeeded.
     Done {
@@ -435,6 +444,22 @@ fn transcript(store: &Store, run_id: i64, renderer: &dyn Adapter) -> StoreResult
     Ok(StoreReply::Transcript { run_id, lines })
 }
 
+/// When the issue's newest system comment is a conflicting accept's, a change request asking
+/// the agent to merge the base and resolve the files it lists.
+fn changes_draft(store: &Store, id: i64) -> StoreResult<StoreReply> {
+    use crate::runner::review::accept;
+    let issue = store.issue(id)?;
+    let text = store
+        .last_comment(id, AuthorKind::System)?
+        .filter(|c| c.author == accept::CONFLICT_AUTHOR)
+        .map(|c| {
+            let files = accept::conflict_files(&c.body);
+            let base = issue.base.as_deref().unwrap_or("the base branch");
+            strip_all(&accept::conflict_change_request(base, &files))
+        });
+    Ok(StoreReply::ChangesDraft { issue_id: id, text })
+}
+
 /// Answers one request; the flag says whether it wrote. A `Poll` has no answer of its own.
 fn handle(
     store: &mut Store,
@@ -463,6 +488,7 @@ fn handle(
             return read(detail.map(|d| StoreReply::Detail(Box::new(d.printable()))));
         }
         StoreRequest::Transcript(run_id) => return read(transcript(store, *run_id, renderer)),
+        StoreRequest::ChangesDraft(id) => return read(changes_draft(store, *id)),
         StoreRequest::Create(new) => store
             .create_issue(new, author)
             .map(|i| done(format!("#{} created", i.id), i)),

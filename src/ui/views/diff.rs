@@ -74,6 +74,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, v: &DiffView, area: Rect) {
                 s.style = s.style.patch(t.selection);
             }
             line = line.style(t.selection);
+        } else if n == v.cursor() {
+            // The row `c` quotes.
+            line = line.patch_style(t.selection_unfocused);
         }
         let y = inner.y + (n - start) as u16;
         super::put_line(buf, inner.x, y, &line, inner.width);

@@ -61,6 +61,30 @@ impl Claude {
     }
 }
 
+impl Claude {
+    /// The arguments of an interactive `claude --resume`: the headless run's permission mode,
+    /// model, tools and extra arguments, without what only print mode takes (`-p`, the output
+    /// format, `--max-turns`) and without hiding the question tool, as a person is there to
+    /// answer.
+    pub fn resume_args(&self, session: &str) -> Vec<String> {
+        let mut args = vec![
+            "--resume".to_string(),
+            session.to_string(),
+            "--permission-mode".into(),
+            self.permission_mode.clone(),
+        ];
+        if let Some(model) = &self.model {
+            args.push("--model".into());
+            args.push(model.clone());
+        }
+        if !self.allowed_tools.is_empty() {
+            args.push(format!("--allowedTools={}", self.allowed_tools.join(",")));
+        }
+        args.extend(self.extra_args.iter().cloned());
+        args
+    }
+}
+
 impl Adapter for Claude {
     fn name(&self) -> &'static str {
         "claude"
@@ -78,6 +102,10 @@ impl Adapter for Claude {
 
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent> {
         parse_line(line)
+    }
+
+    fn interactive_args(&self, session: &str) -> Option<Vec<String>> {
+        Some(self.resume_args(session))
     }
 
     fn resume_failed(&self, stderr: &str, saw_init: bool) -> bool {
@@ -152,5 +180,22 @@ mod tests {
         );
         assert!(c.resume_failed("No conversation found with session ID: sid", false));
         assert!(!c.resume_failed("No conversation found", true));
+        // Interactively: the same permission mode, model, tools and extras; nothing of print
+        // mode.
+        assert_eq!(
+            c.interactive_args("sid").unwrap_or_default(),
+            [
+                "--resume",
+                "sid",
+                "--permission-mode",
+                "acceptEdits",
+                "--model",
+                "m",
+                "--allowedTools=Write,Bash(cargo:*)",
+                "--foo"
+            ]
+        );
+        let generic = crate::runner::agent::renderer(Some("command"));
+        assert_eq!(generic.interactive_args("sid"), None);
     }
 }
