@@ -127,10 +127,10 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
         }),
         Status::InReview => review_line(app, card, room),
         _ => i.body.lines().find(|l| !l.trim().is_empty()).map(|l| {
-            Line::from(Span::styled(
-                format!(" {}", super::fit(l.trim(), room)),
-                t.muted,
-            ))
+            Line::from(vec![
+                Span::raw(" "),
+                Span::styled(super::fit(l.trim(), room), t.muted),
+            ])
         }),
     };
     let mut lines = vec![Line::from(head), title, detail.unwrap_or_default()];

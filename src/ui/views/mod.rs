@@ -53,13 +53,14 @@ pub fn elapsed(ms: Millis) -> String {
 }
 
 /// Cuts `text` to `width` terminal cells, ending with `…` when something was cut.
-pub fn fit(text: &str, width: usize) -> String {
+pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     use unicode_width::UnicodeWidthStr;
-    if text.width() <= width {
-        return text.to_string();
+    // A text that fits is borrowed: a full board fits dozens of titles per frame.
+    if text.len() <= width || text.width() <= width {
+        return text.into();
     }
     if width == 0 {
-        return String::new();
+        return "".into();
     }
     let mut out = String::new();
     let mut used = 0;
@@ -72,7 +73,7 @@ pub fn fit(text: &str, width: usize) -> String {
         out.push(ch);
     }
     out.push('…');
-    out
+    out.into()
 }
 
 /// Writes one line of spans at `(x, y)`, at most `width` cells, like `Buffer::set_line`, but
