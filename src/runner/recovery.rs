@@ -93,8 +93,16 @@ mod tests {
         assert_eq!(issue.status, Status::Blocked);
         assert!(why.contains(&format!("process {dead_pid}")), "{why}");
         assert_eq!(runs.len(), 1);
-        // stop returns once the agent is gone: it has exited by now
-        let status = agent.try_wait().expect("try_wait");
+        // The agent was signalled before stop returned; under load the kernel may take a
+        // moment to finish it, so its end is awaited with a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            match agent.try_wait().expect("try_wait") {
+                Some(status) => break Some(status),
+                None if std::time::Instant::now() >= deadline => break None,
+                None => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        };
         if status.is_none() {
             let _ = agent.kill();
             let _ = agent.wait();
