@@ -4,16 +4,15 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentRequest;
 use super::error::{blocking, RunnerError};
-use super::ingest::{read_output, write_output, Chunk, Ingest, Writer};
+use super::ingest::{Ingest, Pipeline, Writer};
 use super::outcome::Observed;
 use super::process::{signal_group, terminate_group, LineSplitter};
 use super::run::RunContext;
@@ -139,23 +138,6 @@ pub(super) async fn drive_agent(
     let stdout = child.stdout.take();
     let stderr_task = tokio::spawn(read_stderr_tail(child.stderr.take()));
 
-    // Reading (and parsing) and storing run as two tasks joined by a short queue, so the
-    // agent's pipe keeps draining while a batch commits; the queue bounds memory.
-    let (chunks_tx, chunks_rx) = tokio::sync::mpsc::channel::<Chunk>(2);
-    let last_output = Arc::new(AtomicI64::new(now_millis()));
-    let drain = CancellationToken::new();
-    let mut reader = tokio::spawn(read_output(
-        stdout,
-        Ingest::new(
-            Arc::clone(&r.adapter),
-            Arc::clone(&s.redactor),
-            s.transcript_cap,
-        ),
-        run_id,
-        chunks_tx,
-        Arc::clone(&last_output),
-        drain.clone(),
-    ));
     let writer = Writer {
         db: ctx.db.clone(),
         events: r.events.clone(),
@@ -163,7 +145,17 @@ pub(super) async fn drive_agent(
         run_id,
         adapter: Arc::clone(&r.adapter),
     };
-    let writer = tokio::spawn(write_output(writer, *seq, chunks_rx));
+    let ingest = Ingest::new(
+        Arc::clone(&r.adapter),
+        Arc::clone(&s.redactor),
+        s.transcript_cap,
+    );
+    let Pipeline {
+        mut reader,
+        writer,
+        last_output,
+        drain,
+    } = Pipeline::start(stdout, ingest, writer, *seq);
     // Limits are checked on a coarse tick: no timer is re-armed per output line.
     let mut tick = tokio::time::interval(LIMIT_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

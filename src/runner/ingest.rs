@@ -162,7 +162,7 @@ impl Ingest {
 /// a flood is stored in few large transactions and a trickle shows line by line.
 /// `last_output` is refreshed at every read for the stall detector. Returns the tail kept
 /// ([`Ingest::with_tail`]), sanitized, one line per entry.
-pub(super) async fn read_output(
+async fn read_output(
     stdout: Option<tokio::process::ChildStdout>,
     mut ingest: Ingest,
     run_id: i64,
@@ -233,6 +233,52 @@ pub(super) struct Writer {
     pub adapter: Arc<dyn Adapter>,
 }
 
+/// One process's output pipeline, running: the reader task (it returns the output's tail,
+/// when the ingest keeps one), the writer task (the next transcript sequence number and what
+/// was observed), the time of the last output for the stall detector, and the token that makes
+/// the reader stop, keeping what it read.
+pub(super) struct Pipeline {
+    /// Reads, redacts, parses and batches stdout.
+    pub reader: tokio::task::JoinHandle<Vec<String>>,
+    /// Stores the batches, then shows them.
+    pub writer: tokio::task::JoinHandle<(i64, Observed)>,
+    /// When output last arrived (epoch ms).
+    pub last_output: Arc<AtomicI64>,
+    /// Stops the reader early.
+    pub drain: CancellationToken,
+}
+
+impl Pipeline {
+    /// Starts reading `stdout` into `ingest` and storing through `writer` from transcript
+    /// sequence `seq`. The two tasks are joined by a short queue, so the pipe keeps draining
+    /// while a batch commits, and the queue bounds memory.
+    pub fn start(
+        stdout: Option<tokio::process::ChildStdout>,
+        ingest: Ingest,
+        writer: Writer,
+        seq: i64,
+    ) -> Pipeline {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
+        let last_output = Arc::new(AtomicI64::new(now_millis()));
+        let drain = CancellationToken::new();
+        let reader = tokio::spawn(read_output(
+            stdout,
+            ingest,
+            writer.run_id,
+            tx,
+            Arc::clone(&last_output),
+            drain.clone(),
+        ));
+        let writer = tokio::spawn(write_output(writer, seq, rx));
+        Pipeline {
+            reader,
+            writer,
+            last_output,
+            drain,
+        }
+    }
+}
+
 /// Stores each batch (merging what is already queued into one transaction), then renders it
 /// for the pane and folds its events into what the run observed: what a pane shows is always
 /// already saved. Runs beside the reader, so parsing and storing overlap. Returns the next
@@ -241,7 +287,7 @@ pub(super) struct Writer {
 /// A batch the store refuses (another process holds the database past the lock timeout) is
 /// kept and retried with the next one; past [`UNSAVED_MAX`] bytes, or once the run is over and
 /// [`FINAL_ATTEMPTS`] more tries failed, lines are dropped and a marker line says how many.
-pub(super) async fn write_output(
+async fn write_output(
     w: Writer,
     seq: i64,
     mut chunks: tokio::sync::mpsc::Receiver<Chunk>,

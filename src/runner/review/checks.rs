@@ -7,18 +7,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
 
 use super::verdict::{self, Failure, MarkerScan, Scan};
 use crate::domain::{now_millis, Actor, DiffStat, RunOutcome, RunRole, Status};
 use crate::runner::drive::{human_duration, kill_leftovers};
 use crate::runner::error::{self, Step};
 use crate::runner::git::GitError;
-use crate::runner::ingest::{read_output, write_output, Chunk, Ingest, Writer};
+use crate::runner::ingest::{Ingest, Pipeline, Writer};
 use crate::runner::process::{terminate_group, LineSplitter};
 use crate::runner::run::{close_run, open_run, RunContext};
 use crate::runner::verdict::{shut_down, system};
@@ -281,20 +279,9 @@ async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ra
         tracing::warn!(run_id, "could not record the check's pid: {e}");
     }
     let renderer = crate::runner::agent::renderer(Some("command"));
-    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(2);
-    let last_output = Arc::new(AtomicI64::new(now_millis()));
-    let drain = CancellationToken::new();
     let cap = s.transcript_cap.min(OUTPUT_CAP);
     let ingest =
         Ingest::new(Arc::clone(&renderer), Arc::clone(&s.redactor), cap).with_tail(TAIL_LINES);
-    let mut reader = tokio::spawn(read_output(
-        child.stdout.take(),
-        ingest,
-        run_id,
-        tx,
-        Arc::clone(&last_output),
-        drain.clone(),
-    ));
     let writer = Writer {
         db: ctx.db.clone(),
         events: r.events.clone(),
@@ -302,7 +289,12 @@ async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ra
         run_id,
         adapter: renderer,
     };
-    let writer = tokio::spawn(write_output(writer, 0, rx));
+    let Pipeline {
+        mut reader,
+        writer,
+        last_output,
+        drain,
+    } = Pipeline::start(child.stdout.take(), ingest, writer, 0);
     let deadline = s.checks.timeout.map(|d| tokio::time::Instant::now() + d);
     let mut tick = tokio::time::interval(LIMIT_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
