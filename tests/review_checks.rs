@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{alive, git, last_comment, read_pid, wait_for, TestRepo};
+use support::{alive, git, last_comment, pairs, read_pid, run_roles, wait_for, TestRepo};
 
 /// A check that passes only once the agent wrote `fixed`; when it fails, it prints the words
 /// the fake agent's `checks-fix` scenario waits for (built at run time, so that the command's
@@ -23,38 +23,12 @@ const CHATTY: &str = r#"echo all-good; git status --short; echo '{"type":"system
 
 /// A repo whose `autopilot.toml` holds `checks` (the body of a `[checks]` section).
 fn repo_with_checks(checks: &str) -> TestRepo {
-    let repo = TestRepo::new();
-    std::fs::write(
-        repo.root.join("autopilot.toml"),
-        format!("[checks]\n{checks}\n"),
-    )
-    .unwrap();
-    repo
+    TestRepo::with_config(&format!("[checks]\n{checks}\n"))
 }
 
 fn toml_list(commands: &[&str]) -> String {
     let quoted: Vec<String> = commands.iter().map(|c| format!("'''{c}'''")).collect();
     format!("commands = [{}]", quoted.join(", "))
-}
-
-fn runs(issue: &Value) -> Vec<(String, String)> {
-    issue["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["role"].as_str().unwrap().to_string(),
-                r["outcome"].as_str().unwrap_or("running").to_string(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
 }
 
 fn comments(issue: &Value) -> Vec<String> {
@@ -87,7 +61,7 @@ fn passing_checks_send_the_change_to_review_and_say_so() {
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[
             ("implement", "implemented"),
             ("check", "passed"),
@@ -127,7 +101,7 @@ fn failing_checks_go_back_to_the_agent_with_the_output_and_the_fix_passes() {
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[
             ("implement", "implemented"),
             ("check", "failed"),
@@ -187,7 +161,7 @@ fn checks_that_never_pass_block_the_issue_after_the_attempts() {
     assert_eq!(issue["status"], "blocked");
     assert_eq!(repo.agent_calls().len(), 3, "the first run and two fixes");
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[
             ("implement", "implemented"),
             ("check", "failed"),
@@ -226,7 +200,7 @@ fn committed_conflict_markers_fail_the_checks_and_go_back_to_the_agent() {
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[("implement", "implemented"), ("implement", "implemented")])
     );
     assert!(comments(&issue).contains(

@@ -8,34 +8,7 @@ mod support;
 use autopilot_tui::domain::RunOutcome;
 use autopilot_tui::store::{ReviewMarks, Store};
 use serde_json::Value;
-use support::{git, last_comment, TestRepo};
-
-/// A repo whose `autopilot.toml` is `toml`.
-fn repo_with(toml: &str) -> TestRepo {
-    let repo = TestRepo::new();
-    std::fs::write(repo.root.join("autopilot.toml"), toml).unwrap();
-    repo
-}
-
-fn runs(issue: &Value) -> Vec<(String, String)> {
-    issue["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["role"].as_str().unwrap().to_string(),
-                r["outcome"].as_str().unwrap_or("running").to_string(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
+use support::{git, last_comment, pairs, run_roles, TestRepo};
 
 /// The thread as (author, kind, body).
 fn thread(issue: &Value) -> Vec<(String, String, String)> {
@@ -66,7 +39,9 @@ fn marks(repo: &TestRepo, id: i64) -> Option<ReviewMarks> {
 
 #[test]
 fn the_reviewer_asks_for_changes_then_approves_and_the_card_says_so() {
-    let repo = repo_with("[checks]\ncommands = ['test -f state.txt']\n\n[review]\nagent = true\n");
+    let repo = TestRepo::with_config(
+        "[checks]\ncommands = ['test -f state.txt']\n\n[review]\nagent = true\n",
+    );
     let id = repo.add(&["Set the state [scenario:review-fix]", "--ready"]);
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
@@ -74,7 +49,7 @@ fn the_reviewer_asks_for_changes_then_approves_and_the_card_says_so() {
     // checks first, then the reviewer; its changes go back to the implementer, whose change
     // is checked and reviewed again
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[
             ("implement", "implemented"),
             ("check", "passed"),
@@ -154,13 +129,13 @@ fn the_reviewer_asks_for_changes_then_approves_and_the_card_says_so() {
 
 #[test]
 fn a_reviewer_never_satisfied_hands_over_to_a_person_after_max_cycles() {
-    let repo = repo_with("[review]\nagent = true\nmax_cycles = 1\n");
+    let repo = TestRepo::with_config("[review]\nagent = true\nmax_cycles = 1\n");
     let id = repo.add(&["Never enough [scenario:review-never]", "--ready"]);
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[
             ("implement", "implemented"),
             ("review", "changes_requested"),
@@ -187,12 +162,12 @@ fn a_reviewer_never_satisfied_hands_over_to_a_person_after_max_cycles() {
 
 #[test]
 fn an_answer_that_is_neither_approve_nor_changes_goes_back_as_changes() {
-    let repo = repo_with("[review]\nagent = true\n");
+    let repo = TestRepo::with_config("[review]\nagent = true\n");
     let id = repo.add(&["Unclear [scenario:review-unclear]", "--ready"]);
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[
             ("implement", "implemented"),
             ("review", "changes_requested"),
@@ -224,28 +199,31 @@ fn without_review_settings_nothing_reviews() {
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review");
-    assert_eq!(runs(&issue), pairs(&[("implement", "implemented")]));
+    assert_eq!(run_roles(&issue), pairs(&[("implement", "implemented")]));
     assert_eq!(repo.agent_calls().len(), 1);
     assert!(!thread(&issue)
         .iter()
         .any(|(a, _, _)| a.starts_with("reviewer:")));
     assert_eq!(marks(&repo, id), None);
     // `[review] agent = false` said out loud is the same
-    let repo = repo_with("[review]\nagent = false\nmax_cycles = 5\n");
+    let repo = TestRepo::with_config("[review]\nagent = false\nmax_cycles = 5\n");
     let id = repo.add(&["Set the state [scenario:review-fix]", "--ready"]);
     repo.ok(&["run", "--once"]);
-    assert_eq!(runs(&repo.show(id)), pairs(&[("implement", "implemented")]));
+    assert_eq!(
+        run_roles(&repo.show(id)),
+        pairs(&[("implement", "implemented")])
+    );
 }
 
 #[test]
 fn a_failing_reviewer_leaves_the_change_for_a_person() {
-    let repo = repo_with("[review]\nagent = true\n");
+    let repo = TestRepo::with_config("[review]\nagent = true\n");
     let id = repo.add(&["Reviewer down [scenario:review-fail]", "--ready"]);
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert_eq!(
-        runs(&issue),
+        run_roles(&issue),
         pairs(&[("implement", "implemented"), ("review", "failed")])
     );
     let last = last_comment(&issue);
@@ -263,7 +241,8 @@ fn a_failing_reviewer_leaves_the_change_for_a_person() {
 
 #[test]
 fn a_prompt_file_replaces_the_instructions_and_a_missing_one_is_refused_at_load() {
-    let repo = repo_with("[review]\nagent = true\nprompt_file = \"docs/reviewer.md\"\n");
+    let repo =
+        TestRepo::with_config("[review]\nagent = true\nprompt_file = \"docs/reviewer.md\"\n");
     std::fs::create_dir_all(repo.root.join("docs")).unwrap();
     // a missing file: every command says which setting and which file
     let err = repo.fails(&["list"]);

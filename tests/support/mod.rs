@@ -67,6 +67,13 @@ impl TestRepo {
         }
     }
 
+    /// A fresh repository whose `autopilot.toml` is `toml`.
+    pub fn with_config(toml: &str) -> TestRepo {
+        let repo = TestRepo::new();
+        std::fs::write(repo.root.join("autopilot.toml"), toml).expect("write autopilot.toml");
+        repo
+    }
+
     /// Adds an environment variable for every later command.
     pub fn with_env(mut self, key: &str, value: &str) -> TestRepo {
         self.env.push((key.into(), value.into()));
@@ -351,4 +358,28 @@ pub fn last_comment(issue: &serde_json::Value) -> String {
         .and_then(|c| c["body"].as_str())
         .unwrap_or_default()
         .to_string()
+}
+
+/// Each run of an issue (from `show --json`) as `(role, outcome)`, `running` while open.
+pub fn run_roles(issue: &serde_json::Value) -> Vec<(String, String)> {
+    issue["runs"]
+        .as_array()
+        .map(|runs| {
+            runs.iter()
+                .map(|r| {
+                    (
+                        r["role"].as_str().unwrap_or_default().to_string(),
+                        r["outcome"].as_str().unwrap_or("running").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Owned pairs, to compare with [`run_roles`].
+pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
