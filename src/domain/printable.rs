@@ -98,6 +98,11 @@ impl Printable for Run {
             cost_usd,
             turns,
             duration_ms,
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            model,
             transcript_lines,
             transcript,
         } = self;
@@ -117,6 +122,11 @@ impl Printable for Run {
             cost_usd,
             turns,
             duration_ms,
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            model: line_opt(model),
             transcript_lines,
             transcript: one_line(&transcript),
         }
@@ -127,11 +137,13 @@ impl Printable for IssueDetail {
     fn printable(self) -> IssueDetail {
         let IssueDetail {
             issue,
+            cost_usd,
             comments,
             runs,
         } = self;
         IssueDetail {
             issue: issue.printable(),
+            cost_usd,
             comments: comments.into_iter().map(Printable::printable).collect(),
             runs: runs.into_iter().map(Printable::printable).collect(),
         }
@@ -253,11 +265,17 @@ mod tests {
             cost_usd: None,
             turns: None,
             duration_ms: None,
+            input_tokens: None,
+            output_tokens: None,
+            cache_read_tokens: None,
+            cache_write_tokens: None,
+            model: Some(NASTY.into()),
             transcript_lines: 0,
             transcript: NASTY.into(),
         };
         let d = IssueDetail {
             issue,
+            cost_usd: None,
             comments: vec![comment],
             runs: vec![run],
         }

@@ -231,6 +231,28 @@ pub struct Comment {
     pub created_at: Millis,
 }
 
+/// Tokens one run used, as the agent counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    /// Uncached input tokens.
+    pub input: i64,
+    /// Output tokens.
+    pub output: i64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: i64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write: i64,
+}
+
+impl std::ops::AddAssign for Tokens {
+    fn add_assign(&mut self, o: Tokens) {
+        self.input = self.input.saturating_add(o.input);
+        self.output = self.output.saturating_add(o.output);
+        self.cache_read = self.cache_read.saturating_add(o.cache_read);
+        self.cache_write = self.cache_write.saturating_add(o.cache_write);
+    }
+}
+
 /// One agent run on an issue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {
@@ -268,6 +290,16 @@ pub struct Run {
     pub turns: Option<i64>,
     /// Duration reported by the agent.
     pub duration_ms: Option<i64>,
+    /// Input tokens the agent reported (uncached).
+    pub input_tokens: Option<i64>,
+    /// Output tokens the agent reported.
+    pub output_tokens: Option<i64>,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_tokens: Option<i64>,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: Option<i64>,
+    /// The model that did most of the work (by cost), as the agent named it.
+    pub model: Option<String>,
     /// Transcript lines stored for this run.
     pub transcript_lines: i64,
     /// Where the transcript lives (`db:runs/<id>`).
@@ -280,6 +312,8 @@ pub struct IssueDetail {
     /// The issue itself.
     #[serde(flatten)]
     pub issue: Issue,
+    /// What its runs cost together (`None` before any run reported a cost).
+    pub cost_usd: Option<f64>,
     /// Its comments, oldest first.
     pub comments: Vec<Comment>,
     /// Its runs, oldest first.

@@ -56,6 +56,8 @@ impl Attempt {
         end.cost_usd = result.and_then(|r| r.cost_usd);
         end.turns = result.and_then(|r| r.turns);
         end.duration_ms = result.and_then(|r| r.duration_ms);
+        end.tokens = self.observed.tokens();
+        end.model = self.observed.model();
         if end.stderr_tail.is_none() {
             end.stderr_tail = self.stderr_tail();
         }

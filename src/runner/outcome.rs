@@ -2,6 +2,7 @@
 //! is tested without a process.
 
 use super::agent::{AgentEvent, AgentResult};
+use crate::domain::Tokens;
 
 /// Everything observed during one agent run.
 #[derive(Debug, Default, Clone)]
@@ -23,6 +24,12 @@ pub struct Observed {
     /// Assistant responses seen so far (a live turn count; the result has the final one).
     pub turns: i64,
     last_turn_id: Option<String>,
+    /// Tokens of the responses before the current one.
+    earlier_tokens: Tokens,
+    /// The current response and its tokens (the CLI repeats them on each of its blocks).
+    current_usage: Option<(Option<String>, Tokens)>,
+    /// The model the session started with, or the last response named.
+    model: Option<String>,
 }
 
 const RECENT_TEXT_LINES: usize = 40;
@@ -47,8 +54,11 @@ impl Observed {
             }
         }
         match event {
-            AgentEvent::Init { session_id, .. } => {
+            AgentEvent::Init {
+                session_id, model, ..
+            } => {
                 self.saw_init = true;
+                self.model = model.or(self.model.take());
                 if !session_id.is_empty() {
                     self.session_id = Some(session_id);
                 }
@@ -76,6 +86,22 @@ impl Observed {
                 }
             }
             AgentEvent::ApiError(text) => self.api_errors.push(text),
+            AgentEvent::Usage {
+                message_id,
+                model,
+                tokens,
+            } => {
+                let same = matches!(&self.current_usage, Some((id, _)) if id.is_some() && *id == message_id);
+                if !same {
+                    if let Some((_, done)) = self.current_usage.take() {
+                        self.earlier_tokens += done;
+                    }
+                }
+                self.current_usage = Some((message_id, tokens));
+                if model.is_some() {
+                    self.model = model;
+                }
+            }
             AgentEvent::Result(r) => {
                 if r.session_id.is_some() {
                     self.session_id.clone_from(&r.session_id);
@@ -84,6 +110,26 @@ impl Observed {
             }
             _ => {}
         }
+    }
+
+    /// The run's tokens: the result's totals, else the sum over the responses seen (each
+    /// counted once), else `None` when the agent reported none.
+    pub fn tokens(&self) -> Option<Tokens> {
+        if let Some(t) = self.result.as_ref().and_then(|r| r.tokens) {
+            return Some(t);
+        }
+        let (_, current) = self.current_usage.as_ref()?;
+        let mut sum = self.earlier_tokens;
+        sum += *current;
+        Some(sum)
+    }
+
+    /// The run's model: the one the result says cost the most, else the one last seen.
+    pub fn model(&self) -> Option<String> {
+        self.result
+            .as_ref()
+            .and_then(|r| r.model.clone())
+            .or_else(|| self.model.clone())
     }
 
     /// The agent's final words: the last message, or the result text.

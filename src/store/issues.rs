@@ -265,10 +265,14 @@ impl Store {
 
     /// An issue with its thread and runs.
     pub fn issue_detail(&self, id: i64) -> Result<IssueDetail> {
+        let runs = self.runs(id)?;
+        let costs = runs.iter().filter_map(|r| r.cost_usd);
+        let cost_usd = costs.clone().next().map(|_| costs.sum());
         Ok(IssueDetail {
             issue: self.issue(id)?,
+            cost_usd,
             comments: self.comments(id)?,
-            runs: self.runs(id)?,
+            runs,
         })
     }
 

@@ -551,3 +551,5 @@ mod redaction_tests;
 mod review_marks_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod usage_tests;

@@ -10,7 +10,7 @@ use super::issues::{get, set_status};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
     Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
-    Status,
+    Status, Tokens,
 };
 
 /// How a run ended and what it does to its issue, committed as one transaction.
@@ -28,6 +28,10 @@ pub struct RunEnd {
     pub turns: Option<i64>,
     /// Reported duration.
     pub duration_ms: Option<i64>,
+    /// Tokens the agent reported using.
+    pub tokens: Option<Tokens>,
+    /// The model that did most of the work.
+    pub model: Option<String>,
     /// Agent session, kept for the next run's resume.
     pub session_id: Option<String>,
     /// The last lines the agent wrote to stderr.
@@ -124,7 +128,8 @@ pub struct ReviewMarks {
 const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
-     (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role";
+     (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
+     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
@@ -147,6 +152,11 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         cost_usd: r.get(11)?,
         turns: r.get(12)?,
         duration_ms: r.get(13)?,
+        input_tokens: r.get(16)?,
+        output_tokens: r.get(17)?,
+        cache_read_tokens: r.get(18)?,
+        cache_write_tokens: r.get(19)?,
+        model: r.get(20)?,
         transcript_lines: r.get(14)?,
         transcript: format!("db:runs/{id}"),
     })
@@ -257,7 +267,9 @@ impl Store {
             let outcome = end.outcome.map(RunOutcome::as_str);
             tx.execute(
                 "UPDATE runs SET ended_at = ?2, exit_code = ?3, outcome = ?4, error = ?5, cost_usd = ?6,
-                     turns = ?7, duration_ms = ?8, session_id = coalesce(?9, session_id), stderr_tail = ?10
+                     turns = ?7, duration_ms = ?8, session_id = coalesce(?9, session_id), stderr_tail = ?10,
+                     input_tokens = ?11, output_tokens = ?12, cache_read_tokens = ?13,
+                     cache_write_tokens = ?14, model = ?15
                  WHERE id = ?1",
                 params![
                     run_id,
@@ -269,7 +281,12 @@ impl Store {
                     end.turns,
                     end.duration_ms,
                     end.session_id,
-                    stderr_tail
+                    stderr_tail,
+                    end.tokens.map(|t| t.input),
+                    end.tokens.map(|t| t.output),
+                    end.tokens.map(|t| t.cache_read),
+                    end.tokens.map(|t| t.cache_write),
+                    end.model.as_deref().map(|m| red.text(m).into_owned()),
                 ],
             )?;
             if let Some(sid) = &end.session_id {

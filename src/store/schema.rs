@@ -137,4 +137,12 @@ ALTER TABLE issues ADD COLUMN diff_removed INTEGER;
     r"
 ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'implement';
 ",
+    // 7: what a run used: tokens by kind and the model, as the agent reported them
+    r"
+ALTER TABLE runs ADD COLUMN input_tokens       INTEGER;
+ALTER TABLE runs ADD COLUMN output_tokens      INTEGER;
+ALTER TABLE runs ADD COLUMN cache_read_tokens  INTEGER;
+ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER;
+ALTER TABLE runs ADD COLUMN model              TEXT;
+",
 ];

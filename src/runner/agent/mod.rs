@@ -66,6 +66,15 @@ pub enum AgentEvent {
         /// The agent's explanation.
         message: String,
     },
+    /// What one API response used (repeated with the same message id for each of its blocks).
+    Usage {
+        /// The response it belongs to.
+        message_id: Option<String>,
+        /// The model that answered.
+        model: Option<String>,
+        /// Its tokens.
+        tokens: crate::domain::Tokens,
+    },
     /// The run's closing summary.
     Result(AgentResult),
     /// Valid JSON of a type we do not show.
@@ -97,6 +106,10 @@ pub struct AgentResult {
     pub permission_denials: usize,
     /// The HTTP status of the API error that ended the run, if any.
     pub api_error_status: Option<i64>,
+    /// Tokens of the whole run, every model's.
+    pub tokens: Option<crate::domain::Tokens>,
+    /// The model that cost the most.
+    pub model: Option<String>,
 }
 
 /// What one run of an agent is asked to do.

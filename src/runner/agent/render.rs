@@ -120,7 +120,7 @@ pub fn display_lines(event: &AgentEvent) -> Vec<PaneLine> {
                 push_lines(&mut out, LineKind::Error, e, 5);
             }
         }
-        AgentEvent::Ignored => {}
+        AgentEvent::Ignored | AgentEvent::Usage { .. } => {}
         AgentEvent::Raw(text) => push_lines(&mut out, LineKind::Raw, text, 50),
     }
     out

@@ -291,6 +291,7 @@ mod tests {
                 created_at: 0,
                 updated_at: 0,
             },
+            cost_usd: None,
             comments: Vec::new(),
             runs: Vec::new(),
         };
@@ -311,6 +312,11 @@ mod tests {
                 cost_usd: None,
                 turns: None,
                 duration_ms: None,
+                input_tokens: None,
+                output_tokens: None,
+                cache_read_tokens: None,
+                cache_write_tokens: None,
+                model: None,
                 transcript_lines: 0,
                 transcript: String::new(),
             });

@@ -2,6 +2,7 @@
 //! Its output is read by the `stream` module.
 
 mod stream;
+mod usage;
 
 use std::path::{Path, PathBuf};
 

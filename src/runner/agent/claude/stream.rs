@@ -11,8 +11,10 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use super::super::{truncate, AgentEvent, AgentResult};
+use super::usage::{result_usage, ModelUsage, Usage};
 
 /// One stream-json line, as far as autopilot reads it. Decoded in one pass into typed fields
 /// (unknown fields are skipped without building anything); the parts whose shape varies or
@@ -45,6 +47,9 @@ struct Line<'a> {
     duration_ms: Option<i64>,
     api_error_status: Option<i64>,
     permission_denials: Option<Vec<IgnoredAny>>,
+    usage: Option<Usage>,
+    #[serde(rename = "modelUsage")]
+    model_usage: Option<BTreeMap<String, ModelUsage>>,
 }
 
 /// The line types autopilot acts on; anything else is valid but ignored.
@@ -88,6 +93,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for MessageField<'a> {
 #[derive(Deserialize)]
 struct Message<'a> {
     id: Option<String>,
+    model: Option<String>,
+    usage: Option<Usage>,
     #[serde(borrow)]
     content: Option<Content<'a>>,
 }
@@ -208,7 +215,9 @@ fn events_of(line: Line<'_>) -> Vec<AgentEvent> {
             Some(MessageField::Object(m)) => tool_results(m),
             _ => vec![AgentEvent::Ignored],
         },
-        Some(LineKind::Result) => vec![AgentEvent::Result(AgentResult {
+        Some(LineKind::Result) => {
+            let (tokens, model) = result_usage(line.usage.as_ref(), line.model_usage.as_ref());
+            vec![AgentEvent::Result(AgentResult {
             is_error: line.is_error.unwrap_or(false),
             subtype: line.subtype.unwrap_or_default(),
             text: line.result,
@@ -224,7 +233,10 @@ fn events_of(line: Line<'_>) -> Vec<AgentEvent> {
             session_id: line.session_id,
             api_error_status: line.api_error_status,
             permission_denials: line.permission_denials.map_or(0, |d| d.len()),
-        })],
+            tokens,
+            model,
+        })]
+        }
         Some(LineKind::Other) | None => vec![AgentEvent::Ignored],
     }
 }
@@ -238,7 +250,14 @@ fn blocks(message: Message<'_>) -> Vec<Block<'_>> {
 
 fn assistant_events(message: Message<'_>, is_api_error: bool) -> Vec<AgentEvent> {
     let message_id = message.id.clone();
-    let mut out = Vec::with_capacity(1);
+    let mut out = Vec::with_capacity(2);
+    if let Some(usage) = &message.usage {
+        out.push(AgentEvent::Usage {
+            message_id: message_id.clone(),
+            model: message.model.clone(),
+            tokens: usage.tokens(),
+        });
+    }
     for block in blocks(message) {
         match block.kind {
             Some(BlockKind::Text) => {
