@@ -617,6 +617,7 @@ const SHOW_JSON: &str = r#"{
       "id": 3
     }
   ],
+  "cost_usd": 0.102688,
   "created_at": "<time>",
   "diff": {
     "added": 1,
@@ -629,13 +630,18 @@ const SHOW_JSON: &str = r#"{
   "runs": [
     {
       "agent_id": "test-agent-1",
+      "cache_read_tokens": 0,
+      "cache_write_tokens": 0,
       "cost_usd": 0.102688,
       "duration_ms": 237,
       "ended_at": "<time>",
       "error": null,
       "exit_code": 0,
       "id": 1,
+      "input_tokens": 25322,
+      "model": "claude-opus-5-5",
       "outcome": "implemented",
+      "output_tokens": 70,
       "role": "implement",
       "session_id": "<session>",
       "slot": 0,

@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+/// The usage every answer reports: input, output, cache-read and cache-write tokens.
+pub const USAGE: [i64; 4] = [1200, 60, 300, 40];
+
 /// A running mock server.
 pub struct MockApi {
     /// `http://127.0.0.1:<port>`.
@@ -310,7 +313,8 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
     static MESSAGES: AtomicUsize = AtomicUsize::new(1);
     let msg_id = format!("msg_mock{:04}", MESSAGES.fetch_add(1, Ordering::Relaxed));
     let model = req["model"].as_str().unwrap_or("claude-mock").to_string();
-    let usage = json!({"input_tokens": 1200, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+    let [input, output, cache_read, cache_write] = USAGE;
+    let usage = json!({"input_tokens": input, "output_tokens": 1, "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read});
     if req["stream"] != true {
         let content: Vec<Value> = blocks
             .iter()
@@ -322,7 +326,8 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
             .collect();
         let msg = json!({"id": msg_id, "type": "message", "role": "assistant", "model": model, "content": content,
                          "stop_reason": stop_reason, "stop_sequence": null,
-                         "usage": {"input_tokens": 1200, "output_tokens": 60}});
+                         "usage": {"input_tokens": input, "output_tokens": output,
+                                   "cache_creation_input_tokens": cache_write, "cache_read_input_tokens": cache_read}});
         return write_json(out, 200, &msg, &[]);
     }
     out.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nrequest-id: req_mock\r\ntransfer-encoding: chunked\r\n\r\n")?;
@@ -387,7 +392,7 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
     }
     send(
         "message_delta",
-        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": {"output_tokens": 60}}),
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null}, "usage": {"output_tokens": output}}),
     )?;
     send("message_stop", json!({"type": "message_stop"}))?;
     out.write_all(b"0\r\n\r\n")?;
