@@ -99,15 +99,23 @@ fn real_cli_implements_commits_and_goes_to_review() {
     // Every answer reported the same usage; the CLI's totals are stored as they are.
     let answers = api.requests().len() as i64;
     let [input, output, cache_read, cache_write] = support::mock_api::USAGE;
-    let stored = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"]
-        .map(|k| run[k].as_i64().unwrap_or(-1));
+    let stored = [
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+    ]
+    .map(|k| run[k].as_i64().unwrap_or(-1));
     assert_eq!(
         stored,
         [input, output, cache_read, cache_write].map(|t| t * answers),
         "{run}"
     );
     assert_eq!(run["model"], api.requests()[0]["model"], "{run}");
-    assert!(issue["cost_usd"].as_f64() == run["cost_usd"].as_f64(), "{issue}");
+    assert!(
+        issue["cost_usd"].as_f64() == run["cost_usd"].as_f64(),
+        "{issue}"
+    );
     let session = run["session_id"].as_str().unwrap();
     assert_eq!(session.len(), 36, "a UUID session id: {session}");
     assert!(issue["comments"]

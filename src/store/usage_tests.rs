@@ -49,13 +49,23 @@ fn tokens_and_model_are_stored_with_the_end_and_costs_add_up() {
     assert_eq!(detail.cost_usd, Some(0.75));
     let r = &detail.runs[0];
     assert_eq!(
-        (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens),
+        (
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens
+        ),
         (Some(11), Some(22), Some(33), Some(44))
     );
     assert_eq!(r.model.as_deref(), Some("claude-x\u{1b}[31m"));
     let r = &detail.runs[1];
     assert_eq!(
-        (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens),
+        (
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens
+        ),
         (None, None, None, None)
     );
     assert_eq!(r.model, None);
@@ -97,7 +107,10 @@ fn a_database_from_before_the_token_columns_upgrades_and_keeps_its_runs() {
     // New runs on the upgraded database store their tokens.
     store
         .conn()
-        .execute("UPDATE issues SET claimed_by = 'a-1', lease_until = 9e15 WHERE id = 1", [])
+        .execute(
+            "UPDATE issues SET claimed_by = 'a-1', lease_until = 9e15 WHERE id = 1",
+            [],
+        )
         .unwrap();
     let run = store.start_run(1, "a-1", 0, "host").unwrap();
     let end = RunEnd {

@@ -211,11 +211,17 @@ pub fn sample_detail() -> IssueDetail {
         cost_usd: cost,
         turns,
         duration_ms: outcome.map(|_| 200_000),
+        input_tokens: cost.map(|_| 12_400),
+        output_tokens: cost.map(|_| 3_100),
+        cache_read_tokens: cost.map(|_| 250_000),
+        cache_write_tokens: cost.map(|_| 8_000),
+        model: cost.map(|_| "claude-opus-5-5".into()),
         transcript_lines: 42,
         transcript: format!("db:runs/{id}"),
     };
     IssueDetail {
         issue: i,
+        cost_usd: Some(0.99),
         comments: vec![
             comment(
                 1,

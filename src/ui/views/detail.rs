@@ -122,6 +122,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
             text,
             if selected { t.selection } else { t.text },
         ));
+        if let Some(usage) = run_usage(r) {
+            lines.push(Line::styled(usage, t.muted));
+        }
         if let Some(e) = &r.error {
             lines.push(Line::styled(format!("    {e}"), t.error));
         }
@@ -254,5 +257,39 @@ mod tests {
         let now = 1_800_000_000_000; // 2027-01-15T08:00:00Z
         assert_eq!(when(now - 60_000, now), "07:59 UTC");
         assert_eq!(when(now - 9 * 3_600_000, now), "2027-01-14 23:00 UTC");
+    }
+}
+
+/// A run's tokens and model on one line under it (`None` when the agent reported no usage).
+fn run_usage(r: &crate::domain::Run) -> Option<String> {
+    let count = |n: Option<i64>, what: &str| n.map(|n| format!("{} {what}", tokens(n)));
+    let cache = [
+        count(r.cache_read_tokens, "read"),
+        count(r.cache_write_tokens, "written"),
+    ];
+    let cache = Vec::from_iter(cache.into_iter().flatten());
+    let mut parts = Vec::from_iter(
+        [count(r.input_tokens, "in"), count(r.output_tokens, "out")]
+            .into_iter()
+            .flatten(),
+    );
+    if !cache.is_empty() {
+        parts.push(format!("cache {}", cache.join(" / ")));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    parts.extend(r.model.clone());
+    Some(format!("    {}", parts.join(" · ")))
+}
+
+/// A token count in at most four characters and a unit (`950`, `12.4k`, `250k`, `1.2M`).
+fn tokens(n: i64) -> String {
+    let n = n.max(0) as f64;
+    match n {
+        n if n < 1e3 => format!("{n}"),
+        n if n < 1e4 => format!("{:.1}k", n / 1e3),
+        n if n < 1e6 => format!("{:.0}k", n / 1e3),
+        n => format!("{:.1}M", n / 1e6),
     }
 }

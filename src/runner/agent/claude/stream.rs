@@ -218,24 +218,24 @@ fn events_of(line: Line<'_>) -> Vec<AgentEvent> {
         Some(LineKind::Result) => {
             let (tokens, model) = result_usage(line.usage.as_ref(), line.model_usage.as_ref());
             vec![AgentEvent::Result(AgentResult {
-            is_error: line.is_error.unwrap_or(false),
-            subtype: line.subtype.unwrap_or_default(),
-            text: line.result,
-            errors: line
-                .errors
-                .unwrap_or_default()
-                .into_iter()
-                .map(raw_text)
-                .collect(),
-            cost_usd: line.total_cost_usd,
-            turns: line.num_turns,
-            duration_ms: line.duration_ms,
-            session_id: line.session_id,
-            api_error_status: line.api_error_status,
-            permission_denials: line.permission_denials.map_or(0, |d| d.len()),
-            tokens,
-            model,
-        })]
+                is_error: line.is_error.unwrap_or(false),
+                subtype: line.subtype.unwrap_or_default(),
+                text: line.result,
+                errors: line
+                    .errors
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(raw_text)
+                    .collect(),
+                cost_usd: line.total_cost_usd,
+                turns: line.num_turns,
+                duration_ms: line.duration_ms,
+                session_id: line.session_id,
+                api_error_status: line.api_error_status,
+                permission_denials: line.permission_denials.map_or(0, |d| d.len()),
+                tokens,
+                model,
+            })]
         }
         Some(LineKind::Other) | None => vec![AgentEvent::Ignored],
     }

@@ -60,7 +60,11 @@ pub(super) fn result_usage(
     }
     let model = by_model
         .iter()
-        .max_by(|a, b| a.1.cost_usd.unwrap_or(0.0).total_cmp(&b.1.cost_usd.unwrap_or(0.0)))
+        .max_by(|a, b| {
+            a.1.cost_usd
+                .unwrap_or(0.0)
+                .total_cmp(&b.1.cost_usd.unwrap_or(0.0))
+        })
         .map(|(name, _)| name.clone());
     (Some(total), model)
 }
@@ -138,7 +142,13 @@ mod tests {
         ]);
         assert_eq!(obs.tokens(), Some(tokens(13, 9, 100, 5)));
         assert_eq!(obs.model().as_deref(), Some("m2"));
-        assert_eq!(observe(&[b"{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s\",\"model\":\"m0\"}"]).tokens(), None);
+        assert_eq!(
+            observe(&[
+                b"{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s\",\"model\":\"m0\"}"
+            ])
+            .tokens(),
+            None
+        );
     }
 
     #[test]
