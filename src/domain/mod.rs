@@ -13,7 +13,7 @@ pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
     Actor, AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, ParseEnumError, Run,
-    RunOutcome, RunRole, Status, Tokens,
+    RunOutcome, RunRole, RunUsage, Status, Tokens,
 };
 
 /// Milliseconds since the Unix epoch, the one time unit stored everywhere.

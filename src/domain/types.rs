@@ -253,6 +253,16 @@ impl std::ops::AddAssign for Tokens {
     }
 }
 
+/// What a run used, as the agent reported it. Boxed where it travels: most runs' values are
+/// small, and this would double the size of every event and run end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunUsage {
+    /// Its tokens, when the agent counted any.
+    pub tokens: Option<Tokens>,
+    /// The model that did most of the work.
+    pub model: Option<String>,
+}
+
 /// One agent run on an issue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {

@@ -16,7 +16,7 @@ use super::ingest::{Ingest, Pipeline, Writer};
 use super::outcome::Observed;
 use super::process::{signal_group, terminate_group, LineSplitter};
 use super::run::RunContext;
-use crate::domain::now_millis;
+use crate::domain::{now_millis, RunUsage};
 use crate::store::RunEnd;
 
 /// Lines of stderr kept for error comments.
@@ -56,8 +56,10 @@ impl Attempt {
         end.cost_usd = result.and_then(|r| r.cost_usd);
         end.turns = result.and_then(|r| r.turns);
         end.duration_ms = result.and_then(|r| r.duration_ms);
-        end.tokens = self.observed.tokens();
-        end.model = self.observed.model();
+        let (tokens, model) = (self.observed.tokens(), self.observed.model());
+        if tokens.is_some() || model.is_some() {
+            end.usage = Some(Box::new(RunUsage { tokens, model }));
+        }
         if end.stderr_tail.is_none() {
             end.stderr_tail = self.stderr_tail();
         }

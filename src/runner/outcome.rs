@@ -115,7 +115,7 @@ impl Observed {
     /// The run's tokens: the result's totals, else the sum over the responses seen (each
     /// counted once), else `None` when the agent reported none.
     pub fn tokens(&self) -> Option<Tokens> {
-        if let Some(t) = self.result.as_ref().and_then(|r| r.tokens) {
+        if let Some(t) = self.result_usage().and_then(|u| u.tokens) {
             return Some(t);
         }
         let (_, current) = self.current_usage.as_ref()?;
@@ -126,10 +126,13 @@ impl Observed {
 
     /// The run's model: the one the result says cost the most, else the one last seen.
     pub fn model(&self) -> Option<String> {
-        self.result
-            .as_ref()
-            .and_then(|r| r.model.clone())
+        self.result_usage()
+            .and_then(|u| u.model.clone())
             .or_else(|| self.model.clone())
+    }
+
+    fn result_usage(&self) -> Option<&crate::domain::RunUsage> {
+        self.result.as_ref().and_then(|r| r.usage.as_deref())
     }
 
     /// The agent's final words: the last message, or the result text.

@@ -10,7 +10,7 @@ use super::issues::{get, set_status};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
     Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
-    Status, Tokens,
+    RunUsage, Status,
 };
 
 /// How a run ended and what it does to its issue, committed as one transaction.
@@ -28,10 +28,8 @@ pub struct RunEnd {
     pub turns: Option<i64>,
     /// Reported duration.
     pub duration_ms: Option<i64>,
-    /// Tokens the agent reported using.
-    pub tokens: Option<Tokens>,
-    /// The model that did most of the work.
-    pub model: Option<String>,
+    /// Tokens and model the agent reported.
+    pub usage: Option<Box<RunUsage>>,
     /// Agent session, kept for the next run's resume.
     pub session_id: Option<String>,
     /// The last lines the agent wrote to stderr.
@@ -259,6 +257,9 @@ impl Store {
         let error = end.error.as_deref().map(|e| red.text(e).into_owned());
         let stderr_tail = end.stderr_tail.as_deref().map(|t| red.text(t).into_owned());
         let by = ActorId::agent(agent_id);
+        let tokens = end.usage.as_ref().and_then(|u| u.tokens);
+        let model = end.usage.as_ref().and_then(|u| u.model.as_deref());
+        let model = model.map(|m| red.text(m).into_owned());
         self.write(|tx| {
             let issue_id: i64 = tx
                 .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
@@ -282,11 +283,11 @@ impl Store {
                     end.duration_ms,
                     end.session_id,
                     stderr_tail,
-                    end.tokens.map(|t| t.input),
-                    end.tokens.map(|t| t.output),
-                    end.tokens.map(|t| t.cache_read),
-                    end.tokens.map(|t| t.cache_write),
-                    end.model.as_deref().map(|m| red.text(m).into_owned()),
+                    tokens.map(|t| t.input),
+                    tokens.map(|t| t.output),
+                    tokens.map(|t| t.cache_read),
+                    tokens.map(|t| t.cache_write),
+                    model,
                 ],
             )?;
             if let Some(sid) = &end.session_id {

@@ -2,7 +2,7 @@
 //! migration that added the columns.
 
 use super::*;
-use crate::domain::{RunOutcome, Tokens};
+use crate::domain::{RunOutcome, RunUsage, Tokens};
 
 fn claimed_issue(store: &mut Store) -> i64 {
     let new = NewIssue {
@@ -25,13 +25,15 @@ fn tokens_and_model_are_stored_with_the_end_and_costs_add_up() {
     let end = RunEnd {
         outcome: Some(RunOutcome::Failed),
         cost_usd: Some(0.25),
-        tokens: Some(Tokens {
-            input: 11,
-            output: 22,
-            cache_read: 33,
-            cache_write: 44,
-        }),
-        model: Some("claude-x\u{1b}[31m".into()),
+        usage: Some(Box::new(RunUsage {
+            tokens: Some(Tokens {
+                input: 11,
+                output: 22,
+                cache_read: 33,
+                cache_write: 44,
+            }),
+            model: Some("claude-x\u{1b}[31m".into()),
+        })),
         ..RunEnd::default()
     };
     store.finish_run(first, "a-1", &end).unwrap();
@@ -114,11 +116,13 @@ fn a_database_from_before_the_token_columns_upgrades_and_keeps_its_runs() {
         .unwrap();
     let run = store.start_run(1, "a-1", 0, "host").unwrap();
     let end = RunEnd {
-        tokens: Some(Tokens {
-            input: 1,
-            ..Tokens::default()
-        }),
-        model: Some("m".into()),
+        usage: Some(Box::new(RunUsage {
+            tokens: Some(Tokens {
+                input: 1,
+                ..Tokens::default()
+            }),
+            model: Some("m".into()),
+        })),
         ..RunEnd::default()
     };
     store.finish_run(run, "a-1", &end).unwrap();

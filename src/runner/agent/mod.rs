@@ -106,10 +106,8 @@ pub struct AgentResult {
     pub permission_denials: usize,
     /// The HTTP status of the API error that ended the run, if any.
     pub api_error_status: Option<i64>,
-    /// Tokens of the whole run, every model's.
-    pub tokens: Option<crate::domain::Tokens>,
-    /// The model that cost the most.
-    pub model: Option<String>,
+    /// Tokens of the whole run (every model's) and the model that cost the most.
+    pub usage: Option<Box<crate::domain::RunUsage>>,
 }
 
 /// What one run of an agent is asked to do.

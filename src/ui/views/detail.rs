@@ -248,18 +248,6 @@ fn when(at: crate::domain::Millis, now: crate::domain::Millis) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::when;
-
-    #[test]
-    fn times_are_short_today_and_dated_otherwise() {
-        let now = 1_800_000_000_000; // 2027-01-15T08:00:00Z
-        assert_eq!(when(now - 60_000, now), "07:59 UTC");
-        assert_eq!(when(now - 9 * 3_600_000, now), "2027-01-14 23:00 UTC");
-    }
-}
-
 /// A run's tokens and model on one line under it (`None` when the agent reported no usage).
 fn run_usage(r: &crate::domain::Run) -> Option<String> {
     let count = |n: Option<i64>, what: &str| n.map(|n| format!("{} {what}", tokens(n)));
@@ -291,5 +279,17 @@ fn tokens(n: i64) -> String {
         n if n < 1e4 => format!("{:.1}k", n / 1e3),
         n if n < 1e6 => format!("{:.0}k", n / 1e3),
         n => format!("{:.1}M", n / 1e6),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    #[test]
+    fn times_are_short_today_and_dated_otherwise() {
+        let now = 1_800_000_000_000; // 2027-01-15T08:00:00Z
+        assert_eq!(when(now - 60_000, now), "07:59 UTC");
+        assert_eq!(when(now - 9 * 3_600_000, now), "2027-01-14 23:00 UTC");
     }
 }

@@ -216,7 +216,6 @@ fn events_of(line: Line<'_>) -> Vec<AgentEvent> {
             _ => vec![AgentEvent::Ignored],
         },
         Some(LineKind::Result) => {
-            let (tokens, model) = result_usage(line.usage.as_ref(), line.model_usage.as_ref());
             vec![AgentEvent::Result(AgentResult {
                 is_error: line.is_error.unwrap_or(false),
                 subtype: line.subtype.unwrap_or_default(),
@@ -233,8 +232,7 @@ fn events_of(line: Line<'_>) -> Vec<AgentEvent> {
                 session_id: line.session_id,
                 api_error_status: line.api_error_status,
                 permission_denials: line.permission_denials.map_or(0, |d| d.len()),
-                tokens,
-                model,
+                usage: result_usage(line.usage.as_ref(), line.model_usage.as_ref()),
             })]
         }
         Some(LineKind::Other) | None => vec![AgentEvent::Ignored],

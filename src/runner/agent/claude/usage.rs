@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::domain::Tokens;
+use crate::domain::{RunUsage, Tokens};
 
 /// Token counts as the Messages API reports them (in assistant messages and the result).
 #[derive(Deserialize)]
@@ -45,9 +45,14 @@ pub(super) struct ModelUsage {
 pub(super) fn result_usage(
     usage: Option<&Usage>,
     by_model: Option<&BTreeMap<String, ModelUsage>>,
-) -> (Option<Tokens>, Option<String>) {
+) -> Option<Box<RunUsage>> {
     let Some(by_model) = by_model.filter(|m| !m.is_empty()) else {
-        return (usage.map(Usage::tokens), None);
+        return usage.map(|u| {
+            Box::new(RunUsage {
+                tokens: Some(u.tokens()),
+                model: None,
+            })
+        });
     };
     let mut total = Tokens::default();
     for m in by_model.values() {
@@ -66,7 +71,10 @@ pub(super) fn result_usage(
                 .total_cmp(&b.1.cost_usd.unwrap_or(0.0))
         })
         .map(|(name, _)| name.clone());
-    (Some(total), model)
+    Some(Box::new(RunUsage {
+        tokens: Some(total),
+        model,
+    }))
 }
 
 #[cfg(test)]
