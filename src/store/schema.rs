@@ -137,4 +137,9 @@ ALTER TABLE issues ADD COLUMN diff_removed INTEGER;
     r"
 ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'implement';
 ",
+    // 7: the model and effort an issue's runs use (NULL: the configured defaults)
+    r"
+ALTER TABLE issues ADD COLUMN model  TEXT;
+ALTER TABLE issues ADD COLUMN effort TEXT;
+",
 ];

@@ -113,6 +113,31 @@ pub struct AgentRequest {
     /// A private file holding the prompt, for adapters that ask for one
     /// ([`Adapter::wants_prompt_file`]).
     pub prompt_file: Option<PathBuf>,
+    /// The issue's own model and effort, and its kind (for `[agent.models]`); all None for a
+    /// run that takes the configured defaults (a reviewer).
+    pub choice: ModelChoice,
+}
+
+/// What an issue asks of the model; the adapter resolves it against its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelChoice {
+    /// The issue's `--model`.
+    pub model: Option<String>,
+    /// The issue's `--effort`.
+    pub effort: Option<crate::domain::Effort>,
+    /// The issue's kind, which `[agent.models]` maps to a model.
+    pub kind: Option<crate::domain::Kind>,
+}
+
+impl ModelChoice {
+    /// The choice an issue makes.
+    pub fn of(issue: &crate::domain::Issue) -> ModelChoice {
+        ModelChoice {
+            model: issue.model.clone(),
+            effort: issue.effort,
+            kind: Some(issue.kind),
+        }
+    }
 }
 
 /// An agent the runner can drive.
@@ -184,6 +209,9 @@ pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
         _ => Arc::new(claude::Claude {
             program: PathBuf::from("claude"),
             model: None,
+            models: Default::default(),
+            effort: None,
+            fallback_models: Vec::new(),
             permission_mode: String::new(),
             max_turns: None,
             allowed_tools: Vec::new(),

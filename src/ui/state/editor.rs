@@ -279,6 +279,8 @@ impl Editor {
                 priority: self.priority,
                 ready: false,
                 depends_on: Vec::new(),
+                model: None,
+                effort: None,
             }),
             EditorPurpose::Edit(id) => StoreRequest::Update(
                 id,
@@ -288,6 +290,8 @@ impl Editor {
                     kind: Some(self.kind),
                     priority: Some(self.priority),
                     base: None,
+                    model: None,
+                    effort: None,
                 },
             ),
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {

@@ -3,7 +3,10 @@
 
 mod stream;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::domain::{Effort, Kind};
 
 pub use stream::{parse_line, tool_summary};
 
@@ -14,8 +17,14 @@ use super::{Adapter, AgentEvent, AgentRequest};
 pub struct Claude {
     /// The `claude` executable.
     pub program: PathBuf,
-    /// `--model`, when set.
+    /// `--model`, when set: the default for issues that name none.
     pub model: Option<String>,
+    /// `[agent.models]`: the model for each kind of issue that names none.
+    pub models: BTreeMap<Kind, String>,
+    /// `--effort` for issues that name none.
+    pub effort: Option<Effort>,
+    /// `--fallback-model`, comma-joined in order, when non-empty.
+    pub fallback_models: Vec<String>,
     /// `--permission-mode` (`bypassPermissions`, `acceptEdits`, …).
     pub permission_mode: String,
     /// `--max-turns`, when set.
@@ -41,9 +50,16 @@ impl Claude {
             self.permission_mode.clone(),
             "--disallowedTools=AskUserQuestion".into(),
         ];
-        if let Some(model) = &self.model {
+        if let Some(model) = self.model_for(req) {
             args.push("--model".into());
-            args.push(model.clone());
+            args.push(model.to_string());
+        }
+        if !self.fallback_models.is_empty() {
+            args.push(format!("--fallback-model={}", self.fallback_models.join(",")));
+        }
+        if let Some(effort) = req.choice.effort.or(self.effort) {
+            args.push("--effort".into());
+            args.push(effort.as_str().into());
         }
         if let Some(turns) = self.max_turns {
             args.push("--max-turns".into());
@@ -62,6 +78,16 @@ impl Claude {
 }
 
 impl Claude {
+    /// The model a request runs on: the issue's own, else its kind's, else the default.
+    pub fn model_for<'a>(&'a self, req: &'a AgentRequest) -> Option<&'a str> {
+        let choice = &req.choice;
+        choice
+            .model
+            .as_deref()
+            .or_else(|| choice.kind.and_then(|k| self.models.get(&k)).map(String::as_str))
+            .or(self.model.as_deref())
+    }
+
     /// The arguments of an interactive `claude --resume`: the headless run's permission mode,
     /// model, tools and extra arguments, without what only print mode takes (`-p`, the output
     /// format, `--max-turns`) and without hiding the question tool, as a person is there to
@@ -146,6 +172,9 @@ mod tests {
         let c = Claude {
             program: "claude".into(),
             model: Some("m".into()),
+            models: Default::default(),
+            effort: None,
+            fallback_models: Vec::new(),
             permission_mode: "acceptEdits".into(),
             max_turns: Some(5),
             allowed_tools: vec!["Write".into(), "Bash(cargo:*)".into()],
@@ -157,6 +186,7 @@ mod tests {
             resume: Some("sid".into()),
             issue_id: 1,
             prompt_file: None,
+            choice: Default::default(),
         };
         assert_eq!(
             c.args(&req),
@@ -197,5 +227,66 @@ mod tests {
         );
         let generic = crate::runner::agent::renderer(Some("command"));
         assert_eq!(generic.interactive_args("sid"), None);
+    }
+
+    #[test]
+    fn the_issue_model_wins_over_its_kinds_which_wins_over_the_default() {
+        let c = Claude {
+            program: "claude".into(),
+            model: Some("opus".into()),
+            models: [(Kind::Bug, "sonnet".to_string())].into(),
+            effort: Some(Effort::Medium),
+            fallback_models: vec!["sonnet".into(), "haiku".into()],
+            permission_mode: "acceptEdits".into(),
+            max_turns: None,
+            allowed_tools: Vec::new(),
+            extra_args: Vec::new(),
+        };
+        let args = |model: Option<&str>, effort, kind| {
+            let req = AgentRequest {
+                prompt: String::new(),
+                cwd: ".".into(),
+                resume: None,
+                issue_id: 1,
+                prompt_file: None,
+                choice: crate::runner::agent::ModelChoice {
+                    model: model.map(String::from),
+                    effort,
+                    kind,
+                },
+            };
+            c.args(&req)[7..].join(" ")
+        };
+        let tail = "--fallback-model=sonnet,haiku --effort";
+        assert_eq!(
+            args(Some("haiku"), Some(Effort::Max), Some(Kind::Bug)),
+            format!("--model haiku {tail} max")
+        );
+        assert_eq!(
+            args(None, None, Some(Kind::Bug)),
+            format!("--model sonnet {tail} medium")
+        );
+        assert_eq!(
+            args(None, Some(Effort::Xhigh), Some(Kind::Chore)),
+            format!("--model opus {tail} xhigh")
+        );
+        // A reviewer's request names no kind: the default.
+        assert_eq!(args(None, None, None), format!("--model opus {tail} medium"));
+        let bare = Claude {
+            model: None,
+            models: Default::default(),
+            effort: None,
+            fallback_models: Vec::new(),
+            ..c.clone()
+        };
+        let req = AgentRequest {
+            prompt: String::new(),
+            cwd: ".".into(),
+            resume: None,
+            issue_id: 1,
+            prompt_file: None,
+            choice: Default::default(),
+        };
+        assert_eq!(bare.args(&req).len(), 7, "nothing configured adds nothing");
     }
 }
