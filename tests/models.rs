@@ -12,19 +12,28 @@ fn add_and_edit_set_and_clear_the_model_and_effort() {
     let repo = TestRepo::new();
     let id = repo.add(&["Tune", "--model", "opus", "--effort", "xhigh"]);
     let issue = repo.show(id);
-    assert_eq!((issue["model"].as_str(), issue["effort"].as_str()), (Some("opus"), Some("xhigh")));
+    assert_eq!(
+        (issue["model"].as_str(), issue["effort"].as_str()),
+        (Some("opus"), Some("xhigh"))
+    );
 
     let sid = id.to_string();
     repo.ok(&["edit", &sid, "--model", "haiku", "--effort", "LOW"]);
     let issue = repo.show(id);
-    assert_eq!((issue["model"].as_str(), issue["effort"].as_str()), (Some("haiku"), Some("low")));
+    assert_eq!(
+        (issue["model"].as_str(), issue["effort"].as_str()),
+        (Some("haiku"), Some("low"))
+    );
 
     // Editing something else keeps them; an empty value goes back to the configured one.
     repo.ok(&["edit", &sid, "--title", "Tuned"]);
     assert_eq!(repo.show(id)["model"].as_str(), Some("haiku"));
     repo.ok(&["edit", &sid, "--model", "", "--effort", ""]);
     let issue = repo.show(id);
-    assert!(issue["model"].is_null() && issue["effort"].is_null(), "{issue}");
+    assert!(
+        issue["model"].is_null() && issue["effort"].is_null(),
+        "{issue}"
+    );
 }
 
 #[test]
@@ -45,7 +54,9 @@ fn bad_models_and_efforts_are_refused_naming_what_is_allowed() {
     assert!(err.contains("not a model name"), "{err}");
     // Nothing was lost: the issue keeps its model.
     assert_eq!(repo.show(id)["model"].as_str(), Some("sonnet"));
-    assert!(repo.fails(&["add", "Z", "--model", "a\u{1b}[31m"]).contains("not a model name"));
+    assert!(repo
+        .fails(&["add", "Z", "--model", "a\u{1b}[31m"])
+        .contains("not a model name"));
 
     for (toml, allowed) in [
         ("[agent]\neffort = \"huge\"\n", "`xhigh`"),
@@ -53,7 +64,10 @@ fn bad_models_and_efforts_are_refused_naming_what_is_allowed() {
     ] {
         let repo = TestRepo::with_config(toml);
         let err = repo.fails(&["list"]);
-        assert!(err.contains("autopilot.toml") && err.contains(allowed), "{err}");
+        assert!(
+            err.contains("autopilot.toml") && err.contains(allowed),
+            "{err}"
+        );
     }
 }
 
@@ -88,13 +102,26 @@ fn runs_take_the_issue_model_then_the_kind_model_then_the_default() {
         "[agent]\nmodel = \"opus\"\neffort = \"medium\"\nfallback_models = [\"sonnet\", \"haiku\"]\n\
          [agent.models]\nbug = \"sonnet\"\nchore = \"haiku\"\n",
     );
-    repo.add(&["Own choice", "--kind", "bug", "--model", "fable", "--effort", "max", "--ready"]);
+    repo.add(&[
+        "Own choice",
+        "--kind",
+        "bug",
+        "--model",
+        "fable",
+        "--effort",
+        "max",
+        "--ready",
+    ]);
     repo.add(&["Plain bug", "--kind", "bug", "--ready"]);
     repo.add(&["Plain feature", "--ready"]);
     repo.ok(&["run", "--once"]);
     let fallback = "--fallback-model=sonnet,haiku";
     let want = |model: &str, effort: &str| {
-        vec![format!("--model {model}"), fallback.to_string(), format!("--effort {effort}")]
+        vec![
+            format!("--model {model}"),
+            fallback.to_string(),
+            format!("--effort {effort}"),
+        ]
     };
     assert_eq!(
         flags_by_title(&repo, &["Own choice", "Plain bug", "Plain feature"]),
@@ -111,5 +138,8 @@ fn without_settings_no_model_flags_are_passed() {
     let repo = TestRepo::new();
     repo.add(&["Bare", "--ready"]);
     repo.ok(&["run", "--once"]);
-    assert_eq!(flags_by_title(&repo, &["Bare"]), vec![("Bare".to_string(), vec![])]);
+    assert_eq!(
+        flags_by_title(&repo, &["Bare"]),
+        vec![("Bare".to_string(), vec![])]
+    );
 }

@@ -4,7 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
-    transition, Actor, ActorId, DiffStat, Effort, EventKind, Issue, IssueChanges, IssueDetail, Kind, Status,
+    transition, Actor, ActorId, DiffStat, Effort, EventKind, Issue, IssueChanges, IssueDetail,
+    Kind, Status,
 };
 
 /// What `add` needs to create an issue.
@@ -144,8 +145,12 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
             .then(|| after.base.clone())
             .flatten(),
         model: (before.model != after.model).then(|| after.model.clone().unwrap_or_default()),
-        effort: (before.effort != after.effort)
-            .then(|| after.effort.map(|e| e.as_str().to_string()).unwrap_or_default()),
+        effort: (before.effort != after.effort).then(|| {
+            after
+                .effort
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default()
+        }),
         ..IssueChanges::default()
     }
 }
@@ -156,7 +161,8 @@ fn model_name(model: Option<&str>) -> Result<Option<String>> {
     let Some(m) = model.map(str::trim).filter(|m| !m.is_empty()) else {
         return Ok(None);
     };
-    if m.len() > 200 || m.starts_with('-') || m.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if m.len() > 200 || m.starts_with('-') || m.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(StoreError::Invalid(format!(
             "model {:?} is not a model name (one word, like sonnet or claude-sonnet-4-5; nothing was changed)",
             crate::domain::sanitize::one_line(m)

@@ -55,7 +55,10 @@ impl Claude {
             args.push(model.to_string());
         }
         if !self.fallback_models.is_empty() {
-            args.push(format!("--fallback-model={}", self.fallback_models.join(",")));
+            args.push(format!(
+                "--fallback-model={}",
+                self.fallback_models.join(",")
+            ));
         }
         if let Some(effort) = req.choice.effort.or(self.effort) {
             args.push("--effort".into());
@@ -84,7 +87,12 @@ impl Claude {
         choice
             .model
             .as_deref()
-            .or_else(|| choice.kind.and_then(|k| self.models.get(&k)).map(String::as_str))
+            .or_else(|| {
+                choice
+                    .kind
+                    .and_then(|k| self.models.get(&k))
+                    .map(String::as_str)
+            })
             .or(self.model.as_deref())
     }
 
@@ -271,7 +279,10 @@ mod tests {
             format!("--model opus {tail} xhigh")
         );
         // A reviewer's request names no kind: the default.
-        assert_eq!(args(None, None, None), format!("--model opus {tail} medium"));
+        assert_eq!(
+            args(None, None, None),
+            format!("--model opus {tail} medium")
+        );
         let bare = Claude {
             model: None,
             models: Default::default(),
