@@ -18,6 +18,9 @@ fn add_and_edit_set_and_clear_the_model_and_effort() {
     );
 
     let sid = id.to_string();
+    assert!(repo
+        .ok(&["show", &sid])
+        .contains("model: opus  effort: xhigh"));
     repo.ok(&["edit", &sid, "--model", "haiku", "--effort", "LOW"]);
     let issue = repo.show(id);
     assert_eq!(
@@ -142,4 +145,44 @@ fn without_settings_no_model_flags_are_passed() {
         flags_by_title(&repo, &["Bare"]),
         vec![("Bare".to_string(), vec![])]
     );
+}
+
+#[test]
+fn the_tui_editor_sets_and_clears_the_model_and_effort() {
+    use support::tmux::{Tmux, LIMIT};
+    let repo = TestRepo::new();
+    let Some(t) = Tmux::start(&repo, "--no-runner") else {
+        return;
+    };
+    t.wait_screen("backlog 0");
+    t.keys(&["n"]);
+    t.wait_screen("Effort  default");
+    t.text("Pick me");
+    for _ in 0..4 {
+        t.keys(&["Tab"]);
+    }
+    t.text("haiku");
+    t.keys(&["Enter", "Right", "Right", "Right", "C-s"]);
+    let issue = support::wait_for("the new issue", LIMIT, || {
+        let list: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--json"])).unwrap();
+        list.as_array().and_then(|l| l.first()).cloned()
+    });
+    assert_eq!(
+        (issue["model"].as_str(), issue["effort"].as_str()),
+        (Some("haiku"), Some("high"))
+    );
+    t.wait_screen("Pick me");
+    // Editing it: the fields hold its values; emptied, they go back to the configured ones.
+    t.keys(&["e"]);
+    t.wait_screen("Edit #1");
+    for _ in 0..4 {
+        t.keys(&["Tab"]);
+    }
+    t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "Tab"]);
+    t.keys(&["Left", "Left", "Left", "C-s"]);
+    support::wait_for("the cleared model", LIMIT, || {
+        let issue = repo.show(1);
+        (issue["model"].is_null() && issue["effort"].is_null()).then_some(())
+    });
+    t.quit();
 }
