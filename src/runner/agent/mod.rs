@@ -157,7 +157,8 @@ pub trait Adapter: Send + Sync {
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent>;
     /// The arguments that continue `session` interactively, with a person at the terminal
     /// (None: this agent has no such mode).
-    fn interactive_args(&self, _session: &str) -> Option<Vec<String>> {
+    /// `choice` is the issue's, as for its headless runs.
+    fn interactive_args(&self, _session: &str, _choice: &ModelChoice) -> Option<Vec<String>> {
         None
     }
     /// Whether a failed `--resume` can be retried as a fresh session (and how to spot it).

@@ -10,7 +10,7 @@ use crate::domain::{Effort, Kind};
 
 pub use stream::{parse_line, tool_summary};
 
-use super::{Adapter, AgentEvent, AgentRequest};
+use super::{Adapter, AgentEvent, AgentRequest, ModelChoice};
 
 /// Settings for the Claude Code adapter.
 #[derive(Debug, Clone)]
@@ -50,20 +50,7 @@ impl Claude {
             self.permission_mode.clone(),
             "--disallowedTools=AskUserQuestion".into(),
         ];
-        if let Some(model) = self.model_for(req) {
-            args.push("--model".into());
-            args.push(model.to_string());
-        }
-        if !self.fallback_models.is_empty() {
-            args.push(format!(
-                "--fallback-model={}",
-                self.fallback_models.join(",")
-            ));
-        }
-        if let Some(effort) = req.choice.effort.or(self.effort) {
-            args.push("--effort".into());
-            args.push(effort.as_str().into());
-        }
+        self.push_model_args(&mut args, &req.choice);
         if let Some(turns) = self.max_turns {
             args.push("--max-turns".into());
             args.push(turns.to_string());
@@ -81,9 +68,8 @@ impl Claude {
 }
 
 impl Claude {
-    /// The model a request runs on: the issue's own, else its kind's, else the default.
-    pub fn model_for<'a>(&'a self, req: &'a AgentRequest) -> Option<&'a str> {
-        let choice = &req.choice;
+    /// The model an issue runs on: its own, else its kind's, else the default.
+    pub fn model_for<'a>(&'a self, choice: &'a ModelChoice) -> Option<&'a str> {
         choice
             .model
             .as_deref()
@@ -96,21 +82,36 @@ impl Claude {
             .or(self.model.as_deref())
     }
 
+    /// `--model`, `--fallback-model` and `--effort`, as far as they are set.
+    fn push_model_args(&self, args: &mut Vec<String>, choice: &ModelChoice) {
+        if let Some(model) = self.model_for(choice) {
+            args.push("--model".into());
+            args.push(model.to_string());
+        }
+        if !self.fallback_models.is_empty() {
+            args.push(format!(
+                "--fallback-model={}",
+                self.fallback_models.join(",")
+            ));
+        }
+        if let Some(effort) = choice.effort.or(self.effort) {
+            args.push("--effort".into());
+            args.push(effort.as_str().into());
+        }
+    }
+
     /// The arguments of an interactive `claude --resume`: the headless run's permission mode,
-    /// model, tools and extra arguments, without what only print mode takes (`-p`, the output
+    /// model and effort (the issue's, see [`Claude::model_for`]), tools and extra arguments, without what only print mode takes (`-p`, the output
     /// format, `--max-turns`) and without hiding the question tool, as a person is there to
     /// answer.
-    pub fn resume_args(&self, session: &str) -> Vec<String> {
+    pub fn resume_args(&self, session: &str, choice: &ModelChoice) -> Vec<String> {
         let mut args = vec![
             "--resume".to_string(),
             session.to_string(),
             "--permission-mode".into(),
             self.permission_mode.clone(),
         ];
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
+        self.push_model_args(&mut args, choice);
         if !self.allowed_tools.is_empty() {
             args.push(format!("--allowedTools={}", self.allowed_tools.join(",")));
         }
@@ -138,8 +139,8 @@ impl Adapter for Claude {
         parse_line(line)
     }
 
-    fn interactive_args(&self, session: &str) -> Option<Vec<String>> {
-        Some(self.resume_args(session))
+    fn interactive_args(&self, session: &str, choice: &ModelChoice) -> Option<Vec<String>> {
+        Some(self.resume_args(session, choice))
     }
 
     fn resume_failed(&self, stderr: &str, saw_init: bool) -> bool {
@@ -221,7 +222,8 @@ mod tests {
         // Interactively: the same permission mode, model, tools and extras; nothing of print
         // mode.
         assert_eq!(
-            c.interactive_args("sid").unwrap_or_default(),
+            c.interactive_args("sid", &ModelChoice::default())
+                .unwrap_or_default(),
             [
                 "--resume",
                 "sid",
@@ -234,7 +236,10 @@ mod tests {
             ]
         );
         let generic = crate::runner::agent::renderer(Some("command"));
-        assert_eq!(generic.interactive_args("sid"), None);
+        assert_eq!(
+            generic.interactive_args("sid", &ModelChoice::default()),
+            None
+        );
     }
 
     #[test]
@@ -282,6 +287,16 @@ mod tests {
         assert_eq!(
             args(None, None, None),
             format!("--model opus {tail} medium")
+        );
+        // Continuing the session interactively keeps the issue's choice.
+        let own = ModelChoice {
+            model: None,
+            effort: Some(Effort::Low),
+            kind: Some(Kind::Bug),
+        };
+        assert_eq!(
+            c.resume_args("sid", &own)[4..].join(" "),
+            format!("--model sonnet {tail} low")
         );
         let bare = Claude {
             model: None,
