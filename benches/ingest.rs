@@ -74,6 +74,7 @@ fn ingest(lines: u64) -> Ingest {
                 priority: 0,
                 ready: true,
                 depends_on: Vec::new(),
+                ..Default::default()
             },
             "bench",
         )

@@ -180,6 +180,7 @@ fn load(e: &Env, rows: &mut Vec<Row>) {
                             priority: -1,
                             ready: false,
                             depends_on: Vec::new(),
+                            ..Default::default()
                         },
                         "bench",
                     )

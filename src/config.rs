@@ -14,33 +14,14 @@ use crate::runner::review::accept::AcceptSettings;
 use crate::runner::review::merge::MergePolicy;
 use crate::runner::RunnerSettings;
 
+mod agent;
+pub use agent::AgentSection;
+
 /// The commented sample printed by `config --sample`.
 pub const SAMPLE: &str = include_str!("../autopilot.sample.toml");
 
 /// The file name of the shared repository settings.
 pub const REPO_FILE: &str = "autopilot.toml";
-
-/// `[agent]`: which agent runs and how.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentSection {
-    /// `claude` (default) or `command`.
-    pub kind: Option<String>,
-    /// The claude executable, or the shell command line for `kind = "command"`.
-    pub command: Option<String>,
-    /// Claude `--model`.
-    pub model: Option<String>,
-    /// Claude `--permission-mode`.
-    pub permission_mode: Option<String>,
-    /// Claude `--max-turns`.
-    pub max_turns: Option<u32>,
-    /// Claude `--allowedTools`.
-    pub allowed_tools: Option<Vec<String>>,
-    /// Extra arguments for claude.
-    pub extra_args: Option<Vec<String>>,
-    /// Agent identity recorded on claims, comments and runs.
-    pub id: Option<String>,
-}
 
 /// `[runner]`: slots, polling, leases.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -246,6 +227,9 @@ impl FileConfig {
             agent.allowed_tools,
             agent.extra_args,
             agent.id,
+            agent.models,
+            agent.effort,
+            agent.fallback_models,
             runner.slots,
             runner.poll_seconds,
             runner.lease_seconds,
@@ -558,6 +542,9 @@ impl Config {
                 Ok(std::sync::Arc::new(Claude {
                     program,
                     model: a.model.clone(),
+                    models: a.models.clone().unwrap_or_default(),
+                    effort: a.effort,
+                    fallback_models: a.fallback_models.clone().unwrap_or_default(),
                     permission_mode: self.permission_mode(),
                     max_turns: a.max_turns,
                     allowed_tools: a.allowed_tools.clone().unwrap_or_default(),

@@ -579,6 +579,10 @@ fn json_output_is_pinned_byte_for_byte() {
         "bug",
         "--body",
         "Create hello.txt",
+        "--model",
+        "sonnet",
+        "--effort",
+        "high",
     ]);
     repo.add(&["Second"]);
     repo.ok(&["comment", &id.to_string(), "a note", "--author", "alice"]);
@@ -624,8 +628,10 @@ const SHOW_JSON: &str = r#"{
     "files": 1,
     "removed": 0
   },
+  "effort": "high",
   "id": 1,
   "kind": "bug",
+  "model": "sonnet",
   "priority": 3,
   "runs": [
     {
@@ -670,8 +676,10 @@ const LIST_JSON: &str = r#"[
       "files": 1,
       "removed": 0
     },
+    "effort": "high",
     "id": 1,
     "kind": "bug",
+    "model": "sonnet",
     "priority": 3,
     "session_id": "<session>",
     "status": "in_review",
@@ -686,8 +694,10 @@ const LIST_JSON: &str = r#"[
     "claimed_by": null,
     "created_at": "<time>",
     "diff": null,
+    "effort": null,
     "id": 2,
     "kind": "feature",
+    "model": null,
     "priority": 0,
     "session_id": null,
     "status": "backlog",

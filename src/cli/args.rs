@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::{Kind, Status};
+use crate::domain::{Effort, Kind, Status};
 
 /// A terminal kanban and mission control for autonomous coding agents.
 #[derive(Debug, Parser)]
@@ -66,6 +66,12 @@ pub enum Command {
         /// Only claim it once these issues are done.
         #[arg(long, value_name = "ID")]
         depends_on: Vec<i64>,
+        /// The model its runs use (default: `[agent.models]` for its kind, then `[agent] model`).
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+        /// low, medium, high, xhigh or max (Claude Code's `--effort`).
+        #[arg(long, value_name = "LEVEL")]
+        effort: Option<Effort>,
     },
     /// List issues.
     List {
@@ -84,7 +90,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Edit an issue's title, body, kind, priority or base branch.
+    /// Edit an issue's title, body, kind, priority, base branch, model or effort.
     Edit {
         /// The issue.
         id: i64,
@@ -104,6 +110,12 @@ pub enum Command {
         /// branch). Must be a local branch of the repository.
         #[arg(long, value_name = "BRANCH")]
         base: Option<String>,
+        /// New model; `""` goes back to the configured one.
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+        /// New effort: low, medium, high, xhigh or max; `""` goes back to the configured one.
+        #[arg(long, value_name = "LEVEL")]
+        effort: Option<String>,
     },
     /// Move an issue: `ready` hands it off, `done` accepts it, `backlog` sends it back.
     Move {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::sanitize::{one_line, strip_all};
-use crate::domain::{Actor, AuthorKind, Printable, Status};
+use crate::domain::{Actor, AuthorKind, Effort, Printable, Status};
 use crate::runner::{git, recovery, review};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
@@ -131,6 +131,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             priority,
             ready,
             depends_on,
+            model,
+            effort,
         } => {
             let body = body.map(text_arg).transpose()?.unwrap_or_default();
             let issue = ctx.store()?.create_issue(
@@ -141,6 +143,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     priority,
                     ready,
                     depends_on,
+                    model,
+                    effort,
                 },
                 &human_name(None),
             )?;
@@ -169,8 +173,16 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             kind,
             priority,
             base,
+            model,
+            effort,
         } => {
             let body = body.map(text_arg).transpose()?;
+            // An empty value clears the issue's own setting.
+            let effort = match effort.as_deref().map(str::trim) {
+                None => None,
+                Some("") => Some(None),
+                Some(e) => Some(Some(e.parse::<Effort>()?)),
+            };
             if let Some(b) = &base {
                 check_base(&ctx, b)?;
             }
@@ -182,6 +194,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     kind,
                     priority,
                     base,
+                    model: model.map(|m| Some(m).filter(|m| !m.trim().is_empty())),
+                    effort,
                 },
                 &human_name(None),
             )?;

@@ -63,6 +63,11 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
     if let Some(c) = &i.claimed_by {
         writeln!(out, "claimed by: {c}")?;
     }
+    if i.model.is_some() || i.effort.is_some() {
+        let model = i.model.as_deref().unwrap_or("default");
+        let effort = i.effort.map_or("default", |e| e.as_str());
+        writeln!(out, "model: {model}  effort: {effort}")?;
+    }
     if !i.body.trim().is_empty() {
         writeln!(out, "\n{}", i.body.trim_end())?;
     }

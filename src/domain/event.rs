@@ -111,6 +111,12 @@ pub struct IssueChanges {
     /// The new base branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// The new model ("" when cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The new effort ("" when cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
     /// The branch runs work on, once recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,

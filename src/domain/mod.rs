@@ -12,7 +12,7 @@ pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
-    Actor, AuthorKind, Comment, DiffStat, Issue, IssueDetail, Kind, ParseEnumError, Run,
+    Actor, AuthorKind, Comment, DiffStat, Effort, Issue, IssueDetail, Kind, ParseEnumError, Run,
     RunOutcome, RunRole, RunUsage, Status, Tokens,
 };
 

@@ -36,6 +36,8 @@ impl Printable for Issue {
             base,
             session_id,
             diff,
+            model,
+            effort,
             created_at,
             updated_at,
         } = self;
@@ -53,6 +55,8 @@ impl Printable for Issue {
             base: line_opt(base),
             session_id: line_opt(session_id),
             diff,
+            model: line_opt(model),
+            effort,
             created_at,
             updated_at,
         }
@@ -238,6 +242,8 @@ mod tests {
             base: Some(NASTY.into()),
             session_id: Some(NASTY.into()),
             diff: None,
+            model: Some(NASTY.into()),
+            effort: None,
             created_at: 0,
             updated_at: 0,
         };

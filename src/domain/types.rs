@@ -151,6 +151,22 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// How hard the agent thinks (Claude Code's `--effort`).
+    Effort, "effort", {
+        /// Quickest.
+        Low => "low",
+        /// Between.
+        Medium => "medium",
+        /// Thorough.
+        High => "high",
+        /// More thorough.
+        Xhigh => "xhigh",
+        /// The most.
+        Max => "max",
+    }
+);
+
 // The macro cannot derive Default for just one of its enums.
 #[allow(clippy::derivable_impls)]
 impl Default for Kind {
@@ -204,6 +220,10 @@ pub struct Issue {
     pub session_id: Option<String>,
     /// The size of the change when the issue last went to review (None before that).
     pub diff: Option<DiffStat>,
+    /// The model its runs use (None: its kind's, then the configured default).
+    pub model: Option<String>,
+    /// The effort its runs use (None: the configured default, if any).
+    pub effort: Option<Effort>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,

@@ -548,6 +548,8 @@ mod tests {
                     priority: 0,
                     ready: false,
                     depends_on: Vec::new(),
+                    model: None,
+                    effort: None,
                 };
                 let issue = s.create_issue(&new, "me")?;
                 s.start_run(issue.id, "agent", 0, "host")

@@ -116,6 +116,7 @@ impl RunContext<'_> {
             resume,
             issue_id: issue.id,
             prompt_file: None,
+            choice: super::agent::ModelChoice::of(issue),
         };
         let mut seq = 0i64;
         let attempt = drive_agent(self, &req, &mut seq).await?;

@@ -233,7 +233,9 @@ fn prepare_continue(s: &TakeoverSettings, issue: &Issue) -> Result<Prepared, Str
         return Err(format!("#{id} has no branch: no run has started on it"));
     };
     let agent = s.agent.as_ref().map_err(Clone::clone)?;
-    let Some(args) = agent.interactive_args(&session) else {
+    let Some(args) =
+        agent.interactive_args(&session, &crate::runner::agent::ModelChoice::of(issue))
+    else {
         return Err(format!(
             "the configured agent ({}) has no interactive session to continue; s opens a shell in the worktree instead",
             agent.name()

@@ -45,6 +45,8 @@ fn every_event_is_stored_as_before() {
             kind,
             priority,
             base: base.map(Into::into),
+            model: None,
+            effort: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")

@@ -4,7 +4,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{
-    transition, Actor, ActorId, DiffStat, EventKind, Issue, IssueChanges, IssueDetail, Kind, Status,
+    transition, Actor, ActorId, DiffStat, Effort, EventKind, Issue, IssueChanges, IssueDetail,
+    Kind, Status,
 };
 
 /// What `add` needs to create an issue.
@@ -22,6 +23,10 @@ pub struct NewIssue {
     pub ready: bool,
     /// Issues that must be done before this one may be claimed.
     pub depends_on: Vec<i64>,
+    /// The model its runs use (None: the configured one).
+    pub model: Option<String>,
+    /// The effort its runs use (None: the configured one).
+    pub effort: Option<Effort>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -37,12 +42,16 @@ pub struct IssueEdit {
     pub priority: Option<i64>,
     /// New base branch (the branch runs start from and merge in before a rerun).
     pub base: Option<String>,
+    /// New model; `Some(None)` clears it (back to the configured one).
+    pub model: Option<Option<String>>,
+    /// New effort; `Some(None)` clears it.
+    pub effort: Option<Option<Effort>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed";
+     diff_files, diff_added, diff_removed, model, effort";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -79,6 +88,11 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
                 removed,
             }),
             _ => None,
+        },
+        model: r.get(17)?,
+        effort: match r.get::<_, Option<String>>(18)? {
+            Some(_) => Some(parse_col(r, 18)?),
+            None => None,
         },
     })
 }
@@ -130,8 +144,31 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
         base: (before.base != after.base)
             .then(|| after.base.clone())
             .flatten(),
+        model: (before.model != after.model).then(|| after.model.clone().unwrap_or_default()),
+        effort: (before.effort != after.effort).then(|| {
+            after
+                .effort
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default()
+        }),
         ..IssueChanges::default()
     }
+}
+
+/// A model name as stored: trimmed, blank meaning none, and one plain word (it becomes a
+/// command-line argument, and a board shows it).
+fn model_name(model: Option<&str>) -> Result<Option<String>> {
+    let Some(m) = model.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    if m.len() > 200 || m.starts_with('-') || m.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(StoreError::Invalid(format!(
+            "model {:?} is not a model name (one word, like sonnet or claude-sonnet-4-5; nothing was changed)",
+            crate::domain::sanitize::one_line(m)
+        )));
+    }
+    Ok(Some(m.to_string()))
 }
 
 impl Store {
@@ -150,13 +187,24 @@ impl Store {
         };
         let title = self.redactor.text(title).into_owned();
         let body = self.redactor.text(&new.body).into_owned();
+        let model = model_name(new.model.as_deref())?;
         let by = ActorId::human(author);
         self.write(|tx| {
             let ts = now();
             tx.execute(
-                "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![title, body, new.kind.as_str(), status.as_str(), new.priority, ts],
+                "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
+                     model, effort)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+                params![
+                    title,
+                    body,
+                    new.kind.as_str(),
+                    status.as_str(),
+                    new.priority,
+                    ts,
+                    model,
+                    new.effort.map(Effort::as_str)
+                ],
             )?;
             let id = tx.last_insert_rowid();
             for dep in &new.depends_on {
@@ -200,13 +248,19 @@ impl Store {
         }
         let red = |t: &Option<String>| t.as_deref().map(|t| self.redactor.text(t).into_owned());
         let (title, body) = (red(&edit.title), red(&edit.body));
+        let model = match &edit.model {
+            Some(m) => Some(model_name(m.as_deref())?),
+            None => None,
+        };
         let by = ActorId::human(author);
         self.write(|tx| {
             let before = get(tx, id)?;
             tx.execute(
                 "UPDATE issues SET title = coalesce(?2, title), body = coalesce(?3, body),
                      kind = coalesce(?4, kind), priority = coalesce(?5, priority), updated_at = ?6,
-                     base = coalesce(?7, base)
+                     base = coalesce(?7, base),
+                     model = CASE WHEN ?8 THEN ?9 ELSE model END,
+                     effort = CASE WHEN ?10 THEN ?11 ELSE effort END
                  WHERE id = ?1",
                 params![
                     id,
@@ -215,7 +269,11 @@ impl Store {
                     edit.kind.map(Kind::as_str),
                     edit.priority,
                     now(),
-                    edit.base.as_deref().map(str::trim)
+                    edit.base.as_deref().map(str::trim),
+                    model.is_some(),
+                    model.clone().flatten(),
+                    edit.effort.is_some(),
+                    edit.effort.flatten().map(Effort::as_str)
                 ],
             )?;
             let after = get(tx, id)?;

@@ -145,4 +145,9 @@ ALTER TABLE runs ADD COLUMN cache_read_tokens  INTEGER;
 ALTER TABLE runs ADD COLUMN cache_write_tokens INTEGER;
 ALTER TABLE runs ADD COLUMN model              TEXT;
 ",
+    // 8: the model and effort an issue's runs use (NULL: the configured defaults)
+    r"
+ALTER TABLE issues ADD COLUMN model  TEXT;
+ALTER TABLE issues ADD COLUMN effort TEXT;
+",
 ];

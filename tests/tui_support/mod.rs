@@ -34,6 +34,8 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         base: None,
         session_id: None,
         diff: None,
+        model: None,
+        effort: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }

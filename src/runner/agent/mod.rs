@@ -124,6 +124,31 @@ pub struct AgentRequest {
     /// A private file holding the prompt, for adapters that ask for one
     /// ([`Adapter::wants_prompt_file`]).
     pub prompt_file: Option<PathBuf>,
+    /// The issue's own model and effort, and its kind (for `[agent.models]`); all None for a
+    /// run that takes the configured defaults (a reviewer).
+    pub choice: ModelChoice,
+}
+
+/// What an issue asks of the model; the adapter resolves it against its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelChoice {
+    /// The issue's `--model`.
+    pub model: Option<String>,
+    /// The issue's `--effort`.
+    pub effort: Option<crate::domain::Effort>,
+    /// The issue's kind, which `[agent.models]` maps to a model.
+    pub kind: Option<crate::domain::Kind>,
+}
+
+impl ModelChoice {
+    /// The choice an issue makes.
+    pub fn of(issue: &crate::domain::Issue) -> ModelChoice {
+        ModelChoice {
+            model: issue.model.clone(),
+            effort: issue.effort,
+            kind: Some(issue.kind),
+        }
+    }
 }
 
 /// An agent the runner can drive.
@@ -143,7 +168,8 @@ pub trait Adapter: Send + Sync {
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent>;
     /// The arguments that continue `session` interactively, with a person at the terminal
     /// (None: this agent has no such mode).
-    fn interactive_args(&self, _session: &str) -> Option<Vec<String>> {
+    /// `choice` is the issue's, as for its headless runs.
+    fn interactive_args(&self, _session: &str, _choice: &ModelChoice) -> Option<Vec<String>> {
         None
     }
     /// Whether a failed `--resume` can be retried as a fresh session (and how to spot it).
@@ -195,6 +221,9 @@ pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
         _ => Arc::new(claude::Claude {
             program: PathBuf::from("claude"),
             model: None,
+            models: Default::default(),
+            effort: None,
+            fallback_models: Vec::new(),
             permission_mode: String::new(),
             max_turns: None,
             allowed_tools: Vec::new(),

@@ -283,6 +283,8 @@ mod tests {
                 base: None,
                 session_id: None,
                 diff: None,
+                model: None,
+                effort: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -1,10 +1,10 @@
-//! The issue editor (title, body, kind, priority) and the comment/answer editor.
+//! The issue editor (title, body, kind, priority, model, effort) and the comment/answer editor.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use tui_textarea::TextArea;
 
 use super::{cycle, Hint};
-use crate::domain::{Issue, Kind};
+use crate::domain::{Effort, Issue, Kind};
 use crate::store::{IssueEdit, NewIssue};
 use crate::ui::keymap::{Action, Context, Keymap};
 use crate::ui::store_thread::StoreRequest;
@@ -35,6 +35,10 @@ pub enum Field {
     Kind,
     /// Priority number.
     Priority,
+    /// One-line model name (empty: the configured default).
+    Model,
+    /// Effort picker (none: the configured one).
+    Effort,
 }
 
 /// What an editor key asks of the app.
@@ -56,6 +60,8 @@ pub struct Editor {
     body: TextArea<'static>,
     kind: Kind,
     priority: i64,
+    model: TextArea<'static>,
+    effort: Option<Effort>,
     field: Field,
     error: Option<String>,
 }
@@ -93,6 +99,8 @@ impl Editor {
             body,
             kind: Kind::Feature,
             priority: 0,
+            model: text_input(Vec::new(), Some("default")),
+            effort: None,
             field,
             error: None,
         }
@@ -105,6 +113,9 @@ impl Editor {
         ed.body = text_input(issue.body.lines().map(str::to_string).collect(), None);
         ed.kind = issue.kind;
         ed.priority = issue.priority;
+        ed.model = text_input(issue.model.iter().cloned().collect(), Some("default"));
+        ed.model.move_cursor(tui_textarea::CursorMove::End);
+        ed.effort = issue.effort;
         ed
     }
 
@@ -160,6 +171,16 @@ impl Editor {
         self.priority
     }
 
+    /// Model input.
+    pub fn model(&self) -> &TextArea<'static> {
+        &self.model
+    }
+
+    /// Selected effort (None: the configured one).
+    pub fn effort(&self) -> Option<Effort> {
+        self.effort
+    }
+
     /// Focused field.
     pub fn field(&self) -> Field {
         self.field
@@ -190,7 +211,14 @@ impl Editor {
         if !self.is_issue() {
             return;
         }
-        let order = [Field::Title, Field::Body, Field::Kind, Field::Priority];
+        let order = [
+            Field::Title,
+            Field::Body,
+            Field::Kind,
+            Field::Priority,
+            Field::Model,
+            Field::Effort,
+        ];
         self.field = cycle(&order, self.field, back);
     }
 
@@ -225,6 +253,12 @@ impl Editor {
             }
             Field::Kind => self.pick_kind(key),
             Field::Priority => self.edit_priority(key),
+            // A model is one word on one line: enter moves on.
+            Field::Model if key.code == KeyCode::Enter => self.field = Field::Effort,
+            Field::Model => {
+                self.model.input(key);
+            }
+            Field::Effort => self.pick_effort(key),
         }
         EditorStep::Typed
     }
@@ -239,6 +273,19 @@ impl Editor {
             KeyCode::Char('b') => self.kind = Kind::Bug,
             KeyCode::Char('c') => self.kind = Kind::Chore,
             KeyCode::Char('F') => self.kind = Kind::Feedback,
+            _ => {}
+        }
+    }
+
+    fn pick_effort(&mut self, key: KeyEvent) {
+        // None (the configured effort) comes first, before the levels.
+        let mut choices = vec![None];
+        choices.extend(Effort::ALL.iter().copied().map(Some));
+        match key.code {
+            KeyCode::Left | KeyCode::Char('h') => self.effort = cycle(&choices, self.effort, true),
+            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
+                self.effort = cycle(&choices, self.effort, false)
+            }
             _ => {}
         }
     }
@@ -261,6 +308,7 @@ impl Editor {
     pub(crate) fn submit(&mut self, keymap: &Keymap) -> Option<StoreRequest> {
         let title = self.title.lines().join(" ").trim().to_string();
         let body = self.body.lines().join("\n").trim_end().to_string();
+        let model = Some(self.model.lines().join("").trim().to_string()).filter(|m| !m.is_empty());
         if self.is_issue() && title.is_empty() {
             self.error = Some("a title is needed".into());
             self.field = Field::Title;
@@ -279,6 +327,8 @@ impl Editor {
                 priority: self.priority,
                 ready: false,
                 depends_on: Vec::new(),
+                model,
+                effort: self.effort,
             }),
             EditorPurpose::Edit(id) => StoreRequest::Update(
                 id,
@@ -288,6 +338,8 @@ impl Editor {
                     kind: Some(self.kind),
                     priority: Some(self.priority),
                     base: None,
+                    model: Some(model),
+                    effort: Some(self.effort),
                 },
             ),
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
@@ -373,7 +425,9 @@ mod tests {
     fn the_kind_and_priority_fields_take_their_own_keys() {
         let mut ed = Editor::new(EditorPurpose::New);
         assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+        for _ in 0..3 {
+            ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+        }
         assert_eq!(ed.field(), Field::Priority);
         for c in ['4', '2'] {
             ed.on_key(None, key(c));
@@ -390,5 +444,67 @@ mod tests {
             ed.on_key(Some(Action::Close), KeyEvent::from(KeyCode::Esc)),
             EditorStep::Cancel
         );
+    }
+
+    #[test]
+    fn the_model_and_effort_fields_fill_from_the_issue_and_save_or_clear() {
+        let km = Keymap::default();
+        let mut ed = Editor::new(EditorPurpose::New);
+        ed.on_key(None, key('t'));
+        for _ in 0..4 {
+            ed.on_key(Some(Action::NextField), KeyEvent::from(KeyCode::Tab));
+        }
+        assert_eq!(ed.field(), Field::Model);
+        for c in "haiku".chars() {
+            ed.on_key(None, key(c));
+        }
+        ed.on_key(None, KeyEvent::from(KeyCode::Enter));
+        assert_eq!(ed.field(), Field::Effort, "enter leaves the one-line model");
+        ed.on_key(None, key('l'));
+        ed.on_key(None, key('l'));
+        assert_eq!(ed.effort(), Some(Effort::Medium));
+        let Some(StoreRequest::Create(new)) = ed.submit(&km) else {
+            panic!("a new issue")
+        };
+        assert_eq!(
+            (new.model.as_deref(), new.effort),
+            (Some("haiku"), Some(Effort::Medium))
+        );
+
+        let issue = Issue {
+            id: 4,
+            title: "t".into(),
+            body: String::new(),
+            kind: Kind::Bug,
+            status: crate::domain::Status::Ready,
+            priority: 0,
+            claimed_by: None,
+            lease_until: None,
+            branch: None,
+            worktree: None,
+            base: None,
+            session_id: None,
+            diff: None,
+            model: Some("opus".into()),
+            effort: Some(Effort::Low),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let mut ed = Editor::editing(&issue);
+        assert_eq!(
+            (ed.model().lines().join(""), ed.effort()),
+            ("opus".into(), Some(Effort::Low))
+        );
+        ed.field = Field::Model;
+        for _ in 0..5 {
+            ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+        }
+        ed.field = Field::Effort;
+        ed.on_key(None, key('h'));
+        assert_eq!(ed.effort(), None, "before low is the configured default");
+        let Some(StoreRequest::Update(_, edit)) = ed.submit(&km) else {
+            panic!("an edit")
+        };
+        assert_eq!((edit.model, edit.effort), (Some(None), Some(None)));
     }
 }

@@ -13,6 +13,8 @@ fn new_issue(title: &str) -> NewIssue {
         priority: 0,
         ready: true,
         depends_on: Vec::new(),
+        model: None,
+        effort: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The issue editor (title, body, kind, priority) and the comment/answer editor.
+//! The issue editor (title, body, kind, priority, model, effort) and the comment/answer editor.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
-use crate::domain::Kind;
+use crate::domain::{Effort, Kind};
 use crate::ui::app::App;
 use crate::ui::state::editor::{Editor, Field};
 
@@ -33,9 +33,10 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         draw_body(f, app, ed, inner, false);
         return;
     }
-    let [title, body, meta, err] = Layout::vertical([
+    let [title, body, meta, agent, err] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
@@ -100,12 +101,48 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
     spans.push(Span::styled(format!(" {} ", ed.priority()), pstyle));
     spans.push(Span::styled("  (←/→)", t.muted));
     f.render_widget(Paragraph::new(Line::from(spans)), meta);
+    draw_agent_row(f, app, ed, agent);
     if let Some(e) = ed.error() {
         f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
     } else {
         let hint = format!(" {}", Editor::fields_line(app.keymap()));
         f.render_widget(Paragraph::new(Line::styled(hint, t.muted)), err);
     }
+}
+
+/// The model input and the effort picker, on one row.
+fn draw_agent_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
+    let t = app.theme();
+    let label = |which: Field| {
+        if ed.field() == which {
+            t.accent
+        } else {
+            t.muted
+        }
+    };
+    let [name, input, effort] = Layout::horizontal([
+        Constraint::Length(7),
+        Constraint::Length(20),
+        Constraint::Min(0),
+    ])
+    .areas(r);
+    f.render_widget(Span::styled(" Model ", label(Field::Model)), name);
+    let mut model = ed.model().clone();
+    let focused = ed.field() == Field::Model;
+    model.set_cursor_style(if focused { t.selection } else { t.text });
+    f.render_widget(&model, input);
+    let mut spans = vec![Span::styled("  Effort ", label(Field::Effort))];
+    let choices = std::iter::once(None).chain(Effort::ALL.iter().copied().map(Some));
+    for e in choices {
+        let style = match (e == ed.effort(), ed.field() == Field::Effort) {
+            (true, true) => t.selection,
+            (true, false) => t.text.add_modifier(ratatui::style::Modifier::BOLD),
+            _ => t.muted,
+        };
+        let text = e.map_or("default", Effort::as_str);
+        spans.push(Span::styled(format!(" {text} "), style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), effort);
 }
 
 /// Just the body input (comments, answers; also used inline by the inbox).

@@ -4,19 +4,28 @@
 mod stream;
 mod usage;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::domain::{Effort, Kind};
 
 pub use stream::{parse_line, tool_summary};
 
-use super::{Adapter, AgentEvent, AgentRequest};
+use super::{Adapter, AgentEvent, AgentRequest, ModelChoice};
 
 /// Settings for the Claude Code adapter.
 #[derive(Debug, Clone)]
 pub struct Claude {
     /// The `claude` executable.
     pub program: PathBuf,
-    /// `--model`, when set.
+    /// `--model`, when set: the default for issues that name none.
     pub model: Option<String>,
+    /// `[agent.models]`: the model for each kind of issue that names none.
+    pub models: BTreeMap<Kind, String>,
+    /// `--effort` for issues that name none.
+    pub effort: Option<Effort>,
+    /// `--fallback-model`, comma-joined in order, when non-empty.
+    pub fallback_models: Vec<String>,
     /// `--permission-mode` (`bypassPermissions`, `acceptEdits`, …).
     pub permission_mode: String,
     /// `--max-turns`, when set.
@@ -42,10 +51,7 @@ impl Claude {
             self.permission_mode.clone(),
             "--disallowedTools=AskUserQuestion".into(),
         ];
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
+        self.push_model_args(&mut args, &req.choice);
         if let Some(turns) = self.max_turns {
             args.push("--max-turns".into());
             args.push(turns.to_string());
@@ -63,21 +69,50 @@ impl Claude {
 }
 
 impl Claude {
+    /// The model an issue runs on: its own, else its kind's, else the default.
+    pub fn model_for<'a>(&'a self, choice: &'a ModelChoice) -> Option<&'a str> {
+        choice
+            .model
+            .as_deref()
+            .or_else(|| {
+                choice
+                    .kind
+                    .and_then(|k| self.models.get(&k))
+                    .map(String::as_str)
+            })
+            .or(self.model.as_deref())
+    }
+
+    /// `--model`, `--fallback-model` and `--effort`, as far as they are set.
+    fn push_model_args(&self, args: &mut Vec<String>, choice: &ModelChoice) {
+        if let Some(model) = self.model_for(choice) {
+            args.push("--model".into());
+            args.push(model.to_string());
+        }
+        if !self.fallback_models.is_empty() {
+            args.push(format!(
+                "--fallback-model={}",
+                self.fallback_models.join(",")
+            ));
+        }
+        if let Some(effort) = choice.effort.or(self.effort) {
+            args.push("--effort".into());
+            args.push(effort.as_str().into());
+        }
+    }
+
     /// The arguments of an interactive `claude --resume`: the headless run's permission mode,
-    /// model, tools and extra arguments, without what only print mode takes (`-p`, the output
+    /// model and effort (the issue's, see [`Claude::model_for`]), tools and extra arguments, without what only print mode takes (`-p`, the output
     /// format, `--max-turns`) and without hiding the question tool, as a person is there to
     /// answer.
-    pub fn resume_args(&self, session: &str) -> Vec<String> {
+    pub fn resume_args(&self, session: &str, choice: &ModelChoice) -> Vec<String> {
         let mut args = vec![
             "--resume".to_string(),
             session.to_string(),
             "--permission-mode".into(),
             self.permission_mode.clone(),
         ];
-        if let Some(model) = &self.model {
-            args.push("--model".into());
-            args.push(model.clone());
-        }
+        self.push_model_args(&mut args, choice);
         if !self.allowed_tools.is_empty() {
             args.push(format!("--allowedTools={}", self.allowed_tools.join(",")));
         }
@@ -105,8 +140,8 @@ impl Adapter for Claude {
         parse_line(line)
     }
 
-    fn interactive_args(&self, session: &str) -> Option<Vec<String>> {
-        Some(self.resume_args(session))
+    fn interactive_args(&self, session: &str, choice: &ModelChoice) -> Option<Vec<String>> {
+        Some(self.resume_args(session, choice))
     }
 
     fn resume_failed(&self, stderr: &str, saw_init: bool) -> bool {
@@ -147,6 +182,9 @@ mod tests {
         let c = Claude {
             program: "claude".into(),
             model: Some("m".into()),
+            models: Default::default(),
+            effort: None,
+            fallback_models: Vec::new(),
             permission_mode: "acceptEdits".into(),
             max_turns: Some(5),
             allowed_tools: vec!["Write".into(), "Bash(cargo:*)".into()],
@@ -158,6 +196,7 @@ mod tests {
             resume: Some("sid".into()),
             issue_id: 1,
             prompt_file: None,
+            choice: Default::default(),
         };
         assert_eq!(
             c.args(&req),
@@ -184,7 +223,8 @@ mod tests {
         // Interactively: the same permission mode, model, tools and extras; nothing of print
         // mode.
         assert_eq!(
-            c.interactive_args("sid").unwrap_or_default(),
+            c.interactive_args("sid", &ModelChoice::default())
+                .unwrap_or_default(),
             [
                 "--resume",
                 "sid",
@@ -197,6 +237,83 @@ mod tests {
             ]
         );
         let generic = crate::runner::agent::renderer(Some("command"));
-        assert_eq!(generic.interactive_args("sid"), None);
+        assert_eq!(
+            generic.interactive_args("sid", &ModelChoice::default()),
+            None
+        );
+    }
+
+    #[test]
+    fn the_issue_model_wins_over_its_kinds_which_wins_over_the_default() {
+        let c = Claude {
+            program: "claude".into(),
+            model: Some("opus".into()),
+            models: [(Kind::Bug, "sonnet".to_string())].into(),
+            effort: Some(Effort::Medium),
+            fallback_models: vec!["sonnet".into(), "haiku".into()],
+            permission_mode: "acceptEdits".into(),
+            max_turns: None,
+            allowed_tools: Vec::new(),
+            extra_args: Vec::new(),
+        };
+        let args = |model: Option<&str>, effort, kind| {
+            let req = AgentRequest {
+                prompt: String::new(),
+                cwd: ".".into(),
+                resume: None,
+                issue_id: 1,
+                prompt_file: None,
+                choice: crate::runner::agent::ModelChoice {
+                    model: model.map(String::from),
+                    effort,
+                    kind,
+                },
+            };
+            c.args(&req)[7..].join(" ")
+        };
+        let tail = "--fallback-model=sonnet,haiku --effort";
+        assert_eq!(
+            args(Some("haiku"), Some(Effort::Max), Some(Kind::Bug)),
+            format!("--model haiku {tail} max")
+        );
+        assert_eq!(
+            args(None, None, Some(Kind::Bug)),
+            format!("--model sonnet {tail} medium")
+        );
+        assert_eq!(
+            args(None, Some(Effort::Xhigh), Some(Kind::Chore)),
+            format!("--model opus {tail} xhigh")
+        );
+        // A reviewer's request names no kind: the default.
+        assert_eq!(
+            args(None, None, None),
+            format!("--model opus {tail} medium")
+        );
+        // Continuing the session interactively keeps the issue's choice.
+        let own = ModelChoice {
+            model: None,
+            effort: Some(Effort::Low),
+            kind: Some(Kind::Bug),
+        };
+        assert_eq!(
+            c.resume_args("sid", &own)[4..].join(" "),
+            format!("--model sonnet {tail} low")
+        );
+        let bare = Claude {
+            model: None,
+            models: Default::default(),
+            effort: None,
+            fallback_models: Vec::new(),
+            ..c.clone()
+        };
+        let req = AgentRequest {
+            prompt: String::new(),
+            cwd: ".".into(),
+            resume: None,
+            issue_id: 1,
+            prompt_file: None,
+            choice: Default::default(),
+        };
+        assert_eq!(bare.args(&req).len(), 7, "nothing configured adds nothing");
     }
 }

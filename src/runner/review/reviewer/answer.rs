@@ -233,6 +233,8 @@ mod tests {
             base: None,
             session_id: None,
             diff: None,
+            model: None,
+            effort: None,
             created_at: 0,
             updated_at: 0,
         }
