@@ -232,6 +232,32 @@ pub struct Issue {
     pub updated_at: Millis,
 }
 
+#[cfg(test)]
+impl Issue {
+    /// An issue for unit tests: everything optional empty, times zero.
+    pub(crate) fn sample(id: i64, title: &str, kind: Kind, status: Status) -> Issue {
+        Issue {
+            id,
+            title: title.into(),
+            body: String::new(),
+            kind,
+            status,
+            priority: 0,
+            claimed_by: None,
+            lease_until: None,
+            branch: None,
+            worktree: None,
+            base: None,
+            session_id: None,
+            diff: None,
+            model: None,
+            effort: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 /// One message in an issue's thread.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comment {

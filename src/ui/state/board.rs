@@ -267,27 +267,8 @@ mod tests {
     use crate::domain::Kind;
 
     fn card(id: i64) -> Card {
-        let now = 0;
         Card {
-            issue: Issue {
-                id,
-                title: format!("card {id}"),
-                body: String::new(),
-                kind: Kind::Chore,
-                status: Status::Backlog,
-                priority: 0,
-                claimed_by: None,
-                lease_until: None,
-                branch: None,
-                worktree: None,
-                base: None,
-                session_id: None,
-                diff: None,
-                model: None,
-                effort: None,
-                created_at: now,
-                updated_at: now,
-            },
+            issue: Issue::sample(id, &format!("card {id}"), Kind::Chore, Status::Backlog),
             question: None,
             live: None,
             review: Default::default(),

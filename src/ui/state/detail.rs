@@ -274,25 +274,7 @@ mod tests {
     fn loaded(runs: usize) -> DetailView {
         let mut d = DetailView::new(8);
         let mut detail = IssueDetail {
-            issue: crate::domain::Issue {
-                id: 8,
-                title: "t".into(),
-                body: String::new(),
-                kind: crate::domain::Kind::Bug,
-                status: Status::InReview,
-                priority: 0,
-                claimed_by: None,
-                lease_until: None,
-                branch: None,
-                worktree: None,
-                base: None,
-                session_id: None,
-                diff: None,
-                model: None,
-                effort: None,
-                created_at: 0,
-                updated_at: 0,
-            },
+            issue: crate::domain::Issue::sample(8, "t", crate::domain::Kind::Bug, Status::InReview),
             cost_usd: None,
             comments: Vec::new(),
             runs: Vec::new(),

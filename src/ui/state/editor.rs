@@ -472,23 +472,9 @@ mod tests {
         );
 
         let issue = Issue {
-            id: 4,
-            title: "t".into(),
-            body: String::new(),
-            kind: Kind::Bug,
-            status: crate::domain::Status::Ready,
-            priority: 0,
-            claimed_by: None,
-            lease_until: None,
-            branch: None,
-            worktree: None,
-            base: None,
-            session_id: None,
-            diff: None,
             model: Some("opus".into()),
             effort: Some(Effort::Low),
-            created_at: 0,
-            updated_at: 0,
+            ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready)
         };
         let mut ed = Editor::editing(&issue);
         assert_eq!(

@@ -220,23 +220,13 @@ mod tests {
 
     fn issue() -> Issue {
         Issue {
-            id: 7,
-            title: "Cache [scenario:review]".into(),
             body: "Add a cache.".into(),
-            kind: Kind::Feature,
-            status: Status::InProgress,
-            priority: 0,
-            claimed_by: None,
-            lease_until: None,
-            branch: None,
-            worktree: None,
-            base: None,
-            session_id: None,
-            diff: None,
-            model: None,
-            effort: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Issue::sample(
+                7,
+                "Cache [scenario:review]",
+                Kind::Feature,
+                Status::InProgress,
+            )
         }
     }
 
