@@ -15,7 +15,9 @@ use crate::runner::review::merge::MergePolicy;
 use crate::runner::RunnerSettings;
 
 mod agent;
+mod budget;
 pub use agent::AgentSection;
+pub use budget::{valid_usd, BudgetSection, OnExceed};
 
 /// The commented sample printed by `config --sample`.
 pub const SAMPLE: &str = include_str!("../autopilot.sample.toml");
@@ -145,6 +147,9 @@ pub struct FileConfig {
     /// `[review]`.
     #[serde(default)]
     pub review: ReviewSection,
+    /// `[budget]`.
+    #[serde(default)]
+    pub budget: BudgetSection,
 }
 
 macro_rules! overlay {
@@ -189,6 +194,7 @@ impl FileConfig {
         {
             bail!("{}: a check command is empty", name("[checks] commands"));
         }
+        self.budget.check(name)?;
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
@@ -255,6 +261,10 @@ impl FileConfig {
             review.agent,
             review.max_cycles,
             review.prompt_file,
+            budget.daily_usd,
+            budget.per_issue_usd,
+            budget.per_run_usd,
+            budget.on_exceed,
         );
         self
     }

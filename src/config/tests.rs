@@ -184,3 +184,27 @@ fn checks_default_to_none_with_two_fix_attempts_and_are_read_from_the_files() {
     assert_eq!(checks.commands, ["make test"]);
     assert_eq!((checks.timeout, checks.fix_attempts), (None, 0));
 }
+
+#[test]
+fn budget_caps_must_be_positive_dollars_and_on_exceed_a_known_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |text: &str| {
+        std::fs::write(dir.path().join(REPO_FILE), text).unwrap();
+        Config::load(Paths::for_repo(dir.path(), None), &env_of(&[]))
+    };
+    let cfg =
+        load("[budget]\ndaily_usd = 20.0\nper_issue_usd = 5\non_exceed = \"stop\"\n").unwrap();
+    assert_eq!(cfg.file.budget.daily_usd, Some(20.0));
+    assert_eq!(cfg.file.budget.per_issue_usd, Some(5.0));
+    assert_eq!(cfg.file.budget.on_exceed, Some(OnExceed::Stop));
+    for (text, named) in [
+        ("[budget]\ndaily_usd = -1.0\n", "[budget] daily_usd"),
+        ("[budget]\nper_run_usd = 0\n", "[budget] per_run_usd"),
+        ("[budget]\nper_issue_usd = nan\n", "[budget] per_issue_usd"),
+        ("[budget]\non_exceed = \"panic\"\n", "on_exceed"),
+        ("[budget]\nmonthly_usd = 3.0\n", "monthly_usd"),
+    ] {
+        let err = format!("{:#}", load(text).unwrap_err());
+        assert!(err.contains(named), "{text}: {err}");
+    }
+}

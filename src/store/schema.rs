@@ -150,4 +150,10 @@ ALTER TABLE runs ADD COLUMN model              TEXT;
 ALTER TABLE issues ADD COLUMN model  TEXT;
 ALTER TABLE issues ADD COLUMN effort TEXT;
 ",
+    // 9: money: a running run's live cost estimate (replaced by the reported cost at its end) and
+    // an issue's own spending cap (NULL: the configured `[budget] per_issue_usd`)
+    r"
+ALTER TABLE runs   ADD COLUMN estimate_usd REAL;
+ALTER TABLE issues ADD COLUMN budget_usd   REAL;
+",
 ];
