@@ -12,6 +12,7 @@ mod issues;
 mod recovery;
 mod runs;
 mod schema;
+mod spend;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,78 @@
+//! What has been spent: the sums budgets are checked against. A finished run counts with the
+//! cost its agent reported, a running one with its live estimate, so a cap holds while work is
+//! still going on.
+
+use rusqlite::params;
+
+use super::{Result, Store};
+use crate::domain::Millis;
+
+/// A run's spend: the reported cost, else the live estimate.
+const RUN_SPEND: &str = "COALESCE(cost_usd, estimate_usd, 0.0)";
+
+/// When a run's spend counts: when it ended (the cost is reported then), else when it started.
+const RUN_WHEN: &str = "COALESCE(ended_at, started_at)";
+
+impl Store {
+    /// The spend of every run that ended (or, still running, started) at or after `since`.
+    pub fn spend_since(&self, since: Millis) -> Result<f64> {
+        let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE {RUN_WHEN} >= ?1");
+        Ok(self.conn().query_row(&sql, params![since], |r| r.get(0))?)
+    }
+
+    /// Everything one issue's runs have cost so far, running ones by their estimate.
+    pub fn issue_spend(&self, issue_id: i64) -> Result<f64> {
+        let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE issue_id = ?1");
+        Ok(self
+            .conn()
+            .query_row(&sql, params![issue_id], |r| r.get(0))?)
+    }
+
+    /// Records a running run's live cost estimate; a run that has ended keeps its reported cost.
+    pub fn set_run_estimate(&mut self, run_id: i64, usd: f64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET estimate_usd = ?2 WHERE id = ?1 AND ended_at IS NULL",
+                params![run_id, usd],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{NewIssue, RunEnd, Store};
+    use crate::domain::now_millis;
+
+    #[test]
+    fn spend_counts_reported_costs_and_running_estimates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("autopilot.db")).unwrap();
+        let new = NewIssue {
+            title: "t".into(),
+            ready: true,
+            ..NewIssue::default()
+        };
+        let id = store.create_issue(&new, "me").unwrap().id;
+        let other = store.create_issue(&new, "me").unwrap().id;
+        store.claim_next("a-1", 60_000).unwrap().unwrap();
+        let before = now_millis();
+        let done = store.start_run(id, "a-1", 0, "host").unwrap();
+        store.set_run_estimate(done, 0.10).unwrap();
+        let end = RunEnd {
+            cost_usd: Some(0.25),
+            ..RunEnd::default()
+        };
+        store.finish_run(done, "a-1", &end).unwrap();
+        // An estimate that arrives after the end does not replace the reported cost.
+        store.set_run_estimate(done, 9.0).unwrap();
+        let running = store.start_run(id, "a-1", 0, "host").unwrap();
+        assert_eq!(store.issue_spend(id).unwrap(), 0.25);
+        store.set_run_estimate(running, 0.5).unwrap();
+        assert_eq!(store.issue_spend(id).unwrap(), 0.75);
+        assert_eq!(store.issue_spend(other).unwrap(), 0.0);
+        assert_eq!(store.spend_since(before).unwrap(), 0.75);
+        assert_eq!(store.spend_since(now_millis() + 60_000).unwrap(), 0.0);
+    }
+}
