@@ -66,7 +66,8 @@ impl Store {
             .into_iter()
             .filter(|&ms| ms > 0)
             .collect();
-        let blocked_total_secs = blocked.iter().map(|&ms| ms as f64).sum::<f64>() / 1000.0;
+        // A fold from 0.0: an empty `sum` of floats is -0.0.
+        let blocked_total_secs = blocked.iter().fold(0.0, |t, &ms| t + ms as f64) / 1000.0;
         let (first_runs, first_try_reviews): (i64, i64) = self.conn().query_row(
             &format!("WITH {MOVES}, {FIRST_TRIES}"),
             params![since],
