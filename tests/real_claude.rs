@@ -116,6 +116,27 @@ fn real_cli_implements_commits_and_goes_to_review() {
         issue["cost_usd"].as_f64() == run["cost_usd"].as_f64(),
         "{issue}"
     );
+    // `stats` adds up what was stored: the same cost and tokens, under the CLI's model.
+    let stats: serde_json::Value = serde_json::from_str(&repo.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["runs"], 1, "{stats}");
+    assert!(
+        stats["total_cost_usd"].as_f64() == run["cost_usd"].as_f64(),
+        "{stats}"
+    );
+    for key in [
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+    ] {
+        assert_eq!(stats[key], run[key], "{key}: {stats}");
+    }
+    let model = run["model"].as_str().unwrap();
+    assert_eq!(
+        stats["by_model"][model]["input_tokens"],
+        run["input_tokens"]
+    );
+    assert_eq!(stats["by_outcome"]["implemented"], 1, "{stats}");
     let session = run["session_id"].as_str().unwrap();
     assert_eq!(session.len(), 36, "a UUID session id: {session}");
     assert!(issue["comments"]
@@ -176,6 +197,21 @@ fn real_cli_blocked_question_then_resumed_session_succeeds() {
         git(&repo.root, &["show", &format!("{branch}:answer.txt")]),
         "ANSWER: postgres"
     );
+    // Two runs: `stats` totals are their sums, and the first try did not reach review.
+    let runs = issue["runs"].as_array().unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&repo.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["runs"], 2, "{stats}");
+    let cost: f64 = runs.iter().map(|r| r["cost_usd"].as_f64().unwrap()).sum();
+    assert!(
+        (stats["total_cost_usd"].as_f64().unwrap() - cost).abs() < 1e-9,
+        "{stats}"
+    );
+    for key in ["input_tokens", "output_tokens", "cache_read_tokens"] {
+        let sum: i64 = runs.iter().map(|r| r[key].as_i64().unwrap()).sum();
+        assert_eq!(stats[key], sum, "{key}: {stats}");
+    }
+    assert_eq!(stats["by_outcome"]["blocked"], 1, "{stats}");
+    assert_eq!(stats["flow"]["success_rate"], 0.0, "{stats}");
 }
 
 #[test]

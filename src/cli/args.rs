@@ -36,6 +36,11 @@ fn parse_agents(text: &str) -> Result<usize, String> {
     crate::runner::check_slots(n).map(|()| n)
 }
 
+/// `--since DATE`: a local day, refused with the format it expects.
+fn parse_since(text: &str) -> Result<jiff::civil::Date, String> {
+    crate::domain::clock::parse_day(text)
+}
+
 /// Options shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
@@ -189,6 +194,16 @@ pub enum Command {
     Stop {
         /// The issue.
         id: i64,
+    },
+    /// Where the money and the hours went: spend per day, outcome, model and agent, the
+    /// costliest issues, flow times. Days are local (`TZ`, else the system's zone).
+    Stats {
+        /// Count from the start of this local day (YYYY-MM-DD) on.
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<jiff::civil::Date>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Pause claiming for every runner on this database; running agents finish.
     Pause,

@@ -18,6 +18,7 @@ mod diff;
 mod headless;
 mod log;
 mod output;
+mod stats;
 
 pub use args::{Cli, Command, Global};
 pub use headless::init_logging;
@@ -245,6 +246,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 )?,
             }
         }
+        Command::Stats { since, json } => stats::print_stats(&ctx, &mut out, since, json)?,
         Command::Pause | Command::Resume => {
             let pause = matches!(command, Command::Pause);
             ctx.store()?

@@ -7,6 +7,7 @@ mod printable;
 pub mod redact;
 pub mod sanitize;
 mod state;
+pub mod stats;
 mod types;
 
 pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};

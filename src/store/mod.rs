@@ -13,6 +13,8 @@ mod recovery;
 mod runs;
 mod schema;
 mod spend;
+mod stats;
+mod stats_flow;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub use board::StatusCounts;
 pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
+pub use stats::StatsQuery;
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -550,6 +553,8 @@ mod event_tests;
 mod redaction_tests;
 #[cfg(test)]
 mod review_marks_tests;
+#[cfg(test)]
+mod stats_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -8,10 +8,10 @@ use super::{Result, Store};
 use crate::domain::Millis;
 
 /// A run's spend: the reported cost, else the live estimate.
-const RUN_SPEND: &str = "COALESCE(cost_usd, estimate_usd, 0.0)";
+pub(super) const RUN_SPEND: &str = "COALESCE(cost_usd, estimate_usd, 0.0)";
 
 /// When a run's spend counts: when it ended (the cost is reported then), else when it started.
-const RUN_WHEN: &str = "COALESCE(ended_at, started_at)";
+pub(super) const RUN_WHEN: &str = "COALESCE(ended_at, started_at)";
 
 impl Store {
     /// The spend of every run that ended (or, still running, started) at or after `since`.
