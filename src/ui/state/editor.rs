@@ -340,6 +340,7 @@ impl Editor {
                     base: None,
                     model: Some(model),
                     effort: Some(self.effort),
+                    budget_usd: None,
                 },
             ),
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
