@@ -153,6 +153,9 @@ fn an_issue_over_its_cap_is_parked_without_a_run_until_its_cap_is_raised() {
     // Raised, and handed back by a comment: it runs.
     repo.ok(&["edit", &id.to_string(), "--budget", "1"]);
     assert_eq!(repo.show(id)["budget_usd"], 1.0);
+    assert!(repo
+        .ok(&["show", &id.to_string()])
+        .contains("\nbudget: $1.00\n"));
     repo.ok(&["comment", &id.to_string(), "raised"]);
     repo.ok(&["run", "--once"]);
     assert_eq!(repo.status(id), "in_review");
