@@ -501,6 +501,11 @@ impl Config {
                     .map(|p| self.paths.repo_root.join(p)),
             },
             redactor: std::sync::Arc::clone(&self.redactor),
+            budget: crate::runner::budget::Budget {
+                daily_usd: f.budget.daily_usd,
+                per_issue_usd: f.budget.per_issue_usd,
+                stop_on_exceed: f.budget.on_exceed == Some(OnExceed::Stop),
+            },
         }
     }
 

@@ -585,6 +585,7 @@ fn json_output_is_pinned_byte_for_byte() {
         "high",
     ]);
     repo.add(&["Second"]);
+    repo.ok(&["edit", &id.to_string(), "--budget", "2.5"]);
     repo.ok(&["comment", &id.to_string(), "a note", "--author", "alice"]);
     repo.ok(&["run", "--once"]);
     let show = normalized_json(&repo, &["show", &id.to_string(), "--json"]);
@@ -597,6 +598,7 @@ const SHOW_JSON: &str = r#"{
   "base": "main",
   "body": "Create hello.txt",
   "branch": "autopilot/issue-1-say-hello",
+  "budget_usd": 2.5,
   "claimed_by": null,
   "comments": [
     {
@@ -669,6 +671,7 @@ const LIST_JSON: &str = r#"[
     "base": "main",
     "body": "Create hello.txt",
     "branch": "autopilot/issue-1-say-hello",
+    "budget_usd": 2.5,
     "claimed_by": null,
     "created_at": "<time>",
     "diff": {
@@ -691,6 +694,7 @@ const LIST_JSON: &str = r#"[
     "base": null,
     "body": "",
     "branch": null,
+    "budget_usd": null,
     "claimed_by": null,
     "created_at": "<time>",
     "diff": null,

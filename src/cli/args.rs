@@ -121,6 +121,10 @@ pub enum Command {
         /// New effort: low, medium, high, xhigh or max; `""` goes back to the configured one.
         #[arg(long, value_name = "LEVEL")]
         effort: Option<String>,
+        /// Its own spending cap in US dollars (an issue at or over it is not run again);
+        /// `none` goes back to `[budget] per_issue_usd`.
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        budget: Option<String>,
     },
     /// Move an issue: `ready` hands it off, `done` accepts it, `backlog` sends it back.
     Move {

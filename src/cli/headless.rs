@@ -39,7 +39,7 @@ pub fn run_headless(
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
     let rt = crate::sys::runtime()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = tokio_util::sync::CancellationToken::new();
@@ -88,5 +88,26 @@ pub fn run_headless(
         watcher.abort();
         let _ = printer.await;
         result
+    });
+    if once && result.is_ok() {
+        if let Some(why) = not_claiming(&ctx.store()?.pause_state()?) {
+            eprintln!("{why}");
+        }
+    }
+    result
+}
+
+/// Why `run --once` claimed nothing more, when claiming is paused or held: the same exit
+/// status as an empty queue (a hold is not a failure), but never a silent one.
+fn not_claiming(pause: &crate::store::PauseState) -> Option<String> {
+    if let Some(until) = pause.until {
+        let reason = strip_all(pause.reason.as_deref().unwrap_or("held"));
+        return Some(format!(
+            "nothing more claimed: held until {} — {reason}",
+            crate::domain::format_millis(until)
+        ));
+    }
+    pause.paused.then(|| {
+        "nothing more claimed: claiming is paused; `autopilot-tui resume` starts it again".into()
     })
 }

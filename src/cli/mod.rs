@@ -176,8 +176,10 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             base,
             model,
             effort,
+            budget,
         } => {
             let body = body.map(text_arg).transpose()?;
+            let budget_usd = budget.as_deref().map(budget_arg).transpose()?;
             // An empty value clears the issue's own setting.
             let effort = match effort.as_deref().map(str::trim) {
                 None => None,
@@ -197,6 +199,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     base,
                     model: model.map(|m| Some(m).filter(|m| !m.trim().is_empty())),
                     effort,
+                    budget_usd,
                 },
                 &human_name(None),
             )?;
@@ -332,4 +335,20 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads `--budget`: dollars above zero, or `none` (or nothing) to clear the issue's own cap.
+fn budget_arg(text: &str) -> anyhow::Result<Option<f64>> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match t.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if crate::config::valid_usd(v) => Ok(Some(v)),
+        _ => anyhow::bail!(
+            "--budget {:?}: a cap is a positive number of US dollars, like 5 or 2.50, or `none` to \
+             go back to [budget] per_issue_usd (nothing was changed)",
+            crate::domain::sanitize::one_line(text)
+        ),
+    }
 }

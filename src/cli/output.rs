@@ -68,6 +68,9 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
         let effort = i.effort.map_or("default", |e| e.as_str());
         writeln!(out, "model: {model}  effort: {effort}")?;
     }
+    if let Some(cap) = i.budget_usd {
+        writeln!(out, "budget: ${cap:.2}")?;
+    }
     if !i.body.trim().is_empty() {
         writeln!(out, "\n{}", i.body.trim_end())?;
     }

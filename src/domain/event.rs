@@ -117,6 +117,9 @@ pub struct IssueChanges {
     /// The new effort ("" when cleared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<String>,
+    /// The new spending cap in US dollars ("" when cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<String>,
     /// The branch runs work on, once recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,

@@ -38,6 +38,7 @@ impl Printable for Issue {
             diff,
             model,
             effort,
+            budget_usd,
             created_at,
             updated_at,
         } = self;
@@ -57,6 +58,7 @@ impl Printable for Issue {
             diff,
             model: line_opt(model),
             effort,
+            budget_usd,
             created_at,
             updated_at,
         }
@@ -244,6 +246,7 @@ mod tests {
             diff: None,
             model: Some(NASTY.into()),
             effort: None,
+            budget_usd: None,
             created_at: 0,
             updated_at: 0,
         };

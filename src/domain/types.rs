@@ -224,6 +224,8 @@ pub struct Issue {
     pub model: Option<String>,
     /// The effort its runs use (None: the configured default, if any).
     pub effort: Option<Effort>,
+    /// Its own spending cap in US dollars (None: `[budget] per_issue_usd`, if any).
+    pub budget_usd: Option<f64>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
@@ -252,6 +254,7 @@ impl Issue {
             diff: None,
             model: None,
             effort: None,
+            budget_usd: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -3,6 +3,7 @@
 //! before it is reported.
 
 pub mod agent;
+pub mod budget;
 mod db;
 mod drive;
 mod error;
@@ -76,6 +77,8 @@ pub struct RunnerSettings {
     pub checks: review::checks::Checks,
     /// The optional reviewer run after the checks pass.
     pub review: review::reviewer::Reviewer,
+    /// `[budget]`: the daily and per-issue caps, and what the daily one does to running agents.
+    pub budget: budget::Budget,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the
@@ -128,6 +131,8 @@ pub struct Runner {
     wake: Arc<Notify>,
     stops: StopMap,
     draining: std::sync::atomic::AtomicBool,
+    /// The end of the daily budget's hold this process last reported (reported once).
+    budget_reported: Mutex<Option<crate::domain::Millis>>,
 }
 
 impl Runner {
@@ -144,6 +149,7 @@ impl Runner {
             wake: Arc::new(Notify::new()),
             stops: Arc::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
+            budget_reported: Mutex::new(None),
         }
     }
 
@@ -189,6 +195,9 @@ impl Runner {
         // for only while this process runs agents.
         let mut stop_poll = tokio::time::interval(Duration::from_millis(400));
         stop_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // With `on_exceed = "stop"`, today's spend is summed while agents run (one query).
+        let mut budget_poll = tokio::time::interval(Duration::from_secs(1));
+        budget_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 done = slots.join_next() => match done {
@@ -202,6 +211,7 @@ impl Runner {
                 },
                 Some(cmd) = commands.recv() => this.command(&db, cmd).await,
                 _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
+                _ = budget_poll.tick() => if this.has_runs() { this.poll_daily_budget(&db).await },
                 _ = reap.tick() => {
                     match db.call(move |s| s.release_expired(max)).await {
                         Ok(ids) if !ids.is_empty() => {
@@ -234,6 +244,53 @@ impl Runner {
                 true
             }
             None => false,
+        }
+    }
+
+    /// With `on_exceed = "stop"`, stops every run of this process once today's spend reached
+    /// the daily cap (this process's runs or another's), storing the hold if none is yet.
+    async fn poll_daily_budget(&self, db: &Db) {
+        let (Some(cap), true) = (
+            self.settings.budget.daily_usd,
+            self.settings.budget.stop_on_exceed,
+        ) else {
+            return;
+        };
+        let (zone, agent) = (
+            crate::domain::clock::local_zone(),
+            self.settings.agent_id.clone(),
+        );
+        let now = crate::domain::now_millis();
+        match db
+            .call(move |s| s.check_daily_budget(cap, now, &zone, &agent))
+            .await
+        {
+            Ok(Some(hold)) => self.daily_budget_reached(&hold),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("cannot check the daily budget: {e}"),
+        }
+    }
+
+    /// Reports the daily hold once, and stops running agents when `on_exceed = "stop"`.
+    fn daily_budget_reached(&self, hold: &crate::store::DailyHold) {
+        let new = self
+            .budget_reported
+            .lock()
+            .map(|mut last| last.replace(hold.until) != Some(hold.until))
+            .unwrap_or(true);
+        if new {
+            self.emit(RunnerEvent::Problem(hold.reason()));
+            self.emit(RunnerEvent::StoreChanged);
+        }
+        if self.settings.budget.stop_on_exceed {
+            let ids: Vec<i64> = self
+                .stops
+                .lock()
+                .map(|m| m.keys().copied().collect())
+                .unwrap_or_default();
+            for id in ids {
+                self.stop_run(id, budget::stop_reason(hold));
+            }
         }
     }
 
@@ -316,9 +373,17 @@ impl Runner {
             if cancel.is_cancelled() || self.draining.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(());
             }
-            let id = agent_id.clone();
-            let claimed = match db.call(move |s| s.claim_next(&id, lease_ms)).await {
-                Ok(c) => c,
+            let (id, caps) = (agent_id.clone(), self.settings.budget.caps());
+            let claimed = match db.call(move |s| s.claim_within(&id, lease_ms, &caps)).await {
+                Ok(c) => {
+                    if !c.parked.is_empty() {
+                        self.emit(RunnerEvent::StoreChanged);
+                    }
+                    if let Some(hold) = &c.daily {
+                        self.daily_budget_reached(hold);
+                    }
+                    c.issue
+                }
                 Err(e) => {
                     self.emit(RunnerEvent::Problem(format!("cannot claim work: {e}")));
                     None

@@ -239,6 +239,17 @@ pub(super) async fn run_issue(
                 Next::Done
             }
         };
+        // An issue whose spend reached its cap is parked instead of going round again.
+        if matches!(next, Next::Fix(_) | Next::Revise(_)) {
+            let cap = r.settings.budget.per_issue_usd;
+            match db.call(move |s| s.park_over_budget(issue_id, cap)).await {
+                Ok(false) => {}
+                Ok(true) => break,
+                Err(e) => r.emit(RunnerEvent::Problem(format!(
+                    "cannot check the budget of #{issue_id}: {e}"
+                ))),
+            }
+        }
         // The agent goes again at once, in this slot, on the same claim: the issue keeps its
         // branch and its session, and no other work gets in between.
         match next {

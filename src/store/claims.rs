@@ -58,39 +58,54 @@ pub(super) fn interrupt(
     set_status(tx, issue, to, Actor::System, "recovery")
 }
 
+/// Moves the best ready issue (highest priority, then oldest, whose dependencies are all done)
+/// to in progress for `agent_id`, without its event row; its id, or `None` when none is ready.
+pub(super) fn claim_one(
+    tx: &Transaction<'_>,
+    agent_id: &str,
+    lease_ms: Millis,
+    ts: Millis,
+) -> Result<Option<i64>> {
+    Ok(tx
+        .query_row(
+            "UPDATE issues SET status = 'in_progress', claimed_by = ?1, lease_until = ?2, updated_at = ?3
+             WHERE id = (
+                 SELECT i.id FROM issues i
+                 WHERE i.status = 'ready'
+                   AND NOT EXISTS (
+                       SELECT 1 FROM issue_deps d JOIN issues x ON x.id = d.depends_on
+                       WHERE d.issue_id = i.id AND x.status != 'done')
+                 ORDER BY i.priority DESC, i.created_at, i.id
+                 LIMIT 1)
+               AND status = 'ready'
+             RETURNING id",
+            params![agent_id, ts + lease_ms, ts],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The event row of a claim.
+pub(super) fn claim_event(agent_id: &str) -> EventKind {
+    EventKind::IssueStatus {
+        from: Status::Ready,
+        to: Status::InProgress,
+        actor: Actor::Agent,
+        claimed_by: Some(agent_id.into()),
+    }
+}
+
 impl Store {
     /// Atomically claims the best ready issue: highest priority, then oldest, whose
     /// dependencies are all done. `None` when nothing is claimable or claiming is paused.
     pub fn claim_next(&mut self, agent_id: &str, lease_ms: Millis) -> Result<Option<Issue>> {
-        let by = ActorId::agent(agent_id);
-        let kind = EventKind::IssueStatus {
-            from: Status::Ready,
-            to: Status::InProgress,
-            actor: Actor::Agent,
-            claimed_by: Some(agent_id.into()),
-        };
+        let (by, kind) = (ActorId::agent(agent_id), claim_event(agent_id));
         self.write(|tx| {
             let ts = now();
             if super::paused_in(tx)? || super::held_until(tx, ts)?.is_some() {
                 return Ok(None);
             }
-            let claimed: Option<i64> = tx
-                .query_row(
-                    "UPDATE issues SET status = 'in_progress', claimed_by = ?1, lease_until = ?2, updated_at = ?3
-                     WHERE id = (
-                         SELECT i.id FROM issues i
-                         WHERE i.status = 'ready'
-                           AND NOT EXISTS (
-                               SELECT 1 FROM issue_deps d JOIN issues x ON x.id = d.depends_on
-                               WHERE d.issue_id = i.id AND x.status != 'done')
-                         ORDER BY i.priority DESC, i.created_at, i.id
-                         LIMIT 1)
-                       AND status = 'ready'
-                     RETURNING id",
-                    params![agent_id, ts + lease_ms, ts],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let claimed = claim_one(tx, agent_id, lease_ms, ts)?;
             let Some(id) = claimed else {
                 return Ok(None);
             };

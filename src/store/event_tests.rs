@@ -47,6 +47,7 @@ fn every_event_is_stored_as_before() {
             base: base.map(Into::into),
             model: None,
             effort: None,
+            budget_usd: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")

@@ -46,12 +46,14 @@ pub struct IssueEdit {
     pub model: Option<Option<String>>,
     /// New effort; `Some(None)` clears it.
     pub effort: Option<Option<Effort>>,
+    /// New spending cap in US dollars; `Some(None)` clears it (back to `[budget] per_issue_usd`).
+    pub budget_usd: Option<Option<f64>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed, model, effort";
+     diff_files, diff_added, diff_removed, model, effort, budget_usd";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -94,6 +96,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
             Some(_) => Some(parse_col(r, 18)?),
             None => None,
         },
+        budget_usd: r.get(19)?,
     })
 }
 
@@ -149,6 +152,12 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
             after
                 .effort
                 .map(|e| e.as_str().to_string())
+                .unwrap_or_default()
+        }),
+        budget_usd: (before.budget_usd != after.budget_usd).then(|| {
+            after
+                .budget_usd
+                .map(|v| format!("{v:.2}"))
                 .unwrap_or_default()
         }),
         ..IssueChanges::default()
@@ -237,7 +246,7 @@ impl Store {
         })
     }
 
-    /// Edits title, body, kind or priority.
+    /// Edits title, body, kind, priority, base, model, effort or spending cap.
     pub fn update_issue(&mut self, id: i64, edit: &IssueEdit, author: &str) -> Result<Issue> {
         if let Some(t) = &edit.title {
             if t.trim().is_empty() {
@@ -252,6 +261,15 @@ impl Store {
             Some(m) => Some(model_name(m.as_deref())?),
             None => None,
         };
+        if let Some(v) = edit
+            .budget_usd
+            .flatten()
+            .filter(|v| !(v.is_finite() && *v > 0.0))
+        {
+            return Err(StoreError::Invalid(format!(
+                "a budget of {v} US dollars cannot be a cap: give a positive number (nothing was changed)"
+            )));
+        }
         let by = ActorId::human(author);
         self.write(|tx| {
             let before = get(tx, id)?;
@@ -260,7 +278,8 @@ impl Store {
                      kind = coalesce(?4, kind), priority = coalesce(?5, priority), updated_at = ?6,
                      base = coalesce(?7, base),
                      model = CASE WHEN ?8 THEN ?9 ELSE model END,
-                     effort = CASE WHEN ?10 THEN ?11 ELSE effort END
+                     effort = CASE WHEN ?10 THEN ?11 ELSE effort END,
+                     budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END
                  WHERE id = ?1",
                 params![
                     id,
@@ -273,7 +292,9 @@ impl Store {
                     model.is_some(),
                     model.clone().flatten(),
                     edit.effort.is_some(),
-                    edit.effort.flatten().map(Effort::as_str)
+                    edit.effort.flatten().map(Effort::as_str),
+                    edit.budget_usd.is_some(),
+                    edit.budget_usd.flatten()
                 ],
             )?;
             let after = get(tx, id)?;

@@ -5,6 +5,7 @@
 //! database is retried until a deadline instead of surfacing "database is locked" at once.
 
 mod board;
+mod budget;
 mod claims;
 mod comments;
 mod events;
@@ -26,6 +27,7 @@ use crate::domain::redact::Redactor;
 use crate::domain::{now_millis, Actor, ActorId, EventKind, Millis, TransitionError};
 
 pub use board::StatusCounts;
+pub use budget::{over_budget_comment, Caps, Claim, DailyHold, BUDGET_HOLD};
 pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
@@ -431,8 +433,16 @@ impl Store {
                 None
             } else {
                 let until = held_until(tx, now())?;
+                // Lifting the daily budget's hold lifts the cap for the rest of that day, or
+                // the next claim would hold again at once; the next day it applies again.
+                if let Some(until) = until.filter(|_| {
+                    setting_in(tx, "hold_kind").ok().flatten().as_deref()
+                        == Some(budget::BUDGET_HOLD)
+                }) {
+                    upsert_setting(tx, "budget_override_until", &until.to_string())?;
+                }
                 tx.execute(
-                    "DELETE FROM settings WHERE key IN ('paused_until', 'pause_reason')",
+                    "DELETE FROM settings WHERE key IN ('paused_until', 'pause_reason', 'hold_kind')",
                     [],
                 )?;
                 until
@@ -449,7 +459,12 @@ impl Store {
 
     /// The pause state: paused by a person, and/or held until a time (after a rate limit).
     pub fn pause_state(&self) -> Result<PauseState> {
-        let until = held_until(&self.conn, now())?;
+        self.pause_state_at(now())
+    }
+
+    /// The pause state as it stands at `now` (a hold that ended by then is gone).
+    pub fn pause_state_at(&self, now: Millis) -> Result<PauseState> {
+        let until = held_until(&self.conn, now)?;
         Ok(PauseState {
             paused: self.is_paused()?,
             until,
@@ -475,6 +490,7 @@ impl Store {
         self.write(|tx| {
             upsert_setting(tx, "paused_until", &until.to_string())?;
             upsert_setting(tx, "pause_reason", reason)?;
+            tx.execute("DELETE FROM settings WHERE key = 'hold_kind'", [])?;
             events::insert(tx, None, &by, &kind)?;
             Ok(())
         })

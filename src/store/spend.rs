@@ -2,7 +2,7 @@
 //! cost its agent reported, a running one with its live estimate, so a cap holds while work is
 //! still going on.
 
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 use super::{Result, Store};
 use crate::domain::Millis;
@@ -13,19 +13,27 @@ pub(super) const RUN_SPEND: &str = "COALESCE(cost_usd, estimate_usd, 0.0)";
 /// When a run's spend counts: when it ended (the cost is reported then), else when it started.
 pub(super) const RUN_WHEN: &str = "COALESCE(ended_at, started_at)";
 
+/// [`Store::spend_since`] on any connection or transaction (a claim checks it in its own).
+pub(super) fn spend_since_in(conn: &Connection, since: Millis) -> Result<f64> {
+    let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE {RUN_WHEN} >= ?1");
+    Ok(conn.query_row(&sql, params![since], |r| r.get(0))?)
+}
+
+/// [`Store::issue_spend`] on any connection or transaction.
+pub(super) fn issue_spend_in(conn: &Connection, issue_id: i64) -> Result<f64> {
+    let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE issue_id = ?1");
+    Ok(conn.query_row(&sql, params![issue_id], |r| r.get(0))?)
+}
+
 impl Store {
     /// The spend of every run that ended (or, still running, started) at or after `since`.
     pub fn spend_since(&self, since: Millis) -> Result<f64> {
-        let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE {RUN_WHEN} >= ?1");
-        Ok(self.conn().query_row(&sql, params![since], |r| r.get(0))?)
+        spend_since_in(self.conn(), since)
     }
 
     /// Everything one issue's runs have cost so far, running ones by their estimate.
     pub fn issue_spend(&self, issue_id: i64) -> Result<f64> {
-        let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE issue_id = ?1");
-        Ok(self
-            .conn()
-            .query_row(&sql, params![issue_id], |r| r.get(0))?)
+        issue_spend_in(self.conn(), issue_id)
     }
 
     /// Records a running run's live cost estimate; a run that has ended keeps its reported cost.

@@ -36,6 +36,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         diff: None,
         model: None,
         effort: None,
+        budget_usd: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }

@@ -1,4 +1,5 @@
-//! The issue editor (title, body, kind, priority, model, effort) and the comment/answer editor.
+//! The issue editor (title, body, kind, priority, model, effort, and when editing the spending
+//! cap) and the comment/answer editor.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use tui_textarea::TextArea;
@@ -39,6 +40,8 @@ pub enum Field {
     Model,
     /// Effort picker (none: the configured one).
     Effort,
+    /// One-line spending cap in US dollars, when editing (empty: `[budget] per_issue_usd`).
+    Budget,
 }
 
 /// What an editor key asks of the app.
@@ -62,6 +65,7 @@ pub struct Editor {
     priority: i64,
     model: TextArea<'static>,
     effort: Option<Effort>,
+    budget: TextArea<'static>,
     field: Field,
     error: Option<String>,
 }
@@ -101,6 +105,7 @@ impl Editor {
             priority: 0,
             model: text_input(Vec::new(), Some("default")),
             effort: None,
+            budget: text_input(Vec::new(), Some("none")),
             field,
             error: None,
         }
@@ -116,6 +121,9 @@ impl Editor {
         ed.model = text_input(issue.model.iter().cloned().collect(), Some("default"));
         ed.model.move_cursor(tui_textarea::CursorMove::End);
         ed.effort = issue.effort;
+        let cap = issue.budget_usd.map(|v| format!("{v:.2}"));
+        ed.budget = text_input(cap.into_iter().collect(), Some("none"));
+        ed.budget.move_cursor(tui_textarea::CursorMove::End);
         ed
     }
 
@@ -176,6 +184,16 @@ impl Editor {
         &self.model
     }
 
+    /// Spending cap input (editing only).
+    pub fn budget(&self) -> &TextArea<'static> {
+        &self.budget
+    }
+
+    /// Whether the spending cap is a field (it is when editing an issue).
+    pub fn has_budget(&self) -> bool {
+        matches!(self.purpose, EditorPurpose::Edit(_))
+    }
+
     /// Selected effort (None: the configured one).
     pub fn effort(&self) -> Option<Effort> {
         self.effort
@@ -211,7 +229,7 @@ impl Editor {
         if !self.is_issue() {
             return;
         }
-        let order = [
+        let mut order = vec![
             Field::Title,
             Field::Body,
             Field::Kind,
@@ -219,6 +237,9 @@ impl Editor {
             Field::Model,
             Field::Effort,
         ];
+        if self.has_budget() {
+            order.push(Field::Budget);
+        }
         self.field = cycle(&order, self.field, back);
     }
 
@@ -259,6 +280,10 @@ impl Editor {
                 self.model.input(key);
             }
             Field::Effort => self.pick_effort(key),
+            Field::Budget if key.code == KeyCode::Enter => {}
+            Field::Budget => {
+                self.budget.input(key);
+            }
         }
         EditorStep::Typed
     }
@@ -314,6 +339,14 @@ impl Editor {
             self.field = Field::Title;
             return None;
         }
+        let budget = match budget_text(&self.budget.lines().join("")) {
+            Ok(b) => b,
+            Err(e) => {
+                self.error = Some(e);
+                self.field = Field::Budget;
+                return None;
+            }
+        };
         if !self.is_issue() && body.trim().is_empty() {
             let cancel = keymap.label(Context::Editor, Action::Close);
             self.error = Some(format!("write something first ({cancel} cancels)"));
@@ -340,6 +373,7 @@ impl Editor {
                     base: None,
                     model: Some(model),
                     effort: Some(self.effort),
+                    budget_usd: Some(budget),
                 },
             ),
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
@@ -377,6 +411,18 @@ impl Editor {
             "{} next field · enter in the title goes to the body",
             keymap.label(Context::Editor, Action::NextField)
         )
+    }
+}
+
+/// The cap typed in the editor: empty (or `none`) for none, else dollars above zero.
+fn budget_text(text: &str) -> Result<Option<f64>, String> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match t.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if crate::config::valid_usd(v) => Ok(Some(v)),
+        _ => Err("budget: a positive number of US dollars, like 5 or 2.50 (empty: none)".into()),
     }
 }
 
@@ -492,5 +538,61 @@ mod tests {
             panic!("an edit")
         };
         assert_eq!((edit.model, edit.effort), (Some(None), Some(None)));
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    fn update(ed: &mut Editor) -> Option<IssueEdit> {
+        match ed.submit(&Keymap::default()) {
+            Some(StoreRequest::Update(_, edit)) => Some(edit),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_budget_field_edits_an_issue_cap_and_refuses_what_is_not_one() {
+        let tab = || KeyEvent::from(KeyCode::Tab);
+        let mut new = Editor::new(EditorPurpose::New);
+        for _ in 0..6 {
+            new.on_key(Some(Action::NextField), tab());
+        }
+        assert_eq!(new.field(), Field::Title, "a new issue has no cap field");
+
+        let issue = Issue {
+            budget_usd: Some(2.5),
+            ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Blocked)
+        };
+        let mut ed = Editor::editing(&issue);
+        assert_eq!(ed.budget().lines().join(""), "2.50");
+        for _ in 0..6 {
+            ed.on_key(Some(Action::NextField), tab());
+        }
+        assert_eq!(ed.field(), Field::Budget);
+        assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(2.5))));
+        for c in "x".chars() {
+            ed.on_key(None, KeyEvent::from(KeyCode::Char(c)));
+        }
+        ed.field = Field::Title;
+        assert!(update(&mut ed).is_none());
+        assert_eq!(
+            (ed.error(), ed.field()),
+            (
+                Some("budget: a positive number of US dollars, like 5 or 2.50 (empty: none)"),
+                Field::Budget
+            )
+        );
+        for _ in 0..5 {
+            ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+        }
+        assert_eq!(
+            update(&mut ed).map(|e| e.budget_usd),
+            Some(Some(None)),
+            "empty clears it"
+        );
+        ed.on_key(None, KeyEvent::from(KeyCode::Char('7')));
+        assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(7.0))));
     }
 }

@@ -100,7 +100,21 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
     };
     spans.push(Span::styled(format!(" {} ", ed.priority()), pstyle));
     spans.push(Span::styled("  (←/→)", t.muted));
+    let [meta, cap_label, cap] = Layout::horizontal([
+        Constraint::Length(60),
+        Constraint::Length(if ed.has_budget() { 10 } else { 0 }),
+        Constraint::Min(0),
+    ])
+    .areas(meta);
     f.render_widget(Paragraph::new(Line::from(spans)), meta);
+    if ed.has_budget() {
+        let focused = ed.field() == Field::Budget;
+        let style = if focused { t.accent } else { t.muted };
+        f.render_widget(Span::styled(" Budget $", style), cap_label);
+        let mut input = ed.budget().clone();
+        input.set_cursor_style(if focused { t.selection } else { t.text });
+        f.render_widget(&input, cap);
+    }
     draw_agent_row(f, app, ed, agent);
     if let Some(e) = ed.error() {
         f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
