@@ -183,6 +183,26 @@ fn edit_budget_refuses_what_cannot_be_a_cap_and_changes_nothing() {
 }
 
 #[test]
+fn add_budget_sets_the_cap_and_refuses_what_cannot_be_one_adding_nothing() {
+    let repo = repo("");
+    let id = repo.add(&["Capped at birth", "--budget", "$3.5"]);
+    assert_eq!(repo.show(id)["budget_usd"], 3.5);
+    let uncapped = repo.add(&["Uncapped", "--budget", "none"]);
+    assert!(repo.show(uncapped)["budget_usd"].is_null());
+    for bad in ["-1", "0", "nan", "abc", "\u{1b}[2J"] {
+        let err = repo.fails(&["add", "Never added", "--budget", bad]);
+        assert!(
+            err.contains("a cap is a positive number of US dollars")
+                && err.contains("nothing was added")
+                && !err.contains('\u{1b}'),
+            "{bad}: {err}"
+        );
+    }
+    let list = repo.ok(&["list", "--json"]);
+    assert!(!list.contains("Never added"), "{list}");
+}
+
+#[test]
 fn a_fix_loop_stops_when_the_issue_reached_its_cap() {
     // The check fails until the agent is told what it printed: without the cap the agent
     // would go again at once, on the same claim.

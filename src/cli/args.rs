@@ -77,6 +77,9 @@ pub enum Command {
         /// low, medium, high, xhigh or max (Claude Code's `--effort`).
         #[arg(long, value_name = "LEVEL")]
         effort: Option<Effort>,
+        /// Its own spending cap in US dollars (default: `[budget] per_issue_usd`).
+        #[arg(long, value_name = "USD", allow_negative_numbers = true)]
+        budget: Option<String>,
     },
     /// List issues.
     List {

@@ -134,7 +134,13 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             depends_on,
             model,
             effort,
+            budget,
         } => {
+            let budget_usd = budget
+                .as_deref()
+                .map(|b| budget_arg(b, "added"))
+                .transpose()?
+                .flatten();
             let body = body.map(text_arg).transpose()?.unwrap_or_default();
             let issue = ctx.store()?.create_issue(
                 &NewIssue {
@@ -146,6 +152,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     depends_on,
                     model,
                     effort,
+                    budget_usd,
                 },
                 &human_name(None),
             )?;
@@ -179,7 +186,10 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             budget,
         } => {
             let body = body.map(text_arg).transpose()?;
-            let budget_usd = budget.as_deref().map(budget_arg).transpose()?;
+            let budget_usd = budget
+                .as_deref()
+                .map(|b| budget_arg(b, "changed"))
+                .transpose()?;
             // An empty value clears the issue's own setting.
             let effort = match effort.as_deref().map(str::trim) {
                 None => None,
@@ -338,7 +348,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
 }
 
 /// Reads `--budget`: dollars above zero, or `none` (or nothing) to clear the issue's own cap.
-fn budget_arg(text: &str) -> anyhow::Result<Option<f64>> {
+fn budget_arg(text: &str, what: &str) -> anyhow::Result<Option<f64>> {
     let t = text.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("none") {
         return Ok(None);
@@ -347,7 +357,7 @@ fn budget_arg(text: &str) -> anyhow::Result<Option<f64>> {
         Ok(v) if crate::config::valid_usd(v) => Ok(Some(v)),
         _ => anyhow::bail!(
             "--budget {:?}: a cap is a positive number of US dollars, like 5 or 2.50, or `none` to \
-             go back to [budget] per_issue_usd (nothing was changed)",
+             go back to [budget] per_issue_usd (nothing was {what})",
             crate::domain::sanitize::one_line(text)
         ),
     }

@@ -27,6 +27,8 @@ pub struct NewIssue {
     pub model: Option<String>,
     /// The effort its runs use (None: the configured one).
     pub effort: Option<Effort>,
+    /// Its own spending cap in US dollars (None: `[budget] per_issue_usd`).
+    pub budget_usd: Option<f64>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -197,13 +199,16 @@ impl Store {
         let title = self.redactor.text(title).into_owned();
         let body = self.redactor.text(&new.body).into_owned();
         let model = model_name(new.model.as_deref())?;
+        if let Some(v) = new.budget_usd {
+            no_cap(v, "added")?;
+        }
         let by = ActorId::human(author);
         self.write(|tx| {
             let ts = now();
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+                     model, effort, budget_usd)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
                 params![
                     title,
                     body,
@@ -212,7 +217,8 @@ impl Store {
                     new.priority,
                     ts,
                     model,
-                    new.effort.map(Effort::as_str)
+                    new.effort.map(Effort::as_str),
+                    new.budget_usd
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -261,14 +267,8 @@ impl Store {
             Some(m) => Some(model_name(m.as_deref())?),
             None => None,
         };
-        if let Some(v) = edit
-            .budget_usd
-            .flatten()
-            .filter(|v| !(v.is_finite() && *v > 0.0))
-        {
-            return Err(StoreError::Invalid(format!(
-                "a budget of {v} US dollars cannot be a cap: give a positive number (nothing was changed)"
-            )));
+        if let Some(v) = edit.budget_usd.flatten() {
+            no_cap(v, "changed")?;
         }
         let by = ActorId::human(author);
         self.write(|tx| {
@@ -364,4 +364,14 @@ impl Store {
         let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Refuses a spending cap that cannot be one (zero, negative, NaN, infinite).
+fn no_cap(v: f64, what: &str) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "a budget of {v} US dollars cannot be a cap: give a positive number (nothing was {what})"
+    )))
 }

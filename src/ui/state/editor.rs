@@ -184,14 +184,14 @@ impl Editor {
         &self.model
     }
 
-    /// Spending cap input (editing only).
+    /// Spending cap input.
     pub fn budget(&self) -> &TextArea<'static> {
         &self.budget
     }
 
-    /// Whether the spending cap is a field (it is when editing an issue).
+    /// Whether the spending cap is a field (it is for issues, not comments).
     pub fn has_budget(&self) -> bool {
-        matches!(self.purpose, EditorPurpose::Edit(_))
+        self.is_issue()
     }
 
     /// Selected effort (None: the configured one).
@@ -362,6 +362,7 @@ impl Editor {
                 depends_on: Vec::new(),
                 model,
                 effort: self.effort,
+                budget_usd: budget,
             }),
             EditorPurpose::Edit(id) => StoreRequest::Update(
                 id,
