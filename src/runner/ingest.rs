@@ -522,7 +522,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::domain::Kind;
     use crate::store::NewIssue;
 
     fn chunk(lines: &[&str]) -> Chunk {
@@ -543,13 +542,7 @@ mod tests {
                 s.set_lock_timeout(Duration::from_millis(100))?;
                 let new = NewIssue {
                     title: "t".into(),
-                    body: String::new(),
-                    kind: Kind::Feature,
-                    priority: 0,
-                    ready: false,
-                    depends_on: Vec::new(),
-                    model: None,
-                    effort: None,
+                    ..NewIssue::default()
                 };
                 let issue = s.create_issue(&new, "me")?;
                 s.start_run(issue.id, "agent", 0, "host")

@@ -1,7 +1,7 @@
 //! The store thread's answers and its change watch, on real databases.
 
 use super::*;
-use crate::domain::{Actor, EventKind, Kind, RunOutcome, RunRole};
+use crate::domain::{Actor, EventKind, RunOutcome, RunRole};
 use crate::runner::agent::renderer;
 use crate::store::RunEnd;
 
@@ -9,12 +9,8 @@ fn new_issue(title: &str) -> NewIssue {
     NewIssue {
         title: title.into(),
         body: String::new(),
-        kind: Kind::Feature,
-        priority: 0,
         ready: true,
-        depends_on: Vec::new(),
-        model: None,
-        effort: None,
+        ..NewIssue::default()
     }
 }
 
