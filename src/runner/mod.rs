@@ -6,6 +6,7 @@ pub mod agent;
 mod db;
 mod drive;
 mod error;
+mod estimate;
 pub mod events;
 pub mod git;
 mod ingest;
@@ -29,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use db::Db;
 pub use error::RunnerError;
-pub use events::{LineKind, PaneLine, RunnerCommand, RunnerEvent};
+pub use events::{Estimate, LineKind, PaneLine, RunnerCommand, RunnerEvent};
 
 use agent::Adapter;
 
@@ -76,6 +77,10 @@ pub struct RunnerSettings {
     pub checks: review::checks::Checks,
     /// The optional reviewer run after the checks pass.
     pub review: review::reviewer::Reviewer,
+    /// Token prices for the live cost estimate.
+    pub prices: Arc<crate::domain::pricing::PriceTable>,
+    /// `[budget] per_run_usd`: a run whose estimate reaches it is stopped.
+    pub per_run_usd: Option<f64>,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the
