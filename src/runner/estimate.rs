@@ -183,6 +183,19 @@ impl Live {
         }
     }
 
+    /// How long until an estimate held back by the throttle is due to be stored, if one is.
+    pub fn unstored_for(&self) -> Option<Duration> {
+        let Some(Estimate::Usd(usd)) = self.tally.estimate() else {
+            return None;
+        };
+        (self.stored != Some(usd)).then(|| {
+            // Never zero: a store that keeps refusing must not spin the writer.
+            STORE_EVERY
+                .saturating_sub(self.stored_at.elapsed())
+                .max(Duration::from_millis(250))
+        })
+    }
+
     /// Stores the estimate on the run when it moved by [`STORE_STEP`], or changed at all and
     /// [`STORE_EVERY`] passed, or (`now`) whenever it changed: once per batch at most, never
     /// per line. A store that is busy only delays it.

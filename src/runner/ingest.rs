@@ -311,7 +311,14 @@ async fn write_output(
             tokio::time::sleep(backoff).await;
             Wake::Retry
         } else if out.is_empty() {
-            chunks.recv().await.map_or(Wake::Closed, Wake::Chunk)
+            match live.unstored_for() {
+                None => chunks.recv().await.map_or(Wake::Closed, Wake::Chunk),
+                // An estimate held back by the throttle is stored even if no more output comes.
+                Some(wait) => tokio::select! {
+                    c = chunks.recv() => c.map_or(Wake::Closed, Wake::Chunk),
+                    () = tokio::time::sleep(wait) => Wake::Estimate,
+                },
+            }
         } else {
             // Unsaved lines wait for the next batch or the next retry, whichever is first.
             tokio::select! {
@@ -339,6 +346,7 @@ async fn write_output(
             }
             Wake::Closed => open = false,
             Wake::Retry => backoff = (backoff * 2).min(RETRY_MAX),
+            Wake::Estimate => live.store(&db, run_id, false).await,
         }
         if out.is_empty() {
             if open {
@@ -384,6 +392,8 @@ enum Wake {
     Chunk(Chunk),
     Closed,
     Retry,
+    /// The throttled estimate is due to be stored.
+    Estimate,
 }
 
 /// Output read but not yet stored: the transcript lines, the pane lines they become once
