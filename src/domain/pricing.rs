@@ -41,6 +41,16 @@ impl Price {
     }
 }
 
+/// A sum of US dollars for a comment: cents, or more digits below a dime (a cap of $0.007
+/// must not read as $0.01).
+pub fn usd(v: f64) -> String {
+    if v.abs() >= 0.1 || v == 0.0 {
+        format!("${v:.2}")
+    } else {
+        format!("${v:.4}")
+    }
+}
+
 /// Built-in list prices by model id prefix (input, output; USD per million tokens).
 const BUILTIN: &[(&str, f64, f64)] = &[
     ("claude-opus-4-6", 5.0, 25.0),
@@ -167,6 +177,14 @@ mod tests {
         assert_eq!(io(&t, "claude-sonnet-4-6"), Some((3.0, 15.0)), "built in");
         assert_eq!(io(&t, "mock-model"), Some((1.0, 1.0)));
         assert_eq!(io(&t, "claude-opus-4-6"), Some((7.0, 30.0)), "exact id");
+    }
+
+    #[test]
+    fn small_sums_keep_their_digits() {
+        assert_eq!(usd(2.0), "$2.00");
+        assert_eq!(usd(0.42), "$0.42");
+        assert_eq!(usd(0.007), "$0.0070");
+        assert_eq!(usd(0.0), "$0.00");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::agent::AgentEvent;
 use super::events::Estimate;
 use super::run::StopReason;
 use super::Db;
-use crate::domain::pricing::PriceTable;
+use crate::domain::pricing::{self, PriceTable};
 use crate::domain::Tokens;
 
 /// A change of at least this much (USD) is stored at once; smaller ones wait for
@@ -226,8 +226,10 @@ impl Live {
 /// Why a run over its cap was stopped (the start of its system comment).
 pub(super) fn over_cap(usd: f64, cap: f64) -> String {
     format!(
-        "stopped at its per-run budget: its estimated cost ~${usd:.2} reached the cap of ${cap:.2} \
-         ([budget] per_run_usd; raise it in autopilot.toml to let a run spend more)"
+        "stopped at its per-run budget: its estimated cost ~{} reached the cap of {} \
+         ([budget] per_run_usd; raise it in autopilot.toml to let a run spend more)",
+        pricing::usd(usd),
+        pricing::usd(cap)
     )
 }
 
