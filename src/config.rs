@@ -16,8 +16,10 @@ use crate::runner::RunnerSettings;
 
 mod agent;
 mod budget;
+mod prices;
 pub use agent::AgentSection;
 pub use budget::{valid_usd, BudgetSection, OnExceed};
+pub use prices::PriceEntry;
 
 /// The commented sample printed by `config --sample`.
 pub const SAMPLE: &str = include_str!("../autopilot.sample.toml");
@@ -150,6 +152,9 @@ pub struct FileConfig {
     /// `[budget]`.
     #[serde(default)]
     pub budget: BudgetSection,
+    /// `[prices."<model>"]`: token prices over the built-in table.
+    #[serde(default)]
+    pub prices: BTreeMap<String, PriceEntry>,
 }
 
 macro_rules! overlay {
@@ -195,6 +200,7 @@ impl FileConfig {
             bail!("{}: a check command is empty", name("[checks] commands"));
         }
         self.budget.check(name)?;
+        prices::check(&self.prices, name)?;
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
@@ -222,6 +228,7 @@ impl FileConfig {
                 }
             }
         }
+        prices::merge(&mut self.prices, &top.prices);
         overlay!(
             self,
             top,
@@ -506,6 +513,8 @@ impl Config {
                 per_issue_usd: f.budget.per_issue_usd,
                 stop_on_exceed: f.budget.on_exceed == Some(OnExceed::Stop),
             },
+            prices: std::sync::Arc::new(prices::table(&f.prices)),
+            per_run_usd: f.budget.per_run_usd,
         }
     }
 
@@ -564,6 +573,7 @@ impl Config {
                     max_turns: a.max_turns,
                     allowed_tools: a.allowed_tools.clone().unwrap_or_default(),
                     extra_args: a.extra_args.clone().unwrap_or_default(),
+                    max_budget_usd: self.file.budget.per_run_usd,
                 }))
             }
             "command" => {

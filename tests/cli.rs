@@ -644,6 +644,7 @@ const SHOW_JSON: &str = r#"{
       "duration_ms": 237,
       "ended_at": "<time>",
       "error": null,
+      "estimate_usd": 0.12666,
       "exit_code": 0,
       "id": 1,
       "input_tokens": 25322,

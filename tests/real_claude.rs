@@ -96,9 +96,18 @@ fn real_cli_implements_commits_and_goes_to_review() {
         "the CLI computed a cost from our usage"
     );
     assert_eq!(run["turns"], 2);
-    // Every answer reported the same usage; the CLI's totals are stored as they are.
     let answers = api.requests().len() as i64;
     let [input, output, cache_read, cache_write] = support::mock_api::USAGE;
+    // The live estimate priced each answer once (as Opus: the model id names the family), with
+    // the one output token its usage carries until the result.
+    let each =
+        (input as f64 * 5.0 + 25.0 + cache_read as f64 * 0.5 + cache_write as f64 * 6.25) / 1e6;
+    let estimate = run["estimate_usd"].as_f64().unwrap();
+    assert!(
+        (estimate - each * answers as f64).abs() < 1e-9,
+        "{estimate} for {answers} answers"
+    );
+    // Every answer reported the same usage; the CLI's totals are stored as they are.
     let stored = [
         "input_tokens",
         "output_tokens",
@@ -600,4 +609,35 @@ fn real_cli_reviewer_asks_for_changes_then_approves() {
         git(&repo.root, &["show", &format!("{branch}:state.txt")]),
         "addressed"
     );
+}
+
+#[test]
+fn real_cli_stopping_at_its_budget_parks_the_issue_with_the_reason() {
+    let Some((repo, _api)) = setup() else { return };
+    // The CLI prices each mock answer at about $0.006, so it stops itself after the second;
+    // the model is priced at 0 here so that the runner's own estimate never stops it first.
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[budget]\nper_run_usd = 0.007\n[prices.\"claude-opus-5-5\"]\ninput = 0.0\noutput = 0.0\n",
+    )
+    .unwrap();
+    let id = repo.add(&["Say hello [scenario:implement]", "--ready"]);
+    let out = repo.run(&["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issue = repo.show(id);
+    let comment = last_comment(&issue);
+    assert_eq!(issue["status"], "blocked", "{comment}");
+    let run = &issue["runs"][0];
+    assert_eq!(run["outcome"], "stopped", "{run}");
+    assert!(
+        comment.contains("stopped by Claude Code at its per-run budget")
+            && comment.contains("Reached maximum budget ($0.007)"),
+        "{comment}"
+    );
+    assert_eq!(run["estimate_usd"].as_f64(), Some(0.0), "{run}");
+    assert!(run["cost_usd"].as_f64().unwrap() > 0.007, "{run}");
 }

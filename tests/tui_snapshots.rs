@@ -3,7 +3,7 @@
 mod tui_support;
 
 use autopilot_tui::domain::RunOutcome;
-use autopilot_tui::runner::{LineKind, RunnerEvent};
+use autopilot_tui::runner::{Estimate, LineKind, RunnerEvent};
 use autopilot_tui::store::PauseState;
 use autopilot_tui::ui::app::Level;
 use autopilot_tui::ui::app::{update, App};
@@ -50,7 +50,8 @@ fn board_200x50_with_panes() {
     a.on_runner(RunnerEvent::Progress {
         run_id: 21,
         turns: Some(7),
-        cost_usd: Some(0.42),
+        cost_usd: None,
+        estimate: Some(Estimate::Usd(0.42)),
     });
     a.on_runner(started(1, 22, 5, "Onboarding copy is confusing"));
     a.on_runner(output(
@@ -60,6 +61,48 @@ fn board_200x50_with_panes() {
     ));
     a.set_now(a.now() + 65_000);
     insta::assert_snapshot!(render(&a).backend());
+}
+
+#[test]
+fn the_estimate_is_marked_until_the_reported_cost_replaces_it() {
+    let mut a = app(200, 50);
+    load_board(&mut a, sample_cards());
+    a.on_runner(started(0, 21, 6, "Parse config overrides from env"));
+    let progress = |cost_usd, estimate| RunnerEvent::Progress {
+        run_id: 21,
+        turns: None,
+        cost_usd,
+        estimate,
+    };
+    a.on_runner(progress(None, Some(Estimate::Unknown)));
+    let screen = render(&a).backend().to_string();
+    assert!(
+        screen.contains("· cost unknown until the result"),
+        "{screen}"
+    );
+    a.on_runner(progress(None, Some(Estimate::Usd(1.234))));
+    let screen = render(&a).backend().to_string();
+    assert!(screen.contains("· est. ~$1.23"), "the pane: {screen}");
+    assert!(
+        screen.contains("▶ box-1 · 0s · ~$1.23"),
+        "the card: {screen}"
+    );
+    // The result's reported cost: no marker, and a later estimate does not bring it back.
+    a.on_runner(progress(Some(0.987), None));
+    a.on_runner(progress(None, Some(Estimate::Usd(2.0))));
+    let screen = render(&a).backend().to_string();
+    assert!(
+        screen.contains("▶ box-1 · 0s · $0.99"),
+        "the card: {screen}"
+    );
+    assert!(
+        screen.contains("running · box-1 · 0s · $0.99"),
+        "the pane: {screen}"
+    );
+    assert!(
+        !screen.contains('~') && !screen.contains("est."),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -212,6 +255,7 @@ fn narrow_panes_keep_their_titles() {
             run_id: run,
             turns: Some(12),
             cost_usd: Some(1.25),
+            estimate: None,
         });
     }
     insta::assert_snapshot!(render(&a).backend());

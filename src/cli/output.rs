@@ -93,7 +93,9 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
         writeln!(out, "\n── runs ──")?;
         for r in &d.runs {
             let outcome = r.outcome.map_or("running", |o| o.as_str());
-            let cost = r.cost_usd.map(|c| format!(" ${c:.4}")).unwrap_or_default();
+            let cost = (r.cost_usd.map(|c| format!(" ${c:.4}")))
+                .or_else(|| r.estimate_usd.map(|e| format!(" ~${e:.4} (estimate)")))
+                .unwrap_or_default();
             let turns = r.turns.map(|t| format!(" {t} turns")).unwrap_or_default();
             writeln!(
                 out,

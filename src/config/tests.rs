@@ -208,3 +208,70 @@ fn budget_caps_must_be_positive_dollars_and_on_exceed_a_known_word() {
         assert!(err.contains(named), "{text}: {err}");
     }
 }
+
+#[test]
+fn prices_extend_the_table_layer_by_model_and_refuse_nonsense_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        "[prices.\"claude-sonnet-4-5\"]\ninput = 2.0\noutput = 10.0\n\
+         [prices.mock]\ninput = 1.0\noutput = 1.0\n",
+    )
+    .unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let env = env_of(&[("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap())]);
+    let load = |text: &str| {
+        std::fs::write(repo.join(REPO_FILE), text).unwrap();
+        Config::load(Paths::for_repo(&repo, None), &env)
+    };
+    let cfg = load("[prices.mock]\ninput = 4.0\noutput = 8.0\ncache_read = 0.5\n").unwrap();
+    let table = cfg.runner_settings(None).prices;
+    let sonnet = table.price("claude-sonnet-4-5-20250929").unwrap();
+    assert_eq!(
+        (sonnet.input, sonnet.output),
+        (2.0, 10.0),
+        "the user's file"
+    );
+    assert!((sonnet.cache_write - 2.5).abs() < 1e-12, "1.25 times input");
+    let mock = table.price("mock-model").unwrap();
+    assert_eq!((mock.input, mock.output, mock.cache_read), (4.0, 8.0, 0.5));
+    assert_eq!(table.price("claude-haiku-4-5").map(|p| p.input), Some(1.0));
+    for (text, named) in [
+        (
+            "[prices.m]\ninput = -1.0\noutput = 1.0\n",
+            "[prices.\"m\"] input",
+        ),
+        (
+            "[prices.m]\ninput = 1.0\noutput = inf\n",
+            "[prices.\"m\"] output",
+        ),
+        (
+            "[prices.m]\ninput = 1\noutput = 1\ncache_write = nan\n",
+            "cache_write",
+        ),
+        (
+            "[prices.m]\ninput = 1.0\noutput = 1.0\nbatch = 0.5\n",
+            "batch",
+        ),
+        ("[prices.m]\ninput = 1.0\n", "output"),
+        (
+            "[prices.\" \"]\ninput = 1.0\noutput = 1.0\n",
+            "model id or prefix",
+        ),
+    ] {
+        let err = format!("{:#}", load(text).unwrap_err());
+        assert!(err.contains(named), "{text}: {err}");
+        assert!(err.contains(REPO_FILE), "names the file: {err}");
+    }
+}
+
+#[test]
+fn the_per_run_cap_reaches_claude_and_the_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(REPO_FILE), "[budget]\nper_run_usd = 2.5\n").unwrap();
+    let cfg = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap();
+    assert_eq!(cfg.runner_settings(None).per_run_usd, Some(2.5));
+}

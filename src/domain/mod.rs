@@ -3,6 +3,7 @@
 
 pub mod clock;
 mod event;
+pub mod pricing;
 mod printable;
 pub mod redact;
 pub mod sanitize;

@@ -345,6 +345,8 @@ pub struct Run {
     pub error: Option<String>,
     /// Cost reported by the agent.
     pub cost_usd: Option<f64>,
+    /// The live estimate while it ran (the reported cost, when there is one, is the cost).
+    pub estimate_usd: Option<f64>,
     /// Turns reported by the agent.
     pub turns: Option<i64>,
     /// Duration reported by the agent.

@@ -148,6 +148,12 @@ pub(super) async fn drive_agent(
         slot: ctx.slot,
         run_id,
         adapter: Arc::clone(&r.adapter),
+        live: super::estimate::Live::new(
+            Arc::clone(&s.prices),
+            s.per_run_usd,
+            ctx.stop.clone(),
+            ctx.reason.clone(),
+        ),
     };
     let ingest = Ingest::new(
         Arc::clone(&r.adapter),

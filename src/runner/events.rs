@@ -35,8 +35,10 @@ pub enum RunnerEvent {
         run_id: i64,
         /// Turns so far.
         turns: Option<i64>,
-        /// Cost so far.
+        /// Cost the agent reported (in its result).
         cost_usd: Option<f64>,
+        /// The live estimate, when it changed (the reported cost replaces it).
+        estimate: Option<Estimate>,
     },
     /// A run ended and its issue moved.
     RunFinished {
@@ -61,6 +63,15 @@ pub enum RunnerEvent {
     ProblemCleared,
     /// Claiming was paused or resumed.
     Paused(bool),
+}
+
+/// What a running run has cost so far, estimated from its token usage and the price table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Estimate {
+    /// About this much, in USD (output is undercounted until each response ends).
+    Usd(f64),
+    /// Some usage is of a model the price table does not know: no guess until the result.
+    Unknown,
 }
 
 /// What watchers can ask a runner to do.

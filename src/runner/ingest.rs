@@ -11,6 +11,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::agent::{Adapter, AgentEvent};
+use super::estimate::Live;
 use super::events::{LineKind, PaneLine, RunnerEvent};
 use super::outcome::Observed;
 use super::process::{LineSplitter, MAX_LINE_BYTES};
@@ -231,6 +232,8 @@ pub(super) struct Writer {
     pub run_id: i64,
     /// Renders the events for the pane.
     pub adapter: Arc<dyn Adapter>,
+    /// The live cost estimate and the per-run cap.
+    pub live: Live,
 }
 
 /// One process's output pipeline, running: the reader task (it returns the output's tail,
@@ -298,6 +301,7 @@ async fn write_output(
         slot,
         run_id,
         adapter,
+        mut live,
     } = w;
     let mut observed = Observed::default();
     let mut out = Unsaved::new(seq);
@@ -307,7 +311,14 @@ async fn write_output(
             tokio::time::sleep(backoff).await;
             Wake::Retry
         } else if out.is_empty() {
-            chunks.recv().await.map_or(Wake::Closed, Wake::Chunk)
+            match live.unstored_for() {
+                None => chunks.recv().await.map_or(Wake::Closed, Wake::Chunk),
+                // An estimate held back by the throttle is stored even if no more output comes.
+                Some(wait) => tokio::select! {
+                    c = chunks.recv() => c.map_or(Wake::Closed, Wake::Chunk),
+                    () = tokio::time::sleep(wait) => Wake::Estimate,
+                },
+            }
         } else {
             // Unsaved lines wait for the next batch or the next retry, whichever is first.
             tokio::select! {
@@ -323,10 +334,19 @@ async fn write_output(
                         Err(_) => break,
                     }
                 }
-                out.take(chunk, adapter.as_ref(), &mut observed, &events, run_id);
+                out.take(
+                    chunk,
+                    adapter.as_ref(),
+                    (&mut observed, &mut live),
+                    &events,
+                    run_id,
+                );
+                live.check_cap();
+                live.store(&db, run_id, false).await;
             }
             Wake::Closed => open = false,
             Wake::Retry => backoff = (backoff * 2).min(RETRY_MAX),
+            Wake::Estimate => live.store(&db, run_id, false).await,
         }
         if out.is_empty() {
             if open {
@@ -363,6 +383,7 @@ async fn write_output(
             }
         }
     }
+    live.store(&db, run_id, true).await;
     (out.seq, observed)
 }
 
@@ -371,6 +392,8 @@ enum Wake {
     Chunk(Chunk),
     Closed,
     Retry,
+    /// The throttled estimate is due to be stored.
+    Estimate,
 }
 
 /// Output read but not yet stored: the transcript lines, the pane lines they become once
@@ -413,7 +436,7 @@ impl Unsaved {
         &mut self,
         chunk: Chunk,
         adapter: &dyn Adapter,
-        observed: &mut Observed,
+        (observed, live): (&mut Observed, &mut Live),
         events: &tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
         run_id: i64,
     ) {
@@ -430,6 +453,7 @@ impl Unsaved {
                         }
                         _ => {}
                     }
+                    live.observe(&ev);
                     observed.observe(ev);
                 }
                 Item::Note(text) => self.pane.push(PaneLine {
@@ -438,11 +462,13 @@ impl Unsaved {
                 }),
             }
         }
-        if observed.turns != turns_before {
+        let estimate = live.changed();
+        if observed.turns != turns_before || estimate.is_some() {
             let _ = events.send(RunnerEvent::Progress {
                 run_id,
                 turns: Some(observed.turns),
                 cost_usd: None,
+                estimate,
             });
         }
         if let Some((turns, cost_usd)) = cost {
@@ -450,6 +476,7 @@ impl Unsaved {
                 run_id,
                 turns,
                 cost_usd,
+                estimate: None,
             });
         }
     }
@@ -518,75 +545,5 @@ impl Unsaved {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use crate::store::NewIssue;
-
-    fn chunk(lines: &[&str]) -> Chunk {
-        let mut c = Chunk::default();
-        for l in lines {
-            c.transcript.push(1, l.as_bytes());
-        }
-        c
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.db");
-        let db = Db::open(&path, Redactor::builtin()).await.unwrap();
-        let run = db
-            .call(|s| {
-                s.set_lock_timeout(Duration::from_millis(100))?;
-                let new = NewIssue {
-                    title: "t".into(),
-                    ..NewIssue::default()
-                };
-                let issue = s.create_issue(&new, "me")?;
-                s.start_run(issue.id, "agent", 0, "host")
-            })
-            .await
-            .unwrap();
-        let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let (mut out, mut observed) = (Unsaved::new(0), Observed::default());
-        let adapter = crate::runner::agent::renderer(None);
-        // Another process holds the write lock past the timeout.
-        let blocker = rusqlite::Connection::open(&path).unwrap();
-        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-        out.take(
-            chunk(&["one", "two"]),
-            &*adapter,
-            &mut observed,
-            &events,
-            run,
-        );
-        assert!(out.store(&db, run).await.is_err());
-        assert_eq!(out.lines(), 2, "kept for the next try");
-        out.take(chunk(&["three"]), &*adapter, &mut observed, &events, run);
-        assert!(out.store(&db, run).await.is_err());
-        assert_eq!(out.lines(), 3);
-        out.drop_all();
-        out.take(chunk(&["four"]), &*adapter, &mut observed, &events, run);
-        blocker.execute_batch("COMMIT").unwrap();
-
-        let shown = out.store(&db, run).await.unwrap();
-        let stored: Vec<String> = db
-            .call(move |s| s.transcript(run, -1, i64::MAX))
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|l| String::from_utf8_lossy(&l.line).into_owned())
-            .collect();
-        assert_eq!(stored.len(), 2, "{stored:?}");
-        assert!(
-            stored[0].contains("3 line(s) of output were dropped here"),
-            "{stored:?}"
-        );
-        assert_eq!(stored[1], "four");
-        assert!(shown[0].text.contains("3 line(s)"));
-        assert_eq!(out.seq, 2);
-        assert!(out.is_empty());
-    }
-}
+#[path = "ingest_tests.rs"]
+mod tests;

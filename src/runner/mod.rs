@@ -7,6 +7,7 @@ pub mod budget;
 mod db;
 mod drive;
 mod error;
+mod estimate;
 pub mod events;
 pub mod git;
 mod ingest;
@@ -30,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use db::Db;
 pub use error::RunnerError;
-pub use events::{LineKind, PaneLine, RunnerCommand, RunnerEvent};
+pub use events::{Estimate, LineKind, PaneLine, RunnerCommand, RunnerEvent};
 
 use agent::Adapter;
 
@@ -79,6 +80,10 @@ pub struct RunnerSettings {
     pub review: review::reviewer::Reviewer,
     /// `[budget]`: the daily and per-issue caps, and what the daily one does to running agents.
     pub budget: budget::Budget,
+    /// Token prices for the live cost estimate.
+    pub prices: Arc<crate::domain::pricing::PriceTable>,
+    /// `[budget] per_run_usd`: a run whose estimate reaches it is stopped.
+    pub per_run_usd: Option<f64>,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the

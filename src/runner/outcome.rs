@@ -282,11 +282,16 @@ fn find_blocked(text: &str) -> Option<String> {
     None
 }
 
+/// The result subtype of Claude Code stopping at its `--max-budget-usd`.
+const BUDGET_STOP: &str = "error_max_budget_usd";
+
 /// What a run amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// A person or a limit stopped it.
     Stopped(String),
+    /// Claude Code stopped itself at `--max-budget-usd`; the text says what it reported.
+    OverBudget(String),
     /// The API refused for rate or usage limits: the whole queue should wait, not this issue.
     RateLimited {
         /// What the agent said.
@@ -318,6 +323,13 @@ pub fn decide(
     }
     if let Some(limited) = rate_limited(obs) {
         return limited;
+    }
+    if let Some(r) = obs.result.as_ref().filter(|r| r.subtype == BUDGET_STOP) {
+        let mut said = r.errors.join("; ");
+        if let Some(usd) = r.cost_usd {
+            said = format!("{said} (reported cost ${usd:.2})");
+        }
+        return Verdict::OverBudget(said.trim().to_string());
     }
     let result_error = obs.result.as_ref().filter(|r| r.is_error).map(|r| {
         let mut parts = Vec::new();
@@ -362,6 +374,19 @@ mod tests {
     use super::*;
     use crate::runner::agent::claude::parse_line;
     use crate::runner::agent::AgentResult;
+
+    #[test]
+    fn claude_stopping_at_its_budget_is_over_budget_not_failed() {
+        let mut obs = Observed::default();
+        let line = br#"{"type":"result","subtype":"error_max_budget_usd","is_error":true,"errors":["Reached maximum budget ($0.5)"],"total_cost_usd":0.61,"num_turns":3}"#;
+        for ev in parse_line(line) {
+            obs.observe(ev);
+        }
+        assert_eq!(
+            decide(&obs, Some(1), None, true, true),
+            Verdict::OverBudget("Reached maximum budget ($0.5) (reported cost $0.61)".into())
+        );
+    }
 
     fn observe_fixture(name: &str) -> Observed {
         let path = format!(

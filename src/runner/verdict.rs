@@ -126,6 +126,17 @@ pub(super) fn ending(
             ))],
             ..RunEnd::default()
         },
+        Verdict::OverBudget(said) => RunEnd {
+            outcome: Some(RunOutcome::Stopped),
+            error: Some(format!("stopped by Claude Code at its per-run budget: {said}")),
+            move_to: Some((Status::Blocked, Actor::System)),
+            comments: vec![system(format!(
+                "The run was stopped by Claude Code at its per-run budget (--max-budget-usd, from [budget] per_run_usd): {said}. \
+                 The partial transcript is kept and the worktree is at {worktree}. To let a run spend more, raise per_run_usd \
+                 under [budget] in autopilot.toml; then comment to hand it back to ready."
+            ))],
+            ..RunEnd::default()
+        },
         Verdict::Failed(error) => failed(error, stderr_tail),
         Verdict::Blocked(question) => RunEnd {
             outcome: Some(RunOutcome::Blocked),
@@ -259,6 +270,19 @@ mod tests {
 
     fn end_of(verdict: Verdict) -> Ending {
         ending(verdict, "agent-1", "/wt/7", Some("boom\n".into()))
+    }
+
+    #[test]
+    fn claudes_budget_stop_blocks_the_issue_naming_the_setting() {
+        let end = now(end_of(Verdict::OverBudget(
+            "over $2 (reported cost $2.01)".into(),
+        )));
+        assert_eq!(end.outcome, Some(RunOutcome::Stopped));
+        assert_eq!(end.move_to, Some((Status::Blocked, Actor::System)));
+        let text = body(&end);
+        assert!(text.contains("over $2 (reported cost $2.01)"), "{text}");
+        assert!(text.contains("raise per_run_usd under [budget]"), "{text}");
+        assert!(text.contains("/wt/7"), "{text}");
     }
 
     #[test]

@@ -127,7 +127,7 @@ const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
      (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
-     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model";
+     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
@@ -148,6 +148,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         outcome: outcome.and_then(|o| o.parse().ok()),
         error: r.get(10)?,
         cost_usd: r.get(11)?,
+        estimate_usd: r.get(21)?,
         turns: r.get(12)?,
         duration_ms: r.get(13)?,
         input_tokens: r.get(16)?,

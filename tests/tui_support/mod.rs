@@ -114,7 +114,8 @@ pub fn sample_cards() -> Vec<Card> {
         live: Some(LiveInfo {
             agent: "box-1".into(),
             started_at: NOW - 192_000,
-            cost_usd: Some(0.42),
+            cost_usd: None,
+            estimate_usd: Some(0.42),
         }),
         review: Default::default(),
     });
@@ -212,6 +213,7 @@ pub fn sample_detail() -> IssueDetail {
         outcome,
         error: None,
         cost_usd: cost,
+        estimate_usd: None,
         turns,
         duration_ms: outcome.map(|_| 200_000),
         input_tokens: cost.map(|_| 12_400),

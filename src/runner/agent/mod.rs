@@ -228,6 +228,7 @@ pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
             max_turns: None,
             allowed_tools: Vec::new(),
             extra_args: Vec::new(),
+            max_budget_usd: None,
         }),
     }
 }

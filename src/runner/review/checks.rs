@@ -288,6 +288,12 @@ async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ra
         slot: ctx.slot,
         run_id,
         adapter: renderer,
+        live: crate::runner::estimate::Live::new(
+            Arc::clone(&s.prices),
+            None,
+            tokio_util::sync::CancellationToken::new(),
+            Default::default(),
+        ),
     };
     let Pipeline {
         mut reader,

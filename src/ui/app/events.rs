@@ -166,7 +166,8 @@ impl App {
                 run_id,
                 turns,
                 cost_usd,
-            } => self.panes.progress(run_id, turns, cost_usd),
+                estimate,
+            } => self.panes.progress(run_id, turns, cost_usd, estimate),
             RunnerEvent::RunFinished {
                 run_id, outcome, ..
             } => {

@@ -294,6 +294,7 @@ mod tests {
                 outcome: None,
                 error: None,
                 cost_usd: None,
+                estimate_usd: None,
                 turns: None,
                 duration_ms: None,
                 input_tokens: None,

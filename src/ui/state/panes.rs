@@ -41,8 +41,10 @@ pub struct Pane {
     pub ended: Option<Millis>,
     /// Turns so far.
     pub turns: Option<i64>,
-    /// Cost so far.
+    /// Cost the agent reported (at its end).
     pub cost: Option<f64>,
+    /// The live estimate while it runs.
+    pub estimate: Option<crate::runner::Estimate>,
     /// The newest lines, at most `PANE_CAPACITY`.
     pub lines: VecDeque<PaneLine>,
     /// Lines scrolled up from the bottom (0 = tail).
@@ -152,6 +154,7 @@ impl Panes {
             ended: None,
             turns: None,
             cost: None,
+            estimate: None,
             lines: VecDeque::new(),
             scroll: 0,
             follow: true,
@@ -176,11 +179,18 @@ impl Panes {
         }
     }
 
-    /// Turns and cost so far (None keeps what is known).
-    pub(crate) fn progress(&mut self, run_id: i64, turns: Option<i64>, cost: Option<f64>) {
+    /// Turns, reported cost and estimate so far (None keeps what is known).
+    pub(crate) fn progress(
+        &mut self,
+        run_id: i64,
+        turns: Option<i64>,
+        cost: Option<f64>,
+        estimate: Option<crate::runner::Estimate>,
+    ) {
         if let Some(p) = self.run_mut(run_id) {
             p.turns = turns.or(p.turns);
             p.cost = cost.or(p.cost);
+            p.estimate = estimate.or(p.estimate);
         }
     }
 

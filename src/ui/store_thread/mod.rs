@@ -70,8 +70,10 @@ pub struct LiveInfo {
     pub agent: String,
     /// Run start (epoch ms).
     pub started_at: Millis,
-    /// Cost so far.
+    /// Cost reported so far.
     pub cost_usd: Option<f64>,
+    /// The live estimate stored on the run.
+    pub estimate_usd: Option<f64>,
 }
 
 /// One card: the issue plus what its column shows about it.
@@ -307,6 +309,7 @@ fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
                 agent: one_line(&r.agent_id),
                 started_at: r.started_at,
                 cost_usd: r.cost_usd,
+                estimate_usd: r.estimate_usd,
             };
             (r.issue_id, live)
         })

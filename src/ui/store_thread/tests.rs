@@ -86,6 +86,7 @@ fn board_cards_carry_the_live_run_and_the_question() {
             agent: "agent-b".into(),
             started_at: started,
             cost_usd: None,
+            estimate_usd: None,
         })
     );
     assert_eq!(live.question, None);

@@ -200,13 +200,16 @@ fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
     let t = app.theme();
     let pane = app.panes().running_for(card.issue.id);
     let (agent, started, cost) = match (pane, &card.live) {
-        (Some(p), _) => (p.agent.clone(), p.started, p.cost),
-        (None, Some(l)) => (l.agent.clone(), l.started_at, l.cost_usd),
-        (None, None) => (card.issue.claimed_by.clone()?, app.now(), None),
+        (Some(p), _) => (p.agent.clone(), p.started, (p.cost, p.estimate)),
+        (None, Some(l)) => {
+            let estimate = l.estimate_usd.map(crate::runner::Estimate::Usd);
+            (l.agent.clone(), l.started_at, (l.cost_usd, estimate))
+        }
+        (None, None) => (card.issue.claimed_by.clone()?, app.now(), (None, None)),
     };
     let mut text = format!(" ▶ {agent} · {}", elapsed(app.now() - started));
-    if let Some(c) = cost {
-        text.push_str(&format!(" · ${c:.2}"));
+    if let Some(c) = super::cost_text(cost.0, cost.1, false) {
+        text.push_str(&format!(" · {c}"));
     }
     Some(Line::from(Span::styled(text, t.col_in_progress)))
 }

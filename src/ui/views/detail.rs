@@ -114,8 +114,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         if let Some(turns) = r.turns {
             text.push_str(&format!(" · {turns} turns"));
         }
-        if let Some(c) = r.cost_usd {
-            text.push_str(&format!(" · ${c:.2}"));
+        let estimate = r.estimate_usd.map(crate::runner::Estimate::Usd);
+        if let Some(c) = super::cost_text(r.cost_usd, estimate, r.ended_at.is_none()) {
+            text.push_str(&format!(" · {c}"));
         }
         text.push_str(&format!(" · {} lines", r.transcript_lines));
         lines.push(Line::styled(

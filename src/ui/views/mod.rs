@@ -52,6 +52,24 @@ pub fn elapsed(ms: Millis) -> String {
     }
 }
 
+/// A run's cost for a title or a card: the reported figure (`$0.42`), else the live estimate
+/// marked as one (`~$0.42`, with `est.` in front when `long`), else, long only, that the
+/// price of its model is unknown.
+pub fn cost_text(
+    reported: Option<f64>,
+    estimate: Option<crate::runner::Estimate>,
+    long: bool,
+) -> Option<String> {
+    use crate::runner::Estimate;
+    match (reported, estimate) {
+        (Some(c), _) => Some(format!("${c:.2}")),
+        (None, Some(Estimate::Usd(e))) if long => Some(format!("est. ~${e:.2}")),
+        (None, Some(Estimate::Usd(e))) => Some(format!("~${e:.2}")),
+        (None, Some(Estimate::Unknown)) if long => Some("cost unknown until the result".into()),
+        _ => None,
+    }
+}
+
 /// Cuts `text` to `width` terminal cells, ending with `…` when something was cut.
 pub fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     use unicode_width::UnicodeWidthStr;

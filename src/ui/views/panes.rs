@@ -68,8 +68,8 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
     if let Some(turns) = p.turns {
         extras.push((0, Span::styled(format!(" · {turns} turns"), t.muted)));
     }
-    if let Some(c) = p.cost {
-        extras.push((2, Span::styled(format!(" · ${c:.2}"), t.muted)));
+    if let Some(c) = super::cost_text(p.cost, p.estimate, true) {
+        extras.push((2, Span::styled(format!(" · {c}"), t.muted)));
     }
     let fixed = vec![
         Span::styled(format!(" #{} ", p.issue_id), t.accent),

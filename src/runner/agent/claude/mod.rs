@@ -34,6 +34,8 @@ pub struct Claude {
     pub allowed_tools: Vec<String>,
     /// Extra arguments appended last.
     pub extra_args: Vec<String>,
+    /// `--max-budget-usd` (`[budget] per_run_usd`), when set.
+    pub max_budget_usd: Option<f64>,
 }
 
 impl Claude {
@@ -55,6 +57,10 @@ impl Claude {
         if let Some(turns) = self.max_turns {
             args.push("--max-turns".into());
             args.push(turns.to_string());
+        }
+        if let Some(usd) = self.max_budget_usd {
+            args.push("--max-budget-usd".into());
+            args.push(usd.to_string());
         }
         if !self.allowed_tools.is_empty() {
             args.push(format!("--allowedTools={}", self.allowed_tools.join(",")));
@@ -189,6 +195,7 @@ mod tests {
             max_turns: Some(5),
             allowed_tools: vec!["Write".into(), "Bash(cargo:*)".into()],
             extra_args: vec!["--foo".into()],
+            max_budget_usd: Some(2.5),
         };
         let req = AgentRequest {
             prompt: "do it".into(),
@@ -212,6 +219,8 @@ mod tests {
                 "m",
                 "--max-turns",
                 "5",
+                "--max-budget-usd",
+                "2.5",
                 "--allowedTools=Write,Bash(cargo:*)",
                 "--resume",
                 "sid",
@@ -255,6 +264,7 @@ mod tests {
             max_turns: None,
             allowed_tools: Vec::new(),
             extra_args: Vec::new(),
+            max_budget_usd: None,
         };
         let args = |model: Option<&str>, effort, kind| {
             let req = AgentRequest {

@@ -155,7 +155,7 @@ async fn reviewed(rc: &RunContext<'_>, ws: &Workspace, cycles_before: u32) -> (R
             rc.runner.adapter.reports_result(),
         );
         match verdict {
-            Verdict::Stopped(why) => RunEnd {
+            Verdict::Stopped(why) | Verdict::OverBudget(why) => RunEnd {
                 error: Some(why.clone()),
                 ..to_review(answer::stopped(&why), RunOutcome::Stopped)
             },
