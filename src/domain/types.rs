@@ -304,12 +304,25 @@ impl std::ops::AddAssign for Tokens {
 
 /// What a run used, as the agent reported it. Boxed where it travels: most runs' values are
 /// small, and this would double the size of every event and run end.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunUsage {
     /// Its tokens, when the agent counted any.
     pub tokens: Option<Tokens>,
     /// The model that did most of the work.
     pub model: Option<String>,
+    /// Each model's share when the agent reported several (Claude Code's `modelUsage`).
+    pub by_model: Vec<ModelTokens>,
+}
+
+/// One model's share of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelTokens {
+    /// The model id as the agent named it.
+    pub model: String,
+    /// Its tokens.
+    pub tokens: Tokens,
+    /// Its cost, when the agent priced it.
+    pub cost_usd: Option<f64>,
 }
 
 /// One agent run on an issue.

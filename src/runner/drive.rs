@@ -58,7 +58,11 @@ impl Attempt {
         end.duration_ms = result.and_then(|r| r.duration_ms);
         let (tokens, model) = (self.observed.tokens(), self.observed.model());
         if tokens.is_some() || model.is_some() {
-            end.usage = Some(Box::new(RunUsage { tokens, model }));
+            end.usage = Some(Box::new(RunUsage {
+                tokens,
+                model,
+                by_model: self.observed.by_model(),
+            }));
         }
         if end.stderr_tail.is_none() {
             end.stderr_tail = self.stderr_tail();

@@ -131,6 +131,13 @@ impl Observed {
             .or_else(|| self.model.clone())
     }
 
+    /// Each model's share, when the result reported several.
+    pub fn by_model(&self) -> Vec<crate::domain::ModelTokens> {
+        self.result_usage()
+            .map(|u| u.by_model.clone())
+            .unwrap_or_default()
+    }
+
     fn result_usage(&self) -> Option<&crate::domain::RunUsage> {
         self.result.as_ref().and_then(|r| r.usage.as_deref())
     }

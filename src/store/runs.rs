@@ -291,6 +291,23 @@ impl Store {
                     model,
                 ],
             )?;
+            for share in end.usage.iter().flat_map(|u| &u.by_model) {
+                let t = share.tokens;
+                tx.execute(
+                    "INSERT OR REPLACE INTO run_models (run_id, model, input_tokens, output_tokens,
+                         cache_read_tokens, cache_write_tokens, cost_usd)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        run_id,
+                        red.text(&share.model),
+                        t.input,
+                        t.output,
+                        t.cache_read,
+                        t.cache_write,
+                        share.cost_usd
+                    ],
+                )?;
+            }
             if let Some(sid) = &end.session_id {
                 tx.execute(
                     "UPDATE issues SET session_id = ?2 WHERE id = ?1",

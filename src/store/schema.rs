@@ -156,4 +156,18 @@ ALTER TABLE issues ADD COLUMN effort TEXT;
 ALTER TABLE runs   ADD COLUMN estimate_usd REAL;
 ALTER TABLE issues ADD COLUMN budget_usd   REAL;
 ",
+    // 10: each model's share of a run, when the agent reported several (side calls often use a
+    // smaller model), so spend per model is what each model cost
+    r"
+CREATE TABLE run_models (
+    run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model              TEXT    NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    cost_usd           REAL,
+    PRIMARY KEY (run_id, model)
+) WITHOUT ROWID;
+",
 ];

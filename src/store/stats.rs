@@ -121,14 +121,14 @@ impl Store {
     /// Totals and every grouping from one `GROUP BY` over the runs.
     fn add_groups(&self, since: Option<Millis>, stats: &mut Stats) -> Result<()> {
         let sql = format!(
-            "SELECT COALESCE(r.outcome, 'running'), i.kind, COALESCE(r.model, 'unknown'),
+            "SELECT COALESCE(r.outcome, 'running'), i.kind, '',
                     r.agent_id, count(*), TOTAL({RUN_SPEND}),
                     COALESCE(SUM(r.input_tokens), 0), COALESCE(SUM(r.output_tokens), 0),
                     COALESCE(SUM(r.cache_read_tokens), 0), COALESCE(SUM(r.cache_write_tokens), 0),
                     count(r.ended_at), TOTAL(r.ended_at - r.started_at)
              FROM runs r JOIN issues i ON i.id = r.issue_id
              WHERE ?1 IS NULL OR {RUN_WHEN} >= ?1
-             GROUP BY 1, 2, 3, 4"
+             GROUP BY 1, 2, 4"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![since], |r| {
@@ -144,9 +144,8 @@ impl Store {
                 duration_ms: r.get(11)?,
             })
         })?;
-        let (mut total, mut outcome, mut kind, mut model, mut agent) = (
+        let (mut total, mut outcome, mut kind, mut agent) = (
             Sums::default(),
-            BTreeMap::<String, Sums>::new(),
             BTreeMap::<String, Sums>::new(),
             BTreeMap::<String, Sums>::new(),
             BTreeMap::<String, Sums>::new(),
@@ -156,7 +155,6 @@ impl Store {
             total.add(&row);
             outcome.entry(row.outcome.clone()).or_default().add(&row);
             kind.entry(row.kind.clone()).or_default().add(&row);
-            model.entry(row.model.clone()).or_default().add(&row);
             agent.entry(row.agent.clone()).or_default().add(&row);
         }
         let t = total.finish();
@@ -173,9 +171,53 @@ impl Store {
             .map(|(k, u)| (k.clone(), u.runs))
             .collect();
         stats.per_kind = finish_all(kind);
-        stats.by_model = finish_all(model);
+        stats.by_model = finish_all(self.model_groups(since)?);
         stats.by_agent = finish_all(agent);
         Ok(())
+    }
+
+    /// Spend and tokens per model: a run the agent broke down by model (side calls on a smaller
+    /// one) counts in each model's group with that model's share; any other run counts whole
+    /// under its model. A run in two groups counts as a run (and its time) in both.
+    fn model_groups(&self, since: Option<Millis>) -> Result<BTreeMap<String, Sums>> {
+        let sql = format!(
+            "SELECT m.model, count(*), TOTAL(COALESCE(m.cost_usd, 0.0)),
+                    SUM(m.input_tokens), SUM(m.output_tokens),
+                    SUM(m.cache_read_tokens), SUM(m.cache_write_tokens),
+                    count(r.ended_at), TOTAL(r.ended_at - r.started_at)
+             FROM run_models m JOIN runs r ON r.id = m.run_id
+             WHERE ?1 IS NULL OR {RUN_WHEN} >= ?1
+             GROUP BY 1
+             UNION ALL
+             SELECT COALESCE(r.model, 'unknown'), count(*), TOTAL({RUN_SPEND}),
+                    COALESCE(SUM(r.input_tokens), 0), COALESCE(SUM(r.output_tokens), 0),
+                    COALESCE(SUM(r.cache_read_tokens), 0), COALESCE(SUM(r.cache_write_tokens), 0),
+                    count(r.ended_at), TOTAL(r.ended_at - r.started_at)
+             FROM runs r
+             WHERE (?1 IS NULL OR {RUN_WHEN} >= ?1)
+               AND NOT EXISTS (SELECT 1 FROM run_models m WHERE m.run_id = r.id)
+             GROUP BY 1"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![since], |r| {
+            Ok(GroupRow {
+                outcome: String::new(),
+                kind: String::new(),
+                model: r.get(0)?,
+                agent: String::new(),
+                runs: r.get(1)?,
+                cost: r.get(2)?,
+                tokens: [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?],
+                ended: r.get(7)?,
+                duration_ms: r.get(8)?,
+            })
+        })?;
+        let mut groups = BTreeMap::<String, Sums>::new();
+        for row in rows {
+            let row = row?;
+            groups.entry(row.model.clone()).or_default().add(&row);
+        }
+        Ok(groups)
     }
 
     /// Spend and runs per local day from `since` on, oldest first; days without runs are left

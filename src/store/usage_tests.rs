@@ -33,6 +33,7 @@ fn tokens_and_model_are_stored_with_the_end_and_costs_add_up() {
                 cache_write: 44,
             }),
             model: Some("claude-x\u{1b}[31m".into()),
+            ..RunUsage::default()
         })),
         ..RunEnd::default()
     };
@@ -122,6 +123,7 @@ fn a_database_from_before_the_token_columns_upgrades_and_keeps_its_runs() {
                 ..Tokens::default()
             }),
             model: Some("m".into()),
+            ..RunUsage::default()
         })),
         ..RunEnd::default()
     };
@@ -129,4 +131,64 @@ fn a_database_from_before_the_token_columns_upgrades_and_keeps_its_runs() {
     let new = store.run(run).unwrap();
     assert_eq!((new.input_tokens, new.output_tokens), (Some(1), Some(0)));
     assert_eq!(new.model.as_deref(), Some("m"));
+}
+
+#[test]
+fn each_models_share_is_stored_and_spend_per_model_splits_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("autopilot.db")).unwrap();
+    let id = claimed_issue(&mut store);
+    let share = |model: &str, input: i64, cost: f64| crate::domain::ModelTokens {
+        model: model.into(),
+        tokens: Tokens {
+            input,
+            output: 1,
+            ..Tokens::default()
+        },
+        cost_usd: Some(cost),
+    };
+    let split = store.start_run(id, "a-1", 0, "host").unwrap();
+    let end = RunEnd {
+        outcome: Some(RunOutcome::Implemented),
+        cost_usd: Some(0.75),
+        usage: Some(Box::new(RunUsage {
+            tokens: Some(Tokens {
+                input: 130,
+                output: 2,
+                ..Tokens::default()
+            }),
+            model: Some("big".into()),
+            by_model: vec![share("big", 100, 0.7), share("small", 30, 0.05)],
+        })),
+        ..RunEnd::default()
+    };
+    store.finish_run(split, "a-1", &end).unwrap();
+    let whole = store.start_run(id, "a-1", 0, "host").unwrap();
+    let end = RunEnd {
+        cost_usd: Some(0.5),
+        usage: Some(Box::new(RunUsage {
+            tokens: Some(Tokens {
+                input: 9,
+                ..Tokens::default()
+            }),
+            model: Some("big".into()),
+            ..RunUsage::default()
+        })),
+        ..RunEnd::default()
+    };
+    store.finish_run(whole, "a-1", &end).unwrap();
+
+    let s = store.stats(&StatsQuery::all_time()).unwrap();
+    assert_eq!(
+        s.total_cost_usd, 1.25,
+        "the run's reported total, not the shares"
+    );
+    let big = &s.by_model["big"];
+    assert_eq!((big.runs, big.cost_usd, big.input_tokens), (2, 1.2, 109));
+    let small = &s.by_model["small"];
+    assert_eq!(
+        (small.runs, small.cost_usd, small.input_tokens),
+        (1, 0.05, 30)
+    );
+    assert_eq!(s.by_model.len(), 2, "{:?}", s.by_model.keys());
 }

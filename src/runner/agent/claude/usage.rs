@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::domain::{RunUsage, Tokens};
+use crate::domain::{ModelTokens, RunUsage, Tokens};
 
 /// Token counts as the Messages API reports them (in assistant messages and the result).
 #[derive(Deserialize)]
@@ -50,18 +50,25 @@ pub(super) fn result_usage(
         return usage.map(|u| {
             Box::new(RunUsage {
                 tokens: Some(u.tokens()),
-                model: None,
+                ..RunUsage::default()
             })
         });
     };
     let mut total = Tokens::default();
-    for m in by_model.values() {
-        total += Tokens {
+    let mut shares = Vec::with_capacity(by_model.len());
+    for (name, m) in by_model {
+        let tokens = Tokens {
             input: m.input_tokens.unwrap_or(0),
             output: m.output_tokens.unwrap_or(0),
             cache_read: m.cache_read_input_tokens.unwrap_or(0),
             cache_write: m.cache_creation_input_tokens.unwrap_or(0),
         };
+        total += tokens;
+        shares.push(ModelTokens {
+            model: name.clone(),
+            tokens,
+            cost_usd: m.cost_usd.filter(|c| c.is_finite()),
+        });
     }
     let model = by_model
         .iter()
@@ -74,6 +81,7 @@ pub(super) fn result_usage(
     Some(Box::new(RunUsage {
         tokens: Some(total),
         model,
+        by_model: shares,
     }))
 }
 
@@ -166,6 +174,18 @@ mod tests {
         ]);
         assert_eq!(obs.tokens(), Some(tokens(140, 14, 7, 4)));
         assert_eq!(obs.model().as_deref(), Some("big"));
+        let shares: Vec<(String, Tokens, Option<f64>)> = obs
+            .by_model()
+            .into_iter()
+            .map(|m| (m.model, m.tokens, m.cost_usd))
+            .collect();
+        assert_eq!(
+            shares,
+            [
+                ("big".to_string(), tokens(100, 10, 7, 3), Some(0.5)),
+                ("small".to_string(), tokens(40, 4, 0, 1), Some(0.01))
+            ]
+        );
         // Only `usage`: its counts, and the model from the messages.
         let obs = observe(&[
             br#"{"type":"assistant","message":{"id":"a","model":"m1","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}"#,
