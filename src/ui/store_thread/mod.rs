@@ -384,10 +384,16 @@ fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> Store
     let live = live_runs(store);
     let mut pages = Vec::with_capacity(Status::ALL.len());
     for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
-        pages.push((*offset, store.issues_page(*status, filter, *offset, *limit)?));
+        pages.push((
+            *offset,
+            store.issues_page(*status, filter, *offset, *limit)?,
+        ));
     }
     // Every visible card's spend in one query.
-    let ids: Vec<i64> = pages.iter().flat_map(|(_, p)| p.iter().map(|i| i.id)).collect();
+    let ids: Vec<i64> = pages
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|i| i.id))
+        .collect();
     let spends = money::spends(store, &ids);
     let mut columns = Vec::with_capacity(Status::ALL.len());
     for (offset, issues) in pages {
@@ -397,10 +403,7 @@ fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> Store
             .into_iter()
             .map(|i| card(i, &live, &questions, &marks, &spends))
             .collect();
-        columns.push(ColumnWindow {
-            offset,
-            cards,
-        });
+        columns.push(ColumnWindow { offset, cards });
     }
     Ok(StoreReply::Board {
         gen,

@@ -79,7 +79,67 @@ fn fill_days(known: &[DaySpend], first: Date, last: Date) -> Vec<DaySpend> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{handle, StoreReply, StoreRequest};
     use super::*;
+    use crate::domain::Status;
+    use crate::runner::agent::renderer;
+    use crate::store::{NewIssue, RunEnd};
+
+    #[test]
+    fn cards_today_and_the_report_carry_what_runs_cost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+        let new = |title: &str| NewIssue {
+            title: title.into(),
+            ready: true,
+            ..NewIssue::default()
+        };
+        let costly = store
+            .create_issue(&new("Cost\u{1b}[2Jly"), "me")
+            .expect("add")
+            .id;
+        let free = store.create_issue(&new("Free"), "me").expect("add").id;
+        store.claim_next("a-1", 60_000).expect("claim");
+        let run = store.start_run(costly, "a-1", 0, "host").expect("run");
+        let end = RunEnd {
+            cost_usd: Some(1.25),
+            ..RunEnd::default()
+        };
+        store.finish_run(run, "a-1", &end).expect("finish");
+        // A running run counts by its estimate.
+        let running = store.start_run(costly, "a-1", 0, "host").expect("run");
+        store.set_run_estimate(running, 0.5).expect("estimate");
+        assert_eq!(today_spend(&store), 1.75);
+
+        let board = StoreRequest::Board {
+            gen: 1,
+            filter: String::new(),
+            windows: [(0, 10); Status::ALL.len()],
+        };
+        let (reply, _) = handle(&mut store, &board, "me", &*renderer(None));
+        let Some(StoreReply::Board { columns, .. }) = reply else {
+            panic!("not a board: {reply:?}");
+        };
+        let spend = |id: i64| {
+            columns
+                .iter()
+                .flat_map(|c| &c.cards)
+                .find(|c| c.issue.id == id)
+                .map(|c| c.spend_usd)
+        };
+        assert_eq!(spend(costly), Some(1.75));
+        assert_eq!(spend(free), Some(0.0));
+
+        let (reply, wrote) = handle(&mut store, &StoreRequest::Stats, "me", &*renderer(None));
+        assert!(!wrote);
+        let Some(StoreReply::Stats(r)) = reply else {
+            panic!("not stats: {reply:?}");
+        };
+        assert_eq!(r.days.len(), usize::try_from(CHART_DAYS).expect("days"));
+        assert_eq!(r.days.last().map(|d| d.cost_usd), Some(1.75));
+        assert_eq!(r.stats.top_issues[0].id, costly);
+        assert!(!r.stats.top_issues[0].title.contains('\u{1b}'));
+    }
 
     #[test]
     fn days_without_runs_are_filled_with_zeros() {

@@ -98,7 +98,9 @@ fn summary(t: &Theme, s: &Stats) -> Vec<Line<'static>> {
 fn bars(f: &mut Frame<'_>, t: &Theme, days: &[DaySpend], r: Rect) {
     let n = u16::try_from(days.len().max(1)).unwrap_or(u16::MAX);
     // Bars as wide as fit, 1 to 8 cells, one cell apart.
-    let width = (r.width.saturating_sub(1) / n).saturating_sub(1).clamp(1, 8);
+    let width = (r.width.saturating_sub(1) / n)
+        .saturating_sub(1)
+        .clamp(1, 8);
     let bars: Vec<Bar<'static>> = days
         .iter()
         .map(|d| {
@@ -173,8 +175,8 @@ fn costliest(f: &mut Frame<'_>, t: &Theme, view: &StatsView, r: Rect) {
         .map(|i| {
             let cost = format!("{:>8} ", usd(i.cost_usd));
             let id = format!("#{:<4} ", i.id);
-            let room = usize::from(r.width)
-                .saturating_sub(cost.chars().count() + id.chars().count() + 3);
+            let room =
+                usize::from(r.width).saturating_sub(cost.chars().count() + id.chars().count() + 3);
             ListItem::new(Line::from(vec![
                 Span::styled(cost, t.text),
                 Span::styled(id, t.accent),
