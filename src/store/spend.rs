@@ -2,6 +2,8 @@
 //! cost its agent reported, a running one with its live estimate, so a cap holds while work is
 //! still going on.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection};
 
 use super::{Result, Store};
@@ -34,6 +36,23 @@ impl Store {
     /// Everything one issue's runs have cost so far, running ones by their estimate.
     pub fn issue_spend(&self, issue_id: i64) -> Result<f64> {
         issue_spend_in(self.conn(), issue_id)
+    }
+
+    /// What each of `issue_ids` has cost so far (running runs by their estimate), in one query;
+    /// issues without a run are left out.
+    pub fn issue_spends(&self, issue_ids: &[i64]) -> Result<HashMap<i64, f64>> {
+        if issue_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // One constant statement (cached), the ids as a JSON array.
+        let sql = format!(
+            "SELECT issue_id, TOTAL({RUN_SPEND}) FROM runs
+             WHERE issue_id IN (SELECT value FROM json_each(?1)) GROUP BY issue_id"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let ids = serde_json::to_string(issue_ids)?;
+        let rows = stmt.query_map(params![ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Records a running run's live cost estimate; a run that has ended keeps its reported cost.
@@ -80,6 +99,10 @@ mod tests {
         store.set_run_estimate(running, 0.5).unwrap();
         assert_eq!(store.issue_spend(id).unwrap(), 0.75);
         assert_eq!(store.issue_spend(other).unwrap(), 0.0);
+        let spends = store.issue_spends(&[id, other, 999]).unwrap();
+        assert_eq!(spends.get(&id), Some(&0.75));
+        assert_eq!(spends.len(), 1, "issues without runs are left out");
+        assert!(store.issue_spends(&[]).unwrap().is_empty());
         assert_eq!(store.spend_since(before).unwrap(), 0.75);
         assert_eq!(store.spend_since(now_millis() + 60_000).unwrap(), 0.0);
     }

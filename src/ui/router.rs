@@ -41,6 +41,8 @@ pub enum Layer {
     Confirm,
     /// Typing into the board's filter.
     Filter,
+    /// The stats overlay.
+    Stats,
     /// Typing a search into the diff.
     DiffSearch,
     /// An issue's diff, over the board or the detail.
@@ -54,11 +56,12 @@ pub enum Layer {
 }
 
 /// The stack, top first.
-pub const STACK: [Layer; 9] = [
+pub const STACK: [Layer; 10] = [
     Layer::Overlay,
     Layer::Editor,
     Layer::Confirm,
     Layer::Filter,
+    Layer::Stats,
     Layer::DiffSearch,
     Layer::Diff,
     Layer::Transcript,
@@ -90,6 +93,8 @@ pub struct Open {
     pub confirm: bool,
     /// The board's filter is being typed into.
     pub filter: bool,
+    /// The stats overlay is open.
+    pub stats: bool,
     /// A diff is open.
     pub diff: bool,
     /// The diff's search is being typed into.
@@ -110,6 +115,7 @@ impl Open {
             Layer::Editor => self.editor,
             Layer::Confirm => self.confirm,
             Layer::Filter => self.filter,
+            Layer::Stats => self.stats,
             Layer::DiffSearch => self.diff_typing,
             Layer::Diff => self.diff,
             Layer::Transcript => self.transcript,
@@ -136,6 +142,7 @@ impl Open {
             Layer::Editor => Context::Editor,
             Layer::Confirm => Context::Confirm,
             Layer::Filter | Layer::DiffSearch => Context::Filter,
+            Layer::Stats => Context::Stats,
             Layer::Diff => Context::Diff,
             Layer::Transcript => Context::Transcript,
             Layer::Detail => Context::Detail,
@@ -176,6 +183,7 @@ mod tests {
             editor: false,
             confirm: false,
             filter: false,
+            stats: false,
             diff: false,
             diff_typing: false,
             transcript: false,

@@ -48,6 +48,7 @@ pub fn card(issue: Issue) -> Card {
         question: None,
         live: None,
         review: Default::default(),
+        spend_usd: 0.0,
     }
 }
 
@@ -118,12 +119,14 @@ pub fn sample_cards() -> Vec<Card> {
             estimate_usd: Some(0.42),
         }),
         review: Default::default(),
+        spend_usd: 0.0,
     });
     v.push(Card {
         issue: issue(7, "Migrate sessions table", Status::Blocked, Kind::Chore),
         question: Some("Should old sessions be deleted or archived?".into()),
         live: None,
         review: Default::default(),
+        spend_usd: 0.0,
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());

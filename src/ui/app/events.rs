@@ -43,6 +43,12 @@ impl App {
                 }
                 self.toast(Level::Ok, message, id);
             }
+            StoreReply::Spend(usd) => self.today_usd = usd,
+            StoreReply::Stats(report) => {
+                if let Some(v) = self.stats.as_mut() {
+                    v.set_report(*report);
+                }
+            }
             StoreReply::Failed(msg) => self.toast(Level::Error, msg, None),
             StoreReply::ChangesDraft { issue_id, text } => self.on_changes_draft(issue_id, text),
             StoreReply::Changed { events, pause } => {

@@ -25,7 +25,7 @@ impl App {
             Layer::Confirm => self.confirm_key(action),
             Layer::Filter => self.filter_key(action, key),
             Layer::DiffSearch => self.diff_search_key(action, key),
-            Layer::Diff | Layer::Transcript | Layer::Detail | Layer::Focus => {
+            Layer::Stats | Layer::Diff | Layer::Transcript | Layer::Detail | Layer::Focus => {
                 if let Some(action) = action {
                     update(self, action);
                 }

@@ -21,6 +21,7 @@ use super::state::editor::Editor;
 use super::state::help::HelpState;
 use super::state::inbox::Inbox;
 use super::state::panes::Panes;
+use super::state::stats::StatsView;
 use super::state::toasts::Toasts;
 use super::state::Hint;
 use super::store_thread::{Card, StoreRequest};
@@ -58,6 +59,12 @@ pub struct App {
     editor: Option<Editor>,
     help: Option<HelpState>,
     confirm: Option<Confirm>,
+    /// The stats overlay, when open.
+    stats: Option<StatsView>,
+    /// What today's runs cost so far (local day), as the store thread last said.
+    today_usd: f64,
+    /// `[budget] daily_usd`, shown next to today's spend.
+    daily_budget: Option<f64>,
     /// A condition the user must fix.
     banner: Option<String>,
     /// A runner runs in this process.
@@ -99,6 +106,9 @@ impl App {
             editor: None,
             help: None,
             confirm: None,
+            stats: None,
+            today_usd: 0.0,
+            daily_budget: None,
             banner: None,
             has_runner: false,
             pause: PauseState::default(),
@@ -218,6 +228,27 @@ impl App {
     /// The open question.
     pub fn confirm(&self) -> Option<&Confirm> {
         self.confirm.as_ref()
+    }
+
+    /// The stats overlay, when open.
+    pub fn stats(&self) -> Option<&StatsView> {
+        self.stats.as_ref()
+    }
+
+    /// What today's runs cost so far.
+    pub fn today_usd(&self) -> f64 {
+        self.today_usd
+    }
+
+    /// The daily budget, when one is configured.
+    pub fn daily_budget(&self) -> Option<f64> {
+        self.daily_budget
+    }
+
+    /// Sets the daily budget shown next to today's spend.
+    pub fn set_daily_budget(&mut self, usd: Option<f64>) {
+        self.daily_budget = usd;
+        self.dirty = true;
     }
 
     /// A condition the user must fix.
@@ -341,6 +372,7 @@ impl App {
             editor: self.editor.is_some(),
             confirm: self.confirm.is_some(),
             filter: self.board.is_typing(),
+            stats: self.stats.is_some(),
             diff: self.diff.is_some(),
             diff_typing: self.diff.as_ref().is_some_and(DiffView::is_typing),
             transcript: self
@@ -380,6 +412,7 @@ impl App {
                 (km.label(Context::Filter, Action::Close), "clear".into()),
             ],
             Layer::Diff => DiffView::hints(km),
+            Layer::Stats => StatsView::hints(km),
             Layer::Transcript => TranscriptView::hints(km),
             Layer::Detail => DetailView::hints(km),
             Layer::Focus => km
@@ -474,6 +507,9 @@ impl App {
         if let Some(d) = &self.detail {
             self.outbox
                 .push(Effect::Store(StoreRequest::Detail(d.id())));
+        }
+        if self.stats.is_some() {
+            self.outbox.push(Effect::Store(StoreRequest::Stats));
         }
     }
 }

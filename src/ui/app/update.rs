@@ -12,6 +12,7 @@ use crate::ui::state::cycle;
 use crate::ui::state::detail::{DetailStep, DetailView};
 use crate::ui::state::editor::{Editor, EditorPurpose};
 use crate::ui::state::help::HelpState;
+use crate::ui::state::stats::{StatsStep, StatsView};
 use crate::ui::state::Step;
 use crate::ui::store_thread::StoreRequest;
 
@@ -23,6 +24,7 @@ pub fn update(app: &mut App, action: Action) {
     let open = app.open_layers();
     for layer in open.stack().filter(|l| !l.is_modal()) {
         let step = match layer {
+            Layer::Stats => app.stats_action(action),
             Layer::Diff => app.diff_action(action),
             Layer::Transcript => app.transcript_action(action),
             Layer::Detail => app.detail_action(action),
@@ -41,6 +43,26 @@ impl App {
     /// A page of the detail and the transcript: the screen less header, borders and hints.
     fn detail_page(&self) -> u16 {
         self.size.1.saturating_sub(4)
+    }
+
+    fn stats_action(&mut self, action: Action) -> Step {
+        if matches!(action, Action::Help | Action::ForceQuit | Action::Suspend) {
+            self.app_action(action);
+            return Step::Done;
+        }
+        let Some(v) = self.stats.as_mut() else {
+            return Step::Pass;
+        };
+        match v.on_action(action) {
+            StatsStep::Stay => {}
+            StatsStep::Close => self.stats = None,
+            StatsStep::Open(id) => {
+                self.stats = None;
+                self.jump_to_issue(id);
+            }
+        }
+        // The overlay takes only its own keys: nothing reaches the layers under it.
+        Step::Done
     }
 
     fn transcript_action(&mut self, action: Action) -> Step {
@@ -82,6 +104,7 @@ impl App {
             | Action::Help
             | Action::TogglePause
             | Action::Inbox
+            | Action::Stats
             | Action::CycleFocus
             | Action::CycleFocusBack
             | Action::NewIssue
@@ -160,6 +183,10 @@ impl App {
                 None => self.toast(Level::Info, "no notification to open", None),
             },
             Action::TogglePause => self.toggle_pause(),
+            Action::Stats => {
+                self.stats = Some(StatsView::default());
+                self.outbox.push(Effect::Store(StoreRequest::Stats));
+            }
             _ => {}
         }
     }

@@ -32,6 +32,8 @@ pub enum Context {
     Toasts,
     /// A run's transcript is open over the detail.
     Transcript,
+    /// The stats overlay is open.
+    Stats,
     /// An issue's diff is open.
     Diff,
     /// An issue, comment or answer editor is open.
@@ -46,7 +48,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order tables list them.
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Board,
         Context::Panes,
@@ -54,6 +56,7 @@ impl Context {
         Context::Detail,
         Context::Toasts,
         Context::Transcript,
+        Context::Stats,
         Context::Diff,
         Context::Editor,
         Context::Filter,
@@ -71,6 +74,7 @@ impl Context {
             Context::Detail => "Issue detail",
             Context::Toasts => "Notifications",
             Context::Transcript => "Transcript",
+            Context::Stats => "Stats",
             Context::Diff => "Diff",
             Context::Editor => "Editor",
             Context::Filter => "Typing a filter",
@@ -184,6 +188,8 @@ pub enum Action {
     WaitThenQuit,
     /// Stop the running agents and quit.
     StopAndQuit,
+    /// Open (or close) the stats overlay.
+    Stats,
 }
 
 impl Action {
@@ -235,6 +241,7 @@ impl Action {
             Action::EditBody => "edit_body",
             Action::WaitThenQuit => "wait_then_quit",
             Action::StopAndQuit => "stop_and_quit",
+            Action::Stats => "stats",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()

@@ -58,6 +58,8 @@ pub enum StoreRequest {
     RequestStop(i64),
     /// The draft of a change request, when accepting the issue last conflicted (`R`).
     ChangesDraft(i64),
+    /// The stats overlay's report (see `money::report`).
+    Stats,
     /// Look for commits now rather than at the next poll: the in-process runner just wrote
     /// something to show. Answered by a `Changed` unless that commit was already reported.
     Poll,
@@ -87,6 +89,8 @@ pub struct Card {
     pub live: Option<LiveInfo>,
     /// How the checks and the reviewer ended on the latest change (review cards).
     pub review: ReviewMarks,
+    /// What all its runs cost so far, running ones by their estimate.
+    pub spend_usd: f64,
 }
 
 /// A loaded window of one column.
@@ -156,6 +160,10 @@ pub enum StoreReply {
     },
     /// A request failed; the message is for the user.
     Failed(String),
+    /// What today's runs cost so far (local day); sent with every `Changed`.
+    Spend(f64),
+    /// The stats overlay's report.
+    Stats(Box<StatsReport>),
     /// Something was committed (here or elsewhere): new events and the pause state.
     Changed {
         /// Events since the last report.
@@ -240,7 +248,8 @@ pub fn run(
     if !send(StoreReply::Changed {
         events: Vec::new(),
         pause: pause_state(&store),
-    }) {
+    }) || !send(StoreReply::Spend(money::today_spend(&store)))
+    {
         return;
     }
     loop {
@@ -268,7 +277,9 @@ pub fn run(
         if let Some(events) = watch.check(&store, mutated, nudged) {
             let pause = pause_state(&store);
             let events = events.printable();
-            if !send(StoreReply::Changed { events, pause }) {
+            if !send(StoreReply::Changed { events, pause })
+                || !send(StoreReply::Spend(money::today_spend(&store)))
+            {
                 return;
             }
         }
@@ -287,6 +298,7 @@ fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
         (a, b),
         (StoreRequest::Board { .. }, StoreRequest::Board { .. })
             | (StoreRequest::Inbox, StoreRequest::Inbox)
+            | (StoreRequest::Stats, StoreRequest::Stats)
     ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
 }
 
@@ -343,6 +355,7 @@ fn card(
     live: &HashMap<i64, LiveInfo>,
     questions: &HashMap<i64, Comment>,
     marks: &HashMap<i64, ReviewMarks>,
+    spends: &HashMap<i64, f64>,
 ) -> Card {
     let issue = issue.printable();
     let question = if issue.status == Status::Blocked {
@@ -358,11 +371,13 @@ fn card(
         None
     };
     let review = marks.get(&issue.id).copied().unwrap_or_default();
+    let spend_usd = spends.get(&issue.id).copied().unwrap_or(0.0);
     Card {
         issue,
         question,
         live,
         review,
+        spend_usd,
     }
 }
 
@@ -370,19 +385,28 @@ fn card(
 fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> StoreResult<StoreReply> {
     let counts = store.status_counts(filter)?;
     let live = live_runs(store);
-    let mut columns = Vec::with_capacity(Status::ALL.len());
+    let mut pages = Vec::with_capacity(Status::ALL.len());
     for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
-        let issues = store.issues_page(*status, filter, *offset, *limit)?;
+        pages.push((
+            *offset,
+            store.issues_page(*status, filter, *offset, *limit)?,
+        ));
+    }
+    // Every visible card's spend in one query.
+    let ids: Vec<i64> = pages
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|i| i.id))
+        .collect();
+    let spends = money::spends(store, &ids);
+    let mut columns = Vec::with_capacity(Status::ALL.len());
+    for (offset, issues) in pages {
         let questions = questions(store, &issues);
         let marks = review_marks(store, &issues);
         let cards = issues
             .into_iter()
-            .map(|i| card(i, &live, &questions, &marks))
+            .map(|i| card(i, &live, &questions, &marks, &spends))
             .collect();
-        columns.push(ColumnWindow {
-            offset: *offset,
-            cards,
-        });
+        columns.push(ColumnWindow { offset, cards });
     }
     Ok(StoreReply::Board {
         gen,
@@ -492,6 +516,9 @@ fn handle(
         }
         StoreRequest::Transcript(run_id) => return read(transcript(store, *run_id, renderer)),
         StoreRequest::ChangesDraft(id) => return read(changes_draft(store, *id)),
+        StoreRequest::Stats => {
+            return read(money::report(store).map(|r| StoreReply::Stats(Box::new(r))))
+        }
         StoreRequest::Create(new) => store
             .create_issue(new, author)
             .map(|i| done(format!("#{} created", i.id), i)),
@@ -558,6 +585,9 @@ pub fn spawn(
         .spawn(move || run(db, redactor, renderer, rx, send, author))?;
     Ok(tx)
 }
+
+mod money;
+pub use money::{StatsReport, CHART_DAYS};
 
 #[cfg(test)]
 mod tests;

@@ -112,6 +112,7 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
         head.push(Span::raw(" "));
         head.extend(super::diff::counts(t, d.added, d.removed));
     }
+    spend(app, card, &mut head, usize::from(r.width));
     let room = usize::from(r.width).saturating_sub(2);
     let title = Line::from(vec![
         Span::raw(" "),
@@ -157,6 +158,17 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     for (row, line) in lines.iter().enumerate().take(usize::from(r.height)) {
         let y = r.y + row as u16;
         super::put_line(buf, r.x, y, line, r.width);
+    }
+}
+
+/// The total spend at the end of the head line, when it has one and it fits whole.
+fn spend(app: &App, card: &Card, head: &mut Vec<Span<'static>>, width: usize) {
+    if card.spend_usd <= 0.0 {
+        return;
+    }
+    let text = format!(" ${:.2}", card.spend_usd);
+    if super::spans_width(head) + text.len() <= width {
+        head.push(Span::styled(text, app.theme().muted));
     }
 }
 

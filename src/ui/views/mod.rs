@@ -7,6 +7,7 @@ mod editor;
 mod help;
 mod inbox;
 mod panes;
+pub mod stats;
 mod toasts;
 
 use ratatui::layout::Rect;
@@ -162,6 +163,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         panes::draw(f, app, r);
     }
     hint_bar(f, app, a.hint);
+    if let Some(v) = app.stats() {
+        stats::draw(f, app, v, a.main.union(a.panes.unwrap_or(a.main)));
+    }
     if let Some(ed) = app.editor() {
         let inline = matches!(ed.purpose(), EditorPurpose::Reply(_))
             && app.focus() == Focus::Inbox
@@ -230,12 +234,35 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
     } else {
         spans.push(Span::styled(format!("inbox {blocked}"), t.muted));
     }
+    if let Some(spend) = today_spend(app) {
+        spans.push(sep());
+        spans.push(spend);
+    }
     let filter = app.board().filter();
     if !filter.is_empty() {
         spans.push(sep());
         spans.push(Span::styled(format!("filter: {filter}"), t.accent));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), r);
+}
+
+/// `today $3.42`, and `/ $20` under a daily budget (in the warning style once reached);
+/// nothing before the first spend of a day without a budget.
+fn today_spend(app: &App) -> Option<Span<'static>> {
+    let t = app.theme();
+    let today = app.today_usd();
+    match app.daily_budget() {
+        Some(cap) => {
+            let style = if today >= cap { t.warn } else { t.muted };
+            let text = format!("today {} / {}", stats::usd(today), stats::usd(cap));
+            Some(Span::styled(text, style))
+        }
+        None if today > 0.0 => Some(Span::styled(
+            format!("today {}", stats::usd(today)),
+            t.muted,
+        )),
+        None => None,
+    }
 }
 
 /// The bottom line: the top layer's keys, from the bindings (the filter shows itself while
