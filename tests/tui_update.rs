@@ -759,3 +759,24 @@ fn the_cursor_scrolls_only_past_the_cards_the_board_draws() {
     update(&mut a, Action::Down);
     assert_eq!(a.board().columns()[1].offset, 1);
 }
+
+#[test]
+fn esc_and_a_key_read_together_as_alt_key_are_esc_then_the_key() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_key(code(KeyCode::Enter));
+    assert!(a.detail().is_some());
+    // What tmux or a slow link delivers as one read when Esc then q are typed.
+    a.on_key(alt('q'));
+    assert!(a.detail().is_none(), "the Esc closed the detail");
+    assert!(a.quit_requested(), "and the q asked to quit");
+
+    // In a text field an alt-key is the field's own (word motions), never an Esc.
+    let mut a = app(80, 24);
+    a.on_key(key('n'));
+    type_text(&mut a, "draft");
+    a.on_key(alt('b'));
+    assert!(a.editor().is_some(), "the editor stays open");
+}

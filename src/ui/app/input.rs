@@ -2,7 +2,7 @@
 //! (overlay, editor, quit dialog, filter) are handled here; the others get actions through
 //! `update`.
 
-use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::{update, App, Effect, Focus, Level};
 use crate::runner::RunnerCommand;
@@ -19,6 +19,11 @@ impl App {
         let key = normalize(key);
         let open = self.open_layers();
         let (layer, action) = router::route(&self.keymap, &open, key);
+        if let Some(plain) = split_escape(layer, action, key) {
+            self.on_key(KeyEvent::from(KeyCode::Esc));
+            self.on_key(plain);
+            return;
+        }
         match layer {
             Layer::Overlay => self.overlay_key(action, key),
             Layer::Editor => self.editor_key(action, key),
@@ -180,4 +185,20 @@ impl App {
         }
         self.dirty = true;
     }
+}
+
+/// Esc and the next key arrive as one read when they are typed fast or travel together (over
+/// SSH, from tmux), and the terminal's parser then reports Alt+key. Outside text fields, where
+/// alt-keys move by words, an alt-key that means nothing is taken for what was typed: Esc,
+/// then the key. Returns that key.
+fn split_escape(layer: Layer, action: Option<Action>, key: KeyEvent) -> Option<KeyEvent> {
+    let text_field = matches!(
+        layer,
+        Layer::Editor | Layer::Filter | Layer::DiffSearch | Layer::Overlay
+    );
+    let KeyCode::Char(c) = key.code else {
+        return None;
+    };
+    (key.modifiers == KeyModifiers::ALT && action.is_none() && !text_field)
+        .then(|| KeyEvent::from(KeyCode::Char(c)))
 }
