@@ -8,6 +8,7 @@ mod board;
 mod budget;
 mod claims;
 mod comments;
+mod deps;
 mod events;
 mod issues;
 mod recovery;

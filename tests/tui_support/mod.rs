@@ -256,6 +256,8 @@ pub fn sample_detail() -> IssueDetail {
             run(3, Some(RunOutcome::Blocked), Some(0.12), Some(4)),
             run(4, Some(RunOutcome::Implemented), Some(0.87), Some(19)),
         ],
+        depends_on: Vec::new(),
+        blocks: Vec::new(),
     }
 }
 
