@@ -47,6 +47,8 @@ pub struct RunnerSection {
     pub rate_limit_backoff_seconds: Option<u64>,
     /// Most transcript MiB stored per run.
     pub transcript_cap_mb: Option<u64>,
+    /// No new claims while this many issues wait in review (0: no limit).
+    pub max_in_review: Option<u32>,
 }
 
 /// `[git]`: commits, pushes, pull requests.
@@ -245,6 +247,7 @@ impl FileConfig {
             runner.stall_minutes,
             runner.rate_limit_backoff_seconds,
             runner.transcript_cap_mb,
+            runner.max_in_review,
             git.commit_name,
             git.commit_email,
             git.push,
@@ -505,6 +508,7 @@ impl Config {
                 daily_usd: f.budget.daily_usd,
                 per_issue_usd: f.budget.per_issue_usd,
                 stop_on_exceed: f.budget.on_exceed == Some(OnExceed::Stop),
+                max_in_review: f.runner.max_in_review.filter(|n| *n > 0),
             },
         }
     }

@@ -75,3 +75,48 @@ fn cycles_self_and_missing_issues_are_refused_with_a_usage_error_and_nothing_sto
     assert!(err.contains("99"), "{err}");
     assert_eq!(ids(&repo.show(a)["depends_on"]), vec![b]);
 }
+
+#[test]
+fn max_in_review_holds_claims_until_one_is_accepted_and_doctor_says_so() {
+    let repo = TestRepo::with_config("[runner]\nmax_in_review = 1\n");
+    let (a, b) = (
+        repo.add(&["First", "--ready"]),
+        repo.add(&["Second", "--ready"]),
+    );
+    let out = repo.run(&["run", "--once"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing more claimed: review full: 1/1 waiting for you"),
+        "{err}"
+    );
+    assert_eq!(repo.status(a), "in_review");
+    assert_eq!(repo.status(b), "ready", "held by the limit");
+    let doctor = String::from_utf8_lossy(&repo.run(&["doctor"]).stdout).into_owned();
+    assert!(doctor.contains("review full: 1/1"), "{doctor}");
+
+    // the config file is untracked in the checkout: land the issue without a merge
+    repo.ok(&["accept", &a.to_string(), "--no-merge"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(
+        repo.status(b),
+        "in_review",
+        "accepting one let the next run"
+    );
+}
+
+#[test]
+fn a_ready_issue_waits_for_its_dependency_and_runs_once_it_is_done() {
+    let repo = TestRepo::new();
+    let (a, b) = (repo.add(&["First"]), repo.add(&["Second", "--ready"]));
+    repo.ok(&["depend", &b.to_string(), "--on", &a.to_string()]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(b), "ready", "its dependency is not done");
+    repo.ok(&["move", &a.to_string(), "ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(a), "in_review");
+    assert_eq!(repo.status(b), "ready", "in review is not done");
+    repo.ok(&["accept", &a.to_string()]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(b), "in_review");
+}

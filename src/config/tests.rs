@@ -208,3 +208,20 @@ fn budget_caps_must_be_positive_dollars_and_on_exceed_a_known_word() {
         assert!(err.contains(named), "{text}: {err}");
     }
 }
+
+#[test]
+fn max_in_review_is_a_count_and_zero_means_no_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |text: &str| {
+        std::fs::write(dir.path().join(REPO_FILE), text).unwrap();
+        Config::load(Paths::for_repo(dir.path(), None), &env_of(&[]))
+    };
+    let cfg = load("[runner]\nmax_in_review = 3\n").unwrap();
+    assert_eq!(cfg.runner_settings(None).budget.max_in_review, Some(3));
+    let cfg = load("[runner]\nmax_in_review = 0\n").unwrap();
+    assert_eq!(cfg.runner_settings(None).budget.max_in_review, None);
+    let cfg = load("").unwrap();
+    assert_eq!(cfg.runner_settings(None).budget.max_in_review, None);
+    let err = format!("{:#}", load("[runner]\nmax_in_review = -2\n").unwrap_err());
+    assert!(err.contains("max_in_review"), "{err}");
+}
