@@ -48,6 +48,7 @@ pub fn card(issue: Issue) -> Card {
         question: None,
         live: None,
         review: Default::default(),
+        waits_on: Vec::new(),
     }
 }
 
@@ -117,12 +118,14 @@ pub fn sample_cards() -> Vec<Card> {
             cost_usd: Some(0.42),
         }),
         review: Default::default(),
+        waits_on: Vec::new(),
     });
     v.push(Card {
         issue: issue(7, "Migrate sessions table", Status::Blocked, Kind::Chore),
         question: Some("Should old sessions be deleted or archived?".into()),
         live: None,
         review: Default::default(),
+        waits_on: Vec::new(),
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());

@@ -272,6 +272,7 @@ mod tests {
             question: None,
             live: None,
             review: Default::default(),
+            waits_on: Vec::new(),
         }
     }
 

@@ -85,6 +85,8 @@ pub struct Card {
     pub live: Option<LiveInfo>,
     /// How the checks and the reviewer ended on the latest change (review cards).
     pub review: ReviewMarks,
+    /// The dependencies not done yet (backlog and ready cards): what holds a claim back.
+    pub waits_on: Vec<i64>,
 }
 
 /// A loaded window of one column.
@@ -325,6 +327,16 @@ fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
         .unwrap_or_default()
 }
 
+/// The unfinished dependencies of each of `issues` not started yet, read in one query.
+fn waits(store: &Store, issues: &[Issue]) -> HashMap<i64, Vec<i64>> {
+    let waiting: Vec<i64> = issues
+        .iter()
+        .filter(|i| matches!(i.status, Status::Backlog | Status::Ready))
+        .map(|i| i.id)
+        .collect();
+    store.open_dependencies_of(&waiting).unwrap_or_default()
+}
+
 /// The checks and the reviewer's verdict of each of `issues` in review, read in one query.
 fn review_marks(store: &Store, issues: &[Issue]) -> HashMap<i64, ReviewMarks> {
     let in_review: Vec<i64> = issues
@@ -340,6 +352,7 @@ fn card(
     live: &HashMap<i64, LiveInfo>,
     questions: &HashMap<i64, Comment>,
     marks: &HashMap<i64, ReviewMarks>,
+    waits: &mut HashMap<i64, Vec<i64>>,
 ) -> Card {
     let issue = issue.printable();
     let question = if issue.status == Status::Blocked {
@@ -355,11 +368,13 @@ fn card(
         None
     };
     let review = marks.get(&issue.id).copied().unwrap_or_default();
+    let waits_on = waits.remove(&issue.id).unwrap_or_default();
     Card {
         issue,
         question,
         live,
         review,
+        waits_on,
     }
 }
 
@@ -372,9 +387,10 @@ fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> Store
         let issues = store.issues_page(*status, filter, *offset, *limit)?;
         let questions = questions(store, &issues);
         let marks = review_marks(store, &issues);
+        let mut waits = waits(store, &issues);
         let cards = issues
             .into_iter()
-            .map(|i| card(i, &live, &questions, &marks))
+            .map(|i| card(i, &live, &questions, &marks, &mut waits))
             .collect();
         columns.push(ColumnWindow {
             offset: *offset,

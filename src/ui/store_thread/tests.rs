@@ -421,3 +421,43 @@ fn review_cards_carry_their_checks_and_verdict_and_other_cards_none() {
     assert_eq!(other.issue.id, waiting);
     assert_eq!(other.review, ReviewMarks::default());
 }
+
+#[test]
+fn board_cards_carry_their_unfinished_dependencies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+    let first = store
+        .create_issue(&new_issue("First"), "me")
+        .expect("add")
+        .id;
+    let done = store
+        .create_issue(&new_issue("Done"), "me")
+        .expect("add")
+        .id;
+    let held = store
+        .create_issue(&new_issue("Held"), "me")
+        .expect("add")
+        .id;
+    store
+        .set_dependencies(held, &[first, done], "me")
+        .expect("deps");
+    store
+        .conn()
+        .execute("UPDATE issues SET status = 'done' WHERE id = ?1", [done])
+        .expect("done");
+    let req = StoreRequest::Board {
+        gen: 1,
+        filter: String::new(),
+        windows: [(0, 10); Status::ALL.len()],
+    };
+    let (reply, _) = handle(&mut store, &req, "me", &*renderer(None));
+    let Some(StoreReply::Board { columns, .. }) = reply else {
+        panic!("not a board: {reply:?}");
+    };
+    let ready = &columns[1].cards;
+    let waits: Vec<(i64, Vec<i64>)> = ready
+        .iter()
+        .map(|c| (c.issue.id, c.waits_on.clone()))
+        .collect();
+    assert_eq!(waits, vec![(first, vec![]), (held, vec![first])]);
+}

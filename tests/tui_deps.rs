@@ -1,0 +1,101 @@
+//! Dependencies on screen: a ready card held by an unfinished dependency says what it waits on
+//! (dimmed, unlike one waiting for a free slot), and the detail lists the chain both ways.
+
+mod tui_support;
+
+use autopilot_tui::domain::{DepLink, Kind, Status};
+use autopilot_tui::ui::app::update;
+use autopilot_tui::ui::keymap::Action;
+use autopilot_tui::ui::store_thread::StoreReply;
+use tui_support::*;
+
+fn cards() -> Vec<autopilot_tui::ui::store_thread::Card> {
+    let free = card(issue(2, "Free to run", Status::Ready, Kind::Feature));
+    let mut held = card(issue(
+        3,
+        "Held by two dependencies",
+        Status::Ready,
+        Kind::Bug,
+    ));
+    held.waits_on = vec![1, 7];
+    let mut many = card(issue(4, "Held by many", Status::Backlog, Kind::Chore));
+    many.waits_on = vec![1, 7, 12, 140, 1500];
+    vec![
+        card(issue(1, "Schema first", Status::InProgress, Kind::Chore)),
+        free,
+        held,
+        many,
+    ]
+}
+
+#[test]
+fn board_marks_cards_that_wait_on_dependencies() {
+    let mut a = app(80, 24);
+    load_board(&mut a, cards());
+    let screen = render(&a);
+    insta::assert_snapshot!(screen.backend());
+}
+
+#[test]
+fn a_held_ready_card_is_drawn_in_the_waiting_style_and_a_free_one_is_not() {
+    let mut a = app(120, 24);
+    load_board(&mut a, cards());
+    let t = render(&a);
+    let buf = t.backend().buffer();
+    let row_of = |text: &str| {
+        (0..buf.area.height).find_map(|y| {
+            let line: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            line.find(text).map(|_| y)
+        })
+    };
+    let held_title = row_of("Held by two").expect("held card");
+    let free_title = row_of("Free to run").expect("free card");
+    let x_of = |y: u16, text: &str| {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        line.chars()
+            .take_while(|_| true)
+            .collect::<String>()
+            .find(text)
+            .map(|b| line[..b].chars().count() as u16)
+    };
+    let theme = a.theme();
+    let hx = x_of(held_title, "Held").unwrap();
+    let fx = x_of(free_title, "Free").unwrap();
+    assert_eq!(
+        buf[(hx, held_title)].style().add_modifier,
+        theme.title.patch(theme.waiting).add_modifier
+    );
+    assert_ne!(buf[(hx, held_title)].style(), buf[(fx, free_title)].style());
+}
+
+#[test]
+fn detail_shows_the_chain_both_ways() {
+    let mut a = app(80, 30);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Column(4));
+    update(&mut a, Action::Open);
+    let mut d = sample_detail();
+    d.depends_on = vec![
+        DepLink {
+            id: 3,
+            title: "Add the schema".into(),
+            status: Status::Done,
+        },
+        DepLink {
+            id: 5,
+            title: "Wire the queue".into(),
+            status: Status::InReview,
+        },
+    ];
+    d.blocks = vec![DepLink {
+        id: 9,
+        title: "Ship retries".into(),
+        status: Status::Ready,
+    }];
+    a.on_store(StoreReply::Detail(Box::new(d)));
+    insta::assert_snapshot!(render(&a).backend());
+}
