@@ -99,3 +99,28 @@ fn detail_shows_the_chain_both_ways() {
     a.on_store(StoreReply::Detail(Box::new(d)));
     insta::assert_snapshot!(render(&a).backend());
 }
+
+#[test]
+fn the_header_says_when_the_review_limit_holds_claims() {
+    let header = |limit: Option<u32>| {
+        let mut a = app(120, 24);
+        a.set_max_in_review(limit);
+        let review: Vec<_> = (10..13)
+            .map(|id| card(issue(id, "In review", Status::InReview, Kind::Bug)))
+            .collect();
+        load_board(&mut a, review);
+        let t = render(&a);
+        let buf = t.backend().buffer();
+        (0..buf.area.width)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    assert!(
+        header(Some(3)).contains("review full: 3/3 waiting for you"),
+        "{}",
+        header(Some(3))
+    );
+    assert!(!header(Some(4)).contains("review full"));
+    assert!(!header(Some(0)).contains("review full"));
+    assert!(!header(None).contains("review full"));
+}
