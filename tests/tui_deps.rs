@@ -124,3 +124,63 @@ fn the_header_says_when_the_review_limit_holds_claims() {
     assert!(!header(Some(0)).contains("review full"));
     assert!(!header(None).contains("review full"));
 }
+
+#[test]
+fn the_editor_edits_dependencies_and_a_refusal_stays_in_it_with_nothing_lost() {
+    use autopilot_tui::ui::app::Effect;
+    use autopilot_tui::ui::store_thread::StoreRequest;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut a = app(100, 30);
+    let mut held = card(issue(3, "Held", Status::Ready, Kind::Bug));
+    held.waits_on = vec![1];
+    load_board(&mut a, vec![held]);
+    update(&mut a, Action::Column(1));
+    a.on_key(key('e'));
+    let ed = a.editor().expect("editor open");
+    assert_eq!(ed.deps().lines().join(""), "1");
+    // tab to the dependency field: title, body, kind, priority, model, effort, depends on
+    for _ in 0..6 {
+        a.on_key(code(KeyCode::Tab));
+    }
+    a.on_key(code(KeyCode::Backspace));
+    type_text(&mut a, "2, #5");
+    a.take_effects();
+    a.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    let sent: Vec<_> = a
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Store(StoreRequest::UpdateWithDeps { add, remove, .. }) => Some((add, remove)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec![(vec![2, 5], vec![1])]);
+    assert!(a.editor().is_some_and(|e| e.is_pending()), "kept open");
+
+    let refusal = "#3 cannot depend on #5: that would close the cycle #3 → #5 → #3";
+    a.on_store(StoreReply::Failed(refusal.into()));
+    let ed = a.editor().expect("still open");
+    assert_eq!(ed.error(), Some(refusal));
+    assert_eq!(ed.deps().lines().join(""), "2, #5", "nothing typed is lost");
+    let screen = render(&a);
+    let text: String = screen
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("would close the cycle #3 → #5 → #3"));
+
+    // a bad id is refused in the editor before anything is sent
+    type_text(&mut a, ", x");
+    a.take_effects();
+    a.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert!(a.take_effects().is_empty());
+    assert!(a
+        .editor()
+        .unwrap()
+        .error()
+        .unwrap()
+        .contains("\"x\" is not an issue id"));
+}

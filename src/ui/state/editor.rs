@@ -42,6 +42,8 @@ pub enum Field {
     Effort,
     /// One-line spending cap in US dollars, when editing (empty: `[budget] per_issue_usd`).
     Budget,
+    /// The ids of the issues it waits for (`3, 7`).
+    Depends,
 }
 
 /// What an editor key asks of the app.
@@ -66,6 +68,11 @@ pub struct Editor {
     model: TextArea<'static>,
     effort: Option<Effort>,
     budget: TextArea<'static>,
+    deps: TextArea<'static>,
+    /// The dependencies the editor opened with: saving sends only what changed.
+    deps_before: Vec<i64>,
+    /// Saved, waiting for the store's answer (a refused dependency comes back here).
+    pending: bool,
     field: Field,
     error: Option<String>,
 }
@@ -106,6 +113,9 @@ impl Editor {
             model: text_input(Vec::new(), Some("default")),
             effort: None,
             budget: text_input(Vec::new(), Some("none")),
+            deps: text_input(Vec::new(), Some("none (ids like 3, 7)")),
+            deps_before: Vec::new(),
+            pending: false,
             field,
             error: None,
         }
@@ -125,6 +135,36 @@ impl Editor {
         ed.budget = text_input(cap.into_iter().collect(), Some("none"));
         ed.budget.move_cursor(tui_textarea::CursorMove::End);
         ed
+    }
+
+    /// The editor with `ids` in its dependency field (what the issue waits for now).
+    pub fn with_dependencies(mut self, ids: &[i64]) -> Editor {
+        let text = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.deps = text_input(vec![text], Some("none (ids like 3, 7)"));
+        self.deps.move_cursor(tui_textarea::CursorMove::End);
+        self.deps_before = ids.to_vec();
+        self
+    }
+
+    /// Dependency input.
+    pub fn deps(&self) -> &TextArea<'static> {
+        &self.deps
+    }
+
+    /// Whether the editor waits for the store's answer to its save.
+    pub fn is_pending(&self) -> bool {
+        self.pending
+    }
+
+    /// The store refused the save: its message shows here and everything typed stays.
+    pub fn refused(&mut self, message: String) {
+        self.pending = false;
+        self.field = Field::Depends;
+        self.error = Some(message);
     }
 
     /// A comment editor holding `text` already (a quote, a draft), the cursor at its end.
@@ -236,6 +276,7 @@ impl Editor {
             Field::Priority,
             Field::Model,
             Field::Effort,
+            Field::Depends,
         ];
         if self.has_budget() {
             order.push(Field::Budget);
@@ -283,6 +324,10 @@ impl Editor {
             Field::Budget if key.code == KeyCode::Enter => {}
             Field::Budget => {
                 self.budget.input(key);
+            }
+            Field::Depends if key.code == KeyCode::Enter => {}
+            Field::Depends => {
+                self.deps.input(key);
             }
         }
         EditorStep::Typed
@@ -347,6 +392,14 @@ impl Editor {
                 return None;
             }
         };
+        let deps = match dep_ids(&self.deps.lines().join(" "), self.purpose) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error = Some(e);
+                self.field = Field::Depends;
+                return None;
+            }
+        };
         if !self.is_issue() && body.trim().is_empty() {
             let cancel = keymap.label(Context::Editor, Action::Close);
             self.error = Some(format!("write something first ({cancel} cancels)"));
@@ -359,13 +412,12 @@ impl Editor {
                 kind: self.kind,
                 priority: self.priority,
                 ready: false,
-                depends_on: Vec::new(),
+                depends_on: deps,
                 model,
                 effort: self.effort,
             }),
-            EditorPurpose::Edit(id) => StoreRequest::Update(
-                id,
-                IssueEdit {
+            EditorPurpose::Edit(id) => {
+                let edit = IssueEdit {
                     title: Some(title),
                     body: Some(body),
                     kind: Some(self.kind),
@@ -374,8 +426,31 @@ impl Editor {
                     model: Some(model),
                     effort: Some(self.effort),
                     budget_usd: Some(budget),
-                },
-            ),
+                };
+                let add: Vec<i64> = deps
+                    .iter()
+                    .copied()
+                    .filter(|d| !self.deps_before.contains(d))
+                    .collect();
+                let remove: Vec<i64> = self
+                    .deps_before
+                    .iter()
+                    .copied()
+                    .filter(|d| !deps.contains(d))
+                    .collect();
+                if add.is_empty() && remove.is_empty() {
+                    StoreRequest::Update(id, edit)
+                } else {
+                    // Kept open until the store answers: a cycle is only known there.
+                    self.pending = true;
+                    StoreRequest::UpdateWithDeps {
+                        id,
+                        edit,
+                        add,
+                        remove,
+                    }
+                }
+            }
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
                 StoreRequest::Comment(id, body)
             }
@@ -412,6 +487,38 @@ impl Editor {
             keymap.label(Context::Editor, Action::NextField)
         )
     }
+}
+
+/// The dependency ids typed in the editor (`3, 7`, `#3 #7`), without repeats; an id that is
+/// not a number, or the issue itself, is refused here (a cycle only by the store).
+fn dep_ids(text: &str, purpose: EditorPurpose) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for word in text.split(|c: char| c == ',' || c.is_whitespace()) {
+        let word = word.trim();
+        if word.is_empty() {
+            continue;
+        }
+        let id = word
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                format!(
+                    "depends on: {:?} is not an issue id (ids like 3, 7)",
+                    crate::domain::sanitize::one_line(word)
+                )
+            })?;
+        if purpose == EditorPurpose::Edit(id) {
+            return Err(format!(
+                "depends on: #{id} cannot depend on itself (it would never be claimed)"
+            ));
+        }
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// The cap typed in the editor: empty (or `none`) for none, else dollars above zero.

@@ -46,6 +46,18 @@ pub enum StoreRequest {
     Create(NewIssue),
     /// Edit an issue.
     Update(i64, IssueEdit),
+    /// Edit an issue and the issues it waits for: the dependencies first, and when they are
+    /// refused (a cycle, a missing issue) nothing is changed.
+    UpdateWithDeps {
+        /// The issue.
+        id: i64,
+        /// Its fields.
+        edit: IssueEdit,
+        /// Dependencies to add.
+        add: Vec<i64>,
+        /// Dependencies to remove.
+        remove: Vec<i64>,
+    },
     /// Move an issue (as a human).
     Move(i64, Status),
     /// Add a human comment (a blocked issue flips to ready).
@@ -511,6 +523,28 @@ fn handle(
         StoreRequest::Update(id, edit) => store
             .update_issue(*id, edit, author)
             .map(|i| done(format!("#{} saved", i.id), i)),
+        StoreRequest::UpdateWithDeps {
+            id,
+            edit,
+            add,
+            remove,
+        } => {
+            let mut deps = store
+                .dependencies_of(&[*id])
+                .map(|mut m| m.remove(id).unwrap_or_default());
+            if let Ok(d) = deps.as_mut() {
+                d.retain(|x| !remove.contains(x));
+                d.extend(
+                    add.iter()
+                        .filter(|x| !d.contains(x))
+                        .copied()
+                        .collect::<Vec<_>>(),
+                );
+            }
+            deps.and_then(|d| store.set_dependencies(*id, &d, author))
+                .and_then(|()| store.update_issue(*id, edit, author))
+                .map(|i| done(format!("#{} saved", i.id), i))
+        }
         StoreRequest::Move(id, to) => store
             .move_issue(*id, *to, crate::domain::Actor::Human, author)
             .map(|i| done(format!("#{} → {}", i.id, i.status), i)),

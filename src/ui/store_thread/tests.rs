@@ -461,3 +461,37 @@ fn board_cards_carry_their_unfinished_dependencies() {
         .collect();
     assert_eq!(waits, vec![(first, vec![]), (held, vec![first])]);
 }
+
+#[test]
+fn an_edit_whose_dependency_closes_a_cycle_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+    let a = store.create_issue(&new_issue("A"), "me").expect("add").id;
+    let b = store.create_issue(&new_issue("B"), "me").expect("add").id;
+    store.add_dependency(b, a, "me").expect("b waits on a");
+    let req = |title: &str, add: Vec<i64>| StoreRequest::UpdateWithDeps {
+        id: a,
+        edit: IssueEdit {
+            title: Some(title.into()),
+            ..IssueEdit::default()
+        },
+        add,
+        remove: Vec::new(),
+    };
+    let (reply, _) = handle(&mut store, &req("Renamed", vec![b]), "me", &*renderer(None));
+    let Some(StoreReply::Failed(msg)) = reply else {
+        panic!("not refused: {reply:?}");
+    };
+    assert!(msg.contains(&format!("cycle #{a} → #{b} → #{a}")), "{msg}");
+    assert_eq!(
+        store.issue(a).expect("a").title,
+        "A",
+        "the title was not saved"
+    );
+
+    let c = store.create_issue(&new_issue("C"), "me").expect("add").id;
+    let (reply, _) = handle(&mut store, &req("Renamed", vec![c]), "me", &*renderer(None));
+    assert!(matches!(reply, Some(StoreReply::Done { .. })), "{reply:?}");
+    assert_eq!(store.issue(a).expect("a").title, "Renamed");
+    assert_eq!(store.dependencies_of(&[a]).expect("deps")[&a], vec![c]);
+}

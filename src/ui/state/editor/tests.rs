@@ -166,3 +166,33 @@ mod budget_tests {
         assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(7.0))));
     }
 }
+
+mod deps_tests {
+    use super::super::*;
+
+    #[test]
+    fn dependency_ids_are_read_leniently_and_bad_ones_named() {
+        let edit = EditorPurpose::Edit(4);
+        assert_eq!(dep_ids("3, #7 3", edit), Ok(vec![3, 7]));
+        assert_eq!(dep_ids("  ", edit), Ok(vec![]));
+        assert!(dep_ids("3, x", edit)
+            .unwrap_err()
+            .contains("\"x\" is not an issue id"));
+        assert!(dep_ids("0", edit).is_err());
+        assert!(dep_ids("4", edit)
+            .unwrap_err()
+            .contains("cannot depend on itself"));
+        assert_eq!(dep_ids("4", EditorPurpose::New), Ok(vec![4]));
+    }
+
+    #[test]
+    fn unchanged_dependencies_save_as_a_plain_update() {
+        let issue = crate::domain::Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready);
+        let mut ed = Editor::editing(&issue).with_dependencies(&[3]);
+        assert!(matches!(
+            ed.submit(&Keymap::default()),
+            Some(StoreRequest::Update(4, _))
+        ));
+        assert!(!ed.is_pending());
+    }
+}
