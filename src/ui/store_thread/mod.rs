@@ -2,16 +2,15 @@
 //! the UI event channel. It also watches `data_version` so commits by the runner, the CLI or
 //! another process show up within a poll interval, without the UI task ever touching SQLite.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::redact::Redactor;
-use crate::domain::sanitize::{one_line, strip_all};
+use crate::domain::sanitize::strip_all;
 use crate::domain::Printable;
-use crate::domain::{AuthorKind, Comment, Event, Issue, IssueDetail, Millis, Status};
+use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::Adapter;
 use crate::runner::events::LineKind;
 use crate::runner::PaneLine;
@@ -21,6 +20,9 @@ use crate::store::{
 
 /// How often the thread checks whether another connection committed.
 pub const POLL: Duration = Duration::from_millis(300);
+mod cards;
+use cards::{board, questions};
+
 /// Most transcript lines loaded for one run view (its last ones).
 const TRANSCRIPT_LIMIT: i64 = 20_000;
 
@@ -300,120 +302,6 @@ fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
         (StoreRequest::Board { .. }, StoreRequest::Board { .. })
             | (StoreRequest::Inbox, StoreRequest::Inbox)
     ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
-}
-
-fn first_line(text: &str) -> String {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
-/// The live run of each in-progress issue, read once per board load (there are only as many
-/// as agents running), instead of once per card.
-fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
-    let runs = store.open_runs().unwrap_or_default();
-    // Oldest first, so an issue's newest open run is the one kept.
-    runs.into_iter()
-        .map(|r| {
-            let live = LiveInfo {
-                agent: one_line(&r.agent_id),
-                started_at: r.started_at,
-                cost_usd: r.cost_usd,
-            };
-            (r.issue_id, live)
-        })
-        .collect()
-}
-
-/// The agent's question on each of `issues` that is blocked, read in one query.
-fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
-    let blocked: Vec<i64> = issues
-        .iter()
-        .filter(|i| i.status == Status::Blocked)
-        .map(|i| i.id)
-        .collect();
-    store
-        .last_comments(&blocked, AuthorKind::Agent)
-        .unwrap_or_default()
-}
-
-/// The unfinished dependencies of each of `issues` not started yet, read in one query.
-fn waits(store: &Store, issues: &[Issue]) -> HashMap<i64, Vec<i64>> {
-    let waiting: Vec<i64> = issues
-        .iter()
-        .filter(|i| matches!(i.status, Status::Backlog | Status::Ready))
-        .map(|i| i.id)
-        .collect();
-    store.open_dependencies_of(&waiting).unwrap_or_default()
-}
-
-/// The checks and the reviewer's verdict of each of `issues` in review, read in one query.
-fn review_marks(store: &Store, issues: &[Issue]) -> HashMap<i64, ReviewMarks> {
-    let in_review: Vec<i64> = issues
-        .iter()
-        .filter(|i| i.status == Status::InReview)
-        .map(|i| i.id)
-        .collect();
-    store.review_marks(&in_review).unwrap_or_default()
-}
-
-fn card(
-    issue: Issue,
-    live: &HashMap<i64, LiveInfo>,
-    questions: &HashMap<i64, Comment>,
-    marks: &HashMap<i64, ReviewMarks>,
-    waits: &mut HashMap<i64, Vec<i64>>,
-) -> Card {
-    let issue = issue.printable();
-    let question = if issue.status == Status::Blocked {
-        questions
-            .get(&issue.id)
-            .map(|c| first_line(&c.clone().printable().body))
-    } else {
-        None
-    };
-    let live = if issue.status == Status::InProgress {
-        live.get(&issue.id).cloned()
-    } else {
-        None
-    };
-    let review = marks.get(&issue.id).copied().unwrap_or_default();
-    let waits_on = waits.remove(&issue.id).unwrap_or_default();
-    Card {
-        issue,
-        question,
-        live,
-        review,
-        waits_on,
-    }
-}
-
-/// The visible windows of the columns, with their counts.
-fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> StoreResult<StoreReply> {
-    let counts = store.status_counts(filter)?;
-    let live = live_runs(store);
-    let mut columns = Vec::with_capacity(Status::ALL.len());
-    for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
-        let issues = store.issues_page(*status, filter, *offset, *limit)?;
-        let questions = questions(store, &issues);
-        let marks = review_marks(store, &issues);
-        let mut waits = waits(store, &issues);
-        let cards = issues
-            .into_iter()
-            .map(|i| card(i, &live, &questions, &marks, &mut waits))
-            .collect();
-        columns.push(ColumnWindow {
-            offset: *offset,
-            cards,
-        });
-    }
-    Ok(StoreReply::Board {
-        gen,
-        counts,
-        columns,
-    })
 }
 
 /// Every blocked issue with its question, newest question first.
