@@ -138,8 +138,8 @@ fn the_editor_edits_dependencies_and_a_refusal_stays_in_it_with_nothing_lost() {
     a.on_key(key('e'));
     let ed = a.editor().expect("editor open");
     assert_eq!(ed.deps().lines().join(""), "1");
-    // tab to the dependency field: title, body, kind, priority, model, effort, depends on
-    for _ in 0..6 {
+    // tab to the dependency field: body, kind, priority, model, effort, budget, depends on
+    for _ in 0..7 {
         a.on_key(code(KeyCode::Tab));
     }
     a.on_key(code(KeyCode::Backspace));

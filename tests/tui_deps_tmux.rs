@@ -28,7 +28,7 @@ fn a_held_card_says_what_it_waits_on_and_the_detail_shows_the_chain() {
     t.wait_screen(&format!("blocks #{held} Held card · ready"));
     t.keys(&["e"]);
     t.wait_screen("Depends on");
-    for _ in 0..6 {
+    for _ in 0..7 {
         t.keys(&["Tab"]);
     }
     t.text(&held.to_string());

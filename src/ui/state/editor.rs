@@ -276,11 +276,11 @@ impl Editor {
             Field::Priority,
             Field::Model,
             Field::Effort,
-            Field::Depends,
         ];
         if self.has_budget() {
             order.push(Field::Budget);
         }
+        order.push(Field::Depends);
         self.field = cycle(&order, self.field, back);
     }
 

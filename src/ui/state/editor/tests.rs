@@ -43,7 +43,8 @@ fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typin
 fn the_kind_and_priority_fields_take_their_own_keys() {
     let mut ed = Editor::new(EditorPurpose::New);
     assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-    for _ in 0..3 {
+    // back from the title: depends on, effort, model, priority
+    for _ in 0..4 {
         ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
     }
     assert_eq!(ed.field(), Field::Priority);
@@ -126,7 +127,8 @@ mod budget_tests {
     fn the_budget_field_edits_an_issue_cap_and_refuses_what_is_not_one() {
         let tab = || KeyEvent::from(KeyCode::Tab);
         let mut new = Editor::new(EditorPurpose::New);
-        for _ in 0..6 {
+        // title, body, kind, priority, model, effort, depends on, and round to the title
+        for _ in 0..7 {
             new.on_key(Some(Action::NextField), tab());
         }
         assert_eq!(new.field(), Field::Title, "a new issue has no cap field");
