@@ -24,7 +24,10 @@ fn a_held_card_says_what_it_waits_on_and_the_detail_shows_the_chain() {
 
     // from the first issue's detail: it blocks the held one; making it wait on the held one
     // would close a cycle, which the editor shows and keeps
-    t.keys(&["Escape", "1", "Enter"]);
+    // (each escape is waited out: an escape and a key typed at once read as alt-key)
+    t.keys(&["Escape"]);
+    t.wait_screen("enter detail");
+    t.keys(&["1", "Enter"]);
     t.wait_screen(&format!("blocks #{held} Held card · ready"));
     t.keys(&["e"]);
     t.wait_screen("Depends on");
@@ -38,6 +41,11 @@ fn a_held_card_says_what_it_waits_on_and_the_detail_shows_the_chain() {
     t.keys(&["Escape"]);
     let show = repo.show(first);
     assert!(show["depends_on"].as_array().unwrap().is_empty());
+    wait_for("the editor to close", LIMIT, || {
+        (!t.screen().contains("Depends on")).then_some(())
+    });
+    t.keys(&["Escape"]);
+    t.wait_screen("enter detail");
     t.keys(&["q"]);
     wait_for("the TUI to exit", LIMIT, || (!t.alive()).then_some(()));
 }
