@@ -49,6 +49,8 @@ pub struct RunnerSection {
     pub rate_limit_backoff_seconds: Option<u64>,
     /// Most transcript MiB stored per run.
     pub transcript_cap_mb: Option<u64>,
+    /// No new claims while this many issues wait in review (0: no limit).
+    pub max_in_review: Option<u32>,
 }
 
 /// `[git]`: commits, pushes, pull requests.
@@ -252,6 +254,7 @@ impl FileConfig {
             runner.stall_minutes,
             runner.rate_limit_backoff_seconds,
             runner.transcript_cap_mb,
+            runner.max_in_review,
             git.commit_name,
             git.commit_email,
             git.push,
@@ -512,6 +515,7 @@ impl Config {
                 daily_usd: f.budget.daily_usd,
                 per_issue_usd: f.budget.per_issue_usd,
                 stop_on_exceed: f.budget.on_exceed == Some(OnExceed::Stop),
+                max_in_review: f.runner.max_in_review.filter(|n| *n > 0),
             },
             prices: std::sync::Arc::new(prices::table(&f.prices)),
             per_run_usd: f.budget.per_run_usd,

@@ -584,7 +584,7 @@ fn json_output_is_pinned_byte_for_byte() {
         "--effort",
         "high",
     ]);
-    repo.add(&["Second"]);
+    repo.add(&["Second", "--depends-on", &id.to_string()]);
     repo.ok(&["edit", &id.to_string(), "--budget", "2.5"]);
     repo.ok(&["comment", &id.to_string(), "a note", "--author", "alice"]);
     repo.ok(&["run", "--once"]);
@@ -596,6 +596,9 @@ fn json_output_is_pinned_byte_for_byte() {
 
 const SHOW_JSON: &str = r#"{
   "base": "main",
+  "blocks": [
+    2
+  ],
   "body": "Create hello.txt",
   "branch": "autopilot/issue-1-say-hello",
   "budget_usd": 2.5,
@@ -625,6 +628,7 @@ const SHOW_JSON: &str = r#"{
   ],
   "cost_usd": 0.102688,
   "created_at": "<time>",
+  "depends_on": [],
   "diff": {
     "added": 1,
     "files": 1,
@@ -675,6 +679,7 @@ const LIST_JSON: &str = r#"[
     "budget_usd": 2.5,
     "claimed_by": null,
     "created_at": "<time>",
+    "depends_on": [],
     "diff": {
       "added": 1,
       "files": 1,
@@ -698,6 +703,9 @@ const LIST_JSON: &str = r#"[
     "budget_usd": null,
     "claimed_by": null,
     "created_at": "<time>",
+    "depends_on": [
+      1
+    ],
     "diff": null,
     "effort": null,
     "id": 2,

@@ -129,6 +129,22 @@ pub enum Command {
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         budget: Option<String>,
     },
+    /// Make an issue wait until another is done (refused if it would close a cycle).
+    Depend {
+        /// The issue that waits.
+        id: i64,
+        /// The issue it waits for.
+        #[arg(long, value_name = "OTHER")]
+        on: i64,
+    },
+    /// Stop an issue waiting for another.
+    Undepend {
+        /// The issue that waits.
+        id: i64,
+        /// The issue it no longer waits for.
+        #[arg(long, value_name = "OTHER")]
+        on: i64,
+    },
     /// Move an issue: `ready` hands it off, `done` accepts it, `backlog` sends it back.
     Move {
         /// The issue.

@@ -157,6 +157,9 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
                     ),
                 );
             }
+            if let Some(full) = store.review_full(settings.budget.max_in_review)? {
+                r.warn("queue", &full.reason());
+            }
             let open = store.open_runs()?;
             if !open.is_empty() {
                 r.warn("runs", &format!("{} run(s) in progress", open.len()));

@@ -90,8 +90,11 @@ pub fn run_headless(
         result
     });
     if once && result.is_ok() {
-        if let Some(why) = not_claiming(&ctx.store()?.pause_state()?) {
+        let store = ctx.store()?;
+        if let Some(why) = not_claiming(&store.pause_state()?) {
             eprintln!("{why}");
+        } else if let Some(full) = store.review_full(ctx.config.file.runner.max_in_review)? {
+            eprintln!("nothing more claimed: {}", full.reason());
         }
     }
     result

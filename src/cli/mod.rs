@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::sanitize::{one_line, strip_all};
-use crate::domain::{Actor, AuthorKind, Effort, Printable, Status};
+use crate::domain::{Actor, AuthorKind, Effort, ListedIssue, Printable, Status};
 use crate::runner::{git, recovery, review};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
@@ -159,9 +159,19 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             writeln!(out, "{}", issue.id)?;
         }
         Command::List { status, json } => {
-            let issues = ctx.store()?.list_issues(status)?;
+            let store = ctx.store()?;
+            let issues = store.list_issues(status)?;
             if json {
-                writeln!(out, "{}", output::json_text(&issues)?)?;
+                let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+                let mut deps = store.dependencies_of(&ids)?;
+                let listed: Vec<ListedIssue> = issues
+                    .into_iter()
+                    .map(|issue| ListedIssue {
+                        depends_on: deps.remove(&issue.id).unwrap_or_default(),
+                        issue,
+                    })
+                    .collect();
+                writeln!(out, "{}", output::json_text(&listed)?)?;
             } else {
                 output::print_table(&mut out, issues)?;
             }
@@ -217,6 +227,22 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             writeln!(out, "#{} {}", issue.id, issue.title)?;
         }
         Command::Accept { id, no_merge } => accept(&ctx, &mut out, id, no_merge)?,
+        Command::Depend { id, on } => {
+            let line = if ctx.store()?.add_dependency(id, on, &human_name(None))? {
+                format!("#{id} now waits on #{on}")
+            } else {
+                format!("#{id} already waits on #{on} (nothing changed)")
+            };
+            writeln!(out, "{line}")?;
+        }
+        Command::Undepend { id, on } => {
+            let line = if ctx.store()?.remove_dependency(id, on, &human_name(None))? {
+                format!("#{id} no longer waits on #{on}")
+            } else {
+                format!("#{id} does not wait on #{on} (nothing changed)")
+            };
+            writeln!(out, "{line}")?;
+        }
         Command::Move {
             id,
             status: Status::Done,

@@ -71,6 +71,18 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
     if let Some(cap) = i.budget_usd {
         writeln!(out, "budget: ${cap:.2}")?;
     }
+    let links = |v: &[crate::domain::DepLink]| {
+        v.iter()
+            .map(|l| format!("#{} ({})", l.id, l.status))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !d.depends_on.is_empty() {
+        writeln!(out, "waits on: {}", links(&d.depends_on))?;
+    }
+    if !d.blocks.is_empty() {
+        writeln!(out, "blocks: {}", links(&d.blocks))?;
+    }
     if !i.body.trim().is_empty() {
         writeln!(out, "\n{}", i.body.trim_end())?;
     }

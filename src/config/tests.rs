@@ -275,3 +275,20 @@ fn the_per_run_cap_reaches_claude_and_the_runner() {
     let cfg = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap();
     assert_eq!(cfg.runner_settings(None).per_run_usd, Some(2.5));
 }
+
+#[test]
+fn max_in_review_is_a_count_and_zero_means_no_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |text: &str| {
+        std::fs::write(dir.path().join(REPO_FILE), text).unwrap();
+        Config::load(Paths::for_repo(dir.path(), None), &env_of(&[]))
+    };
+    let cfg = load("[runner]\nmax_in_review = 3\n").unwrap();
+    assert_eq!(cfg.runner_settings(None).budget.max_in_review, Some(3));
+    let cfg = load("[runner]\nmax_in_review = 0\n").unwrap();
+    assert_eq!(cfg.runner_settings(None).budget.max_in_review, None);
+    let cfg = load("").unwrap();
+    assert_eq!(cfg.runner_settings(None).budget.max_in_review, None);
+    let err = format!("{:#}", load("[runner]\nmax_in_review = -2\n").unwrap_err());
+    assert!(err.contains("max_in_review"), "{err}");
+}

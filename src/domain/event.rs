@@ -214,6 +214,18 @@ pub enum EventKind {
         )]
         lifted_hold_until: Option<Option<Millis>>,
     },
+    /// An issue was made to wait for another.
+    #[serde(rename = "issue.depends")]
+    DependencyAdded {
+        /// The issue it now waits for.
+        on: i64,
+    },
+    /// An issue no longer waits for another.
+    #[serde(rename = "issue.undepends")]
+    DependencyRemoved {
+        /// The issue it waited for.
+        on: i64,
+    },
     /// Claiming was held until a time, after a rate or usage limit.
     #[serde(rename = "queue.held")]
     QueueHeld {
@@ -313,6 +325,8 @@ mod tests {
                 value: "0".into(),
                 lifted_hold_until: Some(None),
             },
+            EventKind::DependencyAdded { on: 3 },
+            EventKind::DependencyRemoved { on: 3 },
             EventKind::SettingChanged {
                 key: "k".into(),
                 value: "v".into(),

@@ -7,7 +7,7 @@
 //! override is left.
 
 use super::sanitize::{one_line, strip_all};
-use super::{ActorId, Comment, Event, EventKind, Issue, IssueDetail, Run};
+use super::{ActorId, Comment, DepLink, Event, EventKind, Issue, IssueDetail, Run};
 
 /// A value with every text field safe to print.
 pub trait Printable {
@@ -148,12 +148,24 @@ impl Printable for IssueDetail {
             cost_usd,
             comments,
             runs,
+            depends_on,
+            blocks,
         } = self;
+        let links = |v: Vec<DepLink>| {
+            v.into_iter()
+                .map(|l| DepLink {
+                    title: one_line(&l.title),
+                    ..l
+                })
+                .collect()
+        };
         IssueDetail {
             issue: issue.printable(),
             cost_usd,
             comments: comments.into_iter().map(Printable::printable).collect(),
             runs: runs.into_iter().map(Printable::printable).collect(),
+            depends_on: links(depends_on),
+            blocks: links(blocks),
         }
     }
 }
@@ -290,6 +302,12 @@ mod tests {
             cost_usd: None,
             comments: vec![comment],
             runs: vec![run],
+            depends_on: vec![DepLink {
+                id: 2,
+                title: NASTY.into(),
+                status: crate::domain::Status::Ready,
+            }],
+            blocks: Vec::new(),
         }
         .printable();
         // Every string of the serialized detail: no escape, control or bidi character is

@@ -392,6 +392,37 @@ pub struct IssueDetail {
     pub comments: Vec<Comment>,
     /// Its runs, oldest first.
     pub runs: Vec<Run>,
+    /// The issues it waits for (JSON: their ids).
+    #[serde(serialize_with = "link_ids")]
+    pub depends_on: Vec<DepLink>,
+    /// The issues that wait for it (JSON: their ids).
+    #[serde(serialize_with = "link_ids")]
+    pub blocks: Vec<DepLink>,
+}
+
+/// The issue at the other end of a dependency, as the detail view lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepLink {
+    /// Its id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its column (a dependency holds a claim until it is done).
+    pub status: Status,
+}
+
+fn link_ids<S: serde::Serializer>(links: &[DepLink], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(links.iter().map(|l| l.id))
+}
+
+/// An issue as `list --json` prints it: its fields and the ids it waits for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListedIssue {
+    /// The issue itself.
+    #[serde(flatten)]
+    pub issue: Issue,
+    /// The issues it waits for, done or not.
+    pub depends_on: Vec<i64>,
 }
 
 /// The size of an issue branch's change against its merge base with the base branch, taken

@@ -14,6 +14,8 @@ pub struct Budget {
     pub per_issue_usd: Option<f64>,
     /// `on_exceed = "stop"`: running agents are stopped too when the daily cap is reached.
     pub stop_on_exceed: bool,
+    /// `[runner] max_in_review`: no claim while this many issues wait in review.
+    pub max_in_review: Option<u32>,
 }
 
 impl Budget {
@@ -23,6 +25,7 @@ impl Budget {
             daily_usd: self.daily_usd,
             per_issue_usd: self.per_issue_usd,
             zone: clock::local_zone(),
+            max_in_review: self.max_in_review,
         }
     }
 }

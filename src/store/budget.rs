@@ -30,6 +30,8 @@ pub struct Caps {
     pub per_issue_usd: Option<f64>,
     /// The zone whose days the daily cap counts.
     pub zone: TimeZone,
+    /// `[runner] max_in_review`: no claim while this many issues wait in review.
+    pub max_in_review: Option<u32>,
 }
 
 impl Default for Caps {
@@ -38,8 +40,41 @@ impl Default for Caps {
             daily_usd: None,
             per_issue_usd: None,
             zone: TimeZone::UTC,
+            max_in_review: None,
         }
     }
+}
+
+/// `[runner] max_in_review` holding claims: how many issues wait in review, and the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewFull {
+    /// Issues in in_review now.
+    pub waiting: i64,
+    /// The limit.
+    pub limit: u32,
+}
+
+impl ReviewFull {
+    /// What the header, `doctor` and `run --once` say.
+    pub fn reason(&self) -> String {
+        format!(
+            "review full: {}/{} waiting for you; no new claims until one is accepted or sent back ([runner] max_in_review)",
+            self.waiting, self.limit
+        )
+    }
+}
+
+/// The review limit reached, read inside the claim's transaction (or on any connection).
+fn review_full_in(conn: &rusqlite::Connection, limit: Option<u32>) -> Result<Option<ReviewFull>> {
+    let Some(limit) = limit.filter(|n| *n > 0) else {
+        return Ok(None);
+    };
+    let waiting: i64 = conn.query_row(
+        "SELECT count(*) FROM issues WHERE status = 'in_review'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok((waiting >= i64::from(limit)).then_some(ReviewFull { waiting, limit }))
 }
 
 /// The daily cap reached: what was spent, the cap, and when the hold lifts by itself.
@@ -72,6 +107,8 @@ pub struct Claim {
     pub parked: Vec<i64>,
     /// The daily cap, when it refused the claim.
     pub daily: Option<DailyHold>,
+    /// The review limit, when it refused the claim.
+    pub review_full: Option<ReviewFull>,
 }
 
 /// The daily cap reached at `now`, unless a person lifted it for the rest of that day.
@@ -178,6 +215,10 @@ impl Store {
                     return Ok(out);
                 }
             }
+            if let Some(full) = review_full_in(tx, caps.max_in_review)? {
+                out.review_full = Some(full);
+                return Ok(out);
+            }
             while let Some(id) = claim_one(tx, agent_id, lease_ms, ts)? {
                 events::insert(tx, Some(id), &by, &kind)?;
                 let issue = get(tx, id)?;
@@ -209,6 +250,11 @@ impl Store {
             }
             Ok(reached)
         })
+    }
+
+    /// The review limit `limit` reached now (`None`: below it, or no limit).
+    pub fn review_full(&self, limit: Option<u32>) -> Result<Option<ReviewFull>> {
+        review_full_in(self.conn(), limit)
     }
 
     /// Parks the in-progress issue `id` in blocked when its spend reached its cap (its own,

@@ -347,11 +347,15 @@ impl Store {
         let runs = self.runs(id)?;
         let costs = runs.iter().filter_map(|r| r.cost_usd);
         let cost_usd = costs.clone().next().map(|_| costs.sum());
+        let issue = self.issue(id)?;
+        let (depends_on, blocks) = self.dependency_links(id)?;
         Ok(IssueDetail {
-            issue: self.issue(id)?,
+            issue,
             cost_usd,
             comments: self.comments(id)?,
             runs,
+            depends_on,
+            blocks,
         })
     }
 

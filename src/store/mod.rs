@@ -8,6 +8,7 @@ mod board;
 mod budget;
 mod claims;
 mod comments;
+mod deps;
 mod events;
 mod issues;
 mod recovery;
@@ -27,7 +28,7 @@ use crate::domain::redact::Redactor;
 use crate::domain::{now_millis, Actor, ActorId, EventKind, Millis, TransitionError};
 
 pub use board::StatusCounts;
-pub use budget::{over_budget_comment, Caps, Claim, DailyHold, BUDGET_HOLD};
+pub use budget::{over_budget_comment, Caps, Claim, DailyHold, ReviewFull, BUDGET_HOLD};
 pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};

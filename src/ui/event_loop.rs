@@ -74,6 +74,7 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<S
     app.set_mouse(ui.mouse.unwrap_or(false));
     app.set_bell(ui.bell.unwrap_or(false));
     app.set_daily_budget(opts.config.file.budget.daily_usd);
+    app.set_max_in_review(opts.config.file.runner.max_in_review);
     Ok((app, warnings))
 }
 

@@ -139,6 +139,8 @@ tokens!(
     diff_file,
     /// What a diff names instead of dumping: renames, modes, binary files.
     diff_meta,
+    /// A ready card held back by a dependency not done yet (`⧗ waits on #3`).
+    waiting,
 );
 
 /// Where a token a theme leaves out takes its style from.
@@ -152,6 +154,8 @@ const DIFF_DEFAULTS: &[(&str, Fallback)] = &[
     ("diff_hunk", |t| t.info),
     ("diff_file", |t| t.title),
     ("diff_meta", |t| t.muted),
+    // Not a diff token, but added later the same way: older themes keep working.
+    ("waiting", |t| t.muted),
 ];
 
 /// Parses `"bold red on black"`-style strings; unknown words are errors so typos surface.

@@ -49,6 +49,7 @@ pub fn card(issue: Issue) -> Card {
         live: None,
         review: Default::default(),
         spend_usd: 0.0,
+        waits_on: Vec::new(),
     }
 }
 
@@ -120,6 +121,7 @@ pub fn sample_cards() -> Vec<Card> {
         }),
         review: Default::default(),
         spend_usd: 0.0,
+        waits_on: Vec::new(),
     });
     v.push(Card {
         issue: issue(7, "Migrate sessions table", Status::Blocked, Kind::Chore),
@@ -127,6 +129,7 @@ pub fn sample_cards() -> Vec<Card> {
         live: None,
         review: Default::default(),
         spend_usd: 0.0,
+        waits_on: Vec::new(),
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());
@@ -261,6 +264,8 @@ pub fn sample_detail() -> IssueDetail {
             run(3, Some(RunOutcome::Blocked), Some(0.12), Some(4)),
             run(4, Some(RunOutcome::Implemented), Some(0.87), Some(19)),
         ],
+        depends_on: Vec::new(),
+        blocks: Vec::new(),
     }
 }
 

@@ -208,3 +208,44 @@ fn a_budget_that_cannot_be_a_cap_is_refused_and_none_clears_it() {
         None
     );
 }
+
+#[test]
+fn max_in_review_holds_claims_while_the_review_column_is_full() {
+    let (_dir, mut store) = store();
+    let (first, second, third) = (
+        ready(&mut store, "first"),
+        ready(&mut store, "second"),
+        ready(&mut store, "third"),
+    );
+    let caps = Caps {
+        max_in_review: Some(2),
+        ..Caps::default()
+    };
+    for id in [first, second] {
+        let claimed = store.claim_within("a-1", 60_000, &caps).unwrap();
+        assert_eq!(claimed.issue.map(|i| i.id), Some(id));
+        store
+            .conn()
+            .execute("UPDATE issues SET status = 'in_review' WHERE id = ?1", [id])
+            .unwrap();
+    }
+    let refused = store.claim_within("a-1", 60_000, &caps).unwrap();
+    assert!(refused.issue.is_none());
+    let full = refused.review_full.expect("the limit refused the claim");
+    assert_eq!((full.waiting, full.limit), (2, 2));
+    assert!(full.reason().contains("review full: 2/2 waiting for you"));
+    assert_eq!(store.review_full(Some(2)).unwrap(), Some(full));
+    assert_eq!(
+        store.issue(third).unwrap().status,
+        Status::Ready,
+        "not claimed"
+    );
+
+    // no limit, or a limit of 0, claims as before
+    assert_eq!(store.review_full(Some(0)).unwrap(), None);
+    store
+        .move_issue(first, Status::Done, Actor::Human, "me")
+        .unwrap();
+    let claimed = store.claim_within("a-1", 60_000, &caps).unwrap();
+    assert_eq!(claimed.issue.map(|i| i.id), Some(third));
+}

@@ -37,6 +37,9 @@ impl App {
                 }
             }
             StoreReply::Done { message, issue } => {
+                if self.editor.as_ref().is_some_and(|e| e.is_pending()) {
+                    self.editor = None;
+                }
                 let id = issue.as_ref().map(|i| i.id);
                 if issue.as_ref().is_some_and(|i| i.status == Status::Ready) && self.has_runner {
                     self.outbox.push(Effect::Runner(RunnerCommand::Wake));
@@ -49,7 +52,13 @@ impl App {
                     v.set_report(*report);
                 }
             }
-            StoreReply::Failed(msg) => self.toast(Level::Error, msg, None),
+            StoreReply::Failed(msg) => match self.editor.as_mut().filter(|e| e.is_pending()) {
+                Some(ed) => {
+                    ed.refused(msg);
+                    self.dirty = true;
+                }
+                None => self.toast(Level::Error, msg, None),
+            },
             StoreReply::ChangesDraft { issue_id, text } => self.on_changes_draft(issue_id, text),
             StoreReply::Changed { events, pause } => {
                 self.pause = pause;

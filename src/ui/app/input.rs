@@ -86,7 +86,10 @@ impl App {
             EditorStep::Save => {
                 if let Some(req) = ed.submit(&self.keymap) {
                     self.outbox.push(Effect::Store(req));
-                    self.editor = None;
+                    // A save the store may refuse (dependencies) keeps the editor until it answers.
+                    if !ed.is_pending() {
+                        self.editor = None;
+                    }
                 }
             }
         }

@@ -69,6 +69,8 @@ pub struct App {
     banner: Option<String>,
     /// A runner runs in this process.
     has_runner: bool,
+    /// `[runner] max_in_review` (None: no limit).
+    max_in_review: Option<u32>,
     /// Whether claiming is paused by a person, or held after a rate limit (until when, why).
     pause: PauseState,
     /// Ring the bell on "needs you".
@@ -111,6 +113,7 @@ impl App {
             daily_budget: None,
             banner: None,
             has_runner: false,
+            max_in_review: None,
             pause: PauseState::default(),
             bell: false,
             mouse: false,
@@ -271,6 +274,27 @@ impl App {
     pub fn set_has_runner(&mut self, has_runner: bool) {
         self.has_runner = has_runner;
         self.dirty = true;
+    }
+
+    /// Sets `[runner] max_in_review` (None or 0: no limit).
+    pub fn set_max_in_review(&mut self, limit: Option<u32>) {
+        self.max_in_review = limit.filter(|n| *n > 0);
+    }
+
+    /// The review limit holding claims: `(waiting, limit)` when the in_review column holds
+    /// `limit` or more. Unknown (None) while a filter narrows the counts.
+    pub fn review_full(&self) -> Option<(i64, u32)> {
+        let limit = self.max_in_review?;
+        if !self.board.filter().is_empty() {
+            return None;
+        }
+        let waiting = self
+            .board
+            .columns()
+            .iter()
+            .find(|c| c.status == crate::domain::Status::InReview)?
+            .count;
+        (waiting >= i64::from(limit)).then_some((waiting, limit))
     }
 
     /// Whether claiming is paused or held.

@@ -364,8 +364,18 @@ impl App {
                             .map(|d| &d.issue)
                     })
                     .filter(|i| i.id == id);
+                // All its dependencies when the detail is open, else the unfinished ones its
+                // card shows; saving sends only the changes, so a done one left out stays.
+                let deps: Vec<i64> = match self.detail.as_ref().and_then(|d| d.detail()) {
+                    Some(d) if d.issue.id == id => d.depends_on.iter().map(|l| l.id).collect(),
+                    _ => self
+                        .board
+                        .card_of(id)
+                        .map(|c| c.waits_on.clone())
+                        .unwrap_or_default(),
+                };
                 match loaded {
-                    Some(issue) => Editor::editing(issue),
+                    Some(issue) => Editor::editing(issue).with_dependencies(&deps),
                     None => {
                         self.toast(Level::Warn, format!("#{id} is not loaded yet"), Some(id));
                         return;

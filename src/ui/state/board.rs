@@ -103,6 +103,14 @@ impl Board {
             .any(|c| c.cards.iter().any(|k| k.live.is_some()))
     }
 
+    /// A loaded card, by issue id.
+    pub fn card_of(&self, id: i64) -> Option<&Card> {
+        self.columns
+            .iter()
+            .flat_map(|c| c.cards.iter())
+            .find(|c| c.issue.id == id)
+    }
+
     /// A loaded issue.
     pub fn issue(&self, id: i64) -> Option<&Issue> {
         self.columns
@@ -273,6 +281,7 @@ mod tests {
             live: None,
             review: Default::default(),
             spend_usd: 0.0,
+            waits_on: Vec::new(),
         }
     }
 

@@ -278,6 +278,8 @@ mod tests {
             cost_usd: None,
             comments: Vec::new(),
             runs: Vec::new(),
+            depends_on: Vec::new(),
+            blocks: Vec::new(),
         };
         for id in 0..runs {
             detail.runs.push(crate::domain::Run {

@@ -42,6 +42,8 @@ pub enum Field {
     Effort,
     /// One-line spending cap in US dollars, when editing (empty: `[budget] per_issue_usd`).
     Budget,
+    /// The ids of the issues it waits for (`3, 7`).
+    Depends,
 }
 
 /// What an editor key asks of the app.
@@ -66,6 +68,11 @@ pub struct Editor {
     model: TextArea<'static>,
     effort: Option<Effort>,
     budget: TextArea<'static>,
+    deps: TextArea<'static>,
+    /// The dependencies the editor opened with: saving sends only what changed.
+    deps_before: Vec<i64>,
+    /// Saved, waiting for the store's answer (a refused dependency comes back here).
+    pending: bool,
     field: Field,
     error: Option<String>,
 }
@@ -106,6 +113,9 @@ impl Editor {
             model: text_input(Vec::new(), Some("default")),
             effort: None,
             budget: text_input(Vec::new(), Some("none")),
+            deps: text_input(Vec::new(), Some("none (ids like 3, 7)")),
+            deps_before: Vec::new(),
+            pending: false,
             field,
             error: None,
         }
@@ -125,6 +135,36 @@ impl Editor {
         ed.budget = text_input(cap.into_iter().collect(), Some("none"));
         ed.budget.move_cursor(tui_textarea::CursorMove::End);
         ed
+    }
+
+    /// The editor with `ids` in its dependency field (what the issue waits for now).
+    pub fn with_dependencies(mut self, ids: &[i64]) -> Editor {
+        let text = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.deps = text_input(vec![text], Some("none (ids like 3, 7)"));
+        self.deps.move_cursor(tui_textarea::CursorMove::End);
+        self.deps_before = ids.to_vec();
+        self
+    }
+
+    /// Dependency input.
+    pub fn deps(&self) -> &TextArea<'static> {
+        &self.deps
+    }
+
+    /// Whether the editor waits for the store's answer to its save.
+    pub fn is_pending(&self) -> bool {
+        self.pending
+    }
+
+    /// The store refused the save: its message shows here and everything typed stays.
+    pub fn refused(&mut self, message: String) {
+        self.pending = false;
+        self.field = Field::Depends;
+        self.error = Some(message);
     }
 
     /// A comment editor holding `text` already (a quote, a draft), the cursor at its end.
@@ -240,6 +280,7 @@ impl Editor {
         if self.has_budget() {
             order.push(Field::Budget);
         }
+        order.push(Field::Depends);
         self.field = cycle(&order, self.field, back);
     }
 
@@ -283,6 +324,10 @@ impl Editor {
             Field::Budget if key.code == KeyCode::Enter => {}
             Field::Budget => {
                 self.budget.input(key);
+            }
+            Field::Depends if key.code == KeyCode::Enter => {}
+            Field::Depends => {
+                self.deps.input(key);
             }
         }
         EditorStep::Typed
@@ -347,6 +392,14 @@ impl Editor {
                 return None;
             }
         };
+        let deps = match dep_ids(&self.deps.lines().join(" "), self.purpose) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error = Some(e);
+                self.field = Field::Depends;
+                return None;
+            }
+        };
         if !self.is_issue() && body.trim().is_empty() {
             let cancel = keymap.label(Context::Editor, Action::Close);
             self.error = Some(format!("write something first ({cancel} cancels)"));
@@ -359,14 +412,13 @@ impl Editor {
                 kind: self.kind,
                 priority: self.priority,
                 ready: false,
-                depends_on: Vec::new(),
+                depends_on: deps,
                 model,
                 effort: self.effort,
                 budget_usd: budget,
             }),
-            EditorPurpose::Edit(id) => StoreRequest::Update(
-                id,
-                IssueEdit {
+            EditorPurpose::Edit(id) => {
+                let edit = IssueEdit {
                     title: Some(title),
                     body: Some(body),
                     kind: Some(self.kind),
@@ -375,8 +427,31 @@ impl Editor {
                     model: Some(model),
                     effort: Some(self.effort),
                     budget_usd: Some(budget),
-                },
-            ),
+                };
+                let add: Vec<i64> = deps
+                    .iter()
+                    .copied()
+                    .filter(|d| !self.deps_before.contains(d))
+                    .collect();
+                let remove: Vec<i64> = self
+                    .deps_before
+                    .iter()
+                    .copied()
+                    .filter(|d| !deps.contains(d))
+                    .collect();
+                if add.is_empty() && remove.is_empty() {
+                    StoreRequest::Update(id, edit)
+                } else {
+                    // Kept open until the store answers: a cycle is only known there.
+                    self.pending = true;
+                    StoreRequest::UpdateWithDeps {
+                        id,
+                        edit,
+                        add,
+                        remove,
+                    }
+                }
+            }
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
                 StoreRequest::Comment(id, body)
             }
@@ -415,6 +490,38 @@ impl Editor {
     }
 }
 
+/// The dependency ids typed in the editor (`3, 7`, `#3 #7`), without repeats; an id that is
+/// not a number, or the issue itself, is refused here (a cycle only by the store).
+fn dep_ids(text: &str, purpose: EditorPurpose) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for word in text.split(|c: char| c == ',' || c.is_whitespace()) {
+        let word = word.trim();
+        if word.is_empty() {
+            continue;
+        }
+        let id = word
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                format!(
+                    "depends on: {:?} is not an issue id (ids like 3, 7)",
+                    crate::domain::sanitize::one_line(word)
+                )
+            })?;
+        if purpose == EditorPurpose::Edit(id) {
+            return Err(format!(
+                "depends on: #{id} cannot depend on itself (it would never be claimed)"
+            ));
+        }
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 /// The cap typed in the editor: empty (or `none`) for none, else dollars above zero.
 fn budget_text(text: &str) -> Result<Option<f64>, String> {
     let t = text.trim();
@@ -428,120 +535,7 @@ fn budget_text(text: &str) -> Result<Option<f64>, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crossterm::event::KeyModifiers;
-
-    fn key(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-    }
-
-    #[test]
-    fn a_comment_needs_text_and_says_how_to_cancel() {
-        let km = Keymap::default();
-        let mut ed = Editor::new(EditorPurpose::Comment(3));
-        assert_eq!(ed.field(), Field::Body);
-        assert!(ed.submit(&km).is_none());
-        assert_eq!(ed.error(), Some("write something first (esc cancels)"));
-        ed.on_key(None, key('o'));
-        assert_eq!(ed.error(), None);
-        assert_eq!(
-            ed.on_key(Some(Action::NextField), KeyEvent::from(KeyCode::Tab)),
-            EditorStep::Typed
-        );
-        assert_eq!(ed.field(), Field::Body, "a comment has one field");
-        assert!(matches!(ed.submit(&km), Some(StoreRequest::Comment(3, b)) if b == "o"));
-        assert_eq!(ed.hints(&km).len(), 2);
-    }
-
-    #[test]
-    fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typing() {
-        let km = Keymap::default();
-        let mut ed = Editor::prefilled(EditorPurpose::Comment(2), "> a.rs:3 `x`\n\n");
-        ed.on_key(None, key('k'));
-        assert!(
-            matches!(ed.submit(&km), Some(StoreRequest::Comment(2, b)) if b == "> a.rs:3 `x`\n\nk")
-        );
-        assert!(!ed.fill_if_empty("draft"));
-        let mut ed = Editor::new(EditorPurpose::RequestChanges(2));
-        assert!(ed.fill_if_empty("draft"));
-        assert!(matches!(ed.submit(&km), Some(StoreRequest::RequestChanges(2, b)) if b == "draft"));
-    }
-
-    #[test]
-    fn the_kind_and_priority_fields_take_their_own_keys() {
-        let mut ed = Editor::new(EditorPurpose::New);
-        assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-        // Back from the title: effort, model, budget, then priority.
-        for _ in 0..4 {
-            ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
-        }
-        assert_eq!(ed.field(), Field::Priority);
-        for c in ['4', '2'] {
-            ed.on_key(None, key(c));
-        }
-        ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
-        ed.on_key(None, key('+'));
-        assert_eq!(ed.priority(), 5);
-        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
-        ed.on_key(None, key('b'));
-        assert_eq!(ed.kind(), Kind::Bug);
-        ed.on_key(None, key('l'));
-        assert_ne!(ed.kind(), Kind::Bug);
-        assert_eq!(
-            ed.on_key(Some(Action::Close), KeyEvent::from(KeyCode::Esc)),
-            EditorStep::Cancel
-        );
-    }
-
-    #[test]
-    fn the_model_and_effort_fields_fill_from_the_issue_and_save_or_clear() {
-        let km = Keymap::default();
-        let mut ed = Editor::new(EditorPurpose::New);
-        ed.on_key(None, key('t'));
-        for _ in 0..4 {
-            ed.on_key(Some(Action::NextField), KeyEvent::from(KeyCode::Tab));
-        }
-        assert_eq!(ed.field(), Field::Model);
-        for c in "haiku".chars() {
-            ed.on_key(None, key(c));
-        }
-        ed.on_key(None, KeyEvent::from(KeyCode::Enter));
-        assert_eq!(ed.field(), Field::Effort, "enter leaves the one-line model");
-        ed.on_key(None, key('l'));
-        ed.on_key(None, key('l'));
-        assert_eq!(ed.effort(), Some(Effort::Medium));
-        let Some(StoreRequest::Create(new)) = ed.submit(&km) else {
-            panic!("a new issue")
-        };
-        assert_eq!(
-            (new.model.as_deref(), new.effort),
-            (Some("haiku"), Some(Effort::Medium))
-        );
-
-        let issue = Issue {
-            model: Some("opus".into()),
-            effort: Some(Effort::Low),
-            ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready)
-        };
-        let mut ed = Editor::editing(&issue);
-        assert_eq!(
-            (ed.model().lines().join(""), ed.effort()),
-            ("opus".into(), Some(Effort::Low))
-        );
-        ed.field = Field::Model;
-        for _ in 0..5 {
-            ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
-        }
-        ed.field = Field::Effort;
-        ed.on_key(None, key('h'));
-        assert_eq!(ed.effort(), None, "before low is the configured default");
-        let Some(StoreRequest::Update(_, edit)) = ed.submit(&km) else {
-            panic!("an edit")
-        };
-        assert_eq!((edit.model, edit.effort), (Some(None), Some(None)));
-    }
-}
+mod tests;
 
 #[cfg(test)]
 #[path = "editor_budget_tests.rs"]

@@ -2,16 +2,15 @@
 //! the UI event channel. It also watches `data_version` so commits by the runner, the CLI or
 //! another process show up within a poll interval, without the UI task ever touching SQLite.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::redact::Redactor;
-use crate::domain::sanitize::{one_line, strip_all};
+use crate::domain::sanitize::strip_all;
 use crate::domain::Printable;
-use crate::domain::{AuthorKind, Comment, Event, Issue, IssueDetail, Millis, Status};
+use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::Adapter;
 use crate::runner::events::LineKind;
 use crate::runner::PaneLine;
@@ -21,6 +20,9 @@ use crate::store::{
 
 /// How often the thread checks whether another connection committed.
 pub const POLL: Duration = Duration::from_millis(300);
+mod cards;
+use cards::{board, questions};
+
 /// Most transcript lines loaded for one run view (its last ones).
 const TRANSCRIPT_LIMIT: i64 = 20_000;
 
@@ -46,6 +48,18 @@ pub enum StoreRequest {
     Create(NewIssue),
     /// Edit an issue.
     Update(i64, IssueEdit),
+    /// Edit an issue and the issues it waits for: the dependencies first, and when they are
+    /// refused (a cycle, a missing issue) nothing is changed.
+    UpdateWithDeps {
+        /// The issue.
+        id: i64,
+        /// Its fields.
+        edit: IssueEdit,
+        /// Dependencies to add.
+        add: Vec<i64>,
+        /// Dependencies to remove.
+        remove: Vec<i64>,
+    },
     /// Move an issue (as a human).
     Move(i64, Status),
     /// Add a human comment (a blocked issue flips to ready).
@@ -91,6 +105,8 @@ pub struct Card {
     pub review: ReviewMarks,
     /// What all its runs cost so far, running ones by their estimate.
     pub spend_usd: f64,
+    /// The dependencies not done yet (backlog and ready cards): what holds a claim back.
+    pub waits_on: Vec<i64>,
 }
 
 /// A loaded window of one column.
@@ -302,119 +318,6 @@ fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
     ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
 }
 
-fn first_line(text: &str) -> String {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
-/// The live run of each in-progress issue, read once per board load (there are only as many
-/// as agents running), instead of once per card.
-fn live_runs(store: &Store) -> HashMap<i64, LiveInfo> {
-    let runs = store.open_runs().unwrap_or_default();
-    // Oldest first, so an issue's newest open run is the one kept.
-    runs.into_iter()
-        .map(|r| {
-            let live = LiveInfo {
-                agent: one_line(&r.agent_id),
-                started_at: r.started_at,
-                cost_usd: r.cost_usd,
-                estimate_usd: r.estimate_usd,
-            };
-            (r.issue_id, live)
-        })
-        .collect()
-}
-
-/// The agent's question on each of `issues` that is blocked, read in one query.
-fn questions(store: &Store, issues: &[Issue]) -> HashMap<i64, Comment> {
-    let blocked: Vec<i64> = issues
-        .iter()
-        .filter(|i| i.status == Status::Blocked)
-        .map(|i| i.id)
-        .collect();
-    store
-        .last_comments(&blocked, AuthorKind::Agent)
-        .unwrap_or_default()
-}
-
-/// The checks and the reviewer's verdict of each of `issues` in review, read in one query.
-fn review_marks(store: &Store, issues: &[Issue]) -> HashMap<i64, ReviewMarks> {
-    let in_review: Vec<i64> = issues
-        .iter()
-        .filter(|i| i.status == Status::InReview)
-        .map(|i| i.id)
-        .collect();
-    store.review_marks(&in_review).unwrap_or_default()
-}
-
-fn card(
-    issue: Issue,
-    live: &HashMap<i64, LiveInfo>,
-    questions: &HashMap<i64, Comment>,
-    marks: &HashMap<i64, ReviewMarks>,
-    spends: &HashMap<i64, f64>,
-) -> Card {
-    let issue = issue.printable();
-    let question = if issue.status == Status::Blocked {
-        questions
-            .get(&issue.id)
-            .map(|c| first_line(&c.clone().printable().body))
-    } else {
-        None
-    };
-    let live = if issue.status == Status::InProgress {
-        live.get(&issue.id).cloned()
-    } else {
-        None
-    };
-    let review = marks.get(&issue.id).copied().unwrap_or_default();
-    let spend_usd = spends.get(&issue.id).copied().unwrap_or(0.0);
-    Card {
-        issue,
-        question,
-        live,
-        review,
-        spend_usd,
-    }
-}
-
-/// The visible windows of the columns, with their counts.
-fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> StoreResult<StoreReply> {
-    let counts = store.status_counts(filter)?;
-    let live = live_runs(store);
-    let mut pages = Vec::with_capacity(Status::ALL.len());
-    for (status, (offset, limit)) in Status::ALL.iter().zip(windows.iter()) {
-        pages.push((
-            *offset,
-            store.issues_page(*status, filter, *offset, *limit)?,
-        ));
-    }
-    // Every visible card's spend in one query.
-    let ids: Vec<i64> = pages
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|i| i.id))
-        .collect();
-    let spends = money::spends(store, &ids);
-    let mut columns = Vec::with_capacity(Status::ALL.len());
-    for (offset, issues) in pages {
-        let questions = questions(store, &issues);
-        let marks = review_marks(store, &issues);
-        let cards = issues
-            .into_iter()
-            .map(|i| card(i, &live, &questions, &marks, &spends))
-            .collect();
-        columns.push(ColumnWindow { offset, cards });
-    }
-    Ok(StoreReply::Board {
-        gen,
-        counts,
-        columns,
-    })
-}
-
 /// Every blocked issue with its question, newest question first.
 fn inbox(store: &Store) -> StoreResult<StoreReply> {
     let issues = store.issues_page(Status::Blocked, "", 0, 1_000)?;
@@ -525,6 +428,28 @@ fn handle(
         StoreRequest::Update(id, edit) => store
             .update_issue(*id, edit, author)
             .map(|i| done(format!("#{} saved", i.id), i)),
+        StoreRequest::UpdateWithDeps {
+            id,
+            edit,
+            add,
+            remove,
+        } => {
+            let mut deps = store
+                .dependencies_of(&[*id])
+                .map(|mut m| m.remove(id).unwrap_or_default());
+            if let Ok(d) = deps.as_mut() {
+                d.retain(|x| !remove.contains(x));
+                d.extend(
+                    add.iter()
+                        .filter(|x| !d.contains(x))
+                        .copied()
+                        .collect::<Vec<_>>(),
+                );
+            }
+            deps.and_then(|d| store.set_dependencies(*id, &d, author))
+                .and_then(|()| store.update_issue(*id, edit, author))
+                .map(|i| done(format!("#{} saved", i.id), i))
+        }
         StoreRequest::Move(id, to) => store
             .move_issue(*id, *to, crate::domain::Actor::Human, author)
             .map(|i| done(format!("#{} → {}", i.id, i.status), i)),

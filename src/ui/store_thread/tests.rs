@@ -418,3 +418,77 @@ fn review_cards_carry_their_checks_and_verdict_and_other_cards_none() {
     assert_eq!(other.issue.id, waiting);
     assert_eq!(other.review, ReviewMarks::default());
 }
+
+#[test]
+fn board_cards_carry_their_unfinished_dependencies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+    let first = store
+        .create_issue(&new_issue("First"), "me")
+        .expect("add")
+        .id;
+    let done = store
+        .create_issue(&new_issue("Done"), "me")
+        .expect("add")
+        .id;
+    let held = store
+        .create_issue(&new_issue("Held"), "me")
+        .expect("add")
+        .id;
+    store
+        .set_dependencies(held, &[first, done], "me")
+        .expect("deps");
+    store
+        .conn()
+        .execute("UPDATE issues SET status = 'done' WHERE id = ?1", [done])
+        .expect("done");
+    let req = StoreRequest::Board {
+        gen: 1,
+        filter: String::new(),
+        windows: [(0, 10); Status::ALL.len()],
+    };
+    let (reply, _) = handle(&mut store, &req, "me", &*renderer(None));
+    let Some(StoreReply::Board { columns, .. }) = reply else {
+        panic!("not a board: {reply:?}");
+    };
+    let ready = &columns[1].cards;
+    let waits: Vec<(i64, Vec<i64>)> = ready
+        .iter()
+        .map(|c| (c.issue.id, c.waits_on.clone()))
+        .collect();
+    assert_eq!(waits, vec![(first, vec![]), (held, vec![first])]);
+}
+
+#[test]
+fn an_edit_whose_dependency_closes_a_cycle_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+    let a = store.create_issue(&new_issue("A"), "me").expect("add").id;
+    let b = store.create_issue(&new_issue("B"), "me").expect("add").id;
+    store.add_dependency(b, a, "me").expect("b waits on a");
+    let req = |title: &str, add: Vec<i64>| StoreRequest::UpdateWithDeps {
+        id: a,
+        edit: IssueEdit {
+            title: Some(title.into()),
+            ..IssueEdit::default()
+        },
+        add,
+        remove: Vec::new(),
+    };
+    let (reply, _) = handle(&mut store, &req("Renamed", vec![b]), "me", &*renderer(None));
+    let Some(StoreReply::Failed(msg)) = reply else {
+        panic!("not refused: {reply:?}");
+    };
+    assert!(msg.contains(&format!("cycle #{a} → #{b} → #{a}")), "{msg}");
+    assert_eq!(
+        store.issue(a).expect("a").title,
+        "A",
+        "the title was not saved"
+    );
+
+    let c = store.create_issue(&new_issue("C"), "me").expect("add").id;
+    let (reply, _) = handle(&mut store, &req("Renamed", vec![c]), "me", &*renderer(None));
+    assert!(matches!(reply, Some(StoreReply::Done { .. })), "{reply:?}");
+    assert_eq!(store.issue(a).expect("a").title, "Renamed");
+    assert_eq!(store.dependencies_of(&[a]).expect("deps")[&a], vec![c]);
+}

@@ -114,11 +114,24 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     }
     spend(app, card, &mut head, usize::from(r.width));
     let room = usize::from(r.width).saturating_sub(2);
+    // A ready card held by a dependency is dimmed: it is not waiting for a free slot.
+    let held = i.status == Status::Ready && !card.waits_on.is_empty();
+    let title_style = if held {
+        t.title.patch(t.waiting)
+    } else {
+        t.title
+    };
     let title = Line::from(vec![
         Span::raw(" "),
-        Span::styled(super::fit(&i.title, room), t.title),
+        Span::styled(super::fit(&i.title, room), title_style),
     ]);
     let detail = match i.status {
+        Status::Backlog | Status::Ready if !card.waits_on.is_empty() => {
+            Some(Line::from(Span::styled(
+                format!(" {}", waits_text(&card.waits_on, room.saturating_sub(1))),
+                t.waiting,
+            )))
+        }
         Status::InProgress => live_line(app, card),
         Status::Blocked => card.question.as_deref().map(|q| {
             Line::from(Span::styled(
@@ -170,6 +183,38 @@ fn spend(app: &App, card: &Card, head: &mut Vec<Span<'static>>, width: usize) {
     if super::spans_width(head) + text.len() <= width {
         head.push(Span::styled(text, app.theme().muted));
     }
+}
+
+/// `⧗ waits on #3, #7`, cut to `width` at a whole id with the number left out (`+2`).
+pub fn waits_text(ids: &[i64], width: usize) -> String {
+    let full = format!(
+        "⧗ waits on {}",
+        ids.iter()
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if full.chars().count() <= width {
+        return full;
+    }
+    let mut text = String::from("⧗ waits on");
+    for (n, id) in ids.iter().enumerate() {
+        let more = ids.len() - n - 1;
+        let sep = if n == 0 { " " } else { ", " };
+        let next = format!("{text}{sep}#{id}");
+        let tail = if more > 0 {
+            format!(" +{more}")
+        } else {
+            String::new()
+        };
+        if (next.chars().count() + tail.chars().count()) > width {
+            let rest = ids.len() - n;
+            let cut = format!("{text} +{rest}");
+            return super::fit(&cut, width).into_owned();
+        }
+        text = next;
+    }
+    text
 }
 
 /// A review card's checks and reviewer verdict (`✓ checks ✓ approved`), then its branch in the
@@ -224,4 +269,17 @@ fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
         text.push_str(&format!(" · {c}"));
     }
     Some(Line::from(Span::styled(text, t.col_in_progress)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::waits_text;
+
+    #[test]
+    fn waits_on_is_cut_at_a_whole_id_and_counts_the_rest() {
+        assert_eq!(waits_text(&[3, 7], 40), "⧗ waits on #3, #7");
+        assert_eq!(waits_text(&[3, 7, 12, 140], 22), "⧗ waits on #3, #7 +2");
+        assert_eq!(waits_text(&[3, 7, 12, 140], 15), "⧗ waits on +4");
+        assert!(waits_text(&[3, 7], 5).chars().count() <= 5);
+    }
 }

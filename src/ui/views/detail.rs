@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{elapsed, panes::render_line};
-use crate::domain::{format_millis, AuthorKind, RunRole};
+use crate::domain::{format_millis, AuthorKind, DepLink, RunRole, Status};
 use crate::ui::app::App;
 use crate::ui::state::detail::{DetailView, TranscriptView};
 
@@ -50,6 +50,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
     if let Some(w) = &i.worktree {
         lines.push(Line::styled(format!("worktree {w}"), t.muted));
     }
+    chain(&mut lines, app, "waits on", &x.depends_on);
+    chain(&mut lines, app, "blocks", &x.blocks);
     if i.status == crate::domain::Status::InReview {
         files(&mut lines, app, d);
     }
@@ -150,6 +152,35 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
 
 /// Most files the detail lists; the diff view has them all.
 const FILES_SHOWN: usize = 30;
+
+/// The most issues one side of the dependency chain lists before `… and N more`.
+const CHAIN_ROWS: usize = 5;
+
+/// One side of the dependency chain (`waits on` / `blocks`), an issue a line with its status;
+/// a dependency not done yet is marked, it is what holds the claim.
+fn chain(lines: &mut Vec<Line<'static>>, app: &App, label: &str, links: &[DepLink]) {
+    let t = app.theme();
+    for l in links.iter().take(CHAIN_ROWS) {
+        let open = label == "waits on" && l.status != Status::Done;
+        let mark = if open { "⧗" } else { " " };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{mark} {label} "),
+                if open { t.waiting } else { t.muted },
+            ),
+            Span::styled(format!("#{} ", l.id), t.accent),
+            Span::styled(l.title.clone(), t.text),
+            Span::styled(" · ", t.muted),
+            Span::styled(l.status.as_str().to_string(), t.status(l.status)),
+        ]));
+    }
+    if links.len() > CHAIN_ROWS {
+        lines.push(Line::styled(
+            format!("  {label} … and {} more", links.len() - CHAIN_ROWS),
+            t.muted,
+        ));
+    }
+}
 
 /// The files an in_review issue's branch changed, with the totals.
 fn files(lines: &mut Vec<Line<'static>>, app: &App, d: &DetailView) {

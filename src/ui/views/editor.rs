@@ -33,9 +33,10 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         draw_body(f, app, ed, inner, false);
         return;
     }
-    let [title, body, meta, agent, err] = Layout::vertical([
+    let [title, body, meta, agent, deps, err] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -116,6 +117,7 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         f.render_widget(&input, cap);
     }
     draw_agent_row(f, app, ed, agent);
+    draw_deps_row(f, app, ed, deps);
     if let Some(e) = ed.error() {
         f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
     } else {
@@ -157,6 +159,18 @@ fn draw_agent_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
         spans.push(Span::styled(format!(" {text} "), style));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), effort);
+}
+
+/// The ids of the issues it waits for.
+fn draw_deps_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
+    let t = app.theme();
+    let focused = ed.field() == Field::Depends;
+    let [name, input] = Layout::horizontal([Constraint::Length(12), Constraint::Min(0)]).areas(r);
+    let label = if focused { t.accent } else { t.muted };
+    f.render_widget(Span::styled(" Depends on ", label), name);
+    let mut deps = ed.deps().clone();
+    deps.set_cursor_style(if focused { t.selection } else { t.text });
+    f.render_widget(&deps, input);
 }
 
 /// Just the body input (comments, answers; also used inline by the inbox).

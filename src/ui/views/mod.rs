@@ -223,6 +223,13 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
             t.warn,
         ));
     }
+    if let Some((waiting, limit)) = app.review_full() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("review full: {waiting}/{limit} waiting for you"),
+            t.warn,
+        ));
+    }
     let unread = app.inbox().unread();
     let blocked = app.inbox().items().len();
     spans.push(sep());

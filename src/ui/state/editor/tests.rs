@@ -1,0 +1,200 @@
+//! The editor's fields, validation and the requests it saves as.
+
+use super::*;
+use crossterm::event::KeyModifiers;
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+#[test]
+fn a_comment_needs_text_and_says_how_to_cancel() {
+    let km = Keymap::default();
+    let mut ed = Editor::new(EditorPurpose::Comment(3));
+    assert_eq!(ed.field(), Field::Body);
+    assert!(ed.submit(&km).is_none());
+    assert_eq!(ed.error(), Some("write something first (esc cancels)"));
+    ed.on_key(None, key('o'));
+    assert_eq!(ed.error(), None);
+    assert_eq!(
+        ed.on_key(Some(Action::NextField), KeyEvent::from(KeyCode::Tab)),
+        EditorStep::Typed
+    );
+    assert_eq!(ed.field(), Field::Body, "a comment has one field");
+    assert!(matches!(ed.submit(&km), Some(StoreRequest::Comment(3, b)) if b == "o"));
+    assert_eq!(ed.hints(&km).len(), 2);
+}
+
+#[test]
+fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typing() {
+    let km = Keymap::default();
+    let mut ed = Editor::prefilled(EditorPurpose::Comment(2), "> a.rs:3 `x`\n\n");
+    ed.on_key(None, key('k'));
+    assert!(
+        matches!(ed.submit(&km), Some(StoreRequest::Comment(2, b)) if b == "> a.rs:3 `x`\n\nk")
+    );
+    assert!(!ed.fill_if_empty("draft"));
+    let mut ed = Editor::new(EditorPurpose::RequestChanges(2));
+    assert!(ed.fill_if_empty("draft"));
+    assert!(matches!(ed.submit(&km), Some(StoreRequest::RequestChanges(2, b)) if b == "draft"));
+}
+
+#[test]
+fn the_kind_and_priority_fields_take_their_own_keys() {
+    let mut ed = Editor::new(EditorPurpose::New);
+    assert_eq!(ed.hints(&Keymap::default()).len(), 3);
+    // back from the title: depends on, effort, model, priority
+    for _ in 0..4 {
+        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    }
+    assert_eq!(ed.field(), Field::Priority);
+    for c in ['4', '2'] {
+        ed.on_key(None, key(c));
+    }
+    ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    ed.on_key(None, key('+'));
+    assert_eq!(ed.priority(), 5);
+    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    ed.on_key(None, key('b'));
+    assert_eq!(ed.kind(), Kind::Bug);
+    ed.on_key(None, key('l'));
+    assert_ne!(ed.kind(), Kind::Bug);
+    assert_eq!(
+        ed.on_key(Some(Action::Close), KeyEvent::from(KeyCode::Esc)),
+        EditorStep::Cancel
+    );
+}
+
+#[test]
+fn the_model_and_effort_fields_fill_from_the_issue_and_save_or_clear() {
+    let km = Keymap::default();
+    let mut ed = Editor::new(EditorPurpose::New);
+    ed.on_key(None, key('t'));
+    for _ in 0..4 {
+        ed.on_key(Some(Action::NextField), KeyEvent::from(KeyCode::Tab));
+    }
+    assert_eq!(ed.field(), Field::Model);
+    for c in "haiku".chars() {
+        ed.on_key(None, key(c));
+    }
+    ed.on_key(None, KeyEvent::from(KeyCode::Enter));
+    assert_eq!(ed.field(), Field::Effort, "enter leaves the one-line model");
+    ed.on_key(None, key('l'));
+    ed.on_key(None, key('l'));
+    assert_eq!(ed.effort(), Some(Effort::Medium));
+    let Some(StoreRequest::Create(new)) = ed.submit(&km) else {
+        panic!("a new issue")
+    };
+    assert_eq!(
+        (new.model.as_deref(), new.effort),
+        (Some("haiku"), Some(Effort::Medium))
+    );
+
+    let issue = Issue {
+        model: Some("opus".into()),
+        effort: Some(Effort::Low),
+        ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready)
+    };
+    let mut ed = Editor::editing(&issue);
+    assert_eq!(
+        (ed.model().lines().join(""), ed.effort()),
+        ("opus".into(), Some(Effort::Low))
+    );
+    ed.field = Field::Model;
+    for _ in 0..5 {
+        ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    }
+    ed.field = Field::Effort;
+    ed.on_key(None, key('h'));
+    assert_eq!(ed.effort(), None, "before low is the configured default");
+    let Some(StoreRequest::Update(_, edit)) = ed.submit(&km) else {
+        panic!("an edit")
+    };
+    assert_eq!((edit.model, edit.effort), (Some(None), Some(None)));
+}
+
+mod budget_tests {
+    use super::*;
+
+    fn update(ed: &mut Editor) -> Option<IssueEdit> {
+        match ed.submit(&Keymap::default()) {
+            Some(StoreRequest::Update(_, edit)) => Some(edit),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_budget_field_edits_an_issue_cap_and_refuses_what_is_not_one() {
+        let tab = || KeyEvent::from(KeyCode::Tab);
+        let mut new = Editor::new(EditorPurpose::New);
+        // title, body, kind, priority, model, effort, depends on, and round to the title
+        for _ in 0..7 {
+            new.on_key(Some(Action::NextField), tab());
+        }
+        assert_eq!(new.field(), Field::Title, "a new issue has no cap field");
+
+        let issue = Issue {
+            budget_usd: Some(2.5),
+            ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Blocked)
+        };
+        let mut ed = Editor::editing(&issue);
+        assert_eq!(ed.budget().lines().join(""), "2.50");
+        for _ in 0..6 {
+            ed.on_key(Some(Action::NextField), tab());
+        }
+        assert_eq!(ed.field(), Field::Budget);
+        assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(2.5))));
+        for c in "x".chars() {
+            ed.on_key(None, KeyEvent::from(KeyCode::Char(c)));
+        }
+        ed.field = Field::Title;
+        assert!(update(&mut ed).is_none());
+        assert_eq!(
+            (ed.error(), ed.field()),
+            (
+                Some("budget: a positive number of US dollars, like 5 or 2.50 (empty: none)"),
+                Field::Budget
+            )
+        );
+        for _ in 0..5 {
+            ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+        }
+        assert_eq!(
+            update(&mut ed).map(|e| e.budget_usd),
+            Some(Some(None)),
+            "empty clears it"
+        );
+        ed.on_key(None, KeyEvent::from(KeyCode::Char('7')));
+        assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(7.0))));
+    }
+}
+
+mod deps_tests {
+    use super::super::*;
+
+    #[test]
+    fn dependency_ids_are_read_leniently_and_bad_ones_named() {
+        let edit = EditorPurpose::Edit(4);
+        assert_eq!(dep_ids("3, #7 3", edit), Ok(vec![3, 7]));
+        assert_eq!(dep_ids("  ", edit), Ok(vec![]));
+        assert!(dep_ids("3, x", edit)
+            .unwrap_err()
+            .contains("\"x\" is not an issue id"));
+        assert!(dep_ids("0", edit).is_err());
+        assert!(dep_ids("4", edit)
+            .unwrap_err()
+            .contains("cannot depend on itself"));
+        assert_eq!(dep_ids("4", EditorPurpose::New), Ok(vec![4]));
+    }
+
+    #[test]
+    fn unchanged_dependencies_save_as_a_plain_update() {
+        let issue = crate::domain::Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready);
+        let mut ed = Editor::editing(&issue).with_dependencies(&[3]);
+        assert!(matches!(
+            ed.submit(&Keymap::default()),
+            Some(StoreRequest::Update(4, _))
+        ));
+        assert!(!ed.is_pending());
+    }
+}
