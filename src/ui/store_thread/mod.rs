@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::strip_all;
 use crate::domain::Printable;
-use crate::domain::{AuthorKind, Event, Issue, IssueDetail, Millis, Status};
+use crate::domain::{now_millis, AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::Adapter;
 use crate::runner::events::LineKind;
 use crate::runner::PaneLine;
@@ -261,9 +261,11 @@ pub fn run(
         }
     };
     let mut watch = Watch::new(&store);
+    let pause = pause_state(&store);
+    let mut rollover = money::next_rollover(&pause, now_millis());
     if !send(StoreReply::Changed {
         events: Vec::new(),
-        pause: pause_state(&store),
+        pause,
     }) || !send(StoreReply::Spend(money::today_spend(&store)))
     {
         return;
@@ -290,9 +292,12 @@ pub fn run(
                 return;
             }
         }
-        if let Some(events) = watch.check(&store, mutated, nudged) {
+        let changed = watch.check(&store, mutated, nudged);
+        let now = now_millis();
+        if changed.is_some() || now >= rollover {
             let pause = pause_state(&store);
-            let events = events.printable();
+            rollover = money::next_rollover(&pause, now);
+            let events = changed.map(Printable::printable).unwrap_or_default();
             if !send(StoreReply::Changed { events, pause })
                 || !send(StoreReply::Spend(money::today_spend(&store)))
             {

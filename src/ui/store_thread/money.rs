@@ -8,8 +8,8 @@ use jiff::ToSpan;
 
 use crate::domain::clock;
 use crate::domain::stats::{DaySpend, Stats};
-use crate::domain::{now_millis, Printable};
-use crate::store::{Result as StoreResult, StatsQuery, Store};
+use crate::domain::{now_millis, Millis, Printable};
+use crate::store::{PauseState, Result as StoreResult, StatsQuery, Store};
 
 /// Days the overlay's chart covers, today included.
 pub const CHART_DAYS: i16 = 14;
@@ -32,6 +32,16 @@ pub fn today_spend(store: &Store) -> f64 {
     clock::today_start(now_millis(), &tz)
         .and_then(|start| store.spend_since(start).ok())
         .unwrap_or(0.0)
+}
+
+/// When the header goes stale without any write: a hold lifts, or a new local day starts
+/// (today's spend is zero again). The store thread reports again at that moment.
+pub fn next_rollover(pause: &PauseState, now: Millis) -> Millis {
+    let midnight = clock::next_midnight(now, &clock::local_zone()).unwrap_or(Millis::MAX);
+    pause
+        .until
+        .filter(|u| *u > now)
+        .map_or(midnight, |u| u.min(midnight))
 }
 
 /// What each of `ids` has cost, one query; issues without runs are absent.

@@ -492,3 +492,35 @@ fn an_edit_whose_dependency_closes_a_cycle_changes_nothing() {
     assert_eq!(store.issue(a).expect("a").title, "Renamed");
     assert_eq!(store.dependencies_of(&[a]).expect("deps")[&a], vec![c]);
 }
+
+#[test]
+fn a_hold_that_lifts_is_reported_without_any_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("a.db");
+    let mut store = Store::open(&db).expect("open");
+    let lifts = crate::domain::now_millis() + 700;
+    store
+        .pause_until(lifts, "rate limited", Actor::Agent, "box-1")
+        .expect("hold");
+    let (tx, replies) = std::sync::mpsc::channel();
+    let _requests = spawn(
+        db.clone(),
+        Redactor::builtin(),
+        renderer(None),
+        "me".into(),
+        move |r| tx.send(r).is_ok(),
+    )
+    .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut holds = Vec::new();
+    // Nothing writes after the hold: the header learns it lifted from the thread alone.
+    while holds.last() != Some(&None) {
+        let left = deadline
+            .checked_duration_since(std::time::Instant::now())
+            .expect("the lifted hold reported within 10 s");
+        if let Ok(StoreReply::Changed { pause, .. }) = replies.recv_timeout(left) {
+            holds.push(pause.until);
+        }
+    }
+    assert_eq!(holds, [Some(lifts), None]);
+}
