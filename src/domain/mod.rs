@@ -6,6 +6,7 @@ mod event;
 mod printable;
 pub mod redact;
 pub mod sanitize;
+pub mod transcript_text;
 mod state;
 mod types;
 

@@ -12,6 +12,7 @@ mod issues;
 mod recovery;
 mod runs;
 mod schema;
+mod search;
 mod spend;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub use board::StatusCounts;
 pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
+pub use search::{SearchHit, SearchSource};
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -118,6 +120,14 @@ pub enum StoreError {
     /// A value that breaks a rule (empty title, …).
     #[error("{0}")]
     Invalid(String),
+    /// A search query SQLite's full-text engine cannot read.
+    #[error("cannot read the search query {query:?}: {detail}. Words match words; use \"quotes\" for a phrase, prefix* for a prefix, AND / OR / NOT between terms, and quote words with punctuation (\"foo-bar\")")]
+    BadQuery {
+        /// The query, made printable.
+        query: String,
+        /// What FTS5 said.
+        detail: String,
+    },
     /// Anything else SQLite reports.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -343,6 +353,7 @@ impl Store {
         if found == SCHEMA_VERSION {
             return Ok(());
         }
+        let redactor = Arc::clone(&self.redactor);
         self.write(|tx| {
             // Re-read inside the write lock: another process may have migrated meanwhile.
             let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -355,6 +366,9 @@ impl Store {
             }
             for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
                 tx.execute_batch(sql)?;
+                if i + 1 == schema::SEARCH_INDEX_VERSION {
+                    search::backfill(tx, &redactor)?;
+                }
                 tx.pragma_update(None, "user_version", i as i64 + 1)?;
             }
             Ok(())
@@ -550,6 +564,8 @@ mod event_tests;
 mod redaction_tests;
 #[cfg(test)]
 mod review_marks_tests;
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

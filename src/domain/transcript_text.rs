@@ -1,0 +1,221 @@
+//! The searchable text of one stored transcript line: what a reader would look for (the
+//! agent's words, tool calls and their results, errors), not the JSON around it.
+//!
+//! Agents print either JSON events (Claude Code's stream-json) or plain text. A JSON line
+//! contributes its string values, except those under keys that only name or identify things
+//! (`type`, ids, the model, the session's tool list, hidden thinking); a plain line is taken as
+//! it is. This is deliberately generic: the store indexes transcripts of every agent without
+//! knowing their formats, which live in the runner.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::sanitize::strip_all;
+
+/// Keys whose values are bookkeeping, never something a person searches for.
+const SKIPPED_KEYS: &[&str] = &[
+    "type",
+    "subtype",
+    "id",
+    "uuid",
+    "session_id",
+    "parent_tool_use_id",
+    "tool_use_id",
+    "request_id",
+    "signature",
+    "thinking",
+    "role",
+    "model",
+    "cwd",
+    "tools",
+    "mcp_servers",
+    "slash_commands",
+    "agents",
+    "skills",
+    "plugins",
+    "permissionMode",
+    "apiKeySource",
+    "output_style",
+    "claude_code_version",
+    "stop_reason",
+    "stop_sequence",
+    "service_tier",
+    "usage",
+    "modelUsage",
+    "timestamp",
+];
+
+/// Appends the searchable text of `line` to `out`, separated from what is there by a newline.
+/// Control characters and escape sequences never reach `out`.
+pub fn push_search_text(line: &[u8], out: &mut String) {
+    let start = out.len();
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let sep_end = out.len();
+    if line.first() == Some(&b'{') {
+        let mut de = serde_json::Deserializer::from_slice(line);
+        if (Collect { out, skip: false }).deserialize(&mut de).is_ok() {
+            finish(out, start, sep_end);
+            return;
+        }
+        out.truncate(sep_end);
+    }
+    out.push_str(&String::from_utf8_lossy(line));
+    finish(out, start, sep_end);
+}
+
+/// Makes what was appended terminal-safe and drops a separator that separates nothing.
+fn finish(out: &mut String, start: usize, sep_end: usize) {
+    let added = &out[sep_end..];
+    if added.is_empty() {
+        out.truncate(start);
+        return;
+    }
+    let safe = strip_all(added);
+    if safe != added {
+        out.truncate(sep_end);
+        out.push_str(&safe);
+    }
+}
+
+/// Walks a JSON value, appending its strings (outside skipped keys) to `out`, one per line.
+struct Collect<'o> {
+    out: &'o mut String,
+    skip: bool,
+}
+
+impl Collect<'_> {
+    fn push(&mut self, s: &str) {
+        if self.skip || s.is_empty() {
+            return;
+        }
+        if !self.out.is_empty() && !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+        self.out.push_str(s);
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Collect<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Collect<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(mut self, s: &str) -> Result<(), E> {
+        self.push(s);
+        Ok(())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let skip = self.skip;
+        while seq
+            .next_element_seed(Collect {
+                out: &mut *self.out,
+                skip,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if self.skip || SKIPPED_KEYS.contains(&key.as_ref()) {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                map.next_value_seed(Collect {
+                    out: &mut *self.out,
+                    skip: false,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(line: &str) -> String {
+        let mut out = String::new();
+        push_search_text(line.as_bytes(), &mut out);
+        out
+    }
+
+    #[test]
+    fn assistant_words_tool_calls_and_results_are_kept_without_the_json() {
+        let t = text(
+            r#"{"type":"assistant","message":{"id":"msg_1","role":"assistant","model":"m","content":[{"type":"text","text":"Fixing the parser"},{"type":"tool_use","id":"tu_1","name":"Bash","input":{"command":"cargo test"}}]},"session_id":"s"}"#,
+        );
+        assert_eq!(t, "Fixing the parser\nBash\ncargo test");
+        let t = text(
+            r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"tu_1","content":[{"type":"text","text":"error[E0308]: mismatched"}],"is_error":true}]}}"#,
+        );
+        assert_eq!(t, "error[E0308]: mismatched");
+    }
+
+    #[test]
+    fn bookkeeping_and_hidden_thinking_are_left_out() {
+        let t = text(
+            r#"{"type":"system","subtype":"init","cwd":"/x","session_id":"s","tools":["Bash"],"model":"opus"}"#,
+        );
+        assert_eq!(t, "");
+        let t = text(
+            r#"{"type":"assistant","message":{"content":[{"type":"thinking","thinking":"secret plan","signature":"x"}]}}"#,
+        );
+        assert_eq!(t, "");
+    }
+
+    #[test]
+    fn plain_and_broken_lines_are_taken_as_they_are_but_made_safe() {
+        assert_eq!(text("make: *** [all] Error 2"), "make: *** [all] Error 2");
+        assert_eq!(text(r#"{"type":"assistant","mess"#), r#"{"type":"assistant","mess"#);
+        assert_eq!(text("a\u{1b}]52;c;Zm9v\u{7}\u{1b}[31mred\u{0}"), "ared");
+        assert_eq!(
+            text(r#"{"type":"assistant","message":{"content":[{"type":"text","text":"x\u001b[2Jy"}]}}"#),
+            "xy"
+        );
+    }
+
+    #[test]
+    fn lines_are_joined_by_newlines_and_empty_ones_add_nothing() {
+        let mut out = String::new();
+        push_search_text(b"first", &mut out);
+        push_search_text(br#"{"type":"system"}"#, &mut out);
+        push_search_text(b"second", &mut out);
+        assert_eq!(out, "first\nsecond");
+    }
+}
