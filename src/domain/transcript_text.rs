@@ -1,11 +1,12 @@
 //! The searchable text of one stored transcript line: what a reader would look for (the
 //! agent's words, tool calls and their results, errors), not the JSON around it.
 //!
-//! Agents print either JSON events (Claude Code's stream-json) or plain text. A JSON line
-//! contributes its string values, except those under keys that only name or identify things
-//! (`type`, ids, the model, the session's tool list, hidden thinking); a plain line is taken as
-//! it is. This is deliberately generic: the store indexes transcripts of every agent without
-//! knowing their formats, which live in the runner.
+//! Agents print either JSON events (Claude Code's stream-json) or plain text. Of a JSON object
+//! only the members that carry words are read (`message`, `result`, `error`, `content`, …: the
+//! init line's tool and plugin lists, usage and ids are not), and inside them every string but
+//! those under keys that only name or identify things (`type`, ids, the model, hidden
+//! thinking). A plain line is taken as it is. The store indexes transcripts of every agent with
+//! this one function, without knowing their formats, which live in the runner.
 
 use std::fmt;
 
@@ -13,7 +14,19 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 
 use super::sanitize::strip_all;
 
-/// Keys whose values are bookkeeping, never something a person searches for.
+/// Members of a line's JSON object that carry what the agent said, ran, read or hit.
+const WORD_KEYS: &[&str] = &[
+    "message",
+    "result",
+    "error",
+    "errors",
+    "content",
+    "text",
+    "tool_name",
+    "output",
+];
+
+/// Keys inside those whose values are bookkeeping, never something a person searches for.
 const SKIPPED_KEYS: &[&str] = &[
     "type",
     "subtype",
@@ -27,22 +40,11 @@ const SKIPPED_KEYS: &[&str] = &[
     "thinking",
     "role",
     "model",
-    "cwd",
-    "tools",
-    "mcp_servers",
-    "slash_commands",
-    "agents",
-    "skills",
-    "plugins",
-    "permissionMode",
-    "apiKeySource",
-    "output_style",
-    "claude_code_version",
     "stop_reason",
     "stop_sequence",
-    "service_tier",
     "usage",
-    "modelUsage",
+    "context_management",
+    "container",
     "timestamp",
 ];
 
@@ -56,7 +58,7 @@ pub fn push_search_text(line: &[u8], out: &mut String) {
     let sep_end = out.len();
     if line.first() == Some(&b'{') {
         let mut de = serde_json::Deserializer::from_slice(line);
-        if (Collect { out, skip: false }).deserialize(&mut de).is_ok() {
+        if (Collect { out, top: true }).deserialize(&mut de).is_ok() {
             finish(out, start, sep_end);
             return;
         }
@@ -80,15 +82,16 @@ fn finish(out: &mut String, start: usize, sep_end: usize) {
     }
 }
 
-/// Walks a JSON value, appending its strings (outside skipped keys) to `out`, one per line.
+/// Walks a JSON value, appending its wordy strings to `out`, one per line.
 struct Collect<'o> {
     out: &'o mut String,
-    skip: bool,
+    /// Whether this is the line's own value (whose object members are picked by `WORD_KEYS`).
+    top: bool,
 }
 
 impl Collect<'_> {
     fn push(&mut self, s: &str) {
-        if self.skip || s.is_empty() {
+        if s.is_empty() {
             return;
         }
         if !self.out.is_empty() && !self.out.ends_with('\n') {
@@ -139,11 +142,10 @@ impl<'de> Visitor<'de> for Collect<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let skip = self.skip;
         while seq
             .next_element_seed(Collect {
                 out: &mut *self.out,
-                skip,
+                top: false,
             })?
             .is_some()
         {}
@@ -152,13 +154,18 @@ impl<'de> Visitor<'de> for Collect<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if self.skip || SKIPPED_KEYS.contains(&key.as_ref()) {
-                map.next_value::<IgnoredAny>()?;
+            let wanted = if self.top {
+                WORD_KEYS.contains(&key.as_ref())
             } else {
+                !SKIPPED_KEYS.contains(&key.as_ref())
+            };
+            if wanted {
                 map.next_value_seed(Collect {
                     out: &mut *self.out,
-                    skip: false,
+                    top: false,
                 })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(())
@@ -190,13 +197,31 @@ mod tests {
     #[test]
     fn bookkeeping_and_hidden_thinking_are_left_out() {
         let t = text(
-            r#"{"type":"system","subtype":"init","cwd":"/x","session_id":"s","tools":["Bash"],"model":"opus"}"#,
+            r#"{"type":"system","subtype":"init","cwd":"/x","session_id":"s","tools":["Bash"],"model":"opus","plugins":[{"name":"p"}]}"#,
         );
         assert_eq!(t, "");
         let t = text(
             r#"{"type":"assistant","message":{"content":[{"type":"thinking","thinking":"secret plan","signature":"x"}]}}"#,
         );
         assert_eq!(t, "");
+    }
+
+    #[test]
+    fn real_stream_json_gives_the_words_and_nothing_of_the_metadata() {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-stream-json");
+        let mut out = String::new();
+        for name in ["implement.jsonl", "bash.jsonl", "error.jsonl"] {
+            let text = std::fs::read(format!("{fixtures}/{name}")).unwrap();
+            for line in text.split(|b| *b == b'\n') {
+                push_search_text(line, &mut out);
+            }
+        }
+        for wanted in ["Implemented hello.txt.", "File created successfully", "bash-ok", "API Error: 500"] {
+            assert!(out.contains(wanted), "{wanted}: {out}");
+        }
+        for unwanted in ["claude-opus-5-5", "deep-research", "interrupt_receipt", "toolu_", "msg_01", "standard", "bypassPermissions", "sdk_opt_in"] {
+            assert!(!out.contains(unwanted), "{unwanted}: {out}");
+        }
     }
 
     #[test]
