@@ -8,11 +8,12 @@
 //! thinking). A plain line is taken as it is. The store indexes transcripts of every agent with
 //! this one function, without knowing their formats, which live in the runner.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::sanitize::strip_all;
+use super::sanitize::{sanitize, strip_all};
 
 /// Members of a line's JSON object that carry what the agent said, ran, read or hit.
 const WORD_KEYS: &[&str] = &[
@@ -73,6 +74,10 @@ fn finish(out: &mut String, start: usize, sep_end: usize) {
     let added = &out[sep_end..];
     if added.is_empty() {
         out.truncate(start);
+        return;
+    }
+    // Nearly every line is plain already: checked without copying it.
+    if matches!(sanitize(added), Cow::Borrowed(_)) {
         return;
     }
     let safe = strip_all(added);

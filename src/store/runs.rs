@@ -107,6 +107,11 @@ impl TranscriptBatch {
         self.data.len()
     }
 
+    /// The bytes as they will be stored (the lines joined by `\n`).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
+    }
+
     /// Whether no line was added.
     pub fn is_empty(&self) -> bool {
         self.lines == 0

@@ -76,25 +76,37 @@ impl Store {
         if query.trim().is_empty() {
             return Err(bad("it is empty".into()));
         }
+        // The best rows are picked first, then only they get a snippet: a snippet reads its
+        // whole row (a transcript chunk holds thousands of lines), and in one statement
+        // SQLite computes it for every match before sorting.
+        let best = {
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT rowid FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![query, limit.max(0)], |r| r.get::<_, i64>(0));
+            rows.and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+                .map_err(|e| match e.sqlite_error_code() {
+                    // FTS5 reports every query it cannot parse as a plain SQLITE_ERROR.
+                    Some(ErrorCode::Unknown) => bad(e.to_string()),
+                    _ => StoreError::Sqlite(e),
+                })?
+        };
         let mut stmt = self.conn().prepare_cached(
             "SELECT source, issue_id, run_id,
                     snippet(search_index, 0, char(57344), char(57345), '…', 12)
-             FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT ?2",
+             FROM search_index WHERE search_index MATCH ?1 AND rowid = ?2",
         )?;
-        let rows = stmt.query_map(params![query, limit.max(0)], |r| {
-            let source: String = r.get(0)?;
-            let snippet = match r.get_ref(3)? {
-                ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
-                _ => String::new(),
-            };
-            Ok((SearchSource::parse(&source), r.get(1)?, r.get(2)?, snippet))
-        });
-        let collected = rows.and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>);
-        let rows = collected.map_err(|e| match e.sqlite_error_code() {
-            // FTS5 reports every query it cannot parse as a plain SQLITE_ERROR.
-            Some(ErrorCode::Unknown) => bad(e.to_string()),
-            _ => StoreError::Sqlite(e),
-        })?;
+        let mut rows = Vec::with_capacity(best.len());
+        for rowid in best {
+            rows.push(stmt.query_row(params![query, rowid], |r| {
+                let source: String = r.get(0)?;
+                let snippet = match r.get_ref(3)? {
+                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+                    _ => String::new(),
+                };
+                Ok((SearchSource::parse(&source), r.get(1)?, r.get(2)?, snippet))
+            })?);
+        }
         Ok(rows
             .into_iter()
             .map(|(source, issue_id, run_id, raw)| {
