@@ -176,11 +176,16 @@ fn main() {
         write += t.elapsed();
         first += CHUNK_LINES;
         if first % 1_000_000 == 0 {
-            eprintln!("  {first} lines stored ({:.0} s)", start.elapsed().as_secs_f64());
+            eprintln!(
+                "  {first} lines stored ({:.0} s)",
+                start.elapsed().as_secs_f64()
+            );
         }
     }
     let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+        + std::fs::metadata(db.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0);
     println!(
         "set-up: {issues} issues, {lines} lines in {:.0} s ({:.0} s in append_transcript), database {:.0} MB",
         start.elapsed().as_secs_f64(),
@@ -194,7 +199,10 @@ fn main() {
         ("a rare word (10 lines)", "needleword"),
         ("a word in 100 lines", "midword"),
         ("a frequent word (in most chunks)", word(0).as_str()),
-        ("a phrase of two frequent words", &format!("\"{} {}\"", word(0), word(1))),
+        (
+            "a phrase of two frequent words",
+            &format!("\"{} {}\"", word(0), word(1)),
+        ),
         ("a prefix", &format!("{}*", &word(7)[..4])),
         ("rare OR mid", "needleword OR midword"),
         ("a title", "\"Card-054321\""),
@@ -211,10 +219,7 @@ fn main() {
                     "SELECT rowid FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT 20",
                 )
                 .unwrap();
-            let n = stmt
-                .query_map([q], |r| r.get::<_, i64>(0))
-                .unwrap()
-                .count();
+            let n = stmt.query_map([q], |r| r.get::<_, i64>(0)).unwrap().count();
             base.push(t.elapsed());
             assert_eq!(n, hits, "{q}");
             let t = Instant::now();
@@ -248,7 +253,9 @@ fn main() {
     }
     let ratio = w_store.as_secs_f64() / w_bare.as_secs_f64();
     rows.push(Row {
-        what: format!("transcript write, {ingest_lines} stream-json lines in chunks of {CHUNK_LINES}"),
+        what: format!(
+            "transcript write, {ingest_lines} stream-json lines in chunks of {CHUNK_LINES}"
+        ),
         figure: format!(
             "{} ({:.2} µs/line) with indexing",
             ms(w_store),

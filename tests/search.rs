@@ -32,8 +32,14 @@ fn a_word_from_a_tool_result_is_found_with_its_run() {
     assert_eq!(transcript["issue_id"], id);
     assert_eq!(transcript["run_id"], run);
     let snippet = transcript["snippet"].as_str().expect("a snippet");
-    assert!(snippet.contains("[zanzibarquux] in src/lib.rs"), "{snippet}");
-    assert!(!snippet.contains('\u{1b}') && !snippet.contains('\u{7}'), "{snippet:?}");
+    assert!(
+        snippet.contains("[zanzibarquux] in src/lib.rs"),
+        "{snippet}"
+    );
+    assert!(
+        !snippet.contains('\u{1b}') && !snippet.contains('\u{7}'),
+        "{snippet:?}"
+    );
     let comment = found
         .iter()
         .find(|h| h["where"] == "comment")
@@ -52,7 +58,9 @@ fn a_word_from_a_tool_result_is_found_with_its_run() {
     // Not a terminal: matches in brackets, nothing raw.
     let out = repo.ok(&["search", "zanzibarquux"]);
     assert!(
-        out.contains(&format!("#{id} transcript of run {run}: grep found [zanzibarquux] in src/lib.rs")),
+        out.contains(&format!(
+            "#{id} transcript of run {run}: grep found [zanzibarquux] in src/lib.rs"
+        )),
         "{out}"
     );
     assert!(!out.contains('\u{1b}'), "{out:?}");

@@ -45,7 +45,13 @@ fn hit_line(hit: &SearchHit, bold: bool) -> String {
     let snippet: String = if bold {
         hit.parts
             .iter()
-            .map(|(t, m)| if *m { format!("{}{t}{}", BOLD.0, BOLD.1) } else { t.clone() })
+            .map(|(t, m)| {
+                if *m {
+                    format!("{}{t}{}", BOLD.0, BOLD.1)
+                } else {
+                    t.clone()
+                }
+            })
             .collect()
     } else {
         hit.snippet.clone()
@@ -63,7 +69,11 @@ mod tests {
             source: SearchSource::Transcript,
             run_id: Some(9),
             snippet: "a [b] c".into(),
-            parts: vec![("a ".into(), false), ("b".into(), true), (" c".into(), false)],
+            parts: vec![
+                ("a ".into(), false),
+                ("b".into(), true),
+                (" c".into(), false),
+            ],
         }
     }
 

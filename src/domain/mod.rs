@@ -6,8 +6,8 @@ mod event;
 mod printable;
 pub mod redact;
 pub mod sanitize;
-pub mod transcript_text;
 mod state;
+pub mod transcript_text;
 mod types;
 
 pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};

@@ -213,7 +213,10 @@ mod tests {
 
     #[test]
     fn real_stream_json_gives_the_words_and_nothing_of_the_metadata() {
-        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-stream-json");
+        let fixtures = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/claude-stream-json"
+        );
         let mut out = String::new();
         for name in ["implement.jsonl", "bash.jsonl", "error.jsonl"] {
             let text = std::fs::read(format!("{fixtures}/{name}")).unwrap();
@@ -221,10 +224,24 @@ mod tests {
                 push_search_text(line, &mut out);
             }
         }
-        for wanted in ["Implemented hello.txt.", "File created successfully", "bash-ok", "API Error: 500"] {
+        for wanted in [
+            "Implemented hello.txt.",
+            "File created successfully",
+            "bash-ok",
+            "API Error: 500",
+        ] {
             assert!(out.contains(wanted), "{wanted}: {out}");
         }
-        for unwanted in ["claude-opus-5-5", "deep-research", "interrupt_receipt", "toolu_", "msg_01", "standard", "bypassPermissions", "sdk_opt_in"] {
+        for unwanted in [
+            "claude-opus-5-5",
+            "deep-research",
+            "interrupt_receipt",
+            "toolu_",
+            "msg_01",
+            "standard",
+            "bypassPermissions",
+            "sdk_opt_in",
+        ] {
             assert!(!out.contains(unwanted), "{unwanted}: {out}");
         }
     }
@@ -232,10 +249,15 @@ mod tests {
     #[test]
     fn plain_and_broken_lines_are_taken_as_they_are_but_made_safe() {
         assert_eq!(text("make: *** [all] Error 2"), "make: *** [all] Error 2");
-        assert_eq!(text(r#"{"type":"assistant","mess"#), r#"{"type":"assistant","mess"#);
+        assert_eq!(
+            text(r#"{"type":"assistant","mess"#),
+            r#"{"type":"assistant","mess"#
+        );
         assert_eq!(text("a\u{1b}]52;c;Zm9v\u{7}\u{1b}[31mred\u{0}"), "ared");
         assert_eq!(
-            text(r#"{"type":"assistant","message":{"content":[{"type":"text","text":"x\u001b[2Jy"}]}}"#),
+            text(
+                r#"{"type":"assistant","message":{"content":[{"type":"text","text":"x\u001b[2Jy"}]}}"#
+            ),
             "xy"
         );
     }

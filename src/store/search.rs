@@ -101,7 +101,9 @@ impl Store {
             rows.push(stmt.query_row(params![query, rowid], |r| {
                 let source: String = r.get(0)?;
                 let snippet = match r.get_ref(3)? {
-                    ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
                     _ => String::new(),
                 };
                 Ok((SearchSource::parse(&source), r.get(1)?, r.get(2)?, snippet))

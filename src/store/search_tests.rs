@@ -47,7 +47,11 @@ fn found(store: &Store, query: &str) -> Vec<(i64, SearchSource, Option<i64>)> {
 fn titles_bodies_comments_and_rendered_transcripts_are_found() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir);
-    let a = issue(&mut store, "Parser rejects unicode", "crashes on émoji input");
+    let a = issue(
+        &mut store,
+        "Parser rejects unicode",
+        "crashes on émoji input",
+    );
     let b = issue(&mut store, "Other", "");
     store
         .add_comment(b, "me", AuthorKind::Human, "see the zebra logs")
@@ -58,9 +62,15 @@ fn titles_bodies_comments_and_rendered_transcripts_are_found() {
         .append_transcript(run, 0, &[batch(&["plain words", tool_result])])
         .unwrap();
 
-    assert_eq!(found(&store, "parser"), vec![(a, SearchSource::Title, None)]);
+    assert_eq!(
+        found(&store, "parser"),
+        vec![(a, SearchSource::Title, None)]
+    );
     assert_eq!(found(&store, "emoji"), vec![(a, SearchSource::Body, None)]);
-    assert_eq!(found(&store, "zebra"), vec![(b, SearchSource::Comment, None)]);
+    assert_eq!(
+        found(&store, "zebra"),
+        vec![(b, SearchSource::Comment, None)]
+    );
     assert_eq!(
         found(&store, "quokka"),
         vec![(a, SearchSource::Transcript, Some(run))]
@@ -103,8 +113,14 @@ fn edits_reindex_and_deletions_leave_nothing_stale() {
     };
     store.update_issue(id, &edit, "me").unwrap();
     assert!(found(&store, "walrus").is_empty());
-    assert_eq!(found(&store, "narwhal"), vec![(id, SearchSource::Title, None)]);
-    assert_eq!(found(&store, "pelican"), vec![(id, SearchSource::Body, None)]);
+    assert_eq!(
+        found(&store, "narwhal"),
+        vec![(id, SearchSource::Title, None)]
+    );
+    assert_eq!(
+        found(&store, "pelican"),
+        vec![(id, SearchSource::Body, None)]
+    );
     let edit = IssueEdit {
         body: Some(String::new()),
         ..IssueEdit::default()
@@ -143,7 +159,8 @@ fn redacted_secrets_are_not_findable() {
         .unwrap();
     let run = run_on(&mut store, id);
     // Raw transcript bytes are redacted by the ingest; the index redacts again on its own.
-    let line = r#"{"type":"assistant","message":{"content":[{"type":"text","text":"key corp-777777"}]}}"#;
+    let line =
+        r#"{"type":"assistant","message":{"content":[{"type":"text","text":"key corp-777777"}]}}"#;
     store.append_transcript(run, 0, &[batch(&[line])]).unwrap();
     for secret in ["123456", "654321", "777777", "\"corp-777777\""] {
         assert!(found(&store, secret).is_empty(), "{secret}");
@@ -157,7 +174,15 @@ fn malformed_queries_are_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir);
     issue(&mut store, "something", "");
-    for q in ["\"unbalanced", "AND", "*", "nosuchcolumn: x", "a NEAR(", "", "  "] {
+    for q in [
+        "\"unbalanced",
+        "AND",
+        "*",
+        "nosuchcolumn: x",
+        "a NEAR(",
+        "",
+        "  ",
+    ] {
         match store.search(q, 10) {
             Err(StoreError::BadQuery { detail, .. }) => assert!(!detail.is_empty(), "{q}"),
             other => panic!("{q:?}: {other:?}"),
@@ -173,15 +198,27 @@ fn hostile_and_huge_text_comes_back_printable_and_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(&dir);
     let huge = format!("ocelot{}", "x".repeat(1_000_000));
-    let id = issue(&mut store, "ocelot \u{1b}]52;c;Zm9v\u{7}\u{1b}[2J\u{0} title", &huge);
+    let id = issue(
+        &mut store,
+        "ocelot \u{1b}]52;c;Zm9v\u{7}\u{1b}[2J\u{0} title",
+        &huge,
+    );
     let run = run_on(&mut store, id);
     store
-        .append_transcript(run, 0, &[batch(&["ocelot \u{1b}[31mred\u{1b}[0m \u{9b}2J"])])
+        .append_transcript(
+            run,
+            0,
+            &[batch(&["ocelot \u{1b}[31mred\u{1b}[0m \u{9b}2J"])],
+        )
         .unwrap();
     let hits = store.search("ocelot OR ocelot*", 10).unwrap();
     assert_eq!(hits.len(), 3);
     for h in &hits {
-        assert!(h.snippet.chars().all(|c| !c.is_control()), "{:?}", h.snippet);
+        assert!(
+            h.snippet.chars().all(|c| !c.is_control()),
+            "{:?}",
+            h.snippet
+        );
         assert!(h.snippet.len() < 2_000, "{}", h.snippet.len());
     }
 }
@@ -219,7 +256,10 @@ fn a_database_from_version_9_gets_its_old_transcripts_indexed() {
     assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(found(&store, "heron"), vec![(1, SearchSource::Title, None)]);
     assert_eq!(found(&store, "ibis"), vec![(1, SearchSource::Body, None)]);
-    assert_eq!(found(&store, "kestrel"), vec![(1, SearchSource::Comment, None)]);
+    assert_eq!(
+        found(&store, "kestrel"),
+        vec![(1, SearchSource::Comment, None)]
+    );
     assert_eq!(
         found(&store, "flamingo"),
         vec![(1, SearchSource::Transcript, Some(7))]
