@@ -49,6 +49,10 @@ const SKIPPED_KEYS: &[&str] = &[
     "timestamp",
 ];
 
+/// Most text one line adds to the index: a line may be megabytes (a whole file read back),
+/// and the index is for finding, not for keeping.
+pub const MAX_LINE_TEXT: usize = 64 * 1024;
+
 /// Appends the searchable text of `line` to `out`, separated from what is there by a newline.
 /// Control characters and escape sequences never reach `out`.
 pub fn push_search_text(line: &[u8], out: &mut String) {
@@ -59,13 +63,23 @@ pub fn push_search_text(line: &[u8], out: &mut String) {
     let sep_end = out.len();
     if line.first() == Some(&b'{') {
         let mut de = serde_json::Deserializer::from_slice(line);
-        if (Collect { out, top: true }).deserialize(&mut de).is_ok() {
+        let end = sep_end + MAX_LINE_TEXT;
+        if (Collect {
+            out,
+            top: true,
+            end,
+        })
+        .deserialize(&mut de)
+        .is_ok()
+        {
             finish(out, start, sep_end);
             return;
         }
         out.truncate(sep_end);
     }
-    out.push_str(&String::from_utf8_lossy(line));
+    out.push_str(&String::from_utf8_lossy(
+        &line[..line.len().min(MAX_LINE_TEXT)],
+    ));
     finish(out, start, sep_end);
 }
 
@@ -92,17 +106,23 @@ struct Collect<'o> {
     out: &'o mut String,
     /// Whether this is the line's own value (whose object members are picked by `WORD_KEYS`).
     top: bool,
+    /// Where the line's text must stop in `out` ([`MAX_LINE_TEXT`]).
+    end: usize,
 }
 
 impl Collect<'_> {
     fn push(&mut self, s: &str) {
-        if s.is_empty() {
+        if s.is_empty() || self.out.len() >= self.end {
             return;
         }
         if !self.out.is_empty() && !self.out.ends_with('\n') {
             self.out.push('\n');
         }
-        self.out.push_str(s);
+        let mut take = s.len().min(self.end.saturating_sub(self.out.len()));
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.out.push_str(&s[..take]);
     }
 }
 
@@ -151,6 +171,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
             .next_element_seed(Collect {
                 out: &mut *self.out,
                 top: false,
+                end: self.end,
             })?
             .is_some()
         {}
@@ -168,6 +189,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
                 map.next_value_seed(Collect {
                     out: &mut *self.out,
                     top: false,
+                    end: self.end,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -260,6 +282,22 @@ mod tests {
             ),
             "xy"
         );
+    }
+
+    #[test]
+    fn a_huge_line_adds_at_most_the_cap() {
+        let big = "é".repeat(MAX_LINE_TEXT);
+        assert_eq!(text(&big).len(), MAX_LINE_TEXT);
+        let json = format!(
+            r#"{{"type":"assistant","message":{{"content":[{{"type":"text","text":"{big}"}},{{"type":"text","text":"more"}}]}}}}"#
+        );
+        let t = text(&json);
+        assert!(
+            t.len() <= MAX_LINE_TEXT && t.len() > MAX_LINE_TEXT - 4,
+            "{}",
+            t.len()
+        );
+        assert!(!t.contains("more"));
     }
 
     #[test]
