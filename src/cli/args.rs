@@ -205,6 +205,18 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Search titles, bodies, comments and transcripts (SQLite FTS5 query syntax: words,
+    /// "a phrase", prefix*, AND / OR / NOT).
+    Search {
+        /// What to look for.
+        query: String,
+        /// Print the hits as JSON.
+        #[arg(long)]
+        json: bool,
+        /// At most this many hits, best first.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: u32,
+    },
     /// Show an issue's change against its merge base with its base branch (committed work only).
     Diff {
         /// The issue.

@@ -18,6 +18,7 @@ mod diff;
 mod headless;
 mod log;
 mod output;
+mod search;
 mod stats;
 
 pub use args::{Cli, Command, Global};
@@ -323,6 +324,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         Command::Diff { id, stat } => {
             drop(out);
             diff::print_diff(&ctx, id, stat)?;
+        }
+        Command::Search { query, json, limit } => {
+            search::print_search(&ctx, &mut out, &query, i64::from(limit), json)?;
         }
         Command::Keys { markdown } => {
             crate::ui::keymap::print_keys(&mut out, ctx.config.file.ui.keys.as_ref(), markdown)?

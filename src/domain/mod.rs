@@ -9,6 +9,7 @@ pub mod redact;
 pub mod sanitize;
 mod state;
 pub mod stats;
+pub mod transcript_text;
 mod types;
 
 pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};

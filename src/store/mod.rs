@@ -14,6 +14,7 @@ mod issues;
 mod recovery;
 mod runs;
 mod schema;
+mod search;
 mod spend;
 mod stats;
 mod stats_flow;
@@ -32,6 +33,7 @@ pub use budget::{over_budget_comment, Caps, Claim, DailyHold, ReviewFull, BUDGET
 pub use issues::{IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
+pub use search::{SearchHit, SearchSource};
 pub use stats::StatsQuery;
 
 /// How long one statement waits for a lock before SQLite reports busy.
@@ -124,6 +126,14 @@ pub enum StoreError {
     /// A value that breaks a rule (empty title, …).
     #[error("{0}")]
     Invalid(String),
+    /// A search query SQLite's full-text engine cannot read.
+    #[error("cannot read the search query {query:?}: {detail}. Words match words; use \"quotes\" for a phrase, prefix* for a prefix, AND / OR / NOT between terms, and quote words with punctuation (\"foo-bar\")")]
+    BadQuery {
+        /// The query, made printable.
+        query: String,
+        /// What FTS5 said.
+        detail: String,
+    },
     /// Anything else SQLite reports.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -349,6 +359,7 @@ impl Store {
         if found == SCHEMA_VERSION {
             return Ok(());
         }
+        let redactor = Arc::clone(&self.redactor);
         self.write(|tx| {
             // Re-read inside the write lock: another process may have migrated meanwhile.
             let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -361,6 +372,9 @@ impl Store {
             }
             for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
                 tx.execute_batch(sql)?;
+                if i + 1 == schema::SEARCH_INDEX_VERSION {
+                    search::backfill(tx, &redactor)?;
+                }
                 tx.pragma_update(None, "user_version", i as i64 + 1)?;
             }
             Ok(())
@@ -570,6 +584,8 @@ mod event_tests;
 mod redaction_tests;
 #[cfg(test)]
 mod review_marks_tests;
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod stats_tests;
 #[cfg(test)]

@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
-use super::{events, now, Result, Store, StoreError};
+use super::{events, now, search, Result, Store, StoreError};
 use crate::domain::{
     Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
     RunUsage, Status,
@@ -105,6 +105,11 @@ impl TranscriptBatch {
     /// Bytes held (lines and separators).
     pub fn bytes(&self) -> usize {
         self.data.len()
+    }
+
+    /// The bytes as they will be stored (the lines joined by `\n`).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.data
     }
 
     /// Whether no line was added.
@@ -231,13 +236,21 @@ impl Store {
         if batches.iter().all(TranscriptBatch::is_empty) {
             return Ok(0);
         }
+        let red = std::sync::Arc::clone(&self.redactor);
         self.write(|tx| {
+            let issue_id: i64 = tx
+                .prepare_cached("SELECT issue_id FROM runs WHERE id = ?1")?
+                .query_row([run_id], |r| r.get(0))
+                .optional()?
+                .ok_or(StoreError::RunNotFound(run_id))?;
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             let mut seq = first_seq;
             for b in batches.iter().filter(|b| !b.is_empty()) {
                 stmt.execute(params![run_id, seq, b.lines, b.ts, b.data])?;
+                // The chunk's searchable text commits with it.
+                search::index_chunk(tx, &red, tx.last_insert_rowid(), issue_id, run_id, &b.data)?;
                 seq += b.lines;
             }
             Ok(seq - first_seq)

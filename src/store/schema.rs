@@ -170,4 +170,59 @@ CREATE TABLE run_models (
     PRIMARY KEY (run_id, model)
 ) WITHOUT ROWID;
 ",
+    // 11: full-text search over titles, bodies, comments and transcripts. One FTS5 row per
+    // searchable thing; its rowid is the source row's id × 4 + a tag (0 title, 1 body,
+    // 2 comment, 3 transcript chunk), so a change finds its row without scanning. Issues and
+    // comments are kept by triggers; a transcript chunk's rendered text is written by the
+    // store next to the chunk (SQL cannot render JSON), and the existing transcripts are
+    // indexed by the Rust step that follows this migration (`search::backfill`).
+    r"
+CREATE VIRTUAL TABLE search_index USING fts5(
+    text, source UNINDEXED, issue_id UNINDEXED, run_id UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO search_index (rowid, text, source, issue_id)
+    SELECT id * 4, title, 'title', id FROM issues;
+INSERT INTO search_index (rowid, text, source, issue_id)
+    SELECT id * 4 + 1, body, 'body', id FROM issues WHERE body <> '';
+INSERT INTO search_index (rowid, text, source, issue_id)
+    SELECT id * 4 + 2, body, 'comment', issue_id FROM comments;
+CREATE TRIGGER search_issue_insert AFTER INSERT ON issues BEGIN
+    INSERT INTO search_index (rowid, text, source, issue_id)
+        VALUES (NEW.id * 4, NEW.title, 'title', NEW.id);
+    INSERT INTO search_index (rowid, text, source, issue_id)
+        SELECT NEW.id * 4 + 1, NEW.body, 'body', NEW.id WHERE NEW.body <> '';
+END;
+CREATE TRIGGER search_issue_title AFTER UPDATE OF title ON issues
+    WHEN OLD.title IS NOT NEW.title BEGIN
+    UPDATE search_index SET text = NEW.title WHERE rowid = NEW.id * 4;
+END;
+CREATE TRIGGER search_issue_body AFTER UPDATE OF body ON issues
+    WHEN OLD.body IS NOT NEW.body BEGIN
+    DELETE FROM search_index WHERE rowid = NEW.id * 4 + 1;
+    INSERT INTO search_index (rowid, text, source, issue_id)
+        SELECT NEW.id * 4 + 1, NEW.body, 'body', NEW.id WHERE NEW.body <> '';
+END;
+CREATE TRIGGER search_issue_delete AFTER DELETE ON issues BEGIN
+    DELETE FROM search_index WHERE rowid IN (OLD.id * 4, OLD.id * 4 + 1);
+END;
+CREATE TRIGGER search_comment_insert AFTER INSERT ON comments BEGIN
+    INSERT INTO search_index (rowid, text, source, issue_id)
+        VALUES (NEW.id * 4 + 2, NEW.body, 'comment', NEW.issue_id);
+END;
+CREATE TRIGGER search_comment_body AFTER UPDATE OF body ON comments
+    WHEN OLD.body IS NOT NEW.body BEGIN
+    UPDATE search_index SET text = NEW.body WHERE rowid = NEW.id * 4 + 2;
+END;
+CREATE TRIGGER search_comment_delete AFTER DELETE ON comments BEGIN
+    DELETE FROM search_index WHERE rowid = OLD.id * 4 + 2;
+END;
+CREATE TRIGGER search_chunk_delete AFTER DELETE ON transcript_chunks BEGIN
+    DELETE FROM search_index WHERE rowid = OLD.id * 4 + 3;
+END;
+",
 ];
+
+/// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in
+/// the same transaction.
+pub(super) const SEARCH_INDEX_VERSION: usize = 11;
