@@ -135,6 +135,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             model,
             effort,
             budget,
+            parent,
         } => {
             let budget_usd = budget
                 .as_deref()
@@ -153,6 +154,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     model,
                     effort,
                     budget_usd,
+                    parent,
                 },
                 &human_name(None),
             )?;
@@ -184,8 +186,10 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             model,
             effort,
             budget,
+            parent,
         } => {
             let body = body.map(text_arg).transpose()?;
+            let parent = parent.as_deref().map(parent_arg).transpose()?;
             let budget_usd = budget
                 .as_deref()
                 .map(|b| budget_arg(b, "changed"))
@@ -210,6 +214,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     model: model.map(|m| Some(m).filter(|m| !m.trim().is_empty())),
                     effort,
                     budget_usd,
+                    parent,
                 },
                 &human_name(None),
             )?;
@@ -345,6 +350,21 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads `edit --parent`: an issue id (`#` allowed), or `none` to make it top-level again.
+fn parent_arg(text: &str) -> anyhow::Result<Option<i64>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match t.trim_start_matches('#').parse::<i64>() {
+        Ok(id) => Ok(Some(id)),
+        Err(_) => anyhow::bail!(
+            "--parent {:?}: give an issue id, like 12, or `none` (nothing was changed)",
+            crate::domain::sanitize::one_line(text)
+        ),
+    }
 }
 
 /// Reads `--budget`: dollars above zero, or `none` (or nothing) to clear the issue's own cap.

@@ -15,8 +15,8 @@ pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
-    Actor, AuthorKind, Comment, DiffStat, Effort, Issue, IssueDetail, Kind, ParseEnumError, Run,
-    RunOutcome, RunRole, RunUsage, Status, Tokens,
+    Actor, AuthorKind, Child, Comment, DiffStat, Effort, Issue, IssueDetail, Kind, ParseEnumError,
+    Run, RunOutcome, RunRole, RunUsage, Status, Tokens,
 };
 
 /// Milliseconds since the Unix epoch, the one time unit stored everywhere.

@@ -7,7 +7,7 @@
 //! override is left.
 
 use super::sanitize::{one_line, strip_all};
-use super::{ActorId, Comment, Event, EventKind, Issue, IssueDetail, Run};
+use super::{ActorId, Child, Comment, Event, EventKind, Issue, IssueDetail, Run};
 
 /// A value with every text field safe to print.
 pub trait Printable {
@@ -39,6 +39,7 @@ impl Printable for Issue {
             model,
             effort,
             budget_usd,
+            parent,
             created_at,
             updated_at,
         } = self;
@@ -59,6 +60,7 @@ impl Printable for Issue {
             model: line_opt(model),
             effort,
             budget_usd,
+            parent,
             created_at,
             updated_at,
         }
@@ -148,12 +150,20 @@ impl Printable for IssueDetail {
             cost_usd,
             comments,
             runs,
+            children,
         } = self;
         IssueDetail {
             issue: issue.printable(),
             cost_usd,
             comments: comments.into_iter().map(Printable::printable).collect(),
             runs: runs.into_iter().map(Printable::printable).collect(),
+            children: children
+                .into_iter()
+                .map(|c| Child {
+                    title: one_line(&c.title),
+                    ..c
+                })
+                .collect(),
         }
     }
 }
@@ -249,6 +259,7 @@ mod tests {
             model: Some(NASTY.into()),
             effort: None,
             budget_usd: None,
+            parent: None,
             created_at: 0,
             updated_at: 0,
         };
@@ -290,6 +301,11 @@ mod tests {
             cost_usd: None,
             comments: vec![comment],
             runs: vec![run],
+            children: vec![Child {
+                id: 2,
+                title: NASTY.into(),
+                status: Status::Ready,
+            }],
         }
         .printable();
         // Every string of the serialized detail: no escape, control or bidi character is

@@ -148,6 +148,8 @@ string_enum!(
         Check => "check",
         /// A reviewer agent reads the change.
         Review => "review",
+        /// A planner agent splits the issue into subtasks (`split`).
+        Plan => "plan",
     }
 );
 
@@ -226,6 +228,8 @@ pub struct Issue {
     pub effort: Option<Effort>,
     /// Its own spending cap in US dollars (None: `[budget] per_issue_usd`, if any).
     pub budget_usd: Option<f64>,
+    /// The issue this one is a subtask of.
+    pub parent: Option<i64>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
@@ -255,6 +259,7 @@ impl Issue {
             model: None,
             effort: None,
             budget_usd: None,
+            parent: None,
             created_at: 0,
             updated_at: 0,
         }
@@ -379,6 +384,24 @@ pub struct IssueDetail {
     pub comments: Vec<Comment>,
     /// Its runs, oldest first.
     pub runs: Vec<Run>,
+    /// Its subtasks, oldest first (the JSON has their ids).
+    #[serde(serialize_with = "child_ids")]
+    pub children: Vec<Child>,
+}
+
+/// A subtask as its parent's detail lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// Its id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its column.
+    pub status: Status,
+}
+
+fn child_ids<S: serde::Serializer>(children: &[Child], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(children.iter().map(|c| c.id))
 }
 
 /// The size of an issue branch's change against its merge base with the base branch, taken

@@ -16,6 +16,7 @@ mod schema;
 mod spend;
 mod stats;
 mod stats_flow;
+mod subtasks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -571,6 +572,8 @@ mod redaction_tests;
 mod review_marks_tests;
 #[cfg(test)]
 mod stats_tests;
+#[cfg(test)]
+mod subtasks_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -156,4 +156,9 @@ ALTER TABLE issues ADD COLUMN effort TEXT;
 ALTER TABLE runs   ADD COLUMN estimate_usd REAL;
 ALTER TABLE issues ADD COLUMN budget_usd   REAL;
 ",
+    // 10: subtasks: an issue's parent (at most one); a deleted parent leaves its children
+    r"
+ALTER TABLE issues ADD COLUMN parent_id INTEGER REFERENCES issues(id) ON DELETE SET NULL;
+CREATE INDEX issues_parent ON issues (parent_id) WHERE parent_id IS NOT NULL;
+",
 ];

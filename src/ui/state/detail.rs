@@ -278,6 +278,7 @@ mod tests {
             cost_usd: None,
             comments: Vec::new(),
             runs: Vec::new(),
+            children: Vec::new(),
         };
         for id in 0..runs {
             detail.runs.push(crate::domain::Run {

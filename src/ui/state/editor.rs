@@ -363,6 +363,7 @@ impl Editor {
                 model,
                 effort: self.effort,
                 budget_usd: budget,
+                parent: None,
             }),
             EditorPurpose::Edit(id) => StoreRequest::Update(
                 id,
@@ -375,6 +376,7 @@ impl Editor {
                     model: Some(model),
                     effort: Some(self.effort),
                     budget_usd: Some(budget),
+                    parent: None,
                 },
             ),
             EditorPurpose::Comment(id) | EditorPurpose::Reply(id) => {
