@@ -599,6 +599,7 @@ const SHOW_JSON: &str = r#"{
   "body": "Create hello.txt",
   "branch": "autopilot/issue-1-say-hello",
   "budget_usd": 2.5,
+  "children": [],
   "claimed_by": null,
   "comments": [
     {
@@ -634,6 +635,7 @@ const SHOW_JSON: &str = r#"{
   "id": 1,
   "kind": "bug",
   "model": "sonnet",
+  "parent": null,
   "priority": 3,
   "runs": [
     {
@@ -684,6 +686,7 @@ const LIST_JSON: &str = r#"[
     "id": 1,
     "kind": "bug",
     "model": "sonnet",
+    "parent": null,
     "priority": 3,
     "session_id": "<session>",
     "status": "in_review",
@@ -703,6 +706,7 @@ const LIST_JSON: &str = r#"[
     "id": 2,
     "kind": "feature",
     "model": null,
+    "parent": null,
     "priority": 0,
     "session_id": null,
     "status": "backlog",
