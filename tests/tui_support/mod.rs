@@ -37,6 +37,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         model: None,
         effort: None,
         budget_usd: None,
+        parent: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }
@@ -48,6 +49,7 @@ pub fn card(issue: Issue) -> Card {
         question: None,
         live: None,
         review: Default::default(),
+        progress: None,
     }
 }
 
@@ -118,12 +120,14 @@ pub fn sample_cards() -> Vec<Card> {
             estimate_usd: Some(0.42),
         }),
         review: Default::default(),
+        progress: None,
     });
     v.push(Card {
         issue: issue(7, "Migrate sessions table", Status::Blocked, Kind::Chore),
         question: Some("Should old sessions be deleted or archived?".into()),
         live: None,
         review: Default::default(),
+        progress: None,
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());
@@ -258,6 +262,7 @@ pub fn sample_detail() -> IssueDetail {
             run(3, Some(RunOutcome::Blocked), Some(0.12), Some(4)),
             run(4, Some(RunOutcome::Implemented), Some(0.87), Some(19)),
         ],
+        children: Vec::new(),
     }
 }
 

@@ -70,6 +70,10 @@ impl App {
                 self.toast(Level::Info, "no runs yet", None);
                 Step::Done
             }
+            DetailStep::OpenChild(id) => {
+                self.jump_to_issue(id);
+                Step::Done
+            }
         }
     }
 
@@ -125,7 +129,10 @@ impl App {
             | Action::NextFile
             | Action::PrevFile
             | Action::NextMatch
-            | Action::PrevMatch => {}
+            | Action::PrevMatch
+            | Action::NextChild
+            | Action::PrevChild
+            | Action::OpenChild => {}
         }
     }
 

@@ -172,6 +172,27 @@ const ROWS: &[Row] = &[
         "diff of the branch",
         Some("diff"),
     ),
+    (
+        C::Detail,
+        A::NextChild,
+        "]",
+        "select the next subtask",
+        None,
+    ),
+    (
+        C::Detail,
+        A::PrevChild,
+        "[",
+        "select the previous subtask",
+        None,
+    ),
+    (
+        C::Detail,
+        A::OpenChild,
+        "O",
+        "open the selected subtask",
+        None,
+    ),
     (C::Detail, A::Shell, "s", "shell in the worktree", None),
     (
         C::Detail,

@@ -184,6 +184,12 @@ pub enum Action {
     WaitThenQuit,
     /// Stop the running agents and quit.
     StopAndQuit,
+    /// The detail's next subtask.
+    NextChild,
+    /// The detail's previous subtask.
+    PrevChild,
+    /// Open the detail's selected subtask.
+    OpenChild,
 }
 
 impl Action {
@@ -235,6 +241,9 @@ impl Action {
             Action::EditBody => "edit_body",
             Action::WaitThenQuit => "wait_then_quit",
             Action::StopAndQuit => "stop_and_quit",
+            Action::NextChild => "next_subtask",
+            Action::PrevChild => "previous_subtask",
+            Action::OpenChild => "open_subtask",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()

@@ -272,6 +272,7 @@ mod tests {
             question: None,
             live: None,
             review: Default::default(),
+            progress: None,
         }
     }
 

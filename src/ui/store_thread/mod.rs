@@ -87,6 +87,8 @@ pub struct Card {
     pub live: Option<LiveInfo>,
     /// How the checks and the reviewer ended on the latest change (review cards).
     pub review: ReviewMarks,
+    /// `(done, total)` subtasks, for a parent.
+    pub progress: Option<(i64, i64)>,
 }
 
 /// A loaded window of one column.
@@ -343,6 +345,7 @@ fn card(
     live: &HashMap<i64, LiveInfo>,
     questions: &HashMap<i64, Comment>,
     marks: &HashMap<i64, ReviewMarks>,
+    progress: &HashMap<i64, (i64, i64)>,
 ) -> Card {
     let issue = issue.printable();
     let question = if issue.status == Status::Blocked {
@@ -358,11 +361,13 @@ fn card(
         None
     };
     let review = marks.get(&issue.id).copied().unwrap_or_default();
+    let progress = progress.get(&issue.id).copied();
     Card {
         issue,
         question,
         live,
         review,
+        progress,
     }
 }
 
@@ -375,9 +380,11 @@ fn board(store: &Store, gen: u64, filter: &str, windows: &[(i64, i64)]) -> Store
         let issues = store.issues_page(*status, filter, *offset, *limit)?;
         let questions = questions(store, &issues);
         let marks = review_marks(store, &issues);
+        let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+        let progress = store.subtask_progress(&ids).unwrap_or_default();
         let cards = issues
             .into_iter()
-            .map(|i| card(i, &live, &questions, &marks))
+            .map(|i| card(i, &live, &questions, &marks, &progress))
             .collect();
         columns.push(ColumnWindow {
             offset: *offset,

@@ -1,0 +1,73 @@
+//! Subtasks on screen: a parent's card shows its progress, and its detail lists the subtasks
+//! and opens one.
+
+mod tui_support;
+
+use autopilot_tui::domain::{Child, Status};
+use autopilot_tui::ui::app::{update, Effect};
+use autopilot_tui::ui::keymap::Action;
+use autopilot_tui::ui::store_thread::{StoreReply, StoreRequest};
+use tui_support::*;
+
+fn screen(a: &autopilot_tui::ui::app::App) -> String {
+    let buf = render(a).backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn a_parent_card_shows_how_many_subtasks_are_done() {
+    let mut a = app(120, 24);
+    let mut cards = sample_cards();
+    cards[0].progress = Some((2, 5));
+    load_board(&mut a, cards);
+    let text = screen(&a);
+    assert!(text.contains("#1 feature p2 2/5 done"), "{text}");
+    assert_eq!(
+        text.matches("/5 done").count(),
+        1,
+        "only the parent's card: {text}"
+    );
+}
+
+#[test]
+fn the_detail_lists_subtasks_and_opens_the_selected_one() {
+    let mut a = app(100, 40);
+    load_board(&mut a, sample_cards());
+    update(&mut a, Action::Column(4));
+    update(&mut a, Action::Open);
+    let mut d = sample_detail();
+    d.children = vec![
+        Child {
+            id: 11,
+            title: "Persist the queue".into(),
+            status: Status::Done,
+        },
+        Child {
+            id: 12,
+            title: "Back off exponentially".into(),
+            status: Status::Ready,
+        },
+    ];
+    a.on_store(StoreReply::Detail(Box::new(d)));
+    let text = screen(&a);
+    assert!(text.contains("── Subtasks (1/2 done) ──"), "{text}");
+    assert!(text.contains("▸ #11 done · Persist the queue"), "{text}");
+    assert!(text.contains("] select a subtask · O opens it"), "{text}");
+    a.take_effects();
+    a.on_key(key(']'));
+    assert!(screen(&a).contains("▸ #12 ready · Back off"));
+    a.on_key(key('O'));
+    let fx = a.take_effects();
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Store(StoreRequest::Detail(12)))),
+        "{fx:?}"
+    );
+}
