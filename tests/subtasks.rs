@@ -69,3 +69,70 @@ fn a_parent_waits_for_its_children_then_is_done_with_their_summary() {
         "{note}"
     );
 }
+
+#[test]
+fn split_turns_the_planners_answer_into_backlog_subtasks() {
+    let repo = TestRepo::new();
+    let p = repo.add(&["Config loading", "--kind", "chore", "--ready"]);
+    let out = repo.ok(&["split", &p.to_string()]);
+    let ids: Vec<i64> = out.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "{out}");
+    let parent = repo.show(p);
+    assert_eq!(parent["children"], serde_json::json!(ids));
+    assert_eq!(parent["status"], "ready", "the parent itself is not moved");
+    let run = &parent["runs"][0];
+    assert_eq!(
+        (run["role"].as_str(), run["outcome"].as_str()),
+        (Some("plan"), Some("planned"))
+    );
+    assert_eq!(run["cost_usd"], 0.02);
+    let note = parent["comments"][0]["body"].as_str().unwrap();
+    let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+    assert!(
+        note.starts_with(&format!("Split into {} in backlog.", list.join(", "))),
+        "{note}"
+    );
+    let kids: Vec<_> = ids.iter().map(|i| repo.show(*i)).collect();
+    let titles: Vec<&str> = kids.iter().map(|k| k["title"].as_str().unwrap()).collect();
+    assert_eq!(titles[..2], ["Add the parser", "Wire it in"]);
+    assert!(
+        !titles[2].contains('\u{1b}') && titles[2].contains("loudly"),
+        "{titles:?}"
+    );
+    assert_eq!(kids[0]["body"], "read the config file");
+    for k in &kids {
+        assert_eq!(
+            (k["status"].as_str(), k["kind"].as_str()),
+            (Some("backlog"), Some("chore"))
+        );
+        assert_eq!(k["parent"], serde_json::json!(p));
+    }
+    // Nothing handed off: the runner has nothing to claim but nothing of the parent either.
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.show(p)["status"], "ready");
+}
+
+#[test]
+fn a_split_without_subtask_lines_creates_nothing_and_keeps_the_run() {
+    let repo = TestRepo::new();
+    let p = repo.add(&["Vague", "--body", "[scenario:plan-garbage]"]);
+    let err = repo.fails(&["split", &p.to_string()]);
+    assert!(
+        err.contains("no `SUBTASK: title — description` lines"),
+        "{err}"
+    );
+    assert!(err.contains("(run 1)"), "{err}");
+    let parent = repo.show(p);
+    assert_eq!(parent["children"], serde_json::json!([]));
+    assert_eq!(parent["runs"][0]["outcome"], "failed");
+    assert_eq!(parent["runs"][0]["role"], "plan");
+    let list: serde_json::Value = serde_json::from_str(&repo.ok(&["list", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let q = repo.add(&["Broken", "--body", "[scenario:plan-fail]"]);
+    let err = repo.fails(&["split", &q.to_string()]);
+    assert!(err.contains("the planner failed"), "{err}");
+    assert_eq!(repo.show(q)["children"], serde_json::json!([]));
+    let err = repo.fails(&["split", "77"]);
+    assert!(err.contains("#77 not found"), "{err}");
+}

@@ -173,6 +173,12 @@ pub enum Command {
         #[arg(long)]
         author: Option<String>,
     },
+    /// Ask a planner agent to split an issue into subtasks (created in backlog, none handed
+    /// off); prints their ids.
+    Split {
+        /// The issue.
+        id: i64,
+    },
     /// Run agents headless until interrupted (or, with --once, until nothing is ready).
     Run {
         /// Exit once nothing is ready and this process's slots are idle.

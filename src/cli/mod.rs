@@ -110,6 +110,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
     let need_repo = matches!(
         command,
         Command::Run { .. }
+            | Command::Split { .. }
             | Command::Gc
             | Command::Diff { .. }
             | Command::Accept { .. }
@@ -286,6 +287,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             drop(out);
             crate::cli::doctor::gc(&ctx)?;
         }
+        Command::Split { id } => headless::split(&ctx, &mut out, id)?,
         Command::Run { once, verbose } => {
             drop(out);
             headless::run_headless(&ctx, cli.agents, once, verbose)?;

@@ -136,6 +136,8 @@ string_enum!(
         Approved => "approved",
         /// A reviewer run asked for changes (or answered neither way).
         ChangesRequested => "changes_requested",
+        /// A planner run answered with subtasks (`split`).
+        Planned => "planned",
     }
 );
 

@@ -12,6 +12,7 @@ pub mod events;
 pub mod git;
 mod ingest;
 pub mod outcome;
+pub mod plan;
 pub mod process;
 pub mod prompt;
 pub mod recovery;

@@ -9,14 +9,14 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
-use super::{Result, Store, StoreError};
+use super::{events, now, Result, Store, StoreError};
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::one_line;
-use crate::domain::{Actor, AuthorKind, Child, Issue, Status};
+use crate::domain::{Actor, ActorId, AuthorKind, Child, EventKind, Issue, Status};
 
 /// Who writes the parent's comment and move.
 pub const AUTHOR: &str = "autopilot";
@@ -163,6 +163,51 @@ fn done_comment(tx: &Transaction<'_>, parent: &Issue, to: Status) -> Result<Stri
 }
 
 impl Store {
+    /// Creates `subtasks` (title, body) under `parent`, in backlog and of its kind, with a
+    /// system comment on the parent naming them and `note`: all or nothing. Their ids.
+    pub fn create_subtasks(
+        &mut self,
+        parent: i64,
+        subtasks: &[(String, String)],
+        note: &str,
+    ) -> Result<Vec<i64>> {
+        let red = std::sync::Arc::clone(&self.redactor);
+        let by = ActorId::system(AUTHOR);
+        self.write(|tx| {
+            check_parent(tx, parent, None, "nothing was added")?;
+            let p = get(tx, parent)?;
+            let mut ids = Vec::with_capacity(subtasks.len());
+            for (title, body) in subtasks {
+                let title = red.text(title.trim()).into_owned();
+                if title.is_empty() {
+                    return Err(StoreError::Invalid(
+                        "a subtask needs a non-empty title (nothing was added)".into(),
+                    ));
+                }
+                let body = red.text(body).into_owned();
+                tx.execute(
+                    "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
+                         parent_id)
+                     VALUES (?1, ?2, ?3, 'backlog', ?4, ?5, ?5, ?6)",
+                    params![title, body, p.kind.as_str(), p.priority, now(), parent],
+                )?;
+                let id = tx.last_insert_rowid();
+                let kind = EventKind::IssueCreated {
+                    title,
+                    kind: p.kind,
+                    status: Status::Backlog,
+                    priority: p.priority,
+                };
+                events::insert(tx, Some(id), &by, &kind)?;
+                ids.push(id);
+            }
+            let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+            let text = format!("Split into {} in backlog. {note}", list.join(", "));
+            insert_comment(tx, &red, parent, AUTHOR, AuthorKind::System, &text)?;
+            Ok(ids)
+        })
+    }
+
     /// An issue's subtasks, oldest first.
     pub fn children(&self, id: i64) -> Result<Vec<Child>> {
         let mut stmt = self.conn().prepare_cached(
