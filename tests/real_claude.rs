@@ -665,5 +665,7 @@ fn real_cli_split_creates_backlog_subtasks_from_the_planners_answer() {
     // The planner ran in the repository, changing nothing, and was asked for a plan.
     assert!(!repo.root.join("hello.txt").exists());
     let requests: Vec<String> = api.requests().iter().map(|r| r.to_string()).collect();
-    assert!(requests.iter().any(|r| r.contains("SUBTASK: <short title>")));
+    assert!(requests
+        .iter()
+        .any(|r| r.contains("SUBTASK: <short title>")));
 }

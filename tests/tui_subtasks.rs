@@ -71,3 +71,40 @@ fn the_detail_lists_subtasks_and_opens_the_selected_one() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn p_asks_the_runner_for_a_split_and_the_answer_is_a_toast() {
+    use autopilot_tui::runner::{RunnerCommand, RunnerEvent};
+    let mut a = app(100, 30);
+    load_board(&mut a, sample_cards());
+    a.take_effects();
+    a.on_key(key('P'));
+    let fx = a.take_effects();
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Runner(RunnerCommand::Split { issue_id: 1 }))),
+        "{fx:?}"
+    );
+    assert!(screen(&a).contains("planning #1…"));
+    a.on_runner(RunnerEvent::Split {
+        issue_id: 1,
+        result: Ok(vec![11, 12]),
+    });
+    assert!(screen(&a).contains("#1 split into #11, #12 (in backlog)"));
+    a.on_runner(RunnerEvent::Split {
+        issue_id: 1,
+        result: Err("the planner failed: overloaded (run 3)".into()),
+    });
+    assert!(screen(&a).contains("#1 not split: the planner failed"));
+
+    let mut watcher = app(100, 30);
+    watcher.set_has_runner(false);
+    load_board(&mut watcher, sample_cards());
+    watcher.take_effects();
+    watcher.on_key(key('P'));
+    assert!(!watcher
+        .take_effects()
+        .iter()
+        .any(|e| matches!(e, Effect::Runner(_))));
+    assert!(screen(&watcher).contains("no runner here: run `autopilot-tui split 1`"));
+}

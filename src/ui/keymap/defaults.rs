@@ -99,6 +99,13 @@ const ROWS: &[Row] = &[
         None,
     ),
     (C::Board, A::EditBody, "E", "edit the body in $EDITOR", None),
+    (
+        C::Board,
+        A::Split,
+        "P",
+        "plan: split into subtasks (a planner run)",
+        None,
+    ),
     (C::Board, A::Filter, "/", "filter cards", Some("filter")),
     (C::Board, A::Column(0), "1", "column backlog", None),
     (C::Board, A::Column(1), "2", "column ready", None),

@@ -190,6 +190,8 @@ pub enum Action {
     PrevChild,
     /// Open the detail's selected subtask.
     OpenChild,
+    /// Split the selected issue into subtasks with a planner run.
+    Split,
 }
 
 impl Action {
@@ -244,6 +246,7 @@ impl Action {
             Action::NextChild => "next_subtask",
             Action::PrevChild => "previous_subtask",
             Action::OpenChild => "open_subtask",
+            Action::Split => "split",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()
