@@ -96,6 +96,18 @@ fn p_asks_the_runner_for_a_split_and_the_answer_is_a_toast() {
         result: Err("the planner failed: overloaded (run 3)".into()),
     });
     assert!(screen(&a).contains("#1 not split: the planner failed"));
+    // From an issue's detail too.
+    update(&mut a, Action::Column(4));
+    update(&mut a, Action::Open);
+    a.on_store(StoreReply::Detail(Box::new(sample_detail())));
+    a.take_effects();
+    a.on_key(key('P'));
+    let fx = a.take_effects();
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Runner(RunnerCommand::Split { issue_id: 8 }))),
+        "{fx:?}"
+    );
 
     let mut watcher = app(100, 30);
     watcher.set_has_runner(false);

@@ -181,6 +181,13 @@ const ROWS: &[Row] = &[
     ),
     (
         C::Detail,
+        A::Split,
+        "P",
+        "plan: split into subtasks (a planner run)",
+        None,
+    ),
+    (
+        C::Detail,
         A::NextChild,
         "]",
         "select the next subtask",

@@ -284,18 +284,6 @@ fn tokens(n: i64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::when;
-
-    #[test]
-    fn times_are_short_today_and_dated_otherwise() {
-        let now = 1_800_000_000_000; // 2027-01-15T08:00:00Z
-        assert_eq!(when(now - 60_000, now), "07:59 UTC");
-        assert_eq!(when(now - 9 * 3_600_000, now), "2027-01-14 23:00 UTC");
-    }
-}
-
 /// The parent, and the subtasks with their columns, the selected one marked.
 fn subtasks(app: &App, d: &DetailView, x: &IssueDetail, lines: &mut Vec<Line<'static>>) {
     let t = app.theme();
@@ -334,4 +322,16 @@ fn subtasks(app: &App, d: &DetailView, x: &IssueDetail, lines: &mut Vec<Line<'st
         t.muted,
     ));
     lines.push(Line::default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    #[test]
+    fn times_are_short_today_and_dated_otherwise() {
+        let now = 1_800_000_000_000; // 2027-01-15T08:00:00Z
+        assert_eq!(when(now - 60_000, now), "07:59 UTC");
+        assert_eq!(when(now - 9 * 3_600_000, now), "2027-01-14 23:00 UTC");
+    }
 }
