@@ -602,6 +602,7 @@ const SHOW_JSON: &str = r#"{
   "body": "Create hello.txt",
   "branch": "autopilot/issue-1-say-hello",
   "budget_usd": 2.5,
+  "children": [],
   "claimed_by": null,
   "comments": [
     {
@@ -638,6 +639,7 @@ const SHOW_JSON: &str = r#"{
   "id": 1,
   "kind": "bug",
   "model": "sonnet",
+  "parent": null,
   "priority": 3,
   "runs": [
     {
@@ -689,6 +691,7 @@ const LIST_JSON: &str = r#"[
     "id": 1,
     "kind": "bug",
     "model": "sonnet",
+    "parent": null,
     "priority": 3,
     "session_id": "<session>",
     "status": "in_review",
@@ -711,6 +714,7 @@ const LIST_JSON: &str = r#"[
     "id": 2,
     "kind": "feature",
     "model": null,
+    "parent": null,
     "priority": 0,
     "session_id": null,
     "status": "backlog",

@@ -641,3 +641,31 @@ fn real_cli_stopping_at_its_budget_parks_the_issue_with_the_reason() {
     assert_eq!(run["estimate_usd"].as_f64(), Some(0.0), "{run}");
     assert!(run["cost_usd"].as_f64().unwrap() > 0.007, "{run}");
 }
+
+#[test]
+fn real_cli_split_creates_backlog_subtasks_from_the_planners_answer() {
+    let Some((repo, api)) = setup() else { return };
+    let id = repo.add(&["Load the config", "--ready"]);
+    let out = repo.ok(&["split", &id.to_string()]);
+    let ids: Vec<i64> = out.lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{out}");
+    let parent = repo.show(id);
+    assert_eq!(parent["children"], serde_json::json!(ids));
+    let run = &parent["runs"][0];
+    assert_eq!(run["role"], "plan");
+    assert_eq!(run["outcome"], "planned");
+    assert!(run["cost_usd"].as_f64().is_some_and(|c| c > 0.0), "{run}");
+    let titles: Vec<String> = ids
+        .iter()
+        .map(|i| repo.show(*i)["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles, ["Add the parser", "Wire it in"]);
+    assert_eq!(repo.show(ids[1])["body"], "call it at startup");
+    assert_eq!(repo.show(ids[0])["status"], "backlog");
+    // The planner ran in the repository, changing nothing, and was asked for a plan.
+    assert!(!repo.root.join("hello.txt").exists());
+    let requests: Vec<String> = api.requests().iter().map(|r| r.to_string()).collect();
+    assert!(requests
+        .iter()
+        .any(|r| r.contains("SUBTASK: <short title>")));
+}

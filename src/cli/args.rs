@@ -80,6 +80,10 @@ pub enum Command {
         /// Its own spending cap in US dollars (default: `[budget] per_issue_usd`).
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         budget: Option<String>,
+        /// Make it a subtask of this issue (not done); the parent is not claimed while it has
+        /// open subtasks.
+        #[arg(long, value_name = "ID")]
+        parent: Option<i64>,
     },
     /// List issues.
     List {
@@ -128,6 +132,9 @@ pub enum Command {
         /// `none` goes back to `[budget] per_issue_usd`.
         #[arg(long, value_name = "USD", allow_negative_numbers = true)]
         budget: Option<String>,
+        /// Make it a subtask of this issue; `none` makes it a top-level issue again.
+        #[arg(long, value_name = "ID|none")]
+        parent: Option<String>,
     },
     /// Make an issue wait until another is done (refused if it would close a cycle).
     Depend {
@@ -181,6 +188,12 @@ pub enum Command {
         /// Who is asking.
         #[arg(long)]
         author: Option<String>,
+    },
+    /// Ask a planner agent to split an issue into subtasks (created in backlog, none handed
+    /// off); prints their ids.
+    Split {
+        /// The issue.
+        id: i64,
     },
     /// Run agents headless until interrupted (or, with --once, until nothing is ready).
     Run {

@@ -114,3 +114,31 @@ fn not_claiming(pause: &crate::store::PauseState) -> Option<String> {
         "nothing more claimed: claiming is paused; `autopilot-tui resume` starts it again".into()
     })
 }
+
+/// `split ID`: the planner's run, then the subtasks' ids, one a line.
+pub fn split(ctx: &Ctx, out: &mut impl Write, id: i64) -> anyhow::Result<()> {
+    let _log = init_logging(&ctx.config.paths);
+    let settings = ctx.config.runner_settings(Some(1));
+    let adapter = ctx.config.adapter()?;
+    crate::runner::preflight_here(adapter.as_ref(), &settings.permission_mode)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    drop(ctx.store()?);
+    let rt = crate::sys::runtime()?;
+    let split = rt.block_on(async move {
+        let (ev_tx, _ev_rx) = tokio::sync::mpsc::unbounded_channel();
+        let runner = Runner::new(settings, adapter, ev_tx);
+        crate::runner::plan::split(&runner, id).await
+    });
+    let split = split.map_err(|e| anyhow::anyhow!(strip_all(&e)))?;
+    for child in &split.created {
+        writeln!(out, "{child}")?;
+    }
+    if split.dropped > 0 {
+        eprintln!(
+            "the planner proposed {} more subtasks; at most {} are created",
+            split.dropped,
+            crate::runner::plan::MAX_SUBTASKS
+        );
+    }
+    Ok(())
+}

@@ -111,6 +111,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
     let need_repo = matches!(
         command,
         Command::Run { .. }
+            | Command::Split { .. }
             | Command::Gc
             | Command::Diff { .. }
             | Command::Accept { .. }
@@ -136,6 +137,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             model,
             effort,
             budget,
+            parent,
         } => {
             let budget_usd = budget
                 .as_deref()
@@ -154,6 +156,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     model,
                     effort,
                     budget_usd,
+                    parent,
                 },
                 &human_name(None),
             )?;
@@ -195,8 +198,10 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             model,
             effort,
             budget,
+            parent,
         } => {
             let body = body.map(text_arg).transpose()?;
+            let parent = parent.as_deref().map(parent_arg).transpose()?;
             let budget_usd = budget
                 .as_deref()
                 .map(|b| budget_arg(b, "changed"))
@@ -221,6 +226,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     model: model.map(|m| Some(m).filter(|m| !m.trim().is_empty())),
                     effort,
                     budget_usd,
+                    parent,
                 },
                 &human_name(None),
             )?;
@@ -308,6 +314,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             drop(out);
             crate::cli::doctor::gc(&ctx)?;
         }
+        Command::Split { id } => headless::split(&ctx, &mut out, id)?,
         Command::Run { once, verbose } => {
             drop(out);
             headless::run_headless(&ctx, cli.agents, once, verbose)?;
@@ -375,6 +382,21 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads `edit --parent`: an issue id (`#` allowed), or `none` to make it top-level again.
+fn parent_arg(text: &str) -> anyhow::Result<Option<i64>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match t.trim_start_matches('#').parse::<i64>() {
+        Ok(id) => Ok(Some(id)),
+        Err(_) => anyhow::bail!(
+            "--parent {:?}: give an issue id, like 12, or `none` (nothing was changed)",
+            crate::domain::sanitize::one_line(text)
+        ),
+    }
 }
 
 /// Reads `--budget`: dollars above zero, or `none` (or nothing) to clear the issue's own cap.

@@ -126,6 +126,9 @@ pub struct IssueChanges {
     /// The worktree runs work in, once recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<String>,
+    /// The new parent (`#N`, or `none` when cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// What an event row records, with its details.

@@ -39,6 +39,7 @@ impl Printable for Issue {
             model,
             effort,
             budget_usd,
+            parent,
             created_at,
             updated_at,
         } = self;
@@ -59,6 +60,7 @@ impl Printable for Issue {
             model: line_opt(model),
             effort,
             budget_usd,
+            parent,
             created_at,
             updated_at,
         }
@@ -150,6 +152,7 @@ impl Printable for IssueDetail {
             runs,
             depends_on,
             blocks,
+            children,
         } = self;
         let links = |v: Vec<DepLink>| {
             v.into_iter()
@@ -166,6 +169,7 @@ impl Printable for IssueDetail {
             runs: runs.into_iter().map(Printable::printable).collect(),
             depends_on: links(depends_on),
             blocks: links(blocks),
+            children: links(children),
         }
     }
 }
@@ -261,6 +265,7 @@ mod tests {
             model: Some(NASTY.into()),
             effort: None,
             budget_usd: None,
+            parent: None,
             created_at: 0,
             updated_at: 0,
         };
@@ -308,6 +313,11 @@ mod tests {
                 status: crate::domain::Status::Ready,
             }],
             blocks: Vec::new(),
+            children: vec![DepLink {
+                id: 2,
+                title: NASTY.into(),
+                status: Status::Ready,
+            }],
         }
         .printable();
         // Every string of the serialized detail: no escape, control or bidi character is

@@ -42,6 +42,9 @@ fn allowed(from: Status, to: Status, actor: Actor) -> bool {
             // the runner parks failed or stopped runs, and returns expired claims
             | (InProgress, Blocked, System)
             | (InProgress, Ready, System)
+            // a parent whose last subtask is done: to review when it has a branch of its own,
+            // else done (never from in_progress: its agent is still at work)
+            | (Backlog | Ready | Blocked, InReview | Done, System)
             // a human answer unblocks
             | (Blocked, Ready, Human)
             // review: accept, or request changes
@@ -97,7 +100,16 @@ mod tests {
                 (InProgress, InReview),
                 (InProgress, Blocked),
             ],
-            Actor::System => vec![(InProgress, Blocked), (InProgress, Ready)],
+            Actor::System => vec![
+                (InProgress, Blocked),
+                (InProgress, Ready),
+                (Backlog, InReview),
+                (Backlog, Done),
+                (Ready, InReview),
+                (Ready, Done),
+                (Blocked, InReview),
+                (Blocked, Done),
+            ],
         }
     }
 

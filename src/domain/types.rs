@@ -136,6 +136,8 @@ string_enum!(
         Approved => "approved",
         /// A reviewer run asked for changes (or answered neither way).
         ChangesRequested => "changes_requested",
+        /// A planner run answered with subtasks (`split`).
+        Planned => "planned",
     }
 );
 
@@ -148,6 +150,8 @@ string_enum!(
         Check => "check",
         /// A reviewer agent reads the change.
         Review => "review",
+        /// A planner agent splits the issue into subtasks (`split`).
+        Plan => "plan",
     }
 );
 
@@ -226,6 +230,8 @@ pub struct Issue {
     pub effort: Option<Effort>,
     /// Its own spending cap in US dollars (None: `[budget] per_issue_usd`, if any).
     pub budget_usd: Option<f64>,
+    /// The issue this one is a subtask of.
+    pub parent: Option<i64>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
@@ -255,6 +261,7 @@ impl Issue {
             model: None,
             effort: None,
             budget_usd: None,
+            parent: None,
             created_at: 0,
             updated_at: 0,
         }
@@ -398,16 +405,22 @@ pub struct IssueDetail {
     /// The issues that wait for it (JSON: their ids).
     #[serde(serialize_with = "link_ids")]
     pub blocks: Vec<DepLink>,
+    /// Its subtasks, oldest first (JSON: their ids).
+    #[serde(serialize_with = "link_ids")]
+    pub children: Vec<Child>,
 }
 
-/// The issue at the other end of a dependency, as the detail view lists it.
+/// A subtask as its parent's detail lists it.
+pub type Child = DepLink;
+
+/// Another issue as a detail lists it: one it waits for, one waiting for it, or a subtask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepLink {
     /// Its id.
     pub id: i64,
     /// Its title.
     pub title: String,
-    /// Its column (a dependency holds a claim until it is done).
+    /// Its column (a dependency holds a claim until it is done, a subtask its parent's).
     pub status: Status,
 }
 

@@ -63,6 +63,13 @@ pub enum RunnerEvent {
     ProblemCleared,
     /// Claiming was paused or resumed.
     Paused(bool),
+    /// A `split` asked for by a watcher ended: the new subtasks, or why none were made.
+    Split {
+        /// The issue split.
+        issue_id: i64,
+        /// The subtasks' ids, or the reason (printable).
+        result: Result<Vec<i64>, String>,
+    },
 }
 
 /// What a running run has cost so far, estimated from its token usage and the price table.
@@ -95,4 +102,9 @@ pub enum RunnerCommand {
     },
     /// Claim nothing more in this process; the runner ends once its running agents finish.
     Drain,
+    /// Run the planner on this issue and create its subtasks (`split`), beside the slots.
+    Split {
+        /// The issue.
+        issue_id: i64,
+    },
 }

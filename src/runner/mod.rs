@@ -12,6 +12,7 @@ pub mod events;
 pub mod git;
 mod ingest;
 pub mod outcome;
+pub mod plan;
 pub mod process;
 pub mod prompt;
 pub mod recovery;
@@ -315,8 +316,20 @@ impl Runner {
         }
     }
 
-    async fn command(&self, db: &Db, cmd: RunnerCommand) {
+    async fn command(self: &Arc<Self>, db: &Db, cmd: RunnerCommand) {
         match cmd {
+            RunnerCommand::Split { issue_id } => {
+                // Beside the slots: a planner takes minutes, and the loop must keep polling.
+                let me = Arc::clone(self);
+                tokio::spawn(async move {
+                    let result = plan::split(&me, issue_id)
+                        .await
+                        .map(|s| s.created)
+                        .map_err(|e| crate::domain::sanitize::strip_all(&e));
+                    me.emit(RunnerEvent::StoreChanged);
+                    me.emit(RunnerEvent::Split { issue_id, result });
+                });
+            }
             RunnerCommand::Wake => self.wake.notify_waiters(),
             RunnerCommand::Drain => {
                 self.draining

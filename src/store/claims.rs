@@ -58,8 +58,8 @@ pub(super) fn interrupt(
     set_status(tx, issue, to, Actor::System, "recovery")
 }
 
-/// Moves the best ready issue (highest priority, then oldest, whose dependencies are all done)
-/// to in progress for `agent_id`, without its event row; its id, or `None` when none is ready.
+/// Moves the best ready issue (highest priority, then oldest, whose dependencies and subtasks
+/// are all done) to in progress for `agent_id`, without its event row; its id, or `None` when none is ready.
 pub(super) fn claim_one(
     tx: &Transaction<'_>,
     agent_id: &str,
@@ -75,6 +75,8 @@ pub(super) fn claim_one(
                    AND NOT EXISTS (
                        SELECT 1 FROM issue_deps d JOIN issues x ON x.id = d.depends_on
                        WHERE d.issue_id = i.id AND x.status != 'done')
+                   AND NOT EXISTS (
+                       SELECT 1 FROM issues c WHERE c.parent_id = i.id AND c.status != 'done')
                  ORDER BY i.priority DESC, i.created_at, i.id
                  LIMIT 1)
                AND status = 'ready'

@@ -128,6 +128,7 @@ impl Store {
             }
             insert_comment(tx, &red, id, author, AuthorKind::System, note)?;
             set_status(tx, &issue, Status::Done, Actor::Human, by)?;
+            super::subtasks::after_done(tx, &red, &issue)?;
             get(tx, id)
         })
     }

@@ -48,6 +48,7 @@ fn every_event_is_stored_as_before() {
             model: None,
             effort: None,
             budget_usd: None,
+            parent: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")

@@ -29,6 +29,8 @@ pub struct NewIssue {
     pub effort: Option<Effort>,
     /// Its own spending cap in US dollars (None: `[budget] per_issue_usd`).
     pub budget_usd: Option<f64>,
+    /// The issue it is a subtask of.
+    pub parent: Option<i64>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -50,12 +52,14 @@ pub struct IssueEdit {
     pub effort: Option<Option<Effort>>,
     /// New spending cap in US dollars; `Some(None)` clears it (back to `[budget] per_issue_usd`).
     pub budget_usd: Option<Option<f64>>,
+    /// New parent; `Some(None)` makes it a top-level issue again.
+    pub parent: Option<Option<i64>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed, model, effort, budget_usd";
+     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -99,6 +103,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
             None => None,
         },
         budget_usd: r.get(19)?,
+        parent: r.get(20)?,
     })
 }
 
@@ -162,6 +167,11 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_default()
         }),
+        parent: (before.parent != after.parent).then(|| {
+            after
+                .parent
+                .map_or_else(|| "none".into(), |p| format!("#{p}"))
+        }),
         ..IssueChanges::default()
     }
 }
@@ -205,10 +215,13 @@ impl Store {
         let by = ActorId::human(author);
         self.write(|tx| {
             let ts = now();
+            if let Some(p) = new.parent {
+                super::subtasks::check_parent(tx, p, None, "nothing was added")?;
+            }
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort, budget_usd)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
+                     model, effort, budget_usd, parent_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     title,
                     body,
@@ -218,7 +231,8 @@ impl Store {
                     ts,
                     model,
                     new.effort.map(Effort::as_str),
-                    new.budget_usd
+                    new.budget_usd,
+                    new.parent
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -252,7 +266,7 @@ impl Store {
         })
     }
 
-    /// Edits title, body, kind, priority, base, model, effort or spending cap.
+    /// Edits title, body, kind, priority, base, model, effort, spending cap or parent.
     pub fn update_issue(&mut self, id: i64, edit: &IssueEdit, author: &str) -> Result<Issue> {
         if let Some(t) = &edit.title {
             if t.trim().is_empty() {
@@ -273,13 +287,17 @@ impl Store {
         let by = ActorId::human(author);
         self.write(|tx| {
             let before = get(tx, id)?;
+            if let Some(Some(p)) = edit.parent {
+                super::subtasks::check_parent(tx, p, Some(id), "nothing was changed")?;
+            }
             tx.execute(
                 "UPDATE issues SET title = coalesce(?2, title), body = coalesce(?3, body),
                      kind = coalesce(?4, kind), priority = coalesce(?5, priority), updated_at = ?6,
                      base = coalesce(?7, base),
                      model = CASE WHEN ?8 THEN ?9 ELSE model END,
                      effort = CASE WHEN ?10 THEN ?11 ELSE effort END,
-                     budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END
+                     budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END,
+                     parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END
                  WHERE id = ?1",
                 params![
                     id,
@@ -294,7 +312,9 @@ impl Store {
                     edit.effort.is_some(),
                     edit.effort.flatten().map(Effort::as_str),
                     edit.budget_usd.is_some(),
-                    edit.budget_usd.flatten()
+                    edit.budget_usd.flatten(),
+                    edit.parent.is_some(),
+                    edit.parent.flatten()
                 ],
             )?;
             let after = get(tx, id)?;
@@ -306,9 +326,13 @@ impl Store {
 
     /// Moves an issue, as the state machine allows for `actor`.
     pub fn move_issue(&mut self, id: i64, to: Status, actor: Actor, name: &str) -> Result<Issue> {
+        let red = std::sync::Arc::clone(&self.redactor);
         self.write(|tx| {
             let issue = get(tx, id)?;
             set_status(tx, &issue, to, actor, name)?;
+            if to == Status::Done {
+                super::subtasks::after_done(tx, &red, &issue)?;
+            }
             get(tx, id)
         })
     }
@@ -356,6 +380,7 @@ impl Store {
             runs,
             depends_on,
             blocks,
+            children: self.children(id)?,
         })
     }
 

@@ -18,6 +18,7 @@ mod search;
 mod spend;
 mod stats;
 mod stats_flow;
+mod subtasks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -588,6 +589,8 @@ mod review_marks_tests;
 mod search_tests;
 #[cfg(test)]
 mod stats_tests;
+#[cfg(test)]
+mod subtasks_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

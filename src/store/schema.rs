@@ -221,6 +221,11 @@ CREATE TRIGGER search_chunk_delete AFTER DELETE ON transcript_chunks BEGIN
     DELETE FROM search_index WHERE rowid = OLD.id * 4 + 3;
 END;
 ",
+    // 12: subtasks: an issue's parent (at most one); a deleted parent leaves its children
+    r"
+ALTER TABLE issues ADD COLUMN parent_id INTEGER REFERENCES issues(id) ON DELETE SET NULL;
+CREATE INDEX issues_parent ON issues (parent_id) WHERE parent_id IS NOT NULL;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -208,6 +208,17 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
                 ],
             );
         }
+        // A planner (`split`) answers with subtask lines, whatever the scenario.
+        _ if req
+            .to_string()
+            .contains("You are planning, not implementing.") =>
+        {
+            vec![Block::Text(
+                "I read the issue.\n\nSUBTASK: Add the parser — read the config file\n\
+             SUBTASK: Wire it in - call it at startup"
+                    .into(),
+            )]
+        }
         "secrets" if done => {
             let [_, _, pat, password] = fake_secrets();
             vec![Block::Text(format!(

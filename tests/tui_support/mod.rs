@@ -37,6 +37,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         model: None,
         effort: None,
         budget_usd: None,
+        parent: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }
@@ -50,6 +51,7 @@ pub fn card(issue: Issue) -> Card {
         review: Default::default(),
         spend_usd: 0.0,
         waits_on: Vec::new(),
+        progress: None,
     }
 }
 
@@ -122,6 +124,7 @@ pub fn sample_cards() -> Vec<Card> {
         review: Default::default(),
         spend_usd: 0.0,
         waits_on: Vec::new(),
+        progress: None,
     });
     v.push(Card {
         issue: issue(7, "Migrate sessions table", Status::Blocked, Kind::Chore),
@@ -130,6 +133,7 @@ pub fn sample_cards() -> Vec<Card> {
         review: Default::default(),
         spend_usd: 0.0,
         waits_on: Vec::new(),
+        progress: None,
     });
     let mut r = issue(8, "Retry webhook deliveries", Status::InReview, Kind::Bug);
     r.branch = Some("autopilot/8-retry-webhook-deliveries".into());
@@ -266,6 +270,7 @@ pub fn sample_detail() -> IssueDetail {
         ],
         depends_on: Vec::new(),
         blocks: Vec::new(),
+        children: Vec::new(),
     }
 }
 

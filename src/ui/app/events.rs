@@ -194,6 +194,7 @@ impl App {
             RunnerEvent::Problem(p) => self.banner = Some(p),
             RunnerEvent::ProblemCleared => self.banner = None,
             RunnerEvent::Paused(p) => self.set_paused(p),
+            RunnerEvent::Split { issue_id, result } => self.split_done(issue_id, result),
         }
     }
 }

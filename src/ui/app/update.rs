@@ -92,6 +92,10 @@ impl App {
                 self.toast(Level::Info, "no runs yet", None);
                 Step::Done
             }
+            DetailStep::OpenChild(id) => {
+                self.jump_to_issue(id);
+                Step::Done
+            }
         }
     }
 
@@ -122,7 +126,8 @@ impl App {
             | Action::StopAgent
             | Action::Shell
             | Action::ContinueSession
-            | Action::EditBody => self.issue_action(action),
+            | Action::EditBody
+            | Action::Split => self.issue_action(action),
             Action::Filter => self.board.start_typing(),
             Action::Column(n) => self.focus_column(usize::from(n)),
             Action::Zoom => self.panes.toggle_zoom(),
@@ -148,7 +153,10 @@ impl App {
             | Action::NextFile
             | Action::PrevFile
             | Action::NextMatch
-            | Action::PrevMatch => {}
+            | Action::PrevMatch
+            | Action::NextChild
+            | Action::PrevChild
+            | Action::OpenChild => {}
         }
     }
 
@@ -291,7 +299,42 @@ impl App {
             (Action::Shell, Some((id, _))) => self.take_over(Takeover::Shell(id)),
             (Action::ContinueSession, Some((id, _))) => self.take_over(Takeover::Continue(id)),
             (Action::EditBody, Some((id, _))) => self.take_over(Takeover::EditBody(id)),
+            (Action::Split, Some((id, status))) => self.split(id, status),
             _ => none(self),
+        }
+    }
+
+    /// Asks this process's runner for a planner run on `id` (`split`); the result comes back
+    /// as [`RunnerEvent::Split`](crate::runner::RunnerEvent::Split).
+    fn split(&mut self, id: i64, status: Option<Status>) {
+        if status == Some(Status::Done) {
+            self.toast(
+                Level::Warn,
+                format!("#{id} is done: nothing to split"),
+                Some(id),
+            );
+        } else if self.has_runner {
+            self.outbox
+                .push(Effect::Runner(RunnerCommand::Split { issue_id: id }));
+            self.toast(Level::Info, format!("planning #{id}…"), Some(id));
+        } else {
+            self.toast(
+                Level::Warn,
+                format!("no runner here: run `autopilot-tui split {id}`"),
+                Some(id),
+            );
+        }
+    }
+
+    /// The end of a split: its subtasks, or why there are none.
+    pub(super) fn split_done(&mut self, id: i64, result: Result<Vec<i64>, String>) {
+        match result {
+            Ok(ids) => {
+                let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+                let text = format!("#{id} split into {} (in backlog)", list.join(", "));
+                self.toast(Level::Info, text, Some(id));
+            }
+            Err(e) => self.toast(Level::Error, format!("#{id} not split: {e}"), Some(id)),
         }
     }
 

@@ -190,6 +190,14 @@ pub enum Action {
     StopAndQuit,
     /// Open (or close) the stats overlay.
     Stats,
+    /// The detail's next subtask.
+    NextChild,
+    /// The detail's previous subtask.
+    PrevChild,
+    /// Open the detail's selected subtask.
+    OpenChild,
+    /// Split the selected issue into subtasks with a planner run.
+    Split,
 }
 
 impl Action {
@@ -242,6 +250,10 @@ impl Action {
             Action::WaitThenQuit => "wait_then_quit",
             Action::StopAndQuit => "stop_and_quit",
             Action::Stats => "stats",
+            Action::NextChild => "next_subtask",
+            Action::PrevChild => "previous_subtask",
+            Action::OpenChild => "open_subtask",
+            Action::Split => "split",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()

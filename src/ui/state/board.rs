@@ -282,6 +282,7 @@ mod tests {
             review: Default::default(),
             spend_usd: 0.0,
             waits_on: Vec::new(),
+            progress: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub struct DetailView {
     detail: Option<Box<IssueDetail>>,
     scroll: u16,
     run_cursor: usize,
+    child_cursor: usize,
     transcript: Option<TranscriptView>,
     /// The files an in_review issue's branch changed, or why they cannot be read.
     files: Option<Result<Vec<FileStat>, String>>,
@@ -31,6 +32,8 @@ pub enum DetailStep {
     LoadTranscript(i64),
     /// Open asked for a transcript, but there is no run.
     NoRuns,
+    /// Open this subtask's detail instead.
+    OpenChild(i64),
 }
 
 impl DetailView {
@@ -41,6 +44,7 @@ impl DetailView {
             detail: None,
             scroll: 0,
             run_cursor: 0,
+            child_cursor: 0,
             transcript: None,
             files: None,
             files_asked: None,
@@ -103,6 +107,11 @@ impl DetailView {
         self.run_cursor
     }
 
+    /// Selected subtask (index into `children`).
+    pub fn child_cursor(&self) -> usize {
+        self.child_cursor
+    }
+
     /// The open transcript.
     pub fn transcript(&self) -> Option<&TranscriptView> {
         self.transcript.as_ref()
@@ -126,7 +135,20 @@ impl DetailView {
     /// An action while the detail is on top (`page` lines a page).
     pub(crate) fn on_action(&mut self, action: Action, page: u16) -> DetailStep {
         let runs = self.detail.as_ref().map_or(0, |x| x.runs.len());
+        let children = self.detail.as_ref().map_or(0, |x| x.children.len());
         match action {
+            Action::NextChild => {
+                self.child_cursor = (self.child_cursor + 1).min(children.saturating_sub(1));
+            }
+            Action::PrevChild => self.child_cursor = self.child_cursor.saturating_sub(1),
+            Action::OpenChild => {
+                let child = self.detail.as_ref();
+                let child = child.and_then(|x| x.children.get(self.child_cursor));
+                return match child {
+                    Some(c) => DetailStep::OpenChild(c.id),
+                    None => DetailStep::Step(Step::Done),
+                };
+            }
             Action::Up => self.scroll = self.scroll.saturating_sub(1),
             Action::Down => self.scroll = self.scroll.saturating_add(1),
             Action::PageUp => self.scroll = self.scroll.saturating_sub(page),
@@ -197,6 +219,17 @@ impl DetailView {
             "{} select a run · {} shows its transcript",
             keymap.pair(Context::Detail, Action::Left, Action::Right),
             keymap.label(Context::Detail, Action::Open)
+        )
+    }
+}
+
+impl DetailView {
+    /// The line under the subtasks that says how to open one.
+    pub fn children_hint(keymap: &Keymap) -> String {
+        format!(
+            "{} select a subtask · {} opens it",
+            keymap.pair(Context::Detail, Action::PrevChild, Action::NextChild),
+            keymap.label(Context::Detail, Action::OpenChild)
         )
     }
 }
@@ -280,6 +313,7 @@ mod tests {
             runs: Vec::new(),
             depends_on: Vec::new(),
             blocks: Vec::new(),
+            children: Vec::new(),
         };
         for id in 0..runs {
             detail.runs.push(crate::domain::Run {

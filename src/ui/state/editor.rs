@@ -416,6 +416,7 @@ impl Editor {
                 model,
                 effort: self.effort,
                 budget_usd: budget,
+                parent: None,
             }),
             EditorPurpose::Edit(id) => {
                 let edit = IssueEdit {
@@ -427,6 +428,7 @@ impl Editor {
                     model: Some(model),
                     effort: Some(self.effort),
                     budget_usd: Some(budget),
+                    parent: None,
                 };
                 let add: Vec<i64> = deps
                     .iter()

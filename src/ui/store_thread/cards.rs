@@ -73,6 +73,7 @@ fn card(
     marks: &HashMap<i64, ReviewMarks>,
     waits: &mut HashMap<i64, Vec<i64>>,
     spends: &HashMap<i64, f64>,
+    progress: &HashMap<i64, (i64, i64)>,
 ) -> Card {
     let issue = issue.printable();
     let question = if issue.status == Status::Blocked {
@@ -90,6 +91,7 @@ fn card(
     let review = marks.get(&issue.id).copied().unwrap_or_default();
     let waits_on = waits.remove(&issue.id).unwrap_or_default();
     let spend_usd = spends.get(&issue.id).copied().unwrap_or(0.0);
+    let progress = progress.get(&issue.id).copied();
     Card {
         issue,
         question,
@@ -97,6 +99,7 @@ fn card(
         review,
         spend_usd,
         waits_on,
+        progress,
     }
 }
 
@@ -116,12 +119,13 @@ pub(super) fn board(
             store.issues_page(*status, filter, *offset, *limit)?,
         ));
     }
-    // Every visible card's spend in one query.
+    // Every visible card's spend, and every visible parent's progress, in one query each.
     let ids: Vec<i64> = pages
         .iter()
         .flat_map(|(_, p)| p.iter().map(|i| i.id))
         .collect();
     let spends = super::money::spends(store, &ids);
+    let progress = store.subtask_progress(&ids).unwrap_or_default();
     let mut columns = Vec::with_capacity(Status::ALL.len());
     for (offset, issues) in pages {
         let questions = questions(store, &issues);
@@ -129,7 +133,7 @@ pub(super) fn board(
         let mut waits = waits(store, &issues);
         let cards = issues
             .into_iter()
-            .map(|i| card(i, &live, &questions, &marks, &mut waits, &spends))
+            .map(|i| card(i, &live, &questions, &marks, &mut waits, &spends, &progress))
             .collect();
         columns.push(ColumnWindow { offset, cards });
     }

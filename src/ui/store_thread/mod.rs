@@ -107,6 +107,8 @@ pub struct Card {
     pub spend_usd: f64,
     /// The dependencies not done yet (backlog and ready cards): what holds a claim back.
     pub waits_on: Vec<i64>,
+    /// `(done, total)` subtasks, for a parent.
+    pub progress: Option<(i64, i64)>,
 }
 
 /// A loaded window of one column.

@@ -108,6 +108,9 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     if i.priority != 0 {
         head.push(Span::styled(format!(" p{}", i.priority), t.muted));
     }
+    if let Some((done, total)) = card.progress {
+        head.push(Span::styled(format!(" {done}/{total} done"), t.muted));
+    }
     if let (Status::InReview, Some(d)) = (i.status, i.diff) {
         head.push(Span::raw(" "));
         head.extend(super::diff::counts(t, d.added, d.removed));

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{elapsed, panes::render_line};
-use crate::domain::{format_millis, AuthorKind, DepLink, RunRole, Status};
+use crate::domain::{format_millis, AuthorKind, DepLink, IssueDetail, RunRole, Status};
 use crate::ui::app::App;
 use crate::ui::state::detail::{DetailView, TranscriptView};
 
@@ -91,6 +91,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         );
         lines.push(Line::default());
     }
+    subtasks(app, d, x, &mut lines);
     lines.push(Line::styled(
         format!("── Runs ({}) ──", x.runs.len()),
         t.accent,
@@ -312,6 +313,46 @@ fn tokens(n: i64) -> String {
         n if n < 1e6 => format!("{:.0}k", n / 1e3),
         n => format!("{:.1}M", n / 1e6),
     }
+}
+
+/// The parent, and the subtasks with their columns, the selected one marked.
+fn subtasks(app: &App, d: &DetailView, x: &IssueDetail, lines: &mut Vec<Line<'static>>) {
+    let t = app.theme();
+    if let Some(p) = x.issue.parent {
+        lines.push(Line::styled(format!("subtask of #{p}"), t.muted));
+        lines.push(Line::default());
+    }
+    if x.children.is_empty() {
+        return;
+    }
+    let done = x
+        .children
+        .iter()
+        .filter(|c| c.status == Status::Done)
+        .count();
+    lines.push(Line::styled(
+        format!("── Subtasks ({done}/{} done) ──", x.children.len()),
+        t.accent,
+    ));
+    for (n, c) in x.children.iter().enumerate() {
+        let selected = n == d.child_cursor();
+        let text = format!(
+            "{} #{} {} · {}",
+            if selected { "▸" } else { " " },
+            c.id,
+            c.status,
+            c.title
+        );
+        lines.push(Line::styled(
+            text,
+            if selected { t.selection } else { t.text },
+        ));
+    }
+    lines.push(Line::styled(
+        DetailView::children_hint(app.keymap()),
+        t.muted,
+    ));
+    lines.push(Line::default());
 }
 
 #[cfg(test)]

@@ -1,0 +1,242 @@
+//! `split`: a planner run (role `plan`: a session of its own, with its own cost) reads an issue
+//! in the repository root without changing anything, and answers with a block of
+//! `SUBTASK: title — description` lines; those become the issue's subtasks, in backlog, for a
+//! person to hand off. An answer without such lines creates nothing, and the run is kept.
+
+use tokio_util::sync::CancellationToken;
+
+use super::agent::{AgentRequest, ModelChoice};
+use super::drive::drive_agent;
+use super::outcome::{decide, Verdict};
+use super::run::{RunContext, StopReason};
+use super::{Db, Runner};
+use crate::domain::sanitize::one_line;
+use crate::domain::{Comment, Issue, RunOutcome, RunRole, Status};
+use crate::store::RunEnd;
+
+/// Most subtasks one split creates; further lines are left out.
+pub const MAX_SUBTASKS: usize = 20;
+/// Most characters of a subtask's title (the rest goes to its body).
+const TITLE_MAX: usize = 120;
+/// Most characters of a subtask's description.
+const BODY_MAX: usize = 2_000;
+
+/// What a split made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// The planner's run.
+    pub run_id: i64,
+    /// The new subtasks, in the planner's order.
+    pub created: Vec<i64>,
+    /// How many further lines were left out past [`MAX_SUBTASKS`].
+    pub dropped: usize,
+}
+
+/// The planner's prompt: the issue and its thread, and the answer's format.
+pub fn prompt(issue: &Issue, comments: &[Comment]) -> String {
+    format!(
+        "You are planning, not implementing. Split issue #{id} below into small subtasks that \
+         an agent can each finish and a person can review on its own. The current directory is \
+         the repository: read any file you need, but do not edit, create, commit or run \
+         anything that changes it.\n\n{issue_text}\n\
+         End your answer with the subtasks, one per line, in the order they should be done, \
+         each exactly like this (at most {MAX_SUBTASKS}):\n\
+         SUBTASK: <short title> — <one-line description>\n",
+        id = issue.id,
+        issue_text = super::prompt::issue_and_thread(issue, comments),
+    )
+}
+
+/// The subtasks of an answer: every `SUBTASK:` line (a list bullet before it is allowed), its
+/// title and description split at ` — ` (or ` - `), made one printable line each; lines with an
+/// empty title are skipped. At most [`MAX_SUBTASKS`]; the count of the rest.
+pub fn parse(answer: &str) -> (Vec<(String, String)>, usize) {
+    let mut found = Vec::new();
+    for line in answer.lines() {
+        let line = line.trim().trim_start_matches(['-', '*', '•']).trim_start();
+        let Some(rest) = strip_prefix_ci(line, "SUBTASK:") else {
+            continue;
+        };
+        // The leading space lets a line with no title (`SUBTASK: — text`) split too.
+        let rest = format!(" {}", one_line(rest).trim());
+        let (title, body) = match rest.split_once(" — ").or_else(|| rest.split_once(" - ")) {
+            Some((t, b)) => (t.trim().to_string(), b.trim().to_string()),
+            None => (rest.trim().to_string(), String::new()),
+        };
+        let title = title.trim_matches(['*', '`', '"']).trim().to_string();
+        if title.is_empty() {
+            continue;
+        }
+        let (title, body) = if title.chars().count() > TITLE_MAX {
+            let short: String = title.chars().take(TITLE_MAX).collect();
+            (
+                format!("{short}…"),
+                format!("{title}\n\n{body}").trim().to_string(),
+            )
+        } else {
+            (title, body)
+        };
+        found.push((title, body.chars().take(BODY_MAX).collect()));
+    }
+    let dropped = found.len().saturating_sub(MAX_SUBTASKS);
+    found.truncate(MAX_SUBTASKS);
+    (found, dropped)
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Runs the planner on issue `id` in the repository root and creates its subtasks. `Err` says
+/// why nothing was created (the run, when one started, is kept with its cost and transcript).
+pub async fn split(runner: &Runner, id: i64) -> Result<Split, String> {
+    let s = &runner.settings;
+    let db = Db::open(&s.db, std::sync::Arc::clone(&s.redactor))
+        .await
+        .map_err(|e| e.to_string())?;
+    let issue = db
+        .call(move |st| st.issue(id))
+        .await
+        .map_err(|e| e.to_string())?;
+    if issue.status == Status::Done {
+        return Err(format!(
+            "#{id} is done: reopen it before splitting it (nothing was run)"
+        ));
+    }
+    let comments = db
+        .call(move |st| st.comments(id))
+        .await
+        .map_err(|e| e.to_string())?;
+    let agent_id = format!("{}-plan", s.agent_id);
+    let (owner, host) = (agent_id.clone(), crate::sys::host_name());
+    let run_id = db
+        .call(move |st| st.start_run_as(id, &owner, 0, &host, RunRole::Plan))
+        .await
+        .map_err(|e| format!("cannot start the planner's run: {e}"))?;
+    let shutdown = CancellationToken::new();
+    let ctx = RunContext {
+        runner,
+        db: &db,
+        slot: 0,
+        agent_id: &agent_id,
+        run_id,
+        issue: &issue,
+        stop: CancellationToken::new(),
+        reason: StopReason::default(),
+        shutdown: &shutdown,
+        fix: None,
+    };
+    let req = AgentRequest {
+        prompt: prompt(&issue, &comments),
+        cwd: s.repo_root.clone(),
+        resume: None,
+        issue_id: id,
+        prompt_file: None,
+        choice: ModelChoice::default(),
+    };
+    let (end, result) = match drive_agent(&ctx, &req, &mut 0).await {
+        Err(e) => (failed(e.to_string()), Err(e.to_string())),
+        Ok(attempt) => {
+            let verdict = decide(
+                &attempt.observed,
+                attempt.exit_code,
+                attempt.stopped.clone(),
+                false,
+                runner.adapter.reports_result(),
+            );
+            let (end, result) = match verdict {
+                Verdict::Stopped(why)
+                | Verdict::OverBudget(why)
+                | Verdict::Failed(why)
+                | Verdict::RateLimited { message: why, .. } => (
+                    failed(why.clone()),
+                    Err(format!("the planner failed: {why}")),
+                ),
+                Verdict::Blocked(_) | Verdict::Implemented(_) | Verdict::NoChanges(_) => {
+                    let (subtasks, dropped) = parse(&attempt.observed.final_text());
+                    if subtasks.is_empty() {
+                        let why = "the planner's answer has no `SUBTASK: title — description` lines (nothing was created; its transcript is in the run)".to_string();
+                        (failed(why.clone()), Err(why))
+                    } else {
+                        let end = RunEnd {
+                            outcome: Some(RunOutcome::Planned),
+                            ..RunEnd::default()
+                        };
+                        (end, Ok((subtasks, dropped)))
+                    }
+                }
+            };
+            let mut end = attempt.with_stats(end);
+            // The issue's session stays its implementer's.
+            end.session_id = None;
+            (end, result)
+        }
+    };
+    let owner = agent_id.clone();
+    db.call(move |st| st.finish_run(run_id, &owner, &end))
+        .await
+        .map_err(|e| format!("cannot record the planner's run {run_id}: {e}"))?;
+    let (subtasks, dropped) = result.map_err(|e| format!("{e} (run {run_id})"))?;
+    let note = format!("Planned by run {run_id}; hand off the ones to do.");
+    let created = db
+        .call(move |st| st.create_subtasks(id, &subtasks, &note))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Split {
+        run_id,
+        created,
+        dropped,
+    })
+}
+
+fn failed(why: String) -> RunEnd {
+    RunEnd {
+        outcome: Some(RunOutcome::Failed),
+        error: Some(why),
+        ..RunEnd::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtask_lines_are_read_with_either_dash_and_bullets() {
+        let answer = "I read the code.\n\nSUBTASK: Add the parser — reads the config file\n\
+                      - SUBTASK: Wire it in - call it at startup\n\
+                      subtask: **Docs**\nSUBTASK:   — no title\nnot a SUBTASK: line";
+        let (got, dropped) = parse(answer);
+        assert_eq!(dropped, 0);
+        assert_eq!(
+            got,
+            vec![
+                ("Add the parser".into(), "reads the config file".into()),
+                ("Wire it in".into(), "call it at startup".into()),
+                ("Docs".into(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_and_huge_answers_are_tamed() {
+        let long = "x".repeat(500);
+        let answer = format!(
+            "SUBTASK: Evil \u{1b}]0;pwned\u{7}title\u{202e} — body \u{1b}[2J\nSUBTASK: {long}\n"
+        );
+        let (got, _) = parse(&answer);
+        assert!(
+            !got[0].0.contains('\u{1b}') && !got[0].0.contains('\u{202e}'),
+            "{got:?}"
+        );
+        assert!(!got[0].1.contains('\u{1b}'), "{got:?}");
+        assert_eq!(got[1].0.chars().count(), TITLE_MAX + 1);
+        assert!(got[1].1.starts_with(&long));
+        let many: String = (0..30).map(|i| format!("SUBTASK: t{i}\n")).collect();
+        let (got, dropped) = parse(&many);
+        assert_eq!((got.len(), dropped), (MAX_SUBTASKS, 10));
+        assert_eq!(parse("no plan here").0, Vec::new());
+    }
+}
