@@ -39,6 +39,7 @@ impl Printable for Issue {
             model,
             effort,
             budget_usd,
+            archived_at,
             created_at,
             updated_at,
         } = self;
@@ -59,6 +60,7 @@ impl Printable for Issue {
             model: line_opt(model),
             effort,
             budget_usd,
+            archived_at,
             created_at,
             updated_at,
         }
@@ -261,6 +263,7 @@ mod tests {
             model: Some(NASTY.into()),
             effort: None,
             budget_usd: None,
+            archived_at: None,
             created_at: 0,
             updated_at: 0,
         };

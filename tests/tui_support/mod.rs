@@ -37,6 +37,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         model: None,
         effort: None,
         budget_usd: None,
+        archived_at: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }
