@@ -24,7 +24,10 @@ fn done(store: &mut Store, title: &str) -> i64 {
     store
         .move_issue(id, Status::Ready, Actor::Human, "me")
         .expect("ready");
-    let claimed = store.claim_next("a-1", 60_000).expect("claim").expect("one");
+    let claimed = store
+        .claim_next("a-1", 60_000)
+        .expect("claim")
+        .expect("one");
     assert_eq!(claimed.id, id);
     store
         .move_issue(id, Status::InReview, Actor::Agent, "a-1")
@@ -66,7 +69,10 @@ fn archiving_takes_a_done_issue_off_the_board_and_keeps_it_by_id() {
     assert_eq!(store.status_counts("").unwrap().get(Status::Done), 2);
 
     assert!(store.archive_issue(gone, "me").expect("archive"));
-    assert!(!store.archive_issue(gone, "me").expect("again"), "idempotent");
+    assert!(
+        !store.archive_issue(gone, "me").expect("again"),
+        "idempotent"
+    );
 
     let counts = store.status_counts("").unwrap();
     assert_eq!(counts.get(Status::Done), 1, "the trigger-kept count");
@@ -140,7 +146,11 @@ fn a_backlog_issue_that_never_ran_is_deleted_with_its_thread_and_the_event_stays
     assert_eq!(gone.title, "typo");
     assert!(matches!(store.issue(id), Err(StoreError::IssueNotFound(_))));
     let (issues, comments, deps, _) = snapshot(&store);
-    assert_eq!((issues, comments, deps), (1, 0, 0), "comments and edges cascade");
+    assert_eq!(
+        (issues, comments, deps),
+        (1, 0, 0),
+        "comments and edges cascade"
+    );
     assert_eq!(store.status_counts("").unwrap().get(Status::Backlog), 1);
     let events = store.events_since(0, 1000).unwrap();
     let last = events.last().expect("an event");
@@ -199,10 +209,7 @@ fn delete_refuses_what_ran_what_is_not_backlog_and_what_others_wait_on() {
     let before = snapshot(&store);
     let why = refusal(store.delete_issue(base, "me"));
     assert!(why.contains(&format!("#{w1}, #{w2} wait on it")), "{why}");
-    assert!(
-        why.contains(&format!("undepend {w1} --on {base}")),
-        "{why}"
-    );
+    assert!(why.contains(&format!("undepend {w1} --on {base}")), "{why}");
     assert!(why.contains("nothing was deleted"), "{why}");
     assert_eq!(snapshot(&store), before, "every refusal changes nothing");
     assert!(matches!(
@@ -240,7 +247,10 @@ fn the_archive_migration_keeps_the_counts_of_an_older_database() {
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
     let counts = store.status_counts("").unwrap();
-    assert_eq!((counts.get(Status::Done), counts.get(Status::Backlog)), (2, 1));
+    assert_eq!(
+        (counts.get(Status::Done), counts.get(Status::Backlog)),
+        (2, 1)
+    );
     assert!(store.archive_issue(1, "me").unwrap());
     assert_eq!(store.status_counts("").unwrap().get(Status::Done), 1);
     store.delete_issue(3, "me").unwrap();
