@@ -122,7 +122,9 @@ impl App {
             | Action::StopAgent
             | Action::Shell
             | Action::ContinueSession
-            | Action::EditBody => self.issue_action(action),
+            | Action::EditBody
+            | Action::Archive
+            | Action::Delete => self.issue_action(action),
             Action::Filter => self.board.start_typing(),
             Action::Column(n) => self.focus_column(usize::from(n)),
             Action::Zoom => self.panes.toggle_zoom(),
@@ -145,6 +147,7 @@ impl App {
             | Action::Done
             | Action::WaitThenQuit
             | Action::StopAndQuit
+            | Action::Yes
             | Action::NextFile
             | Action::PrevFile
             | Action::NextMatch
@@ -291,6 +294,8 @@ impl App {
             (Action::Shell, Some((id, _))) => self.take_over(Takeover::Shell(id)),
             (Action::ContinueSession, Some((id, _))) => self.take_over(Takeover::Continue(id)),
             (Action::EditBody, Some((id, _))) => self.take_over(Takeover::EditBody(id)),
+            (Action::Archive, Some((id, status))) => self.archive(id, status),
+            (Action::Delete, Some((id, status))) => self.ask_delete(id, status),
             _ => none(self),
         }
     }

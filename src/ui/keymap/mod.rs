@@ -44,11 +44,13 @@ pub enum Context {
     Overlay,
     /// The quit dialog asks what to do with running agents.
     Confirm,
+    /// A yes/no question before a destructive action (deleting an issue).
+    Ask,
 }
 
 impl Context {
     /// Every context, in the order tables list them.
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Board,
         Context::Panes,
@@ -62,6 +64,7 @@ impl Context {
         Context::Filter,
         Context::Overlay,
         Context::Confirm,
+        Context::Ask,
     ];
 
     /// Heading in the help overlay.
@@ -80,6 +83,7 @@ impl Context {
             Context::Filter => "Typing a filter",
             Context::Overlay => "Keys overlay",
             Context::Confirm => "Quit dialog",
+            Context::Ask => "Yes/no question",
         }
     }
 
@@ -190,6 +194,12 @@ pub enum Action {
     StopAndQuit,
     /// Open (or close) the stats overlay.
     Stats,
+    /// Archive the selected done issue.
+    Archive,
+    /// Delete the selected backlog issue (asking first).
+    Delete,
+    /// Answer yes to a question.
+    Yes,
 }
 
 impl Action {
@@ -242,6 +252,9 @@ impl Action {
             Action::WaitThenQuit => "wait_then_quit",
             Action::StopAndQuit => "stop_and_quit",
             Action::Stats => "stats",
+            Action::Archive => "archive",
+            Action::Delete => "delete",
+            Action::Yes => "yes",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()
