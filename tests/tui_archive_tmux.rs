@@ -31,6 +31,11 @@ fn a_done_card_is_archived_and_a_backlog_card_deleted_after_asking() {
         (!t.screen().contains("Shipped card")).then_some(())
     });
     assert_eq!(repo.show(shipped)["archived"], true);
+    // still reachable: the notification opens its detail, which says so
+    t.keys(&["o"]);
+    t.wait_screen("done · feature · priority 0 · archived (off the board)");
+    t.keys(&["Escape"]);
+    t.wait_screen("enter detail");
 
     // the backlog card: no keeps it, yes deletes it
     t.keys(&["1", "X"]);

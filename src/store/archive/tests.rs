@@ -256,3 +256,37 @@ fn the_archive_migration_keeps_the_counts_of_an_older_database() {
     store.delete_issue(3, "me").unwrap();
     assert_eq!(store.status_counts("").unwrap().get(Status::Backlog), 0);
 }
+
+#[test]
+fn the_archive_and_delete_events_are_stored_as_pinned() {
+    let (_d, mut store) = temp_store();
+    let shipped = done(&mut store, "shipped");
+    store.archive_issue(shipped, "ana").unwrap();
+    store.unarchive_issue(shipped, "ana").unwrap();
+    let typo = add(&mut store, "typo", vec![]);
+    store.delete_issue(typo, "ana").unwrap();
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT kind || '|' || issue_id || '|' || actor || '|' || data FROM events
+             WHERE kind IN ('issue.archived', 'issue.unarchived', 'issue.deleted') ORDER BY id",
+        )
+        .unwrap();
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            format!("issue.archived|{shipped}|human:ana|{{}}"),
+            format!("issue.unarchived|{shipped}|human:ana|{{}}"),
+            format!(r#"issue.deleted|{typo}|human:ana|{{"title":"typo"}}"#),
+        ]
+    );
+    let events = store.events_since(0, 1000).unwrap();
+    assert!(events
+        .iter()
+        .all(|e| !matches!(e.kind, EventKind::Other { .. })));
+}

@@ -106,4 +106,32 @@ mod tests {
         assert!(app.confirm().is_none());
         assert!(matches!(stores(&mut app)[..], [StoreRequest::Delete(6)]));
     }
+
+    #[test]
+    fn a_detail_open_on_an_issue_deleted_elsewhere_closes() {
+        use crate::domain::{ActorId, Event, EventKind};
+        use crate::ui::store_thread::StoreReply;
+        let mut app = app();
+        app.jump_to_issue(8);
+        let deleted = |issue_id| Event {
+            id: 1,
+            ts: 0,
+            kind: EventKind::IssueDeleted {
+                title: "gone".into(),
+            },
+            issue_id: Some(issue_id),
+            actor: ActorId::human("bo"),
+        };
+        let changed = |e| StoreReply::Changed {
+            events: vec![e],
+            pause: Default::default(),
+        };
+        app.on_store(changed(deleted(9)));
+        assert!(
+            app.detail().is_some(),
+            "another issue's delete leaves it open"
+        );
+        app.on_store(changed(deleted(8)));
+        assert!(app.detail().is_none());
+    }
 }

@@ -350,7 +350,7 @@ impl App {
         self.dirty = true;
     }
 
-    fn jump_to_issue(&mut self, id: i64) {
+    pub(super) fn jump_to_issue(&mut self, id: i64) {
         self.detail = Some(DetailView::new(id));
         self.outbox.push(Effect::Store(StoreRequest::Detail(id)));
         self.dirty = true;

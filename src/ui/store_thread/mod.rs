@@ -457,10 +457,14 @@ fn handle(
         StoreRequest::Move(id, to) => store
             .move_issue(*id, *to, crate::domain::Actor::Human, author)
             .map(|i| done(format!("#{} → {}", i.id, i.status), i)),
-        StoreRequest::Archive(id) => store.archive_issue(*id, author).map(|_| StoreReply::Done {
-            message: format!("#{id} archived (off the board; `unarchive {id}` brings it back)"),
-            issue: None,
-        }),
+        StoreRequest::Archive(id) => store
+            .archive_issue(*id, author)
+            .and_then(|_| store.issue(*id))
+            .map(|i| {
+                let msg =
+                    format!("#{id} archived (off the board; `unarchive {id}` brings it back)");
+                done(msg, i)
+            }),
         StoreRequest::Delete(id) => store
             .delete_issue(*id, author)
             .map(|gone| StoreReply::Done {
