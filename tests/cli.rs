@@ -595,6 +595,7 @@ fn json_output_is_pinned_byte_for_byte() {
 }
 
 const SHOW_JSON: &str = r#"{
+  "archived": false,
   "base": "main",
   "blocks": [
     2
@@ -675,6 +676,7 @@ const SHOW_JSON: &str = r#"{
 "#;
 const LIST_JSON: &str = r#"[
   {
+    "archived": false,
     "base": "main",
     "body": "Create hello.txt",
     "branch": "autopilot/issue-1-say-hello",
@@ -700,6 +702,7 @@ const LIST_JSON: &str = r#"[
     "worktree": "<repo>/.autopilot/worktrees/issue-1"
   },
   {
+    "archived": false,
     "base": null,
     "body": "",
     "branch": null,

@@ -85,11 +85,14 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         parent: Option<i64>,
     },
-    /// List issues.
+    /// List issues (those on the board; `--archived`: the archived ones instead).
     List {
         /// Only this status.
         #[arg(long, short)]
         status: Option<Status>,
+        /// List the archived issues, the most recently archived first.
+        #[arg(long, conflicts_with = "status")]
+        archived: bool,
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
@@ -168,6 +171,22 @@ pub enum Command {
         /// Mark it done without merging anything (as `[merge] policy = "none"`).
         #[arg(long)]
         no_merge: bool,
+    },
+    /// Archive a done issue: it leaves the board and `list`, and stays reachable by id.
+    Archive {
+        /// The issue.
+        id: i64,
+    },
+    /// Put an archived issue back in the done column.
+    Unarchive {
+        /// The issue.
+        id: i64,
+    },
+    /// Delete a backlog issue that never ran (anything else is archived once done, never
+    /// deleted), with its comments.
+    Delete {
+        /// The issue.
+        id: i64,
     },
     /// Comment on an issue; on a blocked issue this answers it and hands it back to ready.
     Comment {

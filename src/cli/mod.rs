@@ -162,9 +162,17 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             )?;
             writeln!(out, "{}", issue.id)?;
         }
-        Command::List { status, json } => {
+        Command::List {
+            status,
+            archived,
+            json,
+        } => {
             let store = ctx.store()?;
-            let issues = store.list_issues(status)?;
+            let issues = if archived {
+                store.list_archived()?
+            } else {
+                store.list_issues(status)?
+            };
             if json {
                 let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
                 let mut deps = store.dependencies_of(&ids)?;
@@ -249,6 +257,29 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 format!("#{id} does not wait on #{on} (nothing changed)")
             };
             writeln!(out, "{line}")?;
+        }
+        Command::Archive { id } => {
+            let line = if ctx.store()?.archive_issue(id, &human_name(None))? {
+                format!("#{id} archived (`autopilot-tui show {id}` still shows it)")
+            } else {
+                format!("#{id} was archived already (nothing changed)")
+            };
+            writeln!(out, "{line}")?;
+        }
+        Command::Unarchive { id } => {
+            let line = if ctx.store()?.unarchive_issue(id, &human_name(None))? {
+                format!("#{id} is back in done")
+            } else {
+                format!("#{id} is not archived (nothing changed)")
+            };
+            writeln!(out, "{line}")?;
+        }
+        Command::Delete { id } => {
+            let gone = ctx
+                .store()?
+                .delete_issue(id, &human_name(None))?
+                .printable();
+            writeln!(out, "#{id} deleted: {}", gone.title)?;
         }
         Command::Move {
             id,

@@ -50,6 +50,14 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
         "status: {}  kind: {}  priority: {}",
         i.status, i.kind, i.priority
     )?;
+    if let Some(at) = i.archived_at {
+        writeln!(
+            out,
+            "archived: {} (off the board; `autopilot-tui unarchive {}` puts it back)",
+            format_millis(at),
+            i.id
+        )?;
+    }
     if let Some(b) = &i.branch {
         writeln!(
             out,

@@ -229,6 +229,18 @@ pub enum EventKind {
         /// The issue it waited for.
         on: i64,
     },
+    /// A done issue was archived: it left the board and `list`, and stays reachable by id.
+    #[serde(rename = "issue.archived")]
+    IssueArchived {},
+    /// An archived issue came back to the board's done column.
+    #[serde(rename = "issue.unarchived")]
+    IssueUnarchived {},
+    /// An issue that never ran was deleted with its thread; the event keeps its id and title.
+    #[serde(rename = "issue.deleted")]
+    IssueDeleted {
+        /// Its title, the only trace of it left.
+        title: String,
+    },
     /// Claiming was held until a time, after a rate or usage limit.
     #[serde(rename = "queue.held")]
     QueueHeld {

@@ -40,6 +40,7 @@ impl Printable for Issue {
             effort,
             budget_usd,
             parent,
+            archived_at,
             created_at,
             updated_at,
         } = self;
@@ -61,6 +62,7 @@ impl Printable for Issue {
             effort,
             budget_usd,
             parent,
+            archived_at,
             created_at,
             updated_at,
         }
@@ -266,6 +268,7 @@ mod tests {
             effort: None,
             budget_usd: None,
             parent: None,
+            archived_at: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -187,6 +187,10 @@ fn rfc3339<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&super::format_millis(*ms))
 }
 
+fn is_set<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(ms.is_some())
+}
+
 fn rfc3339_opt<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
     match ms {
         Some(ms) => rfc3339(ms, s),
@@ -232,6 +236,9 @@ pub struct Issue {
     pub budget_usd: Option<f64>,
     /// The issue this one is a subtask of.
     pub parent: Option<i64>,
+    /// When it was archived (None: it is on the board). JSON: `archived`, true or false.
+    #[serde(rename = "archived", serialize_with = "is_set")]
+    pub archived_at: Option<Millis>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
@@ -262,6 +269,7 @@ impl Issue {
             effort: None,
             budget_usd: None,
             parent: None,
+            archived_at: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -24,10 +24,11 @@ pub fn status_index(s: Status) -> usize {
 }
 
 impl Store {
-    /// Issues, optionally of one status, in board order (priority, then age).
+    /// Issues on the board (not archived), optionally of one status, in board order
+    /// (priority, then age).
     pub fn list_issues(&self, status: Option<Status>) -> Result<Vec<Issue>> {
         let sql = format!(
-            "SELECT {ISSUE_COLS} FROM issues WHERE (?1 IS NULL OR status = ?1)
+            "SELECT {ISSUE_COLS} FROM issues WHERE (?1 IS NULL OR status = ?1) AND archived_at IS NULL
              ORDER BY priority DESC, created_at, id"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -46,7 +47,7 @@ impl Store {
     ) -> Result<Vec<Issue>> {
         let sql = format!(
             "SELECT {ISSUE_COLS} FROM issues
-             WHERE status = ?1 AND (?2 = '' OR instr(lower(title || ' ' || body || ' #' || id), lower(?2)) > 0)
+             WHERE status = ?1 AND archived_at IS NULL AND (?2 = '' OR instr(lower(title || ' ' || body || ' #' || id), lower(?2)) > 0)
              ORDER BY priority DESC, created_at, id LIMIT ?3 OFFSET ?4"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -57,7 +58,8 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Issue counts per column, optionally only those matching `filter`.
+    /// Issue counts per column (archived issues left out), optionally only those matching
+    /// `filter`.
     pub fn status_counts(&self, filter: &str) -> Result<StatusCounts> {
         // Unfiltered, the counts are the ones the triggers keep (schema v4); filtered, every
         // row is read.
@@ -67,7 +69,8 @@ impl Store {
         } else {
             self.conn().prepare_cached(
                 "SELECT status, count(*) FROM issues
-                 WHERE instr(lower(title || ' ' || body || ' #' || id), lower(?1)) > 0
+                 WHERE archived_at IS NULL
+                   AND instr(lower(title || ' ' || body || ' #' || id), lower(?1)) > 0
                  GROUP BY status",
             )?
         };

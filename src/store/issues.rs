@@ -59,7 +59,7 @@ pub struct IssueEdit {
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id";
+     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -104,6 +104,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         },
         budget_usd: r.get(19)?,
         parent: r.get(20)?,
+        archived_at: r.get(21)?,
     })
 }
 
@@ -123,6 +124,12 @@ pub(super) fn set_status(
     actor: Actor,
     name: &str,
 ) -> Result<()> {
+    if issue.archived_at.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "#{} is archived; unarchive it first (`autopilot-tui unarchive {}`), then move it (nothing was changed)",
+            issue.id, issue.id
+        )));
+    }
     transition(issue.status, to, actor)?;
     let keep_claim = to == Status::InProgress;
     tx.execute(

@@ -4,6 +4,7 @@
 //! up front (`BEGIN IMMEDIATE`) so two processes never deadlock upgrading a read lock, and a busy
 //! database is retried until a deadline instead of surfacing "database is locked" at once.
 
+mod archive;
 mod board;
 mod budget;
 mod claims;

@@ -91,6 +91,8 @@ pub struct Open {
     pub editor: bool,
     /// The quit dialog is open.
     pub confirm: bool,
+    /// The open dialog is a yes/no question (not the quit dialog).
+    pub ask: bool,
     /// The board's filter is being typed into.
     pub filter: bool,
     /// The stats overlay is open.
@@ -140,6 +142,7 @@ impl Open {
             Layer::Overlay if self.overlay_typing => Context::Filter,
             Layer::Overlay => Context::Overlay,
             Layer::Editor => Context::Editor,
+            Layer::Confirm if self.ask => Context::Ask,
             Layer::Confirm => Context::Confirm,
             Layer::Filter | Layer::DiffSearch => Context::Filter,
             Layer::Stats => Context::Stats,
@@ -182,6 +185,7 @@ mod tests {
             overlay_typing: false,
             editor: false,
             confirm: false,
+            ask: false,
             filter: false,
             stats: false,
             diff: false,

@@ -63,9 +63,23 @@ impl App {
             StoreReply::Changed { events, pause } => {
                 self.pause = pause;
                 for e in &events {
+                    self.forget_deleted(e);
                     self.event_toast(e);
                 }
                 self.reload();
+            }
+        }
+    }
+
+    /// Closes the detail of an issue deleted elsewhere: reloading it would only fail.
+    fn forget_deleted(&mut self, e: &Event) {
+        if let EventKind::IssueDeleted { .. } = e.kind {
+            if self
+                .detail
+                .as_ref()
+                .is_some_and(|d| Some(d.id()) == e.issue_id)
+            {
+                self.detail = None;
             }
         }
     }
@@ -105,6 +119,12 @@ impl App {
                 ..
             } => {
                 self.toast(Level::Info, format!("{n} comment by {who}"), id);
+            }
+            EventKind::IssueArchived {} => {
+                self.toast(Level::Info, format!("{n} archived by {who}"), id);
+            }
+            EventKind::IssueDeleted { .. } => {
+                self.toast(Level::Info, format!("{n} deleted by {who}"), None);
             }
             EventKind::RunStarted { .. } => {
                 self.toast(Level::Info, format!("{n} agent {who} started"), id);

@@ -11,6 +11,7 @@ use crate::ui::router::{self, Layer};
 use crate::ui::state::confirm::{Answer, Confirm};
 use crate::ui::state::editor::EditorStep;
 use crate::ui::state::help::HelpStep;
+use crate::ui::store_thread::StoreRequest;
 
 impl App {
     /// Routes a key to the top layer: overlay, editor, quit dialog, filter, transcript,
@@ -96,8 +97,19 @@ impl App {
     }
 
     fn confirm_key(&mut self, action: Option<Action>) {
-        let Some(Confirm::Quit { running }) = self.confirm else {
-            return;
+        let running = match self.confirm {
+            Some(Confirm::Quit { running }) => running,
+            Some(Confirm::Delete { id }) => {
+                self.confirm = None;
+                self.dirty = true;
+                if action == Some(Action::Yes) {
+                    self.outbox.push(Effect::Store(StoreRequest::Delete(id)));
+                } else {
+                    self.toast(Level::Info, format!("#{id} kept"), Some(id));
+                }
+                return;
+            }
+            None => return,
         };
         match Confirm::answer(action) {
             Answer::Stop => self.quit = true,

@@ -4,6 +4,7 @@
 //! replies and runner events in. Effects (store requests, runner commands) are queued for the
 //! event loop, so all of it is testable without a terminal.
 
+mod archive;
 mod diff;
 mod events;
 mod input;
@@ -395,6 +396,10 @@ impl App {
             overlay_typing: self.help.as_ref().is_some_and(HelpState::is_typing),
             editor: self.editor.is_some(),
             confirm: self.confirm.is_some(),
+            ask: self
+                .confirm
+                .as_ref()
+                .is_some_and(|c| c.context() == Context::Ask),
             filter: self.board.is_typing(),
             stats: self.stats.is_some(),
             diff: self.diff.is_some(),
@@ -429,7 +434,11 @@ impl App {
                 .as_ref()
                 .map(|e| e.hints(km))
                 .unwrap_or_default(),
-            Layer::Confirm => Confirm::hints(km),
+            Layer::Confirm => self
+                .confirm
+                .as_ref()
+                .map(|c| c.hints(km))
+                .unwrap_or_default(),
             Layer::Filter => Vec::new(),
             Layer::DiffSearch => vec![
                 (km.label(Context::Filter, Action::Done), "keep".into()),

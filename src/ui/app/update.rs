@@ -127,7 +127,9 @@ impl App {
             | Action::Shell
             | Action::ContinueSession
             | Action::EditBody
-            | Action::Split => self.issue_action(action),
+            | Action::Split
+            | Action::Archive
+            | Action::Delete => self.issue_action(action),
             Action::Filter => self.board.start_typing(),
             Action::Column(n) => self.focus_column(usize::from(n)),
             Action::Zoom => self.panes.toggle_zoom(),
@@ -150,6 +152,7 @@ impl App {
             | Action::Done
             | Action::WaitThenQuit
             | Action::StopAndQuit
+            | Action::Yes
             | Action::NextFile
             | Action::PrevFile
             | Action::NextMatch
@@ -300,6 +303,8 @@ impl App {
             (Action::ContinueSession, Some((id, _))) => self.take_over(Takeover::Continue(id)),
             (Action::EditBody, Some((id, _))) => self.take_over(Takeover::EditBody(id)),
             (Action::Split, Some((id, status))) => self.split(id, status),
+            (Action::Archive, Some((id, status))) => self.archive(id, status),
+            (Action::Delete, Some((id, status))) => self.ask_delete(id, status),
             _ => none(self),
         }
     }
@@ -388,7 +393,7 @@ impl App {
         self.dirty = true;
     }
 
-    fn jump_to_issue(&mut self, id: i64) {
+    pub(super) fn jump_to_issue(&mut self, id: i64) {
         self.detail = Some(DetailView::new(id));
         self.outbox.push(Effect::Store(StoreRequest::Detail(id)));
         self.dirty = true;

@@ -113,6 +113,20 @@ const ROWS: &[Row] = &[
         "plan: split into subtasks (a planner run)",
         None,
     ),
+    (
+        C::Board,
+        A::Archive,
+        "A",
+        "archive a done issue (off the board)",
+        None,
+    ),
+    (
+        C::Board,
+        A::Delete,
+        "X delete",
+        "delete a backlog issue that never ran (asks first)",
+        None,
+    ),
     (C::Board, A::Filter, "/", "filter cards", Some("filter")),
     (C::Board, A::Column(0), "1", "column backlog", None),
     (C::Board, A::Column(1), "2", "column ready", None),
@@ -358,6 +372,8 @@ const ROWS: &[Row] = &[
         Some("stop them and quit"),
     ),
     (C::Confirm, A::Close, "esc n", "stay", Some("stay")),
+    (C::Ask, A::Yes, "y enter", "yes, do it", Some("yes")),
+    (C::Ask, A::Close, "esc n", "no, keep it", Some("no")),
 ];
 
 /// The default table.

@@ -44,11 +44,13 @@ pub enum Context {
     Overlay,
     /// The quit dialog asks what to do with running agents.
     Confirm,
+    /// A yes/no question before a destructive action (deleting an issue).
+    Ask,
 }
 
 impl Context {
     /// Every context, in the order tables list them.
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Board,
         Context::Panes,
@@ -62,6 +64,7 @@ impl Context {
         Context::Filter,
         Context::Overlay,
         Context::Confirm,
+        Context::Ask,
     ];
 
     /// Heading in the help overlay.
@@ -80,6 +83,7 @@ impl Context {
             Context::Filter => "Typing a filter",
             Context::Overlay => "Keys overlay",
             Context::Confirm => "Quit dialog",
+            Context::Ask => "Yes/no question",
         }
     }
 
@@ -198,6 +202,12 @@ pub enum Action {
     OpenChild,
     /// Split the selected issue into subtasks with a planner run.
     Split,
+    /// Archive the selected done issue.
+    Archive,
+    /// Delete the selected backlog issue (asking first).
+    Delete,
+    /// Answer yes to a question.
+    Yes,
 }
 
 impl Action {
@@ -254,6 +264,9 @@ impl Action {
             Action::PrevChild => "previous_subtask",
             Action::OpenChild => "open_subtask",
             Action::Split => "split",
+            Action::Archive => "archive",
+            Action::Delete => "delete",
+            Action::Yes => "yes",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()

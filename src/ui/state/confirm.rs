@@ -1,5 +1,6 @@
-//! The quit dialog: quitting while agents run asks whether to wait for them or stop them.
-//! Its text, its keys and the hint bar under it all come from the quit dialog's bindings.
+//! The dialogs that ask before acting: quitting while agents run (wait for them or stop
+//! them), and deleting an issue (yes or no). Their keys and the hint bar under them come from
+//! their context's bindings.
 
 use super::Hint;
 use crate::ui::keymap::{Action, Context, Keymap};
@@ -11,6 +12,11 @@ pub enum Confirm {
     Quit {
         /// How many.
         running: usize,
+    },
+    /// Delete a backlog issue (it cannot be undone).
+    Delete {
+        /// The issue.
+        id: i64,
     },
 }
 
@@ -26,7 +32,15 @@ pub enum Answer {
 }
 
 impl Confirm {
-    /// What a key (bound to `action` in the dialog, or not) answers.
+    /// The keymap context of the dialog's keys.
+    pub fn context(&self) -> Context {
+        match self {
+            Confirm::Quit { .. } => Context::Confirm,
+            Confirm::Delete { .. } => Context::Ask,
+        }
+    }
+
+    /// What a key (bound to `action` in the quit dialog, or not) answers.
     pub fn answer(action: Option<Action>) -> Answer {
         match action {
             Some(Action::StopAndQuit) => Answer::Stop,
@@ -36,11 +50,12 @@ impl Confirm {
     }
 
     /// The dialog's choices, one per binding: its key and what it does.
-    pub fn choices(keymap: &Keymap) -> Vec<Hint> {
+    pub fn choices(&self, keymap: &Keymap) -> Vec<Hint> {
+        let context = self.context();
         keymap
             .bindings
             .iter()
-            .filter(|b| b.context == Context::Confirm)
+            .filter(|b| b.context == context)
             .filter_map(|b| {
                 let key = b.keys.first()?;
                 Some((crate::ui::keymap::key_label(key), b.desc.to_string()))
@@ -49,9 +64,9 @@ impl Confirm {
     }
 
     /// The hint bar under the dialog.
-    pub fn hints(keymap: &Keymap) -> Vec<Hint> {
+    pub fn hints(&self, keymap: &Keymap) -> Vec<Hint> {
         keymap
-            .hints(Context::Confirm)
+            .hints(self.context())
             .into_iter()
             .map(|(k, d)| (k, d.to_string()))
             .collect()
@@ -67,13 +82,17 @@ mod tests {
     fn the_dialog_and_the_hint_bar_offer_the_same_keys() {
         let km = Keymap::default();
         let keys = |v: Vec<Hint>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
-        assert_eq!(keys(Confirm::choices(&km)), ["w", "s", "esc"]);
-        assert_eq!(keys(Confirm::hints(&km)), ["w", "s", "esc"]);
+        let quit = Confirm::Quit { running: 1 };
+        assert_eq!(keys(quit.choices(&km)), ["w", "s", "esc"]);
+        assert_eq!(keys(quit.hints(&km)), ["w", "s", "esc"]);
+        let delete = Confirm::Delete { id: 3 };
+        assert_eq!(keys(delete.choices(&km)), ["y", "esc"]);
+        assert_eq!(keys(delete.hints(&km)), ["y", "esc"]);
         let mut o = BTreeMap::new();
         o.insert("wait_then_quit".to_string(), vec!["W".to_string()]);
         let (km, _) = Keymap::with_overrides(Some(&o));
-        assert_eq!(keys(Confirm::choices(&km))[0], "W");
-        assert_eq!(keys(Confirm::hints(&km))[0], "W");
+        assert_eq!(keys(quit.choices(&km))[0], "W");
+        assert_eq!(keys(quit.hints(&km))[0], "W");
         assert_eq!(Confirm::answer(Some(Action::WaitThenQuit)), Answer::Wait);
         assert_eq!(Confirm::answer(None), Answer::Stay);
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::redact::Redactor;
-use crate::domain::sanitize::strip_all;
+use crate::domain::sanitize::{one_line, strip_all};
 use crate::domain::Printable;
 use crate::domain::{now_millis, AuthorKind, Event, Issue, IssueDetail, Millis, Status};
 use crate::runner::agent::Adapter;
@@ -62,6 +62,10 @@ pub enum StoreRequest {
     },
     /// Move an issue (as a human).
     Move(i64, Status),
+    /// Archive a done issue.
+    Archive(i64),
+    /// Delete a backlog issue that never ran.
+    Delete(i64),
     /// Add a human comment (a blocked issue flips to ready).
     Comment(i64, String),
     /// In review → ready with a comment.
@@ -460,6 +464,20 @@ fn handle(
         StoreRequest::Move(id, to) => store
             .move_issue(*id, *to, crate::domain::Actor::Human, author)
             .map(|i| done(format!("#{} → {}", i.id, i.status), i)),
+        StoreRequest::Archive(id) => store
+            .archive_issue(*id, author)
+            .and_then(|_| store.issue(*id))
+            .map(|i| {
+                let msg =
+                    format!("#{id} archived (off the board; `unarchive {id}` brings it back)");
+                done(msg, i)
+            }),
+        StoreRequest::Delete(id) => store
+            .delete_issue(*id, author)
+            .map(|gone| StoreReply::Done {
+                message: format!("#{id} deleted: {}", one_line(&gone.title)),
+                issue: None,
+            }),
         StoreRequest::Comment(id, body) => store
             .add_comment(*id, author, AuthorKind::Human, body)
             .and_then(|_| store.issue(*id))

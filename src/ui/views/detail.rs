@@ -37,6 +37,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         Span::styled(i.kind.as_str().to_string(), t.kind(i.kind)),
         Span::styled(format!(" · priority {}", i.priority), t.muted),
     ];
+    if i.archived_at.is_some() {
+        meta.push(Span::styled(" · archived (off the board)", t.warn));
+    }
     if let Some(b) = &i.branch {
         meta.push(Span::styled(format!(" · ⎇ {b}"), t.col_in_review));
     }

@@ -177,8 +177,8 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     if let Some(state) = app.help() {
         help::draw(f, app, state, f.area());
     }
-    if let Some(Confirm::Quit { running }) = app.confirm() {
-        confirm(f, app, *running);
+    if let Some(dialog) = app.confirm() {
+        confirm(f, app, dialog);
     }
     toasts::draw(f, app, f.area());
 }
@@ -301,18 +301,21 @@ fn hint_bar(f: &mut Frame<'_>, app: &App, r: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
-/// The quit dialog: one line per choice of the quit dialog's bindings.
-fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
+/// A dialog: its question, then one line per choice of its context's bindings.
+fn confirm(f: &mut Frame<'_>, app: &App, dialog: &Confirm) {
     let t = app.theme();
+    let (title, question) = match dialog {
+        Confirm::Quit { running: 1 } => (" Quit? ", "1 agent is running.".to_string()),
+        Confirm::Quit { running } => (" Quit? ", format!("{running} agents are running.")),
+        Confirm::Delete { id } => (
+            " Delete? ",
+            format!("Delete #{id} and its comments for good?"),
+        ),
+    };
     let r = centered(f.area(), 44, 6);
     f.render_widget(Clear, r);
-    let agents = if running == 1 {
-        "1 agent is".to_string()
-    } else {
-        format!("{running} agents are")
-    };
-    let mut text = vec![Line::from(format!("{agents} running."))];
-    for (key, what) in Confirm::choices(app.keymap()) {
+    let mut text = vec![Line::from(question)];
+    for (key, what) in dialog.choices(app.keymap()) {
         text.push(Line::from(vec![
             Span::styled(format!("{key:^5}"), t.hint_key),
             Span::raw(what),
@@ -321,7 +324,7 @@ fn confirm(f: &mut Frame<'_>, app: &App, running: usize) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.warn)
-        .title(Span::styled(" Quit? ", t.warn));
+        .title(Span::styled(title, t.warn));
     f.render_widget(Paragraph::new(text).block(block).style(Style::default()), r);
 }
 
