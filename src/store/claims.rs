@@ -68,7 +68,8 @@ pub(super) fn claim_one(
 ) -> Result<Option<i64>> {
     Ok(tx
         .query_row(
-            "UPDATE issues SET status = 'in_progress', claimed_by = ?1, lease_until = ?2, updated_at = ?3
+            "UPDATE issues SET status = 'in_progress', claimed_by = ?1, lease_until = ?2, updated_at = ?3,
+                 claim_pid = ?4, claim_host = ?5
              WHERE id = (
                  SELECT i.id FROM issues i
                  WHERE i.status = 'ready'
@@ -81,7 +82,13 @@ pub(super) fn claim_one(
                  LIMIT 1)
                AND status = 'ready'
              RETURNING id",
-            params![agent_id, ts + lease_ms, ts],
+            params![
+                agent_id,
+                ts + lease_ms,
+                ts,
+                i64::from(std::process::id()),
+                crate::sys::host_name()
+            ],
             |r| r.get(0),
         )
         .optional()?)

@@ -101,6 +101,26 @@ fn dead_runs(
     Ok(open.into_iter().filter(|r| !alive(r.owner_pid)).collect())
 }
 
+/// The in-progress issues a process on `host` claimed and died holding before it opened a run
+/// (killed while it made the worktree, say): only the claim says who had them.
+fn dead_claims(
+    conn: &Connection,
+    host: &str,
+    alive: &dyn Fn(i64) -> bool,
+    only: Option<i64>,
+) -> Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.id, i.claim_pid FROM issues i
+         WHERE i.status = 'in_progress' AND i.claim_host = ?1 AND i.claim_pid IS NOT NULL
+           AND (?2 IS NULL OR i.id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.issue_id = i.id AND r.ended_at IS NULL)
+         ORDER BY i.id",
+    )?;
+    let rows = stmt.query_map(params![host, only], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let claims: Vec<(i64, i64)> = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(claims.into_iter().filter(|(_, pid)| !alive(*pid)).collect())
+}
+
 fn runner_gone(owner: i64, host: &str) -> String {
     format!(
         "The runner working on this issue (process {owner} on {host}) is gone: it crashed or was killed."
@@ -171,6 +191,16 @@ fn recover_dead_in(
             agent_pid: dead.agent_pid,
         });
     }
+    for (id, pid) in dead_claims(tx, host, alive, only)? {
+        let issue = get(tx, id)?;
+        let why = runner_gone(pid, host);
+        match after {
+            AfterRecovery::HandBack { max_interruptions } => {
+                interrupt(tx, red, &issue, &why, max_interruptions)?;
+            }
+            AfterRecovery::Park { by } => park(tx, red, &issue, &why, by)?,
+        }
+    }
     Ok(out)
 }
 
@@ -210,12 +240,13 @@ impl Store {
                     issue.status
                 )));
             }
+            let claim = dead_claims(tx, host, alive, Some(id))?.first().map(|c| c.1);
             let runs =
                 recover_dead_in(tx, &red, host, alive, Some(id), AfterRecovery::Park { by })?;
-            if let Some(first) = runs.first() {
+            if let Some(owner) = runs.first().map(|r| r.owner_pid).or(claim) {
                 return Ok(Stop::Recovered {
                     issue: get(tx, id)?,
-                    why: runner_gone(first.owner_pid, host),
+                    why: runner_gone(owner, host),
                     runs,
                 });
             }
@@ -259,6 +290,14 @@ impl Store {
                 });
             }
         }
+        for (id, pid) in dead_claims(self.conn(), host, alive, None)? {
+            if out.iter().all(|a| a.issue_id != id) {
+                out.push(Abandoned {
+                    issue_id: id,
+                    why: runner_gone(pid, host),
+                });
+            }
+        }
         let ts = now();
         for issue in self.list_issues(Some(Status::InProgress))? {
             if issue.lease_until.map_or(true, |t| t < ts)
@@ -272,5 +311,71 @@ impl Store {
         }
         out.sort_by_key(|a| a.issue_id);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::super::{NewIssue, Store};
+    use crate::domain::Status;
+
+    /// A runner killed after its claim but before its run's row: the claim names it.
+    #[test]
+    fn a_claim_whose_process_died_before_its_run_is_handed_back_or_parked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open(&dir.path().join("a.db")).expect("open");
+        let new = NewIssue {
+            title: "t".into(),
+            ready: true,
+            ..NewIssue::default()
+        };
+        let (a, b) = (
+            store.create_issue(&new, "me").expect("add").id,
+            store.create_issue(&new, "me").expect("add").id,
+        );
+        let host = crate::sys::host_name();
+        for _ in 0..2 {
+            store
+                .claim_next("a-1", 600_000)
+                .expect("claim")
+                .expect("one");
+        }
+        let dead = 999_999_999_i64;
+        store
+            .conn()
+            .execute("UPDATE issues SET claim_pid = ?1", [dead])
+            .expect("the claimer is a dead process");
+        let alive = |pid: i64| pid != dead;
+
+        // Another host's runner, or a live one, is left alone.
+        assert!(store
+            .abandoned_claims("elsewhere", &alive)
+            .expect("scan")
+            .is_empty());
+        assert!(store
+            .abandoned_claims(&host, &|_| true)
+            .expect("scan")
+            .is_empty());
+        let found = store.abandoned_claims(&host, &alive).expect("scan");
+        assert_eq!(found.iter().map(|a| a.issue_id).collect::<Vec<_>>(), [a, b]);
+        assert!(
+            found[0].why.contains("process 999999999"),
+            "{}",
+            found[0].why
+        );
+
+        // stop parks one at once; a runner starting up hands the other back.
+        let stopped = store.stop_issue(a, "ana", &host, &alive).expect("stop");
+        assert!(
+            matches!(stopped, super::Stop::Recovered { .. }),
+            "{stopped:?}"
+        );
+        assert_eq!(store.issue(a).expect("a").status, Status::Blocked);
+        store.recover_dead_runs(&host, &alive, 3).expect("recover");
+        assert_eq!(store.issue(b).expect("b").status, Status::Ready);
+        assert!(store
+            .abandoned_claims(&host, &alive)
+            .expect("scan")
+            .is_empty());
     }
 }

@@ -249,6 +249,12 @@ CREATE TRIGGER status_counts_move AFTER UPDATE OF status, archived_at ON issues
         ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;
 ",
+    // 14: who claimed an issue (process and machine), so a runner killed after its claim but
+    // before its run's row existed (while it made the worktree) is found like one killed later
+    r"
+ALTER TABLE issues ADD COLUMN claim_pid  INTEGER;
+ALTER TABLE issues ADD COLUMN claim_host TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in
