@@ -112,6 +112,18 @@ impl Store {
                     if waiting.len() == 1 { "waits" } else { "wait" }
                 ));
             }
+            let mut stmt =
+                tx.prepare_cached("SELECT id FROM issues WHERE parent_id = ?1 ORDER BY id")?;
+            let children: Vec<i64> = stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if let Some(first) = children.first() {
+                let names: Vec<String> = children.iter().map(|c| format!("#{c}")).collect();
+                return refuse(format!(
+                    "its subtasks {} would lose their parent; delete them or move them first (`autopilot-tui edit {first} --parent none`)",
+                    names.join(", ")
+                ));
+            }
             // Comments and its own dependencies go with it (ON DELETE CASCADE).
             tx.execute("DELETE FROM issues WHERE id = ?1", [id])?;
             let kind = EventKind::IssueDeleted {

@@ -203,6 +203,25 @@ fn delete_refuses_what_ran_what_is_not_backlog_and_what_others_wait_on() {
     let why = refusal(store.delete_issue(ran, "me"));
     assert!(why.contains("it has run"), "{why}");
 
+    let parent = add(&mut store, "parent", vec![]);
+    let child = store
+        .create_issue(
+            &NewIssue {
+                title: "child".into(),
+                parent: Some(parent),
+                ..NewIssue::default()
+            },
+            "me",
+        )
+        .unwrap()
+        .id;
+    let why = refusal(store.delete_issue(parent, "me"));
+    assert!(why.contains(&format!("its subtasks #{child}")), "{why}");
+    assert!(
+        why.contains(&format!("edit {child} --parent none")),
+        "{why}"
+    );
+
     let base = add(&mut store, "base", vec![]);
     let w1 = add(&mut store, "w1", vec![base]);
     let w2 = add(&mut store, "w2", vec![base]);
