@@ -26,6 +26,12 @@ fn the_planner_goes_without_the_tools_that_change_things_and_an_implementer_keep
     assert_eq!(calls.len(), 2, "{calls:?}");
     let (planner, implementer) = (&calls[0], &calls[1]);
     assert!(planner.iter().any(|a| a == READ_ONLY), "{planner:?}");
+    let mode = |args: &[String]| {
+        let at = args.iter().position(|a| a == "--permission-mode").unwrap();
+        args[at + 1].clone()
+    };
+    assert_eq!(mode(planner), "plan");
+    assert_eq!(mode(implementer), "bypassPermissions");
     assert!(
         !implementer
             .iter()
@@ -60,6 +66,12 @@ fn the_daily_budget_hold_refuses_a_split_and_runs_nothing() {
     // The hold is the queue's, as a claim would have stored it.
     let doctor = repo.ok(&["doctor"]);
     assert!(doctor.contains("daily budget $0.01 reached"), "{doctor}");
+    // While the stored hold lasts, a split is refused by it; `resume` lifts it for the day.
+    let err = repo.fails(&["split", &b.to_string()]);
+    assert!(err.contains("daily budget $0.01 reached"), "{err}");
+    repo.ok(&["resume"]);
+    repo.ok(&["split", &b.to_string()]);
+    assert_eq!(repo.show(b)["children"].as_array().unwrap().len(), 3);
 }
 
 #[test]

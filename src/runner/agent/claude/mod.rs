@@ -15,7 +15,9 @@ use super::{Adapter, AgentEvent, AgentRequest, ModelChoice};
 
 /// The tools a read-only run ([`AgentRequest::read_only`]) goes without: the question tool, as
 /// for every headless run, and every tool that writes a file or runs a command. Left out of
-/// the session, they cannot be allowed back by a permission mode or `--allowedTools`.
+/// the session, they cannot be allowed back by `--allowedTools`; the run's permission mode is
+/// `plan` besides, which denies the writes of whatever tools remain (a subagent's, a
+/// worktree's). In print mode the CLI offers no ExitPlanMode: the answer stays plain text.
 pub const READ_ONLY_DISALLOWED: [&str; 6] = [
     "AskUserQuestion",
     "Edit",
@@ -62,7 +64,11 @@ impl Claude {
             "stream-json".into(),
             "--verbose".into(),
             "--permission-mode".into(),
-            self.permission_mode.clone(),
+            if req.read_only {
+                "plan".into()
+            } else {
+                self.permission_mode.clone()
+            },
             if req.read_only {
                 format!("--disallowedTools={}", READ_ONLY_DISALLOWED.join(","))
             } else {
@@ -249,6 +255,7 @@ mod tests {
             read_only: true,
             ..req.clone()
         });
+        assert_eq!(planner[5], "plan");
         assert_eq!(
             planner[6],
             "--disallowedTools=AskUserQuestion,Edit,Write,MultiEdit,NotebookEdit,Bash"
