@@ -57,3 +57,23 @@ fn quitting_mid_plan_stops_the_planner_and_closes_its_run() {
     assert!(!run["ended_at"].is_null(), "{run}");
     assert!(!alive(pid), "the planner outlived the TUI");
 }
+
+#[test]
+fn an_issue_whose_agent_runs_here_is_not_planned_over_it() {
+    let repo = TestRepo::new();
+    let id = repo.add(&["Busy [scenario:hang]", "--ready"]);
+    let Some(t) = Tmux::start(&repo, "") else {
+        return;
+    };
+    wait_for("the agent to run", LIMIT, || {
+        (repo.status(id) == "in_progress").then_some(())
+    });
+    // Its card, in the in-progress column.
+    t.keys(&["3", "P"]);
+    t.wait_screen(&format!("#{id} not split: #{id} has an agent running here"));
+    assert_eq!(repo.show(id)["runs"].as_array().unwrap().len(), 1);
+    t.keys(&["q"]);
+    t.wait_screen("stop them now");
+    t.keys(&["s"]);
+    wait_for("the TUI to exit", LIMIT, || (!t.alive()).then_some(()));
+}
