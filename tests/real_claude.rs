@@ -669,3 +669,38 @@ fn real_cli_split_creates_backlog_subtasks_from_the_planners_answer() {
         .iter()
         .any(|r| r.contains("SUBTASK: <short title>")));
 }
+
+#[test]
+fn real_cli_planner_cannot_write_even_when_its_model_tries() {
+    let Some((repo, api)) = setup() else { return };
+    let id = repo.add(&["Load the config [scenario:plan-write]", "--ready"]);
+    let out = repo.ok(&["split", &id.to_string()]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    // The model asked to write a file; the CLI had no such tool to give it.
+    assert!(!repo.root.join("planner-wrote.txt").exists());
+    // Nor was it offered any tool that writes or runs commands, in any request; reading is.
+    let planner: Vec<serde_json::Value> = api
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.to_string()
+                .contains("You are planning, not implementing.")
+        })
+        .collect();
+    assert!(planner.len() >= 2, "{} requests", planner.len());
+    for r in &planner {
+        let tools: Vec<&str> = r["tools"]
+            .as_array()
+            .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(tools.contains(&"Read"), "{tools:?}");
+        for tool in ["Write", "Edit", "MultiEdit", "NotebookEdit", "Bash"] {
+            assert!(!tools.contains(&tool), "{tool} was offered: {tools:?}");
+        }
+    }
+    let run = &repo.show(id)["runs"][0];
+    assert_eq!(run["outcome"], "planned", "{run}");
+    let init =
+        String::from_utf8_lossy(&repo.transcript(run["id"].as_i64().unwrap())[0]).into_owned();
+    assert!(init.contains(r#""permissionMode":"plan""#), "{init}");
+}

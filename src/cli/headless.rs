@@ -127,7 +127,19 @@ pub fn split(ctx: &Ctx, out: &mut impl Write, id: i64) -> anyhow::Result<()> {
     let split = rt.block_on(async move {
         let (ev_tx, _ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let runner = Runner::new(settings, adapter, ev_tx);
-        crate::runner::plan::split(&runner, id).await
+        // Ctrl-C stops the planner and closes its run, as a runner's shutdown does.
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let watcher = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.cancel();
+                }
+            })
+        };
+        let split = crate::runner::plan::split(&runner, id, &cancel).await;
+        watcher.abort();
+        split
     });
     let split = split.map_err(|e| anyhow::anyhow!(strip_all(&e)))?;
     for child in &split.created {

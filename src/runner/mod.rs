@@ -139,6 +139,8 @@ pub struct Runner {
     draining: std::sync::atomic::AtomicBool,
     /// The end of the daily budget's hold this process last reported (reported once).
     budget_reported: Mutex<Option<crate::domain::Millis>>,
+    /// The panes of running planners, as offsets past the slots (see [`plan::PlanSlot`]).
+    planners: Mutex<std::collections::BTreeSet<usize>>,
 }
 
 impl Runner {
@@ -156,6 +158,7 @@ impl Runner {
             stops: Arc::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
             budget_reported: Mutex::new(None),
+            planners: Mutex::default(),
         }
     }
 
@@ -204,10 +207,15 @@ impl Runner {
         // With `on_exceed = "stop"`, today's spend is summed while agents run (one query).
         let mut budget_poll = tokio::time::interval(Duration::from_secs(1));
         budget_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Planners run beside the slots; the runner ends only once they have closed their runs
+        // too (a quit stops them through `cancel`).
+        let mut planners = tokio::task::JoinSet::new();
+        let mut slots_done = false;
         loop {
             tokio::select! {
-                done = slots.join_next() => match done {
-                    None => break,
+                done = slots.join_next(), if !slots_done => match done {
+                    None if planners.is_empty() => break,
+                    None => slots_done = true,
                     Some(Ok(Ok(()))) => {}
                     Some(Ok(Err(e))) => {
                         this.emit(RunnerEvent::Problem(format!("runner slot stopped: {e:#}")));
@@ -215,7 +223,18 @@ impl Runner {
                     }
                     Some(Err(e)) => tracing::error!("slot task panicked: {e}"),
                 },
-                Some(cmd) = commands.recv() => this.command(&db, cmd).await,
+                Some(cmd) = commands.recv() => match cmd {
+                    RunnerCommand::Split { issue_id } => {
+                        let me = Arc::clone(&this);
+                        planners.spawn(me.split(issue_id, cancel.clone()));
+                    }
+                    cmd => this.command(&db, cmd).await,
+                },
+                Some(_) = planners.join_next(), if !planners.is_empty() => {
+                    if slots_done && planners.is_empty() {
+                        break;
+                    }
+                }
                 _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
                 _ = budget_poll.tick() => if this.has_runs() { this.poll_daily_budget(&db).await },
                 _ = reap.tick() => {
@@ -318,18 +337,8 @@ impl Runner {
 
     async fn command(self: &Arc<Self>, db: &Db, cmd: RunnerCommand) {
         match cmd {
-            RunnerCommand::Split { issue_id } => {
-                // Beside the slots: a planner takes minutes, and the loop must keep polling.
-                let me = Arc::clone(self);
-                tokio::spawn(async move {
-                    let result = plan::split(&me, issue_id)
-                        .await
-                        .map(|s| s.created)
-                        .map_err(|e| crate::domain::sanitize::strip_all(&e));
-                    me.emit(RunnerEvent::StoreChanged);
-                    me.emit(RunnerEvent::Split { issue_id, result });
-                });
-            }
+            // Run beside the slots by the loop in `run`, which keeps them until they end.
+            RunnerCommand::Split { .. } => {}
             RunnerCommand::Wake => self.wake.notify_waiters(),
             RunnerCommand::Drain => {
                 self.draining
@@ -371,6 +380,17 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// A planner's run on `issue_id` (`split`), reported as [`RunnerEvent::Split`]; `shutdown`
+    /// stops it when the runner ends.
+    async fn split(self: Arc<Self>, issue_id: i64, shutdown: CancellationToken) {
+        let result = plan::split(&self, issue_id, &shutdown)
+            .await
+            .map(|s| s.created)
+            .map_err(|e| crate::domain::sanitize::strip_all(&e));
+        self.emit(RunnerEvent::StoreChanged);
+        self.emit(RunnerEvent::Split { issue_id, result });
     }
 
     async fn slot_loop(

@@ -7,10 +7,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::agent::{AgentRequest, ModelChoice};
 use super::drive::drive_agent;
+use super::events::RunnerEvent;
 use super::outcome::{decide, Verdict};
 use super::run::{RunContext, StopReason};
 use super::{Db, Runner};
-use crate::domain::sanitize::one_line;
+use crate::domain::sanitize::{one_line, strip_all};
 use crate::domain::{Comment, Issue, RunOutcome, RunRole, Status};
 use crate::store::RunEnd;
 
@@ -89,9 +90,73 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// Runs the planner on issue `id` in the repository root and creates its subtasks. `Err` says
-/// why nothing was created (the run, when one started, is kept with its cost and transcript).
-pub async fn split(runner: &Runner, id: i64) -> Result<Split, String> {
+/// A planner's place in this process while it runs: its stop entry (by issue, as a slot's run
+/// has, so that a person's stop, a stop request and the daily budget's stop reach it) and its
+/// pane, numbered past the slots so that it never takes a slot's pane. Both are given back on
+/// drop, however the planner ends.
+pub(super) struct PlanSlot<'a> {
+    runner: &'a Runner,
+    issue_id: i64,
+    /// The pane's slot number.
+    pub slot: usize,
+    offset: usize,
+}
+
+impl<'a> PlanSlot<'a> {
+    /// Takes the stop entry of `issue_id` and the lowest free planner pane; `Err` when this
+    /// process already runs an agent on the issue.
+    fn take(
+        runner: &'a Runner,
+        issue_id: i64,
+        stop: &CancellationToken,
+        reason: &StopReason,
+    ) -> Result<PlanSlot<'a>, String> {
+        let mut stops = runner
+            .stops
+            .lock()
+            .map_err(|_| "the runner's stop map is poisoned".to_string())?;
+        if stops.contains_key(&issue_id) {
+            return Err(format!(
+                "#{issue_id} has an agent running here: wait for it or stop it first (nothing was run)"
+            ));
+        }
+        let mut planners = runner
+            .planners
+            .lock()
+            .map_err(|_| "the runner's planner list is poisoned".to_string())?;
+        let offset = (0..).find(|n| !planners.contains(n)).unwrap_or(0);
+        planners.insert(offset);
+        stops.insert(issue_id, (stop.clone(), reason.clone()));
+        Ok(PlanSlot {
+            runner,
+            issue_id,
+            slot: runner.settings.slots + offset,
+            offset,
+        })
+    }
+}
+
+impl Drop for PlanSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.runner.stops.lock() {
+            m.remove(&self.issue_id);
+        }
+        if let Ok(mut p) = self.runner.planners.lock() {
+            p.remove(&self.offset);
+        }
+    }
+}
+
+/// Runs the planner on issue `id` in the repository root and creates its subtasks. Refused,
+/// with nothing run, while the queue is held (the daily budget, a rate limit) or when the
+/// issue's spend reached its cap. The run shows in a pane of its own and stops like a slot's
+/// (a person, a stop request, the daily budget, `shutdown`). `Err` says why nothing was created
+/// (the run, when one started, is kept with its cost and transcript).
+pub async fn split(
+    runner: &Runner,
+    id: i64,
+    shutdown: &CancellationToken,
+) -> Result<Split, String> {
     let s = &runner.settings;
     let db = Db::open(&s.db, std::sync::Arc::clone(&s.redactor))
         .await
@@ -105,27 +170,44 @@ pub async fn split(runner: &Runner, id: i64) -> Result<Split, String> {
             "#{id} is done: reopen it before splitting it (nothing was run)"
         ));
     }
+    let agent_id = format!("{}-plan", s.agent_id);
+    let (caps, owner) = (s.budget.caps(), agent_id.clone());
+    let refusal = db
+        .call(move |st| st.run_refusal(id, &caps, &owner))
+        .await
+        .map_err(|e| format!("cannot check the budget of #{id}: {e}"))?;
+    if let Some(why) = refusal {
+        return Err(format!("{why} (nothing was run)"));
+    }
     let comments = db
         .call(move |st| st.comments(id))
         .await
         .map_err(|e| e.to_string())?;
-    let agent_id = format!("{}-plan", s.agent_id);
+    let (stop, reason) = (shutdown.child_token(), StopReason::default());
+    let place = PlanSlot::take(runner, id, &stop, &reason)?;
+    let slot = place.slot;
     let (owner, host) = (agent_id.clone(), crate::sys::host_name());
     let run_id = db
-        .call(move |st| st.start_run_as(id, &owner, 0, &host, RunRole::Plan))
+        .call(move |st| st.start_run_as(id, &owner, slot as i64, &host, RunRole::Plan))
         .await
         .map_err(|e| format!("cannot start the planner's run: {e}"))?;
-    let shutdown = CancellationToken::new();
+    runner.emit(RunnerEvent::RunStarted {
+        slot,
+        run_id,
+        issue_id: id,
+        title: format!("plan: {}", strip_all(&issue.title)),
+        agent_id: agent_id.clone(),
+    });
     let ctx = RunContext {
         runner,
         db: &db,
-        slot: 0,
+        slot,
         agent_id: &agent_id,
         run_id,
         issue: &issue,
-        stop: CancellationToken::new(),
-        reason: StopReason::default(),
-        shutdown: &shutdown,
+        stop,
+        reason,
+        shutdown,
         fix: None,
     };
     let req = AgentRequest {
@@ -135,30 +217,43 @@ pub async fn split(runner: &Runner, id: i64) -> Result<Split, String> {
         issue_id: id,
         prompt_file: None,
         choice: ModelChoice::default(),
+        read_only: true,
     };
     let (end, result) = match drive_agent(&ctx, &req, &mut 0).await {
-        Err(e) => (failed(e.to_string()), Err(e.to_string())),
+        Err(e) => (ended(RunOutcome::Failed, e.to_string()), Err(e.to_string())),
         Ok(attempt) => {
+            let stopped = attempt.stopped.clone().map(|why| match ctx.reason.get() {
+                None if shutdown.is_cancelled() => "stopped: the runner shut down".to_string(),
+                _ => why,
+            });
             let verdict = decide(
                 &attempt.observed,
                 attempt.exit_code,
-                attempt.stopped.clone(),
+                stopped,
                 false,
                 runner.adapter.reports_result(),
             );
             let (end, result) = match verdict {
-                Verdict::Stopped(why)
-                | Verdict::OverBudget(why)
-                | Verdict::Failed(why)
-                | Verdict::RateLimited { message: why, .. } => (
-                    failed(why.clone()),
+                Verdict::Stopped(why) => (
+                    ended(RunOutcome::Stopped, why.clone()),
+                    Err(format!("the planner was {why}")),
+                ),
+                Verdict::OverBudget(said) => {
+                    let why = format!("stopped by Claude Code at its per-run budget: {said}");
+                    (
+                        ended(RunOutcome::Stopped, why.clone()),
+                        Err(format!("the planner was {why}")),
+                    )
+                }
+                Verdict::Failed(why) | Verdict::RateLimited { message: why, .. } => (
+                    ended(RunOutcome::Failed, why.clone()),
                     Err(format!("the planner failed: {why}")),
                 ),
                 Verdict::Blocked(_) | Verdict::Implemented(_) | Verdict::NoChanges(_) => {
                     let (subtasks, dropped) = parse(&attempt.observed.final_text());
                     if subtasks.is_empty() {
                         let why = "the planner's answer has no `SUBTASK: title — description` lines (nothing was created; its transcript is in the run)".to_string();
-                        (failed(why.clone()), Err(why))
+                        (ended(RunOutcome::Failed, why.clone()), Err(why))
                     } else {
                         let end = RunEnd {
                             outcome: Some(RunOutcome::Planned),
@@ -175,9 +270,21 @@ pub async fn split(runner: &Runner, id: i64) -> Result<Split, String> {
         }
     };
     let owner = agent_id.clone();
-    db.call(move |st| st.finish_run(run_id, &owner, &end))
+    let outcome = end.outcome.unwrap_or(RunOutcome::Failed);
+    let summary = end.error.as_deref().map(strip_all).unwrap_or_default();
+    let (after, _) = db
+        .call(move |st| st.finish_run(run_id, &owner, &end))
         .await
         .map_err(|e| format!("cannot record the planner's run {run_id}: {e}"))?;
+    runner.emit(RunnerEvent::RunFinished {
+        slot,
+        run_id,
+        issue_id: id,
+        outcome,
+        status: after.status,
+        summary,
+    });
+    drop(place);
     let (subtasks, dropped) = result.map_err(|e| format!("{e} (run {run_id})"))?;
     let note = format!("Planned by run {run_id}; hand off the ones to do.");
     let created = db
@@ -191,9 +298,9 @@ pub async fn split(runner: &Runner, id: i64) -> Result<Split, String> {
     })
 }
 
-fn failed(why: String) -> RunEnd {
+fn ended(outcome: RunOutcome, why: String) -> RunEnd {
     RunEnd {
-        outcome: Some(RunOutcome::Failed),
+        outcome: Some(outcome),
         error: Some(why),
         ..RunEnd::default()
     }

@@ -117,6 +117,7 @@ impl RunContext<'_> {
             issue_id: issue.id,
             prompt_file: None,
             choice: super::agent::ModelChoice::of(issue),
+            read_only: false,
         };
         let mut seq = 0i64;
         let attempt = drive_agent(self, &req, &mut seq).await?;

@@ -252,6 +252,43 @@ impl Store {
         })
     }
 
+    /// Why a run outside the queue (a `split`'s planner) on issue `id` may not start now, in
+    /// the words a claim would give: a hold on the queue (the daily budget's, stored here when
+    /// today's spend reached `caps.daily_usd`, or a rate limit's), or the issue's spend at or
+    /// over its cap. `None`: it may start. Nothing is parked: the issue keeps its status.
+    pub fn run_refusal(&mut self, id: i64, caps: &Caps, agent_id: &str) -> Result<Option<String>> {
+        let by = ActorId::agent(agent_id);
+        self.write(|tx| {
+            let ts = now();
+            if held_until(tx, ts)?.is_some() {
+                let reason = setting_in(tx, "pause_reason")?;
+                return Ok(Some(reason.unwrap_or_else(|| "the queue is held".into())));
+            }
+            if let Some(cap) = caps.daily_usd {
+                if let Some(h) = daily_reached(tx, cap, ts, &caps.zone)? {
+                    hold(tx, &h, &by)?;
+                    return Ok(Some(h.reason()));
+                }
+            }
+            let issue = get(tx, id)?;
+            let Some(cap) = issue.budget_usd.or(caps.per_issue_usd) else {
+                return Ok(None);
+            };
+            let spent = issue_spend_in(tx, id)?;
+            let whose = if issue.budget_usd.is_some() {
+                "its own cap"
+            } else {
+                "[budget] per_issue_usd"
+            };
+            Ok((spent >= cap).then(|| {
+                format!(
+                    "#{id} has spent ${spent:.2}, at or over its budget of ${cap:.2} ({whose}); \
+                     raise its cap with `autopilot-tui edit {id} --budget USD` (or `e` in the TUI)"
+                )
+            }))
+        })
+    }
+
     /// The review limit `limit` reached now (`None`: below it, or no limit).
     pub fn review_full(&self, limit: Option<u32>) -> Result<Option<ReviewFull>> {
         review_full_in(self.conn(), limit)

@@ -208,6 +208,18 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
                 ],
             );
         }
+        // A planner that tries to write first (`plan-write`), then answers as any planner.
+        "plan-write"
+            if !done
+                && req
+                    .to_string()
+                    .contains("You are planning, not implementing.") =>
+        {
+            vec![Block::Tool(
+                "Write",
+                json!({"file_path": format!("{cwd}/planner-wrote.txt"), "content": "changed\n"}),
+            )]
+        }
         // A planner (`split`) answers with subtask lines, whatever the scenario.
         _ if req
             .to_string()

@@ -46,6 +46,12 @@ impl Adapter for Generic {
         if let Some(file) = &req.prompt_file {
             cmd.env("AUTOPILOT_PROMPT_FILE", file);
         }
+        if req.read_only {
+            // Not enforced: a generic command can do whatever it likes; this only tells it.
+            cmd.env("AUTOPILOT_READ_ONLY", "1");
+        } else {
+            cmd.env_remove("AUTOPILOT_READ_ONLY");
+        }
         if let Some(session) = &req.resume {
             cmd.env("AUTOPILOT_RESUME", session);
         }

@@ -127,6 +127,9 @@ pub struct AgentRequest {
     /// The issue's own model and effort, and its kind (for `[agent.models]`); all None for a
     /// run that takes the configured defaults (a reviewer).
     pub choice: ModelChoice,
+    /// The run may read but must not change anything (a `split`'s planner): adapters that can
+    /// enforce it take away the tools that write or run commands.
+    pub read_only: bool,
 }
 
 /// What an issue asks of the model; the adapter resolves it against its settings.

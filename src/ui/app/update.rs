@@ -344,6 +344,12 @@ impl App {
     }
 
     fn stop_agent(&mut self, id: i64, status: Option<Status>) {
+        // A planner runs on an issue that stays where it is (backlog, ready): its pane says it
+        // runs.
+        let status = match self.panes.running_for(id) {
+            Some(_) => Some(Status::InProgress),
+            None => status,
+        };
         match status {
             Some(Status::InProgress) if self.has_runner => {
                 self.outbox.push(Effect::Runner(RunnerCommand::Stop {

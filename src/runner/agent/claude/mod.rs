@@ -13,6 +13,20 @@ pub use stream::{parse_line, tool_summary};
 
 use super::{Adapter, AgentEvent, AgentRequest, ModelChoice};
 
+/// The tools a read-only run ([`AgentRequest::read_only`]) goes without: the question tool, as
+/// for every headless run, and every tool that writes a file or runs a command. Left out of
+/// the session, they cannot be allowed back by `--allowedTools`; the run's permission mode is
+/// `plan` besides, which denies the writes of whatever tools remain (a subagent's, a
+/// worktree's). In print mode the CLI offers no ExitPlanMode: the answer stays plain text.
+pub const READ_ONLY_DISALLOWED: [&str; 6] = [
+    "AskUserQuestion",
+    "Edit",
+    "Write",
+    "MultiEdit",
+    "NotebookEdit",
+    "Bash",
+];
+
 /// Settings for the Claude Code adapter.
 #[derive(Debug, Clone)]
 pub struct Claude {
@@ -50,8 +64,16 @@ impl Claude {
             "stream-json".into(),
             "--verbose".into(),
             "--permission-mode".into(),
-            self.permission_mode.clone(),
-            "--disallowedTools=AskUserQuestion".into(),
+            if req.read_only {
+                "plan".into()
+            } else {
+                self.permission_mode.clone()
+            },
+            if req.read_only {
+                format!("--disallowedTools={}", READ_ONLY_DISALLOWED.join(","))
+            } else {
+                "--disallowedTools=AskUserQuestion".into()
+            },
         ];
         self.push_model_args(&mut args, &req.choice);
         if let Some(turns) = self.max_turns {
@@ -204,6 +226,7 @@ mod tests {
             issue_id: 1,
             prompt_file: None,
             choice: Default::default(),
+            read_only: false,
         };
         assert_eq!(
             c.args(&req),
@@ -227,6 +250,17 @@ mod tests {
                 "--foo"
             ]
         );
+        // A planner's run goes without every tool that writes or runs, whatever is allowed.
+        let planner = c.args(&AgentRequest {
+            read_only: true,
+            ..req.clone()
+        });
+        assert_eq!(planner[5], "plan");
+        assert_eq!(
+            planner[6],
+            "--disallowedTools=AskUserQuestion,Edit,Write,MultiEdit,NotebookEdit,Bash"
+        );
+        assert_eq!(planner.len(), c.args(&req).len());
         assert!(c.resume_failed("No conversation found with session ID: sid", false));
         assert!(!c.resume_failed("No conversation found", true));
         // Interactively: the same permission mode, model, tools and extras; nothing of print
@@ -278,6 +312,7 @@ mod tests {
                     effort,
                     kind,
                 },
+                read_only: false,
             };
             c.args(&req)[7..].join(" ")
         };
@@ -323,6 +358,7 @@ mod tests {
             issue_id: 1,
             prompt_file: None,
             choice: Default::default(),
+            read_only: false,
         };
         assert_eq!(bare.args(&req).len(), 7, "nothing configured adds nothing");
     }

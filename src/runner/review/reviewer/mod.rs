@@ -135,6 +135,7 @@ async fn reviewed(rc: &RunContext<'_>, ws: &Workspace, cycles_before: u32) -> (R
         prompt_file: None,
         // The configured model: the choice is for the work, not for judging it.
         choice: Default::default(),
+        read_only: false,
     };
     let attempt = match drive_agent(rc, &req, &mut 0).await {
         Ok(a) => a,
