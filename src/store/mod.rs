@@ -595,4 +595,6 @@ mod subtasks_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod upgrade_tests;
+#[cfg(test)]
 mod usage_tests;
