@@ -773,6 +773,22 @@ fn esc_and_a_key_read_together_as_alt_key_are_esc_then_the_key() {
     assert!(a.detail().is_none(), "the Esc closed the detail");
     assert!(a.quit_requested(), "and the q asked to quit");
 
+    // The keys overlay closes the same way; only while typing its filter is the key text.
+    let mut a = app(80, 24);
+    load_board(&mut a, sample_cards());
+    a.on_key(key('?'));
+    assert!(a.help().is_some());
+    a.on_key(alt('q'));
+    assert!(a.help().is_none() && a.quit_requested());
+    let mut a = app(80, 24);
+    a.on_key(key('?'));
+    a.on_key(key('/'));
+    a.on_key(alt('q'));
+    assert!(
+        a.help().is_some() && !a.quit_requested(),
+        "typed into the filter"
+    );
+
     // In a text field an alt-key is the field's own (word motions), never an Esc.
     let mut a = app(80, 24);
     a.on_key(key('n'));

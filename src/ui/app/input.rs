@@ -20,7 +20,8 @@ impl App {
         let key = normalize(key);
         let open = self.open_layers();
         let (layer, action) = router::route(&self.keymap, &open, key);
-        if let Some(plain) = split_escape(layer, action, key) {
+        let typing = self.help.as_ref().is_some_and(|h| h.is_typing());
+        if let Some(plain) = split_escape(layer, action, key, typing) {
             self.on_key(KeyEvent::from(KeyCode::Esc));
             self.on_key(plain);
             return;
@@ -206,11 +207,14 @@ impl App {
 /// SSH, from tmux), and the terminal's parser then reports Alt+key. Outside text fields, where
 /// alt-keys move by words, an alt-key that means nothing is taken for what was typed: Esc,
 /// then the key. Returns that key.
-fn split_escape(layer: Layer, action: Option<Action>, key: KeyEvent) -> Option<KeyEvent> {
-    let text_field = matches!(
-        layer,
-        Layer::Editor | Layer::Filter | Layer::DiffSearch | Layer::Overlay
-    );
+fn split_escape(
+    layer: Layer,
+    action: Option<Action>,
+    key: KeyEvent,
+    help_typing: bool,
+) -> Option<KeyEvent> {
+    let text_field = matches!(layer, Layer::Editor | Layer::Filter | Layer::DiffSearch)
+        || (layer == Layer::Overlay && help_typing);
     let KeyCode::Char(c) = key.code else {
         return None;
     };
