@@ -38,10 +38,20 @@ const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(4);
 
 /// A batch of output on its way from the reader to the store.
-#[derive(Default)]
 pub(super) struct Chunk {
     transcript: TranscriptBatch,
     items: Vec<Item>,
+}
+
+impl Default for Chunk {
+    /// Its lines' searchable text is rendered by the reader, beside the store's transaction
+    /// of the batch before, not inside it.
+    fn default() -> Self {
+        Chunk {
+            transcript: TranscriptBatch::with_search_text(),
+            items: Vec::new(),
+        }
+    }
 }
 
 /// What a batch carries besides its raw lines, in order.

@@ -8,6 +8,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
 use super::{events, now, search, Result, Store, StoreError};
+use crate::domain::transcript_text::push_search_text;
 use crate::domain::{
     Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
     RunUsage, Status,
@@ -61,9 +62,20 @@ pub struct TranscriptBatch {
     data: Vec<u8>,
     lines: i64,
     ts: Millis,
+    /// The lines' searchable text, when rendered as they were pushed ([`Self::with_search_text`]).
+    text: Option<String>,
 }
 
 impl TranscriptBatch {
+    /// A batch that renders each line's searchable text as it is pushed, on the pushing
+    /// thread: the ingest does it beside the store, whose transaction then only indexes it.
+    pub fn with_search_text() -> TranscriptBatch {
+        TranscriptBatch {
+            text: Some(String::new()),
+            ..TranscriptBatch::default()
+        }
+    }
+
     /// Adds a line that arrived at `ts`; any newline in it is stored as a space.
     pub fn push(&mut self, ts: Millis, line: &[u8]) {
         if self.lines == 0 {
@@ -80,6 +92,10 @@ impl TranscriptBatch {
                 }
             }
         }
+        if let Some(text) = &mut self.text {
+            // From the bytes as stored, so the text is what the store would render from them.
+            push_search_text(&self.data[start..], text);
+        }
         self.lines += 1;
     }
 
@@ -95,6 +111,17 @@ impl TranscriptBatch {
         self.data.push(b'\n');
         self.data.extend_from_slice(&later.data);
         self.lines += later.lines;
+        // Text for only some of the lines is no text: the store renders it from the bytes.
+        self.text = match (self.text.take(), later.text) {
+            (Some(mut text), Some(more)) => {
+                if !text.is_empty() && !more.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&more);
+                Some(text)
+            }
+            _ => None,
+        };
     }
 
     /// Lines held.
@@ -250,7 +277,8 @@ impl Store {
             for b in batches.iter().filter(|b| !b.is_empty()) {
                 stmt.execute(params![run_id, seq, b.lines, b.ts, b.data])?;
                 // The chunk's searchable text commits with it.
-                search::index_chunk(tx, &red, tx.last_insert_rowid(), issue_id, run_id, &b.data)?;
+                let chunk = (tx.last_insert_rowid(), &b.data[..], b.text.as_deref());
+                search::index_chunk(tx, &red, chunk, issue_id, run_id)?;
                 seq += b.lines;
             }
             Ok(seq - first_seq)

@@ -274,3 +274,102 @@ fn a_database_from_version_9_gets_its_old_transcripts_indexed() {
     let store = Store::open(&path).unwrap();
     assert_eq!(found(&store, "flamingo").len(), 1);
 }
+
+#[test]
+fn text_rendered_by_the_writer_is_indexed_as_the_store_renders_it_and_still_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let id = issue(&mut store, "t", "");
+    let run = run_on(&mut store, id);
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/claude-stream-json"
+    );
+    let mut lines = Vec::new();
+    for name in ["implement.jsonl", "bash.jsonl", "error.jsonl"] {
+        let text = std::fs::read(format!("{fixtures}/{name}")).unwrap();
+        lines.extend(text.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+    }
+    lines.extend([
+        br#"{"type":"assistant","message":{"content":[{"type":"text","text":"key corp-777777"}]}}"#
+            .to_vec(),
+        b"plain corp-888888 and \x1b[31mred\x1b[0m".to_vec(),
+        br#"{"type":"system","subtype":"init"}"#.to_vec(),
+        br#"{"broken"#.to_vec(),
+        b"with\nnewline".to_vec(),
+        Vec::new(),
+    ]);
+    let half = lines.len() / 2;
+    let fill = |mut b: TranscriptBatch, lines: &[Vec<u8>]| {
+        lines.iter().for_each(|l| b.push(1, l));
+        b
+    };
+    let plain = fill(TranscriptBatch::default(), &lines);
+    // Rendered in two halves joined as the writer joins queued batches.
+    let mut rendered = fill(TranscriptBatch::with_search_text(), &lines[..half]);
+    rendered.append(fill(TranscriptBatch::with_search_text(), &lines[half..]));
+    // Text for half the lines only: the store renders all of them itself.
+    let mut mixed = fill(TranscriptBatch::with_search_text(), &lines[..half]);
+    mixed.append(fill(TranscriptBatch::default(), &lines[half..]));
+    store
+        .append_transcript(run, 0, &[plain, rendered, mixed])
+        .unwrap();
+
+    let texts: Vec<String> = store
+        .conn()
+        .prepare("SELECT text FROM search_index WHERE source = 'transcript' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(texts.len(), 3);
+    assert_eq!(texts[1], texts[0]);
+    assert_eq!(texts[2], texts[0]);
+    for wanted in [
+        "Implemented hello.txt.",
+        "bash-ok",
+        "key [REDACTED",
+        "plain [REDACTED",
+        "with newline",
+    ] {
+        assert!(texts[0].contains(wanted), "{wanted}: {}", texts[0]);
+    }
+    for unwanted in ["777777", "888888", "\u{1b}", "toolu_"] {
+        assert!(!texts[0].contains(unwanted), "{unwanted}: {}", texts[0]);
+    }
+    assert!(found(&store, "777777 OR 888888").is_empty());
+}
+
+#[test]
+fn prefix_queries_give_the_best_hits_first_with_their_snippets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let id = issue(&mut store, "t", "");
+    let run = run_on(&mut store, id);
+    // Rows with more of the word rank higher; some rows match only other words.
+    let batches: Vec<TranscriptBatch> = (1..=12)
+        .map(|n| {
+            let line = format!("before {} after filler", "wombat ".repeat(n));
+            let other = format!("wombling {n} unrelated text");
+            batch(&[line.as_str(), "padding words here", other.as_str()])
+        })
+        .collect();
+    store.append_transcript(run, 0, &batches).unwrap();
+    let full = |q: &str| {
+        let hits = store.search(q, 5).unwrap();
+        hits.into_iter()
+            .map(|h| (h.issue_id, h.source, h.run_id, h.snippet))
+            .collect::<Vec<_>>()
+    };
+    // `wombat*` expands to the one word, so it ranks and marks exactly as `wombat` does
+    // (looked up row by row).
+    let prefixed = full("wombat*");
+    assert_eq!(prefixed.len(), 5);
+    assert_eq!(prefixed, full("wombat"));
+    assert!(prefixed[0].3.contains("[wombat]"), "{:?}", prefixed[0]);
+    // Two expansions: every chunk matches, each snippet marks what matched.
+    let hits = store.search("womb*", 50).unwrap();
+    assert_eq!(hits.len(), 12);
+    assert!(hits.iter().all(|h| h.snippet.contains("[womb")), "{hits:?}");
+}
