@@ -28,6 +28,7 @@ impl App {
             Layer::Overlay => self.overlay_key(action, key),
             Layer::Editor => self.editor_key(action, key),
             Layer::Confirm => self.confirm_key(action),
+            Layer::Search => self.search_key(action, key),
             Layer::Filter => self.filter_key(action, key),
             Layer::DiffSearch => self.diff_search_key(action, key),
             Layer::Stats | Layer::Diff | Layer::Transcript | Layer::Detail | Layer::Focus => {
@@ -129,7 +130,7 @@ impl App {
 
     /// Mouse: click selects, wheel scrolls (only when enabled in the config).
     pub fn on_mouse(&mut self, m: MouseEvent) {
-        if !self.mouse || self.editor.is_some() || self.help.is_some() {
+        if !self.mouse || self.editor.is_some() || self.help.is_some() || self.search.is_some() {
             return;
         }
         let wheel = match m.kind {
@@ -197,7 +198,7 @@ impl App {
 fn split_escape(layer: Layer, action: Option<Action>, key: KeyEvent) -> Option<KeyEvent> {
     let text_field = matches!(
         layer,
-        Layer::Editor | Layer::Filter | Layer::DiffSearch | Layer::Overlay
+        Layer::Editor | Layer::Filter | Layer::DiffSearch | Layer::Overlay | Layer::Search
     );
     let KeyCode::Char(c) = key.code else {
         return None;

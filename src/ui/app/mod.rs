@@ -7,6 +7,7 @@
 mod diff;
 mod events;
 mod input;
+mod search;
 mod takeover;
 mod update;
 
@@ -21,6 +22,7 @@ use super::state::editor::Editor;
 use super::state::help::HelpState;
 use super::state::inbox::Inbox;
 use super::state::panes::Panes;
+use super::state::search::SearchView;
 use super::state::stats::StatsView;
 use super::state::toasts::Toasts;
 use super::state::Hint;
@@ -61,6 +63,8 @@ pub struct App {
     confirm: Option<Confirm>,
     /// The stats overlay, when open.
     stats: Option<StatsView>,
+    /// The search overlay, when open.
+    search: Option<SearchView>,
     /// What today's runs cost so far (local day), as the store thread last said.
     today_usd: f64,
     /// `[budget] daily_usd`, shown next to today's spend.
@@ -109,6 +113,7 @@ impl App {
             help: None,
             confirm: None,
             stats: None,
+            search: None,
             today_usd: 0.0,
             daily_budget: None,
             banner: None,
@@ -395,6 +400,7 @@ impl App {
             overlay_typing: self.help.as_ref().is_some_and(HelpState::is_typing),
             editor: self.editor.is_some(),
             confirm: self.confirm.is_some(),
+            search: self.search.is_some(),
             filter: self.board.is_typing(),
             stats: self.stats.is_some(),
             diff: self.diff.is_some(),
@@ -430,6 +436,7 @@ impl App {
                 .map(|e| e.hints(km))
                 .unwrap_or_default(),
             Layer::Confirm => Confirm::hints(km),
+            Layer::Search => SearchView::hints(km),
             Layer::Filter => Vec::new(),
             Layer::DiffSearch => vec![
                 (km.label(Context::Filter, Action::Done), "keep".into()),

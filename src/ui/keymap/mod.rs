@@ -34,6 +34,8 @@ pub enum Context {
     Transcript,
     /// The stats overlay is open.
     Stats,
+    /// The search overlay is open (typing a query).
+    Search,
     /// An issue's diff is open.
     Diff,
     /// An issue, comment or answer editor is open.
@@ -48,7 +50,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order tables list them.
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Board,
         Context::Panes,
@@ -57,6 +59,7 @@ impl Context {
         Context::Toasts,
         Context::Transcript,
         Context::Stats,
+        Context::Search,
         Context::Diff,
         Context::Editor,
         Context::Filter,
@@ -75,6 +78,7 @@ impl Context {
             Context::Toasts => "Notifications",
             Context::Transcript => "Transcript",
             Context::Stats => "Stats",
+            Context::Search => "Search",
             Context::Diff => "Diff",
             Context::Editor => "Editor",
             Context::Filter => "Typing a filter",
@@ -198,6 +202,8 @@ pub enum Action {
     OpenChild,
     /// Split the selected issue into subtasks with a planner run.
     Split,
+    /// Open the search overlay (titles, bodies, comments, transcripts).
+    Search,
 }
 
 impl Action {
@@ -254,6 +260,7 @@ impl Action {
             Action::PrevChild => "previous_subtask",
             Action::OpenChild => "open_subtask",
             Action::Split => "split",
+            Action::Search => "search",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()
