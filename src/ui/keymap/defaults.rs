@@ -292,7 +292,6 @@ const ROWS: &[Row] = &[
         "open the hit: its issue, or the transcript at the line",
         Some("open"),
     ),
-    (C::Search, A::Done, "ctrl-u", "clear the query", None),
     (C::Search, A::Close, "esc", "close the search", Some("close")),
     (
         C::Search,

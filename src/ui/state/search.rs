@@ -82,7 +82,6 @@ impl SearchView {
                     return SearchStep::Open(hit.clone());
                 }
             }
-            (Some(Action::Done), _) => self.edit(now, String::clear),
             (None, KeyCode::Backspace) => {
                 self.edit(now, |q| {
                     q.pop();
@@ -149,7 +148,6 @@ impl SearchView {
         vec![
             (km.pair(c, Action::Down, Action::Up), "select".into()),
             (km.label(c, Action::Open), "open".into()),
-            (km.label(c, Action::Done), "clear".into()),
             (km.label(c, Action::Close), "close".into()),
         ]
     }
