@@ -22,7 +22,12 @@ fn stores(a: &mut App) -> Vec<StoreRequest> {
 }
 
 /// A hit as the store thread hands it over (made printable on the way).
-fn row(issue_id: i64, source: SearchSource, run_id: Option<i64>, parts: &[(&str, bool)]) -> SearchRow {
+fn row(
+    issue_id: i64,
+    source: SearchSource,
+    run_id: Option<i64>,
+    parts: &[(&str, bool)],
+) -> SearchRow {
     SearchRow::from(SearchHit {
         issue_id,
         source,
@@ -49,13 +54,21 @@ fn hits() -> Vec<SearchRow> {
             3,
             SearchSource::Title,
             None,
-            &[("Retry the ", false), ("zanzibar", true), (" uploads", false)],
+            &[
+                ("Retry the ", false),
+                ("zanzibar", true),
+                (" uploads", false),
+            ],
         ),
         row(
             12,
             SearchSource::Comment,
             None,
-            &[("…as the ", false), ("Zanzibar", true), (" logs said…", false)],
+            &[
+                ("…as the ", false),
+                ("Zanzibar", true),
+                (" logs said…", false),
+            ],
         ),
     ]
 }
@@ -85,7 +98,10 @@ fn answer(a: &mut App, at: i64, result: Result<Vec<SearchRow>, String>) -> u64 {
 fn typing_sends_one_query_after_the_pause_and_older_answers_are_dropped() {
     let mut a = app(80, 24);
     load_board(&mut a, sample_cards());
-    assert!(search_for(&mut a, "zanz", NOW).is_empty(), "nothing while typing");
+    assert!(
+        search_for(&mut a, "zanz", NOW).is_empty(),
+        "nothing while typing"
+    );
     assert_eq!(a.search_due(), Some(NOW + 150));
     a.fire_search(NOW + 100);
     assert!(stores(&mut a).is_empty(), "not yet");
@@ -108,7 +124,9 @@ fn typing_sends_one_query_after_the_pause_and_older_answers_are_dropped() {
     let gen = answer(&mut a, NOW + 400, Ok(hits()));
     assert!(gen > old);
     assert_eq!(
-        a.search().and_then(|v| v.result()).map(|r| r.as_ref().map(Vec::len)),
+        a.search()
+            .and_then(|v| v.result())
+            .map(|r| r.as_ref().map(Vec::len)),
         Some(Ok(3))
     );
     // esc closes it.
@@ -173,7 +191,10 @@ fn enter_on_a_transcript_hit_opens_the_run_at_the_matched_line() {
     assert_eq!(tv.scroll(), 40);
     assert_eq!(tv.mark(), Some(40));
     let screen = format!("{:?}", render(&a).backend());
-    assert!(screen.contains("grep found zanzibar in src/lib.rs"), "{screen}");
+    assert!(
+        screen.contains("grep found zanzibar in src/lib.rs"),
+        "{screen}"
+    );
     assert!(!screen.contains("line 39"), "{screen}");
     // Back to the issue, as from any transcript.
     a.on_key(code(KeyCode::Esc));
@@ -189,7 +210,10 @@ fn hits_80x24() {
     a.on_key(code(KeyCode::Down));
     let backend = render(&a);
     let screen = format!("{:?}", backend.backend());
-    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'), "{screen}");
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{202e}'),
+        "{screen}"
+    );
     insta::assert_snapshot!(backend.backend());
 }
 

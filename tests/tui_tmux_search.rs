@@ -27,13 +27,18 @@ fn ctrl_f_finds_a_word_of_a_transcript_and_enter_opens_it_at_the_line() {
     t.text("zanzibarquux");
     let screen = t.wait_screen(&format!("#{id} transcript of run {run}"));
     assert!(screen.contains("1 hit"), "{screen}");
-    assert!(screen.contains("grep found zanzibarquux in src/lib.rs"), "{screen}");
+    assert!(
+        screen.contains("grep found zanzibarquux in src/lib.rs"),
+        "{screen}"
+    );
     // The escape sequences around the word in the agent's output never reach the terminal.
     assert!(!t.pane_title().contains("pwned"), "{}", t.pane_title());
     t.keys(&["Enter"]);
     // The hit's line is the first shown: the run's first lines scrolled away.
     let first_line = |screen: &str| {
-        let mut lines = screen.lines().skip_while(|l| !l.contains("· transcript of run"));
+        let mut lines = screen
+            .lines()
+            .skip_while(|l| !l.contains("· transcript of run"));
         lines.nth(1).map(str::to_string)
     };
     let screen = wait_for("the transcript at the hit", LIMIT, || {

@@ -158,7 +158,9 @@ const DIFF_DEFAULTS: &[(&str, Fallback)] = &[
     ("diff_meta", |t| t.muted),
     // Not a diff token, but added later the same way: older themes keep working.
     ("waiting", |t| t.muted),
-    ("search_match", |t| t.accent.add_modifier(Modifier::UNDERLINED)),
+    ("search_match", |t| {
+        t.accent.add_modifier(Modifier::UNDERLINED)
+    }),
 ];
 
 /// Parses `"bold red on black"`-style strings; unknown words are errors so typos surface.

@@ -292,7 +292,13 @@ const ROWS: &[Row] = &[
         "open the hit: its issue, or the transcript at the line",
         Some("open"),
     ),
-    (C::Search, A::Close, "esc", "close the search", Some("close")),
+    (
+        C::Search,
+        A::Close,
+        "esc",
+        "close the search",
+        Some("close"),
+    ),
     (
         C::Search,
         A::ForceQuit,

@@ -220,9 +220,15 @@ mod tests {
         v.on_key(Some(Action::Down), none, 0);
         v.on_key(Some(Action::Down), none, 0);
         assert_eq!(v.selected(), 1);
-        assert_eq!(v.on_key(Some(Action::Open), none, 0), SearchStep::Open(hit(9)));
+        assert_eq!(
+            v.on_key(Some(Action::Open), none, 0),
+            SearchStep::Open(hit(9))
+        );
         v.on_key(Some(Action::Up), none, 0);
-        assert_eq!(v.on_key(Some(Action::Open), none, 0), SearchStep::Open(hit(4)));
+        assert_eq!(
+            v.on_key(Some(Action::Open), none, 0),
+            SearchStep::Open(hit(4))
+        );
         assert_eq!(v.on_key(Some(Action::Close), none, 0), SearchStep::Close);
         // A bad query's message replaces the hits; enter then opens nothing.
         v.set_result(gen, Err("cannot read".into()));

@@ -171,7 +171,11 @@ mod tests {
             limit: 10,
         };
         let (reply, _) = handle(&mut store, &bad, "me", r.as_ref());
-        let Some(StoreReply::Search { gen: 5, result: Err(e) }) = reply else {
+        let Some(StoreReply::Search {
+            gen: 5,
+            result: Err(e),
+        }) = reply
+        else {
             panic!("not an error: {reply:?}");
         };
         assert!(e.contains("cannot read the search query"), "{e}");

@@ -55,7 +55,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App, view: &SearchView, area: Rect) {
         }
         Some(Ok(hits)) => hits,
     };
-    let pending = if view.is_pending() { " · searching…" } else { "" };
+    let pending = if view.is_pending() {
+        " · searching…"
+    } else {
+        ""
+    };
     let count = match hits.len() {
         0 => "no matches".to_string(),
         1 => "1 hit".to_string(),
@@ -108,7 +112,10 @@ fn item(t: &Theme, h: &SearchRow, room: usize) -> ListItem<'static> {
     let head = Line::from(vec![
         Span::styled(id.clone(), t.accent),
         Span::styled(
-            format!(" {}", fit(&h.where_text(), room.saturating_sub(id.len() + 1))),
+            format!(
+                " {}",
+                fit(&h.where_text(), room.saturating_sub(id.len() + 1))
+            ),
             t.muted,
         ),
     ]);
