@@ -136,6 +136,33 @@ fn typing_sends_one_query_after_the_pause_and_older_answers_are_dropped() {
 }
 
 #[test]
+fn an_answer_meant_for_a_closed_overlay_is_not_taken_by_the_next() {
+    let mut a = app(80, 24);
+    search_for(&mut a, "a", NOW);
+    a.fire_search(NOW + 150);
+    let asked = stores(&mut a);
+    let [StoreRequest::Search { gen: old, .. }] = asked.as_slice() else {
+        panic!("one search: {asked:?}");
+    };
+    let old = *old;
+    a.on_key(code(KeyCode::Esc));
+    // Reopened, and as many keys typed: the old answer still is not this query's.
+    search_for(&mut a, "b", NOW + 200);
+    a.on_store(StoreReply::Search {
+        gen: old,
+        result: Ok(hits()),
+    });
+    assert!(a.search().and_then(|v| v.result()).is_none());
+    answer(&mut a, NOW + 400, Ok(vec![hits()[1].clone()]));
+    assert_eq!(
+        a.search()
+            .and_then(|v| v.result())
+            .map(|r| r.as_ref().map(Vec::len)),
+        Some(Ok(1))
+    );
+}
+
+#[test]
 fn enter_on_a_title_hit_opens_the_issue() {
     let mut a = app(80, 24);
     search_for(&mut a, "zanzibar", NOW);

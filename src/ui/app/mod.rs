@@ -65,6 +65,8 @@ pub struct App {
     stats: Option<StatsView>,
     /// The search overlay, when open.
     search: Option<SearchView>,
+    /// The last search generation used, carried over to the next overlay.
+    search_gen: u64,
     /// What today's runs cost so far (local day), as the store thread last said.
     today_usd: f64,
     /// `[budget] daily_usd`, shown next to today's spend.
@@ -114,6 +116,7 @@ impl App {
             confirm: None,
             stats: None,
             search: None,
+            search_gen: 0,
             today_usd: 0.0,
             daily_budget: None,
             banner: None,

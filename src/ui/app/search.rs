@@ -20,7 +20,7 @@ impl App {
 
     /// Opens the search overlay, empty.
     pub(super) fn open_search(&mut self) {
-        self.search = Some(SearchView::default());
+        self.search = Some(SearchView::after(self.search_gen));
         self.dirty = true;
     }
 
@@ -48,12 +48,18 @@ impl App {
         self.dirty = true;
         match v.on_key(action, key, now) {
             SearchStep::Stay => {}
-            SearchStep::Close => self.search = None,
+            SearchStep::Close => self.close_search(),
             SearchStep::App(a) => self.app_action(a),
             SearchStep::Open(hit) => {
-                self.search = None;
+                self.close_search();
                 self.open_hit(hit);
             }
+        }
+    }
+
+    fn close_search(&mut self) {
+        if let Some(v) = self.search.take() {
+            self.search_gen = v.gen();
         }
     }
 

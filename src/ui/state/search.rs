@@ -43,6 +43,20 @@ pub enum SearchStep {
 }
 
 impl SearchView {
+    /// An empty overlay whose generations continue after `gen` (the last one's), so an answer
+    /// meant for an overlay closed since is never taken for one of this one's queries.
+    pub fn after(gen: u64) -> SearchView {
+        SearchView {
+            gen,
+            ..SearchView::default()
+        }
+    }
+
+    /// The generation of the query typed.
+    pub fn gen(&self) -> u64 {
+        self.gen
+    }
+
     /// The query as typed.
     pub fn query(&self) -> &str {
         &self.query

@@ -33,7 +33,7 @@ impl SearchRow {
     pub fn where_text(&self) -> String {
         match (self.source, self.run_id) {
             (SearchSource::Title, _) => "title".into(),
-            (SearchSource::Body, _) => "description".into(),
+            (SearchSource::Body, _) => "body".into(),
             (SearchSource::Comment, _) => "comment".into(),
             (SearchSource::Transcript, Some(run)) => format!("transcript of run {run}"),
             (SearchSource::Transcript, None) => "transcript".into(),
@@ -101,7 +101,7 @@ pub fn line_of(lines: &[PaneLine], term: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{handle, StoreRequest};
+    use super::super::{handle, same_read, StoreRequest};
     use super::*;
     use crate::domain::AuthorKind;
     use crate::runner::agent::renderer;
@@ -179,6 +179,17 @@ mod tests {
             panic!("not an error: {reply:?}");
         };
         assert!(e.contains("cannot read the search query"), "{e}");
+    }
+
+    #[test]
+    fn a_search_superseded_in_its_batch_is_not_run() {
+        let q = |gen, query: &str| StoreRequest::Search {
+            gen,
+            query: query.into(),
+            limit: 50,
+        };
+        assert!(same_read(&q(1, "wom"), &q(2, "wombat")));
+        assert!(!same_read(&q(1, "wom"), &StoreRequest::Stats));
     }
 
     #[test]
