@@ -32,7 +32,6 @@ impl App {
 
     /// Sends the typed query once its debounce ran out by `now`.
     pub fn fire_search(&mut self, now: Millis) {
-        self.now = self.now.max(now);
         if let Some(req) = self.search.as_mut().and_then(|v| v.fire(now)) {
             self.outbox.push(Effect::Store(req));
             // The "searching…" mark changes.

@@ -26,6 +26,8 @@ pub struct SearchView {
     due: Option<Millis>,
     /// The answer to the current query: hits, or the store's message for a bad query.
     result: Option<Result<Vec<SearchRow>, String>>,
+    /// The generation `result` answers (older while a newer query is on its way).
+    shown: Option<u64>,
     selected: usize,
 }
 
@@ -69,7 +71,7 @@ impl SearchView {
 
     /// Whether the hits shown are not yet those of the query typed.
     pub fn is_pending(&self) -> bool {
-        !self.query.trim().is_empty() && (self.due.is_some() || self.result.is_none())
+        !self.query.trim().is_empty() && self.shown != Some(self.gen)
     }
 
     /// The selected hit's index.
@@ -119,6 +121,7 @@ impl SearchView {
         if self.query.trim().is_empty() {
             self.due = None;
             self.result = None;
+            self.shown = None;
             self.selected = 0;
         } else {
             self.due = Some(now + DEBOUNCE_MS);
@@ -146,6 +149,7 @@ impl SearchView {
         let n = result.as_ref().map_or(0, Vec::len);
         self.selected = self.selected.min(n.saturating_sub(1));
         self.result = Some(result);
+        self.shown = Some(gen);
         true
     }
 
@@ -200,9 +204,13 @@ mod tests {
         };
         assert_eq!((gen, query.as_str(), limit), (3, "wor", LIMIT));
         assert!(v.fire(5_000).is_none(), "sent once");
-        assert!(v.is_pending());
+        assert!(v.is_pending(), "sent, not answered");
         assert!(v.set_result(gen, Ok(vec![hit(1)])));
         assert!(!v.is_pending());
+        // The hits stay on screen, marked as old, until the next query's answer.
+        typed(&mut v, "d", 2_000);
+        assert!(v.fire(2_150).is_some());
+        assert!(v.is_pending() && v.result().is_some());
     }
 
     #[test]
