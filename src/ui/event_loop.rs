@@ -183,12 +183,20 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             let draw_at = last_draw + FRAME;
             let ticking = app.needs_tick();
             let dirty = app.is_dirty();
+            // One wake-up when a typed search query is due, none while nothing waits.
+            let search_at = app.search_due().map(|due| {
+                let wait = u64::try_from(due.saturating_sub(now_millis())).unwrap_or(0);
+                Instant::now() + Duration::from_millis(wait)
+            });
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Some(ev) => handle(&mut app, ev),
                     None => break,
                 },
                 () = tokio::time::sleep_until(draw_at.into()), if dirty => {}
+                () = tokio::time::sleep_until(search_at.unwrap_or(draw_at).into()), if search_at.is_some() => {
+                    app.fire_search(now_millis());
+                }
                 () = tokio::time::sleep_until(next_tick.into()), if ticking => {
                     app.tick(now_millis());
                     next_tick = Instant::now() + Duration::from_secs(1);

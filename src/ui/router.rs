@@ -39,6 +39,8 @@ pub enum Layer {
     Editor,
     /// The quit dialog.
     Confirm,
+    /// The search overlay (typing a query).
+    Search,
     /// Typing into the board's filter.
     Filter,
     /// The stats overlay.
@@ -56,10 +58,11 @@ pub enum Layer {
 }
 
 /// The stack, top first.
-pub const STACK: [Layer; 10] = [
+pub const STACK: [Layer; 11] = [
     Layer::Overlay,
     Layer::Editor,
     Layer::Confirm,
+    Layer::Search,
     Layer::Filter,
     Layer::Stats,
     Layer::DiffSearch,
@@ -75,7 +78,12 @@ impl Layer {
     pub fn is_modal(self) -> bool {
         matches!(
             self,
-            Layer::Overlay | Layer::Editor | Layer::Confirm | Layer::Filter | Layer::DiffSearch
+            Layer::Overlay
+                | Layer::Editor
+                | Layer::Confirm
+                | Layer::Search
+                | Layer::Filter
+                | Layer::DiffSearch
         )
     }
 }
@@ -93,6 +101,8 @@ pub struct Open {
     pub confirm: bool,
     /// The open dialog is a yes/no question (not the quit dialog).
     pub ask: bool,
+    /// The search overlay is open.
+    pub search: bool,
     /// The board's filter is being typed into.
     pub filter: bool,
     /// The stats overlay is open.
@@ -116,6 +126,7 @@ impl Open {
             Layer::Overlay => self.overlay,
             Layer::Editor => self.editor,
             Layer::Confirm => self.confirm,
+            Layer::Search => self.search,
             Layer::Filter => self.filter,
             Layer::Stats => self.stats,
             Layer::DiffSearch => self.diff_typing,
@@ -144,6 +155,7 @@ impl Open {
             Layer::Editor => Context::Editor,
             Layer::Confirm if self.ask => Context::Ask,
             Layer::Confirm => Context::Confirm,
+            Layer::Search => Context::Search,
             Layer::Filter | Layer::DiffSearch => Context::Filter,
             Layer::Stats => Context::Stats,
             Layer::Diff => Context::Diff,
@@ -186,6 +198,7 @@ mod tests {
             editor: false,
             confirm: false,
             ask: false,
+            search: false,
             filter: false,
             stats: false,
             diff: false,
@@ -255,6 +268,14 @@ mod tests {
         assert_eq!(
             route(&map, &open, ctrl_c),
             (Layer::Overlay, Some(Action::ForceQuit))
+        );
+        // the search overlay types `q` and binds ctrl-c itself
+        let mut open = closed();
+        open.search = true;
+        assert_eq!(route(&map, &open, key('q')), (Layer::Search, None));
+        assert_eq!(
+            route(&map, &open, ctrl_c),
+            (Layer::Search, Some(Action::ForceQuit))
         );
         // the board's filter does not
         let mut open = closed();

@@ -141,6 +141,8 @@ tokens!(
     diff_meta,
     /// A ready card held back by a dependency not done yet (`⧗ waits on #3`).
     waiting,
+    /// A search match: in a hit's snippet, and the transcript line a hit opened.
+    search_match,
 );
 
 /// Where a token a theme leaves out takes its style from.
@@ -156,6 +158,9 @@ const DIFF_DEFAULTS: &[(&str, Fallback)] = &[
     ("diff_meta", |t| t.muted),
     // Not a diff token, but added later the same way: older themes keep working.
     ("waiting", |t| t.muted),
+    ("search_match", |t| {
+        t.accent.add_modifier(Modifier::UNDERLINED)
+    }),
 ];
 
 /// Parses `"bold red on black"`-style strings; unknown words are errors so typos surface.

@@ -46,6 +46,10 @@ impl App {
                 }
                 self.toast(Level::Ok, message, id);
             }
+            StoreReply::Search { gen, result } => self.on_search(gen, result),
+            StoreReply::TranscriptAt { run_id, lines, at } => {
+                self.on_transcript_at(run_id, lines, at);
+            }
             StoreReply::Spend(usd) => self.today_usd = usd,
             StoreReply::Stats(report) => {
                 if let Some(v) = self.stats.as_mut() {

@@ -30,6 +30,7 @@ impl App {
             Layer::Overlay => self.overlay_key(action, key),
             Layer::Editor => self.editor_key(action, key),
             Layer::Confirm => self.confirm_key(action),
+            Layer::Search => self.search_key(action, key),
             Layer::Filter => self.filter_key(action, key),
             Layer::DiffSearch => self.diff_search_key(action, key),
             Layer::Stats | Layer::Diff | Layer::Transcript | Layer::Detail | Layer::Focus => {
@@ -142,7 +143,7 @@ impl App {
 
     /// Mouse: click selects, wheel scrolls (only when enabled in the config).
     pub fn on_mouse(&mut self, m: MouseEvent) {
-        if !self.mouse || self.editor.is_some() || self.help.is_some() {
+        if !self.mouse || self.editor.is_some() || self.help.is_some() || self.search.is_some() {
             return;
         }
         let wheel = match m.kind {
@@ -213,8 +214,10 @@ fn split_escape(
     key: KeyEvent,
     help_typing: bool,
 ) -> Option<KeyEvent> {
-    let text_field = matches!(layer, Layer::Editor | Layer::Filter | Layer::DiffSearch)
-        || (layer == Layer::Overlay && help_typing);
+    let text_field = matches!(
+        layer,
+        Layer::Editor | Layer::Filter | Layer::DiffSearch | Layer::Search
+    ) || (layer == Layer::Overlay && help_typing);
     let KeyCode::Char(c) = key.code else {
         return None;
     };

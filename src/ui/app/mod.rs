@@ -8,6 +8,7 @@ mod archive;
 mod diff;
 mod events;
 mod input;
+mod search;
 mod takeover;
 mod update;
 
@@ -22,6 +23,7 @@ use super::state::editor::Editor;
 use super::state::help::HelpState;
 use super::state::inbox::Inbox;
 use super::state::panes::Panes;
+use super::state::search::SearchView;
 use super::state::stats::StatsView;
 use super::state::toasts::Toasts;
 use super::state::Hint;
@@ -62,6 +64,10 @@ pub struct App {
     confirm: Option<Confirm>,
     /// The stats overlay, when open.
     stats: Option<StatsView>,
+    /// The search overlay, when open.
+    search: Option<SearchView>,
+    /// The last search generation used, carried over to the next overlay.
+    search_gen: u64,
     /// What today's runs cost so far (local day), as the store thread last said.
     today_usd: f64,
     /// `[budget] daily_usd`, shown next to today's spend.
@@ -110,6 +116,8 @@ impl App {
             help: None,
             confirm: None,
             stats: None,
+            search: None,
+            search_gen: 0,
             today_usd: 0.0,
             daily_budget: None,
             banner: None,
@@ -400,6 +408,7 @@ impl App {
                 .confirm
                 .as_ref()
                 .is_some_and(|c| c.context() == Context::Ask),
+            search: self.search.is_some(),
             filter: self.board.is_typing(),
             stats: self.stats.is_some(),
             diff: self.diff.is_some(),
@@ -439,6 +448,7 @@ impl App {
                 .as_ref()
                 .map(|c| c.hints(km))
                 .unwrap_or_default(),
+            Layer::Search => SearchView::hints(km),
             Layer::Filter => Vec::new(),
             Layer::DiffSearch => vec![
                 (km.label(Context::Filter, Action::Done), "keep".into()),

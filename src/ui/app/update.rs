@@ -109,6 +109,7 @@ impl App {
             | Action::TogglePause
             | Action::Inbox
             | Action::Stats
+            | Action::Search
             | Action::CycleFocus
             | Action::CycleFocusBack
             | Action::NewIssue
@@ -164,7 +165,7 @@ impl App {
     }
 
     /// Actions about the app as a whole: quitting, focus, help, pause, new issues.
-    fn app_action(&mut self, action: Action) {
+    pub(super) fn app_action(&mut self, action: Action) {
         match action {
             Action::Quit => {
                 let running = self.running();
@@ -198,6 +199,7 @@ impl App {
                 self.stats = Some(StatsView::default());
                 self.outbox.push(Effect::Store(StoreRequest::Stats));
             }
+            Action::Search => self.open_search(),
             _ => {}
         }
     }

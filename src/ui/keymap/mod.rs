@@ -34,6 +34,8 @@ pub enum Context {
     Transcript,
     /// The stats overlay is open.
     Stats,
+    /// The search overlay is open (typing a query).
+    Search,
     /// An issue's diff is open.
     Diff,
     /// An issue, comment or answer editor is open.
@@ -50,7 +52,7 @@ pub enum Context {
 
 impl Context {
     /// Every context, in the order tables list them.
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 15] = [
         Context::Global,
         Context::Board,
         Context::Panes,
@@ -59,6 +61,7 @@ impl Context {
         Context::Toasts,
         Context::Transcript,
         Context::Stats,
+        Context::Search,
         Context::Diff,
         Context::Editor,
         Context::Filter,
@@ -78,6 +81,7 @@ impl Context {
             Context::Toasts => "Notifications",
             Context::Transcript => "Transcript",
             Context::Stats => "Stats",
+            Context::Search => "Search",
             Context::Diff => "Diff",
             Context::Editor => "Editor",
             Context::Filter => "Typing a filter",
@@ -208,6 +212,8 @@ pub enum Action {
     Delete,
     /// Answer yes to a question.
     Yes,
+    /// Open the search overlay (titles, bodies, comments, transcripts).
+    Search,
 }
 
 impl Action {
@@ -267,6 +273,7 @@ impl Action {
             Action::Archive => "archive",
             Action::Delete => "delete",
             Action::Yes => "yes",
+            Action::Search => "search",
             Action::Column(n) => return format!("column_{}", n + 1),
         };
         s.to_string()

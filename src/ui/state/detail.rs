@@ -132,6 +132,26 @@ impl DetailView {
         }
     }
 
+    /// Opens `run_id`'s transcript (its lines are asked for by the caller).
+    pub(crate) fn open_transcript(&mut self, run_id: i64) {
+        self.transcript = Some(TranscriptView::new(run_id));
+    }
+
+    /// A transcript opened at a search hit: its lines, scrolled so `at` is the first shown
+    /// (and marked), if that transcript is still open.
+    pub(crate) fn set_transcript_at(
+        &mut self,
+        run_id: i64,
+        lines: Vec<PaneLine>,
+        at: Option<usize>,
+    ) {
+        if let Some(t) = self.transcript.as_mut().filter(|t| t.run_id == run_id) {
+            t.lines = Some(lines);
+            t.scroll = at.unwrap_or(0);
+            t.mark = at;
+        }
+    }
+
     /// An action while the detail is on top (`page` lines a page).
     pub(crate) fn on_action(&mut self, action: Action, page: u16) -> DetailStep {
         let runs = self.detail.as_ref().map_or(0, |x| x.runs.len());
@@ -240,6 +260,8 @@ pub struct TranscriptView {
     run_id: i64,
     lines: Option<Vec<PaneLine>>,
     scroll: usize,
+    /// The line a search hit opened it at, highlighted.
+    mark: Option<usize>,
 }
 
 impl TranscriptView {
@@ -248,6 +270,7 @@ impl TranscriptView {
             run_id,
             lines: None,
             scroll: 0,
+            mark: None,
         }
     }
 
@@ -264,6 +287,11 @@ impl TranscriptView {
     /// The first line shown.
     pub fn scroll(&self) -> usize {
         self.scroll
+    }
+
+    /// The line of the search hit it was opened at.
+    pub fn mark(&self) -> Option<usize> {
+        self.mark
     }
 
     fn move_by(&mut self, action: Action, page: usize) {

@@ -10,6 +10,7 @@ pub mod editor;
 pub mod help;
 pub mod inbox;
 pub mod panes;
+pub mod search;
 pub mod stats;
 pub mod toasts;
 

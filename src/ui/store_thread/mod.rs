@@ -78,6 +78,22 @@ pub enum StoreRequest {
     ChangesDraft(i64),
     /// The stats overlay's report (see `money::report`).
     Stats,
+    /// The search overlay's hits (see `search::search`).
+    Search {
+        /// Request generation, echoed back so stale replies can be dropped.
+        gen: u64,
+        /// The FTS5 query as typed.
+        query: String,
+        /// Most hits.
+        limit: i64,
+    },
+    /// A run's transcript and the first line holding `term` (a search hit's matched word).
+    TranscriptAt {
+        /// The run.
+        run_id: i64,
+        /// What the line holds.
+        term: String,
+    },
     /// Look for commits now rather than at the next poll: the in-process runner just wrote
     /// something to show. Answered by a `Changed` unless that commit was already reported.
     Poll,
@@ -186,6 +202,22 @@ pub enum StoreReply {
     Spend(f64),
     /// The stats overlay's report.
     Stats(Box<StatsReport>),
+    /// The search overlay's hits, or why the query cannot be read.
+    Search {
+        /// The request generation.
+        gen: u64,
+        /// Hits, best first, or the store's message.
+        result: Result<Vec<SearchRow>, String>,
+    },
+    /// A run's transcript opened at a search hit.
+    TranscriptAt {
+        /// The run.
+        run_id: i64,
+        /// Display lines.
+        lines: Vec<PaneLine>,
+        /// The first line holding the hit's word, when one shown does.
+        at: Option<usize>,
+    },
     /// Something was committed (here or elsewhere): new events and the pause state.
     Changed {
         /// Events since the last report.
@@ -326,6 +358,7 @@ fn same_read(a: &StoreRequest, b: &StoreRequest) -> bool {
         (StoreRequest::Board { .. }, StoreRequest::Board { .. })
             | (StoreRequest::Inbox, StoreRequest::Inbox)
             | (StoreRequest::Stats, StoreRequest::Stats)
+            | (StoreRequest::Search { .. }, StoreRequest::Search { .. })
     ) || matches!((a, b), (StoreRequest::Detail(x), StoreRequest::Detail(y)) if x == y)
 }
 
@@ -430,6 +463,12 @@ fn handle(
         }
         StoreRequest::Transcript(run_id) => return read(transcript(store, *run_id, renderer)),
         StoreRequest::ChangesDraft(id) => return read(changes_draft(store, *id)),
+        StoreRequest::Search { gen, query, limit } => {
+            return (Some(search::search(store, *gen, query, *limit)), false)
+        }
+        StoreRequest::TranscriptAt { run_id, term } => {
+            return read(search::transcript_at(store, *run_id, term, renderer))
+        }
         StoreRequest::Stats => {
             return read(money::report(store).map(|r| StoreReply::Stats(Box::new(r))))
         }
@@ -538,6 +577,8 @@ pub fn spawn(
 
 mod money;
 pub use money::{StatsReport, CHART_DAYS};
+mod search;
+pub use search::{line_of, SearchRow};
 
 #[cfg(test)]
 mod tests;

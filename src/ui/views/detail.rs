@@ -262,9 +262,18 @@ fn transcript(f: &mut Frame<'_>, app: &App, id: i64, tv: &TranscriptView, area: 
     let start = tv.scroll().min(lines.len().saturating_sub(h));
     let view: Vec<Line<'static>> = lines
         .iter()
+        .enumerate()
         .skip(start)
         .take(h)
-        .map(|l| render_line(t, l))
+        .map(|(i, l)| {
+            let line = render_line(t, l);
+            // The line a search hit opened the transcript at.
+            if tv.mark() == Some(i) {
+                line.patch_style(t.search_match)
+            } else {
+                line
+            }
+        })
         .collect();
     f.render_widget(Paragraph::new(view), inner);
 }

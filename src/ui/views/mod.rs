@@ -7,6 +7,7 @@ mod editor;
 mod help;
 mod inbox;
 mod panes;
+pub mod search;
 pub mod stats;
 mod toasts;
 
@@ -165,6 +166,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     hint_bar(f, app, a.hint);
     if let Some(v) = app.stats() {
         stats::draw(f, app, v, a.main.union(a.panes.unwrap_or(a.main)));
+    }
+    if let Some(v) = app.search() {
+        search::draw(f, app, v, a.main.union(a.panes.unwrap_or(a.main)));
     }
     if let Some(ed) = app.editor() {
         let inline = matches!(ed.purpose(), EditorPurpose::Reply(_))
