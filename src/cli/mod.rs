@@ -432,16 +432,11 @@ fn parent_arg(text: &str) -> anyhow::Result<Option<i64>> {
 
 /// Reads `--budget`: dollars above zero, or `none` (or nothing) to clear the issue's own cap.
 fn budget_arg(text: &str, what: &str) -> anyhow::Result<Option<f64>> {
-    let t = text.trim();
-    if t.is_empty() || t.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    match t.trim_start_matches('$').parse::<f64>() {
-        Ok(v) if crate::config::valid_usd(v) => Ok(Some(v)),
-        _ => anyhow::bail!(
+    crate::domain::cap::parse_cap(text).map_err(|crate::domain::cap::NotACap| {
+        anyhow::anyhow!(
             "--budget {:?}: a cap is a positive number of US dollars, like 5 or 2.50, or `none` to \
              go back to [budget] per_issue_usd (nothing was {what})",
             crate::domain::sanitize::one_line(text)
-        ),
-    }
+        )
+    })
 }

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+pub use crate::domain::cap::valid_usd;
+
 /// What happens to running agents when the daily cap is reached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,9 +47,4 @@ impl BudgetSection {
         }
         Ok(())
     }
-}
-
-/// Whether `v` can be a cap: finite and above zero.
-pub fn valid_usd(v: f64) -> bool {
-    v.is_finite() && v > 0.0
 }

@@ -1,6 +1,7 @@
 //! Domain types, typed events and actors, the pure issue state machine, secret redaction and
 //! the one way text is made safe for a terminal. Nothing here does I/O.
 
+pub mod cap;
 pub mod clock;
 mod event;
 pub mod pricing;

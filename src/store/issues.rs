@@ -404,7 +404,7 @@ impl Store {
 
 /// Refuses a spending cap that cannot be one (zero, negative, NaN, infinite).
 fn no_cap(v: f64, what: &str) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
+    if crate::domain::cap::valid_usd(v) {
         return Ok(());
     }
     Err(StoreError::Invalid(format!(

@@ -526,14 +526,9 @@ fn dep_ids(text: &str, purpose: EditorPurpose) -> Result<Vec<i64>, String> {
 
 /// The cap typed in the editor: empty (or `none`) for none, else dollars above zero.
 fn budget_text(text: &str) -> Result<Option<f64>, String> {
-    let t = text.trim();
-    if t.is_empty() || t.eq_ignore_ascii_case("none") {
-        return Ok(None);
-    }
-    match t.trim_start_matches('$').parse::<f64>() {
-        Ok(v) if crate::config::valid_usd(v) => Ok(Some(v)),
-        _ => Err("budget: a positive number of US dollars, like 5 or 2.50 (empty: none)".into()),
-    }
+    crate::domain::cap::parse_cap(text).map_err(|crate::domain::cap::NotACap| {
+        "budget: a positive number of US dollars, like 5 or 2.50 (empty: none)".into()
+    })
 }
 
 #[cfg(test)]
