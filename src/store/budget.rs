@@ -155,16 +155,34 @@ fn hold(tx: &Transaction<'_>, h: &DailyHold, by: &ActorId) -> Result<()> {
 
 /// The comment on an issue parked by its cap: the spend, the cap, and how to raise it.
 pub fn over_budget_comment(id: i64, spent: f64, cap: f64, own: bool) -> String {
-    let whose = if own {
-        "its own cap"
-    } else {
-        "[budget] per_issue_usd"
-    };
+    let whose = whose_cap(own);
     format!(
         "Not run again: this issue has spent ${spent:.2}, at or over its budget of ${cap:.2} ({whose}). \
          To let it run, raise its cap with `autopilot-tui edit {id} --budget USD` (or `e` in the TUI), \
          then comment to hand it back to ready."
     )
+}
+
+/// Whose cap an issue's is, in its messages.
+fn whose_cap(own: bool) -> &'static str {
+    if own {
+        "its own cap"
+    } else {
+        "[budget] per_issue_usd"
+    }
+}
+
+/// `(spent, cap)` when the issue's spend is at or over its cap (its own, else `default_cap`).
+fn over_cap(
+    tx: &Transaction<'_>,
+    issue: &Issue,
+    default_cap: Option<f64>,
+) -> Result<Option<(f64, f64)>> {
+    let Some(cap) = issue.budget_usd.or(default_cap) else {
+        return Ok(None);
+    };
+    let spent = issue_spend_in(tx, issue.id)?;
+    Ok((spent >= cap).then_some((spent, cap)))
 }
 
 /// Parks an in-progress issue in blocked when its spend is at or over its cap (its own, else
@@ -175,13 +193,9 @@ fn park_if_over(
     issue: &Issue,
     default_cap: Option<f64>,
 ) -> Result<bool> {
-    let Some(cap) = issue.budget_usd.or(default_cap) else {
+    let Some((spent, cap)) = over_cap(tx, issue, default_cap)? else {
         return Ok(false);
     };
-    let spent = issue_spend_in(tx, issue.id)?;
-    if spent < cap {
-        return Ok(false);
-    }
     let body = over_budget_comment(issue.id, spent, cap, issue.budget_usd.is_some());
     insert_comment(
         tx,
@@ -271,21 +285,15 @@ impl Store {
                 }
             }
             let issue = get(tx, id)?;
-            let Some(cap) = issue.budget_usd.or(caps.per_issue_usd) else {
-                return Ok(None);
-            };
-            let spent = issue_spend_in(tx, id)?;
-            let whose = if issue.budget_usd.is_some() {
-                "its own cap"
-            } else {
-                "[budget] per_issue_usd"
-            };
-            Ok((spent >= cap).then(|| {
-                format!(
+            let whose = whose_cap(issue.budget_usd.is_some());
+            Ok(
+                over_cap(tx, &issue, caps.per_issue_usd)?.map(|(spent, cap)| {
+                    format!(
                     "#{id} has spent ${spent:.2}, at or over its budget of ${cap:.2} ({whose}); \
                      raise its cap with `autopilot-tui edit {id} --budget USD` (or `e` in the TUI)"
                 )
-            }))
+                }),
+            )
         })
     }
 

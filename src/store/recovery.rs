@@ -29,6 +29,18 @@ enum AfterRecovery<'a> {
     },
 }
 
+impl AfterRecovery<'_> {
+    /// Moves an in-progress issue whose runner is gone, saying `why`.
+    fn apply(self, tx: &Transaction<'_>, red: &Redactor, issue: &Issue, why: &str) -> Result<()> {
+        match self {
+            AfterRecovery::HandBack { max_interruptions } => {
+                interrupt(tx, red, issue, why, max_interruptions)
+            }
+            AfterRecovery::Park { by } => park(tx, red, issue, why, by),
+        }
+    }
+}
+
 /// A run closed because its runner process is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
@@ -169,13 +181,7 @@ fn recover_dead_in(
     for dead in dead_runs(tx, host, alive, only)? {
         let issue = get(tx, dead.issue_id)?;
         if issue.status == Status::InProgress {
-            let why = runner_gone(dead.owner_pid, host);
-            match after {
-                AfterRecovery::HandBack { max_interruptions } => {
-                    interrupt(tx, red, &issue, &why, max_interruptions)?;
-                }
-                AfterRecovery::Park { by } => park(tx, red, &issue, &why, by)?,
-            }
+            after.apply(tx, red, &issue, &runner_gone(dead.owner_pid, host))?;
         }
         // A run whose issue had already moved on is closed too.
         tx.execute(
@@ -192,14 +198,7 @@ fn recover_dead_in(
         });
     }
     for (id, pid) in dead_claims(tx, host, alive, only)? {
-        let issue = get(tx, id)?;
-        let why = runner_gone(pid, host);
-        match after {
-            AfterRecovery::HandBack { max_interruptions } => {
-                interrupt(tx, red, &issue, &why, max_interruptions)?;
-            }
-            AfterRecovery::Park { by } => park(tx, red, &issue, &why, by)?,
-        }
+        after.apply(tx, red, &get(tx, id)?, &runner_gone(pid, host))?;
     }
     Ok(out)
 }
