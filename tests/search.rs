@@ -82,4 +82,13 @@ fn a_malformed_query_is_a_clear_error_not_a_crash() {
         assert!(err.contains("cannot read the search query"), "{q:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    // A limit of no hits, or of more snippets than anyone reads, is a usage error.
+    for limit in ["0", "1001", "-5", "many"] {
+        let out = repo.run(&["search", "something", "--limit", limit]);
+        assert_eq!(out.status.code(), Some(2), "--limit {limit}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--limit"),
+            "{limit}"
+        );
+    }
 }

@@ -245,8 +245,9 @@ pub enum Command {
         /// Print the hits as JSON.
         #[arg(long)]
         json: bool,
-        /// At most this many hits, best first.
-        #[arg(long, short = 'n', default_value_t = 20)]
+        /// At most this many hits, best first (1 to 1000: each hit builds a snippet).
+        #[arg(long, short = 'n', default_value_t = 20,
+              value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
     },
     /// Show an issue's change against its merge base with its base branch (committed work only).
