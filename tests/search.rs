@@ -87,7 +87,7 @@ fn a_malformed_query_is_a_clear_error_not_a_crash() {
         let out = repo.run(&["search", "something", "--limit", limit]);
         assert_eq!(out.status.code(), Some(2), "--limit {limit}");
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("--limit"),
+            String::from_utf8_lossy(&out.stderr).contains(limit),
             "{limit}"
         );
     }
