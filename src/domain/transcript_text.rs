@@ -83,6 +83,27 @@ pub fn push_search_text(line: &[u8], out: &mut String) {
     finish(out, start, sep_end);
 }
 
+/// Appends `parts` (strings a parser already decoded from one line) to `out` as
+/// [`push_search_text`] would have appended that line's text: one part per line, empty ones
+/// skipped, capped at [`MAX_LINE_TEXT`], made terminal-safe. Lets an adapter that kept every
+/// wordy string of a line skip the second walk over its JSON.
+pub fn push_search_parts<'p>(parts: impl IntoIterator<Item = &'p str>, out: &mut String) {
+    let start = out.len();
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let sep_end = out.len();
+    let mut collect = Collect {
+        out,
+        top: false,
+        end: sep_end + MAX_LINE_TEXT,
+    };
+    for part in parts {
+        collect.push(part);
+    }
+    finish(out, start, sep_end);
+}
+
 /// Makes what was appended terminal-safe and drops a separator that separates nothing.
 fn finish(out: &mut String, start: usize, sep_end: usize) {
     let added = &out[sep_end..];

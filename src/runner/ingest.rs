@@ -146,16 +146,22 @@ impl Ingest {
                 .push_back(bytes[..bytes.len().min(TAIL_LINE_BYTES)].to_vec());
         }
         let ts = now_millis();
-        let mut is_result = false;
-        for ev in self.adapter.parse_line(bytes) {
-            is_result |= matches!(ev, AgentEvent::Result(_));
-            self.chunk.items.push(Item::Event(ev));
-        }
+        let (events, text_only) = self.adapter.parse_line_searchable(bytes);
+        let is_result = events.iter().any(|ev| matches!(ev, AgentEvent::Result(_)));
         // Past the per-run cap only the closing result line is still stored.
-        if self.stored + bytes.len() as u64 <= self.cap || is_result {
+        let store = self.stored + bytes.len() as u64 <= self.cap || is_result;
+        if store {
             self.stored += bytes.len() as u64;
-            self.chunk.transcript.push(ts, bytes);
-        } else if !self.capped {
+            let words = text_only.then(|| {
+                events.iter().filter_map(|ev| match ev {
+                    AgentEvent::Text { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+            });
+            self.chunk.transcript.push_searchable(ts, bytes, words);
+        }
+        self.chunk.items.extend(events.into_iter().map(Item::Event));
+        if !store && !self.capped {
             self.capped = true;
             let marker = format!(
                 "[autopilot: transcript cap of {} MiB reached; later output is not stored, except the final result line]",

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
 use super::{events, now, search, Result, Store, StoreError};
-use crate::domain::transcript_text::push_search_text;
+use crate::domain::transcript_text::{push_search_parts, push_search_text};
 use crate::domain::{
     Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
     RunUsage, Status,
@@ -78,6 +78,17 @@ impl TranscriptBatch {
 
     /// Adds a line that arrived at `ts`; any newline in it is stored as a space.
     pub fn push(&mut self, ts: Millis, line: &[u8]) {
+        self.push_searchable(ts, line, None::<[&str; 0]>);
+    }
+
+    /// [`Self::push`], with the line's searchable text already decoded by the caller's parse
+    /// (`parts`, as [`push_search_parts`] takes them); None renders it from the line.
+    pub fn push_searchable<'p>(
+        &mut self,
+        ts: Millis,
+        line: &[u8],
+        parts: Option<impl IntoIterator<Item = &'p str>>,
+    ) {
         if self.lines == 0 {
             self.ts = ts;
         } else {
@@ -93,8 +104,11 @@ impl TranscriptBatch {
             }
         }
         if let Some(text) = &mut self.text {
-            // From the bytes as stored, so the text is what the store would render from them.
-            push_search_text(&self.data[start..], text);
+            match parts {
+                Some(parts) => push_search_parts(parts, text),
+                // From the bytes as stored, so the text is what the store would render from them.
+                None => push_search_text(&self.data[start..], text),
+            }
         }
         self.lines += 1;
     }

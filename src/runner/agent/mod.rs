@@ -169,6 +169,11 @@ pub trait Adapter: Send + Sync {
     }
     /// Parses one output line (without its newline) into zero or more events.
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent>;
+    /// [`Self::parse_line`], and whether the events' [`AgentEvent::Text`]s are every word the
+    /// line holds: the ingest then indexes them for search instead of walking the line again.
+    fn parse_line_searchable(&self, line: &[u8]) -> (Vec<AgentEvent>, bool) {
+        (self.parse_line(line), false)
+    }
     /// The arguments that continue `session` interactively, with a person at the terminal
     /// (None: this agent has no such mode).
     /// `choice` is the issue's, as for its headless runs.

@@ -168,6 +168,10 @@ impl Adapter for Claude {
         parse_line(line)
     }
 
+    fn parse_line_searchable(&self, line: &[u8]) -> (Vec<AgentEvent>, bool) {
+        stream::parse_line_searchable(line)
+    }
+
     fn interactive_args(&self, session: &str, choice: &ModelChoice) -> Option<Vec<String>> {
         Some(self.resume_args(session, choice))
     }

@@ -158,21 +158,44 @@ fn raw_text(raw: &RawValue) -> String {
 
 /// Parses one line of Claude Code's stream-json output.
 pub fn parse_line(line: &[u8]) -> Vec<AgentEvent> {
+    parse_line_searchable(line).0
+}
+
+/// Parses one line, and says whether its events hold every word the line does: an assistant
+/// message of text blocks only (its ids, model and usage are bookkeeping), whose
+/// [`AgentEvent::Text`]s are then the line's searchable text without a second walk over
+/// its JSON. Tool calls (summarised) and everything else say no.
+pub fn parse_line_searchable(line: &[u8]) -> (Vec<AgentEvent>, bool) {
     // Validating first is much faster than the lossy walk, and almost every line is valid.
-    let text = match std::str::from_utf8(line) {
-        Ok(valid) => std::borrow::Cow::Borrowed(valid),
-        Err(_) => String::from_utf8_lossy(line),
-    };
-    match serde_json::from_str::<Line<'_>>(&text) {
-        Ok(Line { kind: None, .. }) => vec![AgentEvent::Raw(text.into_owned())],
-        Ok(parsed) => events_of(parsed),
-        Err(_) if text.trim().is_empty() => Vec::new(),
+    match std::str::from_utf8(line) {
+        Ok(valid) => parse_text(valid),
+        // The index reads such a line as text, not as JSON.
+        Err(_) => (parse_text(&String::from_utf8_lossy(line)).0, false),
+    }
+}
+
+fn parse_text(text: &str) -> (Vec<AgentEvent>, bool) {
+    match serde_json::from_str::<Line<'_>>(text) {
+        Ok(Line { kind: None, .. }) => (vec![AgentEvent::Raw(text.to_owned())], false),
+        Ok(parsed) => {
+            let text_only = matches!(parsed.kind, Some(LineKind::Assistant))
+                && parsed.error.is_none()
+                && parsed.is_api_error_message != Some(true)
+                && matches!(&parsed.message, Some(MessageField::Object(m))
+                    if matches!(&m.content, Some(Content::Blocks(b))
+                        if !b.is_empty() && b.iter().all(|b| b.kind == Some(BlockKind::Text))));
+            (events_of(parsed), text_only)
+        }
+        Err(_) if text.trim().is_empty() => (Vec::new(), false),
         // A shape this parser does not know (a field of another type): still an agent event
         // if it is a JSON object with a type, shown as text otherwise.
-        Err(_) => match serde_json::from_str::<Value>(&text) {
-            Ok(v) if v.get("type").is_some_and(Value::is_string) => vec![AgentEvent::Ignored],
-            _ => vec![AgentEvent::Raw(text.into_owned())],
-        },
+        Err(_) => (
+            match serde_json::from_str::<Value>(text) {
+                Ok(v) if v.get("type").is_some_and(Value::is_string) => vec![AgentEvent::Ignored],
+                _ => vec![AgentEvent::Raw(text.to_owned())],
+            },
+            false,
+        ),
     }
 }
 
@@ -537,5 +560,59 @@ mod tests {
             parse_line(br#"{"type":"assistant","type":"user"}"#),
             [AgentEvent::Ignored]
         );
+    }
+
+    /// The text the ingest indexes from a parse it already made is the text the store's own
+    /// walk over the line would index, for every line of the real transcripts and for odd
+    /// ones; lines whose parse keeps less (tool calls, results, errors) take the walk.
+    #[test]
+    fn searchable_parse_gives_the_index_the_same_text_as_the_walk() {
+        use crate::domain::transcript_text::{push_search_parts, push_search_text};
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/claude-stream-json"
+        );
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        for name in [
+            "implement.jsonl",
+            "blocked.jsonl",
+            "bash.jsonl",
+            "error.jsonl",
+            "slow.jsonl",
+        ] {
+            let data = std::fs::read(format!("{dir}/{name}")).unwrap();
+            lines.extend(data.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+        }
+        let odd = [
+            r#"{"type":"assistant","message":{"id":"m","content":[{"type":"text","text":"a\u001b[31mred\u0007"},{"type":"text","text":""},{"type":"text","text":"two\nlines"}]}}"#.to_string(),
+            format!(r#"{{"type":"assistant","message":{{"content":[{{"type":"text","text":"{}"}}]}}}}"#, "é".repeat(40_000)),
+            r#"{"type":"assistant","message":{"content":[{"type":"text","text":"x"},{"type":"thinking","thinking":"hidden"}]}}"#.into(),
+            r#"{"type":"assistant","error":"rate_limit","message":{"content":[{"type":"text","text":"API Error"}]}}"#.into(),
+            r#"{"type":"assistant","message":{"content":[]}}"#.into(),
+        ];
+        lines.extend(odd.iter().map(|l| l.as_bytes().to_vec()));
+        let mut fast = 0;
+        for line in &lines {
+            let (events, text_only) = parse_line_searchable(line);
+            let mut walked = String::from("before");
+            push_search_text(line, &mut walked);
+            if !text_only {
+                continue;
+            }
+            fast += 1;
+            let mut parsed = String::from("before");
+            let texts = events.iter().filter_map(|ev| match ev {
+                AgentEvent::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            });
+            push_search_parts(texts, &mut parsed);
+            assert_eq!(parsed, walked, "line: {}", String::from_utf8_lossy(line));
+        }
+        // The real transcripts' text-only answers and the first two odd lines.
+        assert!(fast >= 8, "only {fast} lines took the parsed path");
+        let (_, text_only) = parse_line_searchable(odd[2].as_bytes());
+        assert!(!text_only, "a thinking block is not a text block");
+        let (_, text_only) = parse_line_searchable(odd[3].as_bytes());
+        assert!(!text_only, "an API error is not the agent's words");
     }
 }
