@@ -24,6 +24,7 @@ mod workspace;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -141,6 +142,28 @@ pub struct Runner {
     budget_reported: Mutex<Option<crate::domain::Millis>>,
     /// The panes of running planners, as offsets past the slots (see [`plan::PlanSlot`]).
     planners: Mutex<std::collections::BTreeSet<usize>>,
+    /// Slots waiting for work: the store is watched for news only while one is.
+    idle: AtomicUsize,
+}
+
+/// How often the store is looked at for work another process made claimable: `data_version`
+/// is read from shared memory, so a look costs microseconds and writes nothing.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
+/// Counts a slot as idle while it lives.
+struct IdleSlot<'a>(&'a AtomicUsize);
+
+impl<'a> IdleSlot<'a> {
+    fn new(count: &'a AtomicUsize) -> IdleSlot<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        IdleSlot(count)
+    }
+}
+
+impl Drop for IdleSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Runner {
@@ -159,6 +182,7 @@ impl Runner {
             draining: std::sync::atomic::AtomicBool::new(false),
             budget_reported: Mutex::new(None),
             planners: Mutex::default(),
+            idle: AtomicUsize::new(0),
         }
     }
 
@@ -207,6 +231,13 @@ impl Runner {
         // With `on_exceed = "stop"`, today's spend is summed while agents run (one query).
         let mut budget_poll = tokio::time::interval(Duration::from_secs(1));
         budget_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Another process (the CLI, a TUI, the API) makes work claimable at any moment: idle
+        // slots hear of it within WATCH_EVERY instead of at their next poll.
+        let mut watch = tokio::time::interval(WATCH_EVERY);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen = db
+            .call(|s| Ok((s.data_version()?, s.max_event_id()?)))
+            .await?;
         // Planners run beside the slots; the runner ends only once they have closed their runs
         // too (a quit stops them through `cancel`).
         let mut planners = tokio::task::JoinSet::new();
@@ -237,6 +268,9 @@ impl Runner {
                 }
                 _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
                 _ = budget_poll.tick() => if this.has_runs() { this.poll_daily_budget(&db).await },
+                _ = watch.tick() => if this.idle.load(Ordering::SeqCst) > 0 {
+                    this.watch_store(&db, &mut seen).await;
+                },
                 _ = reap.tick() => {
                     match db.call(move |s| s.release_expired(max)).await {
                         Ok(ids) if !ids.is_empty() => {
@@ -250,6 +284,31 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    /// Wakes the idle slots when the store moved (`seen`: its `data_version` and newest event
+    /// when last looked) in a way that can have freed work.
+    async fn watch_store(&self, db: &Db, seen: &mut (i64, i64)) {
+        let (version, after) = *seen;
+        let looked = db
+            .call(move |s| {
+                let now = s.data_version()?;
+                if now == version {
+                    return Ok((now, after, false));
+                }
+                let (newest, news) = s.news_since(after)?;
+                Ok((now, newest, news))
+            })
+            .await;
+        match looked {
+            Ok((version, newest, news)) => {
+                *seen = (version, newest);
+                if news {
+                    self.wake.notify_waiters();
+                }
+            }
+            Err(e) => tracing::warn!("store watch: {e}"),
+        }
     }
 
     fn has_runs(&self) -> bool {
@@ -448,6 +507,7 @@ impl Runner {
                             )
                         })
                         .map_or(self.settings.poll, |d| d.min(self.settings.poll));
+                    let _idle = IdleSlot::new(&self.idle);
                     tokio::select! {
                         () = &mut notified => {}
                         () = tokio::time::sleep(nap) => {

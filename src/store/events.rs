@@ -67,6 +67,19 @@ impl Store {
             .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
     }
 
+    /// The newest event id, and whether any event after `after` can have freed work for an
+    /// idle runner slot: anything but runs starting and finishing (a move, a new issue, a
+    /// dependency or hold lifted, a setting).
+    pub fn news_since(&self, after: i64) -> Result<(i64, bool)> {
+        Ok(self.conn().query_row(
+            "SELECT coalesce(max(id), ?1),
+                    coalesce(sum(kind NOT IN ('run.started', 'run.finished')), 0) > 0
+             FROM events WHERE id > ?1",
+            params![after],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// Up to `limit` events after `after`, oldest first.
     pub fn events_since(&self, after: i64, limit: i64) -> Result<Vec<Event>> {
         let mut stmt = self.conn().prepare_cached(

@@ -1,0 +1,90 @@
+//! Work made ready by another process reaches an idle runner without waiting for its poll:
+//! the runner watches the database and wakes its idle slots.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{wait_for, TestRepo};
+
+/// The claim is what a slot does first once woken: the issue leaves `ready`.
+fn claimed(repo: &TestRepo, id: i64) -> Option<()> {
+    (repo.status(id) != "ready").then_some(())
+}
+
+#[test]
+fn an_issue_made_ready_by_the_cli_is_claimed_by_an_idle_runner_well_before_its_poll() {
+    // The default poll (15 s): the wake-up must not depend on lowering it.
+    let repo = TestRepo::new();
+    let first = repo.add(&["First", "--body", "Create hello.txt", "--ready"]);
+    let _runner = repo.spawn_run(&["--agents", "1"]);
+    wait_for(
+        "the first issue reaches review",
+        Duration::from_secs(30),
+        || (repo.status(first) == "in_review").then_some(()),
+    );
+    // The slot found nothing more and now waits for its next poll, 15 s away.
+
+    let second = repo.add(&["Second", "--body", "Create hello.txt"]);
+    let start = Instant::now();
+    repo.ok(&["move", &second.to_string(), "ready"]);
+    wait_for(
+        "the second issue is claimed",
+        Duration::from_secs(14),
+        || claimed(&repo, second),
+    );
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "claimed {took:?} after it was made ready (the poll is 15 s)"
+    );
+
+    // A new ready issue counts as much as a move.
+    wait_for(
+        "the second issue reaches review",
+        Duration::from_secs(30),
+        || (repo.status(second) == "in_review").then_some(()),
+    );
+    let start = Instant::now();
+    let third = repo.add(&["Third", "--body", "Create hello.txt", "--ready"]);
+    wait_for(
+        "the third issue is claimed",
+        Duration::from_secs(14),
+        || claimed(&repo, third),
+    );
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "claimed {took:?} after it was added"
+    );
+
+    // A dependency finished in another process frees the issue waiting on it.
+    wait_for(
+        "the third issue reaches review",
+        Duration::from_secs(30),
+        || (repo.status(third) == "in_review").then_some(()),
+    );
+    let waiting = repo.add(&[
+        "Fourth",
+        "--body",
+        "Create hello.txt",
+        "--ready",
+        "--depends-on",
+        &third.to_string(),
+    ]);
+    assert_eq!(repo.status(waiting), "ready");
+    let start = Instant::now();
+    repo.ok(&["move", &third.to_string(), "done"]);
+    wait_for(
+        "the waiting issue is claimed",
+        Duration::from_secs(14),
+        || claimed(&repo, waiting),
+    );
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "claimed {took:?} after its dependency was done"
+    );
+}
