@@ -1,10 +1,12 @@
 //! Agent adapters: how to start an agent and how to read what it prints.
 //!
-//! Claude Code is one adapter ([`claude::Claude`]); any other command-line agent plugs in through
-//! [`command::Generic`], or a new type implementing [`Adapter`]. An adapter also renders what
+//! Claude Code is one adapter ([`claude::Claude`]), the Codex CLI another ([`codex::Codex`]);
+//! any other command-line agent plugs in through [`command::Generic`], or a new type
+//! implementing [`Adapter`]. An adapter also renders what
 //! its agent printed, so a run looks the same live, in the transcript view and in `log`.
 
 pub mod claude;
+pub mod codex;
 pub mod command;
 pub mod render;
 
@@ -217,6 +219,14 @@ pub trait Adapter: Send + Sync {
 /// unknown kind reads as Claude Code, the default.
 pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
     match kind {
+        Some("codex") => Arc::new(codex::Codex {
+            program: PathBuf::from("codex"),
+            model: None,
+            models: Default::default(),
+            effort: None,
+            permission_mode: String::new(),
+            extra_args: Vec::new(),
+        }),
         Some("command") => Arc::new(command::Generic {
             shell: PathBuf::from("sh"),
             command: String::new(),
