@@ -117,6 +117,14 @@ fn real_codex_blocked_then_resumed_with_the_answer() {
     let runs = issue["runs"].as_array().unwrap();
     let resumed = runs.iter().find(|r| r["outcome"] == "implemented").unwrap();
     assert_eq!(resumed["session_id"], session.as_str(), "{issue}");
+    // Codex reports the thread's totals; each run stores its own share: one answer for the
+    // question, three for the work.
+    let [input, cached, output, _] = mock_openai::USAGE;
+    let asked = runs.iter().find(|r| r["outcome"] == "blocked").unwrap();
+    assert_eq!(asked["input_tokens"], input - cached, "{asked}");
+    assert_eq!(resumed["input_tokens"], 3 * (input - cached), "{resumed}");
+    assert_eq!(resumed["cache_read_tokens"], 3 * cached, "{resumed}");
+    assert_eq!(resumed["output_tokens"], 3 * output, "{resumed}");
     // The resumed run continued the thread: same thread id, the question and answer in it.
     let requests = api.requests();
     let last = requests.last().unwrap();

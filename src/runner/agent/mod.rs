@@ -186,6 +186,11 @@ pub trait Adapter: Send + Sync {
     fn reports_result(&self) -> bool {
         false
     }
+    /// Whether the usage the agent reports counts its whole session, earlier runs included
+    /// (Codex's thread totals), so a resumed run's own share is what it reports less theirs.
+    fn usage_is_session_total(&self) -> bool {
+        false
+    }
     /// Whether the program answers `--version` (`doctor` runs it to check the install).
     fn answers_version(&self) -> bool {
         false
@@ -265,7 +270,13 @@ mod tests {
 
     #[test]
     fn stored_lines_render_as_the_live_pane_rendered_them() {
-        for kind in [None, Some("claude"), Some("command"), Some("unknown")] {
+        for kind in [
+            None,
+            Some("claude"),
+            Some("codex"),
+            Some("command"),
+            Some("unknown"),
+        ] {
             let adapter = renderer(kind);
             let live: Vec<PaneLine> = adapter
                 .parse_line(INIT)

@@ -120,10 +120,15 @@ impl Adapter for Codex {
     }
 
     fn resume_failed(&self, stderr: &str, saw_init: bool) -> bool {
-        !saw_init && stderr.contains("No saved session found")
+        // `codex exec resume` of a thread it has no record of (another CODEX_HOME, deleted).
+        !saw_init && stderr.contains("no rollout found for thread id")
     }
 
     fn reports_result(&self) -> bool {
+        true
+    }
+
+    fn usage_is_session_total(&self) -> bool {
         true
     }
 

@@ -297,4 +297,8 @@ fn args_take_the_prompt_on_stdin_and_resume_the_thread() {
         "resume t-1 --sandbox workspace-write --model gpt-5-codex -c model_reasoning_effort=\"xhigh\" -c x=1"
     );
     assert!(c.reports_result() && c.answers_version());
+    // What codex 0.171.0 prints for a thread it does not know.
+    let gone = "Error: thread/resume: thread/resume failed: no rollout found for thread id 00000000-0000-0000-0000-000000000000 (code -32600)";
+    assert!(c.resume_failed(gone, false));
+    assert!(!c.resume_failed(gone, true) && !c.resume_failed("other", false));
 }
