@@ -134,6 +134,27 @@ fn real_codex_blocked_then_resumed_with_the_answer() {
 }
 
 #[test]
+fn real_codex_thread_it_no_longer_has_starts_afresh() {
+    let Some((repo, _api)) = setup() else { return };
+    let id = repo.add(&["Cache things [scenario:ask]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked", "{}", last_comment(&issue));
+    let old = issue["runs"][0]["session_id"].as_str().unwrap().to_string();
+    // Codex keeps its threads under CODEX_HOME/sessions: without them the thread is unknown.
+    std::fs::remove_dir_all(repo.dir.path().join("codex-home/sessions")).unwrap();
+    repo.ok(&["comment", &id.to_string(), "Use Postgres."]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    // The fresh session holds the answer in its prompt, so it asks again: what matters is
+    // that the run went on in a new thread instead of failing on the old one.
+    let last = issue["runs"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["outcome"], "blocked", "{issue}");
+    let new = last["session_id"].as_str().unwrap();
+    assert_ne!(new, old, "{issue}");
+}
+
+#[test]
 fn real_codex_api_errors_block_and_rate_limits_pause_the_queue() {
     let Some((repo, _api)) = setup() else { return };
     let broken = repo.add(&[
