@@ -44,10 +44,15 @@ fn codex_home(dir: &Path, api: &MockOpenAi) -> PathBuf {
 
 /// A repo whose runs use the real CLI (`[agent] kind = "codex"`) against a fresh mock API.
 fn setup() -> Option<(TestRepo, MockOpenAi)> {
+    setup_with("")
+}
+
+/// As [`setup`], with `more` appended to the repo's `autopilot.toml`.
+fn setup_with(more: &str) -> Option<(TestRepo, MockOpenAi)> {
     let codex = real_codex()?;
     let api = MockOpenAi::start();
     let repo = TestRepo::with_config(&format!(
-        "[agent]\nkind = \"codex\"\ncommand = {:?}\n",
+        "[agent]\nkind = \"codex\"\ncommand = {:?}\n{more}",
         codex.to_str().unwrap()
     ));
     let home = codex_home(repo.dir.path(), &api);
@@ -61,7 +66,11 @@ fn setup() -> Option<(TestRepo, MockOpenAi)> {
 
 #[test]
 fn real_codex_implements_commits_and_goes_to_review() {
-    let Some((repo, api)) = setup() else { return };
+    // A model with a price: the run is priced from the tokens Codex reported.
+    let priced = "model = \"gpt-5-codex\"\n[prices.\"gpt-5-codex\"]\ninput = 1.25\noutput = 10.0\ncache_read = 0.125\n";
+    let Some((repo, api)) = setup_with(priced) else {
+        return;
+    };
     let id = repo.add(&["Say hello [scenario:implement]", "--ready"]);
     let out = repo.run(&["run", "--once"]);
     assert!(
@@ -91,6 +100,13 @@ fn real_codex_implements_commits_and_goes_to_review() {
     assert_eq!(run["input_tokens"], 3 * (input - cached), "{run}");
     assert_eq!(run["cache_read_tokens"], 3 * cached, "{run}");
     assert_eq!(run["output_tokens"], 3 * output, "{run}");
+    assert_eq!(run["model"], "gpt-5-codex", "{run}");
+    assert_eq!(api.requests()[0].body["model"], "gpt-5-codex");
+    let usd = (3 * (input - cached)) as f64 * 1.25 / 1e6
+        + (3 * cached) as f64 * 0.125 / 1e6
+        + (3 * output) as f64 * 10.0 / 1e6;
+    let estimate = run["estimate_usd"].as_f64().unwrap_or(-1.0);
+    assert!((estimate - usd).abs() < 1e-9, "{estimate} != {usd}: {run}");
     // The pane lines `log` shows: the command, the patch and the final answer.
     let log = repo.ok(&["log", &id.to_string()]);
     assert!(
