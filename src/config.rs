@@ -545,7 +545,13 @@ impl Config {
                 let shell = which::which("sh").unwrap_or_else(|_| PathBuf::from("/bin/sh"));
                 Ok(std::sync::Arc::new(Generic { shell, command }))
             }
-            other => bail!("unknown [agent] kind {other:?} (expected \"claude\" or \"command\")"),
+            "codex" => Ok(std::sync::Arc::new(agent::codex(
+                a,
+                self.permission_mode(),
+            )?)),
+            other => bail!(
+                "unknown [agent] kind {other:?} (expected \"claude\", \"codex\" or \"command\")"
+            ),
         }
     }
 

@@ -65,6 +65,41 @@ fn missing_agent_names_the_variable() {
 }
 
 #[test]
+fn kind_codex_builds_the_codex_adapter_or_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |toml: &str| {
+        std::fs::write(dir.path().join(REPO_FILE), toml).unwrap();
+        Config::load(Paths::for_repo(dir.path(), None), &env_of(&[])).unwrap()
+    };
+    let sh = which::which("sh").unwrap();
+    let cfg = load(&format!(
+        "[agent]\nkind = \"codex\"\ncommand = {:?}\nmodel = \"gpt-5-codex\"\n",
+        sh.to_str().unwrap()
+    ));
+    let adapter = cfg.adapter().unwrap();
+    assert_eq!((adapter.name(), adapter.program()), ("codex", sh.as_path()));
+    assert!(adapter.usage_is_session_total());
+    assert_eq!(cfg.renderer().name(), "codex");
+    let cfg = load("[agent]\nkind = \"codex\"\ncommand = \"/nonexistent/codex\"\n");
+    let err = cfg
+        .adapter()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("/nonexistent/codex") && err.contains("[agent] command"),
+        "{err}"
+    );
+    let cfg = load("[agent]\nkind = \"gemini\"\n");
+    let err = cfg
+        .adapter()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("\"codex\""), "{err}");
+}
+
+#[test]
 fn the_user_is_autopilot_user_then_user_then_human() {
     assert_eq!(
         user_name(&env_of(&[("AUTOPILOT_USER", "ana"), ("USER", "root")])),

@@ -317,6 +317,19 @@ impl std::ops::AddAssign for Tokens {
     }
 }
 
+impl Tokens {
+    /// These tokens less `earlier`, never below zero in any kind.
+    pub fn less(self, earlier: Tokens) -> Tokens {
+        let sub = |a: i64, b: i64| a.saturating_sub(b).max(0);
+        Tokens {
+            input: sub(self.input, earlier.input),
+            output: sub(self.output, earlier.output),
+            cache_read: sub(self.cache_read, earlier.cache_read),
+            cache_write: sub(self.cache_write, earlier.cache_write),
+        }
+    }
+}
+
 /// What a run used, as the agent reported it. Boxed where it travels: most runs' values are
 /// small, and this would double the size of every event and run end.
 #[derive(Debug, Clone, Default, PartialEq)]

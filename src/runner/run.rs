@@ -16,7 +16,7 @@ use super::review::reviewer;
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
-use crate::domain::{now_millis, Actor, Comment, Issue, RunOutcome, RunRole, Status};
+use crate::domain::{now_millis, Actor, Comment, Issue, RunOutcome, RunRole, Status, Tokens};
 use crate::store::RunEnd;
 
 /// Why a run is being stopped: the first reason given wins.
@@ -120,7 +120,16 @@ impl RunContext<'_> {
             read_only: false,
         };
         let mut seq = 0i64;
-        let attempt = drive_agent(self, &req, &mut seq).await?;
+        let earlier = self.earlier_usage(req.resume.as_deref()).await;
+        let mut attempt = drive_agent(self, &req, &mut seq).await?;
+        if let Some(usage) = attempt
+            .observed
+            .result
+            .as_mut()
+            .and_then(|r| r.usage.as_deref_mut())
+        {
+            usage.tokens = usage.tokens.map(|t| t.less(earlier));
+        }
         if req.resume.is_some()
             && attempt.stopped.is_none()
             && self
@@ -137,6 +146,29 @@ impl RunContext<'_> {
             return drive_agent(self, &req, &mut seq).await;
         }
         Ok(attempt)
+    }
+
+    /// The tokens this issue's earlier runs on `session` used, for adapters whose usage counts
+    /// the whole session (none otherwise, and none when they cannot be read: the run's usage
+    /// is then its session's, too high rather than lost).
+    async fn earlier_usage(&self, session: Option<&str>) -> Tokens {
+        let Some(session) = session.filter(|_| self.runner.adapter.usage_is_session_total()) else {
+            return Tokens::default();
+        };
+        let (issue_id, session) = (self.issue.id, session.to_string());
+        let runs = self.db.call(move |st| st.runs(issue_id)).await;
+        let mut sum = Tokens::default();
+        for run in runs.unwrap_or_default() {
+            if run.session_id.as_deref() == Some(session.as_str()) {
+                sum += Tokens {
+                    input: run.input_tokens.unwrap_or(0),
+                    output: run.output_tokens.unwrap_or(0),
+                    cache_read: run.cache_read_tokens.unwrap_or(0),
+                    cache_write: run.cache_write_tokens.unwrap_or(0),
+                };
+            }
+        }
+        sum
     }
 
     /// What the agent's attempt means, from what it said and what the worktree holds.

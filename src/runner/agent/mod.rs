@@ -1,10 +1,12 @@
 //! Agent adapters: how to start an agent and how to read what it prints.
 //!
-//! Claude Code is one adapter ([`claude::Claude`]); any other command-line agent plugs in through
-//! [`command::Generic`], or a new type implementing [`Adapter`]. An adapter also renders what
+//! Claude Code is one adapter ([`claude::Claude`]), the Codex CLI another ([`codex::Codex`]);
+//! any other command-line agent plugs in through [`command::Generic`], or a new type
+//! implementing [`Adapter`]. An adapter also renders what
 //! its agent printed, so a run looks the same live, in the transcript view and in `log`.
 
 pub mod claude;
+pub mod codex;
 pub mod command;
 pub mod render;
 
@@ -189,6 +191,11 @@ pub trait Adapter: Send + Sync {
     fn reports_result(&self) -> bool {
         false
     }
+    /// Whether the usage the agent reports counts its whole session, earlier runs included
+    /// (Codex's thread totals), so a resumed run's own share is what it reports less theirs.
+    fn usage_is_session_total(&self) -> bool {
+        false
+    }
     /// Whether the program answers `--version` (`doctor` runs it to check the install).
     fn answers_version(&self) -> bool {
         false
@@ -222,6 +229,14 @@ pub trait Adapter: Send + Sync {
 /// unknown kind reads as Claude Code, the default.
 pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
     match kind {
+        Some("codex") => Arc::new(codex::Codex {
+            program: PathBuf::from("codex"),
+            model: None,
+            models: Default::default(),
+            effort: None,
+            permission_mode: String::new(),
+            extra_args: Vec::new(),
+        }),
         Some("command") => Arc::new(command::Generic {
             shell: PathBuf::from("sh"),
             command: String::new(),
@@ -260,7 +275,13 @@ mod tests {
 
     #[test]
     fn stored_lines_render_as_the_live_pane_rendered_them() {
-        for kind in [None, Some("claude"), Some("command"), Some("unknown")] {
+        for kind in [
+            None,
+            Some("claude"),
+            Some("codex"),
+            Some("command"),
+            Some("unknown"),
+        ] {
             let adapter = renderer(kind);
             let live: Vec<PaneLine> = adapter
                 .parse_line(INIT)
