@@ -576,3 +576,41 @@ fn run_with_listen_serves_the_api_beside_the_runner() {
             .filter(|r| r.status() == 200)
     });
 }
+
+#[test]
+fn the_tui_with_listen_serves_the_api_and_shows_what_arrives() {
+    let repo = token_repo();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(t) =
+        support::tmux::Tmux::start(&repo, &format!("--no-runner --listen 127.0.0.1:{port}"))
+    else {
+        return;
+    };
+    t.wait_screen("backlog 0");
+    let base = format!("http://127.0.0.1:{port}");
+    let body = json!({"title": "Arrived over HTTP", "assignee": "ana"}).to_string();
+    let r = call(
+        &base,
+        "POST",
+        "/api/autopilot/issues",
+        Some(TOKEN),
+        Some(&body),
+    );
+    assert_eq!(r.status, 201, "{}", r.json);
+    t.wait_screen("Arrived over HTTP");
+    t.wait_screen("@ana");
+    t.quit();
+}
+
+#[test]
+fn the_tui_with_listen_on_a_taken_port_says_so_before_the_screen() {
+    let repo = token_repo();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let err = repo.fails(&["--listen", &addr]);
+    assert!(err.contains("in use"), "{err}");
+}

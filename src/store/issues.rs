@@ -448,3 +448,7 @@ fn no_cap(v: f64, what: &str) -> Result<()> {
         "a budget of {v} US dollars cannot be a cap: give a positive number (nothing was {what})"
     )))
 }
+
+#[cfg(test)]
+#[path = "assignee_tests.rs"]
+mod assignee_tests;
