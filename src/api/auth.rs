@@ -119,12 +119,20 @@ fn generate(path: &Path) -> anyhow::Result<String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut f = std::fs::OpenOptions::new()
+    let mut f = match std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot create the API token file {}", path.display()))?;
+    {
+        Ok(f) => f,
+        // Another process made it first: both must use the same one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read_token(path),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot create the API token file {}", path.display()))
+        }
+    };
     writeln!(f, "{secret}").with_context(|| format!("cannot write {}", path.display()))?;
     Ok(secret)
 }
