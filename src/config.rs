@@ -15,10 +15,12 @@ use crate::runner::review::merge::MergePolicy;
 use crate::runner::RunnerSettings;
 
 mod agent;
+mod api;
 mod budget;
 mod paths;
 mod prices;
 pub use agent::AgentSection;
+pub use api::{ApiSection, DEFAULT_FEEDBACK_PER_MINUTE, DEFAULT_LISTEN};
 pub use budget::{valid_usd, BudgetSection, OnExceed};
 pub use paths::Paths;
 pub use prices::PriceEntry;
@@ -156,6 +158,9 @@ pub struct FileConfig {
     /// `[budget]`.
     #[serde(default)]
     pub budget: BudgetSection,
+    /// `[api]`.
+    #[serde(default)]
+    pub api: ApiSection,
     /// `[prices."<model>"]`: token prices over the built-in table.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceEntry>,
@@ -277,6 +282,10 @@ impl FileConfig {
             budget.per_issue_usd,
             budget.per_run_usd,
             budget.on_exceed,
+            api.listen,
+            api.token_file,
+            api.feedback,
+            api.feedback_per_minute,
         );
         self
     }

@@ -41,10 +41,20 @@ fn open_tui(cli: &Cli) -> anyhow::Result<()> {
     // Fail before entering the alternate screen when the database is unusable.
     drop(ctx.store()?);
     let _log = cli::init_logging(&ctx.config.paths);
+    // Bound before the alternate screen, so a taken port or a refused address is said plainly.
+    let beside = cli::api_server(&ctx.config, cli.listen.as_deref())?.map(|api| {
+        let task: futures::future::BoxFuture<'static, ()> = Box::pin(async move {
+            if let Err(e) = api.run(std::future::pending()).await {
+                tracing::warn!("the API stopped: {e:#}");
+            }
+        });
+        task
+    });
     ui::run(ui::UiOptions {
         config: ctx.config,
         agents: cli.agents,
         no_runner: cli.no_runner,
         theme: cli.theme.clone(),
+        beside,
     })
 }

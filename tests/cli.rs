@@ -583,6 +583,8 @@ fn json_output_is_pinned_byte_for_byte() {
         "sonnet",
         "--effort",
         "high",
+        "--assignee",
+        "ana",
     ]);
     repo.add(&["Second", "--depends-on", &id.to_string()]);
     repo.ok(&["edit", &id.to_string(), "--budget", "2.5"]);
@@ -596,6 +598,7 @@ fn json_output_is_pinned_byte_for_byte() {
 
 const SHOW_JSON: &str = r#"{
   "archived": false,
+  "assignee": "ana",
   "base": "main",
   "blocks": [
     2
@@ -677,6 +680,7 @@ const SHOW_JSON: &str = r#"{
 const LIST_JSON: &str = r#"[
   {
     "archived": false,
+    "assignee": "ana",
     "base": "main",
     "body": "Create hello.txt",
     "branch": "autopilot/issue-1-say-hello",
@@ -703,6 +707,7 @@ const LIST_JSON: &str = r#"[
   },
   {
     "archived": false,
+    "assignee": null,
     "base": null,
     "body": "",
     "branch": null,

@@ -514,3 +514,18 @@ fn review_cards_show_the_checks_and_the_reviewers_verdict() {
     load_board(&mut a, cards);
     insta::assert_snapshot!(render(&a).backend());
 }
+
+#[test]
+fn a_card_names_its_assignee_small() {
+    use autopilot_tui::domain::{Kind, Status};
+    let mut a = app(120, 24);
+    let mut short = issue(1, "Short name", Status::Backlog, Kind::Feature);
+    short.assignee = Some("ana".into());
+    let mut long = issue(2, "Long name", Status::Ready, Kind::Bug);
+    long.assignee = Some("bartholomew-the-reviewer".into());
+    load_board(&mut a, vec![card(short), card(long)]);
+    let screen = render(&a).backend().to_string();
+    assert!(screen.contains("#1 feature @ana"), "{screen}");
+    assert!(!screen.contains("bartholomew-the-reviewer"), "{screen}");
+    assert!(screen.contains("@bartholomew"), "{screen}");
+}

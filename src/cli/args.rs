@@ -19,6 +19,10 @@ pub struct Cli {
     /// Open the TUI without running agents in this process (only watch).
     #[arg(long)]
     pub no_runner: bool,
+    /// Serve the HTTP API on IP:PORT from this process too (TUI, `run`, `serve`; default
+    /// `[api] listen`, for `serve` else 127.0.0.1:7777).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
     /// Colour theme for the TUI: default, light, mono, or a path to a theme file.
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
@@ -84,6 +88,9 @@ pub enum Command {
         /// open subtasks.
         #[arg(long, value_name = "ID")]
         parent: Option<i64>,
+        /// Who it is assigned to (a name).
+        #[arg(long, value_name = "NAME")]
+        assignee: Option<String>,
     },
     /// List issues (those on the board; `--archived`: the archived ones instead).
     List {
@@ -105,7 +112,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Edit an issue's title, body, kind, priority, base branch, model or effort.
+    /// Edit an issue's title, body, kind, priority, base branch, model, effort or assignee.
     Edit {
         /// The issue.
         id: i64,
@@ -138,6 +145,9 @@ pub enum Command {
         /// Make it a subtask of this issue; `none` makes it a top-level issue again.
         #[arg(long, value_name = "ID|none")]
         parent: Option<String>,
+        /// Who it is assigned to; `""` leaves it unassigned.
+        #[arg(long, value_name = "NAME")]
+        assignee: Option<String>,
     },
     /// Make an issue wait until another is done (refused if it would close a cycle).
     Depend {
@@ -237,6 +247,9 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Serve the HTTP API (see the README's "serve" section) until interrupted; prints the
+    /// address it listens on and where its token is.
+    Serve,
     /// Search titles, bodies, comments and transcripts (SQLite FTS5 query syntax: words,
     /// "a phrase", prefix*, AND / OR / NOT).
     Search {

@@ -32,8 +32,10 @@ pub fn run_headless(
     agents: Option<usize>,
     once: bool,
     verbose: bool,
+    listen: Option<&str>,
 ) -> anyhow::Result<()> {
     let _log = init_logging(&ctx.config.paths);
+    let api = super::api_server(&ctx.config, listen)?;
     let settings = ctx.config.runner_settings(agents);
     let adapter = ctx.config.adapter()?;
     // The database must be usable before anything is claimed.
@@ -44,6 +46,9 @@ pub fn run_headless(
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = tokio_util::sync::CancellationToken::new();
         let runner = Runner::new(settings, adapter, ev_tx);
+        if let Some(api) = api {
+            tokio::spawn(api.run(cancel.clone().cancelled_owned()));
+        }
         let task = tokio::spawn(runner.run(once, cmd_rx, cancel.clone()));
         let printer = tokio::spawn(async move {
             let mut err = std::io::stderr();

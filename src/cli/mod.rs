@@ -19,10 +19,12 @@ mod headless;
 mod log;
 mod output;
 mod search;
+mod serve;
 mod stats;
 
 pub use args::{Cli, Command, Global};
 pub use headless::init_logging;
+pub use serve::api_server;
 
 /// Where a command runs: configuration, and the database once opened.
 pub struct Ctx {
@@ -138,6 +140,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             effort,
             budget,
             parent,
+            assignee,
         } => {
             let budget_usd = budget
                 .as_deref()
@@ -157,6 +160,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     effort,
                     budget_usd,
                     parent,
+                    assignee,
                 },
                 &human_name(None),
             )?;
@@ -207,6 +211,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             effort,
             budget,
             parent,
+            assignee,
         } => {
             let body = body.map(text_arg).transpose()?;
             let parent = parent.as_deref().map(parent_arg).transpose()?;
@@ -235,6 +240,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     effort,
                     budget_usd,
                     parent,
+                    // Blank clears it (the store reads a blank name as nobody).
+                    assignee: assignee.map(Some),
                 },
                 &human_name(None),
             )?;
@@ -348,7 +355,11 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         Command::Split { id } => headless::split(&ctx, &mut out, id)?,
         Command::Run { once, verbose } => {
             drop(out);
-            headless::run_headless(&ctx, cli.agents, once, verbose)?;
+            headless::run_headless(&ctx, cli.agents, once, verbose, cli.listen.as_deref())?;
+        }
+        Command::Serve => {
+            drop(out);
+            serve::serve(&ctx, cli.listen.as_deref())?;
         }
         Command::Log {
             id,

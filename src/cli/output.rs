@@ -71,6 +71,9 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
     if let Some(c) = &i.claimed_by {
         writeln!(out, "claimed by: {c}")?;
     }
+    if let Some(a) = &i.assignee {
+        writeln!(out, "assignee: {a}")?;
+    }
     if i.model.is_some() || i.effort.is_some() {
         let model = i.model.as_deref().unwrap_or("default");
         let effort = i.effort.map_or("default", |e| e.as_str());

@@ -236,6 +236,8 @@ pub struct Issue {
     pub budget_usd: Option<f64>,
     /// The issue this one is a subtask of.
     pub parent: Option<i64>,
+    /// Who it is assigned to (a name; None: nobody).
+    pub assignee: Option<String>,
     /// When it was archived (None: it is on the board). JSON: `archived`, true or false.
     #[serde(rename = "archived", serialize_with = "is_set")]
     pub archived_at: Option<Millis>,
@@ -269,6 +271,7 @@ impl Issue {
             effort: None,
             budget_usd: None,
             parent: None,
+            assignee: None,
             archived_at: None,
             created_at: 0,
             updated_at: 0,

@@ -31,6 +31,8 @@ pub struct NewIssue {
     pub budget_usd: Option<f64>,
     /// The issue it is a subtask of.
     pub parent: Option<i64>,
+    /// Who it is assigned to.
+    pub assignee: Option<String>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -54,12 +56,14 @@ pub struct IssueEdit {
     pub budget_usd: Option<Option<f64>>,
     /// New parent; `Some(None)` makes it a top-level issue again.
     pub parent: Option<Option<i64>>,
+    /// New assignee; `Some(None)` clears it.
+    pub assignee: Option<Option<String>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at";
+     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, assignee";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -105,6 +109,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         budget_usd: r.get(19)?,
         parent: r.get(20)?,
         archived_at: r.get(21)?,
+        assignee: r.get(22)?,
     })
 }
 
@@ -179,8 +184,31 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
                 .parent
                 .map_or_else(|| "none".into(), |p| format!("#{p}"))
         }),
+        assignee: (before.assignee != after.assignee)
+            .then(|| after.assignee.clone().unwrap_or_default()),
         ..IssueChanges::default()
     }
+}
+
+/// An assignee as stored: one printable line, trimmed, blank meaning nobody, redacted like
+/// every text (it reaches boards and terminals).
+fn assignee_name(
+    red: &crate::domain::redact::Redactor,
+    name: Option<&str>,
+) -> Result<Option<String>> {
+    let Some(n) = name.map(crate::domain::sanitize::one_line) else {
+        return Ok(None);
+    };
+    let n = n.trim();
+    if n.is_empty() {
+        return Ok(None);
+    }
+    if n.chars().count() > 200 {
+        return Err(StoreError::Invalid(
+            "an assignee is a name of at most 200 characters (nothing was changed)".into(),
+        ));
+    }
+    Ok(Some(red.text(n).into_owned()))
 }
 
 /// A model name as stored: trimmed, blank meaning none, and one plain word (it becomes a
@@ -216,6 +244,7 @@ impl Store {
         let title = self.redactor.text(title).into_owned();
         let body = self.redactor.text(&new.body).into_owned();
         let model = model_name(new.model.as_deref())?;
+        let assignee = assignee_name(&self.redactor, new.assignee.as_deref())?;
         if let Some(v) = new.budget_usd {
             no_cap(v, "added")?;
         }
@@ -227,8 +256,8 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort, budget_usd, parent_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
+                     model, effort, budget_usd, parent_id, assignee)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     title,
                     body,
@@ -239,7 +268,8 @@ impl Store {
                     model,
                     new.effort.map(Effort::as_str),
                     new.budget_usd,
-                    new.parent
+                    new.parent,
+                    assignee
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -288,6 +318,10 @@ impl Store {
             Some(m) => Some(model_name(m.as_deref())?),
             None => None,
         };
+        let assignee = match &edit.assignee {
+            Some(a) => Some(assignee_name(&self.redactor, a.as_deref())?),
+            None => None,
+        };
         if let Some(v) = edit.budget_usd.flatten() {
             no_cap(v, "changed")?;
         }
@@ -304,7 +338,8 @@ impl Store {
                      model = CASE WHEN ?8 THEN ?9 ELSE model END,
                      effort = CASE WHEN ?10 THEN ?11 ELSE effort END,
                      budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END,
-                     parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END
+                     parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END,
+                     assignee = CASE WHEN ?16 THEN ?17 ELSE assignee END
                  WHERE id = ?1",
                 params![
                     id,
@@ -321,7 +356,9 @@ impl Store {
                     edit.budget_usd.is_some(),
                     edit.budget_usd.flatten(),
                     edit.parent.is_some(),
-                    edit.parent.flatten()
+                    edit.parent.flatten(),
+                    assignee.is_some(),
+                    assignee.clone().flatten()
                 ],
             )?;
             let after = get(tx, id)?;
@@ -411,3 +448,7 @@ fn no_cap(v: f64, what: &str) -> Result<()> {
         "a budget of {v} US dollars cannot be a cap: give a positive number (nothing was {what})"
     )))
 }
+
+#[cfg(test)]
+#[path = "assignee_tests.rs"]
+mod assignee_tests;

@@ -255,6 +255,10 @@ END;
 ALTER TABLE issues ADD COLUMN claim_pid  INTEGER;
 ALTER TABLE issues ADD COLUMN claim_host TEXT;
 ",
+    // 15: who an issue is assigned to (a person's name, set by hand or over the HTTP API)
+    r"
+ALTER TABLE issues ADD COLUMN assignee TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

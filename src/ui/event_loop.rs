@@ -79,8 +79,11 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<S
 }
 
 /// Runs the TUI on its own runtime until the user quits or a signal ends it.
-pub fn run(opts: UiOptions) -> anyhow::Result<()> {
+pub fn run(mut opts: UiOptions) -> anyhow::Result<()> {
     let rt = crate::sys::runtime()?;
+    if let Some(task) = opts.beside.take() {
+        rt.spawn(task);
+    }
     let result = rt.block_on(main_loop(opts));
     // Agent processes were stopped by the runner's cancellation; do not wait on stray tasks.
     rt.shutdown_timeout(Duration::from_secs(1));

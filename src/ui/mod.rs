@@ -14,7 +14,6 @@ pub mod views;
 use crate::config::Config;
 
 /// What the TUI needs from the command line.
-#[derive(Debug, Clone)]
 pub struct UiOptions {
     /// Loaded configuration (paths, agent, runner, ui sections).
     pub config: Config,
@@ -24,6 +23,19 @@ pub struct UiOptions {
     pub no_runner: bool,
     /// `--theme NAME`: overrides the configured theme.
     pub theme: Option<String>,
+    /// Served beside the TUI on its runtime (the HTTP API with `--listen`), ended with it.
+    pub beside: Option<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl std::fmt::Debug for UiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiOptions")
+            .field("agents", &self.agents)
+            .field("no_runner", &self.no_runner)
+            .field("theme", &self.theme)
+            .field("beside", &self.beside.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs the TUI until the user quits.

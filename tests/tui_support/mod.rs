@@ -38,6 +38,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         effort: None,
         budget_usd: None,
         parent: None,
+        assignee: None,
         archived_at: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,

@@ -417,6 +417,7 @@ impl Editor {
                 effort: self.effort,
                 budget_usd: budget,
                 parent: None,
+                assignee: None,
             }),
             EditorPurpose::Edit(id) => {
                 let edit = IssueEdit {
@@ -429,6 +430,7 @@ impl Editor {
                     effort: Some(self.effort),
                     budget_usd: Some(budget),
                     parent: None,
+                    assignee: None,
                 };
                 let add: Vec<i64> = deps
                     .iter()

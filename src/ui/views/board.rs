@@ -111,6 +111,10 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
     if let Some((done, total)) = card.progress {
         head.push(Span::styled(format!(" {done}/{total} done"), t.muted));
     }
+    if let Some(a) = &i.assignee {
+        // Small: a long name must not push the spend off the head line.
+        head.push(Span::styled(format!(" @{}", super::fit(a, 12)), t.muted));
+    }
     if let (Status::InReview, Some(d)) = (i.status, i.diff) {
         head.push(Span::raw(" "));
         head.extend(super::diff::counts(t, d.added, d.removed));
