@@ -129,6 +129,9 @@ pub struct IssueChanges {
     /// The new parent (`#N`, or `none` when cleared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// The new agent ("" when cleared: back to `[agent] kind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// What an event row records, with its details.

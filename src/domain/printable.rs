@@ -41,6 +41,9 @@ impl Printable for Issue {
             budget_usd,
             parent,
             archived_at,
+            agent,
+            source_url,
+            pr_url,
             created_at,
             updated_at,
         } = self;
@@ -63,6 +66,9 @@ impl Printable for Issue {
             budget_usd,
             parent,
             archived_at,
+            agent,
+            source_url: line_opt(source_url),
+            pr_url: line_opt(pr_url),
             created_at,
             updated_at,
         }
@@ -269,6 +275,9 @@ mod tests {
             budget_usd: None,
             parent: None,
             archived_at: None,
+            agent: None,
+            source_url: None,
+            pr_url: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -3,10 +3,14 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{events, now, Result, Store, StoreError};
+
+#[path = "import.rs"]
+mod import;
 use crate::domain::{
-    transition, Actor, ActorId, DiffStat, Effort, EventKind, Issue, IssueChanges, IssueDetail,
-    Kind, Status,
+    transition, Actor, ActorId, AgentKind, DiffStat, Effort, EventKind, Issue, IssueChanges,
+    IssueDetail, Kind, Status,
 };
+pub use import::{ImportOutcome, ImportedIssue};
 
 /// What `add` needs to create an issue.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +35,10 @@ pub struct NewIssue {
     pub budget_usd: Option<f64>,
     /// The issue it is a subtask of.
     pub parent: Option<i64>,
+    /// The agent its runs use (None: `[agent] kind`).
+    pub agent: Option<AgentKind>,
+    /// Where it comes from (an imported GitHub issue's address; one issue per address).
+    pub source_url: Option<String>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -54,12 +62,15 @@ pub struct IssueEdit {
     pub budget_usd: Option<Option<f64>>,
     /// New parent; `Some(None)` makes it a top-level issue again.
     pub parent: Option<Option<i64>>,
+    /// New agent; `Some(None)` clears it (back to `[agent] kind`).
+    pub agent: Option<Option<AgentKind>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at";
+     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, \
+     agent, source_url, pr_url";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -105,6 +116,12 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         budget_usd: r.get(19)?,
         parent: r.get(20)?,
         archived_at: r.get(21)?,
+        agent: match r.get::<_, Option<String>>(22)? {
+            Some(_) => Some(parse_col(r, 22)?),
+            None => None,
+        },
+        source_url: r.get(23)?,
+        pr_url: r.get(24)?,
     })
 }
 
@@ -179,6 +196,12 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
                 .parent
                 .map_or_else(|| "none".into(), |p| format!("#{p}"))
         }),
+        agent: (before.agent != after.agent).then(|| {
+            after
+                .agent
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default()
+        }),
         ..IssueChanges::default()
     }
 }
@@ -227,8 +250,8 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort, budget_usd, parent_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
+                     model, effort, budget_usd, parent_id, agent, source_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     title,
                     body,
@@ -239,7 +262,9 @@ impl Store {
                     model,
                     new.effort.map(Effort::as_str),
                     new.budget_usd,
-                    new.parent
+                    new.parent,
+                    new.agent.map(AgentKind::as_str),
+                    new.source_url
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -273,7 +298,7 @@ impl Store {
         })
     }
 
-    /// Edits title, body, kind, priority, base, model, effort, spending cap or parent.
+    /// Edits title, body, kind, priority, base, model, effort, spending cap, parent or agent.
     pub fn update_issue(&mut self, id: i64, edit: &IssueEdit, author: &str) -> Result<Issue> {
         if let Some(t) = &edit.title {
             if t.trim().is_empty() {
@@ -304,7 +329,8 @@ impl Store {
                      model = CASE WHEN ?8 THEN ?9 ELSE model END,
                      effort = CASE WHEN ?10 THEN ?11 ELSE effort END,
                      budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END,
-                     parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END
+                     parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END,
+                     agent = CASE WHEN ?16 THEN ?17 ELSE agent END
                  WHERE id = ?1",
                 params![
                     id,
@@ -321,7 +347,9 @@ impl Store {
                     edit.budget_usd.is_some(),
                     edit.budget_usd.flatten(),
                     edit.parent.is_some(),
-                    edit.parent.flatten()
+                    edit.parent.flatten(),
+                    edit.agent.is_some(),
+                    edit.agent.flatten().map(AgentKind::as_str)
                 ],
             )?;
             let after = get(tx, id)?;

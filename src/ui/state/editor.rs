@@ -417,6 +417,8 @@ impl Editor {
                 effort: self.effort,
                 budget_usd: budget,
                 parent: None,
+                agent: None,
+                source_url: None,
             }),
             EditorPurpose::Edit(id) => {
                 let edit = IssueEdit {
@@ -429,6 +431,7 @@ impl Editor {
                     effort: Some(self.effort),
                     budget_usd: Some(budget),
                     parent: None,
+                    agent: None,
                 };
                 let add: Vec<i64> = deps
                     .iter()
