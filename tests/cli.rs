@@ -583,6 +583,8 @@ fn json_output_is_pinned_byte_for_byte() {
         "sonnet",
         "--effort",
         "high",
+        "--agent",
+        "claude",
     ]);
     repo.add(&["Second", "--depends-on", &id.to_string()]);
     repo.ok(&["edit", &id.to_string(), "--budget", "2.5"]);
@@ -595,6 +597,7 @@ fn json_output_is_pinned_byte_for_byte() {
 }
 
 const SHOW_JSON: &str = r#"{
+  "agent": "claude",
   "archived": false,
   "base": "main",
   "blocks": [
@@ -641,6 +644,7 @@ const SHOW_JSON: &str = r#"{
   "kind": "bug",
   "model": "sonnet",
   "parent": null,
+  "pr_url": null,
   "priority": 3,
   "runs": [
     {
@@ -668,6 +672,7 @@ const SHOW_JSON: &str = r#"{
     }
   ],
   "session_id": "<session>",
+  "source_url": null,
   "status": "in_review",
   "title": "Say hello",
   "updated_at": "<time>",
@@ -676,6 +681,7 @@ const SHOW_JSON: &str = r#"{
 "#;
 const LIST_JSON: &str = r#"[
   {
+    "agent": "claude",
     "archived": false,
     "base": "main",
     "body": "Create hello.txt",
@@ -694,14 +700,17 @@ const LIST_JSON: &str = r#"[
     "kind": "bug",
     "model": "sonnet",
     "parent": null,
+    "pr_url": null,
     "priority": 3,
     "session_id": "<session>",
+    "source_url": null,
     "status": "in_review",
     "title": "Say hello",
     "updated_at": "<time>",
     "worktree": "<repo>/.autopilot/worktrees/issue-1"
   },
   {
+    "agent": null,
     "archived": false,
     "base": null,
     "body": "",
@@ -718,8 +727,10 @@ const LIST_JSON: &str = r#"[
     "kind": "feature",
     "model": null,
     "parent": null,
+    "pr_url": null,
     "priority": 0,
     "session_id": null,
+    "source_url": null,
     "status": "backlog",
     "title": "Second",
     "updated_at": "<time>",

@@ -49,6 +49,7 @@ fn every_event_is_stored_as_before() {
             effort: None,
             budget_usd: None,
             parent: None,
+            agent: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")
