@@ -96,7 +96,10 @@ fn each_issue_runs_the_agent_it_names_and_one_not_available_is_blocked_saying_so
 
     let issue = repo.show(by_command);
     assert_eq!(issue["status"], "blocked", "{}", last_comment(&issue));
-    assert!(last_comment(&issue).contains("Which colour"), "the script ran");
+    assert!(
+        last_comment(&issue).contains("Which colour"),
+        "the script ran"
+    );
     assert!(read(&dir, "stdin-1").contains("By the command agent"));
     assert_eq!(read(&dir, "count").trim(), "1", "only its own issue");
 
@@ -141,5 +144,7 @@ fn the_command_agent_unconfigured_blocks_and_bad_names_are_refused() {
     assert_eq!(repo.show(id)["agent"], "command", "nothing changed");
     repo.ok(&["edit", &id.to_string(), "--agent", "Claude"]);
     assert_eq!(repo.show(id)["agent"], "claude");
-    assert!(repo.ok(&["show", &id.to_string()]).contains("agent: claude"));
+    assert!(repo
+        .ok(&["show", &id.to_string()])
+        .contains("agent: claude"));
 }
