@@ -1,6 +1,8 @@
 //! Agents other than Claude Code, through the real binary and real git repos: the command agent
 //! end to end, and each issue's own `--agent`.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! GitHub through a stand-in `gh` on PATH: importing issues, the pull request a push opens,
 //! and merging it on accept. The stand-in records its arguments and prints canned answers.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
