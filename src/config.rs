@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::one_line;
-use crate::runner::agent::{claude::Claude, command::Generic, Adapter};
+use crate::runner::agent::Adapter;
 use crate::runner::review::accept::AcceptSettings;
 use crate::runner::review::merge::MergePolicy;
 use crate::runner::RunnerSettings;
@@ -17,11 +17,13 @@ use crate::runner::RunnerSettings;
 mod agent;
 mod api;
 mod budget;
+mod github;
 mod paths;
 mod prices;
 pub use agent::AgentSection;
 pub use api::{ApiSection, DEFAULT_FEEDBACK_PER_MINUTE, DEFAULT_LISTEN};
 pub use budget::{valid_usd, BudgetSection, OnExceed};
+pub use github::GithubSection;
 pub use paths::Paths;
 pub use prices::PriceEntry;
 
@@ -164,6 +166,9 @@ pub struct FileConfig {
     /// `[prices."<model>"]`: token prices over the built-in table.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceEntry>,
+    /// `[github]`.
+    #[serde(default)]
+    pub github: GithubSection,
 }
 
 macro_rules! overlay {
@@ -252,6 +257,7 @@ impl FileConfig {
             agent.models,
             agent.effort,
             agent.fallback_models,
+            agent.command_agent,
             runner.slots,
             runner.poll_seconds,
             runner.lease_seconds,
@@ -268,6 +274,7 @@ impl FileConfig {
             merge.policy,
             merge.delete_branch,
             merge.push,
+            github.merge_pr,
             ui.theme,
             ui.mouse,
             ui.bell,
@@ -501,6 +508,7 @@ impl Config {
             policy: m.policy.unwrap_or_default(),
             delete_branch: m.delete_branch.unwrap_or(true),
             push: m.push.unwrap_or(false),
+            merge_pr: self.file.github.merge_pr.unwrap_or(false),
         }
     }
 
@@ -511,57 +519,6 @@ impl Config {
             .permission_mode
             .clone()
             .unwrap_or_else(|| "bypassPermissions".into())
-    }
-
-    /// Builds the configured agent adapter, resolving its executable. The error names the
-    /// setting to change when the executable cannot be found.
-    pub fn adapter(&self) -> anyhow::Result<std::sync::Arc<dyn Adapter>> {
-        let a = &self.file.agent;
-        match a.kind.as_deref().unwrap_or("claude") {
-            "claude" => {
-                let wanted = a.command.clone().unwrap_or_else(|| "claude".into());
-                let program = which::which(&wanted).map_err(|_| {
-                    if a.command.is_some() {
-                        anyhow::anyhow!(
-                            "agent binary not found: {wanted:?} (from AUTOPILOT_CLAUDE_BIN or [agent] command) does not exist or is not executable"
-                        )
-                    } else {
-                        anyhow::anyhow!(
-                            "agent binary not found: `claude` is not on PATH; install Claude Code \
-                             (npm install -g @anthropic-ai/claude-code) or set AUTOPILOT_CLAUDE_BIN=/path/to/claude"
-                        )
-                    }
-                })?;
-                Ok(std::sync::Arc::new(Claude {
-                    program,
-                    model: a.model.clone(),
-                    models: a.models.clone().unwrap_or_default(),
-                    effort: a.effort,
-                    fallback_models: a.fallback_models.clone().unwrap_or_default(),
-                    permission_mode: self.permission_mode(),
-                    max_turns: a.max_turns,
-                    allowed_tools: a.allowed_tools.clone().unwrap_or_default(),
-                    extra_args: a.extra_args.clone().unwrap_or_default(),
-                    max_budget_usd: self.file.budget.per_run_usd,
-                }))
-            }
-            "command" => {
-                let Some(command) = a.command.clone().filter(|c| !c.trim().is_empty()) else {
-                    bail!(
-                        "[agent] kind = \"command\" needs `command` (or AUTOPILOT_AGENT_COMMAND)"
-                    );
-                };
-                let shell = which::which("sh").unwrap_or_else(|_| PathBuf::from("/bin/sh"));
-                Ok(std::sync::Arc::new(Generic { shell, command }))
-            }
-            "codex" => Ok(std::sync::Arc::new(agent::codex(
-                a,
-                self.permission_mode(),
-            )?)),
-            other => bail!(
-                "unknown [agent] kind {other:?} (expected \"claude\", \"codex\" or \"command\")"
-            ),
-        }
     }
 
     /// The configured adapter for reading stored transcripts (`log`, the transcript view),

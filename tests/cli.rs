@@ -585,6 +585,8 @@ fn json_output_is_pinned_byte_for_byte() {
         "high",
         "--assignee",
         "ana",
+        "--agent",
+        "claude",
     ]);
     repo.add(&["Second", "--depends-on", &id.to_string()]);
     repo.ok(&["edit", &id.to_string(), "--budget", "2.5"]);
@@ -597,6 +599,7 @@ fn json_output_is_pinned_byte_for_byte() {
 }
 
 const SHOW_JSON: &str = r#"{
+  "agent": "claude",
   "archived": false,
   "assignee": "ana",
   "base": "main",
@@ -644,6 +647,7 @@ const SHOW_JSON: &str = r#"{
   "kind": "bug",
   "model": "sonnet",
   "parent": null,
+  "pr_url": null,
   "priority": 3,
   "runs": [
     {
@@ -671,6 +675,7 @@ const SHOW_JSON: &str = r#"{
     }
   ],
   "session_id": "<session>",
+  "source_url": null,
   "status": "in_review",
   "title": "Say hello",
   "updated_at": "<time>",
@@ -679,6 +684,7 @@ const SHOW_JSON: &str = r#"{
 "#;
 const LIST_JSON: &str = r#"[
   {
+    "agent": "claude",
     "archived": false,
     "assignee": "ana",
     "base": "main",
@@ -698,14 +704,17 @@ const LIST_JSON: &str = r#"[
     "kind": "bug",
     "model": "sonnet",
     "parent": null,
+    "pr_url": null,
     "priority": 3,
     "session_id": "<session>",
+    "source_url": null,
     "status": "in_review",
     "title": "Say hello",
     "updated_at": "<time>",
     "worktree": "<repo>/.autopilot/worktrees/issue-1"
   },
   {
+    "agent": null,
     "archived": false,
     "assignee": null,
     "base": null,
@@ -723,8 +732,10 @@ const LIST_JSON: &str = r#"[
     "kind": "feature",
     "model": null,
     "parent": null,
+    "pr_url": null,
     "priority": 0,
     "session_id": null,
+    "source_url": null,
     "status": "backlog",
     "title": "Second",
     "updated_at": "<time>",

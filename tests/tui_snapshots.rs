@@ -529,3 +529,16 @@ fn a_card_names_its_assignee_small() {
     assert!(!screen.contains("bartholomew-the-reviewer"), "{screen}");
     assert!(screen.contains("@bartholomew"), "{screen}");
 }
+
+#[test]
+fn a_card_whose_branch_has_a_pull_request_shows_its_number() {
+    use autopilot_tui::domain::{Kind, Status};
+    let mut a = app(160, 20);
+    let mut with_pr = issue(1, "Pushed", Status::InReview, Kind::Feature);
+    with_pr.pr_url = Some("https://github.com/o/r/pull/7".into());
+    let without = issue(2, "Local only", Status::InReview, Kind::Feature);
+    load_board(&mut a, vec![card(with_pr), card(without)]);
+    let rows = screen_rows(&a).join("\n");
+    assert!(rows.contains("#1 feature PR 7"), "{rows}");
+    assert!(!rows.contains("#2 feature PR"), "{rows}");
+}

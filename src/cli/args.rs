@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::{Effort, Kind, Status};
+use crate::domain::{AgentKind, Effort, Kind, Status};
 
 /// A terminal kanban and mission control for autonomous coding agents.
 #[derive(Debug, Parser)]
@@ -91,6 +91,9 @@ pub enum Command {
         /// Who it is assigned to (a name).
         #[arg(long, value_name = "NAME")]
         assignee: Option<String>,
+        /// claude, codex or command (default: `[agent] kind`).
+        #[arg(long, value_name = "AGENT")]
+        agent: Option<AgentKind>,
     },
     /// List issues (those on the board; `--archived`: the archived ones instead).
     List {
@@ -148,6 +151,9 @@ pub enum Command {
         /// Who it is assigned to; `""` leaves it unassigned.
         #[arg(long, value_name = "NAME")]
         assignee: Option<String>,
+        /// claude, codex or command; `""` goes back to `[agent] kind`.
+        #[arg(long, value_name = "AGENT")]
+        agent: Option<String>,
     },
     /// Make an issue wait until another is done (refused if it would close a cycle).
     Depend {
@@ -300,10 +306,30 @@ pub enum Command {
         #[arg(long)]
         sample: bool,
     },
+    /// Import issues from elsewhere as backlog issues (a second import adds nothing).
+    #[command(subcommand)]
+    Import(ImportSource),
     /// Print every key binding of the TUI, per layer, with `[ui.keys]` overrides applied.
     Keys {
         /// As a Markdown table (the README's).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+/// Where `import` reads issues from.
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Open GitHub issues, through the GitHub CLI (`gh issue list`).
+    Github {
+        /// Only issues with this label.
+        #[arg(long, value_name = "LABEL")]
+        label: Option<String>,
+        /// OWNER/NAME (default: the repository `gh` finds from the current directory).
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+        /// At most this many issues (1 to 1000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
     },
 }

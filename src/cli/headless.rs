@@ -38,6 +38,7 @@ pub fn run_headless(
     let api = super::api_server(&ctx.config, listen)?;
     let settings = ctx.config.runner_settings(agents);
     let adapter = ctx.config.adapter()?;
+    let others = ctx.config.agents()?;
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
     let rt = crate::sys::runtime()?;
@@ -45,7 +46,7 @@ pub fn run_headless(
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
         let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = tokio_util::sync::CancellationToken::new();
-        let runner = Runner::new(settings, adapter, ev_tx);
+        let runner = Runner::new(settings, adapter, ev_tx).with_agents(others);
         if let Some(api) = api {
             tokio::spawn(api.run(cancel.clone().cancelled_owned()));
         }
@@ -125,13 +126,14 @@ pub fn split(ctx: &Ctx, out: &mut impl Write, id: i64) -> anyhow::Result<()> {
     let _log = init_logging(&ctx.config.paths);
     let settings = ctx.config.runner_settings(Some(1));
     let adapter = ctx.config.adapter()?;
+    let others = ctx.config.agents()?;
     crate::runner::preflight_here(adapter.as_ref(), &settings.permission_mode)
         .map_err(|e| anyhow::anyhow!(e))?;
     drop(ctx.store()?);
     let rt = crate::sys::runtime()?;
     let split = rt.block_on(async move {
         let (ev_tx, _ev_rx) = tokio::sync::mpsc::unbounded_channel();
-        let runner = Runner::new(settings, adapter, ev_tx);
+        let runner = Runner::new(settings, adapter, ev_tx).with_agents(others);
         // Ctrl-C stops the planner and closes its run, as a runner's shutdown does.
         let cancel = tokio_util::sync::CancellationToken::new();
         let watcher = {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::sanitize::{one_line, strip_all};
-use crate::domain::{Actor, AuthorKind, Effort, ListedIssue, Printable, Status};
+use crate::domain::{Actor, AgentKind, AuthorKind, Effort, ListedIssue, Printable, Status};
 use crate::runner::{git, recovery, review};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
@@ -16,13 +16,14 @@ pub mod doctor;
 mod args;
 mod diff;
 mod headless;
+mod import;
 mod log;
 mod output;
 mod search;
 mod serve;
 mod stats;
 
-pub use args::{Cli, Command, Global};
+pub use args::{Cli, Command, Global, ImportSource};
 pub use headless::init_logging;
 pub use serve::api_server;
 
@@ -141,6 +142,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             budget,
             parent,
             assignee,
+            agent,
         } => {
             let budget_usd = budget
                 .as_deref()
@@ -161,6 +163,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     budget_usd,
                     parent,
                     assignee,
+                    agent,
+                    source_url: None,
                 },
                 &human_name(None),
             )?;
@@ -212,8 +216,15 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             budget,
             parent,
             assignee,
+            agent,
         } => {
             let body = body.map(text_arg).transpose()?;
+            // An empty value clears the issue's own agent.
+            let agent = match agent.as_deref().map(str::trim) {
+                None => None,
+                Some("") => Some(None),
+                Some(a) => Some(Some(a.parse::<AgentKind>()?)),
+            };
             let parent = parent.as_deref().map(parent_arg).transpose()?;
             let budget_usd = budget
                 .as_deref()
@@ -242,6 +253,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     parent,
                     // Blank clears it (the store reads a blank name as nobody).
                     assignee: assignee.map(Some),
+                    agent,
                 },
                 &human_name(None),
             )?;
@@ -376,6 +388,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
         }
         Command::Search { query, json, limit } => {
             search::print_search(&ctx, &mut out, &query, i64::from(limit), json)?;
+        }
+        Command::Import(ImportSource::Github { label, repo, limit }) => {
+            import::github(&ctx, &mut out, label.as_deref(), repo.as_deref(), limit)?;
         }
         Command::Keys { markdown } => {
             crate::ui::keymap::print_keys(&mut out, ctx.config.file.ui.keys.as_ref(), markdown)?

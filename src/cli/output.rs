@@ -82,6 +82,15 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
     if let Some(cap) = i.budget_usd {
         writeln!(out, "budget: ${cap:.2}")?;
     }
+    if let Some(a) = i.agent {
+        writeln!(out, "agent: {a}")?;
+    }
+    if let Some(u) = &i.source_url {
+        writeln!(out, "source: {u}")?;
+    }
+    if let Some(u) = &i.pr_url {
+        writeln!(out, "pull request: {u}")?;
+    }
     let links = |v: &[crate::domain::DepLink]| {
         v.iter()
             .map(|l| format!("#{} ({})", l.id, l.status))

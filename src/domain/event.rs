@@ -132,6 +132,9 @@ pub struct IssueChanges {
     /// The new assignee ("" when cleared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// The new agent ("" when cleared: back to `[agent] kind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// What an event row records, with its details.

@@ -42,6 +42,9 @@ impl Printable for Issue {
             parent,
             assignee,
             archived_at,
+            agent,
+            source_url,
+            pr_url,
             created_at,
             updated_at,
         } = self;
@@ -65,6 +68,9 @@ impl Printable for Issue {
             parent,
             assignee: line_opt(assignee),
             archived_at,
+            agent,
+            source_url: line_opt(source_url),
+            pr_url: line_opt(pr_url),
             created_at,
             updated_at,
         }
@@ -272,6 +278,9 @@ mod tests {
             parent: None,
             assignee: Some(NASTY.into()),
             archived_at: None,
+            agent: None,
+            source_url: None,
+            pr_url: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -171,6 +171,18 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Which agent CLI runs an issue (`[agent] kind`, an issue's `--agent`).
+    AgentKind, "agent", {
+        /// Claude Code.
+        Claude => "claude",
+        /// OpenAI's Codex CLI.
+        Codex => "codex",
+        /// Any command line (`[agent] kind = "command"`).
+        Command => "command",
+    }
+);
+
 // The macro cannot derive Default for just one of its enums.
 #[allow(clippy::derivable_impls)]
 impl Default for Kind {
@@ -241,6 +253,12 @@ pub struct Issue {
     /// When it was archived (None: it is on the board). JSON: `archived`, true or false.
     #[serde(rename = "archived", serialize_with = "is_set")]
     pub archived_at: Option<Millis>,
+    /// The agent its runs use (None: `[agent] kind`).
+    pub agent: Option<AgentKind>,
+    /// Where it was imported from (a GitHub issue's address).
+    pub source_url: Option<String>,
+    /// The pull request its branch was pushed to.
+    pub pr_url: Option<String>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
@@ -273,6 +291,9 @@ impl Issue {
             parent: None,
             assignee: None,
             archived_at: None,
+            agent: None,
+            source_url: None,
+            pr_url: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -84,7 +84,8 @@ pub(super) async fn drive_agent(
     seq: &mut i64,
 ) -> Result<Attempt, RunnerError> {
     let (r, s, run_id) = (ctx.runner, ctx.settings(), ctx.run_id);
-    let prompt_file = if r.adapter.wants_prompt_file() {
+    let adapter = ctx.adapter();
+    let prompt_file = if adapter.wants_prompt_file() {
         let file = s
             .worktrees
             .join(".prompts")
@@ -104,7 +105,7 @@ pub(super) async fn drive_agent(
         prompt_file: prompt_file.clone(),
         ..req.clone()
     };
-    let mut cmd = r.adapter.command(&req);
+    let mut cmd = adapter.command(&req);
     // Children inherit this, which lets a later crash recovery find the run's orphans.
     let (marker_key, marker_value) = super::process::run_marker(&s.db, run_id);
     cmd.env(marker_key, marker_value)
@@ -115,7 +116,7 @@ pub(super) async fn drive_agent(
         .process_group(0)
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|error| {
-        let program = r.adapter.program().display().to_string();
+        let program = adapter.program().display().to_string();
         if error.kind() == std::io::ErrorKind::NotFound {
             RunnerError::AgentNotFound { program, error }
         } else {
@@ -151,7 +152,7 @@ pub(super) async fn drive_agent(
         events: r.events.clone(),
         slot: ctx.slot,
         run_id,
-        adapter: Arc::clone(&r.adapter),
+        adapter: Arc::clone(&adapter),
         live: super::estimate::Live::new(
             Arc::clone(&s.prices),
             s.per_run_usd,
@@ -160,7 +161,7 @@ pub(super) async fn drive_agent(
         ),
     };
     let ingest = Ingest::new(
-        Arc::clone(&r.adapter),
+        Arc::clone(&adapter),
         Arc::clone(&s.redactor),
         s.transcript_cap,
     );

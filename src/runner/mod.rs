@@ -10,6 +10,7 @@ mod error;
 mod estimate;
 pub mod events;
 pub mod git;
+pub mod github;
 mod ingest;
 pub mod outcome;
 pub mod plan;
@@ -134,6 +135,8 @@ type StopMap = Arc<Mutex<HashMap<i64, (CancellationToken, run::StopReason)>>>;
 pub struct Runner {
     settings: Arc<RunnerSettings>,
     adapter: Arc<dyn Adapter>,
+    /// The other agents an issue may ask for.
+    agents: agent::Agents,
     events: mpsc::UnboundedSender<RunnerEvent>,
     wake: Arc<Notify>,
     stops: StopMap,
@@ -176,6 +179,7 @@ impl Runner {
         Runner {
             settings: Arc::new(settings),
             adapter,
+            agents: agent::Agents::default(),
             events,
             wake: Arc::new(Notify::new()),
             stops: Arc::default(),
@@ -184,6 +188,22 @@ impl Runner {
             planners: Mutex::default(),
             idle: AtomicUsize::new(0),
         }
+    }
+
+    /// The agents besides its own that issues may ask for (`--agent`); without them an issue
+    /// naming an agent other than the default is blocked as asking for one not available.
+    #[must_use]
+    pub fn with_agents(mut self, agents: agent::Agents) -> Runner {
+        self.agents = agents;
+        self
+    }
+
+    /// The adapter for an issue wanting `agent`, or why it cannot run here.
+    fn adapter_for(
+        &self,
+        agent: Option<crate::domain::AgentKind>,
+    ) -> Result<Arc<dyn Adapter>, String> {
+        self.agents.pick(&self.adapter, agent)
     }
 
     fn emit(&self, ev: RunnerEvent) {

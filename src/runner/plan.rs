@@ -231,7 +231,7 @@ pub async fn split(
                 attempt.exit_code,
                 stopped,
                 false,
-                runner.adapter.reports_result(),
+                ctx.adapter().reports_result(),
             );
             let (end, result) = match verdict {
                 Verdict::Stopped(why) => (

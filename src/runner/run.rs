@@ -70,6 +70,14 @@ impl RunContext<'_> {
         &self.runner.settings
     }
 
+    /// The adapter of the issue's agent (the runner's own when it has none, or one not
+    /// available: [`RunContext::execute`] blocks those before any agent runs).
+    pub fn adapter(&self) -> std::sync::Arc<dyn super::agent::Adapter> {
+        self.runner
+            .adapter_for(self.issue.agent)
+            .unwrap_or_else(|_| std::sync::Arc::clone(&self.runner.adapter))
+    }
+
     /// Reports to the runner's watchers.
     pub fn emit(&self, ev: RunnerEvent) {
         self.runner.emit(ev);
@@ -78,6 +86,11 @@ impl RunContext<'_> {
     /// The run between its claim and its final transaction: what the store records, and the
     /// comments that say why; and the workspace, once it was prepared.
     async fn execute(&self) -> (RunEnd, Option<Workspace>) {
+        if let (Some(want), Err(why)) =
+            (self.issue.agent, self.runner.adapter_for(self.issue.agent))
+        {
+            return (verdict::agent_unavailable(self.issue.id, want, &why), None);
+        }
         let ws = match workspace::prepare(self).await {
             Ok(ws) => ws,
             Err(e) => return (verdict::from_error(e), None),
@@ -133,8 +146,7 @@ impl RunContext<'_> {
         if req.resume.is_some()
             && attempt.stopped.is_none()
             && self
-                .runner
-                .adapter
+                .adapter()
                 .resume_failed(&attempt.stderr_tail, attempt.observed.saw_init)
         {
             tracing::info!(
@@ -192,7 +204,7 @@ impl RunContext<'_> {
             attempt.exit_code,
             stopped,
             has_changes,
-            self.runner.adapter.reports_result(),
+            self.adapter().reports_result(),
         );
         match verdict::ending(verdict, self.agent_id, &wt_text, attempt.stderr_tail()) {
             Ending::Now(end) => Ok(end),

@@ -4,7 +4,7 @@
 
 use super::error::RunnerError;
 use super::outcome::{Hold, Verdict};
-use crate::domain::{format_millis, Actor, AuthorKind, RunOutcome, Status};
+use crate::domain::{format_millis, Actor, AgentKind, AuthorKind, RunOutcome, Status};
 use crate::store::RunEnd;
 
 /// What the author of system comments is called.
@@ -32,6 +32,24 @@ pub(super) fn failed(error: String, stderr_tail: Option<String>) -> RunEnd {
         outcome: Some(RunOutcome::Failed),
         error: Some(error),
         stderr_tail,
+        move_to: Some((Status::Blocked, Actor::System)),
+        comments: vec![system(body)],
+        ..RunEnd::default()
+    }
+}
+
+/// How a run ends whose issue asks for an agent this runner cannot start: blocked before any
+/// agent ran, saying which and how to go on.
+pub(super) fn agent_unavailable(id: i64, want: AgentKind, why: &str) -> RunEnd {
+    let error = format!("the {want} agent is not available: {why}");
+    let body = format!(
+        "This issue asks for the {want} agent, which is not available here: {why}.\n\n\
+         Configure it, or give the issue another agent (`autopilot-tui edit {id} --agent \"\"` \
+         goes back to the configured one), then comment to hand it back to ready."
+    );
+    RunEnd {
+        outcome: Some(RunOutcome::Failed),
+        error: Some(error),
         move_to: Some((Status::Blocked, Actor::System)),
         comments: vec![system(body)],
         ..RunEnd::default()

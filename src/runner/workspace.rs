@@ -258,6 +258,11 @@ pub(super) async fn commit_and_review(
     } else {
         None
     };
+    // Only an address is kept: `gh pr create` prints it last.
+    let pr_url = match &pushed {
+        Some(Ok(url)) if url.starts_with("https://") => Some(url.clone()),
+        _ => None,
+    };
     let commit = Commit {
         sha: &sha,
         branch: &ws.branch,
@@ -277,6 +282,7 @@ pub(super) async fn commit_and_review(
         .ok();
     Ok(RunEnd {
         diff,
+        pr_url,
         ..verdict::implemented(ctx.agent_id, text, &commit)
     })
 }

@@ -50,6 +50,7 @@ fn every_event_is_stored_as_before() {
             budget_usd: None,
             parent: None,
             assignee: None,
+            agent: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")

@@ -3,10 +3,14 @@
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{events, now, Result, Store, StoreError};
+
+#[path = "import.rs"]
+mod import;
 use crate::domain::{
-    transition, Actor, ActorId, DiffStat, Effort, EventKind, Issue, IssueChanges, IssueDetail,
-    Kind, Status,
+    transition, Actor, ActorId, AgentKind, DiffStat, Effort, EventKind, Issue, IssueChanges,
+    IssueDetail, Kind, Status,
 };
+pub use import::{ImportOutcome, ImportedIssue};
 
 /// What `add` needs to create an issue.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +37,10 @@ pub struct NewIssue {
     pub parent: Option<i64>,
     /// Who it is assigned to.
     pub assignee: Option<String>,
+    /// The agent its runs use (None: `[agent] kind`).
+    pub agent: Option<AgentKind>,
+    /// Where it comes from (an imported GitHub issue's address; one issue per address).
+    pub source_url: Option<String>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -58,12 +66,15 @@ pub struct IssueEdit {
     pub parent: Option<Option<i64>>,
     /// New assignee; `Some(None)` clears it.
     pub assignee: Option<Option<String>>,
+    /// New agent; `Some(None)` clears it (back to `[agent] kind`).
+    pub agent: Option<Option<AgentKind>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
-     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, assignee";
+     diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, \
+     assignee, agent, source_url, pr_url";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -110,6 +121,12 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         parent: r.get(20)?,
         archived_at: r.get(21)?,
         assignee: r.get(22)?,
+        agent: match r.get::<_, Option<String>>(23)? {
+            Some(_) => Some(parse_col(r, 23)?),
+            None => None,
+        },
+        source_url: r.get(24)?,
+        pr_url: r.get(25)?,
     })
 }
 
@@ -186,6 +203,12 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
         }),
         assignee: (before.assignee != after.assignee)
             .then(|| after.assignee.clone().unwrap_or_default()),
+        agent: (before.agent != after.agent).then(|| {
+            after
+                .agent
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default()
+        }),
         ..IssueChanges::default()
     }
 }
@@ -256,8 +279,8 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort, budget_usd, parent_id, assignee)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     model, effort, budget_usd, parent_id, assignee, agent, source_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     title,
                     body,
@@ -269,7 +292,9 @@ impl Store {
                     new.effort.map(Effort::as_str),
                     new.budget_usd,
                     new.parent,
-                    assignee
+                    assignee,
+                    new.agent.map(AgentKind::as_str),
+                    new.source_url
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -303,7 +328,7 @@ impl Store {
         })
     }
 
-    /// Edits title, body, kind, priority, base, model, effort, spending cap or parent.
+    /// Edits title, body, kind, priority, base, model, effort, spending cap, parent or agent.
     pub fn update_issue(&mut self, id: i64, edit: &IssueEdit, author: &str) -> Result<Issue> {
         if let Some(t) = &edit.title {
             if t.trim().is_empty() {
@@ -339,7 +364,8 @@ impl Store {
                      effort = CASE WHEN ?10 THEN ?11 ELSE effort END,
                      budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END,
                      parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END,
-                     assignee = CASE WHEN ?16 THEN ?17 ELSE assignee END
+                     assignee = CASE WHEN ?16 THEN ?17 ELSE assignee END,
+                     agent = CASE WHEN ?18 THEN ?19 ELSE agent END
                  WHERE id = ?1",
                 params![
                     id,
@@ -358,7 +384,9 @@ impl Store {
                     edit.parent.is_some(),
                     edit.parent.flatten(),
                     assignee.is_some(),
-                    assignee.clone().flatten()
+                    assignee.clone().flatten(),
+                    edit.agent.is_some(),
+                    edit.agent.flatten().map(AgentKind::as_str)
                 ],
             )?;
             let after = get(tx, id)?;

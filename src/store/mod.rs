@@ -32,7 +32,7 @@ use crate::domain::{now_millis, Actor, ActorId, EventKind, Millis, TransitionErr
 
 pub use board::StatusCounts;
 pub use budget::{over_budget_comment, Caps, Claim, DailyHold, ReviewFull, BUDGET_HOLD};
-pub use issues::{IssueEdit, NewIssue};
+pub use issues::{ImportOutcome, ImportedIssue, IssueEdit, NewIssue};
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
 pub use search::{SearchHit, SearchSource};

@@ -41,6 +41,8 @@ pub struct RunEnd {
     pub comments: Vec<(String, AuthorKind, String)>,
     /// The size of the branch's change, stored on the issue when it moves to review.
     pub diff: Option<DiffStat>,
+    /// The pull request the branch was pushed to, stored on the issue when it moves to review.
+    pub pr_url: Option<String>,
 }
 
 /// One stored line of agent output.
@@ -391,6 +393,9 @@ impl Store {
                         "UPDATE issues SET diff_files = ?2, diff_added = ?3, diff_removed = ?4 WHERE id = ?1",
                         params![issue_id, d.map(|d| d.files), d.map(|d| d.added), d.map(|d| d.removed)],
                     )?;
+                    if let Some(url) = &end.pr_url {
+                        tx.execute("UPDATE issues SET pr_url = ?2 WHERE id = ?1", params![issue_id, url])?;
+                    }
                 }
             }
             Ok((get(tx, issue_id)?, ours))

@@ -259,6 +259,14 @@ ALTER TABLE issues ADD COLUMN claim_host TEXT;
     r"
 ALTER TABLE issues ADD COLUMN assignee TEXT;
 ",
+    // 16: GitHub and agents: where an issue was imported from (one local issue per source),
+    // the pull request its branch went to, and the agent its runs use (NULL: [agent] kind)
+    r"
+ALTER TABLE issues ADD COLUMN source_url TEXT;
+ALTER TABLE issues ADD COLUMN pr_url     TEXT;
+ALTER TABLE issues ADD COLUMN agent      TEXT;
+CREATE UNIQUE INDEX issues_source_url ON issues (source_url) WHERE source_url IS NOT NULL;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -125,7 +125,8 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             Ok(adapter) => {
                 let (etx, mut erx) = mpsc::unbounded_channel::<RunnerEvent>();
                 let (ctx, crx) = mpsc::unbounded_channel::<RunnerCommand>();
-                let runner = Runner::new(opts.config.runner_settings(opts.agents), adapter, etx);
+                let runner = Runner::new(opts.config.runner_settings(opts.agents), adapter, etx)
+                    .with_agents(opts.config.agents().unwrap_or_default());
                 let forward = tx.clone();
                 tokio::spawn(async move {
                     while let Some(ev) = erx.recv().await {

@@ -40,6 +40,9 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         parent: None,
         assignee: None,
         archived_at: None,
+        agent: None,
+        source_url: None,
+        pr_url: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }

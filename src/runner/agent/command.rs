@@ -3,7 +3,8 @@
 //! The prompt reaches it on stdin and in a private file named by `$AUTOPILOT_PROMPT_FILE`;
 //! `$AUTOPILOT_PROMPT` holds it too while it is small enough for the environment (Linux
 //! refuses one variable past 128 KiB, and a thread keeps growing). A line starting with
-//! `BLOCKED:` is its question; the exit status says whether it succeeded.
+//! `BLOCKED:` is its question; the exit status says whether it succeeded. A line
+//! `SESSION: <id>` names its session: the next run gets it back in `$AUTOPILOT_RESUME`.
 
 use std::path::{Path, PathBuf};
 
@@ -63,9 +64,56 @@ impl Adapter for Generic {
     }
 
     fn parse_line(&self, line: &[u8]) -> Vec<AgentEvent> {
+        let text = String::from_utf8_lossy(line);
+        if let Some(id) = text
+            .strip_prefix(SESSION_PREFIX)
+            .map(str::trim)
+            .filter(|id| {
+                // It comes back as an environment value: one printable word of sane length.
+                !id.is_empty()
+                    && id.len() <= 200
+                    && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+            })
+        {
+            return vec![AgentEvent::Init {
+                session_id: id.to_string(),
+                model: None,
+                permission_mode: None,
+            }];
+        }
         vec![AgentEvent::Text {
             message_id: None,
-            text: String::from_utf8_lossy(line).into_owned(),
+            text: text.into_owned(),
         }]
+    }
+}
+
+/// The start of the line that names a command agent's session.
+const SESSION_PREFIX: &str = "SESSION:";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_line_names_the_session_and_anything_else_is_text() {
+        let g = Generic {
+            shell: PathBuf::from("sh"),
+            command: String::new(),
+        };
+        assert!(matches!(
+            &g.parse_line(b"SESSION: abc-123")[..],
+            [AgentEvent::Init { session_id, .. }] if session_id == "abc-123"
+        ));
+        for line in [
+            &b"SESSION: two words"[..],
+            b"SESSION:",
+            b"SESSION: a\x1b[2J",
+        ] {
+            assert!(
+                matches!(&g.parse_line(line)[..], [AgentEvent::Text { .. }]),
+                "{line:?}"
+            );
+        }
     }
 }

@@ -317,3 +317,68 @@ mod tests {
         assert!(command.preflight("bypassPermissions", true, None).is_ok());
     }
 }
+
+/// Which agents a runner can start besides its default: an issue's `--agent` picks one.
+#[derive(Clone, Default)]
+pub struct Agents {
+    /// The agent the runner's own adapter is (`[agent] kind`); `None`: unknown, so an issue
+    /// naming any agent finds it unavailable.
+    pub default: Option<crate::domain::AgentKind>,
+    /// The others: an adapter, or why that agent cannot run here.
+    pub others:
+        std::collections::BTreeMap<crate::domain::AgentKind, Result<Arc<dyn Adapter>, String>>,
+}
+
+impl Agents {
+    /// The adapter for an issue wanting `want` (`None`: the default), or why there is none.
+    pub fn pick(
+        &self,
+        default: &Arc<dyn Adapter>,
+        want: Option<crate::domain::AgentKind>,
+    ) -> Result<Arc<dyn Adapter>, String> {
+        let Some(want) = want.filter(|w| Some(*w) != self.default) else {
+            return Ok(Arc::clone(default));
+        };
+        match self.others.get(&want) {
+            Some(Ok(adapter)) => Ok(Arc::clone(adapter)),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err(format!("the {want} agent is not configured")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod agents_tests {
+    use super::*;
+    use crate::domain::AgentKind;
+
+    #[test]
+    fn an_issue_gets_its_own_agent_the_default_or_the_reason_it_cannot() {
+        let claude = renderer(None);
+        let command = renderer(Some("command"));
+        let mut agents = Agents {
+            default: Some(AgentKind::Claude),
+            ..Agents::default()
+        };
+        agents
+            .others
+            .insert(AgentKind::Command, Ok(Arc::clone(&command)));
+        agents
+            .others
+            .insert(AgentKind::Codex, Err("codex is not available".into()));
+        let name = |w| agents.pick(&claude, w).map(|a| a.name().to_string());
+        assert_eq!(name(None), Ok(claude.name().to_string()));
+        assert_eq!(name(Some(AgentKind::Claude)), Ok(claude.name().to_string()));
+        assert_eq!(
+            name(Some(AgentKind::Command)),
+            Ok(command.name().to_string())
+        );
+        assert_eq!(
+            name(Some(AgentKind::Codex)),
+            Err("codex is not available".into())
+        );
+        assert!(Agents::default()
+            .pick(&claude, Some(AgentKind::Command))
+            .is_err());
+    }
+}

@@ -48,6 +48,19 @@ pub struct AcceptSettings {
     pub delete_branch: bool,
     /// `[merge] push`: push the base after landing.
     pub push: bool,
+    /// `[github] merge_pr`: with policy none, merge the issue's pull request on GitHub.
+    pub merge_pr: bool,
+}
+
+/// What merging the pull request at `url` on GitHub did, in words; a failure leaves the branch
+/// `b` as it is and says why.
+fn pr_merged(dir: &std::path::Path, url: &str, b: &str) -> String {
+    match crate::runner::github::merge_pr(dir, url) {
+        Ok(()) => format!("Accepted: merged the pull request {url} on GitHub (gh pr merge; [github] merge_pr = true)."),
+        Err(e) => format!(
+            "Accepted without merging: merging the pull request {url} failed ({e}); the branch {b} was left as it is."
+        ),
+    }
 }
 
 /// A successful accept.
@@ -154,6 +167,9 @@ pub fn accept(
     let branch = issue.branch.clone().filter(|_| policy != MergePolicy::None);
     let Some(branch) = branch else {
         let merged = match &issue.branch {
+            Some(b) if !no_merge && s.merge_pr && issue.pr_url.is_some() => {
+                pr_merged(&s.repo_root, issue.pr_url.as_deref().unwrap_or_default(), b)
+            }
             Some(b) if policy == MergePolicy::None => format!("Accepted without merging: the branch {b} was left as it is ([merge] policy = none or --no-merge)."),
             _ => "Accepted: no run made a branch, so there was nothing to merge.".to_string(),
         };

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use tui_textarea::TextArea;
 
 use super::{cycle, Hint};
-use crate::domain::{Effort, Issue, Kind};
+use crate::domain::{AgentKind, Effort, Issue, Kind};
 use crate::store::{IssueEdit, NewIssue};
 use crate::ui::keymap::{Action, Context, Keymap};
 use crate::ui::store_thread::StoreRequest;
@@ -44,6 +44,8 @@ pub enum Field {
     Budget,
     /// The ids of the issues it waits for (`3, 7`).
     Depends,
+    /// Agent picker (none: `[agent] kind`).
+    Agent,
 }
 
 /// What an editor key asks of the app.
@@ -67,6 +69,7 @@ pub struct Editor {
     priority: i64,
     model: TextArea<'static>,
     effort: Option<Effort>,
+    agent: Option<AgentKind>,
     budget: TextArea<'static>,
     deps: TextArea<'static>,
     /// The dependencies the editor opened with: saving sends only what changed.
@@ -112,6 +115,7 @@ impl Editor {
             priority: 0,
             model: text_input(Vec::new(), Some("default")),
             effort: None,
+            agent: None,
             budget: text_input(Vec::new(), Some("none")),
             deps: text_input(Vec::new(), Some("none (ids like 3, 7)")),
             deps_before: Vec::new(),
@@ -131,6 +135,7 @@ impl Editor {
         ed.model = text_input(issue.model.iter().cloned().collect(), Some("default"));
         ed.model.move_cursor(tui_textarea::CursorMove::End);
         ed.effort = issue.effort;
+        ed.agent = issue.agent;
         let cap = issue.budget_usd.map(|v| format!("{v:.2}"));
         ed.budget = text_input(cap.into_iter().collect(), Some("none"));
         ed.budget.move_cursor(tui_textarea::CursorMove::End);
@@ -239,6 +244,11 @@ impl Editor {
         self.effort
     }
 
+    /// Selected agent (None: the configured one).
+    pub fn agent(&self) -> Option<AgentKind> {
+        self.agent
+    }
+
     /// Focused field.
     pub fn field(&self) -> Field {
         self.field
@@ -280,7 +290,7 @@ impl Editor {
         if self.has_budget() {
             order.push(Field::Budget);
         }
-        order.push(Field::Depends);
+        order.extend([Field::Depends, Field::Agent]);
         self.field = cycle(&order, self.field, back);
     }
 
@@ -325,6 +335,12 @@ impl Editor {
             Field::Budget => {
                 self.budget.input(key);
             }
+            Field::Agent => {
+                // None (the configured agent) comes first, before the agents.
+                let mut choices = vec![None];
+                choices.extend(AgentKind::ALL.iter().copied().map(Some));
+                self.agent = pick(&choices, self.agent, key);
+            }
             Field::Depends if key.code == KeyCode::Enter => {}
             Field::Depends => {
                 self.deps.input(key);
@@ -351,13 +367,7 @@ impl Editor {
         // None (the configured effort) comes first, before the levels.
         let mut choices = vec![None];
         choices.extend(Effort::ALL.iter().copied().map(Some));
-        match key.code {
-            KeyCode::Left | KeyCode::Char('h') => self.effort = cycle(&choices, self.effort, true),
-            KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => {
-                self.effort = cycle(&choices, self.effort, false)
-            }
-            _ => {}
-        }
+        self.effort = pick(&choices, self.effort, key);
     }
 
     fn edit_priority(&mut self, key: KeyEvent) {
@@ -418,6 +428,8 @@ impl Editor {
                 budget_usd: budget,
                 parent: None,
                 assignee: None,
+                agent: self.agent,
+                source_url: None,
             }),
             EditorPurpose::Edit(id) => {
                 let edit = IssueEdit {
@@ -431,6 +443,7 @@ impl Editor {
                     budget_usd: Some(budget),
                     parent: None,
                     assignee: None,
+                    agent: Some(self.agent),
                 };
                 let add: Vec<i64> = deps
                     .iter()
@@ -531,6 +544,15 @@ fn budget_text(text: &str) -> Result<Option<f64>, String> {
     crate::domain::cap::parse_cap(text).map_err(|crate::domain::cap::NotACap| {
         "budget: a positive number of US dollars, like 5 or 2.50 (empty: none)".into()
     })
+}
+
+/// The choice left (←, h) or right (→, l, space) of `current` in `choices`, on a picker key.
+fn pick<T: Copy + PartialEq>(choices: &[T], current: T, key: KeyEvent) -> T {
+    match key.code {
+        KeyCode::Left | KeyCode::Char('h') => cycle(choices, current, true),
+        KeyCode::Right | KeyCode::Char('l') | KeyCode::Char(' ') => cycle(choices, current, false),
+        _ => current,
+    }
 }
 
 #[cfg(test)]

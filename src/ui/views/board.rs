@@ -115,6 +115,9 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
         // Small: a long name must not push the spend off the head line.
         head.push(Span::styled(format!(" @{}", super::fit(a, 12)), t.muted));
     }
+    if let Some(mark) = i.pr_url.as_deref().and_then(pr_mark) {
+        head.push(Span::styled(mark, t.accent));
+    }
     if let (Status::InReview, Some(d)) = (i.status, i.diff) {
         head.push(Span::raw(" "));
         head.extend(super::diff::counts(t, d.added, d.removed));
@@ -190,6 +193,12 @@ fn spend(app: &App, card: &Card, head: &mut Vec<Span<'static>>, width: usize) {
     if super::spans_width(head) + text.len() <= width {
         head.push(Span::styled(text, app.theme().muted));
     }
+}
+
+/// ` PR 42` for a pull request's address (its last path segment, when that is a number).
+pub fn pr_mark(url: &str) -> Option<String> {
+    let n: u64 = url.trim_end_matches('/').rsplit('/').next()?.parse().ok()?;
+    Some(format!(" PR {n}"))
 }
 
 /// `⧗ waits on #3, #7`, cut to `width` at a whole id with the number left out (`+2`).
@@ -280,7 +289,16 @@ fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
 
 #[cfg(test)]
 mod tests {
-    use super::waits_text;
+    use super::{pr_mark, waits_text};
+
+    #[test]
+    fn a_pull_request_is_marked_by_its_number() {
+        assert_eq!(
+            pr_mark("https://github.com/o/r/pull/42").as_deref(),
+            Some(" PR 42")
+        );
+        assert_eq!(pr_mark("https://github.com/o/r/pull/x\u{1b}[2J"), None);
+    }
 
     #[test]
     fn waits_on_is_cut_at_a_whole_id_and_counts_the_rest() {

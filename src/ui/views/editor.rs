@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::centered;
-use crate::domain::{Effort, Kind};
+use crate::domain::{AgentKind, Effort, Kind};
 use crate::ui::app::App;
 use crate::ui::state::editor::{Editor, Field};
 
@@ -165,12 +165,33 @@ fn draw_agent_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
 fn draw_deps_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
     let t = app.theme();
     let focused = ed.field() == Field::Depends;
-    let [name, input] = Layout::horizontal([Constraint::Length(12), Constraint::Min(0)]).areas(r);
+    let [name, input, agent] = Layout::horizontal([
+        Constraint::Length(12),
+        Constraint::Min(0),
+        Constraint::Length(41),
+    ])
+    .areas(r);
     let label = if focused { t.accent } else { t.muted };
     f.render_widget(Span::styled(" Depends on ", label), name);
     let mut deps = ed.deps().clone();
     deps.set_cursor_style(if focused { t.selection } else { t.text });
     f.render_widget(&deps, input);
+    let on = ed.field() == Field::Agent;
+    let mut spans = vec![Span::styled(
+        "  Agent ",
+        if on { t.accent } else { t.muted },
+    )];
+    let choices = std::iter::once(None).chain(AgentKind::ALL.iter().copied().map(Some));
+    for a in choices {
+        let style = match (a == ed.agent(), on) {
+            (true, true) => t.selection,
+            (true, false) => t.text.add_modifier(ratatui::style::Modifier::BOLD),
+            _ => t.muted,
+        };
+        let text = a.map_or("default", AgentKind::as_str);
+        spans.push(Span::styled(format!(" {text} "), style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), agent);
 }
 
 /// Just the body input (comments, answers; also used inline by the inbox).

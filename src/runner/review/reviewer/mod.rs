@@ -153,7 +153,7 @@ async fn reviewed(rc: &RunContext<'_>, ws: &Workspace, cycles_before: u32) -> (R
             attempt.exit_code,
             stopped,
             false,
-            rc.runner.adapter.reports_result(),
+            rc.adapter().reports_result(),
         );
         match verdict {
             Verdict::Stopped(why) | Verdict::OverBudget(why) => RunEnd {

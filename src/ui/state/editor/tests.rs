@@ -43,8 +43,8 @@ fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typin
 fn the_kind_and_priority_fields_take_their_own_keys() {
     let mut ed = Editor::new(EditorPurpose::New);
     assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-    // back from the title: depends on, budget, effort, model, priority
-    for _ in 0..5 {
+    // back from the title: agent, depends on, budget, effort, model, priority
+    for _ in 0..6 {
         ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
     }
     assert_eq!(ed.field(), Field::Priority);
@@ -141,4 +141,38 @@ mod deps_tests {
         ));
         assert!(!ed.is_pending());
     }
+}
+
+#[test]
+fn the_agent_field_picks_an_agent_and_default_clears_it() {
+    let km = Keymap::default();
+    let mut ed = Editor::new(EditorPurpose::New);
+    ed.on_key(None, key('t'));
+    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    assert_eq!(ed.field(), Field::Agent, "the last field, before the title");
+    ed.on_key(None, key('l'));
+    ed.on_key(None, key('l'));
+    assert_eq!(ed.agent(), Some(AgentKind::Codex));
+    let Some(StoreRequest::Create(new)) = ed.submit(&km) else {
+        panic!("a new issue")
+    };
+    assert_eq!(new.agent, Some(AgentKind::Codex));
+
+    let issue = Issue {
+        agent: Some(AgentKind::Command),
+        ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready)
+    };
+    let mut ed = Editor::editing(&issue);
+    assert_eq!(ed.agent(), Some(AgentKind::Command));
+    ed.field = Field::Agent;
+    ed.on_key(None, key('l'));
+    assert_eq!(
+        ed.agent(),
+        None,
+        "after the last agent comes the configured one"
+    );
+    let Some(StoreRequest::Update(_, edit)) = ed.submit(&km) else {
+        panic!("an edit")
+    };
+    assert_eq!(edit.agent, Some(None));
 }
