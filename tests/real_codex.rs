@@ -277,3 +277,53 @@ fn record_fixtures() {
         }
     }
 }
+
+#[test]
+fn an_issue_asking_for_codex_runs_it_while_the_configured_agent_stays_claude() {
+    let Some(codex) = real_codex() else {
+        return;
+    };
+    let api = MockOpenAi::start();
+    // The default agent is the fake Claude Code; `codex` is found on PATH for the one issue
+    // that asks for it.
+    let repo = TestRepo::new();
+    let home = codex_home(repo.dir.path(), &api);
+    let path = format!(
+        "{}:{}",
+        codex.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let repo = repo
+        .with_env("CODEX_HOME", home.to_str().unwrap())
+        .with_env("MOCK_OPENAI_KEY", "sk-mock-dummy")
+        .with_env("PATH", &path);
+    let by_codex = repo.add(&[
+        "Say hello [scenario:implement]",
+        "--ready",
+        "--agent",
+        "codex",
+    ]);
+    let by_claude = repo.add(&["Say hello", "--body", "Create hello.txt", "--ready"]);
+    repo.ok(&["run", "--once"]);
+
+    let issue = repo.show(by_codex);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert_eq!(issue["agent"], "codex");
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:hello.txt")]),
+        "Hello from the real Codex CLI"
+    );
+    assert!(!api.requests().is_empty(), "codex never called its API");
+    let issue = repo.show(by_claude);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert!(issue["agent"].is_null());
+    assert_eq!(
+        issue["runs"][0]["session_id"]
+            .as_str()
+            .map(|s| s.starts_with("fake-")),
+        Some(true),
+        "the fake Claude Code ran it: {}",
+        issue["runs"][0]
+    );
+}

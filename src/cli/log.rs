@@ -50,7 +50,7 @@ pub fn print_log(
     let mut last_pass = !follow;
     // A check's output is plain text whatever the agent prints.
     let renderer = if store.run(run_id)?.role == crate::domain::RunRole::Check {
-        crate::runner::agent::renderer(Some("command"))
+        crate::runner::agent::plain_text()
     } else {
         ctx.config.renderer()
     };

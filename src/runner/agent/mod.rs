@@ -5,6 +5,7 @@
 //! implementing [`Adapter`]. An adapter also renders what
 //! its agent printed, so a run looks the same live, in the transcript view and in `log`.
 
+pub mod any;
 pub mod claude;
 pub mod codex;
 pub mod command;
@@ -228,8 +229,31 @@ pub trait Adapter: Send + Sync {
 /// nothing is looked up, so stored transcripts render where the agent is not installed. An
 /// unknown kind reads as Claude Code, the default.
 pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
+    // Issues may ask for another agent than the configured one: its format is tried next.
+    let mut formats = vec![
+        format_of("claude"),
+        format_of("codex"),
+        format_of("command"),
+    ];
+    if let Some(at) = ["claude", "codex", "command"]
+        .iter()
+        .position(|k| Some(*k) == kind)
+    {
+        let configured = formats.remove(at);
+        formats.insert(0, configured);
+    }
+    Arc::new(any::AnyAgent { formats })
+}
+
+/// A reader of output as plain text, whatever it holds (a check's output).
+pub fn plain_text() -> Arc<dyn Adapter> {
+    format_of("command")
+}
+
+/// A reader of one agent's output format.
+fn format_of(kind: &str) -> Arc<dyn Adapter> {
     match kind {
-        Some("codex") => Arc::new(codex::Codex {
+        "codex" => Arc::new(codex::Codex {
             program: PathBuf::from("codex"),
             model: None,
             models: Default::default(),
@@ -237,7 +261,7 @@ pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
             permission_mode: String::new(),
             extra_args: Vec::new(),
         }),
-        Some("command") => Arc::new(command::Generic {
+        "command" => Arc::new(command::Generic {
             shell: PathBuf::from("sh"),
             command: String::new(),
         }),
@@ -296,9 +320,17 @@ mod tests {
     fn each_kind_reads_its_own_output() {
         let claude = renderer(Some("claude")).render_line(INIT);
         assert_eq!(claude[0].text, "● session s-1 m");
-        let command = renderer(Some("command")).render_line(INIT);
-        assert_eq!(command[0].kind, render::LineKind::Text);
-        assert_eq!(command[0].text.as_bytes(), INIT);
+        let plain = plain_text().render_line(INIT);
+        assert_eq!(plain[0].kind, render::LineKind::Text);
+        assert_eq!(plain[0].text.as_bytes(), INIT);
+        // A command queue's issue may have asked for Claude Code: its events read as Claude's,
+        // the command agent's own words as text.
+        let command = renderer(Some("command"));
+        assert_eq!(command.render_line(INIT)[0].text, "● session s-1 m");
+        assert_eq!(
+            command.render_line(b"working")[0].kind,
+            render::LineKind::Text
+        );
         assert_eq!(renderer(Some("unknown")).name(), "claude");
     }
 

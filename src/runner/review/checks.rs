@@ -278,7 +278,7 @@ async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ra
     {
         tracing::warn!(run_id, "could not record the check's pid: {e}");
     }
-    let renderer = crate::runner::agent::renderer(Some("command"));
+    let renderer = crate::runner::agent::plain_text();
     let cap = s.transcript_cap.min(OUTPUT_CAP);
     let ingest =
         Ingest::new(Arc::clone(&renderer), Arc::clone(&s.redactor), cap).with_tail(TAIL_LINES);

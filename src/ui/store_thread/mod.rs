@@ -397,7 +397,7 @@ fn transcript(store: &Store, run_id: i64, renderer: &dyn Adapter) -> StoreResult
     // A check's output is plain text whatever the agent prints.
     let plain;
     let renderer = if run.role == crate::domain::RunRole::Check {
-        plain = crate::runner::agent::renderer(Some("command"));
+        plain = crate::runner::agent::plain_text();
         plain.as_ref()
     } else {
         renderer

@@ -283,7 +283,7 @@ mod tests {
                 "--foo"
             ]
         );
-        let generic = crate::runner::agent::renderer(Some("command"));
+        let generic = crate::runner::agent::plain_text();
         assert_eq!(
             generic.interactive_args("sid", &ModelChoice::default()),
             None
