@@ -16,10 +16,12 @@ use crate::runner::RunnerSettings;
 
 mod agent;
 mod budget;
+mod hooks;
 mod paths;
 mod prices;
 pub use agent::AgentSection;
 pub use budget::{valid_usd, BudgetSection, OnExceed};
+pub use hooks::{NotifySection, WorktreeSection};
 pub use paths::Paths;
 pub use prices::PriceEntry;
 
@@ -159,6 +161,12 @@ pub struct FileConfig {
     /// `[prices."<model>"]`: token prices over the built-in table.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceEntry>,
+    /// `[notify]`.
+    #[serde(default)]
+    pub notify: NotifySection,
+    /// `[worktree]`.
+    #[serde(default)]
+    pub worktree: WorktreeSection,
 }
 
 macro_rules! overlay {
@@ -205,6 +213,7 @@ impl FileConfig {
         }
         self.budget.check(name)?;
         prices::check(&self.prices, name)?;
+        hooks::check(self, name)?;
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
@@ -233,6 +242,7 @@ impl FileConfig {
             }
         }
         prices::merge(&mut self.prices, &top.prices);
+        hooks::merge(&mut self, top);
         overlay!(
             self,
             top,
@@ -475,6 +485,8 @@ impl Config {
             },
             prices: std::sync::Arc::new(prices::table(&f.prices)),
             per_run_usd: f.budget.per_run_usd,
+            notify: hooks::notify(f),
+            worktree: hooks::worktree(f),
         }
     }
 

@@ -11,6 +11,7 @@ mod estimate;
 pub mod events;
 pub mod git;
 mod ingest;
+pub mod notify;
 pub mod outcome;
 pub mod plan;
 pub mod process;
@@ -18,6 +19,7 @@ pub mod prompt;
 pub mod recovery;
 pub mod review;
 mod run;
+pub mod setup;
 pub mod takeover;
 mod verdict;
 mod workspace;
@@ -85,6 +87,10 @@ pub struct RunnerSettings {
     pub prices: Arc<crate::domain::pricing::PriceTable>,
     /// `[budget] per_run_usd`: a run whose estimate reaches it is stopped.
     pub per_run_usd: Option<f64>,
+    /// `[notify]`: the command run when an issue needs a person.
+    pub notify: notify::Notify,
+    /// `[worktree]`: files copied into a new worktree and its setup command.
+    pub worktree: setup::WorktreeSetup,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the
@@ -141,6 +147,9 @@ pub struct Runner {
     budget_reported: Mutex<Option<crate::domain::Millis>>,
     /// The panes of running planners, as offsets past the slots (see [`plan::PlanSlot`]).
     planners: Mutex<std::collections::BTreeSet<usize>>,
+    /// `[notify] command`s under way: the runner waits for them (each time-limited) before
+    /// it returns, so a notice of the last run is not cut off by the process's exit.
+    notices: tokio_util::task::TaskTracker,
 }
 
 impl Runner {
@@ -159,6 +168,7 @@ impl Runner {
             draining: std::sync::atomic::AtomicBool::new(false),
             budget_reported: Mutex::new(None),
             planners: Mutex::default(),
+            notices: tokio_util::task::TaskTracker::new(),
         }
     }
 
@@ -249,6 +259,8 @@ impl Runner {
                 }
             }
         }
+        this.notices.close();
+        this.notices.wait().await;
         Ok(())
     }
 
