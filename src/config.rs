@@ -21,7 +21,7 @@ mod paths;
 mod prices;
 pub use agent::AgentSection;
 pub use budget::{valid_usd, BudgetSection, OnExceed};
-pub use hooks::{NotifySection, WorktreeSection};
+pub use hooks::{NotifySection, OscStyle, OscValue, WorktreeSection};
 pub use paths::Paths;
 pub use prices::PriceEntry;
 

@@ -20,8 +20,40 @@ pub struct NotifySection {
     pub command: Option<String>,
     /// Seconds the command may run before it is killed (default 10).
     pub timeout_seconds: Option<u64>,
-    /// Send a terminal notification (OSC 9 and OSC 777) through the TUI.
-    pub osc: Option<bool>,
+    /// Send a terminal notification through the TUI: `true` or `"9"` (OSC 9), `"777"`
+    /// (OSC 777), `false` (none).
+    pub osc: Option<OscValue>,
+}
+
+/// `[notify] osc` as written: a switch, or the escape sequence's number.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum OscValue {
+    /// `true` (OSC 9) or `false`.
+    Flag(bool),
+    /// `"9"` or `"777"`.
+    Name(String),
+}
+
+/// Which terminal notification the TUI sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OscStyle {
+    /// `ESC ] 9 ; text BEL`: iTerm2, kitty, WezTerm, Ghostty, Windows Terminal.
+    Nine,
+    /// `ESC ] 777 ; notify ; title ; text BEL`: foot, rxvt-unicode, Ghostty, WezTerm.
+    SevenSevenSeven,
+}
+
+impl NotifySection {
+    /// The terminal notification to send, if any (the value was checked on load).
+    pub fn osc_style(&self) -> Option<OscStyle> {
+        match self.osc.as_ref()? {
+            OscValue::Flag(true) => Some(OscStyle::Nine),
+            OscValue::Flag(false) => None,
+            OscValue::Name(n) if n == "777" => Some(OscStyle::SevenSevenSeven),
+            OscValue::Name(_) => Some(OscStyle::Nine),
+        }
+    }
 }
 
 /// `[worktree]`: what a new worktree gets before the agent first runs in it.
@@ -46,7 +78,7 @@ pub(super) fn merge(base: &mut FileConfig, top: &FileConfig) {
         base.notify.timeout_seconds = n.timeout_seconds;
     }
     if n.osc.is_some() {
-        base.notify.osc = n.osc;
+        base.notify.osc.clone_from(&n.osc);
     }
     if w.copy.is_some() {
         base.worktree.copy.clone_from(&w.copy);
@@ -68,6 +100,15 @@ pub(super) fn check(file: &FileConfig, name: &dyn Fn(&str) -> String) -> anyhow:
                 "{} entry {:?}: {why}",
                 name("[worktree] copy"),
                 one_line(&p.to_string_lossy())
+            );
+        }
+    }
+    if let Some(OscValue::Name(n)) = &file.notify.osc {
+        if n != "9" && n != "777" {
+            bail!(
+                "{} = {:?}: use true (OSC 9), \"777\" (OSC 777) or false",
+                name("[notify] osc"),
+                one_line(n)
             );
         }
     }
@@ -135,6 +176,23 @@ mod tests {
         for good in [".env", "config/local.toml", "./a/b", "dir"] {
             assert!(relative_inside(Path::new(good)).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn osc_is_a_switch_or_the_sequence_number() {
+        let style = |v: &str| {
+            let file: FileConfig =
+                toml::from_str(&format!("[notify]\nosc = {v}\n")).unwrap_or_default();
+            (
+                file.notify.osc_style(),
+                check(&file, &|f| f.to_string()).is_ok(),
+            )
+        };
+        assert_eq!(style("true"), (Some(OscStyle::Nine), true));
+        assert_eq!(style("false"), (None, true));
+        assert_eq!(style("\"9\""), (Some(OscStyle::Nine), true));
+        assert_eq!(style("\"777\""), (Some(OscStyle::SevenSevenSeven), true));
+        assert!(!style("\"99\"").1);
     }
 
     #[test]

@@ -320,12 +320,11 @@ fn failed_comment(command: &str, why: &str, tail: &str, run_id: i64, wt: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::review::verdict::exit_text;
 
     #[test]
     fn a_failed_setup_comment_keeps_the_end_of_long_output() {
         let tail = format!("{}\nLAST LINE", "é".repeat(COMMENT_CAP));
-        let c = failed_comment("make deps", &exit_text(Some(2)), &tail, 7, "/wt");
+        let c = failed_comment("make deps", "exited with status 2", &tail, 7, "/wt");
         assert!(c.contains("`make deps` exited with status 2"), "{c}");
         assert!(c.contains("LAST LINE") && c.contains("run 7"), "{c}");
         assert!(c.len() < COMMENT_CAP + 1000, "{}", c.len());
