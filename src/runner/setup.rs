@@ -176,10 +176,10 @@ async fn needed(r: &Runner, db: &Db, issue: &Issue) -> bool {
     if r.settings.worktree.setup.is_none() {
         return false;
     }
-    if issue
+    if !issue
         .worktree
         .as_ref()
-        .is_none_or(|w| !Path::new(w).exists())
+        .is_some_and(|w| Path::new(w).exists())
     {
         return true;
     }
