@@ -144,3 +144,24 @@ fn an_empty_notify_command_is_refused_with_the_setting_named() {
     let err = repo.fails(&["list"]);
     assert!(err.contains("[notify] command"), "{err}");
 }
+
+#[test]
+fn an_issue_parked_over_its_cap_notifies_budget_with_the_reason() {
+    let (repo, dir) = repo_with_notify(
+        &format!("sh {}/record.sh", "$NOTIFY_DIR/.."),
+        "[budget]\nper_issue_usd = 0.10",
+    );
+    let id = repo.add(&["Costly", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "in_review");
+    repo.ok(&["request-changes", &id.to_string(), "once more"]);
+    repo.ok(&["run", "--once"]);
+    assert_eq!(repo.status(id), "blocked");
+    let budget = dir.join(format!("{id}-budget"));
+    assert_eq!(read(&budget, "event"), "budget");
+    assert!(
+        read(&budget, "question").starts_with("Not run again: this issue has spent $0.10"),
+        "{}",
+        read(&budget, "question")
+    );
+}

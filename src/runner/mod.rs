@@ -429,6 +429,9 @@ impl Runner {
                     if !c.parked.is_empty() {
                         self.emit(RunnerEvent::StoreChanged);
                     }
+                    for parked in &c.parked {
+                        run::notify_parked(&self, &db, *parked).await;
+                    }
                     if let Some(hold) = &c.daily {
                         self.daily_budget_reached(hold);
                     }

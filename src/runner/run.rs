@@ -253,12 +253,7 @@ pub(super) async fn run_issue(
             match db.call(move |s| s.park_over_budget(issue_id, cap)).await {
                 Ok(false) => {}
                 Ok(true) => {
-                    notify(
-                        r,
-                        NotifyEvent::Budget,
-                        issue,
-                        park_reason(db, issue_id).await,
-                    );
+                    notify_parked(r, db, issue_id).await;
                     break;
                 }
                 Err(e) => r.emit(RunnerEvent::Problem(format!(
@@ -396,14 +391,22 @@ fn notify(r: &Runner, event: NotifyEvent, issue: &Issue, question: String) {
     super::notify::fire(&r.notices, &r.settings.notify, &r.settings.redactor, notice);
 }
 
-/// The comment that parked an issue over its cap, for the notification.
-async fn park_reason(db: &Db, issue_id: i64) -> String {
-    db.call(move |s| s.last_comment(issue_id, crate::domain::AuthorKind::System))
-        .await
-        .ok()
-        .flatten()
-        .map(|c| c.body)
-        .unwrap_or_default()
+/// Runs `[notify] command` for an issue this runner parked over its cap, with the comment
+/// that says so.
+pub(super) async fn notify_parked(r: &Runner, db: &Db, issue_id: i64) {
+    let read = db
+        .call(move |s| {
+            let why = s.last_comment(issue_id, crate::domain::AuthorKind::System)?;
+            Ok((s.issue(issue_id)?, why))
+        })
+        .await;
+    match read {
+        Ok((issue, why)) => {
+            let why = why.map(|c| c.body).unwrap_or_default();
+            notify(r, NotifyEvent::Budget, &issue, why);
+        }
+        Err(e) => tracing::warn!(issue_id, "cannot read the parked issue to notify: {e}"),
+    }
 }
 
 /// Renews the claim every third of a lease; a claim found lost stops the run.
