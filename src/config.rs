@@ -18,12 +18,14 @@ mod agent;
 mod api;
 mod budget;
 mod github;
+mod hooks;
 mod paths;
 mod prices;
 pub use agent::AgentSection;
 pub use api::{ApiSection, DEFAULT_FEEDBACK_PER_MINUTE, DEFAULT_LISTEN};
 pub use budget::{valid_usd, BudgetSection, OnExceed};
 pub use github::GithubSection;
+pub use hooks::{NotifySection, OscStyle, OscValue, WorktreeSection};
 pub use paths::Paths;
 pub use prices::PriceEntry;
 
@@ -169,6 +171,12 @@ pub struct FileConfig {
     /// `[github]`.
     #[serde(default)]
     pub github: GithubSection,
+    /// `[notify]`.
+    #[serde(default)]
+    pub notify: NotifySection,
+    /// `[worktree]`.
+    #[serde(default)]
+    pub worktree: WorktreeSection,
 }
 
 macro_rules! overlay {
@@ -215,6 +223,7 @@ impl FileConfig {
         }
         self.budget.check(name)?;
         prices::check(&self.prices, name)?;
+        hooks::check(self, name)?;
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
@@ -243,6 +252,7 @@ impl FileConfig {
             }
         }
         prices::merge(&mut self.prices, &top.prices);
+        hooks::merge(&mut self, top);
         overlay!(
             self,
             top,
@@ -491,6 +501,8 @@ impl Config {
             },
             prices: std::sync::Arc::new(prices::table(&f.prices)),
             per_run_usd: f.budget.per_run_usd,
+            notify: hooks::notify(f),
+            worktree: hooks::worktree(f),
         }
     }
 

@@ -49,7 +49,7 @@ pub fn print_log(
     // that check (the run stores all its output before it ends).
     let mut last_pass = !follow;
     // A check's output is plain text whatever the agent prints.
-    let renderer = if store.run(run_id)?.role == crate::domain::RunRole::Check {
+    let renderer = if store.run(run_id)?.role.is_command() {
         crate::runner::agent::plain_text()
     } else {
         ctx.config.renderer()

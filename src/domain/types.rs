@@ -152,8 +152,17 @@ string_enum!(
         Review => "review",
         /// A planner agent splits the issue into subtasks (`split`).
         Plan => "plan",
+        /// `[worktree] setup` runs in a new worktree before the agent.
+        Setup => "setup",
     }
 );
+
+impl RunRole {
+    /// Whether the run is a shell command's (a check, the setup), whose output is plain text.
+    pub fn is_command(self) -> bool {
+        matches!(self, RunRole::Check | RunRole::Setup)
+    }
+}
 
 string_enum!(
     /// How hard the agent thinks (Claude Code's `--effort`).

@@ -12,6 +12,7 @@ pub mod events;
 pub mod git;
 pub mod github;
 mod ingest;
+pub mod notify;
 pub mod outcome;
 pub mod plan;
 pub mod process;
@@ -19,6 +20,7 @@ pub mod prompt;
 pub mod recovery;
 pub mod review;
 mod run;
+pub mod setup;
 pub mod takeover;
 mod verdict;
 mod workspace;
@@ -87,6 +89,10 @@ pub struct RunnerSettings {
     pub prices: Arc<crate::domain::pricing::PriceTable>,
     /// `[budget] per_run_usd`: a run whose estimate reaches it is stopped.
     pub per_run_usd: Option<f64>,
+    /// `[notify]`: the command run when an issue needs a person.
+    pub notify: notify::Notify,
+    /// `[worktree]`: files copied into a new worktree and its setup command.
+    pub worktree: setup::WorktreeSetup,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the
@@ -145,6 +151,9 @@ pub struct Runner {
     budget_reported: Mutex<Option<crate::domain::Millis>>,
     /// The panes of running planners, as offsets past the slots (see [`plan::PlanSlot`]).
     planners: Mutex<std::collections::BTreeSet<usize>>,
+    /// `[notify] command`s under way: the runner waits for them (each time-limited) before
+    /// it returns, so a notice of the last run is not cut off by the process's exit.
+    notices: tokio_util::task::TaskTracker,
     /// Slots waiting for work: the store is watched for news only while one is.
     idle: AtomicUsize,
 }
@@ -186,6 +195,7 @@ impl Runner {
             draining: std::sync::atomic::AtomicBool::new(false),
             budget_reported: Mutex::new(None),
             planners: Mutex::default(),
+            notices: tokio_util::task::TaskTracker::new(),
             idle: AtomicUsize::new(0),
         }
     }
@@ -303,6 +313,8 @@ impl Runner {
                 }
             }
         }
+        this.notices.close();
+        this.notices.wait().await;
         Ok(())
     }
 
@@ -495,6 +507,9 @@ impl Runner {
                 Ok(c) => {
                     if !c.parked.is_empty() {
                         self.emit(RunnerEvent::StoreChanged);
+                    }
+                    for parked in &c.parked {
+                        run::notify_parked(&self, &db, *parked).await;
                     }
                     if let Some(hold) = &c.daily {
                         self.daily_budget_reached(hold);

@@ -10,6 +10,7 @@ use super::agent::AgentRequest;
 use super::drive::{drive_agent, Attempt};
 use super::error::{self, RunnerError, Step};
 use super::events::RunnerEvent;
+use super::notify::NotifyEvent;
 use super::outcome::{decide, rate_limit_hold};
 use super::review::checks::{self, Next};
 use super::review::reviewer;
@@ -252,8 +253,10 @@ pub(super) async fn run_issue(
         m.insert(issue_id, (stop.clone(), reason.clone()));
     }
     let renewer = spawn_lease_renewer(r, db, agent_id, issue_id, &stop, &reason);
-    let (mut issue, mut fix, mut failed, mut cycles) = (issue, None::<String>, 0u32, 0u32);
-    loop {
+    let ready =
+        super::setup::before_first_run(r, db, slot, agent_id, issue, &stop, &reason, shutdown);
+    let (mut issue, mut fix, mut failed, mut cycles) = (ready.await, None::<String>, 0u32, 0u32);
+    while let Some(issue) = issue.as_mut() {
         let title = crate::domain::sanitize::strip_all(&issue.title);
         let Some(run_id) = start(r, db, slot, agent_id, issue_id, RunRole::Implement, title).await
         else {
@@ -265,13 +268,17 @@ pub(super) async fn run_issue(
             slot,
             agent_id,
             run_id,
-            issue: &issue,
+            issue: &*issue,
             stop: stop.clone(),
             reason: reason.clone(),
             shutdown,
             fix: fix.as_deref(),
         };
-        let (end, ws) = ctx.execute().await;
+        let (mut end, ws) = ctx.execute().await;
+        if let Some(ws) = &ws {
+            end.comments
+                .extend(ws.notes.iter().map(|n| verdict::system(n.clone())));
+        }
         let committed = end.outcome == Some(RunOutcome::Implemented)
             && matches!(end.move_to, Some((Status::InReview, _)));
         let next = match ws.filter(|_| committed) {
@@ -289,7 +296,10 @@ pub(super) async fn run_issue(
             let cap = r.settings.budget.per_issue_usd;
             match db.call(move |s| s.park_over_budget(issue_id, cap)).await {
                 Ok(false) => {}
-                Ok(true) => break,
+                Ok(true) => {
+                    notify_parked(r, db, issue_id).await;
+                    break;
+                }
                 Err(e) => r.emit(RunnerEvent::Problem(format!(
                     "cannot check the budget of #{issue_id}: {e}"
                 ))),
@@ -309,7 +319,7 @@ pub(super) async fn run_issue(
             Next::Done | Next::Review(_) => break,
         }
         match db.call(move |s| s.issue(issue_id)).await {
-            Ok(fresh) => issue = fresh,
+            Ok(fresh) => *issue = fresh,
             Err(e) => {
                 r.emit(RunnerEvent::Problem(format!(
                     "cannot read #{issue_id} to send it back to the agent: {e}"
@@ -327,7 +337,7 @@ pub(super) async fn run_issue(
 
 /// Opens a run of `role` on the claimed issue and tells the watchers, whose pane for the
 /// slot shows `title`. `None` when the store refused (reported).
-async fn start(
+pub(super) async fn start(
     r: &Runner,
     db: &Db,
     slot: usize,
@@ -378,12 +388,19 @@ pub(super) async fn close_run(ctx: &RunContext<'_>, end: RunEnd) {
         .first()
         .map(|(_, _, body)| crate::domain::sanitize::strip_all(body.lines().next().unwrap_or("")))
         .unwrap_or_default();
+    let moves = end.move_to.is_some();
+    let question = end.comments.first().map(|(_, _, body)| body.clone());
     match ctx
         .db
         .call(move |s| s.finish_run(run_id, &owner, &end))
         .await
     {
         Ok((issue, moved)) => {
+            if let Some(event) =
+                NotifyEvent::of_run(outcome, issue.status).filter(|_| moves && moved)
+            {
+                notify(r, event, &issue, question.unwrap_or_default());
+            }
             if !moved {
                 tracing::warn!(
                     issue_id,
@@ -405,6 +422,35 @@ pub(super) async fn close_run(ctx: &RunContext<'_>, end: RunEnd) {
         ))),
     }
     r.emit(RunnerEvent::StoreChanged);
+}
+
+/// Runs `[notify] command` for `event` on `issue`, off the runner's path.
+fn notify(r: &Runner, event: NotifyEvent, issue: &Issue, question: String) {
+    let notice = super::notify::Notice {
+        event,
+        issue_id: issue.id,
+        title: issue.title.clone(),
+        question,
+    };
+    super::notify::fire(&r.notices, &r.settings.notify, &r.settings.redactor, notice);
+}
+
+/// Runs `[notify] command` for an issue this runner parked over its cap, with the comment
+/// that says so.
+pub(super) async fn notify_parked(r: &Runner, db: &Db, issue_id: i64) {
+    let read = db
+        .call(move |s| {
+            let why = s.last_comment(issue_id, crate::domain::AuthorKind::System)?;
+            Ok((s.issue(issue_id)?, why))
+        })
+        .await;
+    match read {
+        Ok((issue, why)) => {
+            let why = why.map(|c| c.body).unwrap_or_default();
+            notify(r, NotifyEvent::Budget, &issue, why);
+        }
+        Err(e) => tracing::warn!(issue_id, "cannot read the parked issue to notify: {e}"),
+    }
 }
 
 /// Renews the claim every third of a lease; a claim found lost stops the run.

@@ -28,6 +28,8 @@ pub(super) struct Workspace {
     /// Files of a base merge left conflicted for the agent to resolve (after an accept
     /// conflicted); empty when the base merged cleanly.
     pub conflicts: Vec<String>,
+    /// What `[worktree] copy` could not copy into a new worktree, one comment each.
+    pub notes: Vec<String>,
 }
 
 impl Workspace {
@@ -98,9 +100,22 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
         branch.clone(),
         base.clone(),
     );
+    let fresh = !worktree.exists();
     error::git(move || git::ensure_worktree(&repo, &wt, &br, &bs))
         .await
         .step("could not prepare the worktree")?;
+    let mut notes = Vec::new();
+    if fresh && !s.worktree.copy.is_empty() {
+        let (repo, wt, dir, paths) = (
+            s.repo_root.clone(),
+            worktree.clone(),
+            s.worktrees.clone(),
+            s.worktree.copy.clone(),
+        );
+        notes = error::git(move || super::setup::copy_into(&repo, &dir, &wt, &paths))
+            .await
+            .step("could not copy [worktree] copy files into the new worktree")?;
+    }
     let ws = Workspace {
         branch,
         worktree,
@@ -108,6 +123,7 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
         head_before: None,
         refs_before: Vec::new(),
         conflicts: Vec::new(),
+        notes,
     };
     let mut conflicts = Vec::new();
     // A rerun brings the base's new commits in first, so the agent works on current code; a

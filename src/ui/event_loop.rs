@@ -73,6 +73,7 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<S
     let mut app = App::new(theme, keymap, user, repo);
     app.set_mouse(ui.mouse.unwrap_or(false));
     app.set_bell(ui.bell.unwrap_or(false));
+    app.set_osc(opts.config.file.notify.osc_style().is_some());
     app.set_daily_budget(opts.config.file.budget.daily_usd);
     app.set_max_in_review(opts.config.file.runner.max_in_review);
     Ok((app, warnings))
@@ -162,6 +163,8 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         // when dropped, which panics once the terminal is gone (a dropped SSH session). The
         // guard puts the cursor back itself, ignoring a terminal that is not there.
         let mut term = std::mem::ManuallyDrop::new(guard.terminal()?);
+        let osc = opts.config.file.notify.osc_style();
+        let in_tmux = std::env::var_os("TMUX").is_some_and(|t| !t.is_empty());
         let size = term.size()?;
         app.set_now(now_millis());
         app.resize(size.width, size.height);
@@ -307,6 +310,15 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                         let mut out = std::io::stdout();
                         let _ = out.write_all(b"\x07");
                         let _ = out.flush();
+                    }
+                    Effect::Notice(_) if away => {}
+                    Effect::Notice(text) => {
+                        if let Some(style) = osc {
+                            let bytes = crate::ui::osc::sequence(style, &text, in_tmux);
+                            let out = term.backend_mut();
+                            let _ = out.write_all(&bytes);
+                            let _ = out.flush();
+                        }
                     }
                     Effect::Suspend => {
                         if let Err(e) = guard.suspend().and_then(|()| term.clear()) {

@@ -4,6 +4,7 @@ pub mod app;
 pub mod event_loop;
 pub mod keymap;
 pub mod layout;
+pub mod osc;
 pub mod router;
 pub mod state;
 pub mod store_thread;

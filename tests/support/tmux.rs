@@ -161,6 +161,16 @@ impl Tmux {
         self.format("#{pane_title}")
     }
 
+    /// Copies every byte the program writes to its terminal from now on into `file`, escape
+    /// sequences included (what `capture-pane` cannot show).
+    pub fn pipe_output(&self, file: &std::path::Path) {
+        let cmd = format!("cat >> {}", quote(&file.display().to_string()));
+        let status = Command::new("tmux")
+            .args(["-S", &self.socket, "pipe-pane", "-O", &cmd])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "pipe-pane");
+    }
+
     /// Whether the session (and so the TUI) still runs.
     pub fn alive(&self) -> bool {
         Command::new("tmux")

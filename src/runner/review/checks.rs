@@ -118,7 +118,11 @@ pub(in crate::runner) async fn after_commit(
             run_id,
             ..ctx.clone()
         };
-        let ran = run_command(&check, &ws.worktree, command).await;
+        let limit = settings
+            .checks
+            .timeout
+            .map(|d| (d, "[checks] timeout_minutes"));
+        let ran = run_command(&check, &ws.worktree, command, limit).await;
         let mut end = RunEnd {
             exit_code: ran.exit_code.map(i64::from),
             ..RunEnd::default()
@@ -225,22 +229,30 @@ fn scan_branch(worktree: &Path, base: &str) -> Result<Scan, GitError> {
     Ok(scan.finish())
 }
 
-/// How one check command ended.
+/// How one check (or setup) command ended.
 #[derive(Debug, Default)]
-struct Ran {
-    exit_code: Option<i32>,
+pub(in crate::runner) struct Ran {
+    /// Its exit status.
+    pub exit_code: Option<i32>,
     /// Why it failed (`None`: it exited 0).
-    failed: Option<String>,
+    pub failed: Option<String>,
     /// Why it was stopped by a person or the shutdown (not the check's fault).
-    stopped: Option<String>,
-    tail: String,
+    pub stopped: Option<String>,
+    /// The last lines of its output, redacted.
+    pub tail: String,
 }
 
 /// Runs one check command through `sh` in the worktree, in a process group of its own, with
 /// the agent's environment; stdout and stderr are stored together as the run's transcript and
 /// streamed to the slot's pane. Its wall-clock limit and the stall limit fail it; a stop
-/// (a person, the shutdown) ends it without blaming it.
-async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ran {
+/// (a person, the shutdown) ends it without blaming it. `limit` is the wall-clock limit and
+/// the setting that sets it, named when it fails the command.
+pub(in crate::runner) async fn run_command(
+    ctx: &RunContext<'_>,
+    worktree: &Path,
+    command: &str,
+    limit: Option<(Duration, &str)>,
+) -> Ran {
     let (r, s, run_id) = (ctx.runner, ctx.settings(), ctx.run_id);
     let (marker_key, marker_value) = crate::runner::process::run_marker(&s.db, run_id);
     let shell = which::which("sh").unwrap_or_else(|_| PathBuf::from("/bin/sh"));
@@ -301,7 +313,7 @@ async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ra
         last_output,
         drain,
     } = Pipeline::start(child.stdout.take(), ingest, writer, 0);
-    let deadline = s.checks.timeout.map(|d| tokio::time::Instant::now() + d);
+    let deadline = limit.map(|(d, _)| tokio::time::Instant::now() + d);
     let mut tick = tokio::time::interval(LIMIT_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ran = Ran::default();
@@ -315,9 +327,9 @@ async fn run_command(ctx: &RunContext<'_>, worktree: &Path, command: &str) -> Ra
             }
             _ = tick.tick(), if deadline.is_some() || s.stall.is_some() => {
                 let silent = u64::try_from(now_millis() - last_output.load(Ordering::Relaxed)).unwrap_or(0);
-                if let (Some(d), Some(limit)) = (deadline, s.checks.timeout) {
+                if let (Some(d), Some((limit, setting))) = (deadline, limit) {
                     if tokio::time::Instant::now() >= d {
-                        ran.failed = Some(format!("timed out after {} ([checks] timeout_minutes)", human_duration(limit)));
+                        ran.failed = Some(format!("timed out after {} ({setting})", human_duration(limit)));
                     }
                 }
                 if let Some(limit) = s.stall.filter(|l| Duration::from_millis(silent) >= *l) {

@@ -109,8 +109,12 @@ impl App {
                     if self.bell {
                         self.outbox.push(Effect::Bell);
                     }
+                    self.osc_notice(id, "blocked — needs you");
                 }
-                Status::InReview => self.toast(Level::Ok, format!("{n} ready for review"), id),
+                Status::InReview => {
+                    self.toast(Level::Ok, format!("{n} ready for review"), id);
+                    self.osc_notice(id, "ready for review");
+                }
                 // Made ready elsewhere (the CLI, another UI): claim it now, not at the next poll.
                 Status::Ready if self.has_runner => {
                     self.outbox.push(Effect::Runner(RunnerCommand::Wake))

@@ -82,6 +82,8 @@ pub struct App {
     pause: PauseState,
     /// Ring the bell on "needs you".
     bell: bool,
+    /// Ask the terminal for a desktop notification on "needs you" and "ready for review".
+    osc: bool,
     /// Capture the mouse.
     mouse: bool,
     /// Set when the screen must be redrawn.
@@ -125,6 +127,7 @@ impl App {
             max_in_review: None,
             pause: PauseState::default(),
             bell: false,
+            osc: false,
             mouse: false,
             dirty: true,
             quit: false,
@@ -324,6 +327,26 @@ impl App {
     /// Turns the bell on "needs you" on or off.
     pub fn set_bell(&mut self, on: bool) {
         self.bell = on;
+    }
+
+    /// Turns the terminal notifications (`[notify] osc`) on or off.
+    pub fn set_osc(&mut self, on: bool) {
+        self.osc = on;
+    }
+
+    /// Queues a terminal notification about issue `id` when they are on: the issue's title
+    /// when the board holds it, and what happened.
+    pub(super) fn osc_notice(&mut self, id: Option<i64>, what: &str) {
+        if !self.osc {
+            return;
+        }
+        let n = id.map(|i| format!("#{i} ")).unwrap_or_default();
+        let title = id
+            .and_then(|i| self.board.issue(i))
+            .map(|issue| format!(": {}", issue.title))
+            .unwrap_or_default();
+        self.outbox
+            .push(Effect::Notice(format!("{n}{what}{title}")));
     }
 
     /// Whether the screen must be redrawn.

@@ -32,6 +32,8 @@ pub enum Effect {
     Accept(i64),
     /// Ring the terminal bell.
     Bell,
+    /// Ask the terminal for a desktop notification with this text (`[notify] osc`).
+    Notice(String),
     /// Suspend the process (ctrl-z).
     Suspend,
     /// Check a take-over (shell, session, editor) off the UI thread; answered by

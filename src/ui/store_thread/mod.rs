@@ -396,7 +396,7 @@ fn transcript(store: &Store, run_id: i64, renderer: &dyn Adapter) -> StoreResult
     let run = store.run(run_id)?;
     // A check's output is plain text whatever the agent prints.
     let plain;
-    let renderer = if run.role == crate::domain::RunRole::Check {
+    let renderer = if run.role.is_command() {
         plain = crate::runner::agent::plain_text();
         plain.as_ref()
     } else {
