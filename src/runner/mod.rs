@@ -11,6 +11,7 @@ mod estimate;
 pub mod events;
 pub mod git;
 mod ingest;
+pub mod lock;
 pub mod outcome;
 pub mod plan;
 pub mod process;
