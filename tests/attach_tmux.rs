@@ -51,7 +51,11 @@ fn an_attached_tui_streams_stops_and_leaves_a_headless_runners_agents() {
             _ => panic!("both agents stopped"),
         }
     });
-    assert_ne!(repo.status(stopped), "ready", "a stopped issue is not claimed again");
+    assert_ne!(
+        repo.status(stopped),
+        "ready",
+        "a stopped issue is not claimed again"
+    );
     t.wait_screen("1 running elsewhere");
 
     // Quitting asks nothing about agents this process does not run, and stops none of them.

@@ -33,7 +33,10 @@ fn runner_lock(db: &std::path::Path, allow_second: bool) -> anyhow::Result<Optio
     match RunnerLock::acquire(db) {
         Ok(lock) => Ok(Some(lock)),
         Err(e @ LockError::Held { .. }) if allow_second => {
-            let _ = writeln!(std::io::stderr(), "warning: {e}; running a second runner as asked");
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: {e}; running a second runner as asked"
+            );
             Ok(None)
         }
         Err(e @ LockError::Held { .. }) => anyhow::bail!(

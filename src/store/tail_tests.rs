@@ -75,7 +75,9 @@ fn chunks_after_an_id_are_the_new_batches_of_that_run_only() {
     let (_d, mut store) = temp_store();
     let a = open_run(&mut store, "a", 200, "box");
     let b = open_run(&mut store, "b", 200, "box");
-    store.append_transcript(a, 0, &[batch(&["a1", "a2"])]).unwrap();
+    store
+        .append_transcript(a, 0, &[batch(&["a1", "a2"])])
+        .unwrap();
     store.append_transcript(b, 0, &[batch(&["b1"])]).unwrap();
     let first = store.chunks_after(a, 0, 100).unwrap();
     assert_eq!(texts(&first), ["a1", "a2"]);

@@ -371,7 +371,11 @@ mod tests {
         assert_eq!(p.list()[1].lines.len(), 3);
         assert_eq!(p.list()[1].owner.as_deref(), Some("pid 9@b"));
         p.start_remote(remote(8, 0), "pid 9@b".into(), 5, lines(3));
-        assert_eq!(p.list()[1].lines.len(), 3, "a run shown is not started twice");
+        assert_eq!(
+            p.list()[1].lines.len(),
+            3,
+            "a run shown is not started twice"
+        );
         assert_eq!((p.running(), p.running_here()), (2, 1));
         p.finish(8, RunOutcome::Implemented, 9);
         p.start_remote(remote(11, 0), "pid 9@b".into(), 5, Vec::new());

@@ -95,8 +95,5 @@ fn attaching_to_a_long_run_loads_at_most_a_pane_of_lines() {
         panic!("{ups:?}")
     };
     assert_eq!(s.lines.len(), PANE_CAPACITY);
-    assert_eq!(
-        s.lines.last().map(|l| l.text.clone()),
-        many.last().cloned()
-    );
+    assert_eq!(s.lines.last().map(|l| l.text.clone()), many.last().cloned());
 }
