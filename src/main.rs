@@ -18,6 +18,12 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let result = match cli.command.take() {
         None => open_tui(&cli),
+        // Attaching is the TUI without a runner of its own: it watches, and stops through the
+        // store, the agents a headless `run` (or another TUI) runs.
+        Some(cli::Command::Attach) => {
+            cli.no_runner = true;
+            open_tui(&cli)
+        }
         Some(command) => cli::dispatch(cli, command),
     };
     match result {

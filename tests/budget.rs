@@ -50,8 +50,8 @@ fn the_daily_cap_stops_claiming_in_every_runner_until_resume_lifts_it_for_the_da
     let second = repo.add(&["Second", "--ready"]);
     let third = repo.add(&["Third", "--ready"]);
 
-    // Process B, on the same database, claims nothing and says why.
-    let out = repo.run(&["run", "--once"]);
+    // Process B, on the same database (a second runner, as asked), claims nothing and says why.
+    let out = repo.run(&["run", "--once", "--allow-second-runner"]);
     assert!(out.status.success(), "a hold is not a failure");
     let until: i64 = setting(&repo, "paused_until").unwrap().parse().unwrap();
     let midnight = (until / 86_400_000) * 86_400_000;

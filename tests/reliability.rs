@@ -359,7 +359,7 @@ fn four_processes_of_four_slots_share_500_issues() {
     conn.execute_batch("COMMIT").unwrap();
     let runners: Vec<Child> = (0..4)
         .map(|p| {
-            repo.cmd(&["run", "--once", "--agents", "4"])
+            repo.cmd(&["run", "--once", "--agents", "4", "--allow-second-runner"])
                 .env("AUTOPILOT_AGENT_ID", format!("p{p}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

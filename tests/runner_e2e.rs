@@ -423,7 +423,7 @@ fn many_processes_claim_every_issue_exactly_once() {
     }
     let children: Vec<_> = (0..3)
         .map(|p| {
-            repo.cmd(&["run", "--once", "--agents", "2"])
+            repo.cmd(&["run", "--once", "--agents", "2", "--allow-second-runner"])
                 .env("AUTOPILOT_AGENT_ID", format!("proc{p}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

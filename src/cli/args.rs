@@ -16,7 +16,8 @@ pub struct Cli {
     /// Runner slots in this process (TUI and `run`), 1 to 64.
     #[arg(long, global = true, value_name = "N", value_parser = parse_agents)]
     pub agents: Option<usize>,
-    /// Open the TUI without running agents in this process (only watch).
+    /// Open the TUI without running agents in this process: attach to the agents other
+    /// processes run (a headless `run`), show their panes, stop them with `x`.
     #[arg(long)]
     pub no_runner: bool,
     /// Serve the HTTP API on IP:PORT from this process too (TUI, `run`, `serve`; default
@@ -238,7 +239,13 @@ pub enum Command {
         /// Also print the agents' output.
         #[arg(long, short)]
         verbose: bool,
+        /// Run even though another runner holds this database's runner lock.
+        #[arg(long)]
+        allow_second_runner: bool,
     },
+    /// Open the TUI attached: no runner in this process (the same as `--no-runner`); it shows
+    /// and stops the agents a headless `run` runs, and quitting leaves them running.
+    Attach,
     /// Print the transcript of an issue's latest run (or of --run N), readably.
     Log {
         /// The issue.

@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::Ctx;
 use crate::config::Paths;
 use crate::domain::sanitize::{one_line, strip_all};
+use crate::runner::lock::{LockError, RunnerLock};
 use crate::runner::{Runner, RunnerEvent};
 
 /// Logs to `.autopilot/logs/autopilot.log` (never the terminal); level from `AUTOPILOT_LOG`.
@@ -26,6 +27,27 @@ pub fn init_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::Wor
     Some(guard)
 }
 
+/// The database's runner lock: refused, naming its holder, while another runner holds it,
+/// unless a second runner is allowed (then it only says so).
+fn runner_lock(db: &std::path::Path, allow_second: bool) -> anyhow::Result<Option<RunnerLock>> {
+    match RunnerLock::acquire(db) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(e @ LockError::Held { .. }) if allow_second => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: {e}; running a second runner as asked"
+            );
+            Ok(None)
+        }
+        Err(e @ LockError::Held { .. }) => anyhow::bail!(
+            "{e}. Claims are safe with two runners, but this is usually a mistake: stop the \
+             other one, `autopilot-tui attach` to watch its agents, or pass \
+             --allow-second-runner to run both"
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Runs agents headless until done or interrupted.
 pub fn run_headless(
     ctx: &Ctx,
@@ -33,6 +55,7 @@ pub fn run_headless(
     once: bool,
     verbose: bool,
     listen: Option<&str>,
+    allow_second: bool,
 ) -> anyhow::Result<()> {
     let _log = init_logging(&ctx.config.paths);
     let api = super::api_server(&ctx.config, listen)?;
@@ -41,6 +64,7 @@ pub fn run_headless(
     let others = ctx.config.agents()?;
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
+    let _lock = runner_lock(&ctx.config.paths.db, allow_second)?;
     let rt = crate::sys::runtime()?;
     let result = rt.block_on(async move {
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -365,14 +365,26 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             crate::cli::doctor::gc(&ctx)?;
         }
         Command::Split { id } => headless::split(&ctx, &mut out, id)?,
-        Command::Run { once, verbose } => {
+        Command::Run {
+            once,
+            verbose,
+            allow_second_runner,
+        } => {
             drop(out);
-            headless::run_headless(&ctx, cli.agents, once, verbose, cli.listen.as_deref())?;
+            headless::run_headless(
+                &ctx,
+                cli.agents,
+                once,
+                verbose,
+                cli.listen.as_deref(),
+                allow_second_runner,
+            )?;
         }
         Command::Serve => {
             drop(out);
             serve::serve(&ctx, cli.listen.as_deref())?;
         }
+        Command::Attach => bail!("`attach` opens the TUI; nothing to run here"),
         Command::Log {
             id,
             run,

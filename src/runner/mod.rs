@@ -12,6 +12,7 @@ pub mod events;
 pub mod git;
 pub mod github;
 mod ingest;
+pub mod lock;
 pub mod notify;
 pub mod outcome;
 pub mod plan;

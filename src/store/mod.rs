@@ -20,6 +20,7 @@ mod spend;
 mod stats;
 mod stats_flow;
 mod subtasks;
+mod tail;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
 pub use search::{SearchHit, SearchSource};
 pub use stats::StatsQuery;
+pub use tail::{Chunk, ForeignRun};
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -592,6 +594,8 @@ mod search_tests;
 mod stats_tests;
 #[cfg(test)]
 mod subtasks_tests;
+#[cfg(test)]
+mod tail_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -121,9 +121,20 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let mut runner_cmd: Option<mpsc::UnboundedSender<RunnerCommand>> = None;
     let mut runner_task = None;
+    // Held while this process's runner runs, so a headless `run` names this TUI; another
+    // runner holding it only earns a warning here (claims stay safe with two).
+    let mut _runner_lock = None;
     if !opts.no_runner {
         match opts.config.adapter() {
             Ok(adapter) => {
+                match crate::runner::lock::RunnerLock::acquire(&opts.config.paths.db) {
+                    Ok(lock) => _runner_lock = Some(lock),
+                    Err(e) => app.toast(
+                        Level::Warn,
+                        format!("{e}; this TUI runs agents too (`attach` only watches)"),
+                        None,
+                    ),
+                }
                 let (etx, mut erx) = mpsc::unbounded_channel::<RunnerEvent>();
                 let (ctx, crx) = mpsc::unbounded_channel::<RunnerCommand>();
                 let runner = Runner::new(opts.config.runner_settings(opts.agents), adapter, etx)

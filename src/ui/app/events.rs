@@ -7,7 +7,7 @@ use crate::runner::review::accept::{AcceptError, Accepted};
 use crate::runner::{RunnerCommand, RunnerEvent};
 use crate::ui::keymap::{Action, Context};
 use crate::ui::state::panes::PaneStart;
-use crate::ui::store_thread::{StoreReply, StoreRequest};
+use crate::ui::store_thread::{RemoteUpdate, StoreReply, StoreRequest};
 
 impl App {
     /// Folds a store reply into state.
@@ -64,6 +64,7 @@ impl App {
                 None => self.toast(Level::Error, msg, None),
             },
             StoreReply::ChangesDraft { issue_id, text } => self.on_changes_draft(issue_id, text),
+            StoreReply::Remote(updates) => self.on_remote(updates),
             StoreReply::Changed { events, pause } => {
                 self.pause = pause;
                 for e in &events {
@@ -71,6 +72,30 @@ impl App {
                     self.event_toast(e);
                 }
                 self.reload();
+            }
+        }
+    }
+
+    /// Runs of other processes folded into their panes.
+    fn on_remote(&mut self, updates: Vec<RemoteUpdate>) {
+        for u in updates {
+            match u {
+                RemoteUpdate::Started(s) => {
+                    let s = *s;
+                    let start = PaneStart {
+                        slot: s.slot,
+                        run_id: s.run_id,
+                        issue_id: s.issue_id,
+                        title: s.title,
+                        agent: s.agent,
+                    };
+                    self.panes
+                        .start_remote(start, s.owner, s.started_at, s.lines);
+                }
+                RemoteUpdate::Output { run_id, lines } => self.panes.output(run_id, lines),
+                RemoteUpdate::Finished { run_id, outcome } => {
+                    self.panes.finish(run_id, outcome, self.now);
+                }
             }
         }
     }

@@ -379,9 +379,14 @@ impl App {
         self.quit_when_idle
     }
 
-    /// Running agents in this process.
+    /// Running agents in this process (what quitting stops).
     pub fn running(&self) -> usize {
-        self.panes.running()
+        self.panes.running_here()
+    }
+
+    /// Running agents other processes run (their panes come from the store).
+    pub fn running_elsewhere(&self) -> usize {
+        self.panes.running() - self.panes.running_here()
     }
 
     /// The end of a rate limit's hold on claiming, while it lasts.
@@ -406,7 +411,7 @@ impl App {
     }
 
     fn animating(&self) -> bool {
-        !self.toasts.is_empty() || self.running() > 0 || self.board.any_live()
+        !self.toasts.is_empty() || self.panes.running() > 0 || self.board.any_live()
     }
 
     /// Advances the clock; expires toasts. Redraws only when something visible changes.

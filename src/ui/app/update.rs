@@ -347,13 +347,15 @@ impl App {
 
     fn stop_agent(&mut self, id: i64, status: Option<Status>) {
         // A planner runs on an issue that stays where it is (backlog, ready): its pane says it
-        // runs.
-        let status = match self.panes.running_for(id) {
+        // runs. A pane of another process's agent is stopped through the store.
+        let pane = self.panes.running_for(id);
+        let here = !pane.is_some_and(|p| p.owner.is_some());
+        let status = match pane {
             Some(_) => Some(Status::InProgress),
             None => status,
         };
         match status {
-            Some(Status::InProgress) if self.has_runner => {
+            Some(Status::InProgress) if self.has_runner && here => {
                 self.outbox.push(Effect::Runner(RunnerCommand::Stop {
                     issue_id: id,
                     by: self.user.clone(),

@@ -1,5 +1,6 @@
-//! The agent panes: one per runner slot, each a bounded ring of output lines with its own
-//! scroll and follow mode.
+//! The agent panes: one per runner slot of this process, and one per run another process runs
+//! (fed from the store), each a bounded ring of output lines with its own scroll and follow
+//! mode.
 
 use std::collections::VecDeque;
 
@@ -33,6 +34,8 @@ pub struct Pane {
     pub title: String,
     /// Agent id.
     pub agent: String,
+    /// Which other process runs it (`pid 1234@host`, printable); `None` for this one's runner.
+    pub owner: Option<String>,
     /// Running or how it ended.
     pub state: PaneState,
     /// When it started (UI clock).
@@ -126,11 +129,19 @@ impl Panes {
         })
     }
 
-    /// Running agents.
+    /// Running agents, wherever they run.
     pub fn running(&self) -> usize {
         self.list
             .iter()
             .filter(|p| p.state == PaneState::Running)
+            .count()
+    }
+
+    /// Running agents of this process's runner (what quitting stops).
+    pub fn running_here(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|p| p.state == PaneState::Running && p.owner.is_none())
             .count()
     }
 
@@ -143,12 +154,34 @@ impl Panes {
 
     /// A run started in a slot: its pane replaces the slot's previous one.
     pub(crate) fn start(&mut self, s: PaneStart, now: Millis) {
-        let pane = Pane {
+        self.place(s, None, now, Vec::new());
+    }
+
+    /// A run of another process (`owner`), seen from the store: its pane replaces the one of
+    /// the same owner's slot, and starts with the run's newest stored `lines`.
+    pub(crate) fn start_remote(
+        &mut self,
+        s: PaneStart,
+        owner: String,
+        started: Millis,
+        lines: Vec<PaneLine>,
+    ) {
+        if self.run_mut(s.run_id).is_none() {
+            self.place(s, Some(owner), started, lines);
+        }
+    }
+
+    /// Puts a new pane in its place: this process's by slot first, then other processes' by
+    /// owner and slot. The selected pane stays selected.
+    fn place(&mut self, s: PaneStart, owner: Option<String>, now: Millis, lines: Vec<PaneLine>) {
+        let selected = self.selected().map(|p| p.run_id);
+        let mut pane = Pane {
             slot: s.slot,
             run_id: s.run_id,
             issue_id: s.issue_id,
             title: s.title,
             agent: s.agent,
+            owner,
             state: PaneState::Running,
             started: now,
             ended: None,
@@ -159,12 +192,18 @@ impl Panes {
             scroll: 0,
             follow: true,
         };
-        match self.list.iter_mut().find(|p| p.slot == s.slot) {
+        pane.push(lines);
+        let same = |p: &&mut Pane| p.slot == s.slot && p.owner == pane.owner;
+        match self.list.iter_mut().find(same) {
             Some(p) => *p = pane,
             None => {
                 self.list.push(pane);
-                self.list.sort_by_key(|p| p.slot);
+                self.list
+                    .sort_by(|a, b| (a.owner.as_ref(), a.slot).cmp(&(b.owner.as_ref(), b.slot)));
             }
+        }
+        if let Some(i) = selected.and_then(|r| self.list.iter().position(|p| p.run_id == r)) {
+            self.cursor = i;
         }
     }
 
@@ -311,6 +350,37 @@ mod tests {
         assert_eq!((p.list().len(), p.cursor()), (1, 0));
         p.dismiss_finished();
         assert_eq!(p.list().len(), 1, "a running pane stays");
+    }
+
+    #[test]
+    fn remote_panes_sit_after_local_ones_and_quitting_only_counts_local_ones() {
+        let mut p = Panes::default();
+        let remote = |run_id, slot| PaneStart {
+            slot,
+            run_id,
+            issue_id: run_id * 10,
+            title: "far".into(),
+            agent: "there".into(),
+        };
+        p.start_remote(remote(8, 0), "pid 9@b".into(), 5, lines(3));
+        p.select(0);
+        start(&mut p, 0, 6);
+        let runs: Vec<i64> = p.list().iter().map(|p| p.run_id).collect();
+        assert_eq!(runs, [6, 8]);
+        assert_eq!(p.cursor(), 1, "the selected pane stays selected");
+        assert_eq!(p.list()[1].lines.len(), 3);
+        assert_eq!(p.list()[1].owner.as_deref(), Some("pid 9@b"));
+        p.start_remote(remote(8, 0), "pid 9@b".into(), 5, lines(3));
+        assert_eq!(
+            p.list()[1].lines.len(),
+            3,
+            "a run shown is not started twice"
+        );
+        assert_eq!((p.running(), p.running_here()), (2, 1));
+        p.finish(8, RunOutcome::Implemented, 9);
+        p.start_remote(remote(11, 0), "pid 9@b".into(), 5, Vec::new());
+        let runs: Vec<i64> = p.list().iter().map(|p| p.run_id).collect();
+        assert_eq!(runs, [6, 11], "the owner's slot reused replaces its pane");
     }
 
     #[test]

@@ -218,6 +218,8 @@ pub enum StoreReply {
         /// The first line holding the hit's word, when one shown does.
         at: Option<usize>,
     },
+    /// Runs of other processes: started, printing, ended (see `remote`).
+    Remote(Vec<RemoteUpdate>),
     /// Something was committed (here or elsewhere): new events and the pause state.
     Changed {
         /// Events since the last report.
@@ -299,6 +301,7 @@ pub fn run(
         }
     };
     let mut watch = Watch::new(&store);
+    let mut remote = Remote::new(i64::from(std::process::id()), crate::sys::host_name());
     let pause = pause_state(&store);
     let mut rollover = money::next_rollover(&pause, now_millis());
     if !send(StoreReply::Changed {
@@ -331,6 +334,10 @@ pub fn run(
             }
         }
         let changed = watch.check(&store, mutated, nudged);
+        let far = remote.look(&store, watch.seen, renderer.as_ref());
+        if !far.is_empty() && !send(StoreReply::Remote(far)) {
+            return;
+        }
         let now = now_millis();
         if changed.is_some() || now >= rollover {
             let pause = pause_state(&store);
@@ -579,6 +586,9 @@ mod money;
 pub use money::{StatsReport, CHART_DAYS};
 mod search;
 pub use search::{line_of, SearchRow};
+mod remote;
+use remote::Remote;
+pub use remote::{RemoteStart, RemoteUpdate};
 
 #[cfg(test)]
 mod tests;

@@ -208,7 +208,13 @@ fn header(f: &mut Frame<'_>, app: &App, r: Rect) {
             spans.push(Span::styled("quitting when they finish", t.warn));
         }
     } else {
-        spans.push(Span::styled("watching (no runner)", t.muted));
+        spans.push(Span::styled("attached (no runner)", t.muted));
+    }
+    let elsewhere = app.running_elsewhere();
+    if elsewhere > 0 {
+        spans.push(sep());
+        let text = format!("● {elsewhere} running elsewhere");
+        spans.push(Span::styled(text, t.col_in_progress));
     }
     if app.pause().paused {
         spans.push(sep());

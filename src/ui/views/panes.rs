@@ -65,6 +65,10 @@ fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
         (1, Span::styled(format!(" · {}", p.agent), t.muted)),
         (3, Span::styled(format!(" · {}", elapsed(took)), t.muted)),
     ];
+    // Another process's agent says where it runs; it goes last of all (with the time).
+    if let Some(owner) = &p.owner {
+        extras.insert(1, (3, Span::styled(format!(" · {owner}"), t.muted)));
+    }
     if let Some(turns) = p.turns {
         extras.push((0, Span::styled(format!(" · {turns} turns"), t.muted)));
     }
