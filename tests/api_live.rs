@@ -270,6 +270,52 @@ fn after_replays_the_log_from_an_id_then_follows_it() {
     assert_eq!(status_of(bad.unwrap()), 400);
 }
 
+#[test]
+fn a_replay_past_the_cap_says_where_to_resume_and_closes() {
+    let repo = token_repo();
+    repo.ok(&["list"]);
+    {
+        let mut store = autopilot_tui::store::Store::open(&repo.db()).unwrap();
+        for i in 0..1005 {
+            let new = autopilot_tui::store::NewIssue {
+                title: format!("n{i}"),
+                ..Default::default()
+            };
+            store.create_issue(&new, "ana").unwrap();
+        }
+    }
+    let s = serve(&repo);
+    let mut c = connect(&s, &format!("?after=0&token={TOKEN}"), &[])
+        .unwrap()
+        .0;
+    let replayed: Vec<Value> = (0..1000).map(|_| c.next(LIVE).0).collect();
+    let last = replayed[999]["id"].as_i64().unwrap();
+    let (lagged, _) = c.next(LIVE);
+    assert_eq!(lagged["type"], "lagged");
+    assert_eq!(lagged["after"], last);
+    let start = Instant::now();
+    let frame = loop {
+        match c.0.read() {
+            Ok(Message::Close(f)) => break f.unwrap(),
+            Ok(other) => panic!("expected the close, got {other:?}"),
+            Err(_) => assert!(start.elapsed() < LIVE, "no close frame"),
+        }
+    };
+    assert_eq!(u16::from(frame.code), 1013);
+    assert!(
+        frame.reason.contains(&format!("?after={last}")),
+        "{}",
+        frame.reason
+    );
+
+    let mut again = connect(&s, &format!("?after={last}&token={TOKEN}"), &[])
+        .unwrap()
+        .0;
+    let rest: Vec<Value> = (0..5).map(|_| again.next(LIVE).0).collect();
+    assert_eq!(rest[0]["id"].as_i64().unwrap(), last + 1);
+    assert_eq!(rest[4]["data"]["title"], "n1004");
+}
+
 // ---- the feedback widget in a real browser ----
 
 /// Chromium, when installed; CI must have it (`.ci/run` installs it).
@@ -364,7 +410,6 @@ window.addEventListener("load", function () {{
   (function wait() {{
     if (/Thank|fail|Too|long/.test(status.textContent) || Date.now() - t0 > 20000) {{
       seen.status = status.textContent;
-      seen.statusHtml = status.innerHTML;
       report(seen);
     }} else setTimeout(wait, 50);
   }})();

@@ -33,6 +33,7 @@ pub fn routes() -> Router<ApiState> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Params {
     /// Replay the events after this id first.
     after: Option<i64>,
