@@ -90,6 +90,8 @@ pub struct Panes {
     list: Vec<Pane>,
     cursor: usize,
     zoom: bool,
+    /// The user picked the selected pane (a key, a click): it stays selected as others start.
+    chosen: bool,
 }
 
 impl Panes {
@@ -162,8 +164,18 @@ impl Panes {
         match self.list.iter_mut().find(|p| p.slot == s.slot) {
             Some(p) => *p = pane,
             None => {
+                // An agent the user picked stays selected when a new one takes a place
+                // before it; until then the selection stays on the first.
+                let selected = self
+                    .list
+                    .get(self.cursor)
+                    .filter(|_| self.chosen)
+                    .map(|p| p.slot);
                 self.list.push(pane);
                 self.list.sort_by_key(|p| p.slot);
+                if let Some(slot) = selected {
+                    self.cursor = self.list.iter().position(|p| p.slot == slot).unwrap_or(0);
+                }
             }
         }
     }
@@ -205,6 +217,7 @@ impl Panes {
     /// Selects a pane.
     pub(crate) fn select(&mut self, i: usize) {
         self.cursor = i;
+        self.chosen = true;
     }
 
     /// The next (or previous) pane, wrapping around.
@@ -212,6 +225,7 @@ impl Panes {
         let n = self.list.len();
         if n > 0 {
             self.cursor = step(self.cursor, n, !right);
+            self.chosen = true;
         }
     }
 
@@ -237,16 +251,17 @@ impl Panes {
         }
     }
 
-    /// Dismisses the selected pane when its run has ended; running ones stay.
-    pub(crate) fn dismiss_finished(&mut self) {
-        if self
+    /// Dismisses the selected pane when its run has ended (true); running ones stay.
+    pub(crate) fn dismiss_finished(&mut self) -> bool {
+        let finished = self
             .list
             .get(self.cursor)
-            .is_some_and(|p| p.state != PaneState::Running)
-        {
+            .is_some_and(|p| p.state != PaneState::Running);
+        if finished {
             self.list.remove(self.cursor);
             self.cursor = self.cursor.min(self.list.len().saturating_sub(1));
         }
+        finished
     }
 
     /// Scrolls the selected pane (`page` lines a page). Scrolling up leaves follow mode;
