@@ -49,8 +49,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus() == Focus::Panes;
     let head_style = if focused { t.border_focus } else { t.border };
     let buf = f.buffer_mut();
-    let rule = "─".repeat(usize::from(area.width));
-    buf.set_stringn(area.x, area.y, &rule, usize::from(area.width), head_style);
+    for x in area.left()..area.right() {
+        buf[(x, area.y)].set_symbol("─").set_style(head_style);
+    }
     put_line(
         buf,
         area.x,
@@ -61,7 +62,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     // The id column fits the widest id of the page, so the columns line up within it.
     let id_width = list[first..first + shown]
         .iter()
-        .map(|p| p.issue_id.to_string().len() + 1)
+        .map(|p| p.issue_id.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 2)
         .max()
         .unwrap_or(2);
     let width = usize::from(area.width);
