@@ -88,3 +88,26 @@ fn an_issue_made_ready_by_the_cli_is_claimed_by_an_idle_runner_well_before_its_p
         "claimed {took:?} after its dependency was done"
     );
 }
+
+#[test]
+fn a_tuis_idle_runner_claims_an_issue_the_cli_made_ready_within_two_seconds() {
+    use support::tmux::{Tmux, LIMIT};
+    let repo = TestRepo::new();
+    let Some(t) = Tmux::start(&repo, "--agents 1") else {
+        return;
+    };
+    // The runner's slot looked once at start-up, found nothing and waits for its poll (15 s).
+    t.wait_screen("backlog");
+    let start = Instant::now();
+    let id = repo.add(&["From elsewhere", "--body", "Create hello.txt", "--ready"]);
+    wait_for("the issue is claimed", Duration::from_secs(14), || {
+        claimed(&repo, id)
+    });
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "claimed {took:?} after it was added");
+    // The TUI that claimed it shows the run.
+    t.wait_screen("From elsewhere");
+    wait_for("the issue reaches review", LIMIT, || {
+        (repo.status(id) == "in_review").then_some(())
+    });
+}

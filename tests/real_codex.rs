@@ -315,6 +315,10 @@ fn an_issue_asking_for_codex_runs_it_while_the_configured_agent_stays_claude() {
         "Hello from the real Codex CLI"
     );
     assert!(!api.requests().is_empty(), "codex never called its API");
+    // Its transcript reads in Codex's format although the queue's agent is Claude Code.
+    let log = repo.ok(&["log", &by_codex.to_string()]);
+    assert!(log.contains("● session"), "{log}");
+    assert!(!log.contains("\"thread.started\""), "{log}");
     let issue = repo.show(by_claude);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
     assert!(issue["agent"].is_null());

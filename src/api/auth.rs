@@ -1,10 +1,11 @@
 //! The bearer token: where it comes from, and the check every protected route passes.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -137,15 +138,45 @@ fn generate(path: &Path) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-/// The middleware of every protected route: `Authorization: Bearer <token>` or 401.
-pub async fn require(State(state): State<ApiState>, req: Request, next: Next) -> Response {
-    let given = req
-        .headers()
+/// The prefix of the WebSocket subprotocol that carries the token (`autopilot.token.<token>`).
+pub const PROTOCOL_TOKEN_PREFIX: &str = "autopilot.token.";
+
+/// The token a request gives: `Authorization: Bearer …`; on a WebSocket handshake also
+/// `?token=…` or the subprotocol `autopilot.token.…`, since browsers cannot set headers there.
+fn given_token(req: &Request) -> Option<String> {
+    let h = req.headers();
+    if let Some(t) = h
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(t) if state.token.matches(t.trim()) => next.run(req).await,
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(t.trim().to_string());
+    }
+    let upgrade = h.get(header::UPGRADE).and_then(|v| v.to_str().ok());
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return None;
+    }
+    let from_protocol = h
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix(PROTOCOL_TOKEN_PREFIX)
+                .map(str::to_string)
+        });
+    from_protocol.or_else(|| {
+        Query::<HashMap<String, String>>::try_from_uri(req.uri())
+            .ok()
+            .and_then(|Query(mut q)| q.remove("token"))
+    })
+}
+
+/// The middleware of every protected route: the token (see [`given_token`]) or 401.
+pub async fn require(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    match given_token(&req) {
+        Some(t) if state.token.matches(&t) => next.run(req).await,
         Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong token").into_response(),
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,

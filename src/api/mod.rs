@@ -22,6 +22,9 @@ pub mod auth;
 mod error;
 mod feedback;
 mod issues;
+pub mod tail;
+mod widget;
+mod ws;
 
 pub use auth::{Token, TokenSource, TOKEN_ENV};
 pub use error::ApiError;
@@ -42,6 +45,8 @@ pub struct ApiState {
     pub token: Arc<Token>,
     /// Feedback posts per client address in the last minute.
     pub feedback: Arc<feedback::Limiter>,
+    /// The event tailer the WebSocket clients share.
+    pub events: Arc<tail::Hub>,
 }
 
 impl ApiState {
@@ -56,6 +61,10 @@ impl ApiState {
             db: config.paths.db.clone(),
             redactor: Arc::clone(&config.redactor),
             feedback: Arc::new(feedback::Limiter::new(per_minute)),
+            events: Arc::new(tail::Hub::new(
+                config.paths.db.clone(),
+                Arc::clone(&config.redactor),
+            )),
             token: Arc::new(token),
             config: Arc::new(config),
         }
@@ -84,12 +93,12 @@ impl ApiState {
 
 /// The routes behind the token. Another layer's routes (the WebSocket) merge in here.
 pub fn protected_routes() -> Router<ApiState> {
-    issues::routes()
+    issues::routes().merge(ws::routes())
 }
 
 /// The routes open without a token (each decides for itself whether it is on).
 pub fn public_routes() -> Router<ApiState> {
-    feedback::routes()
+    feedback::routes().merge(widget::routes())
 }
 
 /// The whole API: protected and public routes, the body limit, JSON for every error.

@@ -48,12 +48,13 @@ pub fn print_log(
     // Once the run has ended, one more read takes what was stored between the last read and
     // that check (the run stores all its output before it ends).
     let mut last_pass = !follow;
-    // A check's output is plain text whatever the agent prints.
-    let renderer = if store.run(run_id)?.role.is_command() {
-        crate::runner::agent::plain_text()
-    } else {
-        ctx.config.renderer()
-    };
+    // A check's output is plain text whatever the agent prints; an issue run by another
+    // agent than the configured one reads in that agent's format.
+    let run = store.run(run_id)?;
+    let agent = store.issue(run.issue_id).ok().and_then(|i| i.agent);
+    let configured = ctx.config.renderer();
+    let renderer = crate::runner::agent::reader_for(run.role, agent, configured.as_ref())
+        .unwrap_or(configured);
     loop {
         let lines = store.transcript(run_id, after, LOG_BATCH)?;
         for l in &lines {

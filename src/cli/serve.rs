@@ -28,10 +28,12 @@ pub fn serve(ctx: &Ctx, listen: Option<&str>) -> anyhow::Result<()> {
     let _log = super::init_logging(&ctx.config.paths);
     let server = Server::bind(ctx.config.clone(), listen)?;
     let addr = server.local_addr()?;
+    // Only news for whoever started it: a reader that went away (`serve | head -1`, a script
+    // that took the port) must not take the server down with it.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on http://{addr}")?;
-    writeln!(out, "{}", server.token_source().describe())?;
-    out.flush()?;
+    let _ = writeln!(out, "listening on http://{addr}")
+        .and_then(|()| writeln!(out, "{}", server.token_source().describe()))
+        .and_then(|()| out.flush());
     drop(out);
     let rt = crate::sys::runtime()?;
     rt.block_on(server.run(async {

@@ -11,6 +11,10 @@ pub const CARD_HEIGHT: u16 = 3;
 pub const MIN_COLUMN_WIDTH: u16 = 26;
 /// Width below which panes stack vertically instead of side by side.
 const MIN_PANE_WIDTH: u16 = 50;
+/// Fewest output rows a stacked pane may keep before the panes give way to the fleet list.
+const MIN_PANE_BODY: u16 = 3;
+/// Width from which the fleet list and the selected pane sit side by side.
+const FLEET_SIDE_BY_SIDE: u16 = 120;
 
 /// What the split of the screen depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +77,7 @@ pub fn areas(shape: &Shape, area: Rect) -> Areas {
             hint,
         };
     }
-    if shape.zoom {
+    if shape.zoom && shape.pane_cursor < shape.panes {
         let main = Rect { height: 0, ..body };
         return Areas {
             header,
@@ -83,7 +87,17 @@ pub fn areas(shape: &Shape, area: Rect) -> Areas {
             hint,
         };
     }
-    let panes_h = (body.height * 2 / 5).max(6).min(body.height);
+    let mut panes_h = panes_height(body.height);
+    if crowded(
+        shape.panes,
+        Rect {
+            height: panes_h,
+            ..body
+        },
+    ) {
+        // The fleet list and the selected pane need more than the usual share.
+        panes_h = panes_h.max(body.height / 2);
+    }
     let [main, panes] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(panes_h)]).areas(body);
     Areas {
@@ -92,6 +106,73 @@ pub fn areas(shape: &Shape, area: Rect) -> Areas {
         main,
         panes: Some(panes),
         hint,
+    }
+}
+
+/// Rows the panes get below the board (out of the body's).
+fn panes_height(body: u16) -> u16 {
+    (body * 2 / 5).max(6).min(body)
+}
+
+/// Whether `n` panes in `area` would each show fewer than [`MIN_PANE_BODY`] lines (stacked,
+/// as they are when too narrow to sit side by side): then the area shows the fleet list.
+fn crowded(n: usize, area: Rect) -> bool {
+    let n = u16::try_from(n).unwrap_or(u16::MAX);
+    n > 1 && area.width / n < MIN_PANE_WIDTH && area.height / n < MIN_PANE_BODY + 2
+}
+
+/// The body between the header (and banner) and the hint line.
+fn body(shape: &Shape) -> Rect {
+    let top = 1 + u16::from(shape.banner);
+    let screen = shape.screen();
+    Rect::new(0, top, screen.width, screen.height.saturating_sub(top + 1))
+}
+
+/// Whether the pane area shows the fleet list (one line per agent) and the selected pane.
+pub fn is_fleet(shape: &Shape) -> bool {
+    if shape.detail || (shape.zoom && shape.pane_cursor < shape.panes) {
+        return false;
+    }
+    let body = body(shape);
+    crowded(
+        shape.panes,
+        Rect {
+            height: panes_height(body.height),
+            ..body
+        },
+    )
+}
+
+/// The fleet's split of the pane area: the list (its title on the first row) and the
+/// selected agent's pane, side by side when wide, the list above when not.
+pub fn fleet_split(area: Rect, n: usize) -> (Rect, Rect) {
+    if area.width >= FLEET_SIDE_BY_SIDE {
+        let [list, pane] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Min(0)]).areas(area);
+        (list, pane)
+    } else {
+        // The list takes what its agents need (its title and a line each) up to three
+        // fifths; the pane the rest.
+        let lines = u16::try_from(n).unwrap_or(u16::MAX).saturating_add(1);
+        let pane_h = area
+            .height
+            .saturating_sub(lines)
+            .max(area.height * 2 / 5)
+            .max(MIN_PANE_BODY + 2)
+            .min(area.height);
+        let [list, pane] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(pane_h)]).areas(area);
+        (list, pane)
+    }
+}
+
+/// The first of `n` agents the fleet list shows in `rows`: it turns whole pages, so lines
+/// hold still while the selection moves within a page, and the selected agent is always on
+/// it; the last page is a full one.
+pub fn fleet_first(cursor: usize, rows: usize, n: usize) -> usize {
+    match rows {
+        0 => cursor,
+        _ => (cursor / rows * rows).min(n.saturating_sub(rows)),
     }
 }
 
@@ -182,12 +263,26 @@ pub fn pane_rects(shape: &Shape, area: Rect) -> Vec<(usize, Rect)> {
     shown.into_iter().zip(rects.iter().copied()).collect()
 }
 
-/// The agent pane under a screen position.
+/// The agent pane (or fleet list line) under a screen position.
 pub fn pane_hit(shape: &Shape, x: u16, y: u16) -> Option<usize> {
     let panes = areas(shape, shape.screen()).panes?;
+    let at = Position { x, y };
+    if is_fleet(shape) {
+        let (list, pane) = fleet_split(panes, shape.panes);
+        if pane.contains(at) {
+            return Some(shape.pane_cursor);
+        }
+        // The title row, then one agent a row.
+        if !list.contains(at) || y == list.y {
+            return None;
+        }
+        let rows = usize::from(list.height.saturating_sub(1));
+        let i = fleet_first(shape.pane_cursor, rows, shape.panes) + usize::from(y - list.y - 1);
+        return (i < shape.panes).then_some(i);
+    }
     pane_rects(shape, panes)
         .into_iter()
-        .find(|(_, r)| r.contains(Position { x, y }))
+        .find(|(_, r)| r.contains(at))
         .map(|(i, _)| i)
 }
 
@@ -239,5 +334,38 @@ mod tests {
         assert_eq!(board_slot(&s, 1, 3), Some((0, 0)));
         s.detail = true;
         assert!(areas(&s, s.screen()).panes.is_none());
+    }
+
+    #[test]
+    fn crowded_panes_become_the_fleet_list_and_its_lines_are_hit() {
+        let mut s = shape(80, 24);
+        s.panes = 1;
+        assert!(!is_fleet(&s));
+        s.panes = 2;
+        assert!(is_fleet(&s), "two stacked panes would show two lines each");
+        let (list, pane) = fleet_split(areas(&s, s.screen()).panes.expect("panes"), 2);
+        assert_eq!(
+            (list.height, pane.height),
+            (3, 8),
+            "the pane takes the rows left"
+        );
+        s.zoom = true;
+        assert!(!is_fleet(&s), "zoomed, the selected pane fills the body");
+        let mut s = shape(300, 100);
+        s.panes = 6;
+        assert!(!is_fleet(&s), "six panes side by side");
+        s.panes = 64;
+        s.pane_cursor = 50;
+        assert!(is_fleet(&s));
+        let (list, pane) = fleet_split(areas(&s, s.screen()).panes.expect("panes"), 64);
+        assert_eq!((list.y, pane.y), (pane.y, list.y), "side by side");
+        // 48 rows a page, the last page full: agents 16..64, the 51st on its 35th row
+        assert_eq!(fleet_first(50, 48, 64), 16);
+        assert_eq!(pane_hit(&s, 2, list.y + 35), Some(50));
+        assert_eq!(pane_hit(&s, 2, list.y), None, "the title row");
+        assert_eq!(pane_hit(&s, pane.x + 2, pane.y + 2), Some(50));
+        assert_eq!(fleet_first(3, 5, 32), 0);
+        assert_eq!(fleet_first(7, 5, 32), 5);
+        assert_eq!(fleet_first(31, 5, 32), 27);
     }
 }

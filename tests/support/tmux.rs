@@ -148,6 +148,22 @@ impl Tmux {
         }
     }
 
+    /// Resizes the terminal, as a user dragging the window would.
+    pub fn resize(&self, width: u16, height: u16) {
+        let status = Command::new("tmux")
+            .args([
+                "-S",
+                &self.socket,
+                "resize-window",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "resize-window");
+    }
+
     /// Types literal text.
     pub fn text(&self, text: &str) {
         let status = Command::new("tmux")

@@ -5,7 +5,6 @@
 //! implementing [`Adapter`]. An adapter also renders what
 //! its agent printed, so a run looks the same live, in the transcript view and in `log`.
 
-pub mod any;
 pub mod claude;
 pub mod codex;
 pub mod command;
@@ -229,20 +228,23 @@ pub trait Adapter: Send + Sync {
 /// nothing is looked up, so stored transcripts render where the agent is not installed. An
 /// unknown kind reads as Claude Code, the default.
 pub fn renderer(kind: Option<&str>) -> Arc<dyn Adapter> {
-    // Issues may ask for another agent than the configured one: its format is tried next.
-    let mut formats = vec![
-        format_of("claude"),
-        format_of("codex"),
-        format_of("command"),
-    ];
-    if let Some(at) = ["claude", "codex", "command"]
-        .iter()
-        .position(|k| Some(*k) == kind)
-    {
-        let configured = formats.remove(at);
-        formats.insert(0, configured);
+    format_of(kind.unwrap_or("claude"))
+}
+
+/// The reader of a stored run's output when it is not `configured`: plain text for a shell
+/// command's run (a check, the setup), the format of the agent its issue asked for when that
+/// is another one (`--agent codex` in a Claude queue). None: `configured` reads it.
+pub fn reader_for(
+    role: crate::domain::RunRole,
+    agent: Option<crate::domain::AgentKind>,
+    configured: &dyn Adapter,
+) -> Option<Arc<dyn Adapter>> {
+    if role.is_command() {
+        return Some(plain_text());
     }
-    Arc::new(any::AnyAgent { formats })
+    agent
+        .filter(|k| k.as_str() != configured.name())
+        .map(|k| format_of(k.as_str()))
 }
 
 /// A reader of output as plain text, whatever it holds (a check's output).
@@ -320,17 +322,13 @@ mod tests {
     fn each_kind_reads_its_own_output() {
         let claude = renderer(Some("claude")).render_line(INIT);
         assert_eq!(claude[0].text, "● session s-1 m");
-        let plain = plain_text().render_line(INIT);
-        assert_eq!(plain[0].kind, render::LineKind::Text);
-        assert_eq!(plain[0].text.as_bytes(), INIT);
-        // A command queue's issue may have asked for Claude Code: its events read as Claude's,
-        // the command agent's own words as text.
-        let command = renderer(Some("command"));
-        assert_eq!(command.render_line(INIT)[0].text, "● session s-1 m");
-        assert_eq!(
-            command.render_line(b"working")[0].kind,
-            render::LineKind::Text
-        );
+        let command = renderer(Some("command")).render_line(INIT);
+        assert_eq!(command[0].kind, render::LineKind::Text);
+        assert_eq!(command[0].text.as_bytes(), INIT);
+        assert_eq!(plain_text().render_line(INIT), command);
+        let codex =
+            renderer(Some("codex")).render_line(br#"{"type":"thread.started","thread_id":"t-1"}"#);
+        assert!(codex[0].text.contains("t-1"), "{codex:?}");
         assert_eq!(renderer(Some("unknown")).name(), "claude");
     }
 

@@ -135,6 +135,10 @@ impl App {
             Action::Column(n) => self.focus_column(usize::from(n)),
             Action::Zoom => self.panes.toggle_zoom(),
             Action::Follow => self.panes.toggle_follow(),
+            Action::NextAgent | Action::PrevAgent if self.focus == Focus::Panes => {
+                self.panes.step(action == Action::NextAgent)
+            }
+            Action::NextAgent | Action::PrevAgent => {}
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -249,8 +253,9 @@ impl App {
         }
         match self.focus {
             Focus::Panes => {
-                self.panes.dismiss_finished();
-                if self.panes.is_empty() {
+                // A finished agent goes away; from a running one, esc goes back to the board
+                // (tab moves between agents here, so it cannot be the way out).
+                if !self.panes.dismiss_finished() || self.panes.is_empty() {
                     self.focus = Focus::Board;
                 }
             }

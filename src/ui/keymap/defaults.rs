@@ -141,7 +141,21 @@ const ROWS: &[Row] = &[
     (C::Board, A::Column(3), "4", "column blocked", None),
     (C::Board, A::Column(4), "5", "column in review", None),
     (C::Board, A::Column(5), "6", "column done", None),
-    (C::Panes, A::Zoom, "z", "zoom pane", Some("zoom")),
+    (C::Panes, A::NextAgent, "j tab", "next agent", Some("next")),
+    (
+        C::Panes,
+        A::PrevAgent,
+        "k shift-tab",
+        "previous agent",
+        None,
+    ),
+    (
+        C::Panes,
+        A::Zoom,
+        "z",
+        "zoom: the agent's pane fills the screen",
+        Some("zoom"),
+    ),
     (
         C::Panes,
         A::Follow,
@@ -151,6 +165,13 @@ const ROWS: &[Row] = &[
     ),
     (C::Panes, A::StopAgent, "x", "stop this agent", Some("stop")),
     (C::Panes, A::Open, "enter", "issue detail", Some("detail")),
+    (
+        C::Panes,
+        A::Close,
+        "esc",
+        "unzoom, dismiss a finished agent, or back to the board",
+        None,
+    ),
     (
         C::Inbox,
         A::Reply,

@@ -162,6 +162,10 @@ pub enum Action {
     Zoom,
     /// Toggle follow mode in the selected pane.
     Follow,
+    /// The next agent in the panes or the fleet list.
+    NextAgent,
+    /// The previous agent in the panes or the fleet list.
+    PrevAgent,
     /// Reply to the selected blocked question.
     Reply,
     /// Jump to the newest notification's issue.
@@ -249,6 +253,8 @@ impl Action {
             Action::TogglePause => "toggle_pause",
             Action::Zoom => "zoom",
             Action::Follow => "follow",
+            Action::NextAgent => "next_agent",
+            Action::PrevAgent => "previous_agent",
             Action::Reply => "reply",
             Action::OpenToast => "open_toast",
             Action::Save => "save",
@@ -442,7 +448,9 @@ impl Keymap {
         let mut out: Vec<(String, &'static str)> = Vec::new();
         for ctx in [context, Context::Global] {
             for b in self.bindings.iter().filter(|b| b.context == ctx) {
-                if let (Some(k), Some(label)) = (b.keys.first(), b.hint) {
+                // A global key the context binds to something else does not do it here.
+                let here = |k: &&KeyEvent| self.lookup(context, **k) == Some(b.action);
+                if let (Some(k), Some(label)) = (b.keys.first().filter(here), b.hint) {
                     out.push((key_label(k), label));
                 }
             }

@@ -93,6 +93,8 @@ pub struct Panes {
     list: Vec<Pane>,
     cursor: usize,
     zoom: bool,
+    /// The user picked the selected pane (a key, a click): it stays selected as others start.
+    chosen: bool,
 }
 
 impl Panes {
@@ -172,9 +174,11 @@ impl Panes {
     }
 
     /// Puts a new pane in its place: this process's by slot first, then other processes' by
-    /// owner and slot. The selected pane stays selected.
+    /// owner and slot. A pane the user picked stays selected.
     fn place(&mut self, s: PaneStart, owner: Option<String>, now: Millis, lines: Vec<PaneLine>) {
-        let selected = self.selected().map(|p| p.run_id);
+        // An agent the user picked stays selected when a new one takes a place before it;
+        // until then the selection stays on the first.
+        let selected = self.selected().filter(|_| self.chosen).map(|p| p.run_id);
         let mut pane = Pane {
             slot: s.slot,
             run_id: s.run_id,
@@ -244,6 +248,7 @@ impl Panes {
     /// Selects a pane.
     pub(crate) fn select(&mut self, i: usize) {
         self.cursor = i;
+        self.chosen = true;
     }
 
     /// The next (or previous) pane, wrapping around.
@@ -251,6 +256,7 @@ impl Panes {
         let n = self.list.len();
         if n > 0 {
             self.cursor = step(self.cursor, n, !right);
+            self.chosen = true;
         }
     }
 
@@ -276,16 +282,17 @@ impl Panes {
         }
     }
 
-    /// Dismisses the selected pane when its run has ended; running ones stay.
-    pub(crate) fn dismiss_finished(&mut self) {
-        if self
+    /// Dismisses the selected pane when its run has ended (true); running ones stay.
+    pub(crate) fn dismiss_finished(&mut self) -> bool {
+        let finished = self
             .list
             .get(self.cursor)
-            .is_some_and(|p| p.state != PaneState::Running)
-        {
+            .is_some_and(|p| p.state != PaneState::Running);
+        if finished {
             self.list.remove(self.cursor);
             self.cursor = self.cursor.min(self.list.len().saturating_sub(1));
         }
+        finished
     }
 
     /// Scrolls the selected pane (`page` lines a page). Scrolling up leaves follow mode;

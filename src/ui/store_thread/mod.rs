@@ -401,14 +401,11 @@ fn inbox(store: &Store) -> StoreResult<StoreReply> {
 /// result, its question): it shows the last lines and says how to get the rest.
 fn transcript(store: &Store, run_id: i64, renderer: &dyn Adapter) -> StoreResult<StoreReply> {
     let run = store.run(run_id)?;
-    // A check's output is plain text whatever the agent prints.
-    let plain;
-    let renderer = if run.role.is_command() {
-        plain = crate::runner::agent::plain_text();
-        plain.as_ref()
-    } else {
-        renderer
-    };
+    // A check's output is plain text whatever the agent prints; an issue run by another
+    // agent than the configured one reads in that agent's format.
+    let agent = store.issue(run.issue_id).ok().and_then(|i| i.agent);
+    let own = crate::runner::agent::reader_for(run.role, agent, renderer);
+    let renderer = own.as_deref().unwrap_or(renderer);
     let skipped = (run.transcript_lines - TRANSCRIPT_LIMIT).max(0);
     let rows = store.transcript(run_id, skipped - 1, TRANSCRIPT_LIMIT)?;
     let issue_id = run.issue_id;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::domain::sanitize::one_line;
-use crate::domain::{Millis, RunOutcome, RunRole};
-use crate::runner::agent::Adapter;
+use crate::domain::{Millis, RunOutcome};
+use crate::runner::agent::{reader_for, Adapter};
 use crate::runner::PaneLine;
 use crate::store::{Chunk, ForeignRun, Store};
 use crate::ui::state::panes::PANE_CAPACITY;
@@ -59,7 +59,8 @@ pub enum RemoteUpdate {
 /// A run followed: the last batch shown and how its lines render.
 struct Followed {
     last_chunk: i64,
-    plain: bool,
+    /// Its own reader when the configured one is not it ([`reader_for`]).
+    reader: Option<Arc<dyn Adapter>>,
 }
 
 /// The followed runs of other processes.
@@ -69,7 +70,6 @@ pub(super) struct Remote {
     /// `data_version` at the last look; `None` looks at the next turn whatever it is.
     version: Option<i64>,
     followed: HashMap<i64, Followed>,
-    plain: Arc<dyn Adapter>,
 }
 
 /// `pid 1234@host`, safe for a terminal.
@@ -87,12 +87,15 @@ impl Remote {
             host,
             version: None,
             followed: HashMap::new(),
-            plain: crate::runner::agent::renderer(Some("command")),
         }
     }
 
-    fn render(&self, plain: bool, chunks: &[Chunk], renderer: &dyn Adapter) -> Vec<PaneLine> {
-        let r = if plain { self.plain.as_ref() } else { renderer };
+    fn render(
+        reader: Option<&dyn Adapter>,
+        chunks: &[Chunk],
+        renderer: &dyn Adapter,
+    ) -> Vec<PaneLine> {
+        let r = reader.unwrap_or(renderer);
         chunks
             .iter()
             .flat_map(|c| c.lines())
@@ -111,11 +114,11 @@ impl Remote {
         if chunks.len() as i64 == CHUNKS_PER_LOOK {
             self.version = None;
         }
-        let plain = f.plain;
+        let reader = f.reader.clone();
         if let (Some(last), Some(f)) = (chunks.last(), self.followed.get_mut(&run_id)) {
             f.last_chunk = last.id;
         }
-        self.render(plain, &chunks, renderer)
+        Remote::render(reader.as_deref(), &chunks, renderer)
     }
 
     /// What changed since the last look, when `version` (the database's `data_version`) moved;
@@ -164,14 +167,15 @@ impl Remote {
                 }
                 continue;
             }
-            let plain = run.role == RunRole::Check;
+            let agent = store.issue(run.issue_id).ok().and_then(|i| i.agent);
+            let reader = reader_for(run.role, agent, renderer);
             let want = i64::try_from(PANE_CAPACITY).unwrap_or(i64::MAX);
             let chunks = store.last_chunks(run.run_id, want).unwrap_or_default();
             let last_chunk = chunks.last().map_or(0, |c| c.id);
-            let mut lines = self.render(plain, &chunks, renderer);
+            let mut lines = Remote::render(reader.as_deref(), &chunks, renderer);
             lines.drain(..lines.len().saturating_sub(PANE_CAPACITY));
             self.followed
-                .insert(run.run_id, Followed { last_chunk, plain });
+                .insert(run.run_id, Followed { last_chunk, reader });
             out.push(RemoteUpdate::Started(Box::new(RemoteStart {
                 run_id: run.run_id,
                 issue_id: run.issue_id,

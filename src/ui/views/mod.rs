@@ -4,6 +4,7 @@ mod board;
 mod detail;
 pub mod diff;
 mod editor;
+mod fleet;
 mod help;
 mod inbox;
 mod panes;

@@ -12,16 +12,26 @@ use crate::domain::RunOutcome;
 use crate::runner::PaneLine;
 use crate::ui::app::{App, Focus};
 use crate::ui::keymap::{Action, Context};
-use crate::ui::layout::pane_rects;
+use crate::ui::layout::{fleet_split, is_fleet, pane_rects};
 use crate::ui::state::panes::{Pane, PaneState};
 use crate::ui::theme::Theme;
 
 /// Characters of the issue title a pane header keeps before it drops its other details.
 const MIN_TITLE_CHARS: usize = 16;
 
-/// Draws all panes (or the zoomed one).
+/// Draws all panes (or the zoomed one), or, when they would not fit, the fleet list and the
+/// selected pane.
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let panes = app.panes();
+    let shape = app.shape();
+    if is_fleet(&shape) {
+        let (list, one) = fleet_split(area, panes.list().len());
+        super::fleet::draw(f, app, list);
+        if let Some(p) = panes.selected() {
+            pane(f, app, p, app.focus() == Focus::Panes, one);
+        }
+        return;
+    }
     for (i, r) in pane_rects(&app.shape(), area) {
         if let Some(p) = panes.list().get(i) {
             let focused = i == panes.cursor() && app.focus() == Focus::Panes;
@@ -49,15 +59,20 @@ pub fn render_line(theme: &Theme, l: &PaneLine) -> Line<'static> {
     Line::styled(strip_all(&l.text), base)
 }
 
-fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
-    let t = app.theme();
-    let (state, state_style) = match p.state {
+/// The words a pane's state shows and their style.
+pub(super) fn state_text(t: &Theme, state: PaneState) -> (&'static str, ratatui::style::Style) {
+    match state {
         PaneState::Running => ("running", t.col_in_progress),
         PaneState::Finished(
             o @ (RunOutcome::Implemented | RunOutcome::Passed | RunOutcome::Approved),
         ) => (o.as_str(), t.ok),
         PaneState::Finished(o) => (o.as_str(), t.warn),
-    };
+    }
+}
+
+fn pane(f: &mut Frame<'_>, app: &App, p: &Pane, focused: bool, r: Rect) {
+    let t = app.theme();
+    let (state, state_style) = state_text(t, p.state);
     let took = p.ended.unwrap_or(app.now()) - p.started;
     // What a narrow pane gives up first, so the title stays readable: turns, then the agent,
     // the cost, the time; the issue, its title and its state always show.
