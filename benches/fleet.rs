@@ -253,7 +253,12 @@ fn streaming(db: &Path, before: &[(i64, i64)], wall: Duration) -> (f64, usize) {
     let after = run_lines(db);
     let grew = after
         .iter()
-        .filter(|(run, n)| before.iter().find(|(r, _)| r == run).is_none_or(|(_, m)| n > m))
+        .filter(|(run, n)| {
+            before
+                .iter()
+                .find(|(r, _)| r == run)
+                .map_or(true, |(_, m)| n > m)
+        })
         .count();
     let total = |v: &[(i64, i64)]| v.iter().map(|(_, n)| n).sum::<i64>();
     (
@@ -474,7 +479,10 @@ fn attach(k: &Knobs, rows: &mut Vec<Row>) {
     });
     let (q99, b99) = (percentile(&quiet, 99.0), percentile(&keys, 99.0));
     rows.push(Row {
-        what: format!("key-to-frame p99 of the attached TUI, {} remote agents", k.agents),
+        what: format!(
+            "key-to-frame p99 of the attached TUI, {} remote agents",
+            k.agents
+        ),
         figure: format!("{} (p50 {})", ms(b99), ms(percentile(&keys, 50.0))),
         baseline: format!("{} p99 before, same process", ms(q99)),
         ratio: format!("{:.2}×", b99.as_secs_f64() / q99.as_secs_f64()),
