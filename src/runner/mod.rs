@@ -297,8 +297,10 @@ impl Runner {
                         break;
                     }
                 }
-                _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
-                _ = budget_poll.tick() => if this.has_runs() { this.poll_daily_budget(&db).await },
+                // Not even woken while nothing runs: an idle runner's wake-ups are its CPU
+                // (benches/tui_process -- idle). The watch's tick re-checks every 500 ms.
+                _ = stop_poll.tick(), if this.has_runs() => this.poll_stop_requests(&db).await,
+                _ = budget_poll.tick(), if this.has_runs() => this.poll_daily_budget(&db).await,
                 _ = watch.tick() => if this.idle.load(Ordering::SeqCst) > 0 {
                     this.watch_store(&db, &mut seen).await;
                 },
