@@ -457,6 +457,7 @@ impl Config {
                 .clamp(1, crate::runner::MAX_SLOTS),
             agent_id: self.agent_id(),
             poll: std::time::Duration::from_secs(f.runner.poll_seconds.unwrap_or(15).max(1)),
+            watch_store: true,
             lease: std::time::Duration::from_secs(f.runner.lease_seconds.unwrap_or(60).max(3)),
             base_branch: f.runner.base_branch.clone(),
             max_interruptions: f.runner.max_interruptions.unwrap_or(3).max(1),

@@ -56,6 +56,9 @@ pub struct RunnerSettings {
     pub agent_id: String,
     /// How often to look for work made ready elsewhere.
     pub poll: Duration,
+    /// Whether the runner watches the database for work other processes made claimable. A
+    /// TUI's runner does not: the TUI's store thread watches already and wakes it.
+    pub watch_store: bool,
     /// Claim lease length.
     pub lease: Duration,
     /// Base branch, else the repo's current branch.
@@ -297,11 +300,9 @@ impl Runner {
                         break;
                     }
                 }
-                // Not even woken while nothing runs: an idle runner's wake-ups are its CPU
-                // (benches/tui_process -- idle). The watch's tick re-checks every 500 ms.
-                _ = stop_poll.tick(), if this.has_runs() => this.poll_stop_requests(&db).await,
-                _ = budget_poll.tick(), if this.has_runs() => this.poll_daily_budget(&db).await,
-                _ = watch.tick() => if this.idle.load(Ordering::SeqCst) > 0 {
+                _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
+                _ = budget_poll.tick() => if this.has_runs() { this.poll_daily_budget(&db).await },
+                _ = watch.tick(), if this.settings.watch_store => if this.idle.load(Ordering::SeqCst) > 0 {
                     this.watch_store(&db, &mut seen).await;
                 },
                 _ = reap.tick() => {

@@ -137,7 +137,10 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                 }
                 let (etx, mut erx) = mpsc::unbounded_channel::<RunnerEvent>();
                 let (ctx, crx) = mpsc::unbounded_channel::<RunnerCommand>();
-                let runner = Runner::new(opts.config.runner_settings(opts.agents), adapter, etx)
+                let mut settings = opts.config.runner_settings(opts.agents);
+                // The store thread watches the database already: its news wakes the runner.
+                settings.watch_store = false;
+                let runner = Runner::new(settings, adapter, etx)
                     .with_agents(opts.config.agents().unwrap_or_default());
                 let forward = tx.clone();
                 tokio::spawn(async move {

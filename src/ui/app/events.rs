@@ -67,6 +67,17 @@ impl App {
             StoreReply::Remote(updates) => self.on_remote(updates),
             StoreReply::Changed { events, pause } => {
                 self.pause = pause;
+                // Made ready elsewhere, a dependency done, a hold lifted: an idle slot claims
+                // it now, not at its next poll.
+                let news = events.iter().any(|e| {
+                    !matches!(
+                        e.kind,
+                        EventKind::RunStarted { .. } | EventKind::RunFinished { .. }
+                    )
+                });
+                if news && self.has_runner {
+                    self.outbox.push(Effect::Runner(RunnerCommand::Wake));
+                }
                 for e in &events {
                     self.forget_deleted(e);
                     self.event_toast(e);
@@ -139,10 +150,6 @@ impl App {
                 Status::InReview => {
                     self.toast(Level::Ok, format!("{n} ready for review"), id);
                     self.osc_notice(id, "ready for review");
-                }
-                // Made ready elsewhere (the CLI, another UI): claim it now, not at the next poll.
-                Status::Ready if self.has_runner => {
-                    self.outbox.push(Effect::Runner(RunnerCommand::Wake))
                 }
                 _ => {}
             },
