@@ -135,6 +135,12 @@ pub struct IssueChanges {
     /// The new agent ("" when cleared: back to `[agent] kind`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The new start time, RFC 3339 ("" when cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// The new repetition (`1d`; "" when stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
 }
 
 /// What an event row records, with its details.
