@@ -478,12 +478,15 @@ fn parent_arg(text: &str) -> anyhow::Result<Option<i64>> {
     }
 }
 
+/// A field an edit may set, clear (`Some(None)`) or leave (`None`).
+type Change<T> = Option<Option<T>>;
+
 /// Reads `--at` and `--every` (`Some(None)`: cleared), with the accepted forms in the error.
 fn schedule_args(
     at: Option<&str>,
     every: Option<&str>,
     what: &str,
-) -> anyhow::Result<(Option<Option<Millis>>, Option<Option<Millis>>)> {
+) -> anyhow::Result<(Change<Millis>, Change<Millis>)> {
     use crate::domain::schedule::{parse_at, parse_every};
     let not_before = at
         .map(|t| parse_at(t, crate::domain::now_millis()))

@@ -223,18 +223,8 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
                 .map(|a| a.as_str().to_string())
                 .unwrap_or_default()
         }),
-        not_before: (before.not_before != after.not_before).then(|| {
-            after
-                .not_before
-                .map(crate::domain::format_millis)
-                .unwrap_or_default()
-        }),
-        every: (before.every_ms != after.every_ms).then(|| {
-            after
-                .every_ms
-                .map(crate::domain::schedule::format_every)
-                .unwrap_or_default()
-        }),
+        schedule: (before.not_before != after.not_before || before.every_ms != after.every_ms)
+            .then(|| super::repeat::schedule_text(after)),
         ..IssueChanges::default()
     }
 }
@@ -427,7 +417,7 @@ impl Store {
                 ],
             )?;
             let after = get(tx, id)?;
-            let kind = EventKind::IssueUpdated(changes(&before, &after));
+            let kind = EventKind::IssueUpdated(Box::new(changes(&before, &after)));
             events::insert(tx, Some(id), &by, &kind)?;
             Ok(after)
         })
@@ -454,12 +444,12 @@ impl Store {
         worktree: &str,
         base: &str,
     ) -> Result<()> {
-        let kind = EventKind::IssueUpdated(IssueChanges {
+        let kind = EventKind::IssueUpdated(Box::new(IssueChanges {
             branch: Some(branch.into()),
             worktree: Some(worktree.into()),
             base: Some(base.into()),
             ..IssueChanges::default()
-        });
+        }));
         self.write(|tx| {
             tx.execute(
                 "UPDATE issues SET branch = ?2, worktree = ?3, base = ?4, updated_at = ?5 WHERE id = ?1",

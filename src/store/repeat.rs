@@ -21,6 +21,19 @@ pub(super) fn check_every(every: Option<Millis>, what: &str) -> Result<()> {
     }
 }
 
+/// An issue's schedule as an `issue.updated` event reports it (`at TIME, every 1d`; "": none).
+pub(super) fn schedule_text(issue: &Issue) -> String {
+    let at = issue
+        .not_before
+        .map(|t| format!("at {}", crate::domain::format_millis(t)));
+    let every = issue.every_ms.map(|e| format!("every {}", format_every(e)));
+    [at, every]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Queues the next occurrence of `done` when it repeats: a fresh issue with its title, body,
 /// kind, priority, model, effort, cap, assignee and agent, ready when the done one had been
 /// handed off (it always had, to be done) — in ready, not before its next time, linked by

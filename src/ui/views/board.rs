@@ -290,6 +290,15 @@ fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
     Some(Line::from(Span::styled(text, t.col_in_progress)))
 }
 
+/// When a waiting card's issue may be claimed (`at 09:00`), while that is still ahead.
+fn scheduled(app: &App, i: &crate::domain::Issue) -> Option<String> {
+    if !matches!(i.status, Status::Backlog | Status::Ready) {
+        return None;
+    }
+    let zone = crate::domain::clock::local_zone();
+    crate::domain::schedule::when_label(i.not_before?, app.now(), &zone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{pr_mark, waits_text};
@@ -310,13 +319,4 @@ mod tests {
         assert_eq!(waits_text(&[3, 7, 12, 140], 15), "⧗ waits on +4");
         assert!(waits_text(&[3, 7], 5).chars().count() <= 5);
     }
-}
-
-/// When a waiting card's issue may be claimed (`at 09:00`), while that is still ahead.
-fn scheduled(app: &App, i: &crate::domain::Issue) -> Option<String> {
-    if !matches!(i.status, Status::Backlog | Status::Ready) {
-        return None;
-    }
-    let zone = crate::domain::clock::local_zone();
-    crate::domain::schedule::when_label(i.not_before?, app.now(), &zone)
 }
