@@ -542,3 +542,21 @@ fn a_card_whose_branch_has_a_pull_request_shows_its_number() {
     assert!(rows.contains("#1 feature PR 7"), "{rows}");
     assert!(!rows.contains("#2 feature PR"), "{rows}");
 }
+
+#[test]
+fn a_scheduled_card_says_when_it_may_be_claimed() {
+    use autopilot_tui::domain::{Kind, Status};
+    let mut a = app(100, 12);
+    let mut soon = issue(1, "Nightly report", Status::Ready, Kind::Chore);
+    soon.not_before = Some(NOW + 25 * 60_000);
+    let mut due = issue(2, "Already due", Status::Ready, Kind::Bug);
+    due.not_before = Some(NOW - 60_000);
+    load_board(&mut a, vec![card(soon), card(due)]);
+    let screen = render(&a).backend().to_string();
+    assert!(screen.contains("#1 chore in 25m"), "{screen}");
+    assert!(
+        !screen.contains("#2 bug in"),
+        "a due one says nothing: {screen}"
+    );
+    insta::assert_snapshot!(render(&a).backend());
+}

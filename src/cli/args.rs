@@ -95,6 +95,13 @@ pub enum Command {
         /// claude, codex or command (default: `[agent] kind`).
         #[arg(long, value_name = "AGENT")]
         agent: Option<AgentKind>,
+        /// Not claimed before this time: RFC 3339 (2026-12-24T09:00:00+01:00) or relative
+        /// (+30m, +2h, +1d); a time in the past is claimable at once.
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        at: Option<String>,
+        /// When done, queue a fresh copy for the next occurrence (30m, 12h, 1d, 1w).
+        #[arg(long, value_name = "DURATION")]
+        every: Option<String>,
     },
     /// List issues (those on the board; `--archived`: the archived ones instead).
     List {
@@ -155,6 +162,13 @@ pub enum Command {
         /// claude, codex or command; `""` goes back to `[agent] kind`.
         #[arg(long, value_name = "AGENT")]
         agent: Option<String>,
+        /// Not claimed before this time: RFC 3339 or relative (+30m, +2h, +1d); `""` or
+        /// `none` makes it claimable at once.
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+        at: Option<String>,
+        /// When done, queue a fresh copy this long after (30m, 12h, 1d, 1w); `none` stops it.
+        #[arg(long, value_name = "DURATION")]
+        every: Option<String>,
     },
     /// Make an issue wait until another is done (refused if it would close a cycle).
     Depend {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::sanitize::{one_line, strip_all};
-use crate::domain::{Actor, AgentKind, AuthorKind, Effort, ListedIssue, Printable, Status};
+use crate::domain::{Actor, AgentKind, AuthorKind, Effort, ListedIssue, Millis, Printable, Status};
 use crate::runner::{git, recovery, review};
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
@@ -143,12 +143,15 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             parent,
             assignee,
             agent,
+            at,
+            every,
         } => {
             let budget_usd = budget
                 .as_deref()
                 .map(|b| budget_arg(b, "added"))
                 .transpose()?
                 .flatten();
+            let (not_before, every_ms) = schedule_args(at.as_deref(), every.as_deref(), "added")?;
             let body = body.map(text_arg).transpose()?.unwrap_or_default();
             let issue = ctx.store()?.create_issue(
                 &NewIssue {
@@ -165,6 +168,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     assignee,
                     agent,
                     source_url: None,
+                    not_before: not_before.flatten(),
+                    every_ms: every_ms.flatten(),
                 },
                 &human_name(None),
             )?;
@@ -217,8 +222,11 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             parent,
             assignee,
             agent,
+            at,
+            every,
         } => {
             let body = body.map(text_arg).transpose()?;
+            let (not_before, every_ms) = schedule_args(at.as_deref(), every.as_deref(), "changed")?;
             // An empty value clears the issue's own agent.
             let agent = match agent.as_deref().map(str::trim) {
                 None => None,
@@ -254,6 +262,8 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     // Blank clears it (the store reads a blank name as nobody).
                     assignee: assignee.map(Some),
                     agent,
+                    not_before,
+                    every_ms,
                 },
                 &human_name(None),
             )?;
@@ -466,6 +476,27 @@ fn parent_arg(text: &str) -> anyhow::Result<Option<i64>> {
             crate::domain::sanitize::one_line(text)
         ),
     }
+}
+
+/// A field an edit may set, clear (`Some(None)`) or leave (`None`).
+type Change<T> = Option<Option<T>>;
+
+/// Reads `--at` and `--every` (`Some(None)`: cleared), with the accepted forms in the error.
+fn schedule_args(
+    at: Option<&str>,
+    every: Option<&str>,
+    what: &str,
+) -> anyhow::Result<(Change<Millis>, Change<Millis>)> {
+    use crate::domain::schedule::{parse_at, parse_every};
+    let not_before = at
+        .map(|t| parse_at(t, crate::domain::now_millis()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e} (nothing was {what})"))?;
+    let every_ms = every
+        .map(parse_every)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e} (nothing was {what})"))?;
+    Ok((not_before, every_ms))
 }
 
 /// Reads `--budget`: dollars above zero, or `none` (or nothing) to clear the issue's own cap.

@@ -91,6 +91,19 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
     if let Some(u) = &i.pr_url {
         writeln!(out, "pull request: {u}")?;
     }
+    if let Some(at) = i.not_before {
+        writeln!(out, "not before: {}", format_millis(at))?;
+    }
+    if let Some(every) = i.every_ms {
+        let every = crate::domain::schedule::format_every(every);
+        writeln!(
+            out,
+            "repeats every: {every} (a fresh copy is queued when it is done)"
+        )?;
+    }
+    if let Some(p) = i.previous {
+        writeln!(out, "previous: #{p}")?;
+    }
     let links = |v: &[crate::domain::DepLink]| {
         v.iter()
             .map(|l| format!("#{} ({})", l.id, l.status))

@@ -135,6 +135,10 @@ pub struct IssueChanges {
     /// The new agent ("" when cleared: back to `[agent] kind`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The new schedule, when its start time or repetition changed: `at TIME`, `every 1d`,
+    /// both, or "" when neither is set any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
 }
 
 /// What an event row records, with its details.
@@ -155,7 +159,7 @@ pub enum EventKind {
     },
     /// Fields of an issue changed.
     #[serde(rename = "issue.updated")]
-    IssueUpdated(IssueChanges),
+    IssueUpdated(Box<IssueChanges>),
     /// An issue moved between columns.
     #[serde(rename = "issue.status")]
     IssueStatus {
@@ -337,10 +341,10 @@ mod tests {
                 actor: Actor::Agent,
                 claimed_by: Some("a".into()),
             },
-            EventKind::IssueUpdated(IssueChanges {
+            EventKind::IssueUpdated(Box::new(IssueChanges {
                 body: Some(true),
                 ..IssueChanges::default()
-            }),
+            })),
             EventKind::SettingChanged {
                 key: "paused".into(),
                 value: "0".into(),

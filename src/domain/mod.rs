@@ -8,6 +8,7 @@ pub mod pricing;
 mod printable;
 pub mod redact;
 pub mod sanitize;
+pub mod schedule;
 mod state;
 pub mod stats;
 pub mod transcript_text;

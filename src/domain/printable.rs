@@ -45,6 +45,9 @@ impl Printable for Issue {
             agent,
             source_url,
             pr_url,
+            not_before,
+            every_ms,
+            previous,
             created_at,
             updated_at,
         } = self;
@@ -71,6 +74,9 @@ impl Printable for Issue {
             agent,
             source_url: line_opt(source_url),
             pr_url: line_opt(pr_url),
+            not_before,
+            every_ms,
+            previous,
             created_at,
             updated_at,
         }
@@ -281,6 +287,9 @@ mod tests {
             agent: None,
             source_url: None,
             pr_url: None,
+            not_before: None,
+            every_ms: None,
+            previous: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -219,6 +219,13 @@ fn rfc3339_opt<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok,
     }
 }
 
+fn every_opt<S: serde::Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&super::schedule::format_every(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
 /// One unit of work on the board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Issue {
@@ -268,6 +275,15 @@ pub struct Issue {
     pub source_url: Option<String>,
     /// The pull request its branch was pushed to.
     pub pr_url: Option<String>,
+    /// Not claimed before this time (epoch ms; `--at`). JSON: RFC 3339 or null.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub not_before: Option<Millis>,
+    /// When done, a copy is queued this long after (ms; `--every`). JSON: `repeats_every`,
+    /// as typed (`1d`) or null.
+    #[serde(rename = "repeats_every", serialize_with = "every_opt")]
+    pub every_ms: Option<Millis>,
+    /// The repeating issue this one is the next occurrence of.
+    pub previous: Option<i64>,
     /// Creation time (epoch ms).
     #[serde(serialize_with = "rfc3339")]
     pub created_at: Millis,
@@ -303,6 +319,9 @@ impl Issue {
             agent: None,
             source_url: None,
             pr_url: None,
+            not_before: None,
+            every_ms: None,
+            previous: None,
             created_at: 0,
             updated_at: 0,
         }

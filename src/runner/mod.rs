@@ -532,20 +532,28 @@ impl Runner {
                 }
                 None if once => return Ok(()),
                 None => {
-                    // After a rate limit, wake when the hold ends rather than a poll later.
+                    // After a rate limit, wake when the hold ends rather than a poll later;
+                    // likewise when the earliest scheduled issue (`--at`) comes due.
                     let held = db
                         .call(|s| s.pause_state())
                         .await
                         .ok()
                         .and_then(|p| p.until);
-                    let nap = held
-                        .map(|until| {
-                            Duration::from_millis(
-                                u64::try_from(until - crate::domain::now_millis()).unwrap_or(0)
-                                    + 50,
-                            )
-                        })
-                        .map_or(self.settings.poll, |d| d.min(self.settings.poll));
+                    let due = db
+                        .call(|s| s.next_scheduled(crate::domain::now_millis()))
+                        .await
+                        .ok()
+                        .flatten();
+                    let until = |t: crate::domain::Millis| {
+                        Duration::from_millis(
+                            u64::try_from(t - crate::domain::now_millis()).unwrap_or(0) + 50,
+                        )
+                    };
+                    let nap = [held, due]
+                        .into_iter()
+                        .flatten()
+                        .map(until)
+                        .fold(self.settings.poll, Duration::min);
                     let _idle = IdleSlot::new(&self.idle);
                     tokio::select! {
                         () = &mut notified => {}

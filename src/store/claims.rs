@@ -73,6 +73,7 @@ pub(super) fn claim_one(
              WHERE id = (
                  SELECT i.id FROM issues i
                  WHERE i.status = 'ready'
+                   AND (i.not_before IS NULL OR i.not_before <= ?3)
                    AND NOT EXISTS (
                        SELECT 1 FROM issue_deps d JOIN issues x ON x.id = d.depends_on
                        WHERE d.issue_id = i.id AND x.status != 'done')

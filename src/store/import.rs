@@ -109,11 +109,11 @@ fn import_one(
         "UPDATE issues SET title = ?2, body = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, title, body, ts],
     )?;
-    let kind = EventKind::IssueUpdated(IssueChanges {
+    let kind = EventKind::IssueUpdated(Box::new(IssueChanges {
         title: (before.title != title).then(|| title.to_string()),
         body: (before.body != body).then_some(true),
         ..IssueChanges::default()
-    });
+    }));
     events::insert(tx, Some(id), by, &kind)?;
     Ok(ImportOutcome::Updated(id))
 }

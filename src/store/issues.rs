@@ -8,7 +8,7 @@ use super::{events, now, Result, Store, StoreError};
 mod import;
 use crate::domain::{
     transition, Actor, ActorId, AgentKind, DiffStat, Effort, EventKind, Issue, IssueChanges,
-    IssueDetail, Kind, Status,
+    IssueDetail, Kind, Millis, Status,
 };
 pub use import::{ImportOutcome, ImportedIssue};
 
@@ -41,6 +41,10 @@ pub struct NewIssue {
     pub agent: Option<AgentKind>,
     /// Where it comes from (an imported GitHub issue's address; one issue per address).
     pub source_url: Option<String>,
+    /// Not claimed before this time (epoch ms).
+    pub not_before: Option<Millis>,
+    /// When done, a copy is queued this long after (ms, at least a minute).
+    pub every_ms: Option<Millis>,
 }
 
 /// A partial edit: `None` leaves a field as it is.
@@ -68,13 +72,17 @@ pub struct IssueEdit {
     pub assignee: Option<Option<String>>,
     /// New agent; `Some(None)` clears it (back to `[agent] kind`).
     pub agent: Option<Option<AgentKind>>,
+    /// New start time; `Some(None)` clears it (claimable at once).
+    pub not_before: Option<Option<Millis>>,
+    /// New repetition; `Some(None)` stops it.
+    pub every_ms: Option<Option<Millis>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
      diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, \
-     assignee, agent, source_url, pr_url";
+     assignee, agent, source_url, pr_url, not_before, every_ms, previous_id";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -127,6 +135,9 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         },
         source_url: r.get(24)?,
         pr_url: r.get(25)?,
+        not_before: r.get(26)?,
+        every_ms: r.get(27)?,
+        previous: r.get(28)?,
     })
 }
 
@@ -169,6 +180,9 @@ pub(super) fn set_status(
         claimed_by: None,
     };
     events::insert(tx, Some(issue.id), &ActorId::new(actor, name), &kind)?;
+    if to == Status::Done && issue.status != Status::Done {
+        super::repeat::after_done(tx, issue)?;
+    }
     Ok(())
 }
 
@@ -209,6 +223,8 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
                 .map(|a| a.as_str().to_string())
                 .unwrap_or_default()
         }),
+        schedule: (before.not_before != after.not_before || before.every_ms != after.every_ms)
+            .then(|| super::repeat::schedule_text(after)),
         ..IssueChanges::default()
     }
 }
@@ -271,6 +287,7 @@ impl Store {
         if let Some(v) = new.budget_usd {
             no_cap(v, "added")?;
         }
+        super::repeat::check_every(new.every_ms, "added")?;
         let by = ActorId::human(author);
         self.write(|tx| {
             let ts = now();
@@ -279,8 +296,9 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort, budget_usd, parent_id, assignee, agent, source_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     model, effort, budget_usd, parent_id, assignee, agent, source_url,
+                     not_before, every_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     title,
                     body,
@@ -294,7 +312,9 @@ impl Store {
                     new.parent,
                     assignee,
                     new.agent.map(AgentKind::as_str),
-                    new.source_url
+                    new.source_url,
+                    new.not_before,
+                    new.every_ms
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -350,6 +370,7 @@ impl Store {
         if let Some(v) = edit.budget_usd.flatten() {
             no_cap(v, "changed")?;
         }
+        super::repeat::check_every(edit.every_ms.flatten(), "changed")?;
         let by = ActorId::human(author);
         self.write(|tx| {
             let before = get(tx, id)?;
@@ -365,7 +386,9 @@ impl Store {
                      budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END,
                      parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END,
                      assignee = CASE WHEN ?16 THEN ?17 ELSE assignee END,
-                     agent = CASE WHEN ?18 THEN ?19 ELSE agent END
+                     agent = CASE WHEN ?18 THEN ?19 ELSE agent END,
+                     not_before = CASE WHEN ?20 THEN ?21 ELSE not_before END,
+                     every_ms = CASE WHEN ?22 THEN ?23 ELSE every_ms END
                  WHERE id = ?1",
                 params![
                     id,
@@ -386,11 +409,15 @@ impl Store {
                     assignee.is_some(),
                     assignee.clone().flatten(),
                     edit.agent.is_some(),
-                    edit.agent.flatten().map(AgentKind::as_str)
+                    edit.agent.flatten().map(AgentKind::as_str),
+                    edit.not_before.is_some(),
+                    edit.not_before.flatten(),
+                    edit.every_ms.is_some(),
+                    edit.every_ms.flatten()
                 ],
             )?;
             let after = get(tx, id)?;
-            let kind = EventKind::IssueUpdated(changes(&before, &after));
+            let kind = EventKind::IssueUpdated(Box::new(changes(&before, &after)));
             events::insert(tx, Some(id), &by, &kind)?;
             Ok(after)
         })
@@ -417,12 +444,12 @@ impl Store {
         worktree: &str,
         base: &str,
     ) -> Result<()> {
-        let kind = EventKind::IssueUpdated(IssueChanges {
+        let kind = EventKind::IssueUpdated(Box::new(IssueChanges {
             branch: Some(branch.into()),
             worktree: Some(worktree.into()),
             base: Some(base.into()),
             ..IssueChanges::default()
-        });
+        }));
         self.write(|tx| {
             tx.execute(
                 "UPDATE issues SET branch = ?2, worktree = ?3, base = ?4, updated_at = ?5 WHERE id = ?1",

@@ -13,6 +13,7 @@ mod deps;
 mod events;
 mod issues;
 mod recovery;
+mod repeat;
 mod runs;
 mod schema;
 mod search;

@@ -267,6 +267,15 @@ ALTER TABLE issues ADD COLUMN pr_url     TEXT;
 ALTER TABLE issues ADD COLUMN agent      TEXT;
 CREATE UNIQUE INDEX issues_source_url ON issues (source_url) WHERE source_url IS NOT NULL;
 ",
+    // 19 (issue 17 §5, time): not claimed before `not_before` (epoch ms); `every_ms`: when done,
+    // a copy is queued for the next occurrence, linked to it by `previous_id`. The index finds
+    // the earliest scheduled ready issue, which a runner's idle nap waits for.
+    r"
+ALTER TABLE issues ADD COLUMN not_before  INTEGER;
+ALTER TABLE issues ADD COLUMN every_ms    INTEGER;
+ALTER TABLE issues ADD COLUMN previous_id INTEGER REFERENCES issues(id) ON DELETE SET NULL;
+CREATE INDEX issues_not_before ON issues (not_before) WHERE status = 'ready' AND not_before IS NOT NULL;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

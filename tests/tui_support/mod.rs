@@ -43,6 +43,9 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         agent: None,
         source_url: None,
         pr_url: None,
+        not_before: None,
+        every_ms: None,
+        previous: None,
         created_at: NOW - 3_600_000,
         updated_at: NOW - 60_000,
     }

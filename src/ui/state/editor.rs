@@ -430,6 +430,8 @@ impl Editor {
                 assignee: None,
                 agent: self.agent,
                 source_url: None,
+                not_before: None,
+                every_ms: None,
             }),
             EditorPurpose::Edit(id) => {
                 let edit = IssueEdit {
@@ -444,6 +446,8 @@ impl Editor {
                     parent: None,
                     assignee: None,
                     agent: Some(self.agent),
+                    not_before: None,
+                    every_ms: None,
                 };
                 let add: Vec<i64> = deps
                     .iter()

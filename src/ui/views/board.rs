@@ -115,6 +115,9 @@ fn draw_card(f: &mut Frame<'_>, app: &App, card: &Card, selected: bool, focused:
         // Small: a long name must not push the spend off the head line.
         head.push(Span::styled(format!(" @{}", super::fit(a, 12)), t.muted));
     }
+    if let Some(when) = scheduled(app, i) {
+        head.push(Span::styled(format!(" {when}"), t.accent));
+    }
     if let Some(mark) = i.pr_url.as_deref().and_then(pr_mark) {
         head.push(Span::styled(mark, t.accent));
     }
@@ -285,6 +288,15 @@ fn live_line(app: &App, card: &Card) -> Option<Line<'static>> {
         text.push_str(&format!(" · {c}"));
     }
     Some(Line::from(Span::styled(text, t.col_in_progress)))
+}
+
+/// When a waiting card's issue may be claimed (`at 09:00`), while that is still ahead.
+fn scheduled(app: &App, i: &crate::domain::Issue) -> Option<String> {
+    if !matches!(i.status, Status::Backlog | Status::Ready) {
+        return None;
+    }
+    let zone = crate::domain::clock::local_zone();
+    crate::domain::schedule::when_label(i.not_before?, app.now(), &zone)
 }
 
 #[cfg(test)]
