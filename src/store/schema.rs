@@ -267,7 +267,7 @@ ALTER TABLE issues ADD COLUMN pr_url     TEXT;
 ALTER TABLE issues ADD COLUMN agent      TEXT;
 CREATE UNIQUE INDEX issues_source_url ON issues (source_url) WHERE source_url IS NOT NULL;
 ",
-    // 19 (issue 17 §5, time): not claimed before `not_before` (epoch ms); `every_ms`: when done,
+    // 17 (issue 17 §5, time): not claimed before `not_before` (epoch ms); `every_ms`: when done,
     // a copy is queued for the next occurrence, linked to it by `previous_id`. The index finds
     // the earliest scheduled ready issue, which a runner's idle nap waits for.
     r"
