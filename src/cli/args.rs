@@ -95,6 +95,10 @@ pub enum Command {
         /// claude, codex or command (default: `[agent] kind`).
         #[arg(long, value_name = "AGENT")]
         agent: Option<AgentKind>,
+        /// The prompt template its runs use (default: `[templates]` for its kind, then
+        /// `[templates] default`); see `templates`.
+        #[arg(long, value_name = "NAME")]
+        template: Option<String>,
     },
     /// List issues (those on the board; `--archived`: the archived ones instead).
     List {
@@ -155,6 +159,9 @@ pub enum Command {
         /// claude, codex or command; `""` goes back to `[agent] kind`.
         #[arg(long, value_name = "AGENT")]
         agent: Option<String>,
+        /// The prompt template its runs use; `""` goes back to `[templates]`.
+        #[arg(long, value_name = "NAME")]
+        template: Option<String>,
     },
     /// Make an issue wait until another is done (refused if it would close a cycle).
     Depend {
@@ -295,6 +302,13 @@ pub enum Command {
         /// Count from the start of this local day (YYYY-MM-DD) on.
         #[arg(long, value_name = "DATE", value_parser = parse_since)]
         since: Option<jiff::civil::Date>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the prompt templates (`.autopilot/templates/NAME.md`, then the user's) and
+    /// `[templates]`.
+    Templates {
         /// Print JSON.
         #[arg(long)]
         json: bool,

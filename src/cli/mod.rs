@@ -22,6 +22,7 @@ mod output;
 mod search;
 mod serve;
 mod stats;
+mod templates;
 
 pub use args::{Cli, Command, Global, ImportSource};
 pub use headless::init_logging;
@@ -143,7 +144,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             parent,
             assignee,
             agent,
+            template,
         } => {
+            let template = templates::template_arg(&ctx, template, "added")?.flatten();
             let budget_usd = budget
                 .as_deref()
                 .map(|b| budget_arg(b, "added"))
@@ -164,6 +167,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     parent,
                     assignee,
                     agent,
+                    template,
                     source_url: None,
                 },
                 &human_name(None),
@@ -217,7 +221,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             parent,
             assignee,
             agent,
+            template,
         } => {
+            let template = templates::template_arg(&ctx, template, "changed")?;
             let body = body.map(text_arg).transpose()?;
             // An empty value clears the issue's own agent.
             let agent = match agent.as_deref().map(str::trim) {
@@ -254,6 +260,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     // Blank clears it (the store reads a blank name as nobody).
                     assignee: assignee.map(Some),
                     agent,
+                    template,
                 },
                 &human_name(None),
             )?;
@@ -398,6 +405,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             drop(out);
             diff::print_diff(&ctx, id, stat)?;
         }
+        Command::Templates { json } => templates::print_templates(&ctx, &mut out, json)?,
         Command::Search { query, json, limit } => {
             search::print_search(&ctx, &mut out, &query, i64::from(limit), json)?;
         }

@@ -135,6 +135,9 @@ pub struct IssueChanges {
     /// The new agent ("" when cleared: back to `[agent] kind`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The new prompt template ("" when cleared: back to `[templates]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 /// What an event row records, with its details.

@@ -10,6 +10,7 @@ pub mod redact;
 pub mod sanitize;
 mod state;
 pub mod stats;
+pub mod template;
 pub mod transcript_text;
 mod types;
 

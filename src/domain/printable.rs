@@ -43,6 +43,7 @@ impl Printable for Issue {
             assignee,
             archived_at,
             agent,
+            template,
             source_url,
             pr_url,
             created_at,
@@ -69,6 +70,7 @@ impl Printable for Issue {
             assignee: line_opt(assignee),
             archived_at,
             agent,
+            template: line_opt(template),
             source_url: line_opt(source_url),
             pr_url: line_opt(pr_url),
             created_at,
@@ -122,6 +124,7 @@ impl Printable for Run {
             cache_read_tokens,
             cache_write_tokens,
             model,
+            template,
             transcript_lines,
             transcript,
         } = self;
@@ -147,6 +150,7 @@ impl Printable for Run {
             cache_read_tokens,
             cache_write_tokens,
             model: line_opt(model),
+            template: line_opt(template),
             transcript_lines,
             transcript: one_line(&transcript),
         }
@@ -279,6 +283,7 @@ mod tests {
             assignee: Some(NASTY.into()),
             archived_at: None,
             agent: None,
+            template: Some(NASTY.into()),
             source_url: None,
             pr_url: None,
             created_at: 0,
@@ -314,6 +319,7 @@ mod tests {
             cache_read_tokens: None,
             cache_write_tokens: None,
             model: Some(NASTY.into()),
+            template: Some(NASTY.into()),
             transcript_lines: 0,
             transcript: NASTY.into(),
         };

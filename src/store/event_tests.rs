@@ -51,6 +51,7 @@ fn every_event_is_stored_as_before() {
             parent: None,
             assignee: None,
             agent: None,
+            template: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")

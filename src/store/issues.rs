@@ -39,6 +39,9 @@ pub struct NewIssue {
     pub assignee: Option<String>,
     /// The agent its runs use (None: `[agent] kind`).
     pub agent: Option<AgentKind>,
+    /// The prompt template its runs use (None: `[templates]`); checked to be a name here, to
+    /// exist by the caller.
+    pub template: Option<String>,
     /// Where it comes from (an imported GitHub issue's address; one issue per address).
     pub source_url: Option<String>,
 }
@@ -68,13 +71,15 @@ pub struct IssueEdit {
     pub assignee: Option<Option<String>>,
     /// New agent; `Some(None)` clears it (back to `[agent] kind`).
     pub agent: Option<Option<AgentKind>>,
+    /// New prompt template; `Some(None)` clears it (back to `[templates]`).
+    pub template: Option<Option<String>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
      diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, \
-     assignee, agent, source_url, pr_url";
+     assignee, agent, source_url, pr_url, template";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -127,6 +132,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         },
         source_url: r.get(24)?,
         pr_url: r.get(25)?,
+        template: r.get(26)?,
     })
 }
 
@@ -209,6 +215,8 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
                 .map(|a| a.as_str().to_string())
                 .unwrap_or_default()
         }),
+        template: (before.template != after.template)
+            .then(|| after.template.clone().unwrap_or_default()),
         ..IssueChanges::default()
     }
 }
@@ -268,6 +276,9 @@ impl Store {
         let body = self.redactor.text(&new.body).into_owned();
         let model = model_name(new.model.as_deref())?;
         let assignee = assignee_name(&self.redactor, new.assignee.as_deref())?;
+        if let Some(t) = &new.template {
+            crate::domain::template::check_name(t).map_err(StoreError::Invalid)?;
+        }
         if let Some(v) = new.budget_usd {
             no_cap(v, "added")?;
         }
@@ -279,8 +290,8 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-                     model, effort, budget_usd, parent_id, assignee, agent, source_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     model, effort, budget_usd, parent_id, assignee, agent, source_url, template)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     title,
                     body,
@@ -294,7 +305,8 @@ impl Store {
                     new.parent,
                     assignee,
                     new.agent.map(AgentKind::as_str),
-                    new.source_url
+                    new.source_url,
+                    new.template
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -350,6 +362,9 @@ impl Store {
         if let Some(v) = edit.budget_usd.flatten() {
             no_cap(v, "changed")?;
         }
+        if let Some(Some(t)) = &edit.template {
+            crate::domain::template::check_name(t).map_err(StoreError::Invalid)?;
+        }
         let by = ActorId::human(author);
         self.write(|tx| {
             let before = get(tx, id)?;
@@ -365,7 +380,8 @@ impl Store {
                      budget_usd = CASE WHEN ?12 THEN ?13 ELSE budget_usd END,
                      parent_id = CASE WHEN ?14 THEN ?15 ELSE parent_id END,
                      assignee = CASE WHEN ?16 THEN ?17 ELSE assignee END,
-                     agent = CASE WHEN ?18 THEN ?19 ELSE agent END
+                     agent = CASE WHEN ?18 THEN ?19 ELSE agent END,
+                     template = CASE WHEN ?20 THEN ?21 ELSE template END
                  WHERE id = ?1",
                 params![
                     id,
@@ -386,7 +402,9 @@ impl Store {
                     assignee.is_some(),
                     assignee.clone().flatten(),
                     edit.agent.is_some(),
-                    edit.agent.flatten().map(AgentKind::as_str)
+                    edit.agent.flatten().map(AgentKind::as_str),
+                    edit.template.is_some(),
+                    edit.template.clone().flatten()
                 ],
             )?;
             let after = get(tx, id)?;

@@ -267,6 +267,12 @@ ALTER TABLE issues ADD COLUMN pr_url     TEXT;
 ALTER TABLE issues ADD COLUMN agent      TEXT;
 CREATE UNIQUE INDEX issues_source_url ON issues (source_url) WHERE source_url IS NOT NULL;
 ",
+    // 17: prompt templates: the one an issue asks for (NULL: [templates] by kind, then default)
+    // and the one each run's prompt carried (NULL: none)
+    r"
+ALTER TABLE issues ADD COLUMN template TEXT;
+ALTER TABLE runs   ADD COLUMN template TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -429,6 +429,7 @@ impl Editor {
                 parent: None,
                 assignee: None,
                 agent: self.agent,
+                template: None,
                 source_url: None,
             }),
             EditorPurpose::Edit(id) => {
@@ -444,6 +445,7 @@ impl Editor {
                     parent: None,
                     assignee: None,
                     agent: Some(self.agent),
+                    template: None,
                 };
                 let add: Vec<i64> = deps
                     .iter()
