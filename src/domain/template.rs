@@ -30,9 +30,21 @@ mod tests {
         for ok in ["bugfix", "Feature_2", "a-b"] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "../x", "a/b", "a.md", "x y", "é", &"a".repeat(65), "\u{1b}[2J"] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "a.md",
+            "x y",
+            "é",
+            &"a".repeat(65),
+            "\u{1b}[2J",
+        ] {
             let e = check_name(bad).unwrap_err();
-            assert!(e.contains("not a template name") && !e.contains('\u{1b}'), "{e}");
+            assert!(
+                e.contains("not a template name") && !e.contains('\u{1b}'),
+                "{e}"
+            );
         }
     }
 }

@@ -177,7 +177,11 @@ impl RunContext<'_> {
         match set.load(&name, &self.settings().redactor) {
             Ok(t) => {
                 let n = name.clone();
-                if let Err(e) = self.db.call(move |st| st.set_run_template(run_id, &n)).await {
+                if let Err(e) = self
+                    .db
+                    .call(move |st| st.set_run_template(run_id, &n))
+                    .await
+                {
                     tracing::warn!(issue_id = id, "cannot record the run's template: {e}");
                 }
                 Some(t)

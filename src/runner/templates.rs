@@ -232,7 +232,9 @@ mod tests {
         let red = crate::domain::redact::Redactor::builtin();
         let t = set(repo.path(), user.path()).load("big", &red).unwrap();
         assert!(t.text.len() < TEMPLATE_MAX + 200, "{}", t.text.len());
-        assert!(t.text.contains("left out; templates are capped at 16384 bytes"));
+        assert!(t
+            .text
+            .contains("left out; templates are capped at 16384 bytes"));
         assert!(!t.text.contains('\u{1b}') && !t.text.contains("aaaaaaaaaa"));
     }
 }

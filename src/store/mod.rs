@@ -19,6 +19,7 @@ mod search;
 mod spend;
 mod stats;
 mod stats_flow;
+mod stats_templates;
 mod subtasks;
 mod tail;
 
