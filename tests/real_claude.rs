@@ -736,7 +736,9 @@ fn real_cli_gets_the_kinds_template_as_guidelines_in_its_prompt() {
         .iter()
         .find(|r| r.contains("Say hello"))
         .expect("the issue reached the API");
-    let rule = first.find("TEMPLATE-RULE-7").expect("the template reached the API");
+    let rule = first
+        .find("TEMPLATE-RULE-7")
+        .expect("the template reached the API");
     assert!(first.contains("Guidelines (template `bugfix`"));
     assert!(rule < first.find("Title: Say hello").unwrap());
 }
