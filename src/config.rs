@@ -21,6 +21,7 @@ mod github;
 mod hooks;
 mod paths;
 mod prices;
+mod templates;
 pub use agent::AgentSection;
 pub use api::{ApiSection, DEFAULT_FEEDBACK_PER_MINUTE, DEFAULT_LISTEN};
 pub use budget::{valid_usd, BudgetSection, OnExceed};
@@ -177,6 +178,9 @@ pub struct FileConfig {
     /// `[worktree]`.
     #[serde(default)]
     pub worktree: WorktreeSection,
+    /// `[templates]`: `default` and kinds to prompt template names.
+    #[serde(default)]
+    pub templates: BTreeMap<String, String>,
 }
 
 macro_rules! overlay {
@@ -224,6 +228,7 @@ impl FileConfig {
         self.budget.check(name)?;
         prices::check(&self.prices, name)?;
         hooks::check(self, name)?;
+        templates::check(self, name)?;
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
@@ -253,6 +258,7 @@ impl FileConfig {
         }
         prices::merge(&mut self.prices, &top.prices);
         hooks::merge(&mut self, top);
+        templates::merge(&mut self, top);
         overlay!(
             self,
             top,
@@ -504,6 +510,7 @@ impl Config {
             per_run_usd: f.budget.per_run_usd,
             notify: hooks::notify(f),
             worktree: hooks::worktree(f),
+            templates: self.templates(),
         }
     }
 

@@ -570,6 +570,9 @@ fn normalized_json(repo: &TestRepo, args: &[&str]) -> String {
 #[test]
 fn json_output_is_pinned_byte_for_byte() {
     let repo = TestRepo::new();
+    let templates = repo.root.join(".autopilot/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("bugfix.md"), "Reproduce it first.\n").unwrap();
     let id = repo.add(&[
         "Say hello",
         "--ready",
@@ -587,6 +590,8 @@ fn json_output_is_pinned_byte_for_byte() {
         "ana",
         "--agent",
         "claude",
+        "--template",
+        "bugfix",
     ]);
     repo.add(&["Second", "--depends-on", &id.to_string()]);
     repo.ok(&["edit", &id.to_string(), "--budget", "2.5"]);
@@ -672,6 +677,7 @@ const SHOW_JSON: &str = r#"{
       "session_id": "<session>",
       "slot": 0,
       "started_at": "<time>",
+      "template": "bugfix",
       "transcript": "db:runs/1",
       "transcript_lines": 6,
       "turns": 2
@@ -680,6 +686,7 @@ const SHOW_JSON: &str = r#"{
   "session_id": "<session>",
   "source_url": null,
   "status": "in_review",
+  "template": "bugfix",
   "title": "Say hello",
   "updated_at": "<time>",
   "worktree": "<repo>/.autopilot/worktrees/issue-1"
@@ -715,6 +722,7 @@ const LIST_JSON: &str = r#"[
     "session_id": "<session>",
     "source_url": null,
     "status": "in_review",
+    "template": "bugfix",
     "title": "Say hello",
     "updated_at": "<time>",
     "worktree": "<repo>/.autopilot/worktrees/issue-1"
@@ -746,6 +754,7 @@ const LIST_JSON: &str = r#"[
     "session_id": null,
     "source_url": null,
     "status": "backlog",
+    "template": null,
     "title": "Second",
     "updated_at": "<time>",
     "worktree": null

@@ -704,3 +704,41 @@ fn real_cli_planner_cannot_write_even_when_its_model_tries() {
         String::from_utf8_lossy(&repo.transcript(run["id"].as_i64().unwrap())[0]).into_owned();
     assert!(init.contains(r#""permissionMode":"plan""#), "{init}");
 }
+
+#[test]
+fn real_cli_gets_the_kinds_template_as_guidelines_in_its_prompt() {
+    let Some((repo, api)) = setup() else { return };
+    let dir = repo.root.join(".autopilot/templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bugfix.md"),
+        "# Bugfix\nTEMPLATE-RULE-7: reproduce the bug first.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[templates]\nbug = \"bugfix\"\n",
+    )
+    .unwrap();
+    let id = repo.add(&["Say hello [scenario:implement]", "--kind", "bug", "--ready"]);
+    let out = repo.run(&["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert_eq!(issue["runs"][0]["template"], "bugfix");
+    // The guidelines reached the model through the real CLI, before the issue.
+    let sent: Vec<String> = api.requests().iter().map(|r| r.to_string()).collect();
+    let first = sent
+        .iter()
+        .find(|r| r.contains("Say hello"))
+        .expect("the issue reached the API");
+    let rule = first
+        .find("TEMPLATE-RULE-7")
+        .expect("the template reached the API");
+    assert!(first.contains("Guidelines (template `bugfix`"));
+    assert!(rule < first.find("Title: Say hello").unwrap());
+}

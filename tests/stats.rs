@@ -178,6 +178,30 @@ const STATS_JSON: &str = r#"{
   "by_outcome": {
     "implemented": 1
   },
+  "by_template": {
+    "none": {
+      "by_model": {
+        "claude-opus-5-5": {
+          "cost_usd": 0.102688,
+          "first_runs": 1,
+          "first_try_reviews": 1,
+          "mean_cost_usd": 0.102688,
+          "mean_duration_secs": "<secs>",
+          "mean_turns": 2.0,
+          "runs": 1,
+          "success_rate": 1.0
+        }
+      },
+      "cost_usd": 0.102688,
+      "first_runs": 1,
+      "first_try_reviews": 1,
+      "mean_cost_usd": 0.102688,
+      "mean_duration_secs": "<secs>",
+      "mean_turns": 2.0,
+      "runs": 1,
+      "success_rate": 1.0
+    }
+  },
   "cache_read_tokens": 0,
   "cache_write_tokens": 0,
   "flow": {

@@ -317,6 +317,7 @@ fn paragraphs_in_questions_and_comments_keep_one_blank_line() {
 fn new_issue_editor() {
     let mut a = app(80, 24);
     load_board(&mut a, sample_cards());
+    a.set_templates(vec!["bugfix".into(), "docs".into()]);
     a.on_key(key('n'));
     type_text(
         &mut a,

@@ -102,6 +102,10 @@ pub enum Command {
         /// When done, queue a fresh copy for the next occurrence (30m, 12h, 1d, 1w).
         #[arg(long, value_name = "DURATION")]
         every: Option<String>,
+        /// The prompt template its runs use (default: `[templates]` for its kind, then
+        /// `[templates] default`); see `templates`.
+        #[arg(long, value_name = "NAME")]
+        template: Option<String>,
     },
     /// List issues (those on the board; `--archived`: the archived ones instead).
     List {
@@ -169,6 +173,9 @@ pub enum Command {
         /// When done, queue a fresh copy this long after (30m, 12h, 1d, 1w); `none` stops it.
         #[arg(long, value_name = "DURATION")]
         every: Option<String>,
+        /// The prompt template its runs use; `""` goes back to `[templates]`.
+        #[arg(long, value_name = "NAME")]
+        template: Option<String>,
     },
     /// Make an issue wait until another is done (refused if it would close a cycle).
     Depend {
@@ -309,6 +316,13 @@ pub enum Command {
         /// Count from the start of this local day (YYYY-MM-DD) on.
         #[arg(long, value_name = "DATE", value_parser = parse_since)]
         since: Option<jiff::civil::Date>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the prompt templates (`.autopilot/templates/NAME.md`, then the user's) and
+    /// `[templates]`.
+    Templates {
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -22,6 +22,7 @@ mod output;
 mod search;
 mod serve;
 mod stats;
+mod templates;
 
 pub use args::{Cli, Command, Global, ImportSource};
 pub use headless::init_logging;
@@ -145,7 +146,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             agent,
             at,
             every,
+            template,
         } => {
+            let template = templates::template_arg(&ctx, template, "added")?.flatten();
             let budget_usd = budget
                 .as_deref()
                 .map(|b| budget_arg(b, "added"))
@@ -167,6 +170,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     parent,
                     assignee,
                     agent,
+                    template,
                     source_url: None,
                     not_before: not_before.flatten(),
                     every_ms: every_ms.flatten(),
@@ -224,7 +228,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             agent,
             at,
             every,
+            template,
         } => {
+            let template = templates::template_arg(&ctx, template, "changed")?;
             let body = body.map(text_arg).transpose()?;
             let (not_before, every_ms) = schedule_args(at.as_deref(), every.as_deref(), "changed")?;
             // An empty value clears the issue's own agent.
@@ -264,6 +270,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                     agent,
                     not_before,
                     every_ms,
+                    template,
                 },
                 &human_name(None),
             )?;
@@ -408,6 +415,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             drop(out);
             diff::print_diff(&ctx, id, stat)?;
         }
+        Command::Templates { json } => templates::print_templates(&ctx, &mut out, json)?,
         Command::Search { query, json, limit } => {
             search::print_search(&ctx, &mut out, &query, i64::from(limit), json)?;
         }

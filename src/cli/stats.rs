@@ -6,7 +6,7 @@ use std::io::Write;
 use jiff::civil::Date;
 
 use super::{output, Ctx};
-use crate::domain::stats::{Durations, Stats, Usage};
+use crate::domain::stats::{Durations, Stats, TemplateStats, Usage};
 use crate::domain::Printable;
 use crate::store::StatsQuery;
 
@@ -98,6 +98,52 @@ fn groups(out: &mut impl Write, title: &str, map: &BTreeMap<String, Usage>) -> a
     Ok(())
 }
 
+/// The implement runs per prompt template; nothing while no run carried one.
+fn templates(out: &mut impl Write, map: &BTreeMap<String, TemplateStats>) -> anyhow::Result<()> {
+    if map.keys().all(|k| k == "none") {
+        return Ok(());
+    }
+    let width = map
+        .keys()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    writeln!(
+        out,
+        "\n{:<width$}  {:>6}  {:>14}  {:>10}  {:>10}  {:>9}",
+        "TEMPLATE",
+        "RUNS",
+        "FIRST TRY",
+        "MEAN COST",
+        "MEAN TURNS",
+        "MEAN TIME",
+        width = width + 2
+    )?;
+    for (name, t) in map {
+        let u = &t.all;
+        let first = match u.success_rate {
+            Some(rate) => format!(
+                "{}/{} {:.0}%",
+                u.first_try_reviews,
+                u.first_runs,
+                rate * 100.0
+            ),
+            None => "-".into(),
+        };
+        writeln!(
+            out,
+            "  {name:<width$}  {:>6}  {first:>14}  {:>10}  {:>10}  {:>9}",
+            u.runs,
+            u.mean_cost_usd.map_or_else(|| "-".to_string(), usd),
+            u.mean_turns
+                .map_or_else(|| "-".to_string(), |t| format!("{t:.1}")),
+            opt_duration(u.mean_duration_secs),
+        )?;
+    }
+    Ok(())
+}
+
 fn times(out: &mut impl Write, label: &str, d: &Durations) -> anyhow::Result<()> {
     if d.samples == 0 {
         writeln!(out, "  {label:<12}no issue yet")?;
@@ -139,6 +185,7 @@ fn print_text(out: &mut impl Write, s: Stats) -> anyhow::Result<()> {
     groups(out, "KIND", &s.per_kind)?;
     groups(out, "MODEL", &s.by_model)?;
     groups(out, "AGENT", &s.by_agent)?;
+    templates(out, &s.by_template)?;
     if !s.by_day.is_empty() {
         writeln!(out, "\n{:<12}  {:>10}  {:>6}", "DAY", "COST", "RUNS")?;
         for d in &s.by_day {

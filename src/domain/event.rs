@@ -139,9 +139,15 @@ pub struct IssueChanges {
     /// both, or "" when neither is set any more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// The new prompt template ("" when cleared: back to `[templates]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 /// What an event row records, with its details.
+// An event is built once per write and serialized at once, never held in bulk: boxing the
+// larger edit report would only make every builder of it noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "data")]
 pub enum EventKind {

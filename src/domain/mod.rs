@@ -11,6 +11,7 @@ pub mod sanitize;
 pub mod schedule;
 mod state;
 pub mod stats;
+pub mod template;
 pub mod transcript_text;
 mod types;
 

@@ -43,6 +43,7 @@ impl Printable for Issue {
             assignee,
             archived_at,
             agent,
+            template,
             source_url,
             pr_url,
             not_before,
@@ -72,6 +73,7 @@ impl Printable for Issue {
             assignee: line_opt(assignee),
             archived_at,
             agent,
+            template: line_opt(template),
             source_url: line_opt(source_url),
             pr_url: line_opt(pr_url),
             not_before,
@@ -128,6 +130,7 @@ impl Printable for Run {
             cache_read_tokens,
             cache_write_tokens,
             model,
+            template,
             transcript_lines,
             transcript,
         } = self;
@@ -153,6 +156,7 @@ impl Printable for Run {
             cache_read_tokens,
             cache_write_tokens,
             model: line_opt(model),
+            template: line_opt(template),
             transcript_lines,
             transcript: one_line(&transcript),
         }
@@ -285,6 +289,7 @@ mod tests {
             assignee: Some(NASTY.into()),
             archived_at: None,
             agent: None,
+            template: Some(NASTY.into()),
             source_url: None,
             pr_url: None,
             not_before: None,
@@ -323,6 +328,7 @@ mod tests {
             cache_read_tokens: None,
             cache_write_tokens: None,
             model: Some(NASTY.into()),
+            template: Some(NASTY.into()),
             transcript_lines: 0,
             transcript: NASTY.into(),
         };

@@ -43,6 +43,8 @@ pub struct Stats {
     pub by_model: BTreeMap<String, Usage>,
     /// The same per agent id (the runner that ran them).
     pub by_agent: BTreeMap<String, Usage>,
+    /// How implement runs went per prompt template (`"none"`: without one), and per model.
+    pub by_template: BTreeMap<String, TemplateStats>,
     /// Cost and runs per local day that had runs, oldest first.
     pub by_day: Vec<DaySpend>,
     /// The most expensive issues, most expensive first.
@@ -70,6 +72,38 @@ pub struct Usage {
     pub mean_cost_usd: Option<f64>,
     /// The mean wall-clock time of a run that ended, start to end.
     pub mean_duration_secs: Option<f64>,
+}
+
+/// How the implement runs that carried one template went (a run counts when it ended).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TemplateUsage {
+    /// Implement runs.
+    pub runs: i64,
+    /// Of those, the first runs of their issues.
+    pub first_runs: i64,
+    /// Of those, the ones that reached review on that try, no human answer needed (as
+    /// [`Flow::first_try_reviews`] counts them).
+    pub first_try_reviews: i64,
+    /// `first_try_reviews / first_runs`, `None` without a first run.
+    pub success_rate: Option<f64>,
+    /// What the runs cost together.
+    pub cost_usd: f64,
+    /// The mean cost of a run.
+    pub mean_cost_usd: Option<f64>,
+    /// The mean turns of the runs that reported turns.
+    pub mean_turns: Option<f64>,
+    /// The mean wall-clock time of a run, start to end.
+    pub mean_duration_secs: Option<f64>,
+}
+
+/// [`TemplateUsage`] of one template, in all and per model (`"unknown"` when none was named).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TemplateStats {
+    /// Every model together.
+    #[serde(flatten)]
+    pub all: TemplateUsage,
+    /// Per model.
+    pub by_model: BTreeMap<String, TemplateUsage>,
 }
 
 /// One local day's spend.
@@ -163,6 +197,17 @@ impl Printable for Stats {
         };
         self.by_model = keys(self.by_model);
         self.by_agent = keys(self.by_agent);
+        self.by_template = std::mem::take(&mut self.by_template)
+            .into_iter()
+            .map(|(k, mut t)| {
+                t.by_model = t
+                    .by_model
+                    .into_iter()
+                    .map(|(m, u)| (one_line(&m), u))
+                    .collect();
+                (one_line(&k), t)
+            })
+            .collect();
         self.time_zone = one_line(&self.time_zone);
         for issue in &mut self.top_issues {
             issue.title = one_line(&issue.title);

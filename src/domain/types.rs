@@ -271,6 +271,8 @@ pub struct Issue {
     pub archived_at: Option<Millis>,
     /// The agent its runs use (None: `[agent] kind`).
     pub agent: Option<AgentKind>,
+    /// The prompt template its runs use (None: `[templates]` for its kind, then the default).
+    pub template: Option<String>,
     /// Where it was imported from (a GitHub issue's address).
     pub source_url: Option<String>,
     /// The pull request its branch was pushed to.
@@ -317,6 +319,7 @@ impl Issue {
             assignee: None,
             archived_at: None,
             agent: None,
+            template: None,
             source_url: None,
             pr_url: None,
             not_before: None,
@@ -454,6 +457,8 @@ pub struct Run {
     pub cache_write_tokens: Option<i64>,
     /// The model that did most of the work (by cost), as the agent named it.
     pub model: Option<String>,
+    /// The prompt template its prompt carried (None: none).
+    pub template: Option<String>,
     /// Transcript lines stored for this run.
     pub transcript_lines: i64,
     /// Where the transcript lives (`db:runs/<id>`).

@@ -23,6 +23,7 @@ pub mod review;
 mod run;
 pub mod setup;
 pub mod takeover;
+pub mod templates;
 mod verdict;
 mod workspace;
 
@@ -97,6 +98,8 @@ pub struct RunnerSettings {
     pub notify: notify::Notify,
     /// `[worktree]`: files copied into a new worktree and its setup command.
     pub worktree: setup::WorktreeSetup,
+    /// `[templates]` and the template directories: the "Guidelines" a prompt carries.
+    pub templates: templates::TemplateSet,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the

@@ -55,6 +55,15 @@ pub fn build_with(
     p
 }
 
+/// `prompt` with a template's text before it, as the "Guidelines" section the rest follows.
+pub fn with_guidelines(template: &super::templates::Loaded, prompt: String) -> String {
+    format!(
+        "Guidelines (template `{}`; follow them while you work on the issue below):\n{}\n\n{prompt}",
+        template.name,
+        template.text.trim_end()
+    )
+}
+
 /// The issue (kind, title, description) and its thread, capped as the module says: what every
 /// prompt about the issue carries, the reviewer's too.
 pub fn issue_and_thread(issue: &Issue, comments: &[Comment]) -> String {

@@ -133,6 +133,10 @@ impl RunContext<'_> {
             choice: super::agent::ModelChoice::of(issue),
             read_only: false,
         };
+        let guidelines = self.guidelines().await;
+        if let Some(t) = &guidelines {
+            req.prompt = prompt::with_guidelines(t, req.prompt);
+        }
         let mut seq = 0i64;
         let earlier = self.earlier_usage(req.resume.as_deref()).await;
         let mut attempt = drive_agent(self, &req, &mut seq).await?;
@@ -156,9 +160,48 @@ impl RunContext<'_> {
             );
             req.resume = None;
             req.prompt = prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note;
+            if let Some(t) = &guidelines {
+                req.prompt = prompt::with_guidelines(t, req.prompt);
+            }
             return drive_agent(self, &req, &mut seq).await;
         }
         Ok(attempt)
+    }
+
+    /// The template this run's prompt carries, recorded on the run; one that cannot be read
+    /// (deleted since it was chosen) is left out and the thread says so.
+    async fn guidelines(&self) -> Option<super::templates::Loaded> {
+        let set = &self.settings().templates;
+        let name = set.name_for(self.issue)?;
+        let (id, run_id) = (self.issue.id, self.run_id);
+        match set.load(&name, &self.settings().redactor) {
+            Ok(t) => {
+                let n = name.clone();
+                if let Err(e) = self
+                    .db
+                    .call(move |st| st.set_run_template(run_id, &n))
+                    .await
+                {
+                    tracing::warn!(issue_id = id, "cannot record the run's template: {e}");
+                }
+                Some(t)
+            }
+            Err(why) => {
+                let text = format!(
+                    "Template {name:?} could not be used, so this run's prompt has no guidelines: {why}. Add the file back, or choose another with `autopilot-tui edit {id} --template NAME` (\"\" for none)."
+                );
+                let posted = self
+                    .db
+                    .call(move |st| {
+                        st.add_comment(id, "autopilot", crate::domain::AuthorKind::System, &text)
+                    })
+                    .await;
+                if let Err(e) = posted {
+                    tracing::warn!(issue_id = id, "cannot note the missing template: {e}");
+                }
+                None
+            }
+        }
     }
 
     /// The tokens this issue's earlier runs on `session` used, for adapters whose usage counts

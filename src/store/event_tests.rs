@@ -53,6 +53,7 @@ fn every_event_is_stored_as_before() {
             agent: None,
             not_before: None,
             every_ms: None,
+            template: None,
         };
     store
         .update_issue(id, &edit(Some("First!"), None, None, Some(2), None), "ana")

@@ -39,6 +39,9 @@ pub struct NewIssue {
     pub assignee: Option<String>,
     /// The agent its runs use (None: `[agent] kind`).
     pub agent: Option<AgentKind>,
+    /// The prompt template its runs use (None: `[templates]`); checked to be a name here, to
+    /// exist by the caller.
+    pub template: Option<String>,
     /// Where it comes from (an imported GitHub issue's address; one issue per address).
     pub source_url: Option<String>,
     /// Not claimed before this time (epoch ms).
@@ -76,13 +79,15 @@ pub struct IssueEdit {
     pub not_before: Option<Option<Millis>>,
     /// New repetition; `Some(None)` stops it.
     pub every_ms: Option<Option<Millis>>,
+    /// New prompt template; `Some(None)` clears it (back to `[templates]`).
+    pub template: Option<Option<String>>,
 }
 
 /// The issue columns every query reads, in the order [`issue_from_row`] expects.
 pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, claimed_by, \
      lease_until, branch, worktree, base, session_id, created_at, updated_at, \
      diff_files, diff_added, diff_removed, model, effort, budget_usd, parent_id, archived_at, \
-     assignee, agent, source_url, pr_url, not_before, every_ms, previous_id";
+     assignee, agent, source_url, pr_url, not_before, every_ms, previous_id, template";
 
 /// Reads a text column holding one of a domain enum's spellings.
 pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -138,6 +143,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         not_before: r.get(26)?,
         every_ms: r.get(27)?,
         previous: r.get(28)?,
+        template: r.get(29)?,
     })
 }
 
@@ -225,6 +231,8 @@ fn changes(before: &Issue, after: &Issue) -> IssueChanges {
         }),
         schedule: (before.not_before != after.not_before || before.every_ms != after.every_ms)
             .then(|| super::repeat::schedule_text(after)),
+        template: (before.template != after.template)
+            .then(|| after.template.clone().unwrap_or_default()),
         ..IssueChanges::default()
     }
 }
@@ -284,6 +292,9 @@ impl Store {
         let body = self.redactor.text(&new.body).into_owned();
         let model = model_name(new.model.as_deref())?;
         let assignee = assignee_name(&self.redactor, new.assignee.as_deref())?;
+        if let Some(t) = &new.template {
+            crate::domain::template::check_name(t).map_err(StoreError::Invalid)?;
+        }
         if let Some(v) = new.budget_usd {
             no_cap(v, "added")?;
         }
@@ -297,8 +308,8 @@ impl Store {
             tx.execute(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
                      model, effort, budget_usd, parent_id, assignee, agent, source_url,
-                     not_before, every_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     not_before, every_ms, template)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     title,
                     body,
@@ -314,7 +325,8 @@ impl Store {
                     new.agent.map(AgentKind::as_str),
                     new.source_url,
                     new.not_before,
-                    new.every_ms
+                    new.every_ms,
+                    new.template
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -371,6 +383,9 @@ impl Store {
             no_cap(v, "changed")?;
         }
         super::repeat::check_every(edit.every_ms.flatten(), "changed")?;
+        if let Some(Some(t)) = &edit.template {
+            crate::domain::template::check_name(t).map_err(StoreError::Invalid)?;
+        }
         let by = ActorId::human(author);
         self.write(|tx| {
             let before = get(tx, id)?;
@@ -388,7 +403,8 @@ impl Store {
                      assignee = CASE WHEN ?16 THEN ?17 ELSE assignee END,
                      agent = CASE WHEN ?18 THEN ?19 ELSE agent END,
                      not_before = CASE WHEN ?20 THEN ?21 ELSE not_before END,
-                     every_ms = CASE WHEN ?22 THEN ?23 ELSE every_ms END
+                     every_ms = CASE WHEN ?22 THEN ?23 ELSE every_ms END,
+                     template = CASE WHEN ?24 THEN ?25 ELSE template END
                  WHERE id = ?1",
                 params![
                     id,
@@ -413,7 +429,9 @@ impl Store {
                     edit.not_before.is_some(),
                     edit.not_before.flatten(),
                     edit.every_ms.is_some(),
-                    edit.every_ms.flatten()
+                    edit.every_ms.flatten(),
+                    edit.template.is_some(),
+                    edit.template.clone().flatten()
                 ],
             )?;
             let after = get(tx, id)?;

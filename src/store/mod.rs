@@ -21,6 +21,7 @@ mod settings;
 mod spend;
 mod stats;
 mod stats_flow;
+mod stats_templates;
 mod subtasks;
 mod tail;
 

@@ -46,9 +46,10 @@ pub(super) fn after_done(tx: &Transaction<'_>, done: &Issue) -> Result<()> {
     let at = next_occurrence(done.not_before, ts, every, ts);
     tx.execute(
         "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
-             model, effort, budget_usd, assignee, agent, not_before, every_ms, previous_id)
+             model, effort, budget_usd, assignee, agent, template, not_before, every_ms,
+             previous_id)
          SELECT title, body, kind, 'ready', priority, ?2, ?2,
-             model, effort, budget_usd, assignee, agent, ?3, every_ms, id
+             model, effort, budget_usd, assignee, agent, template, ?3, every_ms, id
          FROM issues WHERE id = ?1",
         params![done.id, ts, at],
     )?;

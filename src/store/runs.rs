@@ -175,7 +175,7 @@ const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
      (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
-     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd";
+     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd, r.template";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
@@ -204,6 +204,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         cache_read_tokens: r.get(18)?,
         cache_write_tokens: r.get(19)?,
         model: r.get(20)?,
+        template: r.get(22)?,
         transcript_lines: r.get(14)?,
         transcript: format!("db:runs/{id}"),
     })
@@ -243,6 +244,17 @@ impl Store {
             let kind = EventKind::RunStarted { run_id, slot, pid };
             events::insert(tx, Some(issue_id), &by, &kind)?;
             Ok(run_id)
+        })
+    }
+
+    /// Records the prompt template the run's prompt carries (for `show` and `stats`).
+    pub fn set_run_template(&mut self, run_id: i64, template: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET template = ?2 WHERE id = ?1",
+                params![run_id, template],
+            )?;
+            Ok(())
         })
     }
 

@@ -276,6 +276,12 @@ ALTER TABLE issues ADD COLUMN every_ms    INTEGER;
 ALTER TABLE issues ADD COLUMN previous_id INTEGER REFERENCES issues(id) ON DELETE SET NULL;
 CREATE INDEX issues_not_before ON issues (not_before) WHERE status = 'ready' AND not_before IS NOT NULL;
 ",
+    // 18: prompt templates: the one an issue asks for (NULL: [templates] by kind, then default)
+    // and the one each run's prompt carried (NULL: none)
+    r"
+ALTER TABLE issues ADD COLUMN template TEXT;
+ALTER TABLE runs   ADD COLUMN template TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

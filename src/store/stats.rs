@@ -112,6 +112,7 @@ impl Store {
         stats.by_day = self.spend_by_day(since, &q.tz)?;
         stats.top_issues = self.costliest_issues(since, q.top_issues)?;
         stats.flow = self.flow(since, q.now)?;
+        stats.by_template = self.by_template(since)?;
         if let Some(start) = clock::today_start(q.now, &q.tz) {
             stats.today_cost_usd = self.spend_since(start)?;
         }

@@ -8,7 +8,7 @@ use crate::domain::stats::{Durations, Flow};
 use crate::domain::Millis;
 
 /// Status changes, with the column entered and, per issue, when the next change came.
-const MOVES: &str = "moves AS (
+pub(super) const MOVES: &str = "moves AS (
     SELECT issue_id, ts, json_extract(data, '$.to') AS entered,
            LEAD(ts) OVER (PARTITION BY issue_id ORDER BY id) AS left_at
     FROM events WHERE kind = 'issue.status' AND issue_id IS NOT NULL)";

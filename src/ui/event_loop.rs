@@ -76,6 +76,8 @@ pub fn build_app(opts: &UiOptions, no_color: bool) -> anyhow::Result<(App, Vec<S
     app.set_osc(opts.config.file.notify.osc_style().is_some());
     app.set_daily_budget(opts.config.file.budget.daily_usd);
     app.set_max_in_review(opts.config.file.runner.max_in_review);
+    let templates = opts.config.templates().list();
+    app.set_templates(templates.into_iter().map(|t| t.name).collect());
     Ok((app, warnings))
 }
 

@@ -41,6 +41,7 @@ pub fn issue(id: i64, title: &str, status: Status, kind: Kind) -> Issue {
         assignee: None,
         archived_at: None,
         agent: None,
+        template: None,
         source_url: None,
         pr_url: None,
         not_before: None,
@@ -239,6 +240,7 @@ pub fn sample_detail() -> IssueDetail {
         cache_read_tokens: cost.map(|_| 250_000),
         cache_write_tokens: cost.map(|_| 8_000),
         model: cost.map(|_| "claude-opus-5-5".into()),
+        template: None,
         transcript_lines: 42,
         transcript: format!("db:runs/{id}"),
     };

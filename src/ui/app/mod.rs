@@ -46,6 +46,8 @@ pub struct App {
     user: String,
     /// Repository name for the header.
     repo: String,
+    /// The prompt templates the editor offers (read when the TUI starts).
+    templates: Vec<String>,
     /// The UI clock (epoch ms), set by the loop; fixed in tests.
     now: Millis,
     size: (u16, u16),
@@ -104,6 +106,7 @@ impl App {
             keymap,
             user,
             repo,
+            templates: Vec::new(),
             now: 0,
             size: (80, 24),
             focus: Focus::Board,
@@ -286,6 +289,11 @@ impl App {
     pub fn set_has_runner(&mut self, has_runner: bool) {
         self.has_runner = has_runner;
         self.dirty = true;
+    }
+
+    /// Sets the template names the editor's picker offers.
+    pub fn set_templates(&mut self, names: Vec<String>) {
+        self.templates = names;
     }
 
     /// Sets `[runner] max_in_review` (None or 0: no limit).

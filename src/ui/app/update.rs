@@ -438,14 +438,16 @@ impl App {
                         .unwrap_or_default(),
                 };
                 match loaded {
-                    Some(issue) => Editor::editing(issue).with_dependencies(&deps),
+                    Some(issue) => Editor::editing(issue)
+                        .with_dependencies(&deps)
+                        .with_templates(&self.templates),
                     None => {
                         self.toast(Level::Warn, format!("#{id} is not loaded yet"), Some(id));
                         return;
                     }
                 }
             }
-            _ => Editor::new(purpose),
+            _ => Editor::new(purpose).with_templates(&self.templates),
         };
         self.editor = Some(ed);
         self.dirty = true;

@@ -46,6 +46,8 @@ pub enum Field {
     Depends,
     /// Agent picker (none: `[agent] kind`).
     Agent,
+    /// Prompt template picker (none: `[templates]`).
+    Template,
 }
 
 /// What an editor key asks of the app.
@@ -70,6 +72,9 @@ pub struct Editor {
     model: TextArea<'static>,
     effort: Option<Effort>,
     agent: Option<AgentKind>,
+    template: Option<String>,
+    /// The known templates the picker offers.
+    templates: Vec<String>,
     budget: TextArea<'static>,
     deps: TextArea<'static>,
     /// The dependencies the editor opened with: saving sends only what changed.
@@ -116,6 +121,8 @@ impl Editor {
             model: text_input(Vec::new(), Some("default")),
             effort: None,
             agent: None,
+            template: None,
+            templates: Vec::new(),
             budget: text_input(Vec::new(), Some("none")),
             deps: text_input(Vec::new(), Some("none (ids like 3, 7)")),
             deps_before: Vec::new(),
@@ -136,6 +143,7 @@ impl Editor {
         ed.model.move_cursor(tui_textarea::CursorMove::End);
         ed.effort = issue.effort;
         ed.agent = issue.agent;
+        ed.template.clone_from(&issue.template);
         let cap = issue.budget_usd.map(|v| format!("{v:.2}"));
         ed.budget = text_input(cap.into_iter().collect(), Some("none"));
         ed.budget.move_cursor(tui_textarea::CursorMove::End);
@@ -290,7 +298,7 @@ impl Editor {
         if self.has_budget() {
             order.push(Field::Budget);
         }
-        order.extend([Field::Depends, Field::Agent]);
+        order.extend([Field::Depends, Field::Agent, Field::Template]);
         self.field = cycle(&order, self.field, back);
     }
 
@@ -341,6 +349,7 @@ impl Editor {
                 choices.extend(AgentKind::ALL.iter().copied().map(Some));
                 self.agent = pick(&choices, self.agent, key);
             }
+            Field::Template => self.pick_template(key),
             Field::Depends if key.code == KeyCode::Enter => {}
             Field::Depends => {
                 self.deps.input(key);
@@ -429,6 +438,7 @@ impl Editor {
                 parent: None,
                 assignee: None,
                 agent: self.agent,
+                template: self.template.clone(),
                 source_url: None,
                 not_before: None,
                 every_ms: None,
@@ -448,6 +458,7 @@ impl Editor {
                     agent: Some(self.agent),
                     not_before: None,
                     every_ms: None,
+                    template: Some(self.template.clone()),
                 };
                 let add: Vec<i64> = deps
                     .iter()
@@ -558,6 +569,8 @@ fn pick<T: Copy + PartialEq>(choices: &[T], current: T, key: KeyEvent) -> T {
         _ => current,
     }
 }
+
+mod template;
 
 #[cfg(test)]
 mod tests;

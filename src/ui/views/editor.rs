@@ -13,7 +13,7 @@ use crate::ui::state::editor::{Editor, Field};
 /// The editor as a centred popup.
 pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
     let t = app.theme();
-    let h = if ed.is_issue() { 20 } else { 12 };
+    let h = if ed.is_issue() { 21 } else { 12 };
     let r = centered(area, 84.min(area.width.saturating_sub(2)).max(20), h);
     f.render_widget(Clear, r);
     let block = Block::default()
@@ -33,9 +33,10 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         draw_body(f, app, ed, inner, false);
         return;
     }
-    let [title, body, meta, agent, deps, err] = Layout::vertical([
+    let [title, body, meta, agent, deps, template, err] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -118,6 +119,7 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
     }
     draw_agent_row(f, app, ed, agent);
     draw_deps_row(f, app, ed, deps);
+    draw_template_row(f, app, ed, template);
     if let Some(e) = ed.error() {
         f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
     } else {
@@ -192,6 +194,26 @@ fn draw_deps_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
         spans.push(Span::styled(format!(" {text} "), style));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), agent);
+}
+
+/// The prompt template picker: none, then the known templates.
+fn draw_template_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
+    let t = app.theme();
+    let on = ed.field() == Field::Template;
+    let mut spans = vec![Span::styled(
+        " Template ",
+        if on { t.accent } else { t.muted },
+    )];
+    for c in ed.template_choices() {
+        let style = match (c == ed.template(), on) {
+            (true, true) => t.selection,
+            (true, false) => t.text.add_modifier(ratatui::style::Modifier::BOLD),
+            _ => t.muted,
+        };
+        let text = crate::domain::sanitize::one_line(c.unwrap_or("default"));
+        spans.push(Span::styled(format!(" {text} "), style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), r);
 }
 
 /// Just the body input (comments, answers; also used inline by the inbox).

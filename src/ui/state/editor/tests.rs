@@ -43,8 +43,8 @@ fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typin
 fn the_kind_and_priority_fields_take_their_own_keys() {
     let mut ed = Editor::new(EditorPurpose::New);
     assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-    // back from the title: agent, depends on, budget, effort, model, priority
-    for _ in 0..6 {
+    // back from the title: template, agent, depends on, budget, effort, model, priority
+    for _ in 0..7 {
         ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
     }
     assert_eq!(ed.field(), Field::Priority);
@@ -149,7 +149,12 @@ fn the_agent_field_picks_an_agent_and_default_clears_it() {
     let mut ed = Editor::new(EditorPurpose::New);
     ed.on_key(None, key('t'));
     ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
-    assert_eq!(ed.field(), Field::Agent, "the last field, before the title");
+    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    assert_eq!(
+        ed.field(),
+        Field::Agent,
+        "before the template, the last field"
+    );
     ed.on_key(None, key('l'));
     ed.on_key(None, key('l'));
     assert_eq!(ed.agent(), Some(AgentKind::Codex));
@@ -175,4 +180,46 @@ fn the_agent_field_picks_an_agent_and_default_clears_it() {
         panic!("an edit")
     };
     assert_eq!(edit.agent, Some(None));
+}
+
+#[test]
+fn the_template_field_cycles_none_and_the_known_templates_and_keeps_a_missing_own_one() {
+    let km = Keymap::default();
+    let names = vec!["bugfix".to_string(), "docs".to_string()];
+    let mut ed = Editor::new(EditorPurpose::New).with_templates(&names);
+    ed.on_key(None, key('t'));
+    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    assert_eq!(
+        ed.field(),
+        Field::Template,
+        "the last field, before the title"
+    );
+    assert_eq!(ed.template(), None);
+    ed.on_key(None, key('l'));
+    ed.on_key(None, key('l'));
+    assert_eq!(ed.template(), Some("docs"));
+    let Some(StoreRequest::Create(new)) = ed.submit(&km) else {
+        panic!("a new issue")
+    };
+    assert_eq!(new.template.as_deref(), Some("docs"));
+
+    // An issue whose template file is gone keeps it as a choice: saving changes nothing.
+    let issue = Issue {
+        template: Some("gone".into()),
+        ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready)
+    };
+    let mut ed = Editor::editing(&issue).with_templates(&names);
+    let shown: Vec<Option<&str>> = ed.template_choices().collect();
+    assert_eq!(shown, [None, Some("bugfix"), Some("docs"), Some("gone")]);
+    let Some(StoreRequest::Update(_, edit)) = ed.clone().submit(&km) else {
+        panic!("an edit")
+    };
+    assert_eq!(edit.template, Some(Some("gone".into())));
+    ed.field = Field::Template;
+    ed.on_key(None, key('l'));
+    assert_eq!(ed.template(), None, "after the last template comes none");
+    let Some(StoreRequest::Update(_, edit)) = ed.submit(&km) else {
+        panic!("an edit")
+    };
+    assert_eq!(edit.template, Some(None));
 }
