@@ -104,7 +104,10 @@ fn a_tuis_idle_runner_claims_an_issue_the_cli_made_ready_within_two_seconds() {
         claimed(&repo, id)
     });
     let took = start.elapsed();
-    assert!(took < Duration::from_secs(2), "claimed {took:?} after it was added");
+    assert!(
+        took < Duration::from_secs(2),
+        "claimed {took:?} after it was added"
+    );
     // The TUI that claimed it shows the run.
     t.wait_screen("From elsewhere");
     wait_for("the issue reaches review", LIMIT, || {

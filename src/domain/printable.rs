@@ -122,6 +122,7 @@ impl Printable for Run {
             cache_read_tokens,
             cache_write_tokens,
             model,
+            failure,
             transcript_lines,
             transcript,
         } = self;
@@ -147,6 +148,7 @@ impl Printable for Run {
             cache_read_tokens,
             cache_write_tokens,
             model: line_opt(model),
+            failure,
             transcript_lines,
             transcript: one_line(&transcript),
         }
@@ -314,6 +316,7 @@ mod tests {
             cache_read_tokens: None,
             cache_write_tokens: None,
             model: Some(NASTY.into()),
+            failure: None,
             transcript_lines: 0,
             transcript: NASTY.into(),
         };

@@ -267,6 +267,10 @@ ALTER TABLE issues ADD COLUMN pr_url     TEXT;
 ALTER TABLE issues ADD COLUMN agent      TEXT;
 CREATE UNIQUE INDEX issues_source_url ON issues (source_url) WHERE source_url IS NOT NULL;
 ",
+    // 18: why a run failed (api_error, crash, stalled, …: `FailureClass`), for retries and stats
+    r"
+ALTER TABLE runs ADD COLUMN failure TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -236,6 +236,7 @@ pub fn sample_detail() -> IssueDetail {
         cache_read_tokens: cost.map(|_| 250_000),
         cache_write_tokens: cost.map(|_| 8_000),
         model: cost.map(|_| "claude-opus-5-5".into()),
+        failure: None,
         transcript_lines: 42,
         transcript: format!("db:runs/{id}"),
     };

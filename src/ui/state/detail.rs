@@ -366,6 +366,7 @@ mod tests {
                 cache_read_tokens: None,
                 cache_write_tokens: None,
                 model: None,
+                failure: None,
                 transcript_lines: 0,
                 transcript: String::new(),
             });
