@@ -242,3 +242,19 @@ fn retry_settings_that_cannot_work_are_refused() {
         assert!(err.contains(says), "{toml}: {err}");
     }
 }
+
+#[test]
+fn a_failing_check_is_classed_checks_failed_and_left_to_the_fix_loop() {
+    let repo = TestRepo::with_config(
+        "[runner]\nretry = \"same\"\n[checks]\ncommands = [\"false\"]\nfix_attempts = 0\n",
+    );
+    let id = repo.add(&["Checked", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked");
+    assert_eq!(
+        run_roles(&issue),
+        pairs(&[("implement", "implemented"), ("check", "failed")])
+    );
+    assert_eq!(failures(&issue), ["null", "checks_failed"]);
+}

@@ -269,6 +269,7 @@ pub fn sample_detail() -> IssueDetail {
         runs: vec![
             Run {
                 role: RunRole::Check,
+                failure: Some(autopilot_tui::domain::FailureClass::ChecksFailed),
                 ..run(2, Some(RunOutcome::Failed), None, None)
             },
             run(3, Some(RunOutcome::Blocked), Some(0.12), Some(4)),
