@@ -258,3 +258,15 @@ fn a_failing_check_is_classed_checks_failed_and_left_to_the_fix_loop() {
     );
     assert_eq!(failures(&issue), ["null", "checks_failed"]);
 }
+
+#[test]
+fn a_rate_limit_is_classed_and_left_to_the_queues_hold() {
+    let repo = TestRepo::with_config("[runner]\nretry = \"same\"\nretry_on = [\"api_error\"]\n")
+        .with_env("AUTOPILOT_RATE_LIMIT_BACKOFF_SECONDS", "300");
+    let id = repo.add(&["Limited [scenario:rate-limit-once]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "ready", "handed back, not retried");
+    assert_eq!(failures(&issue), ["rate_limit"]);
+    assert_eq!(repo.agent_calls().len(), 1);
+}

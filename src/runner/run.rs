@@ -230,9 +230,10 @@ impl RunContext<'_> {
         let failure = classify(&verdict, &attempt.observed, self.reason.class());
         match verdict::ending(verdict, self.agent_id, &wt_text, attempt.stderr_tail()) {
             Ending::Now(end) => Ok(RunEnd { failure, ..end }),
-            Ending::PauseQueue { message, resets_at } => {
-                Ok(self.pause_queue(&message, resets_at).await)
-            }
+            Ending::PauseQueue { message, resets_at } => Ok(RunEnd {
+                failure,
+                ..self.pause_queue(&message, resets_at).await
+            }),
             Ending::Commit(summary) => workspace::commit_and_review(self, ws, summary).await,
         }
     }
