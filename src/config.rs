@@ -21,6 +21,7 @@ mod github;
 mod hooks;
 mod paths;
 mod prices;
+mod retry;
 mod templates;
 pub use agent::AgentSection;
 pub use api::{ApiSection, DEFAULT_FEEDBACK_PER_MINUTE, DEFAULT_LISTEN};
@@ -60,6 +61,14 @@ pub struct RunnerSection {
     pub transcript_cap_mb: Option<u64>,
     /// No new claims while this many issues wait in review (0: no limit).
     pub max_in_review: Option<u32>,
+    /// What a failed run does: `none` (block), `same` (run again), `analyze` (diagnose first).
+    pub retry: Option<String>,
+    /// Retries per claim before the issue blocks (at most 5).
+    pub max_retries: Option<u32>,
+    /// The failure classes retried.
+    pub retry_on: Option<Vec<String>>,
+    /// The model of the `analyze` run.
+    pub analyze_model: Option<String>,
 }
 
 /// `[git]`: commits, pushes, pull requests.
@@ -226,6 +235,7 @@ impl FileConfig {
             bail!("{}: a check command is empty", name("[checks] commands"));
         }
         self.budget.check(name)?;
+        retry::check(&self.runner, name)?;
         prices::check(&self.prices, name)?;
         hooks::check(self, name)?;
         templates::check(self, name)?;
@@ -284,6 +294,10 @@ impl FileConfig {
             runner.rate_limit_backoff_seconds,
             runner.transcript_cap_mb,
             runner.max_in_review,
+            runner.retry,
+            runner.max_retries,
+            runner.retry_on,
+            runner.analyze_model,
             git.commit_name,
             git.commit_email,
             git.push,
@@ -511,6 +525,7 @@ impl Config {
             notify: hooks::notify(f),
             worktree: hooks::worktree(f),
             templates: self.templates(),
+            retry: retry::policy(&f.runner),
         }
     }
 

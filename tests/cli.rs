@@ -668,6 +668,7 @@ const SHOW_JSON: &str = r#"{
       "error": null,
       "estimate_usd": 0.12666,
       "exit_code": 0,
+      "failure": null,
       "id": 1,
       "input_tokens": 25322,
       "model": "claude-opus-5-5",

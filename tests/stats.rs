@@ -204,6 +204,7 @@ const STATS_JSON: &str = r#"{
   },
   "cache_read_tokens": 0,
   "cache_write_tokens": 0,
+  "failures": {},
   "flow": {
     "blocked_time": {
       "mean_secs": null,

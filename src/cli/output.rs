@@ -137,7 +137,10 @@ pub fn print_detail(out: &mut impl Write, d: IssueDetail) -> anyhow::Result<()> 
     if !d.runs.is_empty() {
         writeln!(out, "\n── runs ──")?;
         for r in &d.runs {
-            let outcome = r.outcome.map_or("running", |o| o.as_str());
+            let mut outcome = r.outcome.map_or("running", |o| o.as_str()).to_string();
+            if let Some(class) = r.failure {
+                outcome.push_str(&format!(" ({class})"));
+            }
             let cost = (r.cost_usd.map(|c| format!(" ${c:.4}")))
                 .or_else(|| r.estimate_usd.map(|e| format!(" ~${e:.4} (estimate)")))
                 .unwrap_or_default();

@@ -181,6 +181,10 @@ fn print_text(out: &mut impl Write, s: Stats) -> anyhow::Result<()> {
     if s.runs == 0 {
         writeln!(out, "no runs {window}")?;
     }
+    if !s.failures.is_empty() {
+        let each: Vec<String> = s.failures.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        writeln!(out, "failures    {}", each.join(" · "))?;
+    }
     groups(out, "OUTCOME", &s.per_outcome)?;
     groups(out, "KIND", &s.per_kind)?;
     groups(out, "MODEL", &s.by_model)?;

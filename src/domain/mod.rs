@@ -19,9 +19,9 @@ pub use event::{ActorId, Event, EventKind, IssueChanges, ParseActorError};
 pub use printable::Printable;
 pub use state::{legal_targets, transition, TransitionError};
 pub use types::{
-    Actor, AgentKind, AuthorKind, Child, Comment, DepLink, DiffStat, Effort, Issue, IssueDetail,
-    Kind, ListedIssue, ModelTokens, ParseEnumError, Run, RunOutcome, RunRole, RunUsage, Status,
-    Tokens,
+    Actor, AgentKind, AuthorKind, Child, Comment, DepLink, DiffStat, Effort, FailureClass, Issue,
+    IssueDetail, Kind, ListedIssue, ModelTokens, ParseEnumError, Run, RunOutcome, RunRole,
+    RunUsage, Status, Tokens,
 };
 
 /// Milliseconds since the Unix epoch, the one time unit stored everywhere.

@@ -131,6 +131,7 @@ impl Printable for Run {
             cache_write_tokens,
             model,
             template,
+            failure,
             transcript_lines,
             transcript,
         } = self;
@@ -157,6 +158,7 @@ impl Printable for Run {
             cache_write_tokens,
             model: line_opt(model),
             template: line_opt(template),
+            failure,
             transcript_lines,
             transcript: one_line(&transcript),
         }
@@ -329,6 +331,7 @@ mod tests {
             cache_write_tokens: None,
             model: Some(NASTY.into()),
             template: Some(NASTY.into()),
+            failure: None,
             transcript_lines: 0,
             transcript: NASTY.into(),
         };

@@ -35,6 +35,8 @@ pub struct Stats {
     pub cache_write_tokens: i64,
     /// Runs per outcome (`"implemented": 3`); runs still going are `"running"`.
     pub by_outcome: BTreeMap<String, i64>,
+    /// Failed runs per failure class (`"crash": 2`); classes with none are left out.
+    pub failures: BTreeMap<String, i64>,
     /// Cost, tokens and mean cost and time of the runs of each outcome.
     pub per_outcome: BTreeMap<String, Usage>,
     /// The same per kind of issue (feature, bug, chore, feedback).

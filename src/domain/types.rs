@@ -138,6 +138,8 @@ string_enum!(
         ChangesRequested => "changes_requested",
         /// A planner run answered with subtasks (`split`).
         Planned => "planned",
+        /// An analyst run diagnosed a failed run before its retry.
+        Analyzed => "analyzed",
     }
 );
 
@@ -154,6 +156,32 @@ string_enum!(
         Plan => "plan",
         /// `[worktree] setup` runs in a new worktree before the agent.
         Setup => "setup",
+        /// A cheap model diagnoses a failed run before it is retried (`[runner] retry = "analyze"`).
+        Analyze => "analyze",
+    }
+);
+
+string_enum!(
+    /// Why a run failed, for retries and `stats`.
+    FailureClass, "failure class", {
+        /// The API answered with an error (overloaded, 5xx, a refused request).
+        ApiError => "api_error",
+        /// A rate or usage limit (the queue holds; never retried by `[runner] retry`).
+        RateLimit => "rate_limit",
+        /// The agent exited non-zero (or was killed) without a result.
+        Crash => "crash",
+        /// No output for `[runner] stall_minutes`.
+        Stalled => "stalled",
+        /// Ran past `[runner] max_run_minutes` (or a check past its timeout).
+        Timeout => "timeout",
+        /// A completion check failed.
+        ChecksFailed => "checks_failed",
+        /// The agent finished with neither changes nor a question.
+        NoChanges => "no_changes",
+        /// A spending cap stopped it.
+        Budget => "budget",
+        /// A person stopped it, or its claim was lost.
+        Stopped => "stopped",
     }
 );
 
@@ -459,6 +487,8 @@ pub struct Run {
     pub model: Option<String>,
     /// The prompt template its prompt carried (None: none).
     pub template: Option<String>,
+    /// Why it failed, when it did.
+    pub failure: Option<FailureClass>,
     /// Transcript lines stored for this run.
     pub transcript_lines: i64,
     /// Where the transcript lives (`db:runs/<id>`).

@@ -16,7 +16,7 @@ use super::ingest::{Ingest, Pipeline, Writer};
 use super::outcome::Observed;
 use super::process::{signal_group, terminate_group, LineSplitter};
 use super::run::RunContext;
-use crate::domain::{now_millis, RunUsage};
+use crate::domain::{now_millis, FailureClass, RunUsage};
 use crate::store::RunEnd;
 
 /// Lines of stderr kept for error comments.
@@ -188,10 +188,10 @@ pub(super) async fn drive_agent(
                 let silent = Duration::from_millis(u64::try_from(now_millis() - last_output.load(Ordering::Relaxed)).unwrap_or(0));
                 if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                     let limit = s.max_run.unwrap_or_default();
-                    reason.set(format!("stopped after running longer than its limit of {}", human_duration(limit)));
+                    reason.set_as(FailureClass::Timeout, format!("stopped after running longer than its limit of {}", human_duration(limit)));
                     stop.cancel();
                 } else if stall.is_some_and(|limit| silent >= limit) {
-                    reason.set(format!("stopped as stalled: no output for {}", human_duration(stall.unwrap_or_default())));
+                    reason.set_as(FailureClass::Stalled, format!("stopped as stalled: no output for {}", human_duration(stall.unwrap_or_default())));
                     stop.cancel();
                 }
             }

@@ -178,7 +178,8 @@ impl Live {
             return;
         };
         if usd >= cap && !self.stop.is_cancelled() {
-            self.reason.set(over_cap(usd, cap));
+            self.reason
+                .set_as(crate::domain::FailureClass::Budget, over_cap(usd, cap));
             self.stop.cancel();
         }
     }

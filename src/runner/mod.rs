@@ -9,6 +9,7 @@ mod drive;
 mod error;
 mod estimate;
 pub mod events;
+pub mod failure;
 pub mod git;
 pub mod github;
 mod ingest;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod process;
 pub mod prompt;
 pub mod recovery;
+mod retry;
 pub mod review;
 mod run;
 pub mod setup;
@@ -100,6 +102,8 @@ pub struct RunnerSettings {
     pub worktree: setup::WorktreeSetup,
     /// `[templates]` and the template directories: the "Guidelines" a prompt carries.
     pub templates: templates::TemplateSet,
+    /// `[runner] retry`: which failed runs go again at once, and how.
+    pub retry: failure::RetryPolicy,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the
@@ -355,6 +359,11 @@ impl Runner {
     }
 
     fn stop_run(&self, issue_id: i64, why: String) -> bool {
+        self.stop_run_as(issue_id, crate::domain::FailureClass::Stopped, why)
+    }
+
+    /// Stops the run on `issue_id` for a reason of `class`; false when none runs here.
+    fn stop_run_as(&self, issue_id: i64, class: crate::domain::FailureClass, why: String) -> bool {
         let entry = self
             .stops
             .lock()
@@ -362,7 +371,7 @@ impl Runner {
             .and_then(|m| m.get(&issue_id).cloned());
         match entry {
             Some((token, reason)) => {
-                reason.set(why);
+                reason.set_as(class, why);
                 token.cancel();
                 true
             }
@@ -412,7 +421,11 @@ impl Runner {
                 .map(|m| m.keys().copied().collect())
                 .unwrap_or_default();
             for id in ids {
-                self.stop_run(id, budget::stop_reason(hold));
+                self.stop_run_as(
+                    id,
+                    crate::domain::FailureClass::Budget,
+                    budget::stop_reason(hold),
+                );
             }
         }
     }

@@ -10,6 +10,7 @@ use super::agent::AgentRequest;
 use super::drive::{drive_agent, Attempt};
 use super::error::{self, RunnerError, Step};
 use super::events::RunnerEvent;
+use super::failure::classify;
 use super::notify::NotifyEvent;
 use super::outcome::{decide, rate_limit_hold};
 use super::review::checks::{self, Next};
@@ -17,24 +18,43 @@ use super::review::reviewer;
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
-use crate::domain::{now_millis, Actor, Comment, Issue, RunOutcome, RunRole, Status, Tokens};
+use crate::domain::{
+    now_millis, Actor, Comment, FailureClass, Issue, RunOutcome, RunRole, Status, Tokens,
+};
 use crate::store::RunEnd;
 
-/// Why a run is being stopped: the first reason given wins.
+/// Why a run is being stopped: the first reason given wins, with its failure class.
 #[derive(Debug, Clone, Default)]
-pub(super) struct StopReason(Arc<Mutex<Option<String>>>);
+pub(super) struct StopReason(Arc<Mutex<Option<(String, FailureClass)>>>);
 
 impl StopReason {
-    /// Gives the reason, unless one was given already.
+    /// Gives the reason (a person's stop, a lost claim), unless one was given already.
     pub fn set(&self, text: String) {
+        self.set_as(FailureClass::Stopped, text);
+    }
+
+    /// Gives the reason and its class (a limit: timeout, stall, budget), unless one was given.
+    pub fn set_as(&self, class: FailureClass, text: String) {
         if let Ok(mut r) = self.0.lock() {
-            r.get_or_insert(text);
+            r.get_or_insert((text, class));
         }
     }
 
     /// The reason given, if any.
     pub fn get(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|r| r.clone())
+        self.0
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|(t, _)| t.clone()))
+    }
+
+    /// The class of the reason given (`stopped` when none was).
+    pub fn class(&self) -> FailureClass {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|(_, c)| *c))
+            .unwrap_or(FailureClass::Stopped)
     }
 }
 
@@ -250,11 +270,13 @@ impl RunContext<'_> {
             has_changes,
             self.adapter().reports_result(),
         );
+        let failure = classify(&verdict, &attempt.observed, self.reason.class());
         match verdict::ending(verdict, self.agent_id, &wt_text, attempt.stderr_tail()) {
-            Ending::Now(end) => Ok(end),
-            Ending::PauseQueue { message, resets_at } => {
-                Ok(self.pause_queue(&message, resets_at).await)
-            }
+            Ending::Now(end) => Ok(RunEnd { failure, ..end }),
+            Ending::PauseQueue { message, resets_at } => Ok(RunEnd {
+                failure,
+                ..self.pause_queue(&message, resets_at).await
+            }),
             Ending::Commit(summary) => workspace::commit_and_review(self, ws, summary).await,
         }
     }
@@ -291,11 +313,12 @@ pub(super) async fn run_issue(
     shutdown: &CancellationToken,
 ) {
     let issue_id = issue.id;
-    let (stop, reason) = (shutdown.child_token(), StopReason::default());
+    let (mut stop, mut reason) = (shutdown.child_token(), StopReason::default());
     if let Ok(mut m) = r.stops.lock() {
         m.insert(issue_id, (stop.clone(), reason.clone()));
     }
-    let renewer = spawn_lease_renewer(r, db, agent_id, issue_id, &stop, &reason);
+    let mut renewer = spawn_lease_renewer(r, db, agent_id, issue_id, &stop, &reason);
+    let mut retries = 0u32;
     let ready =
         super::setup::before_first_run(r, db, slot, agent_id, issue, &stop, &reason, shutdown);
     let (mut issue, mut fix, mut failed, mut cycles) = (ready.await, None::<String>, 0u32, 0u32);
@@ -324,18 +347,42 @@ pub(super) async fn run_issue(
         }
         let committed = end.outcome == Some(RunOutcome::Implemented)
             && matches!(end.move_to, Some((Status::InReview, _)));
+        let retrying = !committed
+            && !shutdown.is_cancelled()
+            && r.settings.retry.retries(end.failure, retries);
+        let cwd = ws
+            .as_ref()
+            .map_or_else(|| r.settings.repo_root.clone(), |w| w.worktree.clone());
+        let mut again = None;
         let next = match ws.filter(|_| committed) {
             Some(ws) => match checks::after_commit(&ctx, &ws, end, failed).await {
                 Next::Review(diff) => reviewer::review(&ctx, &ws, diff, cycles).await,
                 next => next,
             },
+            None if retrying => {
+                retries += 1;
+                // A stall or a time limit fired the claim's stop: the next runs get a new one.
+                (stop, reason) = (shutdown.child_token(), StopReason::default());
+                if let Ok(mut m) = r.stops.lock() {
+                    m.insert(issue_id, (stop.clone(), reason.clone()));
+                }
+                renewer.abort();
+                renewer = spawn_lease_renewer(r, db, agent_id, issue_id, &stop, &reason);
+                let ctx = RunContext {
+                    stop: stop.clone(),
+                    reason: reason.clone(),
+                    ..ctx.clone()
+                };
+                again = Some(super::retry::again(&ctx, end, retries, cwd).await);
+                Next::Done
+            }
             None => {
                 close_run(&ctx, end).await;
                 Next::Done
             }
         };
         // An issue whose spend reached its cap is parked instead of going round again.
-        if matches!(next, Next::Fix(_) | Next::Revise(_)) {
+        if again.is_some() || matches!(next, Next::Fix(_) | Next::Revise(_)) {
             let cap = r.settings.budget.per_issue_usd;
             match db.call(move |s| s.park_over_budget(issue_id, cap)).await {
                 Ok(false) => {}
@@ -351,6 +398,7 @@ pub(super) async fn run_issue(
         // The agent goes again at once, in this slot, on the same claim: the issue keeps its
         // branch and its session, and no other work gets in between.
         match next {
+            _ if again.is_some() => fix = again.flatten(),
             Next::Fix(message) => {
                 failed += 1;
                 fix = Some(message);

@@ -10,8 +10,8 @@ use super::issues::{get, set_status};
 use super::{events, now, search, Result, Store, StoreError};
 use crate::domain::transcript_text::{push_search_parts, push_search_text};
 use crate::domain::{
-    Actor, ActorId, AuthorKind, DiffStat, EventKind, Issue, Millis, Run, RunOutcome, RunRole,
-    RunUsage, Status,
+    Actor, ActorId, AuthorKind, DiffStat, EventKind, FailureClass, Issue, Millis, Run, RunOutcome,
+    RunRole, RunUsage, Status,
 };
 
 /// How a run ended and what it does to its issue, committed as one transaction.
@@ -43,6 +43,8 @@ pub struct RunEnd {
     pub diff: Option<DiffStat>,
     /// The pull request the branch was pushed to, stored on the issue when it moves to review.
     pub pr_url: Option<String>,
+    /// Why the run failed, when it did.
+    pub failure: Option<FailureClass>,
 }
 
 /// One stored line of agent output.
@@ -175,12 +177,14 @@ const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
      (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
-     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd, r.template";
+     r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd, r.template, \
+     r.failure";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
     let outcome: Option<String> = r.get(9)?;
     let role: String = r.get(15)?;
+    let failure: Option<String> = r.get(23)?;
     Ok(Run {
         id,
         issue_id: r.get(1)?,
@@ -205,6 +209,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         cache_write_tokens: r.get(19)?,
         model: r.get(20)?,
         template: r.get(22)?,
+        failure: failure.and_then(|f| f.parse().ok()),
         transcript_lines: r.get(14)?,
         transcript: format!("db:runs/{id}"),
     })
@@ -340,7 +345,7 @@ impl Store {
                 "UPDATE runs SET ended_at = ?2, exit_code = ?3, outcome = ?4, error = ?5, cost_usd = ?6,
                      turns = ?7, duration_ms = ?8, session_id = coalesce(?9, session_id), stderr_tail = ?10,
                      input_tokens = ?11, output_tokens = ?12, cache_read_tokens = ?13,
-                     cache_write_tokens = ?14, model = ?15
+                     cache_write_tokens = ?14, model = ?15, failure = ?16
                  WHERE id = ?1",
                 params![
                     run_id,
@@ -358,6 +363,7 @@ impl Store {
                     tokens.map(|t| t.cache_read),
                     tokens.map(|t| t.cache_write),
                     model,
+                    end.failure.map(FailureClass::as_str),
                 ],
             )?;
             for share in end.usage.iter().flat_map(|u| &u.by_model) {

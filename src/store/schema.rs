@@ -282,6 +282,10 @@ CREATE INDEX issues_not_before ON issues (not_before) WHERE status = 'ready' AND
 ALTER TABLE issues ADD COLUMN template TEXT;
 ALTER TABLE runs   ADD COLUMN template TEXT;
 ",
+    // 19: why a run failed (api_error, crash, stalled, …: `FailureClass`), for retries and stats
+    r"
+ALTER TABLE runs ADD COLUMN failure TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -109,6 +109,7 @@ impl Store {
             ..Stats::default()
         };
         self.add_groups(since, &mut stats)?;
+        stats.failures = self.failures(since)?;
         stats.by_day = self.spend_by_day(since, &q.tz)?;
         stats.top_issues = self.costliest_issues(since, q.top_issues)?;
         stats.flow = self.flow(since, q.now)?;
@@ -175,6 +176,18 @@ impl Store {
         stats.by_model = finish_all(self.model_groups(since)?);
         stats.by_agent = finish_all(agent);
         Ok(())
+    }
+
+    /// Failed runs per failure class.
+    fn failures(&self, since: Option<Millis>) -> Result<BTreeMap<String, i64>> {
+        let sql = format!(
+            "SELECT r.failure, count(*) FROM runs r
+             WHERE r.failure IS NOT NULL AND (?1 IS NULL OR {RUN_WHEN} >= ?1)
+             GROUP BY 1"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Spend and tokens per model: a run the agent broke down by model (side calls on a smaller

@@ -241,6 +241,7 @@ pub fn sample_detail() -> IssueDetail {
         cache_write_tokens: cost.map(|_| 8_000),
         model: cost.map(|_| "claude-opus-5-5".into()),
         template: None,
+        failure: None,
         transcript_lines: 42,
         transcript: format!("db:runs/{id}"),
     };
@@ -273,6 +274,7 @@ pub fn sample_detail() -> IssueDetail {
         runs: vec![
             Run {
                 role: RunRole::Check,
+                failure: Some(autopilot_tui::domain::FailureClass::ChecksFailed),
                 ..run(2, Some(RunOutcome::Failed), None, None)
             },
             run(3, Some(RunOutcome::Blocked), Some(0.12), Some(4)),

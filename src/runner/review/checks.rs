@@ -89,6 +89,7 @@ pub(in crate::runner) async fn after_commit(
         let d = verdict::after_failure(&failure, failed_before, fix_attempts, issue_id);
         end.comments.push(system(d.comment));
         end.move_to = d.move_to;
+        end.failure = Some(crate::domain::FailureClass::ChecksFailed);
         close_run(ctx, end).await;
         return d.fix.map_or(Next::Done, Next::Fix);
     }
@@ -131,11 +132,13 @@ pub(in crate::runner) async fn after_commit(
         let next = if let Some(why) = ran.stopped {
             end.outcome = Some(RunOutcome::Stopped);
             end.error = Some(why.clone());
+            end.failure = Some(check.reason.class());
             if ctx.shutdown.is_cancelled() {
                 let back = shut_down(&wt_text);
                 end.outcome = back.outcome;
                 end.move_to = back.move_to;
                 end.comments = back.comments;
+                end.failure = None;
             } else {
                 end.move_to = Some((Status::Blocked, Actor::System));
                 end.comments
@@ -145,6 +148,7 @@ pub(in crate::runner) async fn after_commit(
         } else if let Some(why) = ran.failed {
             end.outcome = Some(RunOutcome::Failed);
             end.error = Some(format!("`{command}` {why}"));
+            end.failure = Some(crate::domain::FailureClass::ChecksFailed);
             let failure = Failure {
                 command: command.clone(),
                 why,

@@ -367,6 +367,7 @@ mod tests {
                 cache_write_tokens: None,
                 model: None,
                 template: None,
+                failure: None,
                 transcript_lines: 0,
                 transcript: String::new(),
             });

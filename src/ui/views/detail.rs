@@ -101,7 +101,10 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
     ));
     for (n, r) in x.runs.iter().enumerate() {
         let selected = n == d.run_cursor();
-        let outcome = r.outcome.map_or("running", |o| o.as_str());
+        let mut outcome = r.outcome.map_or("running", |o| o.as_str()).to_string();
+        if let Some(class) = r.failure {
+            outcome.push_str(&format!(" ({class})"));
+        }
         // The agent's own runs are most runs; checks and reviews say what they are (an
         // 80-column row has no room to spare on the word `implement`).
         let role = match r.role {
