@@ -19,6 +19,9 @@ use crate::runner::RunnerCommand;
 use crate::ui::store_thread::StoreRequest;
 
 /// Something for the event loop to do on the UI's behalf.
+// Effects live for one turn of the loop, a handful at a time: their size costs nothing,
+// and boxing the store's requests would only add an allocation per key.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Effect {
     /// Ask the store thread.
