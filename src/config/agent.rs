@@ -107,20 +107,12 @@ impl Config {
 
     /// Claude Code with the settings of `a`, from its `command` (else `claude` on PATH).
     fn claude(&self, a: &AgentSection) -> anyhow::Result<Arc<dyn Adapter>> {
-        let command = a.command.clone();
-        let wanted = command.clone().unwrap_or_else(|| "claude".into());
-        let program = which::which(&wanted).map_err(|_| {
-            if command.is_some() {
-                anyhow::anyhow!(
-                    "agent binary not found: {wanted:?} (from AUTOPILOT_CLAUDE_BIN or [agent] command) does not exist or is not executable"
-                )
-            } else {
-                anyhow::anyhow!(
-                    "agent binary not found: `claude` is not on PATH; install Claude Code \
-                     (npm install -g @anthropic-ai/claude-code) or set AUTOPILOT_CLAUDE_BIN=/path/to/claude"
-                )
-            }
-        })?;
+        let program = find_program(
+            a.command.as_deref(),
+            ("claude", "AUTOPILOT_CLAUDE_BIN or [agent] command"),
+            "install Claude Code (npm install -g @anthropic-ai/claude-code) or set \
+             AUTOPILOT_CLAUDE_BIN=/path/to/claude",
+        )?;
         Ok(Arc::new(Claude {
             program,
             model: a.model.clone(),
@@ -136,6 +128,22 @@ impl Config {
     }
 }
 
+/// The agent's executable: `command` when configured (named by `from`), else `default` on PATH;
+/// the error says which was missing and, for the default, how to `install` it.
+fn find_program(
+    command: Option<&str>,
+    (default, from): (&str, &str),
+    install: &str,
+) -> anyhow::Result<PathBuf> {
+    let wanted = command.unwrap_or(default);
+    which::which(wanted).map_err(|_| match command {
+        Some(_) => anyhow::anyhow!(
+            "agent binary not found: {wanted:?} (from {from}) does not exist or is not executable"
+        ),
+        None => anyhow::anyhow!("agent binary not found: `{default}` is not on PATH; {install}"),
+    })
+}
+
 /// The command agent running `command` through `sh`.
 fn generic(command: String) -> Arc<dyn Adapter> {
     let shell = which::which("sh").unwrap_or_else(|_| PathBuf::from("/bin/sh"));
@@ -145,23 +153,16 @@ fn generic(command: String) -> Arc<dyn Adapter> {
 /// The Codex adapter `[agent] kind = "codex"` describes: `command` names the executable
 /// (default `codex` on PATH); model, models, effort, permission mode and extra arguments as for
 /// Claude. The error says how to install or name it when it cannot be found.
-pub fn codex(
+fn codex(
     a: &AgentSection,
     permission_mode: String,
 ) -> anyhow::Result<crate::runner::agent::codex::Codex> {
-    let wanted = a.command.clone().unwrap_or_else(|| "codex".into());
-    let program = which::which(&wanted).map_err(|_| {
-        if a.command.is_some() {
-            anyhow::anyhow!(
-                "agent binary not found: {wanted:?} (from [agent] command) does not exist or is not executable"
-            )
-        } else {
-            anyhow::anyhow!(
-                "agent binary not found: `codex` is not on PATH; install the Codex CLI \
-                 (npm install -g @openai/codex) or set [agent] command = \"/path/to/codex\""
-            )
-        }
-    })?;
+    let program = find_program(
+        a.command.as_deref(),
+        ("codex", "[agent] command"),
+        "install the Codex CLI (npm install -g @openai/codex) or set \
+         [agent] command = \"/path/to/codex\"",
+    )?;
     Ok(crate::runner::agent::codex::Codex {
         program,
         model: a.model.clone(),

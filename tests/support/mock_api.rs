@@ -7,8 +7,8 @@
 //! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit, secrets,
 //! checks-fix, review-fix.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,17 +28,13 @@ pub struct MockApi {
 impl MockApi {
     /// Starts the server on a free port; it lives as long as the test process.
     pub fn start() -> MockApi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests: Arc<Mutex<Vec<Value>>> = Arc::default();
         let log = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let log = Arc::clone(&log);
-                std::thread::spawn(move || serve(stream, &log));
-            }
-        });
-        MockApi { url, requests }
+        let addr = super::mock_http::listen(move |reader, out| serve(reader, out, &log));
+        MockApi {
+            url: format!("http://{addr}"),
+            requests,
+        }
     }
 
     /// Every request body received so far.
@@ -47,44 +43,9 @@ impl MockApi {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Value>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    let mut out = write_half;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0usize;
-        let mut close = false;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-                if k == "content-length" {
-                    content_length = v.parse().unwrap_or(0);
-                }
-                if k == "connection" && v.eq_ignore_ascii_case("close") {
-                    close = true;
-                }
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        if !request_line.starts_with("POST /v1/messages") {
+fn serve(mut reader: BufReader<TcpStream>, mut out: TcpStream, log: &Mutex<Vec<Value>>) {
+    while let Some(request) = super::mock_http::read_request(&mut reader) {
+        if !request.line.starts_with("POST /v1/messages") {
             let _ = write_json(
                 &mut out,
                 404,
@@ -93,11 +54,11 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Value>>) {
             );
             continue;
         }
-        let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let req: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         if let Ok(mut l) = log.lock() {
             l.push(req.clone());
         }
-        if respond(&mut out, &req).is_err() || close {
+        if respond(&mut out, &req).is_err() || request.wants_close() {
             return;
         }
     }

@@ -11,10 +11,9 @@
 //! - `ask`: answers `BLOCKED: …` until the conversation holds that question, then implements;
 //! - `server-error`: HTTP 500; `rate-limit`: HTTP 429 with OpenAI's rate-limit error.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -27,8 +26,8 @@ pub const QUESTION: &str = "Which database should the cache use, Redis or Postgr
 /// One request the mock received.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// Lower-cased header names and their values.
-    pub headers: Vec<(String, String)>,
+    /// The request as it came.
+    pub http: crate::support::mock_http::HttpRequest,
     /// The JSON body.
     pub body: Value,
 }
@@ -36,10 +35,7 @@ pub struct Request {
 impl Request {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.http.header(name)
     }
 }
 
@@ -53,17 +49,13 @@ pub struct MockOpenAi {
 impl MockOpenAi {
     /// Starts the server on a free port; it lives as long as the test process.
     pub fn start() -> MockOpenAi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let base_url = format!("http://{}/v1", listener.local_addr().expect("local addr"));
         let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
         let log = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let log = Arc::clone(&log);
-                std::thread::spawn(move || serve(stream, &log));
-            }
-        });
-        MockOpenAi { base_url, requests }
+        let addr = crate::support::mock_http::listen(move |reader, out| serve(reader, out, &log));
+        MockOpenAi {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+        }
     }
 
     /// Every `/v1/responses` request received so far.
@@ -81,49 +73,16 @@ impl MockOpenAi {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(300)));
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    let mut out = write_half;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0usize;
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-                if k == "content-length" {
-                    content_length = v.parse().unwrap_or(0);
-                }
-                headers.push((k, v));
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        if !request_line.starts_with("POST /v1/responses") {
+fn serve(mut reader: BufReader<TcpStream>, mut out: TcpStream, log: &Mutex<Vec<Request>>) {
+    while let Some(http) = crate::support::mock_http::read_request(&mut reader) {
+        if !http.line.starts_with("POST /v1/responses") {
             let _ = write_json(&mut out, 404, &json!({"error":{"message":"not here"}}));
             continue;
         }
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_slice(&http.body).unwrap_or(Value::Null);
         if let Ok(mut l) = log.lock() {
             l.push(Request {
-                headers,
+                http,
                 body: body.clone(),
             });
         }

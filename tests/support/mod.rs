@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod mock_api;
+pub mod mock_http;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
