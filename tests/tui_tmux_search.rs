@@ -25,10 +25,13 @@ fn ctrl_f_finds_a_word_of_a_transcript_and_enter_opens_it_at_the_line() {
     t.keys(&["C-f"]);
     t.wait_screen("type to search titles");
     t.text("zanzibarquux");
-    let screen = t.wait_screen(&format!("#{id} transcript of run {run}"));
+    t.wait_screen(&format!("#{id} transcript of run {run}"));
+    // The run's toasts ("started", "ready for review") may cover the snippet for their few
+    // seconds on so small a screen: wait until it shows whole.
+    let screen = t.wait_screen("grep found zanzibarquux in src/lib.rs");
     assert!(screen.contains("1 hit"), "{screen}");
     assert!(
-        screen.contains("grep found zanzibarquux in src/lib.rs"),
+        screen.contains(&format!("#{id} transcript of run {run}")),
         "{screen}"
     );
     // The escape sequences around the word in the agent's output never reach the terminal.
