@@ -149,6 +149,7 @@ pub(super) async fn drive_agent(
 
     let writer = Writer {
         db: ctx.db.clone(),
+        sink: r.transcripts.clone(),
         events: r.events.clone(),
         slot: ctx.slot,
         run_id,

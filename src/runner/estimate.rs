@@ -201,8 +201,20 @@ impl Live {
     /// [`STORE_EVERY`] passed, or (`now`) whenever it changed: once per batch at most, never
     /// per line. A store that is busy only delays it.
     pub async fn store(&mut self, db: &Db, run_id: i64, now: bool) {
-        let Some(Estimate::Usd(usd)) = self.tally.estimate() else {
+        let Some(usd) = self.due(now) else {
             return;
+        };
+        match db.call(move |s| s.set_run_estimate(run_id, usd)).await {
+            Ok(()) => self.mark_stored(usd),
+            Err(e) => tracing::debug!(run_id, "could not store the cost estimate yet: {e}"),
+        }
+    }
+
+    /// The estimate to store now, by the rules of [`Self::store`]; it rides along with the
+    /// run's next output when that is stored.
+    pub fn due(&self, now: bool) -> Option<f64> {
+        let Some(Estimate::Usd(usd)) = self.tally.estimate() else {
+            return None;
         };
         let due = match self.stored {
             None => true,
@@ -211,16 +223,13 @@ impl Live {
                 now || (usd - old).abs() >= STORE_STEP || self.stored_at.elapsed() >= STORE_EVERY
             }
         };
-        if !due {
-            return;
-        }
-        match db.call(move |s| s.set_run_estimate(run_id, usd)).await {
-            Ok(()) => {
-                self.stored = Some(usd);
-                self.stored_at = Instant::now();
-            }
-            Err(e) => tracing::debug!(run_id, "could not store the cost estimate yet: {e}"),
-        }
+        due.then_some(usd)
+    }
+
+    /// Notes that `usd` is on the run now.
+    pub fn mark_stored(&mut self, usd: f64) {
+        self.stored = Some(usd);
+        self.stored_at = Instant::now();
     }
 }
 

@@ -15,9 +15,11 @@ use super::estimate::Live;
 use super::events::{LineKind, PaneLine, RunnerEvent};
 use super::outcome::Observed;
 use super::process::{LineSplitter, MAX_LINE_BYTES};
+use super::transcripts::Transcripts;
 use super::Db;
 use crate::domain::now_millis;
 use crate::domain::redact::{LineState, Redactor};
+use crate::store::Append;
 use crate::store::TranscriptBatch;
 
 /// Most bytes of output a batch grows to while the writer is busy (also the size of a
@@ -238,8 +240,10 @@ impl Ingest {
 
 /// Where the writer stores batches and reports what they show.
 pub(super) struct Writer {
-    /// The store.
+    /// The store, for the cost estimate when no output carries it.
     pub db: Db,
+    /// The process's transcript writer, which stores the lines.
+    pub sink: Transcripts,
     /// Where pane lines, progress and problems go.
     pub events: tokio::sync::mpsc::UnboundedSender<RunnerEvent>,
     /// The slot whose pane shows the output.
@@ -313,12 +317,14 @@ async fn write_output(
 ) -> (i64, Observed) {
     let Writer {
         db,
+        sink,
         events,
         slot,
         run_id,
         adapter,
         mut live,
     } = w;
+    let _joined = sink.join();
     let mut observed = Observed::default();
     let mut out = Unsaved::new(seq);
     let (mut open, mut final_attempts, mut backoff) = (true, 0, RETRY_MIN);
@@ -358,7 +364,7 @@ async fn write_output(
                     run_id,
                 );
                 live.check_cap();
-                live.store(&db, run_id, false).await;
+                out.estimate = live.due(false).or(out.estimate);
             }
             Wake::Closed => open = false,
             Wake::Retry => backoff = (backoff * 2).min(RETRY_MAX),
@@ -370,9 +376,12 @@ async fn write_output(
             }
             break;
         }
-        match out.store(&db, run_id).await {
-            Ok(lines) => {
+        match out.store(&sink, run_id).await {
+            Ok((lines, estimate)) => {
                 backoff = RETRY_MIN;
+                if let Some(usd) = estimate {
+                    live.mark_stored(usd);
+                }
                 if !lines.is_empty() {
                     let _ = events.send(RunnerEvent::Output {
                         slot,
@@ -419,6 +428,8 @@ struct Unsaved {
     batch: TranscriptBatch,
     pane: Vec<PaneLine>,
     session: Option<String>,
+    /// The cost estimate due to be stored with the lines.
+    estimate: Option<f64>,
     dropped: i64,
 }
 
@@ -429,6 +440,7 @@ impl Unsaved {
             batch: TranscriptBatch::default(),
             pane: Vec::new(),
             session: None,
+            estimate: None,
             dropped: 0,
         }
     }
@@ -504,13 +516,14 @@ impl Unsaved {
         self.pane.clear();
     }
 
-    /// Stores what is held (after a marker for dropped lines, if any); on success returns
-    /// the pane lines, which may now be shown.
+    /// Stores what is held (after a marker for dropped lines, if any) with the other runs'
+    /// output; on success returns the pane lines, which may now be shown, and the estimate
+    /// stored with them.
     async fn store(
         &mut self,
-        db: &Db,
+        sink: &Transcripts,
         run_id: i64,
-    ) -> Result<Vec<PaneLine>, crate::store::StoreError> {
+    ) -> Result<(Vec<PaneLine>, Option<f64>), crate::store::StoreError> {
         let mut marker = TranscriptBatch::default();
         let mut pane = Vec::new();
         if self.dropped > 0 {
@@ -524,37 +537,32 @@ impl Unsaved {
                 text,
             });
         }
-        let batches = vec![marker, std::mem::take(&mut self.batch)];
-        let (first, session) = (self.seq, self.session.clone());
-        let stored = db
-            .call(move |s| {
-                let stored = s.append_transcript(run_id, first, &batches);
-                // The session is recorded apart: lines already stored must not be retried.
-                let session_saved = match (&stored, session) {
-                    (Ok(_), Some(sid)) => s.set_run_session(run_id, &sid).is_ok(),
-                    (_, sid) => sid.is_none(),
-                };
-                Ok((stored, batches, session_saved))
-            })
-            .await;
-        match stored {
-            Ok((Ok(lines), _, session_saved)) => {
+        let append = Append {
+            run_id,
+            first_seq: self.seq,
+            batches: vec![marker, std::mem::take(&mut self.batch)],
+            session: self.session.clone(),
+            estimate: self.estimate,
+        };
+        match sink.append(append).await {
+            Ok(lines) => {
                 self.seq += lines;
                 self.dropped = 0;
-                if session_saved {
-                    self.session = None;
-                }
+                self.session = None;
                 pane.append(&mut self.pane);
-                Ok(pane)
+                Ok((pane, self.estimate.take()))
             }
-            Ok((Err(e), mut batches, _)) => {
-                self.batch = batches.pop().unwrap_or_default();
-                Err(e)
+            Err(super::transcripts::Refused {
+                error,
+                append: Some(mut append),
+            }) => {
+                self.batch = append.batches.pop().unwrap_or_default();
+                Err(error)
             }
-            Err(e) => {
-                // The store task itself failed and took the lines with it.
+            Err(super::transcripts::Refused { error, .. }) => {
+                // The writer's thread is gone and took the lines with it.
                 self.drop_all();
-                Err(e)
+                Err(error)
             }
         }
     }

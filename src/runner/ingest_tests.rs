@@ -35,6 +35,9 @@ async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
         })
         .await
         .unwrap();
+    let mut own = crate::store::Store::open_with(&path, Redactor::builtin()).unwrap();
+    own.set_lock_timeout(Duration::from_millis(100)).unwrap();
+    let sink = Transcripts::with_store(own, Duration::from_millis(100));
     let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
     let (mut out, mut observed) = (Unsaved::new(0), Observed::default());
     let adapter = crate::runner::agent::renderer(None);
@@ -49,7 +52,7 @@ async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
         &events,
         run,
     );
-    assert!(out.store(&db, run).await.is_err());
+    assert!(out.store(&sink, run).await.is_err());
     assert_eq!(out.lines(), 2, "kept for the next try");
     out.take(
         chunk(&["three"]),
@@ -58,7 +61,7 @@ async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
         &events,
         run,
     );
-    assert!(out.store(&db, run).await.is_err());
+    assert!(out.store(&sink, run).await.is_err());
     assert_eq!(out.lines(), 3);
     out.drop_all();
     out.take(
@@ -70,7 +73,7 @@ async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
     );
     blocker.execute_batch("COMMIT").unwrap();
 
-    let shown = out.store(&db, run).await.unwrap();
+    let (shown, _) = out.store(&sink, run).await.unwrap();
     let stored: Vec<String> = db
         .call(move |s| s.transcript(run, -1, i64::MAX))
         .await

@@ -26,6 +26,7 @@ mod run;
 pub mod setup;
 pub mod takeover;
 pub mod templates;
+mod transcripts;
 mod verdict;
 mod workspace;
 
@@ -167,6 +168,8 @@ pub struct Runner {
     notices: tokio_util::task::TaskTracker,
     /// Slots waiting for work: the store is watched for news only while one is.
     idle: AtomicUsize,
+    /// Stores every run's output, grouped into few transactions.
+    transcripts: transcripts::Transcripts,
 }
 
 /// How often the store is looked at for work another process made claimable: `data_version`
@@ -196,6 +199,8 @@ impl Runner {
         adapter: Arc<dyn Adapter>,
         events: mpsc::UnboundedSender<RunnerEvent>,
     ) -> Runner {
+        let transcripts =
+            transcripts::Transcripts::start(settings.db.clone(), Arc::clone(&settings.redactor));
         Runner {
             settings: Arc::new(settings),
             adapter,
@@ -208,6 +213,7 @@ impl Runner {
             planners: Mutex::default(),
             notices: tokio_util::task::TaskTracker::new(),
             idle: AtomicUsize::new(0),
+            transcripts,
         }
     }
 

@@ -24,6 +24,7 @@ mod stats_flow;
 mod stats_templates;
 mod subtasks;
 mod tail;
+mod transcripts;
 
 use settings::upsert_setting;
 pub(crate) use settings::{held_until, paused_in, setting_in};
@@ -48,6 +49,7 @@ pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
 pub use search::{SearchHit, SearchSource};
 pub use stats::StatsQuery;
 pub use tail::{Chunk, ForeignRun};
+pub use transcripts::Append;
 
 /// How long one statement waits for a lock before SQLite reports busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

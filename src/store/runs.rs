@@ -297,25 +297,7 @@ impl Store {
             return Ok(0);
         }
         let red = std::sync::Arc::clone(&self.redactor);
-        self.write(|tx| {
-            let issue_id: i64 = tx
-                .prepare_cached("SELECT issue_id FROM runs WHERE id = ?1")?
-                .query_row([run_id], |r| r.get(0))
-                .optional()?
-                .ok_or(StoreError::RunNotFound(run_id))?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut seq = first_seq;
-            for b in batches.iter().filter(|b| !b.is_empty()) {
-                stmt.execute(params![run_id, seq, b.lines, b.ts, b.data])?;
-                // The chunk's searchable text commits with it.
-                let chunk = (tx.last_insert_rowid(), &b.data[..], b.text.as_deref());
-                search::index_chunk(tx, &red, chunk, issue_id, run_id)?;
-                seq += b.lines;
-            }
-            Ok(seq - first_seq)
-        })
+        self.write(|tx| append_in(tx, &red, run_id, first_seq, batches))
     }
 
     /// Closes a run and applies its effect on the issue (comments, move) atomically.
@@ -539,4 +521,32 @@ impl Store {
             .optional()?
             .flatten())
     }
+}
+
+/// Inserts `batches` as rows of `run_id`'s transcript numbered on from `first_seq`, each with
+/// its searchable text, inside `tx`. Returns the number of lines stored.
+pub(super) fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    red: &crate::domain::redact::Redactor,
+    run_id: i64,
+    first_seq: i64,
+    batches: &[TranscriptBatch],
+) -> Result<i64> {
+    let issue_id: i64 = tx
+        .prepare_cached("SELECT issue_id FROM runs WHERE id = ?1")?
+        .query_row([run_id], |r| r.get(0))
+        .optional()?
+        .ok_or(StoreError::RunNotFound(run_id))?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut seq = first_seq;
+    for b in batches.iter().filter(|b| !b.is_empty()) {
+        stmt.execute(params![run_id, seq, b.lines, b.ts, b.data])?;
+        // The chunk's searchable text commits with it.
+        let chunk = (tx.last_insert_rowid(), &b.data[..], b.text.as_deref());
+        search::index_chunk(tx, red, chunk, issue_id, run_id)?;
+        seq += b.lines;
+    }
+    Ok(seq - first_seq)
 }

@@ -300,6 +300,7 @@ pub(in crate::runner) async fn run_command(
         Ingest::new(Arc::clone(&renderer), Arc::clone(&s.redactor), cap).with_tail(TAIL_LINES);
     let writer = Writer {
         db: ctx.db.clone(),
+        sink: r.transcripts.clone(),
         events: r.events.clone(),
         slot: ctx.slot,
         run_id,
