@@ -24,7 +24,7 @@ use crate::store::TranscriptBatch;
 
 /// Most bytes of output a batch grows to while the writer is busy (also the size of a
 /// transcript row under a flood).
-const FLUSH_BYTES: usize = 512 << 10;
+const FLUSH_BYTES: usize = 256 << 10;
 /// Most parsed events a batch grows to while the writer is busy: past the transcript cap
 /// lines are no longer stored, but still parsed, and must not pile up either.
 const FLUSH_ITEMS: usize = 16 << 10;
