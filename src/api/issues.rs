@@ -76,16 +76,22 @@ struct EditBody {
     repeats_every: Option<Option<String>>,
 }
 
+/// A schedule field's change: `None` leaves it, `Some(None)` clears it.
+type Change = Option<Option<crate::domain::Millis>>;
+
 /// The schedule fields of a body, read as `add --at` / `--every` read them: `None` leaves a
 /// field as it is, `Some(None)` clears it. Errors name the field and the bad value.
 fn schedule(
     not_before: Option<Option<&str>>,
     every: Option<Option<&str>>,
     what: &str,
-) -> Result<(Option<Option<i64>>, Option<Option<i64>>), ApiError> {
+) -> Result<(Change, Change), ApiError> {
     use crate::domain::schedule::{parse_at, parse_every};
     let bad = |field: &str, flag: &str, e: String| {
-        ApiError::bad(format!("{} (nothing was {what})", e.replacen(flag, field, 1)))
+        ApiError::bad(format!(
+            "{} (nothing was {what})",
+            e.replacen(flag, field, 1)
+        ))
     };
     let at = not_before
         .map(|t| parse_at(t.unwrap_or(""), crate::domain::now_millis()))
