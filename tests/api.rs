@@ -624,7 +624,9 @@ fn a_schedule_is_set_changed_and_cleared_in_the_shape_show_prints_it() {
         &s,
         "POST",
         issues,
-        Some(json!({"title": "Nightly", "not_before": "2030-01-02T03:04:05Z", "repeats_every": "1d"})),
+        Some(
+            json!({"title": "Nightly", "not_before": "2030-01-02T03:04:05Z", "repeats_every": "1d"}),
+        ),
     );
     assert_eq!(created.status, 201, "{}", created.json);
     assert_eq!(created.json["not_before"], "2030-01-02T03:04:05.000Z");
@@ -647,7 +649,12 @@ fn a_schedule_is_set_changed_and_cleared_in_the_shape_show_prints_it() {
 
     let path = format!("{issues}/{id}");
     let before = now_ms();
-    let moved = api(&s, "PATCH", &path, Some(json!({"at": "+2h", "every": "12h"})));
+    let moved = api(
+        &s,
+        "PATCH",
+        &path,
+        Some(json!({"at": "+2h", "every": "12h"})),
+    );
     assert_eq!(moved.status, 200, "{}", moved.json);
     assert_eq!(moved.json["repeats_every"], "12h");
     let at = repo.show(id)["not_before"].as_str().unwrap().to_string();
@@ -674,10 +681,34 @@ fn a_schedule_is_set_changed_and_cleared_in_the_shape_show_prints_it() {
     // Bad values: 400 naming the field and the value, and nothing changed or added.
     api(&s, "PATCH", &path, Some(json!({"repeats_every": "1w"})));
     for (method, target, body, field, value) in [
-        ("POST", issues.to_string(), json!({"title": "x", "at": "tomorrow"}), "not_before", "tomorrow"),
-        ("POST", issues.to_string(), json!({"title": "x", "every": "30s"}), "repeats_every", "30s"),
-        ("PATCH", path.clone(), json!({"title": "y", "not_before": "2030-13-01"}), "not_before", "2030-13-01"),
-        ("PATCH", path.clone(), json!({"title": "y", "repeats_every": "daily"}), "repeats_every", "daily"),
+        (
+            "POST",
+            issues.to_string(),
+            json!({"title": "x", "at": "tomorrow"}),
+            "not_before",
+            "tomorrow",
+        ),
+        (
+            "POST",
+            issues.to_string(),
+            json!({"title": "x", "every": "30s"}),
+            "repeats_every",
+            "30s",
+        ),
+        (
+            "PATCH",
+            path.clone(),
+            json!({"title": "y", "not_before": "2030-13-01"}),
+            "not_before",
+            "2030-13-01",
+        ),
+        (
+            "PATCH",
+            path.clone(),
+            json!({"title": "y", "repeats_every": "daily"}),
+            "repeats_every",
+            "daily",
+        ),
     ] {
         let bad = api(&s, method, &target, Some(body));
         assert_eq!(bad.status, 400, "{}", bad.json);

@@ -852,7 +852,10 @@ fn real_cli_api_error_is_diagnosed_by_the_analyst_then_retried_with_its_diagnosi
         .as_array()
         .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
         .unwrap_or_default();
-    assert!(!tools.contains(&"Write") && !tools.contains(&"Bash"), "{tools:?}");
+    assert!(
+        !tools.contains(&"Write") && !tools.contains(&"Bash"),
+        "{tools:?}"
+    );
     assert!(requests.iter().any(|r| {
         let r = r.to_string();
         !r.contains("You are diagnosing")

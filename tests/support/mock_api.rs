@@ -151,10 +151,7 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
     let mut delay = Duration::ZERO;
     let blocks = match name.as_str() {
         // An analyst (`[runner] retry = "analyze"`) diagnoses, whatever the scenario.
-        _ if req
-            .to_string()
-            .contains("You are diagnosing a failed run") =>
-        {
+        _ if req.to_string().contains("You are diagnosing a failed run") => {
             vec![Block::Text(
                 "DIAGNOSIS-SAYS the API was overloaded; just try again.".into(),
             )]
