@@ -614,3 +614,118 @@ fn the_tui_with_listen_on_a_taken_port_says_so_before_the_screen() {
     let err = repo.fails(&["--listen", &addr]);
     assert!(err.contains("in use"), "{err}");
 }
+
+#[test]
+fn a_schedule_is_set_changed_and_cleared_in_the_shape_show_prints_it() {
+    let repo = token_repo();
+    let s = serve(&repo, &[]);
+    let issues = "/api/autopilot/issues";
+    let created = api(
+        &s,
+        "POST",
+        issues,
+        Some(
+            json!({"title": "Nightly", "not_before": "2030-01-02T03:04:05Z", "repeats_every": "1d"}),
+        ),
+    );
+    assert_eq!(created.status, 201, "{}", created.json);
+    assert_eq!(created.json["not_before"], "2030-01-02T03:04:05.000Z");
+    assert_eq!(created.json["repeats_every"], "1d");
+    let id = created.json["id"].as_i64().unwrap();
+    let shown = repo.show(id);
+    assert_eq!(shown["not_before"], "2030-01-02T03:04:05.000Z");
+    assert_eq!(shown["repeats_every"], "1d");
+
+    // What `show --json` printed goes back in as it is; `at` and `every` are the same fields.
+    let copy = api(
+        &s,
+        "POST",
+        issues,
+        Some(json!({"title": "Copy", "at": shown["not_before"], "every": shown["repeats_every"]})),
+    );
+    assert_eq!(copy.status, 201, "{}", copy.json);
+    assert_eq!(copy.json["not_before"], shown["not_before"]);
+    assert_eq!(copy.json["repeats_every"], "1d");
+
+    let path = format!("{issues}/{id}");
+    let before = now_ms();
+    let moved = api(
+        &s,
+        "PATCH",
+        &path,
+        Some(json!({"at": "+2h", "every": "12h"})),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.json);
+    assert_eq!(moved.json["repeats_every"], "12h");
+    let at = repo.show(id)["not_before"].as_str().unwrap().to_string();
+    let at_ms = at.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    let two_hours = 2 * 3_600_000;
+    assert!(
+        at_ms >= before - 1_000 + two_hours && at_ms <= now_ms() + two_hours,
+        "{at}"
+    );
+    // Absent fields stay; null clears, as "none" does.
+    let kept = api(&s, "PATCH", &path, Some(json!({"title": "Nightly build"})));
+    assert_eq!(kept.json["repeats_every"], "12h", "{}", kept.json);
+    assert_eq!(kept.json["not_before"], at.as_str());
+    let cleared = api(
+        &s,
+        "PATCH",
+        &path,
+        Some(json!({"not_before": null, "repeats_every": "none"})),
+    );
+    assert_eq!(cleared.status, 200, "{}", cleared.json);
+    assert_eq!(cleared.json["not_before"], Value::Null);
+    assert_eq!(cleared.json["repeats_every"], Value::Null);
+
+    // Bad values: 400 naming the field and the value, and nothing changed or added.
+    api(&s, "PATCH", &path, Some(json!({"repeats_every": "1w"})));
+    for (method, target, body, field, value) in [
+        (
+            "POST",
+            issues.to_string(),
+            json!({"title": "x", "at": "tomorrow"}),
+            "not_before",
+            "tomorrow",
+        ),
+        (
+            "POST",
+            issues.to_string(),
+            json!({"title": "x", "every": "30s"}),
+            "repeats_every",
+            "30s",
+        ),
+        (
+            "PATCH",
+            path.clone(),
+            json!({"title": "y", "not_before": "2030-13-01"}),
+            "not_before",
+            "2030-13-01",
+        ),
+        (
+            "PATCH",
+            path.clone(),
+            json!({"title": "y", "repeats_every": "daily"}),
+            "repeats_every",
+            "daily",
+        ),
+    ] {
+        let bad = api(&s, method, &target, Some(body));
+        assert_eq!(bad.status, 400, "{}", bad.json);
+        let e = error_of(&bad);
+        assert!(
+            e.starts_with(&format!("{field} \"{value}\"")) && e.contains("nothing was"),
+            "{e}"
+        );
+    }
+    let list = api(&s, "GET", issues, None);
+    assert_eq!(list.json.as_array().unwrap().len(), 2);
+    let issue = repo.show(id);
+    assert_eq!(issue["title"], "Nightly build");
+    assert_eq!(issue["repeats_every"], "1w");
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.unwrap().as_millis() as i64
+}

@@ -742,3 +742,124 @@ fn real_cli_gets_the_kinds_template_as_guidelines_in_its_prompt() {
     assert!(first.contains("Guidelines (template `bugfix`"));
     assert!(rule < first.find("Title: Say hello").unwrap());
 }
+
+/// The failure class of each run of an issue (`null` for runs that did not fail).
+fn failures(issue: &serde_json::Value) -> Vec<String> {
+    issue["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["failure"].as_str().unwrap_or("null").to_string())
+        .collect()
+}
+
+/// Every comment body of an issue, oldest first.
+fn thread(issue: &serde_json::Value) -> Vec<String> {
+    issue["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn real_cli_api_error_is_retried_as_it_was_and_the_retry_reaches_review() {
+    let Some((repo, api)) = setup() else { return };
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[runner]\nretry = \"same\"\nmax_retries = 1\n",
+    )
+    .unwrap();
+    let id = repo.add(&["Say hello [scenario:overloaded-once]", "--ready"]);
+    let out = repo.run(&["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert_eq!(
+        support::run_roles(&issue),
+        support::pairs(&[("implement", "failed"), ("implement", "implemented")])
+    );
+    assert_eq!(failures(&issue), ["api_error", "null"]);
+    let notes = thread(&issue);
+    assert!(
+        notes[0].starts_with("Retry 1/1 after api_error: ")
+            && notes[0].contains("529")
+            && notes[0].ends_with("The agent runs again as it was, on the same claim."),
+        "{notes:?}"
+    );
+    assert!(
+        !notes.iter().any(|n| n.contains("The run failed")),
+        "the retried failure did not block: {notes:?}"
+    );
+    // The CLI itself gave up on the overloaded API before the runner went again.
+    let sent: Vec<String> = api.requests().iter().map(|r| r.to_string()).collect();
+    let refused = sent.iter().take_while(|r| !r.contains("Retry 1/1")).count();
+    assert!(refused >= 1, "{} requests", sent.len());
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:hello.txt")]),
+        "Hello from the real CLI"
+    );
+    let stats: serde_json::Value = serde_json::from_str(&repo.ok(&["stats", "--json"])).unwrap();
+    assert_eq!(stats["failures"], serde_json::json!({"api_error": 1}));
+}
+
+#[test]
+fn real_cli_api_error_is_diagnosed_by_the_analyst_then_retried_with_its_diagnosis() {
+    let Some((repo, api)) = setup() else { return };
+    std::fs::write(
+        repo.root.join("autopilot.toml"),
+        "[runner]\nretry = \"analyze\"\nanalyze_model = \"claude-haiku-4-5\"\n",
+    )
+    .unwrap();
+    let id = repo.add(&["Say hello [scenario:overloaded-once]", "--ready"]);
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    assert_eq!(
+        support::run_roles(&issue),
+        support::pairs(&[
+            ("implement", "failed"),
+            ("analyze", "analyzed"),
+            ("implement", "implemented")
+        ])
+    );
+    assert_eq!(failures(&issue), ["api_error", "null", "null"]);
+    let analyst = &issue["runs"][1];
+    assert!(analyst["cost_usd"].as_f64().unwrap() > 0.0, "{analyst}");
+    let notes = thread(&issue);
+    assert!(
+        notes[0].starts_with("Retry 1/1 after api_error") && notes[0].contains("with a diagnosis"),
+        "{notes:?}"
+    );
+    assert_eq!(
+        notes[1],
+        "Diagnosis by run 2 (analyze):\nDIAGNOSIS-SAYS the API was overloaded; just try again."
+    );
+    // The analyst ran on the cheap model, read-only; the implementer then got its diagnosis.
+    let requests = api.requests();
+    let diagnosing = requests
+        .iter()
+        .find(|r| r.to_string().contains("You are diagnosing a failed run"))
+        .expect("the analyst reached the API");
+    assert_eq!(diagnosing["model"], "claude-haiku-4-5");
+    let tools: Vec<&str> = diagnosing["tools"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !tools.contains(&"Write") && !tools.contains(&"Bash"),
+        "{tools:?}"
+    );
+    assert!(requests.iter().any(|r| {
+        let r = r.to_string();
+        !r.contains("You are diagnosing")
+            && r.contains("What went wrong last time (diagnosis by run 2):")
+            && r.contains("DIAGNOSIS-SAYS the API was overloaded")
+    }));
+}

@@ -51,6 +51,12 @@ struct CreateBody {
     assignee: Option<String>,
     #[serde(default)]
     status: Option<String>,
+    /// As `show --json` prints it (RFC 3339), or `+2h`; `at` is the same.
+    #[serde(default, alias = "at")]
+    not_before: Option<String>,
+    /// As `show --json` prints it (`1d`); `every` is the same.
+    #[serde(default, alias = "every")]
+    repeats_every: Option<String>,
 }
 
 /// `PATCH /issues/{id}`: absent fields stay; `assignee: null` or `""` clears it.
@@ -62,6 +68,40 @@ struct EditBody {
     kind: Option<String>,
     #[serde(default, deserialize_with = "present")]
     assignee: Option<Option<String>>,
+    /// `null`, `""` or `"none"` clears it.
+    #[serde(default, alias = "at", deserialize_with = "present")]
+    not_before: Option<Option<String>>,
+    /// `null`, `""` or `"none"` clears it.
+    #[serde(default, alias = "every", deserialize_with = "present")]
+    repeats_every: Option<Option<String>>,
+}
+
+/// A schedule field's change: `None` leaves it, `Some(None)` clears it.
+type Change = Option<Option<crate::domain::Millis>>;
+
+/// The schedule fields of a body, read as `add --at` / `--every` read them: `None` leaves a
+/// field as it is, `Some(None)` clears it. Errors name the field and the bad value.
+fn schedule(
+    not_before: Option<Option<&str>>,
+    every: Option<Option<&str>>,
+    what: &str,
+) -> Result<(Change, Change), ApiError> {
+    use crate::domain::schedule::{parse_at, parse_every};
+    let bad = |field: &str, flag: &str, e: String| {
+        ApiError::bad(format!(
+            "{} (nothing was {what})",
+            e.replacen(flag, field, 1)
+        ))
+    };
+    let at = not_before
+        .map(|t| parse_at(t.unwrap_or(""), crate::domain::now_millis()))
+        .transpose()
+        .map_err(|e| bad("not_before", "--at", e))?;
+    let every = every
+        .map(|t| parse_every(t.unwrap_or("")))
+        .transpose()
+        .map_err(|e| bad("repeats_every", "--every", e))?;
+    Ok((at, every))
 }
 
 /// A field that may be present as null: `Some(None)`, told apart from absent (`None`).
@@ -147,12 +187,19 @@ async fn create(
             )))
         }
     };
+    let (not_before, every_ms) = schedule(
+        b.not_before.as_deref().map(Some),
+        b.repeats_every.as_deref().map(Some),
+        "added",
+    )?;
     let new = NewIssue {
         title: b.title,
         body: b.body,
         kind,
         ready,
         assignee: b.assignee,
+        not_before: not_before.flatten(),
+        every_ms: every_ms.flatten(),
         ..NewIssue::default()
     };
     let issue = state
@@ -179,11 +226,18 @@ async fn edit(
 ) -> Result<Response, ApiError> {
     let id = issue_id(path)?;
     let b: EditBody = json_body(&body?)?;
+    let (not_before, every_ms) = schedule(
+        b.not_before.as_ref().map(Option::as_deref),
+        b.repeats_every.as_ref().map(Option::as_deref),
+        "changed",
+    )?;
     let edit = IssueEdit {
         title: b.title,
         body: b.body,
         kind: b.kind.as_deref().map(enum_arg::<Kind>).transpose()?,
         assignee: b.assignee,
+        not_before,
+        every_ms,
         ..IssueEdit::default()
     };
     let issue = state

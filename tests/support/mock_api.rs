@@ -4,8 +4,8 @@
 //! content_block_delta with text_delta / input_json_delta, content_block_stop, message_delta,
 //! message_stop) and realistic usage, or with plain JSON when the CLI retries without streaming.
 //! The scenario is chosen by a `[scenario:NAME]` marker anywhere in the request (the issue title
-//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, rate-limit, secrets,
-//! checks-fix, review-fix.
+//! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, overloaded-once,
+//! rate-limit, secrets, checks-fix, review-fix.
 
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
@@ -150,7 +150,23 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
     let done = after_tool_result(req);
     let mut delay = Duration::ZERO;
     let blocks = match name.as_str() {
+        // An analyst (`[runner] retry = "analyze"`) diagnoses, whatever the scenario.
+        _ if req.to_string().contains("You are diagnosing a failed run") => {
+            vec![Block::Text(
+                "DIAGNOSIS-SAYS the API was overloaded; just try again.".into(),
+            )]
+        }
         "overloaded" => {
+            return write_json(
+                out,
+                529,
+                &json!({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}),
+                &[("x-should-retry", "true".into())],
+            );
+        }
+        // Overloaded until the runner's retry note is in the thread the prompt carries: the
+        // first run fails however often the CLI retries by itself, its retry succeeds.
+        "overloaded-once" if !req.to_string().contains("Retry 1/") => {
             return write_json(
                 out,
                 529,

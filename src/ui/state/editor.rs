@@ -1,5 +1,5 @@
-//! The issue editor (title, body, kind, priority, model, effort, and when editing the spending
-//! cap) and the comment/answer editor.
+//! The issue editor (title, body, kind, priority, model, effort, the spending cap, and the
+//! rest in tab order: dependencies, agent, template, schedule) and the comment/answer editor.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use tui_textarea::TextArea;
@@ -48,6 +48,10 @@ pub enum Field {
     Agent,
     /// Prompt template picker (none: `[templates]`).
     Template,
+    /// When it may start, as `--at` reads it (empty: any time).
+    At,
+    /// How often it repeats, as `--every` reads it (empty: never).
+    Every,
 }
 
 /// What an editor key asks of the app.
@@ -79,6 +83,10 @@ pub struct Editor {
     deps: TextArea<'static>,
     /// The dependencies the editor opened with: saving sends only what changed.
     deps_before: Vec<i64>,
+    at: TextArea<'static>,
+    every: TextArea<'static>,
+    /// The schedule's text as the editor opened with it: unchanged, saving leaves it.
+    schedule_before: (String, String),
     /// Saved, waiting for the store's answer (a refused dependency comes back here).
     pending: bool,
     field: Field,
@@ -126,6 +134,9 @@ impl Editor {
             budget: text_input(Vec::new(), Some("none")),
             deps: text_input(Vec::new(), Some("none (ids like 3, 7)")),
             deps_before: Vec::new(),
+            at: text_input(Vec::new(), Some(schedule::AT_HINT)),
+            every: text_input(Vec::new(), Some(schedule::EVERY_HINT)),
+            schedule_before: Default::default(),
             pending: false,
             field,
             error: None,
@@ -147,7 +158,7 @@ impl Editor {
         let cap = issue.budget_usd.map(|v| format!("{v:.2}"));
         ed.budget = text_input(cap.into_iter().collect(), Some("none"));
         ed.budget.move_cursor(tui_textarea::CursorMove::End);
-        ed
+        ed.with_schedule(issue)
     }
 
     /// The editor with `ids` in its dependency field (what the issue waits for now).
@@ -299,6 +310,7 @@ impl Editor {
             order.push(Field::Budget);
         }
         order.extend([Field::Depends, Field::Agent, Field::Template]);
+        order.extend([Field::At, Field::Every]);
         self.field = cycle(&order, self.field, back);
     }
 
@@ -350,10 +362,11 @@ impl Editor {
                 self.agent = pick(&choices, self.agent, key);
             }
             Field::Template => self.pick_template(key),
-            Field::Depends if key.code == KeyCode::Enter => {}
+            Field::Depends | Field::At | Field::Every if key.code == KeyCode::Enter => {}
             Field::Depends => {
                 self.deps.input(key);
             }
+            Field::At | Field::Every => self.type_schedule(key),
         }
         EditorStep::Typed
     }
@@ -419,6 +432,7 @@ impl Editor {
                 return None;
             }
         };
+        let (not_before, every_ms) = self.schedule()?;
         if !self.is_issue() && body.trim().is_empty() {
             let cancel = keymap.label(Context::Editor, Action::Close);
             self.error = Some(format!("write something first ({cancel} cancels)"));
@@ -440,8 +454,8 @@ impl Editor {
                 agent: self.agent,
                 template: self.template.clone(),
                 source_url: None,
-                not_before: None,
-                every_ms: None,
+                not_before: not_before.flatten(),
+                every_ms: every_ms.flatten(),
             }),
             EditorPurpose::Edit(id) => {
                 let edit = IssueEdit {
@@ -456,8 +470,8 @@ impl Editor {
                     parent: None,
                     assignee: None,
                     agent: Some(self.agent),
-                    not_before: None,
-                    every_ms: None,
+                    not_before,
+                    every_ms,
                     template: Some(self.template.clone()),
                 };
                 let add: Vec<i64> = deps
@@ -570,6 +584,7 @@ fn pick<T: Copy + PartialEq>(choices: &[T], current: T, key: KeyEvent) -> T {
     }
 }
 
+mod schedule;
 mod template;
 
 #[cfg(test)]

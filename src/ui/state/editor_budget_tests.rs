@@ -14,7 +14,7 @@ fn the_budget_field_edits_an_issue_cap_and_refuses_what_is_not_one() {
     let tab = || KeyEvent::from(KeyCode::Tab);
     let mut new = Editor::new(EditorPurpose::New);
     let mut visited = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..12 {
         new.on_key(Some(Action::NextField), tab());
         visited.push(new.field());
     }
@@ -22,7 +22,7 @@ fn the_budget_field_edits_an_issue_cap_and_refuses_what_is_not_one() {
         visited.contains(&Field::Budget),
         "a new issue has a cap field"
     );
-    assert_eq!(new.field(), Field::Title, "ten fields, then round again");
+    assert_eq!(new.field(), Field::Title, "twelve fields, then round again");
     let mut comment = Editor::new(EditorPurpose::Comment(4));
     assert!(!comment.has_budget(), "a comment has no cap");
     comment.on_key(Some(Action::NextField), tab());

@@ -1,4 +1,5 @@
-//! The issue editor (title, body, kind, priority, model, effort) and the comment/answer editor.
+//! The issue editor (title, body, kind, priority, model, effort, budget, dependencies, agent,
+//! template, schedule) and the comment/answer editor.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -33,9 +34,10 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
         draw_body(f, app, ed, inner, false);
         return;
     }
-    let [title, body, meta, agent, deps, template, err] = Layout::vertical([
+    let [title, body, meta, agent, deps, template, when, err] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(3),
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -120,6 +122,7 @@ pub fn draw_popup(f: &mut Frame<'_>, app: &App, ed: &Editor, area: Rect) {
     draw_agent_row(f, app, ed, agent);
     draw_deps_row(f, app, ed, deps);
     draw_template_row(f, app, ed, template);
+    draw_schedule_row(f, app, ed, when);
     if let Some(e) = ed.error() {
         f.render_widget(Paragraph::new(Line::styled(format!(" {e}"), t.error)), err);
     } else {
@@ -214,6 +217,31 @@ fn draw_template_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
         spans.push(Span::styled(format!(" {text} "), style));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), r);
+}
+
+/// When it may start and how often it repeats, each a one-line input.
+fn draw_schedule_row(f: &mut Frame<'_>, app: &App, ed: &Editor, r: Rect) {
+    let t = app.theme();
+    let [at_name, at, every_name, every] = Layout::horizontal([
+        Constraint::Length(10),
+        Constraint::Length(40),
+        Constraint::Length(10),
+        Constraint::Min(0),
+    ])
+    .areas(r);
+    for (name, input, which, label_area, input_area) in [
+        (" Start at ", ed.at(), Field::At, at_name, at),
+        ("  Repeat ", ed.every(), Field::Every, every_name, every),
+    ] {
+        let focused = ed.field() == which;
+        f.render_widget(
+            Span::styled(name, if focused { t.accent } else { t.muted }),
+            label_area,
+        );
+        let mut input = input.clone();
+        input.set_cursor_style(if focused { t.selection } else { t.text });
+        f.render_widget(&input, input_area);
+    }
 }
 
 /// Just the body input (comments, answers; also used inline by the inbox).

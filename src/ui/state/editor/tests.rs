@@ -43,8 +43,9 @@ fn a_prefilled_editor_types_after_the_text_and_a_late_draft_never_replaces_typin
 fn the_kind_and_priority_fields_take_their_own_keys() {
     let mut ed = Editor::new(EditorPurpose::New);
     assert_eq!(ed.hints(&Keymap::default()).len(), 3);
-    // back from the title: template, agent, depends on, budget, effort, model, priority
-    for _ in 0..7 {
+    // back from the title: repeat, start, template, agent, depends on, budget, effort, model,
+    // priority
+    for _ in 0..9 {
         ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
     }
     assert_eq!(ed.field(), Field::Priority);
@@ -148,12 +149,13 @@ fn the_agent_field_picks_an_agent_and_default_clears_it() {
     let km = Keymap::default();
     let mut ed = Editor::new(EditorPurpose::New);
     ed.on_key(None, key('t'));
-    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
-    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    for _ in 0..4 {
+        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    }
     assert_eq!(
         ed.field(),
         Field::Agent,
-        "before the template, the last field"
+        "before the template and the schedule, the last fields"
     );
     ed.on_key(None, key('l'));
     ed.on_key(None, key('l'));
@@ -188,11 +190,13 @@ fn the_template_field_cycles_none_and_the_known_templates_and_keeps_a_missing_ow
     let names = vec!["bugfix".to_string(), "docs".to_string()];
     let mut ed = Editor::new(EditorPurpose::New).with_templates(&names);
     ed.on_key(None, key('t'));
-    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    for _ in 0..3 {
+        ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    }
     assert_eq!(
         ed.field(),
         Field::Template,
-        "the last field, before the title"
+        "before the schedule, the last fields"
     );
     assert_eq!(ed.template(), None);
     ed.on_key(None, key('l'));
@@ -222,4 +226,88 @@ fn the_template_field_cycles_none_and_the_known_templates_and_keeps_a_missing_ow
         panic!("an edit")
     };
     assert_eq!(edit.template, Some(None));
+}
+
+fn typed(ed: &mut Editor, text: &str) {
+    for c in text.chars() {
+        ed.on_key(None, key(c));
+    }
+}
+
+#[test]
+fn the_schedule_fields_read_as_add_at_and_every_and_refuse_bad_input_keeping_it() {
+    let km = Keymap::default();
+    let mut ed = Editor::new(EditorPurpose::New);
+    typed(&mut ed, "Nightly");
+    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    assert_eq!(ed.field(), Field::Every, "the last field, before the title");
+    typed(&mut ed, "daily");
+    ed.on_key(Some(Action::PrevField), KeyEvent::from(KeyCode::BackTab));
+    assert_eq!(ed.field(), Field::At);
+    typed(&mut ed, "tomorrow");
+    assert!(ed.submit(&km).is_none());
+    assert_eq!(
+        (ed.error(), ed.field()),
+        (
+            Some("start: \"tomorrow\" is not a time (+30m, +2h, +1d, 2026-12-24T09:00:00Z)"),
+            Field::At
+        )
+    );
+    assert_eq!(ed.at().lines(), ["tomorrow"], "nothing typed is lost");
+    assert_eq!(ed.title().lines(), ["Nightly"]);
+    for _ in 0.."tomorrow".len() {
+        ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    }
+    typed(&mut ed, "+2h");
+    assert!(ed.submit(&km).is_none());
+    assert_eq!(
+        (ed.error(), ed.field()),
+        (
+            Some("repeat: \"daily\" is not a duration (30m, 12h, 1d, 1w)"),
+            Field::Every
+        )
+    );
+    assert_eq!(ed.every().lines(), ["daily"]);
+    for _ in 0.."daily".len() {
+        ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    }
+    typed(&mut ed, "0m");
+    ed.submit(&km);
+    assert_eq!(ed.error(), Some("repeat: \"0m\" is too short: at least 1m"));
+    ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    typed(&mut ed, "1d");
+    let before = crate::domain::now_millis();
+    let Some(StoreRequest::Create(new)) = ed.submit(&km) else {
+        panic!("a new issue: {:?}", ed.error())
+    };
+    let at = new.not_before.unwrap_or_default() - before;
+    assert!((7_200_000..7_260_000).contains(&at), "{at}");
+    assert_eq!(new.every_ms, Some(86_400_000));
+
+    // Editing: the schedule shows as `show --json` prints it; unchanged, saving leaves it.
+    let issue = Issue {
+        not_before: Some(1_900_000_000_000),
+        every_ms: Some(3 * 3_600_000),
+        ..Issue::sample(4, "t", Kind::Bug, crate::domain::Status::Ready)
+    };
+    let mut ed = Editor::editing(&issue);
+    assert_eq!(ed.at().lines(), ["2030-03-17T17:46:40.000Z"]);
+    assert_eq!(ed.every().lines(), ["3h"]);
+    let Some(StoreRequest::Update(_, edit)) = ed.clone().submit(&km) else {
+        panic!("an edit")
+    };
+    assert_eq!((edit.not_before, edit.every_ms), (None, None));
+    ed.field = Field::At;
+    for _ in 0..30 {
+        ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    }
+    ed.field = Field::Every;
+    ed.on_key(None, KeyEvent::from(KeyCode::Backspace));
+    typed(&mut ed, "0h");
+    let Some(StoreRequest::Update(_, edit)) = ed.submit(&km) else {
+        panic!("an edit: {:?}", ed.error())
+    };
+    assert_eq!(edit.not_before, Some(None), "emptied: any time");
+    assert_eq!(edit.every_ms, Some(Some(30 * 3_600_000)));
 }
