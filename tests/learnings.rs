@@ -49,7 +49,10 @@ fn a_runs_lessons_are_stored_and_reach_the_next_related_issues_prompt() {
     let first = learned(&repo);
     let p = prompt_of(&repo, "Widget layer [scenario:learn]");
     assert!(!p.contains("What earlier runs learned"), "none yet: {p}");
-    assert!(p.contains("starting with `LEARNED: `"), "the rules say how: {p}");
+    assert!(
+        p.contains("starting with `LEARNED: `"),
+        "the rules say how: {p}"
+    );
 
     let stored = learnings_json(&repo);
     let texts: Vec<&str> = stored.iter().map(|l| l["text"].as_str().unwrap()).collect();
@@ -90,7 +93,10 @@ fn a_runs_lessons_are_stored_and_reach_the_next_related_issues_prompt() {
     assert!(p.contains("\n- the widget tests need TZ=UTC set\n"), "{p}");
     assert!(!p.contains("FAKElearn"), "{p}");
     let p = prompt_of(&repo, "Rename the docs folder");
-    assert!(!p.contains("What earlier runs learned"), "nothing relevant: {p}");
+    assert!(
+        !p.contains("What earlier runs learned"),
+        "nothing relevant: {p}"
+    );
     assert_eq!(repo.status(unrelated), "in_review");
     // the implement scenario states no lessons: still the same two
     assert_eq!(learnings_json(&repo).len(), 2);
@@ -108,7 +114,8 @@ fn learnings_lists_edits_and_deletes_with_clear_errors() {
     assert_eq!(lines.len(), 3, "{table}");
     assert!(lines[0].contains("ID") && lines[0].contains("TEXT"));
     assert!(
-        lines[1].contains(&format!("#{first}")) && lines[1].ends_with("the widget tests need TZ=UTC set"),
+        lines[1].contains(&format!("#{first}"))
+            && lines[1].ends_with("the widget tests need TZ=UTC set"),
         "{table}"
     );
     let ids: Vec<i64> = learnings_json(&repo)
@@ -123,8 +130,14 @@ fn learnings_lists_edits_and_deletes_with_clear_errors() {
         "widget tests need TZ=UTC \u{1b}[2J and PGPASSWORD=swordfish1",
     ]);
     assert!(out.contains(&format!("learning #{}", ids[0])), "{out}");
-    let text = learnings_json(&repo)[0]["text"].as_str().unwrap().to_string();
-    assert_eq!(text, "widget tests need TZ=UTC and PGPASSWORD=[REDACTED:secret]");
+    let text = learnings_json(&repo)[0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        text,
+        "widget tests need TZ=UTC and PGPASSWORD=[REDACTED:secret]"
+    );
 
     // `-` reads the text from stdin
     let mut child = repo
@@ -143,18 +156,28 @@ fn learnings_lists_edits_and_deletes_with_clear_errors() {
     assert_eq!(learnings_json(&repo)[1]["text"], "from stdin");
 
     let out = repo.ok(&["learnings", "rm", &ids[1].to_string()]);
-    assert!(out.contains(&format!("learning #{} deleted", ids[1])), "{out}");
+    assert!(
+        out.contains(&format!("learning #{} deleted", ids[1])),
+        "{out}"
+    );
     assert_eq!(learnings_json(&repo).len(), 1);
 
     let err = repo.fails(&["learnings", "rm", &ids[1].to_string()]);
     assert!(err.contains(&format!("no learning #{}", ids[1])), "{err}");
     let err = repo.fails(&["learnings", "edit", "999", "x"]);
-    assert!(err.contains("no learning #999") && err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("no learning #999") && err.contains("nothing was changed"),
+        "{err}"
+    );
     let err = repo.fails(&["learnings", "rm", "abc"]);
     assert!(err.contains("\"abc\" is not a learning id"), "{err}");
     let err = repo.fails(&["learnings", "rm", "0"]);
     assert!(err.contains("is not a learning id"), "{err}");
     let err = repo.fails(&["learnings", "edit", &ids[0].to_string(), "  "]);
     assert!(err.contains("needs some text"), "{err}");
-    assert_eq!(learnings_json(&repo)[0]["text"], text.as_str(), "nothing changed");
+    assert_eq!(
+        learnings_json(&repo)[0]["text"],
+        text.as_str(),
+        "nothing changed"
+    );
 }

@@ -772,7 +772,12 @@ fn real_cli_lessons_reach_the_next_related_issues_prompt_without_their_secrets()
     );
     assert_eq!(stored[0]["issue_id"], first);
 
-    let next = repo.add(&["Gizmo flicker", "--body", "The gizmo build is slow.", "--ready"]);
+    let next = repo.add(&[
+        "Gizmo flicker",
+        "--body",
+        "The gizmo build is slow.",
+        "--ready",
+    ]);
     let out = repo.run(&["run", "--once"]);
     assert!(
         out.status.success(),

@@ -20,7 +20,11 @@ pub(super) fn print_learnings(ctx: &Ctx, out: &mut impl Write, json: bool) -> an
         )?;
         return Ok(());
     }
-    writeln!(out, "{:>4}  {:>6}  {:>6}  {:<10}  TEXT", "ID", "ISSUE", "RUN", "DATE")?;
+    writeln!(
+        out,
+        "{:>4}  {:>6}  {:>6}  {:<10}  TEXT",
+        "ID", "ISSUE", "RUN", "DATE"
+    )?;
     let or_dash = |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| format!("#{n}"));
     for l in &list {
         let day: String = format_millis(l.created_at).chars().take(10).collect();

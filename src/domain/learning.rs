@@ -57,7 +57,10 @@ pub fn parse(text: &str) -> Vec<String> {
 /// removed, every run of white space one space, trimmed. Done before redaction, so a secret
 /// split by an escape sequence is whole when the redactor looks for it.
 pub fn normalize(text: &str) -> String {
-    strip_all(text).split_whitespace().collect::<Vec<_>>().join(" ")
+    strip_all(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `text` cut to [`MAX_BYTES`] on a character boundary, ending in `…` when cut. Done after
@@ -96,7 +99,11 @@ mod tests {
         assert_eq!(got.len(), MAX_PER_RUN);
         assert_eq!(got[0], "lesson 0");
         let long = cap(&"é".repeat(MAX_BYTES));
-        assert!(long.len() <= MAX_BYTES && long.ends_with('…'), "{}", long.len());
+        assert!(
+            long.len() <= MAX_BYTES && long.ends_with('…'),
+            "{}",
+            long.len()
+        );
         assert_eq!(cap("short"), "short");
     }
 }

@@ -38,7 +38,11 @@ pub(super) async fn keep(ctx: &RunContext<'_>, attempt: &Attempt) {
 /// them), leaving out its own: its agent has its thread and session already. None when they
 /// cannot be read (logged): a prompt without them still works.
 pub(super) async fn relevant(ctx: &RunContext<'_>) -> Vec<Learning> {
-    let (title, body, id) = (ctx.issue.title.clone(), ctx.issue.body.clone(), ctx.issue.id);
+    let (title, body, id) = (
+        ctx.issue.title.clone(),
+        ctx.issue.body.clone(),
+        ctx.issue.id,
+    );
     let limit = i64::try_from(LEARNINGS_MAX).unwrap_or(i64::MAX);
     match ctx
         .db
@@ -47,7 +51,10 @@ pub(super) async fn relevant(ctx: &RunContext<'_>) -> Vec<Learning> {
     {
         Ok(found) => found,
         Err(e) => {
-            tracing::warn!(issue_id = id, "cannot read the learnings for the prompt: {e}");
+            tracing::warn!(
+                issue_id = id,
+                "cannot read the learnings for the prompt: {e}"
+            );
             Vec::new()
         }
     }

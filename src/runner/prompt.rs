@@ -363,7 +363,9 @@ mod tests {
         let many: Vec<Learning> = (0..20).map(|i| lesson(i, format!("lesson {i}"))).collect();
         let got = with_learnings(&many, p.clone());
         assert_eq!(got.matches("\n- lesson ").count(), LEARNINGS_MAX);
-        let big: Vec<Learning> = (0..5).map(|i| lesson(i, format!("{i}{}", "x".repeat(499)))).collect();
+        let big: Vec<Learning> = (0..5)
+            .map(|i| lesson(i, format!("{i}{}", "x".repeat(499))))
+            .collect();
         let got = with_learnings(&big, p.clone());
         assert_eq!(
             got.matches(&"x".repeat(499)).count(),

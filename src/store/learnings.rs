@@ -13,11 +13,11 @@ use crate::domain::{ActorId, EventKind};
 const MAX_QUERY_WORDS: usize = 64;
 /// Words too common to say what an issue is about.
 const STOP_WORDS: &[&str] = &[
-    "the", "and", "for", "with", "that", "this", "from", "are", "was", "not", "but", "have",
-    "has", "its", "into", "when", "then", "than", "should", "would", "could", "can", "will",
-    "all", "any", "our", "you", "your", "they", "them", "their", "there", "what", "which", "who",
-    "how", "why", "also", "only", "some", "more", "most", "other", "such", "each", "does", "did",
-    "been", "being", "were", "out", "use", "one", "two", "new", "add", "make", "get", "set",
+    "the", "and", "for", "with", "that", "this", "from", "are", "was", "not", "but", "have", "has",
+    "its", "into", "when", "then", "than", "should", "would", "could", "can", "will", "all", "any",
+    "our", "you", "your", "they", "them", "their", "there", "what", "which", "who", "how", "why",
+    "also", "only", "some", "more", "most", "other", "such", "each", "does", "did", "been",
+    "being", "were", "out", "use", "one", "two", "new", "add", "make", "get", "set",
 ];
 
 /// The lesson as stored: one printable line, secrets redacted, capped; `None` when nothing
@@ -143,7 +143,12 @@ impl Store {
             if n == 0 {
                 return Err(not_found(id));
             }
-            events::insert(tx, None, &by, &EventKind::LearningEdited { learning_id: id })?;
+            events::insert(
+                tx,
+                None,
+                &by,
+                &EventKind::LearningEdited { learning_id: id },
+            )?;
             Ok(())
         })?;
         self.learning(id)
@@ -156,7 +161,12 @@ impl Store {
             if tx.execute("DELETE FROM learnings WHERE id = ?1", [id])? == 0 {
                 return Err(not_found(id));
             }
-            events::insert(tx, None, &by, &EventKind::LearningRemoved { learning_id: id })?;
+            events::insert(
+                tx,
+                None,
+                &by,
+                &EventKind::LearningRemoved { learning_id: id },
+            )?;
             Ok(())
         })
     }

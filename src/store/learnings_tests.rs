@@ -2,9 +2,9 @@
 //! deleted, and found by an issue's words.
 
 use super::*;
-use crate::store::NewIssue;
 use crate::domain::learning::MAX_BYTES;
 use crate::domain::{EventKind, Kind};
+use crate::store::NewIssue;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -21,7 +21,10 @@ fn issue_with_run(store: &mut Store, title: &str) -> (i64, i64) {
         ..NewIssue::default()
     };
     let id = store.create_issue(&new, "ana").expect("add").id;
-    let claimed = store.claim_next("a-1", 60_000).expect("claim").expect("one");
+    let claimed = store
+        .claim_next("a-1", 60_000)
+        .expect("claim")
+        .expect("one");
     assert_eq!(claimed.id, id);
     let run = store.start_run(id, "a-1", 0, "host").expect("run");
     (id, run)
@@ -36,7 +39,12 @@ fn lessons_are_stored_with_their_source_and_an_event_each() {
     let (_d, mut store) = temp_store();
     let (issue, run) = issue_with_run(&mut store, "Cache");
     let ids = store
-        .add_learnings(issue, run, "a-1", &lessons(&["run make gen first", "  ", "tests need TZ=UTC"]))
+        .add_learnings(
+            issue,
+            run,
+            "a-1",
+            &lessons(&["run make gen first", "  ", "tests need TZ=UTC"]),
+        )
         .expect("add");
     assert_eq!(ids.len(), 2, "the blank one is skipped");
     let all = store.learnings().expect("list");
@@ -97,7 +105,11 @@ fn secrets_are_redacted_and_hostile_text_is_made_one_short_line() {
     assert_eq!(all[1].text, "API_KEY=[REDACTED:secret]");
     assert!(all[2].text.len() <= MAX_BYTES && all[2].text.starts_with("start xxx"));
     assert!(all[2].text.ends_with('…'));
-    assert!(!all[3].text.chars().any(char::is_control), "{:?}", all[3].text);
+    assert!(
+        !all[3].text.chars().any(char::is_control),
+        "{:?}",
+        all[3].text
+    );
     // an edit is cleaned the same way
     let edited = store
         .edit_learning(all[0].id, &format!("rotate {key}\nweekly"), "ana")
@@ -119,10 +131,16 @@ fn edit_and_rm_change_one_learning_and_refuse_unknown_ids() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].text, "uno");
     let err = store.remove_learning(ids[1], "ana").expect_err("gone");
-    assert!(err.to_string().contains(&format!("no learning #{}", ids[1])), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("no learning #{}", ids[1])),
+        "{err}"
+    );
     let err = store.edit_learning(999, "x", "ana").expect_err("unknown");
     assert!(err.to_string().contains("no learning #999"), "{err}");
-    let err = store.edit_learning(ids[0], " \u{1b}[0m ", "ana").expect_err("empty");
+    let err = store
+        .edit_learning(ids[0], " \u{1b}[0m ", "ana")
+        .expect_err("empty");
     assert!(err.to_string().contains("needs some text"), "{err}");
     assert_eq!(store.learning(ids[0]).expect("kept").text, "uno");
     let kinds: Vec<_> = store
@@ -140,14 +158,36 @@ fn edit_and_rm_change_one_learning_and_refuse_unknown_ids() {
     assert_eq!(
         kinds,
         [
-            (EventKind::LearningEdited { learning_id: ids[0] }, "human:ana".into()),
-            (EventKind::LearningRemoved { learning_id: ids[1] }, "human:ana".into()),
+            (
+                EventKind::LearningEdited {
+                    learning_id: ids[0]
+                },
+                "human:ana".into()
+            ),
+            (
+                EventKind::LearningRemoved {
+                    learning_id: ids[1]
+                },
+                "human:ana".into()
+            ),
         ]
     );
     // the search index follows edits and deletions
-    assert!(store.relevant_learnings("two", "", None, 5).expect("find").is_empty());
-    assert!(store.relevant_learnings("one", "", None, 5).expect("find").is_empty());
-    assert_eq!(store.relevant_learnings("uno", "", None, 5).expect("find").len(), 1);
+    assert!(store
+        .relevant_learnings("two", "", None, 5)
+        .expect("find")
+        .is_empty());
+    assert!(store
+        .relevant_learnings("one", "", None, 5)
+        .expect("find")
+        .is_empty());
+    assert_eq!(
+        store
+            .relevant_learnings("uno", "", None, 5)
+            .expect("find")
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -181,7 +221,10 @@ fn the_most_relevant_learnings_come_first_and_the_same_issues_are_left_out() {
         .expect("find");
     assert_eq!(found.len(), 2);
     assert_eq!(
-        store.relevant_learnings("Parser and cache", "", None, 1).expect("find").len(),
+        store
+            .relevant_learnings("Parser and cache", "", None, 1)
+            .expect("find")
+            .len(),
         1,
         "the limit holds"
     );
@@ -191,7 +234,10 @@ fn the_most_relevant_learnings_come_first_and_the_same_issues_are_left_out() {
         .expect("find")
         .is_empty());
     // nothing to match with, and FTS5 syntax in the issue is only words
-    assert!(store.relevant_learnings("a an", "", None, 5).expect("find").is_empty());
+    assert!(store
+        .relevant_learnings("a an", "", None, 5)
+        .expect("find")
+        .is_empty());
     let hostile = store
         .relevant_learnings("\"parser* OR NOT (", "NEAR(cache AND \"\" ^docs", None, 5)
         .expect("syntax is quoted");
@@ -208,4 +254,36 @@ fn relevance_queries_quote_every_word() {
     let many: String = (0..200).map(|i| format!("word{i} ")).collect();
     let q = relevance_query(&many, "").expect("words");
     assert_eq!(q.matches(" OR ").count(), MAX_QUERY_WORDS - 1);
+}
+
+#[test]
+fn learning_events_are_stored_in_this_text() {
+    let (_d, mut store) = temp_store();
+    let (issue, run) = issue_with_run(&mut store, "Cache");
+    let id = store
+        .add_learnings(issue, run, "a-1", &lessons(&["one"]))
+        .expect("add")[0];
+    store.edit_learning(id, "uno", "ana").expect("edit");
+    store.remove_learning(id, "ana").expect("rm");
+    let mut stmt = store
+        .conn()
+        .prepare("SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events WHERE kind LIKE 'learning.%' ORDER BY id")
+        .expect("prepare");
+    let rows: Vec<String> = stmt
+        .query_map([], |r| {
+            let (k, i, a, d): (String, String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            Ok(format!("{k}|{i}|{a}|{d}"))
+        })
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(
+        rows,
+        [
+            format!(r#"learning.added|{issue}|agent:a-1|{{"learning_id":{id},"run_id":{run}}}"#),
+            format!(r#"learning.edited||human:ana|{{"learning_id":{id}}}"#),
+            format!(r#"learning.removed||human:ana|{{"learning_id":{id}}}"#),
+        ]
+    );
 }
