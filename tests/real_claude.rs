@@ -863,3 +863,60 @@ fn real_cli_api_error_is_diagnosed_by_the_analyst_then_retried_with_its_diagnosi
             && r.contains("DIAGNOSIS-SAYS the API was overloaded")
     }));
 }
+
+#[test]
+fn real_cli_lessons_reach_the_next_related_issues_prompt_without_their_secrets() {
+    let Some((repo, api)) = setup() else { return };
+    let first = repo.add(&["Gizmo setup [scenario:learn]", "--ready"]);
+    let out = repo.run(&["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issue = repo.show(first);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let stored: serde_json::Value =
+        serde_json::from_str(&repo.ok(&["learnings", "--json"])).unwrap();
+    let texts: Vec<&str> = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "the gizmo build needs GIZMO_MODE=fast before the tests",
+            "the staging key is [REDACTED:anthropic-api-key]"
+        ]
+    );
+    assert_eq!(stored[0]["issue_id"], first);
+
+    let next = repo.add(&[
+        "Gizmo flicker",
+        "--body",
+        "The gizmo build is slow.",
+        "--ready",
+    ]);
+    let out = repo.run(&["run", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(repo.status(next), "in_review");
+    // The lesson reached the model through the real CLI, before the issue; its secret did not.
+    let sent: Vec<String> = api.requests().iter().map(|r| r.to_string()).collect();
+    let second = sent
+        .iter()
+        .find(|r| r.contains("Title: Gizmo flicker"))
+        .expect("the second issue reached the API");
+    let lesson = second
+        .find("- the gizmo build needs GIZMO_MODE=fast before the tests")
+        .expect("the lesson reached the API");
+    assert!(second.contains("What earlier runs learned"));
+    assert!(lesson < second.find("Title: Gizmo flicker").unwrap());
+    let [ant, _, _, _] = fake_secrets();
+    assert!(!second.contains(&ant), "the secret stays out of the prompt");
+}

@@ -327,6 +327,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List what earlier runs learned (their `LEARNED:` lines), which later prompts carry;
+    /// `learnings rm ID` deletes one, `learnings edit ID TEXT` rewrites one.
+    Learnings {
+        /// Delete or rewrite one instead of listing.
+        #[command(subcommand)]
+        action: Option<LearningsAction>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause claiming for every runner on this database; running agents finish.
     Pause,
     /// Resume claiming.
@@ -367,4 +377,34 @@ pub enum ImportSource {
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
     },
+}
+
+/// What `learnings` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum LearningsAction {
+    /// Delete a learning: later prompts no longer carry it.
+    Rm {
+        /// The learning (the number `learnings` shows).
+        #[arg(value_parser = parse_learning_id)]
+        id: i64,
+    },
+    /// Replace a learning's text (made one line; secrets redacted).
+    Edit {
+        /// The learning (the number `learnings` shows).
+        #[arg(value_parser = parse_learning_id)]
+        id: i64,
+        /// The new text; `-` reads it from stdin.
+        text: String,
+    },
+}
+
+/// A learning's id: a positive number, `#` allowed.
+fn parse_learning_id(text: &str) -> Result<i64, String> {
+    match text.trim().trim_start_matches('#').parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "{:?} is not a learning id: give the number `autopilot-tui learnings` shows, like 3",
+            crate::domain::sanitize::one_line(text)
+        )),
+    }
 }

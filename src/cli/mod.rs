@@ -17,6 +17,7 @@ mod args;
 mod diff;
 mod headless;
 mod import;
+mod learnings;
 mod log;
 mod output;
 mod search;
@@ -24,7 +25,7 @@ mod serve;
 mod stats;
 mod templates;
 
-pub use args::{Cli, Command, Global, ImportSource};
+pub use args::{Cli, Command, Global, ImportSource, LearningsAction};
 pub use headless::init_logging;
 pub use serve::api_server;
 
@@ -415,6 +416,18 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             drop(out);
             diff::print_diff(&ctx, id, stat)?;
         }
+        Command::Learnings { action, json } => match action {
+            None => learnings::print_learnings(&ctx, &mut out, json)?,
+            Some(LearningsAction::Rm { id }) => {
+                ctx.store()?.remove_learning(id, &human_name(None))?;
+                writeln!(out, "learning #{id} deleted")?;
+            }
+            Some(LearningsAction::Edit { id, text }) => {
+                let text = text_arg(text)?;
+                let l = ctx.store()?.edit_learning(id, &text, &human_name(None))?;
+                writeln!(out, "learning #{id}: {}", one_line(&l.text))?;
+            }
+        },
         Command::Templates { json } => templates::print_templates(&ctx, &mut out, json)?,
         Command::Search { query, json, limit } => {
             search::print_search(&ctx, &mut out, &query, i64::from(limit), json)?;

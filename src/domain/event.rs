@@ -265,6 +265,26 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// A run's `LEARNED:` line was stored as a learning.
+    #[serde(rename = "learning.added")]
+    LearningAdded {
+        /// The learning.
+        learning_id: i64,
+        /// The run that stated it.
+        run_id: Option<i64>,
+    },
+    /// A learning's text was changed by hand.
+    #[serde(rename = "learning.edited")]
+    LearningEdited {
+        /// The learning.
+        learning_id: i64,
+    },
+    /// A learning was deleted.
+    #[serde(rename = "learning.removed")]
+    LearningRemoved {
+        /// The learning.
+        learning_id: i64,
+    },
     /// A kind this build does not know (written by a newer one), kept as it was stored.
     #[serde(untagged)]
     Other {
@@ -358,6 +378,12 @@ mod tests {
             },
             EventKind::DependencyAdded { on: 3 },
             EventKind::DependencyRemoved { on: 3 },
+            EventKind::LearningAdded {
+                learning_id: 2,
+                run_id: Some(5),
+            },
+            EventKind::LearningEdited { learning_id: 2 },
+            EventKind::LearningRemoved { learning_id: 2 },
             EventKind::SettingChanged {
                 key: "k".into(),
                 value: "v".into(),

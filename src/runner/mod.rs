@@ -13,6 +13,7 @@ pub mod failure;
 pub mod git;
 pub mod github;
 mod ingest;
+mod learnings;
 pub mod lock;
 pub mod notify;
 pub mod outcome;

@@ -6,6 +6,7 @@
 //! marker naming where the whole text is. The prompt reaches the agent on stdin, so its size
 //! is never bounded by the kernel's argument limits.
 
+use crate::domain::learning::Learning;
 use crate::domain::{format_millis, AuthorKind, Comment, Issue};
 
 /// Most bytes of the description inlined.
@@ -50,6 +51,7 @@ pub fn build_with(
         "\nRules:\n\
          - Implement the issue by editing files in the current directory. Do not commit, push or switch branches: autopilot commits your changes for review.\n\
          - If you cannot proceed without a decision from a human, make no changes and reply with one final message that starts with `BLOCKED: ` followed by your question.\n\
+         - If you learned something that later runs on other issues of this repository should know (a command to run first, a pitfall, a convention), put each lesson on a line of its own in your final message, starting with `LEARNED: ` (one sentence each, a few at most, never a secret).\n\
          - When you are done, end with a short summary of what you changed and how you checked it.\n",
     );
     p
@@ -61,6 +63,31 @@ pub fn with_guidelines(template: &super::templates::Loaded, prompt: String) -> S
         "Guidelines (template `{}`; follow them while you work on the issue below):\n{}\n\n{prompt}",
         template.name,
         template.text.trim_end()
+    )
+}
+
+/// Most learnings one prompt carries.
+pub const LEARNINGS_MAX: usize = 5;
+/// Most bytes of learnings one prompt carries (each is at most
+/// [`crate::domain::learning::MAX_BYTES`]); the least relevant go first.
+const LEARNINGS_BYTES: usize = 2 << 10;
+
+/// `prompt` with the "What earlier runs learned" section before it: `learnings`, most relevant
+/// first, as many as fit [`LEARNINGS_MAX`] and [`LEARNINGS_BYTES`]. No learnings, no section.
+pub fn with_learnings(learnings: &[Learning], prompt: String) -> String {
+    let mut section = String::new();
+    for l in learnings.iter().take(LEARNINGS_MAX) {
+        let line = format!("- {}\n", l.text);
+        if section.len() + line.len() > LEARNINGS_BYTES {
+            break;
+        }
+        section.push_str(&line);
+    }
+    if section.is_empty() {
+        return prompt;
+    }
+    format!(
+        "What earlier runs learned (lessons stated by agents on other issues of this repository; use those that apply, and trust the code over them):\n{section}\n{prompt}"
     )
 }
 
@@ -308,6 +335,44 @@ mod tests {
             assert!(p.contains(needle), "missing {needle:?} in\n{p}");
         }
         assert!(p.find("Redis").unwrap() < p.find("Postgres").unwrap());
+    }
+
+    fn lesson(id: i64, text: String) -> Learning {
+        Learning {
+            id,
+            text,
+            issue_id: Some(1),
+            run_id: Some(1),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn learnings_come_first_capped_in_count_and_bytes_and_none_leave_no_section() {
+        let p = build(&issue(), &[], "b", false);
+        assert!(p.contains("starting with `LEARNED: `"), "the rules say how");
+        assert_eq!(with_learnings(&[], p.clone()), p);
+        let two = [
+            lesson(1, "run make gen first".into()),
+            lesson(2, "TZ=UTC".into()),
+        ];
+        let got = with_learnings(&two, p.clone());
+        assert!(got.starts_with("What earlier runs learned"), "{got}");
+        assert!(got.contains("\n- run make gen first\n- TZ=UTC\n\nYou are an autonomous"));
+        assert!(got.ends_with(&p));
+        let many: Vec<Learning> = (0..20).map(|i| lesson(i, format!("lesson {i}"))).collect();
+        let got = with_learnings(&many, p.clone());
+        assert_eq!(got.matches("\n- lesson ").count(), LEARNINGS_MAX);
+        let big: Vec<Learning> = (0..5)
+            .map(|i| lesson(i, format!("{i}{}", "x".repeat(499))))
+            .collect();
+        let got = with_learnings(&big, p.clone());
+        assert_eq!(
+            got.matches(&"x".repeat(499)).count(),
+            4,
+            "2 KiB hold four of 500 bytes"
+        );
+        assert!(got.len() - p.len() <= LEARNINGS_BYTES + 200);
     }
 
     #[test]

@@ -130,6 +130,7 @@ impl RunContext<'_> {
             Ok(a) => a,
             Err(e) => return (verdict::from_error(e), Some(ws)),
         };
+        super::learnings::keep(self, &attempt).await;
         let end = match self.conclude(&ws, &attempt).await {
             Ok(end) => end,
             Err(e) => verdict::from_error(e),
@@ -153,6 +154,8 @@ impl RunContext<'_> {
             choice: super::agent::ModelChoice::of(issue),
             read_only: false,
         };
+        let learned = super::learnings::relevant(self).await;
+        req.prompt = prompt::with_learnings(&learned, req.prompt);
         let guidelines = self.guidelines().await;
         if let Some(t) = &guidelines {
             req.prompt = prompt::with_guidelines(t, req.prompt);
@@ -180,6 +183,7 @@ impl RunContext<'_> {
             );
             req.resume = None;
             req.prompt = prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note;
+            req.prompt = prompt::with_learnings(&learned, req.prompt);
             if let Some(t) = &guidelines {
                 req.prompt = prompt::with_guidelines(t, req.prompt);
             }

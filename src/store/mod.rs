@@ -12,6 +12,7 @@ mod comments;
 mod deps;
 mod events;
 mod issues;
+mod learnings;
 mod recovery;
 mod repeat;
 mod runs;

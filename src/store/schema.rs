@@ -286,6 +286,31 @@ ALTER TABLE runs   ADD COLUMN template TEXT;
     r"
 ALTER TABLE runs ADD COLUMN failure TEXT;
 ",
+    // 20 (issue 17 §3): learnings: the `LEARNED:` lines of a run's result, kept for later
+    // prompts; `learnings_index` (FTS5, the text only) finds the ones an issue's words match
+    r"
+CREATE TABLE learnings (
+    id         INTEGER PRIMARY KEY,
+    text       TEXT    NOT NULL,
+    issue_id   INTEGER REFERENCES issues(id) ON DELETE SET NULL,
+    run_id     INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE learnings_index USING fts5(
+    text, content = 'learnings', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER learnings_index_insert AFTER INSERT ON learnings BEGIN
+    INSERT INTO learnings_index (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+CREATE TRIGGER learnings_index_delete AFTER DELETE ON learnings BEGIN
+    INSERT INTO learnings_index (learnings_index, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+END;
+CREATE TRIGGER learnings_index_update AFTER UPDATE OF text ON learnings BEGIN
+    INSERT INTO learnings_index (learnings_index, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    INSERT INTO learnings_index (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -5,7 +5,7 @@
 //! message_stop) and realistic usage, or with plain JSON when the CLI retries without streaming.
 //! The scenario is chosen by a `[scenario:NAME]` marker anywhere in the request (the issue title
 //! reaches the prompt): implement, ask, slow, bash, sleeper, overloaded, overloaded-once,
-//! rate-limit, secrets, checks-fix, review-fix.
+//! rate-limit, secrets, checks-fix, review-fix, learn.
 
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
@@ -212,6 +212,13 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
             let [_, _, pat, password] = fake_secrets();
             vec![Block::Text(format!(
                 "Rotated the keys: the new token is {pat}, APP_PASSWORD={password}."
+            ))]
+        }
+        // Ends its answer with lessons, one holding a secret.
+        "learn" if done => {
+            let [ant, _, _, _] = fake_secrets();
+            vec![Block::Text(format!(
+                "Implemented the change.\n\nLEARNED: the gizmo build needs GIZMO_MODE=fast before the tests\nLEARNED: the staging key is {ant}"
             ))]
         }
         _ if done => vec![Block::Text(match name.as_str() {
