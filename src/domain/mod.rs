@@ -4,6 +4,7 @@
 pub mod cap;
 pub mod clock;
 mod event;
+pub mod needs;
 pub mod pricing;
 mod printable;
 pub mod redact;

@@ -50,6 +50,7 @@ pub fn build_with(
         "\nRules:\n\
          - Implement the issue by editing files in the current directory. Do not commit, push or switch branches: autopilot commits your changes for review.\n\
          - If you cannot proceed without a decision from a human, make no changes and reply with one final message that starts with `BLOCKED: ` followed by your question.\n\
+         - After the `BLOCKED:` question you may list what you need from the human, one per line: `NEEDS: NAME — what it is`, or `NEEDS: NAME (secret) — what it is` for a password, token or key. NAME is an environment variable name (A-Z, 0-9, _). A secret's value is never shown to you in the thread: the next run gets it as the environment variable $NAME; use it from there and never print it.\n\
          - When you are done, end with a short summary of what you changed and how you checked it.\n",
     );
     p
@@ -304,6 +305,7 @@ mod tests {
             "alice (human)",
             "Use Postgres",
             "BLOCKED: ` followed by your question",
+            "`NEEDS: NAME (secret) — what it is`",
         ] {
             assert!(p.contains(needle), "missing {needle:?} in\n{p}");
         }

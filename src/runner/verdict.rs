@@ -159,6 +159,7 @@ pub(super) fn ending(
         Verdict::Blocked(question) => RunEnd {
             outcome: Some(RunOutcome::Blocked),
             move_to: Some((Status::Blocked, Actor::Agent)),
+            needs: crate::domain::needs::parse(&question),
             comments: vec![(agent_id.to_string(), AuthorKind::Agent, question)],
             ..RunEnd::default()
         },
@@ -353,6 +354,16 @@ mod tests {
                 "BLOCKED: which database?".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn a_questions_needs_lines_are_its_fields() {
+        let end = now(end_of(Verdict::Blocked(
+            "which database?\nNEEDS: DB_URL — the URL\nNEEDS: PATH — no\nNEEDS: DB_PASS (secret) — its password".into(),
+        )));
+        let names: Vec<_> = end.needs.iter().map(|n| (n.name.as_str(), n.secret)).collect();
+        assert_eq!(names, [("DB_URL", false), ("DB_PASS", true)]);
+        assert!(body(&end).contains("NEEDS: PATH — no"), "the question keeps every line");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod comments;
 mod deps;
 mod events;
 mod issues;
+mod needs;
 mod recovery;
 mod repeat;
 mod runs;
@@ -351,7 +352,7 @@ impl Store {
             tracing::warn!(mode, "could not switch the database to WAL");
         }
         self.conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
         )?;
         Ok(())
     }
