@@ -91,9 +91,18 @@ fn a_secret_answer_reaches_the_next_run_only_and_never_the_database() {
     assert!(last_comment(&issue).contains("NEEDS: DB_PASS (secret)"));
 
     let listed = repo.ok(&["answer", &id.to_string()]);
-    assert!(listed.contains("DB_URL  the staging database URL"), "{listed}");
-    assert!(listed.contains("DB_PASS (secret)  its password"), "{listed}");
-    assert!(!listed.contains("LD_PRELOAD"), "a refused name is no field: {listed}");
+    assert!(
+        listed.contains("DB_URL  the staging database URL"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("DB_PASS (secret)  its password"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("LD_PRELOAD"),
+        "a refused name is no field: {listed}"
+    );
 
     // Every refusal says why and changes nothing.
     let before = repo.show(id);
@@ -105,8 +114,14 @@ fn a_secret_answer_reaches_the_next_run_only_and_never_the_database() {
             vec![sid.as_str(), "DB_URL=pg://x", "DB_PASS=p", "COLOUR=red"],
             "no field \"COLOUR\"",
         ),
-        (vec![sid.as_str(), "PATH=/tmp", "DB_PASS=p"], "PATH is refused"),
-        (vec![sid.as_str(), "DB_URL=pg://x", "DB_PASS=-"], "empty value"),
+        (
+            vec![sid.as_str(), "PATH=/tmp", "DB_PASS=p"],
+            "PATH is refused",
+        ),
+        (
+            vec![sid.as_str(), "DB_URL=pg://x", "DB_PASS=-"],
+            "empty value",
+        ),
     ] {
         let out = answer(&repo, &args, "");
         assert!(!out.status.success(), "{args:?} succeeded");
@@ -158,10 +173,7 @@ fn a_secret_answer_reaches_the_next_run_only_and_never_the_database() {
     assert!(!log.contains(SECRET), "{log}");
     let runs = issue["runs"].as_array().unwrap();
     let last_run = runs.last().unwrap()["id"].as_i64().unwrap();
-    assert!(repo
-        .transcript(last_run)
-        .iter()
-        .all(|l| !holds(l, SECRET)));
+    assert!(repo.transcript(last_run).iter().all(|l| !holds(l, SECRET)));
     let bytes = db_bytes(&repo);
     assert!(!bytes.is_empty());
     assert!(!holds(&bytes, SECRET), "the database files hold the secret");
@@ -170,5 +182,8 @@ fn a_secret_answer_reaches_the_next_run_only_and_never_the_database() {
     std::fs::remove_file(dir.join("seen-pass")).unwrap();
     repo.ok(&["request-changes", &sid, "once more"]);
     repo.ok(&["run", "--once"]);
-    assert!(!dir.join("seen-pass").exists(), "a later run got the secret");
+    assert!(
+        !dir.join("seen-pass").exists(),
+        "a later run got the secret"
+    );
 }

@@ -753,7 +753,10 @@ fn real_cli_secret_answer_reaches_the_runs_environment_but_not_the_database() {
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked", "{}", last_comment(&issue));
     let listed = repo.ok(&["answer", &sid]);
-    assert!(listed.contains("DB_PASS (secret)  the staging password"), "{listed}");
+    assert!(
+        listed.contains("DB_PASS (secret)  the staging password"),
+        "{listed}"
+    );
 
     let mut answer = repo.cmd(&["answer", &sid, "DB_PASS=-"]);
     let mut child = answer
@@ -764,7 +767,11 @@ fn real_cli_secret_answer_reaches_the_runs_environment_but_not_the_database() {
         .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), secret.as_bytes()).unwrap();
     let out = support::wait_output(child, Duration::from_secs(60));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(last_comment(&repo.show(id)).contains("DB_PASS: provided"));
 
     let before = api.requests().len();
@@ -780,14 +787,21 @@ fn real_cli_secret_answer_reaches_the_runs_environment_but_not_the_database() {
     // Only the tool's own output (sent back to the model) carries it, never the prompt.
     let prompt = api.requests()[before].to_string();
     assert!(prompt.contains("DB_PASS: provided"), "{prompt}");
-    assert!(!prompt.contains(&secret), "the prompt does not carry the secret");
+    assert!(
+        !prompt.contains(&secret),
+        "the prompt does not carry the secret"
+    );
     let raw = repo.ok(&["log", &sid, "--raw"]);
     assert!(raw.contains("pass is [REDACTED:answer]"), "{raw}");
     for text in [raw, repo.ok(&["show", &sid, "--json"])] {
         assert!(!text.contains(&secret), "{text}");
     }
     let db = repo.db();
-    for file in [db.clone(), db.with_extension("db-wal"), db.with_extension("db-shm")] {
+    for file in [
+        db.clone(),
+        db.with_extension("db-wal"),
+        db.with_extension("db-shm"),
+    ] {
         let bytes = std::fs::read(&file).unwrap_or_default();
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

@@ -34,7 +34,9 @@ pub struct Secrets(pub Vec<(String, String)>);
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(n, _)| n)).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
     }
 }
 
@@ -47,14 +49,48 @@ impl Secrets {
 
 /// Names that are refused whole, and prefixes refused with everything after them.
 const REFUSED: &[&str] = &[
-    "PATH", "HOME", "SHELL", "USER", "LOGNAME", "PWD", "OLDPWD", "IFS", "ENV", "BASH_ENV", "CDPATH",
-    "TMPDIR", "TERM", "LANG", "TZ", "PS4", "PROMPT_COMMAND", "NODE_OPTIONS", "PYTHONPATH",
-    "PYTHONSTARTUP", "PERL5LIB", "PERL5OPT", "RUBYOPT", "RUBYLIB", "IS_SANDBOX", "EDITOR",
-    "VISUAL", "SSH_AUTH_SOCK",
+    "PATH",
+    "HOME",
+    "SHELL",
+    "USER",
+    "LOGNAME",
+    "PWD",
+    "OLDPWD",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "CDPATH",
+    "TMPDIR",
+    "TERM",
+    "LANG",
+    "TZ",
+    "PS4",
+    "PROMPT_COMMAND",
+    "NODE_OPTIONS",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PERL5LIB",
+    "PERL5OPT",
+    "RUBYOPT",
+    "RUBYLIB",
+    "IS_SANDBOX",
+    "EDITOR",
+    "VISUAL",
+    "SSH_AUTH_SOCK",
 ];
 const REFUSED_PREFIXES: &[&str] = &[
-    "LD_", "DYLD_", "ANTHROPIC_", "CLAUDE_", "CLAUDE", "AUTOPILOT_", "GIT_", "BASH_FUNC_",
-    "OPENAI_", "CODEX_", "XDG_", "LC_",
+    "LD_",
+    "DYLD_",
+    "ANTHROPIC_",
+    "CLAUDE_",
+    "CLAUDE",
+    "AUTOPILOT_",
+    "GIT_",
+    "BASH_FUNC_",
+    "OPENAI_",
+    "CODEX_",
+    "XDG_",
+    "LC_",
 ];
 
 /// Why `name` cannot be a field: not an environment variable name, or one that would change
@@ -80,7 +116,11 @@ pub fn refused(name: &str) -> Option<String> {
     REFUSED_PREFIXES
         .iter()
         .find(|p| name.starts_with(**p))
-        .map(|p| format!("{name} is refused: names starting with {p} configure the agent, git or autopilot"))
+        .map(|p| {
+            format!(
+                "{name} is refused: names starting with {p} configure the agent, git or autopilot"
+            )
+        })
 }
 
 /// The fields listed by `NEEDS:` lines in a question. Lines that are malformed or name a
@@ -168,7 +208,9 @@ pub fn check_value(name: &str, value: &str) -> Result<(), String> {
         return Err(format!("{name} has an empty value"));
     }
     if value.contains('\0') {
-        return Err(format!("{name}'s value holds a NUL byte, which the environment cannot carry"));
+        return Err(format!(
+            "{name}'s value holds a NUL byte, which the environment cannot carry"
+        ));
     }
     if value.len() > MAX_VALUE {
         return Err(format!(
@@ -227,7 +269,10 @@ mod tests {
         let long = format!("NEEDS: {} — x", "A".repeat(MAX_NAME + 1));
         assert!(parse(&long).is_empty());
         let wordy = format!("NEEDS: A — {}", "é".repeat(5000));
-        assert_eq!(parse(&wordy)[0].description.chars().count(), MAX_DESCRIPTION);
+        assert_eq!(
+            parse(&wordy)[0].description.chars().count(),
+            MAX_DESCRIPTION
+        );
     }
 
     #[test]

@@ -50,7 +50,9 @@ impl Answers {
 /// `base` plus the values of `secrets`, for the output of a process that has them.
 pub(super) fn redactor(base: &Arc<Redactor>, secrets: Option<&Secrets>) -> Arc<Redactor> {
     match secrets {
-        Some(s) if !s.is_empty() => Arc::new(base.with_literals(s.0.iter().map(|(_, v)| v.as_str()))),
+        Some(s) if !s.is_empty() => {
+            Arc::new(base.with_literals(s.0.iter().map(|(_, v)| v.as_str())))
+        }
         _ => Arc::clone(base),
     }
 }
@@ -70,6 +72,9 @@ mod tests {
         assert_eq!(red.text("it is hunter22"), "it is [REDACTED:answer]");
         drop(held);
         assert!(answers.of(7).is_none());
-        assert_eq!(format!("{:?}", Secrets(vec![("A".into(), "v".into())])), "[\"A\"]");
+        assert_eq!(
+            format!("{:?}", Secrets(vec![("A".into(), "v".into())])),
+            "[\"A\"]"
+        );
     }
 }

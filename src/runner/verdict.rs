@@ -108,6 +108,8 @@ pub(super) fn shut_down(worktree: &str) -> RunEnd {
 
 /// What a verdict leads to.
 #[derive(Debug)]
+// One per run, moved once: boxing the common variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Ending {
     /// The run ends like this.
     Now(RunEnd),
@@ -361,9 +363,16 @@ mod tests {
         let end = now(end_of(Verdict::Blocked(
             "which database?\nNEEDS: DB_URL — the URL\nNEEDS: PATH — no\nNEEDS: DB_PASS (secret) — its password".into(),
         )));
-        let names: Vec<_> = end.needs.iter().map(|n| (n.name.as_str(), n.secret)).collect();
+        let names: Vec<_> = end
+            .needs
+            .iter()
+            .map(|n| (n.name.as_str(), n.secret))
+            .collect();
         assert_eq!(names, [("DB_URL", false), ("DB_PASS", true)]);
-        assert!(body(&end).contains("NEEDS: PATH — no"), "the question keeps every line");
+        assert!(
+            body(&end).contains("NEEDS: PATH — no"),
+            "the question keeps every line"
+        );
     }
 
     #[test]

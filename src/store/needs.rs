@@ -28,9 +28,8 @@ pub(super) fn set(tx: &Transaction<'_>, issue_id: i64, fields: &[Need]) -> Resul
 /// Takes the secret answers waiting for `issue_id`: they are deleted in the caller's
 /// transaction (the claim), so they reach exactly one claim.
 pub(super) fn take_secrets(tx: &Transaction<'_>, issue_id: i64) -> Result<Secrets> {
-    let mut stmt = tx.prepare_cached(
-        "DELETE FROM pending_secrets WHERE issue_id = ?1 RETURNING name, value",
-    )?;
+    let mut stmt =
+        tx.prepare_cached("DELETE FROM pending_secrets WHERE issue_id = ?1 RETURNING name, value")?;
     let rows = stmt.query_map([issue_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut out = rows.collect::<rusqlite::Result<Vec<(String, String)>>>()?;
     out.sort();
@@ -64,7 +63,11 @@ pub fn answer_comment(fields: &[Need], answers: &[(String, String)]) -> String {
                 need.name, need.name
             ));
         } else {
-            body.push_str(&format!("\n- {}: {}", need.name, value.replace('\n', "\n  ")));
+            body.push_str(&format!(
+                "\n- {}: {}",
+                need.name,
+                value.replace('\n', "\n  ")
+            ));
         }
     }
     body
