@@ -920,3 +920,71 @@ fn real_cli_lessons_reach_the_next_related_issues_prompt_without_their_secrets()
     let [ant, _, _, _] = fake_secrets();
     assert!(!second.contains(&ant), "the secret stays out of the prompt");
 }
+
+#[test]
+fn real_cli_secret_answer_reaches_the_runs_environment_but_not_the_database() {
+    let Some((repo, api)) = setup() else { return };
+    let secret = ["zebra-Quartz", "-7781-mock"].concat();
+    let id = repo.add(&["Connect to staging [scenario:needs]", "--ready"]);
+    let sid = id.to_string();
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "blocked", "{}", last_comment(&issue));
+    let listed = repo.ok(&["answer", &sid]);
+    assert!(
+        listed.contains("DB_PASS (secret)  the staging password"),
+        "{listed}"
+    );
+
+    let mut answer = repo.cmd(&["answer", &sid, "DB_PASS=-"]);
+    let mut child = answer
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), secret.as_bytes()).unwrap();
+    let out = support::wait_output(child, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(last_comment(&repo.show(id)).contains("DB_PASS: provided"));
+
+    let before = api.requests().len();
+    repo.ok(&["run", "--once"]);
+    let issue = repo.show(id);
+    assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
+    let branch = issue["branch"].as_str().unwrap();
+    assert_eq!(
+        git(&repo.root, &["show", &format!("{branch}:needs_env.txt")]),
+        secret,
+        "the CLI's Bash tool had $DB_PASS"
+    );
+    // Only the tool's own output (sent back to the model) carries it, never the prompt.
+    let prompt = api.requests()[before].to_string();
+    assert!(prompt.contains("DB_PASS: provided"), "{prompt}");
+    assert!(
+        !prompt.contains(&secret),
+        "the prompt does not carry the secret"
+    );
+    let raw = repo.ok(&["log", &sid, "--raw"]);
+    assert!(raw.contains("pass is [REDACTED:answer]"), "{raw}");
+    for text in [raw, repo.ok(&["show", &sid, "--json"])] {
+        assert!(!text.contains(&secret), "{text}");
+    }
+    let db = repo.db();
+    for file in [
+        db.clone(),
+        db.with_extension("db-wal"),
+        db.with_extension("db-shm"),
+    ] {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds the secret",
+            file.display()
+        );
+    }
+}

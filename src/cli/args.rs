@@ -236,6 +236,18 @@ pub enum Command {
         #[arg(long)]
         author: Option<String>,
     },
+    /// Answer a blocked issue's fields (its `NEEDS:` lines): `NAME=VALUE` each; a value `-`
+    /// is read from stdin (one line per such field, in order), so secrets stay out of shell
+    /// history. Without fields, lists the ones the issue asks for.
+    Answer {
+        /// The issue.
+        id: i64,
+        /// `NAME=VALUE`, one per field.
+        fields: Vec<String>,
+        /// Who is answering (default: $AUTOPILOT_USER, else $USER).
+        #[arg(long)]
+        author: Option<String>,
+    },
     /// Request changes on an issue in review: the comment goes to the agent, the issue to ready.
     RequestChanges {
         /// The issue.

@@ -13,6 +13,7 @@ use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
 pub mod doctor;
 
+mod answer;
 mod args;
 mod diff;
 mod headless;
@@ -334,6 +335,9 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
                 ctx.store()?
                     .add_comment(id, &human_name(author), AuthorKind::Human, &text)?;
             writeln!(out, "#{} is {}", issue.id, issue.status)?;
+        }
+        Command::Answer { id, fields, author } => {
+            answer::answer(&ctx, &mut out, id, &fields, &human_name(author))?
         }
         Command::RequestChanges { id, text, author } => {
             let text = text_arg(text)?;

@@ -5,6 +5,7 @@ pub mod cap;
 pub mod clock;
 mod event;
 pub mod learning;
+pub mod needs;
 pub mod pricing;
 mod printable;
 pub mod redact;

@@ -22,6 +22,9 @@ const MARKER_START: &[u8] = b"[REDACTED:";
 /// The kind user patterns report.
 pub const CUSTOM_KIND: &str = "custom";
 
+/// The kind a secret answer's value reports ([`Redactor::with_literals`]).
+pub const ANSWER_KIND: &str = "answer";
+
 /// The built-in patterns, in the order they are applied: `(kind, regex)`. A pattern with a
 /// group named `secret` has only that group replaced (the variable name of an assignment
 /// stays readable); otherwise the whole match is.
@@ -84,6 +87,7 @@ pub struct PatternError {
     pub source: regex::Error,
 }
 
+#[derive(Clone)]
 struct Rule {
     kind: String,
     regex: Regex,
@@ -187,6 +191,34 @@ impl Redactor {
             builtin: &BUILTIN_RULES,
             custom,
         })
+    }
+
+    /// This redactor plus `literals` (exact values, such as a run's secret answers), each
+    /// replaced by `[REDACTED:answer]` wherever it appears. Empty values are skipped.
+    pub fn with_literals<'v>(&self, literals: impl IntoIterator<Item = &'v str>) -> Redactor {
+        let mut custom = self.custom.clone();
+        let mut forms: Vec<String> = Vec::new();
+        for value in literals {
+            // Output is redacted line by line, and a JSON line is first checked as written:
+            // the value, each of its lines, and its JSON-escaped spelling.
+            forms.push(value.to_string());
+            forms.extend(value.lines().map(str::to_string));
+            if let Ok(json) = serde_json::to_string(value) {
+                forms.push(json[1..json.len() - 1].to_string());
+            }
+        }
+        forms.retain(|f| !f.trim().is_empty());
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        for form in forms {
+            if let Ok(rule) = Rule::new(ANSWER_KIND, &regex::escape(&form)) {
+                custom.push(rule);
+            }
+        }
+        Redactor {
+            builtin: self.builtin,
+            custom,
+        }
     }
 
     /// Whether `text` may hold something a built-in pattern matches (a cheap superset).

@@ -106,6 +106,11 @@ pub(super) async fn drive_agent(
         ..req.clone()
     };
     let mut cmd = adapter.command(&req);
+    let secrets = r.answers.of(ctx.issue.id);
+    if let Some(secrets) = &secrets {
+        cmd.envs(secrets.0.iter().map(|(k, v)| (k, v)));
+    }
+    let redactor = super::answers::redactor(&s.redactor, secrets.as_deref());
     // Children inherit this, which lets a later crash recovery find the run's orphans.
     let (marker_key, marker_value) = super::process::run_marker(&s.db, run_id);
     cmd.env(marker_key, marker_value)
@@ -163,7 +168,7 @@ pub(super) async fn drive_agent(
     };
     let ingest = Ingest::new(
         Arc::clone(&adapter),
-        Arc::clone(&s.redactor),
+        Arc::clone(&redactor),
         s.transcript_cap,
     );
     let Pipeline {
@@ -234,6 +239,7 @@ pub(super) async fn drive_agent(
         .await
         .ok()
         .and_then(Result::ok)
+        .map(|t| redactor.text(&t).into_owned())
         .unwrap_or_default();
     Ok(Attempt {
         observed,

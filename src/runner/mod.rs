@@ -3,6 +3,7 @@
 //! before it is reported.
 
 pub mod agent;
+mod answers;
 pub mod budget;
 mod db;
 mod drive;
@@ -171,6 +172,8 @@ pub struct Runner {
     idle: AtomicUsize,
     /// Stores every run's output, grouped into few transactions.
     transcripts: transcripts::Transcripts,
+    /// The secret answers of the claims running here, for their agents' environments.
+    answers: answers::Answers,
 }
 
 /// How often the store is looked at for work another process made claimable: `data_version`
@@ -215,6 +218,7 @@ impl Runner {
             notices: tokio_util::task::TaskTracker::new(),
             idle: AtomicUsize::new(0),
             transcripts,
+            answers: answers::Answers::default(),
         }
     }
 
@@ -541,7 +545,7 @@ impl Runner {
                     if let Some(hold) = &c.daily {
                         self.daily_budget_reached(hold);
                     }
-                    c.issue
+                    c.issue.map(|i| (i, c.secrets))
                 }
                 Err(e) => {
                     self.emit(RunnerEvent::Problem(format!("cannot claim work: {e}")));
@@ -549,8 +553,9 @@ impl Runner {
                 }
             };
             match claimed {
-                Some(issue) => {
+                Some((issue, secrets)) => {
                     self.emit(RunnerEvent::StoreChanged);
+                    let _held = self.answers.hold(issue.id, secrets);
                     run::run_issue(&self, &db, slot, &agent_id, issue, &cancel).await;
                 }
                 None if once => return Ok(()),

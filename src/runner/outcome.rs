@@ -164,12 +164,14 @@ impl Observed {
                 .and_then(|r| r.text.clone())
                 .unwrap_or_default(),
         ];
-        for text in candidates.iter().chain(self.recent_text.iter().rev()) {
-            if let Some(q) = find_blocked(text) {
-                return Some(q);
-            }
-        }
-        None
+        // A plain-text agent's question is its newest `BLOCKED:` line and the lines after it
+        // (its `NEEDS:` lines).
+        let recent = Vec::from_iter(self.recent_text.iter().map(String::as_str));
+        let newest = recent.iter().rposition(|t| find_blocked(t).is_some());
+        candidates
+            .iter()
+            .find_map(|t| find_blocked(t))
+            .or_else(|| newest.and_then(|i| find_blocked(&recent[i..].join("\n"))))
     }
 }
 

@@ -51,6 +51,7 @@ pub fn build_with(
         "\nRules:\n\
          - Implement the issue by editing files in the current directory. Do not commit, push or switch branches: autopilot commits your changes for review.\n\
          - If you cannot proceed without a decision from a human, make no changes and reply with one final message that starts with `BLOCKED: ` followed by your question.\n\
+         - After the `BLOCKED:` question you may list what you need from the human, one per line: `NEEDS: NAME — what it is`, or `NEEDS: NAME (secret) — what it is` for a password, token or key. NAME is an environment variable name (A-Z, 0-9, _). A secret's value is never shown to you in the thread: the next run gets it as the environment variable $NAME; use it from there and never print it.\n\
          - If you learned something that later runs on other issues of this repository should know (a command to run first, a pitfall, a convention), put each lesson on a line of its own in your final message, starting with `LEARNED: ` (one sentence each, a few at most, never a secret).\n\
          - When you are done, end with a short summary of what you changed and how you checked it.\n",
     );
@@ -331,6 +332,7 @@ mod tests {
             "alice (human)",
             "Use Postgres",
             "BLOCKED: ` followed by your question",
+            "`NEEDS: NAME (secret) — what it is`",
         ] {
             assert!(p.contains(needle), "missing {needle:?} in\n{p}");
         }

@@ -108,6 +108,8 @@ pub(super) fn shut_down(worktree: &str) -> RunEnd {
 
 /// What a verdict leads to.
 #[derive(Debug)]
+// One per run, moved once: boxing the common variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Ending {
     /// The run ends like this.
     Now(RunEnd),
@@ -159,6 +161,7 @@ pub(super) fn ending(
         Verdict::Blocked(question) => RunEnd {
             outcome: Some(RunOutcome::Blocked),
             move_to: Some((Status::Blocked, Actor::Agent)),
+            needs: crate::domain::needs::parse(&question),
             comments: vec![(agent_id.to_string(), AuthorKind::Agent, question)],
             ..RunEnd::default()
         },
@@ -352,6 +355,23 @@ mod tests {
                 AuthorKind::Agent,
                 "BLOCKED: which database?".to_string()
             )]
+        );
+    }
+
+    #[test]
+    fn a_questions_needs_lines_are_its_fields() {
+        let end = now(end_of(Verdict::Blocked(
+            "which database?\nNEEDS: DB_URL — the URL\nNEEDS: PATH — no\nNEEDS: DB_PASS (secret) — its password".into(),
+        )));
+        let names: Vec<_> = end
+            .needs
+            .iter()
+            .map(|n| (n.name.as_str(), n.secret))
+            .collect();
+        assert_eq!(names, [("DB_URL", false), ("DB_PASS", true)]);
+        assert!(
+            body(&end).contains("NEEDS: PATH — no"),
+            "the question keeps every line"
         );
     }
 

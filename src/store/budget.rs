@@ -109,6 +109,8 @@ pub struct Claim {
     pub daily: Option<DailyHold>,
     /// The review limit, when it refused the claim.
     pub review_full: Option<ReviewFull>,
+    /// The secret answers the claimed issue's next run gets (deleted by this claim).
+    pub secrets: crate::domain::needs::Secrets,
 }
 
 /// The daily cap reached at `now`, unless a person lifted it for the rest of that day.
@@ -240,6 +242,7 @@ impl Store {
                     out.parked.push(id);
                     continue;
                 }
+                out.secrets = super::needs::take_secrets(tx, id)?;
                 out.issue = Some(issue);
                 break;
             }

@@ -120,6 +120,9 @@ impl Store {
                 return Ok(None);
             };
             events::insert(tx, Some(id), &by, &kind)?;
+            // The claim that takes the issue takes its secret answers too; this caller
+            // cannot pass them on, so they go.
+            super::needs::take_secrets(tx, id)?;
             Ok(Some(get(tx, id)?))
         })
     }

@@ -13,6 +13,7 @@ mod deps;
 mod events;
 mod issues;
 mod learnings;
+mod needs;
 mod recovery;
 mod repeat;
 mod runs;
@@ -354,7 +355,7 @@ impl Store {
             tracing::warn!(mode, "could not switch the database to WAL");
         }
         self.conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
         )?;
         Ok(())
     }

@@ -45,6 +45,8 @@ pub struct RunEnd {
     pub pr_url: Option<String>,
     /// Why the run failed, when it did.
     pub failure: Option<FailureClass>,
+    /// The fields a blocked run's question asks for (`NEEDS:` lines), stored with the move.
+    pub needs: Vec<crate::domain::needs::Need>,
 }
 
 /// One stored line of agent output.
@@ -386,6 +388,9 @@ impl Store {
             }
             if let (true, Some((to, actor))) = (ours, end.move_to) {
                 set_status(tx, &issue, to, actor, agent_id)?;
+                if to == Status::Blocked {
+                    super::needs::set(tx, issue_id, &end.needs)?;
+                }
                 if to == Status::InReview {
                     tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", [issue_id])?;
                     let d = end.diff;

@@ -311,6 +311,27 @@ CREATE TRIGGER learnings_index_update AFTER UPDATE OF text ON learnings BEGIN
     INSERT INTO learnings_index (rowid, text) VALUES (NEW.id, NEW.text);
 END;
 ",
+    // 21 (issue 17 §4, structured questions): the fields a blocked issue's question asks for
+    // (`NEEDS:` lines, JSON), and the secret answers waiting for the next claim, which deletes
+    // them in its transaction (as do archiving and deleting the issue). Secrets are in no
+    // comment, event or transcript; `secure_delete` (set on every connection) zeroes them.
+    r"
+CREATE TABLE needs (
+    issue_id INTEGER PRIMARY KEY REFERENCES issues(id) ON DELETE CASCADE,
+    fields   TEXT NOT NULL
+);
+CREATE TABLE pending_secrets (
+    issue_id INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,
+    name     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (issue_id, name)
+) WITHOUT ROWID;
+CREATE TRIGGER pending_secrets_archived AFTER UPDATE OF archived_at ON issues
+    WHEN NEW.archived_at IS NOT NULL BEGIN
+    DELETE FROM pending_secrets WHERE issue_id = NEW.id;
+END;
+",
+
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -250,6 +250,15 @@ fn respond(out: &mut TcpStream, req: &Value) -> std::io::Result<()> {
                 "BLOCKED: Which database should the cache use, Redis or Postgres?".into(),
             )],
         },
+        // Asks for a secret field; once the thread says it was provided, prints it from the
+        // environment into a file and to the tool's output.
+        "needs" if req.to_string().contains("DB_PASS: provided") => vec![Block::Tool(
+            "Bash",
+            json!({"command": "printf %s \"$DB_PASS\" > needs_env.txt; echo \"pass is $DB_PASS\"", "description": "Use the password"}),
+        )],
+        "needs" => vec![Block::Text(
+            "BLOCKED: Which password does the staging database take?\nNEEDS: DB_PASS (secret) — the staging password".into(),
+        )],
         "slow" => {
             delay = Duration::from_millis(400);
             vec![

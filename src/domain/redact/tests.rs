@@ -266,3 +266,27 @@ fn lines_without_a_candidate_are_not_copied() {
         );
     }
 }
+
+#[test]
+fn a_runs_secret_answers_are_redacted_as_written_and_inside_json() {
+    let base = Redactor::with_patterns(&["corp-[0-9]{6}".into()]).unwrap();
+    let red = base.with_literals(["s3cr\"et-value", "two\nlines"]);
+    assert_eq!(
+        red.text("echo s3cr\"et-value corp-123456"),
+        "echo [REDACTED:answer] [REDACTED:custom]"
+    );
+    let json = br#"{"type":"user","content":"s3cr\"et-value\n"}"#;
+    let out = red.line(json, &mut LineState::default());
+    let out = String::from_utf8(out.into_owned()).unwrap();
+    assert!(!out.contains("et-value"), "{out}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+        "{out}"
+    );
+    assert_eq!(red.text("the first: two"), "the first: [REDACTED:answer]");
+    assert_eq!(
+        base.text("s3cr\"et-value"),
+        "s3cr\"et-value",
+        "the base is unchanged"
+    );
+}
