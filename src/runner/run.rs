@@ -14,7 +14,6 @@ use super::failure::classify;
 use super::notify::NotifyEvent;
 use super::outcome::{decide, rate_limit_hold};
 use super::review::checks::{self, Next};
-use super::review::reviewer;
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
@@ -150,13 +149,28 @@ impl RunContext<'_> {
             resume,
             issue_id: issue.id,
             prompt_file: None,
-            choice: super::agent::ModelChoice::of(issue),
+            choice: self.settings().personas.choice(
+                super::personas::IMPLEMENT,
+                super::agent::ModelChoice::of(issue),
+            ),
             read_only: false,
         };
         let guidelines = self.guidelines().await;
-        if let Some(t) = &guidelines {
-            req.prompt = prompt::with_guidelines(t, req.prompt);
-        }
+        let role = self
+            .settings()
+            .personas
+            .instructions(super::personas::IMPLEMENT);
+        let role = role.await?;
+        let dress = |mut p: String| {
+            if let Some(t) = &guidelines {
+                p = prompt::with_guidelines(t, p);
+            }
+            match &role {
+                Some(r) => super::personas::with_instructions(super::personas::IMPLEMENT, r, p),
+                None => p,
+            }
+        };
+        req.prompt = dress(req.prompt);
         let mut seq = 0i64;
         let earlier = self.earlier_usage(req.resume.as_deref()).await;
         let mut attempt = drive_agent(self, &req, &mut seq).await?;
@@ -179,10 +193,8 @@ impl RunContext<'_> {
                 "session could not be resumed; starting a new one"
             );
             req.resume = None;
-            req.prompt = prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note;
-            if let Some(t) = &guidelines {
-                req.prompt = prompt::with_guidelines(t, req.prompt);
-            }
+            req.prompt =
+                dress(prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note);
             return drive_agent(self, &req, &mut seq).await;
         }
         Ok(attempt)
@@ -356,7 +368,7 @@ pub(super) async fn run_issue(
         let mut again = None;
         let next = match ws.filter(|_| committed) {
             Some(ws) => match checks::after_commit(&ctx, &ws, end, failed).await {
-                Next::Review(diff) => reviewer::review(&ctx, &ws, diff, cycles).await,
+                Next::Review(diff) => super::pipeline::after_checks(&ctx, &ws, diff, cycles).await,
                 next => next,
             },
             None if retrying => {

@@ -286,6 +286,11 @@ ALTER TABLE runs   ADD COLUMN template TEXT;
     r"
 ALTER TABLE runs ADD COLUMN failure TEXT;
 ",
+    // 22 (issue 17 §6, personas; renumbered on merge): the custom persona a run of role
+    // `persona` is (`tester`); NULL for the built-in roles
+    r"
+ALTER TABLE runs ADD COLUMN persona TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in
