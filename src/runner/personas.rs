@@ -104,6 +104,23 @@ pub fn with_instructions(role: &str, text: &str, prompt: String) -> String {
     )
 }
 
+/// An implementer's `prompt` with the template's guidelines and the persona's instructions
+/// (`role`) before it, as far as there are any.
+pub fn dress(
+    name: &str,
+    role: Option<&str>,
+    guidelines: Option<&super::templates::Loaded>,
+    mut prompt: String,
+) -> String {
+    if let Some(t) = guidelines {
+        prompt = super::prompt::with_guidelines(t, prompt);
+    }
+    match role {
+        Some(r) => with_instructions(name, r, prompt),
+        None => prompt,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentRequest;
+use super::agent::ModelChoice;
 use super::drive::{drive_agent, Attempt};
 use super::error::{self, RunnerError, Step};
 use super::events::RunnerEvent;
 use super::failure::classify;
 use super::notify::NotifyEvent;
 use super::outcome::{decide, rate_limit_hold};
+use super::personas::{self, IMPLEMENT};
 use super::review::checks::{self, Next};
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
@@ -149,27 +151,12 @@ impl RunContext<'_> {
             resume,
             issue_id: issue.id,
             prompt_file: None,
-            choice: self.settings().personas.choice(
-                super::personas::IMPLEMENT,
-                super::agent::ModelChoice::of(issue),
-            ),
+            choice: (self.settings().personas).choice(IMPLEMENT, ModelChoice::of(issue)),
             read_only: false,
         };
         let guidelines = self.guidelines().await;
-        let role = self
-            .settings()
-            .personas
-            .instructions(super::personas::IMPLEMENT);
-        let role = role.await?;
-        let dress = |mut p: String| {
-            if let Some(t) = &guidelines {
-                p = prompt::with_guidelines(t, p);
-            }
-            match &role {
-                Some(r) => super::personas::with_instructions(super::personas::IMPLEMENT, r, p),
-                None => p,
-            }
-        };
+        let role = self.settings().personas.instructions(IMPLEMENT).await?;
+        let dress = |p| personas::dress(IMPLEMENT, role.as_deref(), guidelines.as_ref(), p);
         req.prompt = dress(req.prompt);
         let mut seq = 0i64;
         let earlier = self.earlier_usage(req.resume.as_deref()).await;
