@@ -202,3 +202,15 @@ fn a_missing_prompt_file_is_refused_at_start_up_with_its_path() {
     assert!(err.contains("[personas.tester] prompt_file"), "{err}");
     assert!(err.contains("personas/tester.md"), "{err}");
 }
+
+#[test]
+fn a_plan_persona_sets_the_planners_model_and_effort() {
+    let repo = TestRepo::with_config("[personas.plan]\nmodel = \"planner\"\neffort = \"max\"\n");
+    let id = repo.add(&["Config loading"]);
+    repo.ok(&["split", &id.to_string()]);
+    let calls = repo.agent_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(flag(&calls[0], "--model"), Some("planner"));
+    assert_eq!(flag(&calls[0], "--effort"), Some("max"));
+    assert_eq!(repo.show(id)["children"].as_array().unwrap().len(), 3);
+}
