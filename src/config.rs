@@ -20,6 +20,7 @@ mod budget;
 mod github;
 mod hooks;
 mod paths;
+mod personas;
 mod prices;
 mod retry;
 mod templates;
@@ -29,6 +30,7 @@ pub use budget::{valid_usd, BudgetSection, OnExceed};
 pub use github::GithubSection;
 pub use hooks::{NotifySection, OscStyle, OscValue, WorktreeSection};
 pub use paths::Paths;
+pub use personas::PersonaEntry;
 pub use prices::PriceEntry;
 
 /// The commented sample printed by `config --sample`.
@@ -190,6 +192,12 @@ pub struct FileConfig {
     /// `[templates]`: `default` and kinds to prompt template names.
     #[serde(default)]
     pub templates: BTreeMap<String, String>,
+    /// `[personas.NAME]`: a role's own instructions, model and effort.
+    #[serde(default)]
+    pub personas: BTreeMap<String, PersonaEntry>,
+    /// `[pipeline]`: per kind, the personas from the implementer on.
+    #[serde(default)]
+    pub pipeline: BTreeMap<String, Vec<String>>,
 }
 
 macro_rules! overlay {
@@ -203,7 +211,7 @@ impl FileConfig {
     /// error naming the file and the pattern.
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
         let invalid = || format!("invalid configuration in {}", path.display());
-        let file: FileConfig = match std::fs::read_to_string(path) {
+        let mut file: FileConfig = match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).with_context(invalid)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -215,6 +223,7 @@ impl FileConfig {
         if let Some(patterns) = &file.redact.patterns {
             Redactor::with_patterns(patterns).with_context(invalid)?;
         }
+        personas::resolve(&mut file, path.parent().unwrap_or(Path::new(".")));
         Ok(file)
     }
 
@@ -239,6 +248,7 @@ impl FileConfig {
         prices::check(&self.prices, name)?;
         hooks::check(self, name)?;
         templates::check(self, name)?;
+        personas::check(self, name)?;
         let limits = [
             ("max_run_minutes", self.runner.max_run_minutes),
             ("stall_minutes", self.runner.stall_minutes),
@@ -269,6 +279,7 @@ impl FileConfig {
         prices::merge(&mut self.prices, &top.prices);
         hooks::merge(&mut self, top);
         templates::merge(&mut self, top);
+        personas::merge(&mut self, top);
         overlay!(
             self,
             top,
@@ -438,6 +449,7 @@ impl Config {
         let repo = FileConfig::load(&paths.repo_root.join(REPO_FILE))?;
         let file = user.merge(&repo).merge(&FileConfig::from_env(env)?);
         check_reviewer_prompt(&file.review, &paths.repo_root)?;
+        personas::check_merged(&file)?;
         let redactor = match &file.redact.patterns {
             Some(patterns) if !patterns.is_empty() => {
                 std::sync::Arc::new(Redactor::with_patterns(patterns)?)
@@ -507,11 +519,17 @@ impl Config {
             review: crate::runner::review::reviewer::Reviewer {
                 agent: f.review.agent.unwrap_or(false),
                 max_cycles: f.review.max_cycles.unwrap_or(2),
+                // A reviewer persona's instructions win over `[review] prompt_file`.
                 prompt_file: f
-                    .review
-                    .prompt_file
-                    .as_ref()
-                    .map(|p| self.paths.repo_root.join(p)),
+                    .personas
+                    .get(crate::runner::personas::REVIEW)
+                    .and_then(|p| p.prompt_file.clone())
+                    .or_else(|| {
+                        f.review
+                            .prompt_file
+                            .as_ref()
+                            .map(|p| self.paths.repo_root.join(p))
+                    }),
             },
             redactor: std::sync::Arc::clone(&self.redactor),
             budget: crate::runner::budget::Budget {
@@ -525,7 +543,8 @@ impl Config {
             notify: hooks::notify(f),
             worktree: hooks::worktree(f),
             templates: self.templates(),
-            retry: retry::policy(&f.runner),
+            retry: retry::policy(&f.runner, &f.personas),
+            personas: personas::personas(f),
         }
     }
 

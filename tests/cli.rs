@@ -674,6 +674,7 @@ const SHOW_JSON: &str = r#"{
       "model": "claude-opus-5-5",
       "outcome": "implemented",
       "output_tokens": 70,
+      "persona": null,
       "role": "implement",
       "session_id": "<session>",
       "slot": 0,

@@ -43,7 +43,11 @@ pub fn check(r: &RunnerSection, name: &dyn Fn(&str) -> String) -> anyhow::Result
 }
 
 /// The policy the settings describe (checked already: what does not parse reads as the default).
-pub fn policy(r: &RunnerSection) -> RetryPolicy {
+/// An `analyze` persona's model wins over `analyze_model`.
+pub fn policy(
+    r: &RunnerSection,
+    personas: &std::collections::BTreeMap<String, super::PersonaEntry>,
+) -> RetryPolicy {
     let default = RetryPolicy::default();
     RetryPolicy {
         mode: r
@@ -59,6 +63,10 @@ pub fn policy(r: &RunnerSection) -> RetryPolicy {
             Some(list) => list.iter().filter_map(|c| c.parse().ok()).collect(),
             None => default.on,
         },
-        analyze_model: r.analyze_model.clone().unwrap_or(default.analyze_model),
+        analyze_model: personas
+            .get(crate::runner::personas::ANALYZE)
+            .and_then(|p| p.model.clone())
+            .or_else(|| r.analyze_model.clone())
+            .unwrap_or(default.analyze_model),
     }
 }

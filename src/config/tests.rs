@@ -327,3 +327,191 @@ fn max_in_review_is_a_count_and_zero_means_no_limit() {
     let err = format!("{:#}", load("[runner]\nmax_in_review = -2\n").unwrap_err());
     assert!(err.contains("max_in_review"), "{err}");
 }
+
+/// Loads `toml` as the repository's file in a fresh directory (with `files` beside it).
+fn load_repo(toml: &str, files: &[&str]) -> (tempfile::TempDir, anyhow::Result<Config>) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in files {
+        let path = dir.path().join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "instructions\n").unwrap();
+    }
+    std::fs::write(dir.path().join(REPO_FILE), toml).unwrap();
+    let cfg = Config::load(Paths::for_repo(dir.path(), None), &env_of(&[]));
+    (dir, cfg)
+}
+
+fn persona_error(toml: &str, files: &[&str]) -> String {
+    match load_repo(toml, files).1 {
+        Ok(_) => panic!("accepted: {toml}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn personas_resolve_against_the_files_directory_and_reach_the_runner() {
+    let (dir, cfg) = load_repo(
+        "[personas.tester]\nprompt_file = \"p/tester.md\"\nmodel = \"m\"\neffort = \"low\"\n\
+         [personas.review]\nprompt_file = \"p/review.md\"\n\
+         [personas.analyze]\nmodel = \"cheap\"\n\
+         [pipeline]\nfeature = [\"implement\", \"tester\", \"review\"]\n",
+        &["p/tester.md", "p/review.md"],
+    );
+    let s = cfg.unwrap().runner_settings(None);
+    let tester = &s.personas.by_name["tester"];
+    assert_eq!(
+        tester.prompt_file.as_deref(),
+        Some(dir.path().join("p/tester.md").as_path())
+    );
+    assert_eq!(tester.model.as_deref(), Some("m"));
+    assert_eq!(tester.effort, Some(crate::domain::Effort::Low));
+    assert_eq!(
+        s.personas.pipeline[&crate::domain::Kind::Feature],
+        ["implement", "tester", "review"]
+    );
+    // the reviewer persona's instructions are the reviewer's, the analyst's model the analyst's
+    assert_eq!(
+        s.review.prompt_file.as_deref(),
+        Some(dir.path().join("p/review.md").as_path())
+    );
+    assert_eq!(s.retry.analyze_model, "cheap");
+}
+
+#[test]
+fn personas_from_the_user_file_resolve_against_its_directory_and_merge_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("personas")).unwrap();
+    std::fs::write(home.join("personas/tester.md"), "t\n").unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        "[personas.tester]\nprompt_file = \"personas/tester.md\"\nmodel = \"user\"\n",
+    )
+    .unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join(REPO_FILE),
+        "[personas.tester]\nmodel = \"repo\"\n",
+    )
+    .unwrap();
+    let env = env_of(&[("AUTOPILOT_CONFIG_HOME", home.to_str().unwrap())]);
+    let cfg = Config::load(Paths::for_repo(&repo, None), &env).unwrap();
+    let tester = &cfg.file.personas["tester"];
+    assert_eq!(tester.model.as_deref(), Some("repo"));
+    assert_eq!(
+        tester.prompt_file.as_deref(),
+        Some(home.join("personas/tester.md").as_path())
+    );
+}
+
+#[test]
+fn bad_personas_and_pipelines_are_refused_naming_what_is_wrong() {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        // unknown key
+        (
+            "[personas.tester]\nprompt_file = \"t.md\"\nmodle = \"x\"\n",
+            &["t.md"],
+            &["modle"],
+        ),
+        // empty name
+        (
+            "[personas.\"\"]\nmodel = \"x\"\n",
+            &[],
+            &["\"\" is not a persona name"],
+        ),
+        (
+            "[personas.\"Bad Name\"]\nmodel = \"x\"\n",
+            &[],
+            &["not a persona name"],
+        ),
+        (
+            "[personas.check]\nmodel = \"x\"\n",
+            &[],
+            &["keeps for its own runs"],
+        ),
+        // a prompt file that does not exist: said with its path
+        (
+            "[personas.tester]\nprompt_file = \"nope/tester.md\"\n",
+            &[],
+            &["[personas.tester] prompt_file", "nope/tester.md"],
+        ),
+        (
+            "[personas.review]\nprompt_file = \"\"\n",
+            &[],
+            &["the path is empty"],
+        ),
+        // bad effort
+        (
+            "[personas.plan]\neffort = \"extreme\"\n",
+            &[],
+            &["extreme", "effort"],
+        ),
+        (
+            "[personas.plan]\nmodel = \" \"\n",
+            &[],
+            &["[personas.plan] model", "empty"],
+        ),
+        // a custom persona needs its instructions
+        (
+            "[personas.tester]\nmodel = \"x\"\n",
+            &[],
+            &["[personas.tester] needs a prompt_file"],
+        ),
+        // pipelines
+        (
+            "[pipeline]\nfeatur = [\"implement\"]\n",
+            &[],
+            &["\"featur\" is not a kind"],
+        ),
+        ("[pipeline]\nbug = []\n", &[], &["[pipeline] bug", "empty"]),
+        (
+            "[pipeline]\nbug = [\"implement\", \"ghost\"]\n",
+            &[],
+            &["\"ghost\" is not defined"],
+        ),
+        (
+            "[pipeline]\nbug = [\"review\", \"implement\"]\n",
+            &[],
+            &["\"review\" can only come last"],
+        ),
+        (
+            "[pipeline]\nbug = [\"plan\"]\n",
+            &[],
+            &["\"plan\" is not a step"],
+        ),
+        (
+            "[personas.t]\nprompt_file = \"t.md\"\n[pipeline]\nbug = [\"t\", \"implement\"]\n",
+            &["t.md"],
+            &["\"implement\" can only come first"],
+        ),
+        (
+            "[personas.t]\nprompt_file = \"t.md\"\n[pipeline]\nbug = [\"t\", \"t\"]\n",
+            &["t.md"],
+            &["listed twice"],
+        ),
+    ];
+    for (toml, files, wants) in cases {
+        let err = persona_error(toml, files);
+        assert!(
+            err.contains(REPO_FILE) || err.contains("[personas"),
+            "{toml}: {err}"
+        );
+        for want in *wants {
+            assert!(err.contains(want), "{toml}: {err}");
+        }
+    }
+}
+
+#[test]
+fn no_personas_leave_every_role_as_it_was() {
+    let (_dir, cfg) = load_repo("", &[]);
+    let s = cfg.unwrap().runner_settings(None);
+    assert!(s.personas.by_name.is_empty() && s.personas.pipeline.is_empty());
+    assert!(!s.personas.after_checks(crate::domain::Kind::Feature, false));
+    assert!(s.personas.reviews(crate::domain::Kind::Feature, true));
+    assert_eq!(
+        s.retry.analyze_model,
+        crate::runner::failure::RetryPolicy::default().analyze_model
+    );
+}

@@ -132,6 +132,7 @@ impl Printable for Run {
             model,
             template,
             failure,
+            persona,
             transcript_lines,
             transcript,
         } = self;
@@ -159,6 +160,7 @@ impl Printable for Run {
             model: line_opt(model),
             template: line_opt(template),
             failure,
+            persona: line_opt(persona),
             transcript_lines,
             transcript: one_line(&transcript),
         }
@@ -332,6 +334,7 @@ mod tests {
             model: Some(NASTY.into()),
             template: Some(NASTY.into()),
             failure: None,
+            persona: Some(NASTY.into()),
             transcript_lines: 0,
             transcript: NASTY.into(),
         };

@@ -158,6 +158,8 @@ string_enum!(
         Setup => "setup",
         /// A cheap model diagnoses a failed run before it is retried (`[runner] retry = "analyze"`).
         Analyze => "analyze",
+        /// A custom persona of the `[pipeline]` (its name is the run's `persona`).
+        Persona => "persona",
     }
 );
 
@@ -489,6 +491,8 @@ pub struct Run {
     pub template: Option<String>,
     /// Why it failed, when it did.
     pub failure: Option<FailureClass>,
+    /// The custom persona that ran it (`tester`), for role `persona`.
+    pub persona: Option<String>,
     /// Transcript lines stored for this run.
     pub transcript_lines: i64,
     /// Where the transcript lives (`db:runs/<id>`).

@@ -95,6 +95,9 @@ pub enum RunnerError {
         /// The files that still hold markers.
         files: Vec<String>,
     },
+    /// A persona's instructions could not be read.
+    #[error("{0}")]
+    Persona(String),
     /// A step of the run failed: which one, and why.
     #[error("{step}: {error}")]
     Step {

@@ -18,6 +18,8 @@ mod learnings;
 pub mod lock;
 pub mod notify;
 pub mod outcome;
+pub mod personas;
+mod pipeline;
 pub mod plan;
 pub mod process;
 pub mod prompt;
@@ -107,6 +109,9 @@ pub struct RunnerSettings {
     pub templates: templates::TemplateSet,
     /// `[runner] retry`: which failed runs go again at once, and how.
     pub retry: failure::RetryPolicy,
+    /// `[personas]` and `[pipeline]`: each role's instructions, model and effort, and the
+    /// personas that run after the implementer.
+    pub personas: personas::Personas,
 }
 
 /// The most agent slots one process runs. Each slot holds its own database connection, the

@@ -183,6 +183,8 @@ pub async fn split(
         .call(move |st| st.comments(id))
         .await
         .map_err(|e| e.to_string())?;
+    let role = s.personas.instructions(super::personas::PLAN).await;
+    let role = role.map_err(|e| format!("{e} (nothing was run)"))?;
     let (stop, reason) = (shutdown.child_token(), StopReason::default());
     let place = PlanSlot::take(runner, id, &stop, &reason)?;
     let slot = place.slot;
@@ -211,12 +213,21 @@ pub async fn split(
         fix: None,
     };
     let req = AgentRequest {
-        prompt: prompt(&issue, &comments),
+        prompt: match &role {
+            Some(r) => super::personas::with_instructions(
+                super::personas::PLAN,
+                r,
+                prompt(&issue, &comments),
+            ),
+            None => prompt(&issue, &comments),
+        },
         cwd: s.repo_root.clone(),
         resume: None,
         issue_id: id,
         prompt_file: None,
-        choice: ModelChoice::default(),
+        choice: s
+            .personas
+            .choice(super::personas::PLAN, ModelChoice::default()),
         read_only: true,
     };
     let (end, result) = match drive_agent(&ctx, &req, &mut 0).await {

@@ -120,21 +120,39 @@ async fn diagnose(
         run_id,
         ..ctx.clone()
     };
+    let mut asked = prompt(
+        &ctx.issue.title,
+        error,
+        stderr,
+        last_chars(&text, TAIL_CHARS),
+    );
+    match ctx
+        .settings()
+        .personas
+        .instructions(super::personas::ANALYZE)
+        .await
+    {
+        Ok(Some(r)) => {
+            asked = super::personas::with_instructions(super::personas::ANALYZE, &r, asked)
+        }
+        Ok(None) => {}
+        Err(e) => ctx.emit(super::RunnerEvent::Problem(format!(
+            "the analyst runs with its built-in instructions only: {e}"
+        ))),
+    }
     let req = AgentRequest {
-        prompt: prompt(
-            &ctx.issue.title,
-            error,
-            stderr,
-            last_chars(&text, TAIL_CHARS),
-        ),
+        prompt: asked,
         cwd,
         resume: None,
         issue_id: ctx.issue.id,
         prompt_file: None,
-        choice: ModelChoice {
-            model: Some(ctx.settings().retry.analyze_model.clone()),
-            ..ModelChoice::default()
-        },
+        choice: ctx.settings().personas.choice(
+            super::personas::ANALYZE,
+            ModelChoice {
+                model: Some(ctx.settings().retry.analyze_model.clone()),
+                ..ModelChoice::default()
+            },
+        ),
         read_only: true,
     };
     let (end, answer) = match drive_agent(&actx, &req, &mut 0).await {

@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::agent::AgentRequest;
+use super::agent::ModelChoice;
 use super::drive::{drive_agent, Attempt};
 use super::error::{self, RunnerError, Step};
 use super::events::RunnerEvent;
 use super::failure::classify;
 use super::notify::NotifyEvent;
 use super::outcome::{decide, rate_limit_hold};
+use super::personas::{self, IMPLEMENT};
 use super::review::checks::{self, Next};
-use super::review::reviewer;
 use super::verdict::{self, Ending};
 use super::workspace::{self, Workspace};
 use super::{git, prompt, Db, Runner, RunnerSettings};
@@ -151,15 +152,15 @@ impl RunContext<'_> {
             resume,
             issue_id: issue.id,
             prompt_file: None,
-            choice: super::agent::ModelChoice::of(issue),
+            choice: (self.settings().personas).choice(IMPLEMENT, ModelChoice::of(issue)),
             read_only: false,
         };
         let learned = super::learnings::relevant(self).await;
         req.prompt = prompt::with_learnings(&learned, req.prompt);
         let guidelines = self.guidelines().await;
-        if let Some(t) = &guidelines {
-            req.prompt = prompt::with_guidelines(t, req.prompt);
-        }
+        let role = self.settings().personas.instructions(IMPLEMENT).await?;
+        let dress = |p| personas::dress(IMPLEMENT, role.as_deref(), guidelines.as_ref(), p);
+        req.prompt = dress(req.prompt);
         let mut seq = 0i64;
         let earlier = self.earlier_usage(req.resume.as_deref()).await;
         let mut attempt = drive_agent(self, &req, &mut seq).await?;
@@ -182,11 +183,8 @@ impl RunContext<'_> {
                 "session could not be resumed; starting a new one"
             );
             req.resume = None;
-            req.prompt = prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note;
-            req.prompt = prompt::with_learnings(&learned, req.prompt);
-            if let Some(t) = &guidelines {
-                req.prompt = prompt::with_guidelines(t, req.prompt);
-            }
+            let fresh = prompt::build_with(issue, comments, &ws.branch, false, self.fix) + &note;
+            req.prompt = dress(prompt::with_learnings(&learned, fresh));
             return drive_agent(self, &req, &mut seq).await;
         }
         Ok(attempt)
@@ -360,7 +358,7 @@ pub(super) async fn run_issue(
         let mut again = None;
         let next = match ws.filter(|_| committed) {
             Some(ws) => match checks::after_commit(&ctx, &ws, end, failed).await {
-                Next::Review(diff) => reviewer::review(&ctx, &ws, diff, cycles).await,
+                Next::Review(diff) => super::pipeline::after_checks(&ctx, &ws, diff, cycles).await,
                 next => next,
             },
             None if retrying => {

@@ -180,7 +180,7 @@ const RUN_COLS: &str =
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
      (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
      r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd, r.template, \
-     r.failure";
+     r.failure, r.persona";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let id: i64 = r.get(0)?;
@@ -212,6 +212,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         model: r.get(20)?,
         template: r.get(22)?,
         failure: failure.and_then(|f| f.parse().ok()),
+        persona: r.get(24)?,
         transcript_lines: r.get(14)?,
         transcript: format!("db:runs/{id}"),
     })
@@ -251,6 +252,17 @@ impl Store {
             let kind = EventKind::RunStarted { run_id, slot, pid };
             events::insert(tx, Some(issue_id), &by, &kind)?;
             Ok(run_id)
+        })
+    }
+
+    /// Records the custom persona a run of role `persona` is (for `show` and the run list).
+    pub fn set_run_persona(&mut self, run_id: i64, persona: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET persona = ?2 WHERE id = ?1",
+                params![run_id, persona],
+            )?;
+            Ok(())
         })
     }
 

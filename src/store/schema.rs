@@ -332,6 +332,11 @@ CREATE TRIGGER pending_secrets_archived AFTER UPDATE OF archived_at ON issues
 END;
 ",
 
+    // 22 (issue 17 §6, personas): the custom persona a run of role
+    // `persona` is (`tester`); NULL for the built-in roles
+    r"
+ALTER TABLE runs ADD COLUMN persona TEXT;
+",
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

@@ -242,6 +242,7 @@ pub fn sample_detail() -> IssueDetail {
         model: cost.map(|_| "claude-opus-5-5".into()),
         template: None,
         failure: None,
+        persona: None,
         transcript_lines: 42,
         transcript: format!("db:runs/{id}"),
     };

@@ -94,7 +94,8 @@ pub(in crate::runner) async fn after_commit(
         return d.fix.map_or(Next::Done, Next::Fix);
     }
     let commands = settings.checks.commands.clone();
-    let reviewing = settings.review.agent;
+    // The pipeline's personas, or the reviewer, move the issue.
+    let reviewing = (settings.personas).after_checks(ctx.issue.kind, settings.review.agent);
     if commands.is_empty() {
         if reviewing {
             // The reviewer moves the issue.

@@ -368,6 +368,7 @@ mod tests {
                 model: None,
                 template: None,
                 failure: None,
+                persona: None,
                 transcript_lines: 0,
                 transcript: String::new(),
             });

@@ -107,9 +107,10 @@ pub fn draw(f: &mut Frame<'_>, app: &App, d: &DetailView, area: Rect) {
         }
         // The agent's own runs are most runs; checks and reviews say what they are (an
         // 80-column row has no room to spare on the word `implement`).
-        let role = match r.role {
-            RunRole::Implement => String::new(),
-            other => format!(" · {other}"),
+        let role = match (r.role, &r.persona) {
+            (RunRole::Implement, _) => String::new(),
+            (RunRole::Persona, Some(name)) => format!(" · {name}"),
+            (other, _) => format!(" · {other}"),
         };
         let mut text = format!(
             "{} run {}{role} · {} · {outcome}",

@@ -42,7 +42,7 @@ pub fn read_instructions(path: &Path) -> Result<String, String> {
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if meta.len() > INSTRUCTIONS_MAX {
         return Err(format!(
-            "{} holds {} bytes; reviewer instructions are at most {} KiB",
+            "{} holds {} bytes; instructions are at most {} KiB",
             path.display(),
             meta.len(),
             INSTRUCTIONS_MAX >> 10
@@ -133,8 +133,10 @@ async fn reviewed(rc: &RunContext<'_>, ws: &Workspace, cycles_before: u32) -> (R
         resume: None,
         issue_id: id,
         prompt_file: None,
-        // The configured model: the issue's choice is for the work, not for judging it.
-        choice: Default::default(),
+        // The configured model (a `review` persona's, else the agent's): the issue's choice
+        // is for the work, not for judging it.
+        choice: (rc.settings().personas)
+            .choice(crate::runner::personas::REVIEW, Default::default()),
         read_only: false,
     };
     let attempt = match drive_agent(rc, &req, &mut 0).await {
