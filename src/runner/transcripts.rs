@@ -23,7 +23,7 @@ pub(super) struct Refused {
     /// Why.
     pub error: StoreError,
     /// The share, when the writer could hand it back (not if its thread is gone).
-    pub append: Option<Append>,
+    pub append: Option<Box<Append>>,
 }
 
 /// A share and where its answer goes.
@@ -122,7 +122,7 @@ impl Transcripts {
         if let Err(mpsc::SendError(req)) = self.requests.send(Request { append, reply }) {
             return Err(Refused {
                 error: gone(),
-                append: Some(req.append),
+                append: Some(Box::new(req.append)),
             });
         }
         answer.await.unwrap_or_else(|_| {
@@ -194,7 +194,7 @@ fn commit(source: &mut Source, batch: Vec<Request>) {
                     let error = StoreError::Invalid(text.clone());
                     let _ = r.reply.send(Err(Refused {
                         error,
-                        append: Some(r.append),
+                        append: Some(Box::new(r.append)),
                     }));
                 }
                 return;
@@ -208,7 +208,7 @@ fn commit(source: &mut Source, batch: Vec<Request>) {
             for ((append, reply), result) in appends.into_iter().zip(replies).zip(results) {
                 let _ = reply.send(result.map_err(|error| Refused {
                     error,
-                    append: Some(append),
+                    append: Some(Box::new(append)),
                 }));
             }
         }
@@ -217,7 +217,7 @@ fn commit(source: &mut Source, batch: Vec<Request>) {
             for (append, reply) in appends.into_iter().zip(replies) {
                 let _ = reply.send(Err(Refused {
                     error: StoreError::Invalid(text.clone()),
-                    append: Some(append),
+                    append: Some(Box::new(append)),
                 }));
             }
         }

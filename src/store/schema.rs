@@ -331,7 +331,6 @@ CREATE TRIGGER pending_secrets_archived AFTER UPDATE OF archived_at ON issues
     DELETE FROM pending_secrets WHERE issue_id = NEW.id;
 END;
 ",
-
     // 22 (issue 17 §6, personas): the custom persona a run of role
     // `persona` is (`tester`); NULL for the built-in roles
     r"
