@@ -180,7 +180,9 @@ fn serve(mut source: Source, rx: &mpsc::Receiver<Request>, shared: &Shared) {
 fn commit(source: &mut Source, batch: Vec<Request>) {
     let store = match source {
         Source::Ready(store) => store,
-        Source::Open(path, redactor) => match Store::open_with(path, Arc::clone(redactor)) {
+        Source::Open(path, redactor) => match Store::open_with(path, Arc::clone(redactor))
+            .and_then(|mut s| s.for_output_only().map(|()| s))
+        {
             Ok(store) => {
                 *source = Source::Ready(Box::new(store));
                 let Source::Ready(store) = source else {

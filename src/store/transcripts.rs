@@ -24,6 +24,14 @@ pub struct Append {
 }
 
 impl Store {
+    /// Makes this connection one that only appends output: it skips zeroing the pages it
+    /// frees (`secure_delete`, kept on every other connection for the secret answers). Search
+    /// index merges free many pages under a flood, and this connection never deletes a secret.
+    pub fn for_output_only(&mut self) -> Result<()> {
+        self.conn().execute_batch("PRAGMA secure_delete = OFF")?;
+        Ok(())
+    }
+
     /// Stores every append in one transaction, each under its own savepoint: a run whose row is
     /// gone (its issue deleted) fails alone and the others' lines still commit. The outer error
     /// is the transaction's (the database locked past the timeout); the inner ones are each
