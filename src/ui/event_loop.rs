@@ -22,8 +22,22 @@ use crate::runner::review::accept::{self, AcceptError, Accepted};
 use crate::runner::takeover::{self, Outcome, Prepared, Takeover, TakeoverSettings};
 use crate::runner::{Runner, RunnerCommand, RunnerEvent};
 
-/// Shortest time between two frames while output streams (~60 fps).
+/// Shortest time between two frames after a key, a mouse event or any answer (~60 fps).
 const FRAME: Duration = Duration::from_millis(16);
+/// Shortest time between two frames that only show agents' output and progress (10 fps): a
+/// fleet of agents prints all the time, and drawing each of their lines at 60 fps cost more
+/// than running them. Text scrolling at 10 fps reads as smooth; keys still draw at once.
+const STREAM_FRAME: Duration = Duration::from_millis(100);
+
+/// Whether an event only streams what agents print (their output, turns and cost), which is
+/// drawn at [`STREAM_FRAME`]'s pace.
+fn streams(ev: &UiEvent) -> bool {
+    matches!(
+        ev,
+        UiEvent::Runner(RunnerEvent::Output { .. } | RunnerEvent::Progress { .. })
+            | UiEvent::Store(StoreReply::Remote(_))
+    )
+}
 /// How long after a take-over a SIGINT or SIGQUIT is taken as the program's, not a quit.
 const SIGNAL_ECHO: Duration = Duration::from_secs(1);
 /// How long quitting waits for the runner to stop its agents.
@@ -199,11 +213,13 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
         // that lent its terminal. Otherwise (from `kill`) they quit like SIGTERM.
         let mut sigint = signal(SignalKind::interrupt())?;
         let mut sigquit = signal(SignalKind::quit())?;
-        let mut last_draw = Instant::now() - FRAME;
+        let mut last_draw = Instant::now() - STREAM_FRAME;
         let mut next_tick = Instant::now() + Duration::from_secs(1);
+        // The pace of the next frame: set to FRAME by anything but streamed output.
+        let mut gap = STREAM_FRAME;
 
         loop {
-            let draw_at = last_draw + FRAME;
+            let draw_at = last_draw + gap;
             let ticking = app.needs_tick();
             let dirty = app.is_dirty();
             // One wake-up when a typed search query is due, none while nothing waits.
@@ -213,7 +229,12 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             });
             tokio::select! {
                 ev = rx.recv() => match ev {
-                    Some(ev) => handle(&mut app, ev),
+                    Some(ev) => {
+                        if !streams(&ev) {
+                            gap = FRAME;
+                        }
+                        handle(&mut app, ev);
+                    }
                     None => break,
                 },
                 () = tokio::time::sleep_until(draw_at.into()), if dirty => {}
@@ -351,7 +372,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             if app.quit_requested() {
                 break;
             }
-            if !away && app.is_dirty() && Instant::now() >= last_draw + FRAME {
+            if !away && app.is_dirty() && Instant::now() >= last_draw + gap {
                 if let Err(e) = draw_synced(&mut term, |f| views::draw(f, &app)) {
                     // The terminal is gone (a dropped SSH session closes it before SIGHUP
                     // arrives) or broken: nobody sees the board any more.
@@ -360,6 +381,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                 }
                 app.mark_drawn();
                 last_draw = Instant::now();
+                gap = STREAM_FRAME;
             }
         }
 
