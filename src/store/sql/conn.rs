@@ -437,7 +437,7 @@ fn pg_query(
                 .map(|i| {
                     r.try_get::<_, Value>(i).map_err(|e| SqlError::Column {
                         column: i,
-                        detail: e.to_string(),
+                        detail: super::error::full_message(&e),
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()

@@ -110,6 +110,17 @@ impl SqlError {
         }
     }
 
+    /// Whether a constraint (unique, foreign key, NOT NULL, CHECK) refused a write.
+    pub fn is_constraint(&self) -> bool {
+        match self {
+            SqlError::Sqlite(e) => {
+                e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+            }
+            SqlError::Constraint(_) => true,
+            _ => false,
+        }
+    }
+
     /// Sorts a PostgreSQL error from connecting to `target` (password hidden) as `user` to
     /// database `dbname`.
     pub(crate) fn from_connect(
@@ -196,7 +207,7 @@ fn io_kind(e: &postgres::Error) -> Option<std::io::ErrorKind> {
 }
 
 /// The error and its causes on one line (postgres's Display leaves the cause out).
-fn full_message(e: &postgres::Error) -> String {
+pub(crate) fn full_message(e: &postgres::Error) -> String {
     let mut out = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
