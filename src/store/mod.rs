@@ -21,6 +21,7 @@ mod schema;
 mod search;
 mod settings;
 mod spend;
+pub mod sql;
 mod stats;
 mod stats_flow;
 mod stats_templates;

@@ -4,6 +4,7 @@
 
 pub mod mock_api;
 pub mod mock_http;
+pub mod postgres;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};
