@@ -331,7 +331,6 @@ CREATE TRIGGER pending_secrets_archived AFTER UPDATE OF archived_at ON issues
     DELETE FROM pending_secrets WHERE issue_id = NEW.id;
 END;
 ",
-
 ];
 
 /// The migration after whose SQL [`super::search::backfill`] indexes the stored transcripts, in

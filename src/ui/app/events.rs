@@ -40,6 +40,10 @@ impl App {
                 if self.editor.as_ref().is_some_and(|e| e.is_pending()) {
                     self.editor = None;
                 }
+                // Sent and taken: the values (secrets too) are dropped, zeroed.
+                if self.inbox.answering().is_some_and(|f| f.is_pending()) {
+                    self.inbox.discard_form();
+                }
                 let id = issue.as_ref().map(|i| i.id);
                 if issue.as_ref().is_some_and(|i| i.status == Status::Ready) && self.has_runner {
                     self.outbox.push(Effect::Runner(RunnerCommand::Wake));
@@ -57,11 +61,11 @@ impl App {
                 }
             }
             StoreReply::Failed(msg) => match self.editor.as_mut().filter(|e| e.is_pending()) {
-                Some(ed) => {
-                    ed.refused(msg);
-                    self.dirty = true;
-                }
-                None => self.toast(Level::Error, msg, None),
+                Some(ed) => ed.refused(msg),
+                None => match self.inbox.answering_mut().filter(|f| f.is_pending()) {
+                    Some(form) => form.refused(msg),
+                    None => self.toast(Level::Error, msg, None),
+                },
             },
             StoreReply::ChangesDraft { issue_id, text } => self.on_changes_draft(issue_id, text),
             StoreReply::Remote(updates) => self.on_remote(updates),
