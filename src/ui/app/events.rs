@@ -6,6 +6,7 @@ use crate::domain::{AuthorKind, Event, EventKind, RunOutcome, Status};
 use crate::runner::review::accept::{AcceptError, Accepted};
 use crate::runner::{RunnerCommand, RunnerEvent};
 use crate::ui::keymap::{Action, Context};
+use crate::ui::state::answer::AnswerForm;
 use crate::ui::state::panes::PaneStart;
 use crate::ui::store_thread::{RemoteUpdate, StoreReply, StoreRequest};
 
@@ -40,11 +41,12 @@ impl App {
                 if self.editor.as_ref().is_some_and(|e| e.is_pending()) {
                     self.editor = None;
                 }
+                let id = issue.as_ref().map(|i| i.id);
                 // Sent and taken: the values (secrets too) are dropped, zeroed.
-                if self.inbox.answering().is_some_and(|f| f.is_pending()) {
+                let answered = |f: &AnswerForm| f.is_pending() && id == Some(f.issue_id());
+                if self.inbox.answering().is_some_and(answered) {
                     self.inbox.discard_form();
                 }
-                let id = issue.as_ref().map(|i| i.id);
                 if issue.as_ref().is_some_and(|i| i.status == Status::Ready) && self.has_runner {
                     self.outbox.push(Effect::Runner(RunnerCommand::Wake));
                 }

@@ -176,7 +176,7 @@ const ROWS: &[Row] = &[
         C::Inbox,
         A::Reply,
         "r enter",
-        "reply (issue → ready)",
+        "reply (issue → ready); a form when the agent listed fields",
         Some("reply"),
     ),
     (C::Inbox, A::Open, "d", "issue detail", Some("detail")),
