@@ -176,7 +176,7 @@ const ROWS: &[Row] = &[
         C::Inbox,
         A::Reply,
         "r enter",
-        "reply (issue → ready); a form when the agent listed fields",
+        "reply, or fill the fields it asks for (→ ready)",
         Some("reply"),
     ),
     (C::Inbox, A::Open, "d", "issue detail", Some("detail")),
