@@ -651,6 +651,7 @@ const SHOW_JSON: &str = r#"{
   "id": 1,
   "kind": "bug",
   "model": "sonnet",
+  "needs": [],
   "not_before": null,
   "parent": null,
   "pr_url": null,

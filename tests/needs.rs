@@ -89,6 +89,14 @@ fn a_secret_answer_reaches_the_next_run_only_and_never_the_database() {
     let issue = repo.show(id);
     assert_eq!(issue["status"], "blocked", "{}", last_comment(&issue));
     assert!(last_comment(&issue).contains("NEEDS: DB_PASS (secret)"));
+    // `show --json` (and the API's GET) lists the open question's fields, never a value.
+    assert_eq!(
+        issue["needs"],
+        serde_json::json!([
+            {"name": "DB_URL", "description": "the staging database URL", "secret": false},
+            {"name": "DB_PASS", "description": "its password", "secret": true},
+        ])
+    );
 
     let listed = repo.ok(&["answer", &id.to_string()]);
     assert!(

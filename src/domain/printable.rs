@@ -177,6 +177,7 @@ impl Printable for IssueDetail {
             depends_on,
             blocks,
             children,
+            needs,
         } = self;
         let links = |v: Vec<DepLink>| {
             v.into_iter()
@@ -194,6 +195,14 @@ impl Printable for IssueDetail {
             depends_on: links(depends_on),
             blocks: links(blocks),
             children: links(children),
+            needs: needs
+                .into_iter()
+                .map(|n| crate::domain::needs::Need {
+                    name: one_line(&n.name),
+                    description: one_line(&n.description),
+                    ..n
+                })
+                .collect(),
         }
     }
 }
@@ -353,6 +362,11 @@ mod tests {
                 id: 2,
                 title: NASTY.into(),
                 status: Status::Ready,
+            }],
+            needs: vec![crate::domain::needs::Need {
+                name: NASTY.into(),
+                secret: true,
+                description: NASTY.into(),
             }],
         }
         .printable();

@@ -520,6 +520,9 @@ pub struct IssueDetail {
     /// Its subtasks, oldest first (JSON: their ids).
     #[serde(serialize_with = "link_ids")]
     pub children: Vec<Child>,
+    /// The fields its open question asks for (`NEEDS:` lines); names and descriptions only,
+    /// never a value.
+    pub needs: Vec<crate::domain::needs::Need>,
 }
 
 /// A subtask as its parent's detail lists it.

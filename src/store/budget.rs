@@ -218,7 +218,7 @@ impl Store {
     pub fn claim_within(&mut self, agent_id: &str, lease_ms: Millis, caps: &Caps) -> Result<Claim> {
         let (by, kind) = (ActorId::agent(agent_id), claim_event(agent_id));
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        let claim = self.write(|tx| {
             let ts = now();
             let mut out = Claim::default();
             if paused_in(tx)? || held_until(tx, ts)?.is_some() {
@@ -247,7 +247,11 @@ impl Store {
                 break;
             }
             Ok(out)
-        })
+        })?;
+        if !claim.secrets.is_empty() {
+            super::needs::scrub_wal(self.conn());
+        }
+        Ok(claim)
     }
 
     /// Stores the daily hold when today's spend (at `now`, in `zone`) reached `cap` and no

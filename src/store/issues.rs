@@ -498,6 +498,7 @@ impl Store {
             depends_on,
             blocks,
             children: self.children(id)?,
+            needs: self.needs(id)?,
         })
     }
 

@@ -36,6 +36,14 @@ pub(super) fn take_secrets(tx: &Transaction<'_>, issue_id: i64) -> Result<Secret
     Ok(Secrets(out))
 }
 
+/// Empties the write-ahead log after secrets were taken: its frames still hold the pages that
+/// stored them (`secure_delete` zeroes only the database's own pages), and it would keep them
+/// on disk until a checkpoint happened to overwrite that part of the file. Best effort: a
+/// reader in the middle of a long transaction leaves the log to the next checkpoint.
+pub(super) fn scrub_wal(conn: &rusqlite::Connection) {
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
 fn read(conn: &rusqlite::Connection, issue_id: i64) -> Result<Vec<Need>> {
     let json: Option<String> = conn
         .query_row(

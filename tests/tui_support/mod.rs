@@ -192,6 +192,7 @@ pub fn sample_inbox() -> Vec<InboxItem> {
             asked_at: NOW - 30_000,
             branch: None,
             base: None,
+            needs: Vec::new(),
         },
         InboxItem {
             issue_id: 11,
@@ -201,6 +202,7 @@ pub fn sample_inbox() -> Vec<InboxItem> {
             asked_at: NOW - 600_000,
             branch: None,
             base: None,
+            needs: Vec::new(),
         },
     ]
 }
@@ -284,6 +286,7 @@ pub fn sample_detail() -> IssueDetail {
         depends_on: Vec::new(),
         blocks: Vec::new(),
         children: Vec::new(),
+        needs: Vec::new(),
     }
 }
 

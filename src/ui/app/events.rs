@@ -6,6 +6,7 @@ use crate::domain::{AuthorKind, Event, EventKind, RunOutcome, Status};
 use crate::runner::review::accept::{AcceptError, Accepted};
 use crate::runner::{RunnerCommand, RunnerEvent};
 use crate::ui::keymap::{Action, Context};
+use crate::ui::state::answer::AnswerForm;
 use crate::ui::state::panes::PaneStart;
 use crate::ui::store_thread::{RemoteUpdate, StoreReply, StoreRequest};
 
@@ -41,6 +42,11 @@ impl App {
                     self.editor = None;
                 }
                 let id = issue.as_ref().map(|i| i.id);
+                // Sent and taken: the values (secrets too) are dropped, zeroed.
+                let answered = |f: &AnswerForm| f.is_pending() && id == Some(f.issue_id());
+                if self.inbox.answering().is_some_and(answered) {
+                    self.inbox.discard_form();
+                }
                 if issue.as_ref().is_some_and(|i| i.status == Status::Ready) && self.has_runner {
                     self.outbox.push(Effect::Runner(RunnerCommand::Wake));
                 }
@@ -57,11 +63,11 @@ impl App {
                 }
             }
             StoreReply::Failed(msg) => match self.editor.as_mut().filter(|e| e.is_pending()) {
-                Some(ed) => {
-                    ed.refused(msg);
-                    self.dirty = true;
-                }
-                None => self.toast(Level::Error, msg, None),
+                Some(ed) => ed.refused(msg),
+                None => match self.inbox.answering_mut().filter(|f| f.is_pending()) {
+                    Some(form) => form.refused(msg),
+                    None => self.toast(Level::Error, msg, None),
+                },
             },
             StoreReply::ChangesDraft { issue_id, text } => self.on_changes_draft(issue_id, text),
             StoreReply::Remote(updates) => self.on_remote(updates),

@@ -8,6 +8,7 @@ use super::{update, App, Effect, Focus, Level};
 use crate::runner::RunnerCommand;
 use crate::ui::keymap::{normalize, Action, Context};
 use crate::ui::router::{self, Layer};
+use crate::ui::state::answer::FormStep;
 use crate::ui::state::confirm::{Answer, Confirm};
 use crate::ui::state::editor::EditorStep;
 use crate::ui::state::help::HelpStep;
@@ -80,7 +81,7 @@ impl App {
 
     fn editor_key(&mut self, action: Option<Action>, key: KeyEvent) {
         let Some(ed) = self.editor.as_mut() else {
-            return;
+            return self.form_key(action, key);
         };
         self.dirty = true;
         match ed.on_key(action, key) {
@@ -93,6 +94,25 @@ impl App {
                     if !ed.is_pending() {
                         self.editor = None;
                     }
+                }
+            }
+        }
+    }
+
+    /// A key for the inbox's answer form: esc keeps the draft, a send waits for the store.
+    fn form_key(&mut self, action: Option<Action>, key: KeyEvent) {
+        let Some(form) = self.inbox.answering_mut() else {
+            return;
+        };
+        self.dirty = true;
+        match form.on_key(action, key) {
+            FormStep::Typed => {}
+            FormStep::Cancel => self.inbox.close_form(),
+            FormStep::Send => {
+                let id = form.issue_id();
+                if let Some(answers) = form.submit() {
+                    self.outbox
+                        .push(Effect::Store(StoreRequest::Answer(id, answers)));
                 }
             }
         }

@@ -15,6 +15,7 @@ mod update;
 use super::keymap::{Action, Context, HelpRow, Keymap};
 use super::layout::{self, Shape};
 use super::router::{Layer, Open};
+use super::state::answer::AnswerForm;
 use super::state::board::Board;
 use super::state::confirm::Confirm;
 use super::state::detail::{DetailView, TranscriptView};
@@ -438,7 +439,7 @@ impl App {
         Open {
             overlay: self.help.is_some(),
             overlay_typing: self.help.as_ref().is_some_and(HelpState::is_typing),
-            editor: self.editor.is_some(),
+            editor: self.editor.is_some() || self.inbox.answering().is_some(),
             confirm: self.confirm.is_some(),
             ask: self
                 .confirm
@@ -477,8 +478,7 @@ impl App {
             Layer::Editor => self
                 .editor
                 .as_ref()
-                .map(|e| e.hints(km))
-                .unwrap_or_default(),
+                .map_or_else(|| AnswerForm::hints(km), |e| e.hints(km)),
             Layer::Confirm => self
                 .confirm
                 .as_ref()

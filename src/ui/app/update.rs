@@ -275,6 +275,7 @@ impl App {
         match (action, selected) {
             (Action::EditIssue, Some((id, _))) => self.open_editor(EditorPurpose::Edit(id)),
             (Action::Comment, Some((id, _))) => self.open_editor(EditorPurpose::Comment(id)),
+            (Action::Reply, Some((id, _))) if self.inbox.open_form(id) => self.dirty = true,
             (Action::Reply, Some((id, _))) => self.open_editor(EditorPurpose::Reply(id)),
             (Action::Reply, None) => self.toast(Level::Info, "nothing is blocked", None),
             (Action::RequestChanges, Some((id, Some(Status::InReview)))) => {

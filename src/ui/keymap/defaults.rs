@@ -176,7 +176,7 @@ const ROWS: &[Row] = &[
         C::Inbox,
         A::Reply,
         "r enter",
-        "reply (issue → ready)",
+        "reply or fill its fields (issue → ready)",
         Some("reply"),
     ),
     (C::Inbox, A::Open, "d", "issue detail", Some("detail")),

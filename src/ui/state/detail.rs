@@ -342,6 +342,7 @@ mod tests {
             depends_on: Vec::new(),
             blocks: Vec::new(),
             children: Vec::new(),
+            needs: Vec::new(),
         };
         for id in 0..runs {
             detail.runs.push(crate::domain::Run {

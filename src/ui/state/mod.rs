@@ -2,6 +2,7 @@
 //! takes and its tests. `App` composes them and the router picks the room a key goes to.
 //! Nothing here draws: geometry comes from `ui::layout`.
 
+pub mod answer;
 pub mod board;
 pub mod confirm;
 pub mod detail;

@@ -68,6 +68,8 @@ pub enum StoreRequest {
     Delete(i64),
     /// Add a human comment (a blocked issue flips to ready).
     Comment(i64, String),
+    /// Answer a blocked issue's fields (`Store::answer`, as the CLI's `answer`).
+    Answer(i64, crate::ui::state::answer::Answers),
     /// In review → ready with a comment.
     RequestChanges(i64, String),
     /// Write the pause setting (when no runner runs in this process).
@@ -157,6 +159,8 @@ pub struct InboxItem {
     pub branch: Option<String>,
     /// The branch it started from.
     pub base: Option<String>,
+    /// The fields its question asks for (the answer form's; printable).
+    pub needs: Vec<crate::domain::needs::Need>,
 }
 
 /// What the store thread sends back.
@@ -386,6 +390,7 @@ fn inbox(store: &Store) -> StoreResult<StoreReply> {
                 asked_at: q.map(|c| c.created_at).unwrap_or(i.updated_at),
                 branch: i.branch,
                 base: i.base,
+                needs: store.needs(i.id).unwrap_or_default(),
             }
         })
         .collect();
@@ -532,6 +537,9 @@ fn handle(
                 };
                 done(msg, i)
             }),
+        StoreRequest::Answer(id, answers) => store
+            .answer(*id, author, &answers.0)
+            .map(|(_, i)| done(format!("#{} answered → {}", i.id, i.status), i)),
         StoreRequest::RequestChanges(id, body) => store
             .request_changes(*id, author, body)
             .map(|i| done(format!("#{} changes requested → ready", i.id), i)),

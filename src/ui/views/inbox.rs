@@ -33,13 +33,19 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let replying = app
         .editor()
         .filter(|e| matches!(e.purpose(), EditorPurpose::Reply(_)));
-    let (list_area, editor_area) = match replying {
-        Some(_) => {
+    let form = inbox.answering();
+    let (list_area, editor_area) = match (replying, form) {
+        (_, Some(form)) => {
+            let h = super::answer::height(form).min(inner.height);
+            let [l, e] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(inner);
+            (l, Some(e))
+        }
+        (Some(_), None) => {
             let h = (inner.height / 2).clamp(5, 12).min(inner.height);
             let [l, e] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(inner);
             (l, Some(e))
         }
-        None => (inner, None),
+        (None, None) => (inner, None),
     };
     if inbox.items().is_empty() {
         f.render_widget(
@@ -98,7 +104,9 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         }
         f.render_widget(super::wrapped(lines), list_area);
     }
-    if let (Some(ed), Some(r)) = (replying, editor_area) {
+    if let (Some(form), Some(r)) = (form, editor_area) {
+        super::answer::draw(f, app, form, r);
+    } else if let (Some(ed), Some(r)) = (replying, editor_area) {
         super::editor::draw_body(f, app, ed, r, true);
     }
 }

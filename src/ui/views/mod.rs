@@ -1,5 +1,6 @@
 //! Drawing: pure functions from `&App` to a frame. Nothing here changes state or does I/O.
 
+mod answer;
 mod board;
 mod detail;
 pub mod diff;
@@ -177,6 +178,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
             && app.detail().is_none();
         if !inline {
             editor::draw_popup(f, app, ed, a.main.union(a.panes.unwrap_or(a.main)));
+        }
+    }
+    if let Some(form) = app.inbox().answering() {
+        if app.focus() != Focus::Inbox || app.detail().is_some() {
+            answer::draw_popup(f, app, form, a.main.union(a.panes.unwrap_or(a.main)));
         }
     }
     if let Some(state) = app.help() {
