@@ -227,10 +227,9 @@ struct Window {
 
 fn window(app: &PtyApp, secs: u64) -> Window {
     let pid = app.pid();
-    let (cpu0, out0, t0) = (cpu_ns(pid), app.written(), Instant::now());
+    let (watch, out0, t0) = (CpuWatch::start(pid), app.written(), Instant::now());
     std::thread::sleep(Duration::from_secs(secs));
-    let (cpu1, out1, wall) = (cpu_ns(pid), app.written(), t0.elapsed());
-    let cpu = Duration::from_nanos(cpu1 - cpu0);
+    let (cpu, out1, wall) = (watch.stop(), app.written(), t0.elapsed());
     Window {
         share: cpu.as_secs_f64() / wall.as_secs_f64(),
         cpu,
@@ -401,9 +400,9 @@ fn attach(k: &Knobs, rows: &mut Vec<Row>) {
     app.wait_for(title(1).as_bytes(), 0, LIMIT)
         .expect("board filled");
     std::thread::sleep(Duration::from_secs(3));
-    let runner_cpu0 = cpu_ns(runner.id());
+    let runner_watch = CpuWatch::start(runner.id());
     let idle = window(&app, k.secs);
-    let runner_idle = Duration::from_nanos(cpu_ns(runner.id()) - runner_cpu0);
+    let runner_idle = runner_watch.stop();
     let quiet = key_latencies(&mut app, k.keys);
 
     for id in &e.fleet {
@@ -413,9 +412,9 @@ fn attach(k: &Knobs, rows: &mut Vec<Row>) {
     // The attached TUI tails the new runs within a second of their first batch.
     std::thread::sleep(Duration::from_secs(3));
     let before = run_lines(&e.db);
-    let runner_cpu0 = cpu_ns(runner.id());
+    let runner_watch = CpuWatch::start(runner.id());
     let busy = window(&app, k.secs);
-    let runner_busy = Duration::from_nanos(cpu_ns(runner.id()) - runner_cpu0);
+    let runner_busy = runner_watch.stop();
     let (lps, grew) = streaming(&e.db, &before, busy.wall);
     let keys = key_latencies(&mut app, k.keys);
     let hwm = rss_kib(app.pid()).1;

@@ -110,12 +110,11 @@ fn idle(e: &Env, rows: &mut Vec<Row>) {
         .expect("board filled");
     std::thread::sleep(Duration::from_secs(3));
     let pid = app.pid();
-    let (cpu0, out0, t0) = (cpu_ns(pid), app.written(), Instant::now());
+    let (watch, out0, t0) = (CpuWatch::start(pid), app.written(), Instant::now());
     std::thread::sleep(Duration::from_secs(secs));
-    let (cpu1, out1, wall) = (cpu_ns(pid), app.written(), t0.elapsed());
+    let (cpu, out1, wall) = (watch.stop(), app.written(), t0.elapsed());
     let rss = rss_kib(pid).0;
     app.stop();
-    let cpu = Duration::from_nanos(cpu1 - cpu0);
     let share = cpu.as_secs_f64() / wall.as_secs_f64();
     println!(
         "idle {secs} s: cpu {}, {} bytes written, RSS {rss} KiB",

@@ -126,6 +126,67 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Each live thread of `pid` and its CPU time so far (nanoseconds, from schedstat).
+fn thread_times(pid: u32) -> Vec<(String, u64)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| {
+            let ns = std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
+            Some((t.file_name().to_string_lossy().into_owned(), ns))
+        })
+        .collect()
+}
+
+/// A process's CPU time over a window, thread by thread: a sum over live threads shrinks when
+/// a thread with a past exits (a blocking-pool thread idles out after 10 s), and the process's
+/// own tick counts are sampled, not measured. So each thread is watched every 100 ms, and its
+/// last reading counts when it is gone.
+pub struct CpuWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Duration>,
+}
+
+impl CpuWatch {
+    /// Starts watching `pid`.
+    pub fn start(pid: u32) -> CpuWatch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut seen: std::collections::HashMap<String, (u64, u64)> = thread_times(pid)
+                .into_iter()
+                .map(|(tid, ns)| (tid, (ns, ns)))
+                .collect();
+            loop {
+                let done = flag.load(std::sync::atomic::Ordering::SeqCst);
+                for (tid, ns) in thread_times(pid) {
+                    // A thread born in the window counts from zero.
+                    seen.entry(tid).or_insert((0, 0)).1 = ns;
+                }
+                if done {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Duration::from_nanos(seen.values().map(|(a, b)| b.saturating_sub(*a)).sum())
+        });
+        CpuWatch { stop, thread }
+    }
+
+    /// The CPU time spent since [`CpuWatch::start`].
+    pub fn stop(self) -> Duration {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
 /// CPU time (user + system, all threads) of a process, in nanoseconds, from schedstat.
 pub fn cpu_ns(pid: u32) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {

@@ -41,7 +41,7 @@ impl Store {
         self.write(|tx| {
             let mut out = Vec::with_capacity(appends.len());
             for a in appends {
-                tx.execute_batch("SAVEPOINT append")?;
+                tx.prepare_cached("SAVEPOINT append")?.execute([])?;
                 let one = (|| {
                     let lines = append_in(tx, &red, a.run_id, a.first_seq, &a.batches)?;
                     if let Some(sid) = &a.session {
@@ -56,11 +56,10 @@ impl Store {
                     }
                     Ok(lines)
                 })();
-                tx.execute_batch(if one.is_ok() {
-                    "RELEASE append"
-                } else {
-                    "ROLLBACK TO append; RELEASE append"
-                })?;
+                if one.is_err() {
+                    tx.prepare_cached("ROLLBACK TO append")?.execute([])?;
+                }
+                tx.prepare_cached("RELEASE append")?.execute([])?;
                 out.push(one);
             }
             Ok(out)

@@ -264,7 +264,12 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
             // Fold everything already queued before drawing once.
             for _ in 0..4096 {
                 match rx.try_recv() {
-                    Ok(ev) => handle(&mut app, ev),
+                    Ok(ev) => {
+                        if !streams(&ev) {
+                            gap = FRAME;
+                        }
+                        handle(&mut app, ev);
+                    }
                     Err(_) => break,
                 }
             }
