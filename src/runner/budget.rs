@@ -2,6 +2,7 @@
 //! the claim's transaction, see `store/budget.rs`), and with `on_exceed = "stop"` running
 //! agents are stopped once today's spend reaches the daily cap.
 
+use super::{Db, RunnerEvent};
 use crate::domain::clock;
 use crate::store::{Caps, DailyHold};
 
@@ -36,4 +37,54 @@ pub fn stop_reason(h: &DailyHold) -> String {
         "stopped by the daily budget (`[budget] on_exceed = \"stop\"`): ${:.2} reached, ${:.2} spent today",
         h.cap, h.spent
     )
+}
+
+/// The daily cap as the runner watches it while agents run.
+impl super::Runner {
+    /// With `on_exceed = "stop"`, stops every run of this process once today's spend reached
+    /// the daily cap (this process's runs or another's), storing the hold if none is yet.
+    pub(super) async fn poll_daily_budget(&self, db: &Db) {
+        let (Some(cap), true) = (
+            self.settings.budget.daily_usd,
+            self.settings.budget.stop_on_exceed,
+        ) else {
+            return;
+        };
+        let (zone, agent) = (
+            crate::domain::clock::local_zone(),
+            self.settings.agent_id.clone(),
+        );
+        let now = crate::domain::now_millis();
+        match db
+            .call(move |s| s.check_daily_budget(cap, now, &zone, &agent))
+            .await
+        {
+            Ok(Some(hold)) => self.daily_budget_reached(&hold),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("cannot check the daily budget: {e}"),
+        }
+    }
+
+    /// Reports the daily hold once, and stops running agents when `on_exceed = "stop"`.
+    pub(super) fn daily_budget_reached(&self, hold: &DailyHold) {
+        let new = self
+            .budget_reported
+            .lock()
+            .map(|mut last| last.replace(hold.until) != Some(hold.until))
+            .unwrap_or(true);
+        if new {
+            self.emit(RunnerEvent::Problem(hold.reason()));
+            self.emit(RunnerEvent::StoreChanged);
+        }
+        if self.settings.budget.stop_on_exceed {
+            let ids: Vec<i64> = self
+                .stops
+                .lock()
+                .map(|m| m.keys().copied().collect())
+                .unwrap_or_default();
+            for id in ids {
+                self.stop_run_as(id, crate::domain::FailureClass::Budget, stop_reason(hold));
+            }
+        }
+    }
 }

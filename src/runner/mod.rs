@@ -395,57 +395,6 @@ impl Runner {
         }
     }
 
-    /// With `on_exceed = "stop"`, stops every run of this process once today's spend reached
-    /// the daily cap (this process's runs or another's), storing the hold if none is yet.
-    async fn poll_daily_budget(&self, db: &Db) {
-        let (Some(cap), true) = (
-            self.settings.budget.daily_usd,
-            self.settings.budget.stop_on_exceed,
-        ) else {
-            return;
-        };
-        let (zone, agent) = (
-            crate::domain::clock::local_zone(),
-            self.settings.agent_id.clone(),
-        );
-        let now = crate::domain::now_millis();
-        match db
-            .call(move |s| s.check_daily_budget(cap, now, &zone, &agent))
-            .await
-        {
-            Ok(Some(hold)) => self.daily_budget_reached(&hold),
-            Ok(None) => {}
-            Err(e) => tracing::warn!("cannot check the daily budget: {e}"),
-        }
-    }
-
-    /// Reports the daily hold once, and stops running agents when `on_exceed = "stop"`.
-    fn daily_budget_reached(&self, hold: &crate::store::DailyHold) {
-        let new = self
-            .budget_reported
-            .lock()
-            .map(|mut last| last.replace(hold.until) != Some(hold.until))
-            .unwrap_or(true);
-        if new {
-            self.emit(RunnerEvent::Problem(hold.reason()));
-            self.emit(RunnerEvent::StoreChanged);
-        }
-        if self.settings.budget.stop_on_exceed {
-            let ids: Vec<i64> = self
-                .stops
-                .lock()
-                .map(|m| m.keys().copied().collect())
-                .unwrap_or_default();
-            for id in ids {
-                self.stop_run_as(
-                    id,
-                    crate::domain::FailureClass::Budget,
-                    budget::stop_reason(hold),
-                );
-            }
-        }
-    }
-
     async fn poll_stop_requests(&self, db: &Db) {
         let ids: Vec<i64> = self
             .stops
