@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use support::mock_api::{fake_secrets, MockApi};
-use support::{alive, git, last_comment, read_pid, signal, wait_for, TestRepo};
+use support::{alive, failures, git, last_comment, read_pid, signal, thread, wait_for, TestRepo};
 
 fn real_claude() -> Option<PathBuf> {
     let found = std::env::var_os("AUTOPILOT_REAL_CLAUDE")
@@ -741,26 +741,6 @@ fn real_cli_gets_the_kinds_template_as_guidelines_in_its_prompt() {
         .expect("the template reached the API");
     assert!(first.contains("Guidelines (template `bugfix`"));
     assert!(rule < first.find("Title: Say hello").unwrap());
-}
-
-/// The failure class of each run of an issue (`null` for runs that did not fail).
-fn failures(issue: &serde_json::Value) -> Vec<String> {
-    issue["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["failure"].as_str().unwrap_or("null").to_string())
-        .collect()
-}
-
-/// Every comment body of an issue, oldest first.
-fn thread(issue: &serde_json::Value) -> Vec<String> {
-    issue["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 #[test]

@@ -8,27 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{last_comment, pairs, read_pid, run_roles, wait_for, TestRepo};
-
-/// The failure class of each run of an issue (`null` for runs that did not fail).
-fn failures(issue: &serde_json::Value) -> Vec<String> {
-    issue["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["failure"].as_str().unwrap_or("null").to_string())
-        .collect()
-}
-
-/// Every comment body of an issue, oldest first.
-fn thread(issue: &serde_json::Value) -> Vec<String> {
-    issue["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
+use support::{failures, last_comment, pairs, read_pid, run_roles, thread, wait_for, TestRepo};
 
 #[test]
 fn a_crash_is_classified_shown_and_counted_and_blocks_without_a_retry_policy() {

@@ -362,6 +362,26 @@ pub fn last_comment(issue: &serde_json::Value) -> String {
         .to_string()
 }
 
+/// The failure class of each run of an issue (`null` for runs that did not fail).
+pub fn failures(issue: &serde_json::Value) -> Vec<String> {
+    issue["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["failure"].as_str().unwrap_or("null").to_string())
+        .collect()
+}
+
+/// Every comment body of an issue, oldest first.
+pub fn thread(issue: &serde_json::Value) -> Vec<String> {
+    issue["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// Each run of an issue (from `show --json`) as `(role, outcome)`, `running` while open.
 pub fn run_roles(issue: &serde_json::Value) -> Vec<(String, String)> {
     issue["runs"]
