@@ -422,9 +422,11 @@ impl Store {
 
     /// A counter that changes whenever another connection commits (cheap change detection).
     pub fn data_version(&self) -> Result<i64> {
+        // Watchers look several times a second: the statement is parsed once, not per look.
         Ok(self
             .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?)
     }
 }
 
