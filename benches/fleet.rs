@@ -194,28 +194,6 @@ fn ramp(e: &Env, vars: &[(&'static str, String)]) -> (Vec<Duration>, Vec<Duratio
     (logged, seen)
 }
 
-/// Alternates `j`/`k` on the backlog column; returns each key-to-frame latency, sorted.
-fn key_latencies(app: &mut PtyApp, n: usize) -> Vec<Duration> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let (key, want) = if i % 2 == 0 {
-            (b"j", title(2))
-        } else {
-            (b"k", title(1))
-        };
-        let from = app.written();
-        let sent = Instant::now();
-        app.keys(key);
-        match app.wait_for(want.as_bytes(), from, Duration::from_secs(5)) {
-            Some((at, _)) => out.push(at - sent),
-            None => out.push(Duration::from_secs(5)),
-        }
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    out.sort();
-    out
-}
-
 /// CPU share of one core, bytes written and wall time of `pid` over `secs`.
 struct Window {
     share: f64,

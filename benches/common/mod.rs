@@ -450,3 +450,25 @@ pub fn mean(name: &str) -> Duration {
 pub fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
+
+/// Alternates `j`/`k` on the backlog column; returns each key-to-frame latency, sorted.
+pub fn key_latencies(app: &mut PtyApp, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (key, want) = if i % 2 == 0 {
+            (b"j", title(2))
+        } else {
+            (b"k", title(1))
+        };
+        let from = app.written();
+        let sent = Instant::now();
+        app.keys(key);
+        match app.wait_for(want.as_bytes(), from, Duration::from_secs(5)) {
+            Some((at, _)) => out.push(at - sent),
+            None => out.push(Duration::from_secs(5)),
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    out.sort();
+    out
+}

@@ -231,7 +231,10 @@ pub async fn split(
         read_only: true,
     };
     let (end, result) = match drive_agent(&ctx, &req, &mut 0).await {
-        Err(e) => (ended(RunOutcome::Failed, e.to_string()), Err(e.to_string())),
+        Err(e) => (
+            RunEnd::ended(RunOutcome::Failed, e.to_string()),
+            Err(e.to_string()),
+        ),
         Ok(attempt) => {
             let stopped = attempt.stopped.clone().map(|why| match ctx.reason.get() {
                 None if shutdown.is_cancelled() => "stopped: the runner shut down".to_string(),
@@ -246,25 +249,25 @@ pub async fn split(
             );
             let (end, result) = match verdict {
                 Verdict::Stopped(why) => (
-                    ended(RunOutcome::Stopped, why.clone()),
+                    RunEnd::ended(RunOutcome::Stopped, why.clone()),
                     Err(format!("the planner was {why}")),
                 ),
                 Verdict::OverBudget(said) => {
                     let why = format!("stopped by Claude Code at its per-run budget: {said}");
                     (
-                        ended(RunOutcome::Stopped, why.clone()),
+                        RunEnd::ended(RunOutcome::Stopped, why.clone()),
                         Err(format!("the planner was {why}")),
                     )
                 }
                 Verdict::Failed(why) | Verdict::RateLimited { message: why, .. } => (
-                    ended(RunOutcome::Failed, why.clone()),
+                    RunEnd::ended(RunOutcome::Failed, why.clone()),
                     Err(format!("the planner failed: {why}")),
                 ),
                 Verdict::Blocked(_) | Verdict::Implemented(_) | Verdict::NoChanges(_) => {
                     let (subtasks, dropped) = parse(&attempt.observed.final_text());
                     if subtasks.is_empty() {
                         let why = "the planner's answer has no `SUBTASK: title — description` lines (nothing was created; its transcript is in the run)".to_string();
-                        (ended(RunOutcome::Failed, why.clone()), Err(why))
+                        (RunEnd::ended(RunOutcome::Failed, why.clone()), Err(why))
                     } else {
                         let end = RunEnd {
                             outcome: Some(RunOutcome::Planned),
@@ -307,14 +310,6 @@ pub async fn split(
         created,
         dropped,
     })
-}
-
-fn ended(outcome: RunOutcome, why: String) -> RunEnd {
-    RunEnd {
-        outcome: Some(outcome),
-        error: Some(why),
-        ..RunEnd::default()
-    }
 }
 
 #[cfg(test)]

@@ -156,7 +156,10 @@ async fn diagnose(
         read_only: true,
     };
     let (end, answer) = match drive_agent(&actx, &req, &mut 0).await {
-        Err(e) => (ended(RunOutcome::Failed, e.to_string()), Err(e.to_string())),
+        Err(e) => (
+            RunEnd::ended(RunOutcome::Failed, e.to_string()),
+            Err(e.to_string()),
+        ),
         Ok(attempt) => {
             let verdict = decide(
                 &attempt.observed,
@@ -171,7 +174,7 @@ async fn diagnose(
                     let said: String = said.trim().chars().take(DIAGNOSIS_MAX).collect();
                     if said.is_empty() {
                         let why = "the analyst gave no answer".to_string();
-                        (ended(RunOutcome::Failed, why.clone()), Err(why))
+                        (RunEnd::ended(RunOutcome::Failed, why.clone()), Err(why))
                     } else {
                         let done = RunEnd {
                             outcome: Some(RunOutcome::Analyzed),
@@ -182,7 +185,7 @@ async fn diagnose(
                 }
                 other => {
                     let why = format!("the analyst did not answer: {other:?}");
-                    (ended(RunOutcome::Failed, why.clone()), Err(why))
+                    (RunEnd::ended(RunOutcome::Failed, why.clone()), Err(why))
                 }
             };
             let mut end = attempt.with_stats(end);
@@ -200,14 +203,6 @@ async fn diagnose(
     })];
     close_run(&actx, end).await;
     answer.ok().map(|a| (run_id, a))
-}
-
-fn ended(outcome: RunOutcome, why: String) -> RunEnd {
-    RunEnd {
-        outcome: Some(outcome),
-        error: Some(why),
-        ..RunEnd::default()
-    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,17 @@ struct Request {
     reply: tokio::sync::oneshot::Sender<Result<i64, Refused>>,
 }
 
+impl Request {
+    /// The bytes of output the share carries.
+    fn bytes(&self) -> usize {
+        self.append
+            .batches
+            .iter()
+            .map(crate::store::TranscriptBatch::bytes)
+            .sum()
+    }
+}
+
 /// Where a share's store comes from: opened on the writer's thread at its first share, or
 /// handed in (tests that set a lock timeout).
 enum Source {
@@ -149,14 +160,10 @@ struct Shared {
 fn serve(mut source: Source, rx: &mpsc::Receiver<Request>, shared: &Shared) {
     let mut last_commit: Option<Instant> = None;
     while let Ok(first) = rx.recv() {
+        let mut bytes = first.bytes();
         let mut batch = vec![first];
         let due = last_commit.map(|t| t + shared.linger);
         loop {
-            let bytes: usize = batch
-                .iter()
-                .flat_map(|r| &r.append.batches)
-                .map(crate::store::TranscriptBatch::bytes)
-                .sum();
             let everyone = batch.len() >= shared.writers.load(Ordering::SeqCst);
             let wait = due.map_or(Duration::ZERO, |d| {
                 d.saturating_duration_since(Instant::now())
@@ -165,7 +172,10 @@ fn serve(mut source: Source, rx: &mpsc::Receiver<Request>, shared: &Shared) {
                 break;
             }
             match rx.recv_timeout(wait) {
-                Ok(more) => batch.push(more),
+                Ok(more) => {
+                    bytes += more.bytes();
+                    batch.push(more);
+                }
                 Err(_) => break,
             }
         }

@@ -49,6 +49,17 @@ pub struct RunEnd {
     pub needs: Vec<crate::domain::needs::Need>,
 }
 
+impl RunEnd {
+    /// A run that ended with `outcome` for the reason `why`, touching nothing else.
+    pub fn ended(outcome: RunOutcome, why: String) -> RunEnd {
+        RunEnd {
+            outcome: Some(outcome),
+            error: Some(why),
+            ..RunEnd::default()
+        }
+    }
+}
+
 /// One stored line of agent output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptLine {
