@@ -192,7 +192,7 @@ pub fn assignment(arg: &str) -> Result<(String, String), String> {
     let Some((name, value)) = arg.split_once('=') else {
         return Err(format!(
             "{:?} is not NAME=VALUE",
-            crate::domain::sanitize::one_line(arg.get(..80).unwrap_or("(long argument)"))
+            crate::domain::sanitize::one_line(&arg.chars().take(80).collect::<String>())
         ));
     };
     if let Some(why) = refused(name) {
@@ -292,7 +292,9 @@ mod tests {
             assignment("URL=postgres://a?b=c"),
             Ok(("URL".into(), "postgres://a?b=c".into()))
         );
-        assert!(assignment("URL").is_err());
+        assert!(assignment("URL").is_err_and(|e| e.starts_with("\"URL\" is not NAME=VALUE")));
+        let long = "é".repeat(200);
+        assert!(assignment(&long).is_err_and(|e| e.starts_with(&format!("{:?}", "é".repeat(80)))));
         assert!(assignment("URL=").is_err());
         assert!(assignment("=x").is_err());
         assert!(assignment("HOME=/tmp").is_err_and(|e| e.contains("HOME")));
