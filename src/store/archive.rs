@@ -12,7 +12,7 @@ impl Store {
     /// `false` when it was archived already (nothing changed).
     pub fn archive_issue(&mut self, id: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             if issue.archived_at.is_some() {
                 return Ok(false);
@@ -35,7 +35,7 @@ impl Store {
     /// Puts an archived issue back in the done column. `false` when it was not archived.
     pub fn unarchive_issue(&mut self, id: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             if get(tx, id)?.archived_at.is_none() {
                 return Ok(false);
             }
@@ -64,7 +64,7 @@ impl Store {
     /// `issue.deleted` event keeps its id and title (the events table has no foreign key).
     pub fn delete_issue(&mut self, id: i64, author: &str) -> Result<Issue> {
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             let refuse = |why: String| {
                 Err(StoreError::Invalid(format!(

@@ -218,7 +218,7 @@ impl Store {
     pub fn claim_within(&mut self, agent_id: &str, lease_ms: Millis, caps: &Caps) -> Result<Claim> {
         let (by, kind) = (ActorId::agent(agent_id), claim_event(agent_id));
         let red = Arc::clone(&self.redactor);
-        let claim = self.write(|tx| {
+        let claim = self.legacy_write(|tx| {
             let ts = now();
             let mut out = Claim::default();
             if paused_in(tx)? || held_until(tx, ts)?.is_some() {
@@ -264,7 +264,7 @@ impl Store {
         agent_id: &str,
     ) -> Result<Option<DailyHold>> {
         let by = ActorId::agent(agent_id);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let reached = daily_reached(tx, cap, now, zone)?;
             if let Some(h) = &reached {
                 hold(tx, h, &by)?;
@@ -279,7 +279,7 @@ impl Store {
     /// over its cap. `None`: it may start. Nothing is parked: the issue keeps its status.
     pub fn run_refusal(&mut self, id: i64, caps: &Caps, agent_id: &str) -> Result<Option<String>> {
         let by = ActorId::agent(agent_id);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let ts = now();
             if held_until(tx, ts)?.is_some() {
                 let reason = setting_in(tx, "pause_reason")?;
@@ -314,7 +314,7 @@ impl Store {
     /// when it did.
     pub fn park_over_budget(&mut self, id: i64, default_cap: Option<f64>) -> Result<bool> {
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Ok(false);

@@ -110,7 +110,7 @@ impl Store {
     /// dependencies are all done. `None` when nothing is claimable or claiming is paused.
     pub fn claim_next(&mut self, agent_id: &str, lease_ms: Millis) -> Result<Option<Issue>> {
         let (by, kind) = (ActorId::agent(agent_id), claim_event(agent_id));
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let ts = now();
             if super::paused_in(tx)? || super::held_until(tx, ts)?.is_some() {
                 return Ok(None);
@@ -130,7 +130,7 @@ impl Store {
     /// Extends the claim lease; `false` when the claim is no longer ours (it expired and
     /// was handed back, or a person moved the issue).
     pub fn renew_lease(&mut self, id: i64, agent_id: &str, lease_ms: Millis) -> Result<bool> {
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let n = tx.execute(
                 "UPDATE issues SET lease_until = ?3
                  WHERE id = ?1 AND status = 'in_progress' AND claimed_by = ?2",
@@ -145,7 +145,7 @@ impl Store {
     /// Returns the ids handed back.
     pub fn release_expired(&mut self, max_interruptions: i64) -> Result<Vec<i64>> {
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let expired: Vec<Issue> = {
                 let mut stmt = tx.prepare(&format!(
                     "SELECT {ISSUE_COLS} FROM issues

@@ -73,7 +73,7 @@ impl Store {
             return Err(StoreError::Invalid("a comment needs some text".into()));
         }
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             let comment = insert_comment(tx, &red, id, author, kind, body)?;
             if kind == AuthorKind::Human && issue.status == Status::Blocked {
@@ -92,7 +92,7 @@ impl Store {
             ));
         }
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             transition(issue.status, Status::Ready, Actor::Human)?;
             if issue.status != Status::InReview {
@@ -118,7 +118,7 @@ impl Store {
         note: &str,
     ) -> Result<Issue> {
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InReview {
                 return Err(StoreError::Invalid(format!(

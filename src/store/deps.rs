@@ -104,7 +104,7 @@ impl Store {
     /// Refused, with nothing stored, for a missing issue, the issue itself, or a cycle (named).
     pub fn add_dependency(&mut self, id: i64, on: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             check_edge(tx, id, on)?;
             let n = tx.execute(
                 "INSERT OR IGNORE INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)",
@@ -120,7 +120,7 @@ impl Store {
     /// Stops `id` waiting for `on`; `false` when it did not (nothing is written then).
     pub fn remove_dependency(&mut self, id: i64, on: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             get(tx, id)?;
             let n = tx.execute(
                 "DELETE FROM issue_deps WHERE issue_id = ?1 AND depends_on = ?2",
@@ -137,7 +137,7 @@ impl Store {
     /// is checked (the first refusal stores nothing), each change writes its event row.
     pub fn set_dependencies(&mut self, id: i64, on: &[i64], author: &str) -> Result<()> {
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let now: Vec<i64> = {
                 let mut stmt =
                     tx.prepare_cached("SELECT depends_on FROM issue_deps WHERE issue_id = ?1")?;

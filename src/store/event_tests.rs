@@ -140,7 +140,7 @@ fn every_event_is_stored_as_before() {
 fn rows_written_by_others_still_read() {
     let (_d, mut store) = temp_store();
     store
-        .write(|tx| {
+        .legacy_write(|tx| {
             tx.execute_batch(
                 "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES
                    (1, 'issue.merged', 7, 'human:ana', '{\"sha\":\"abc\"}'),

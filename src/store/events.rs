@@ -3,7 +3,7 @@
 //! Events are typed ([`EventKind`], [`ActorId`]) everywhere but here: this is where they
 //! become the `kind`, `data` and `actor` text columns and back.
 
-use rusqlite::{params, Row, Transaction};
+use super::sql::{vals, Exec, Row, SqlError};
 
 use super::{now, Result, Store};
 use crate::domain::{ActorId, Event, EventKind};
@@ -33,20 +33,21 @@ fn from_columns(kind: String, data: &str) -> EventKind {
 
 /// Appends one event inside the caller's transaction.
 pub(super) fn insert(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     issue_id: Option<i64>,
     actor: &ActorId,
     kind: &EventKind,
 ) -> Result<i64> {
     let (kind, data) = to_columns(kind)?;
-    tx.execute(
-        "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now(), kind, issue_id, actor.to_string(), data],
-    )?;
-    Ok(tx.last_insert_rowid())
+    Ok(tx.query_row(
+        "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (?1, ?2, ?3, ?4, ?5)
+         RETURNING id",
+        vals![now(), kind, issue_id, actor.to_string(), data],
+        |r| r.get(0),
+    )?)
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+fn from_row(r: &Row) -> Result<Event, SqlError> {
     let label: String = r.get(4)?;
     let data: String = r.get(5)?;
     Ok(Event {
@@ -63,38 +64,38 @@ impl Store {
     /// The newest event id (0 for an empty log).
     pub fn max_event_id(&self) -> Result<i64> {
         Ok(self
-            .conn()
-            .query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))?)
+            .db()
+            .query_row("SELECT coalesce(max(id), 0) FROM events", &[], |r| r.get(0))?)
     }
 
     /// The newest event id, and whether any event after `after` can have freed work for an
     /// idle runner slot: anything but runs starting and finishing (a move, a new issue, a
     /// dependency or hold lifted, a setting).
     pub fn news_since(&self, after: i64) -> Result<(i64, bool)> {
-        Ok(self.conn().query_row(
+        Ok(self.db().query_row(
             "SELECT coalesce(max(id), ?1),
-                    coalesce(sum(kind NOT IN ('run.started', 'run.finished')), 0) > 0
+                    count(*) FILTER (WHERE kind NOT IN ('run.started', 'run.finished')) > 0
              FROM events WHERE id > ?1",
-            params![after],
+            vals![after],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?)
     }
 
     /// Up to `limit` events after `after`, oldest first.
     pub fn events_since(&self, after: i64, limit: i64) -> Result<Vec<Event>> {
-        let mut stmt = self.conn().prepare_cached(
+        Ok(self.db().query_map(
             "SELECT id, ts, kind, issue_id, actor, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after, limit], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            vals![after, limit],
+            from_row,
+        )?)
     }
 
     /// Every event about one issue, oldest first.
     pub fn issue_events(&self, issue_id: i64) -> Result<Vec<Event>> {
-        let mut stmt = self.conn().prepare_cached(
+        Ok(self.db().query_map(
             "SELECT id, ts, kind, issue_id, actor, data FROM events WHERE issue_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([issue_id], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            vals![issue_id],
+            from_row,
+        )?)
     }
 }

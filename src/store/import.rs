@@ -57,7 +57,7 @@ impl Store {
             ));
         }
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             clean
                 .iter()
                 .map(|(item, title, body)| import_one(tx, &by, item, title, body))

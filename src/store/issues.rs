@@ -300,7 +300,7 @@ impl Store {
         }
         super::repeat::check_every(new.every_ms, "added")?;
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let ts = now();
             if let Some(p) = new.parent {
                 super::subtasks::check_parent(tx, p, None, "nothing was added")?;
@@ -387,7 +387,7 @@ impl Store {
             crate::domain::template::check_name(t).map_err(StoreError::Invalid)?;
         }
         let by = ActorId::human(author);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let before = get(tx, id)?;
             if let Some(Some(p)) = edit.parent {
                 super::subtasks::check_parent(tx, p, Some(id), "nothing was changed")?;
@@ -444,7 +444,7 @@ impl Store {
     /// Moves an issue, as the state machine allows for `actor`.
     pub fn move_issue(&mut self, id: i64, to: Status, actor: Actor, name: &str) -> Result<Issue> {
         let red = std::sync::Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             set_status(tx, &issue, to, actor, name)?;
             if to == Status::Done {
@@ -468,7 +468,7 @@ impl Store {
             base: Some(base.into()),
             ..IssueChanges::default()
         }));
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "UPDATE issues SET branch = ?2, worktree = ?3, base = ?4, updated_at = ?5 WHERE id = ?1",
                 params![id, branch, worktree, base, now()],

@@ -78,7 +78,7 @@ impl Store {
         let red = std::sync::Arc::clone(&self.redactor);
         let texts: Vec<String> = lessons.iter().filter_map(|t| prepare(&red, t)).collect();
         let by = ActorId::agent(agent_id);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let mut ids = Vec::new();
             for text in &texts {
                 let exists: bool = tx.query_row(
@@ -135,7 +135,7 @@ impl Store {
             ))
         })?;
         let by = ActorId::human(who);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let n = tx.execute(
                 "UPDATE learnings SET text = ?2 WHERE id = ?1",
                 params![id, text],
@@ -157,7 +157,7 @@ impl Store {
     /// Deletes a learning; later prompts no longer carry it.
     pub fn remove_learning(&mut self, id: i64, who: &str) -> Result<()> {
         let by = ActorId::human(who);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             if tx.execute("DELETE FROM learnings WHERE id = ?1", [id])? == 0 {
                 return Err(not_found(id));
             }

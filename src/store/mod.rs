@@ -14,6 +14,7 @@ mod events;
 mod issues;
 mod learnings;
 mod needs;
+mod pg;
 mod recovery;
 mod repeat;
 mod runs;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use sql::{Conn, StoreUrl, Tx};
 
 use crate::domain::redact::Redactor;
 use crate::domain::{now_millis, Millis, TransitionError};
@@ -155,6 +157,10 @@ pub enum StoreError {
     /// Anything else SQLite reports.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// What the portable layer reports that is not SQLite's own (PostgreSQL's errors, a lost
+    /// connection, a column of the wrong type), each with its own message.
+    #[error(transparent)]
+    Backend(sql::SqlError),
     /// An event's details could not be written as JSON.
     #[error("cannot encode an event: {0}")]
     Encode(#[from] serde_json::Error),
@@ -176,7 +182,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open connection to the autopilot database.
 pub struct Store {
-    conn: Connection,
+    conn: Conn,
+    /// Where the store lives: what other threads and processes open to share it.
+    url: StoreUrl,
+    /// The SQLite file; for a server, its URL with the password hidden (for messages).
     path: PathBuf,
     deadline: Duration,
     /// Applied to every text written (comments, titles, bodies, run errors): the one door
@@ -307,8 +316,10 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| classify(path, BUSY_TIMEOUT, e.into()))?;
+        let conn = Conn::from_sqlite(conn, &StoreUrl::Sqlite(path.to_path_buf()))?;
         let mut store = Store {
             conn,
+            url: StoreUrl::Sqlite(path.to_path_buf()),
             path: path.to_path_buf(),
             deadline: write_deadline(),
             redactor,
@@ -321,7 +332,27 @@ impl Store {
         Ok(store)
     }
 
-    /// The database file this store writes.
+    /// Opens the store `url` names: an SQLite file (as [`Store::open_with`]) or a PostgreSQL
+    /// database, whose schema is brought up to date the same way.
+    pub fn open_url(url: &StoreUrl, redactor: Arc<Redactor>) -> Result<Store> {
+        match url {
+            StoreUrl::Sqlite(path) => Store::open_with(path, redactor),
+            StoreUrl::Postgres(pg) => pg::open(pg, redactor),
+        }
+    }
+
+    /// Where this store lives: what another thread or process opens to share it.
+    pub fn url(&self) -> &StoreUrl {
+        &self.url
+    }
+
+    /// Whether the store is a server several machines share (PostgreSQL), rather than a file
+    /// on this one.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.url, StoreUrl::Postgres(_))
+    }
+
+    /// The database file this store writes (for a server, its URL with the password hidden).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -330,7 +361,7 @@ impl Store {
     /// default comes from `AUTOPILOT_LOCK_TIMEOUT_MS`).
     pub fn set_lock_timeout(&mut self, timeout: Duration) -> Result<()> {
         self.deadline = timeout;
-        self.conn.busy_timeout(BUSY_TIMEOUT.min(timeout))?;
+        self.conn.set_deadline(timeout);
         Ok(())
     }
 
@@ -344,18 +375,15 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT.min(self.deadline))?;
+        self.conn.set_deadline(self.deadline);
+        let conn = self.conn();
         // Reading the schema first makes a non-SQLite file fail here, before any write.
-        let _: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let _: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "could not switch the database to WAL");
         }
-        self.conn.execute_batch(
+        conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
         )?;
         Ok(())
@@ -364,7 +392,7 @@ impl Store {
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
         let found: i64 = self
-            .conn
+            .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.classify(e.into()))?;
         if found > SCHEMA_VERSION {
@@ -378,7 +406,7 @@ impl Store {
             return Ok(());
         }
         let redactor = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             // Re-read inside the write lock: another process may have migrated meanwhile.
             let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if current > SCHEMA_VERSION {
@@ -399,13 +427,28 @@ impl Store {
         })
     }
 
-    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), retrying while the database is busy.
-    pub(crate) fn write<T>(
+    /// Runs `f` in a write transaction, retrying while other writers conflict (SQLite busy,
+    /// PostgreSQL serialization failures): `f` may run more than once, so it only writes
+    /// through `tx`.
+    pub(crate) fn write<T>(&mut self, f: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let (path, deadline) = (self.path.clone(), self.deadline);
+        self.conn
+            .transaction(f)
+            .map_err(|e| classify(&path, BUSY_TIMEOUT.min(deadline), e))
+    }
+
+    /// [`Store::write`] on the bare SQLite transaction, for code not yet written against the
+    /// portable layer.
+    pub(crate) fn legacy_write<T>(
         &mut self,
         mut f: impl FnMut(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
         let (path, deadline) = (self.path.clone(), self.deadline);
-        let conn = &mut self.conn;
+        let Some(conn) = self.conn.sqlite_mut() else {
+            return Err(StoreError::Invalid(
+                "this operation is not available on PostgreSQL yet".into(),
+            ));
+        };
         retry_busy(&path, deadline, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
@@ -415,16 +458,24 @@ impl Store {
         .map_err(|e| classify(&path, BUSY_TIMEOUT.min(deadline), e))
     }
 
-    /// The connection, for reads.
-    pub(crate) fn conn(&self) -> &Connection {
+    /// The connection, for reads, on either backend.
+    pub(crate) fn db(&self) -> &Conn {
         &self.conn
+    }
+
+    /// The bare SQLite connection, for code not yet written against the portable layer.
+    pub(crate) fn conn(&self) -> &Connection {
+        #[allow(clippy::expect_used)]
+        self.conn
+            .sqlite()
+            .expect("only SQLite stores reach code not yet ported to the portable layer")
     }
 
     /// A counter that changes whenever another connection commits (cheap change detection).
     pub fn data_version(&self) -> Result<i64> {
         // Watchers look several times a second: the statement is parsed once, not per look.
         Ok(self
-            .conn
+            .conn()
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?)
     }

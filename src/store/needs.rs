@@ -98,7 +98,7 @@ impl Store {
         answers: &[(String, String)],
     ) -> Result<(Comment, Issue)> {
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, issue_id)?;
             if issue.status != Status::Blocked {
                 return Err(StoreError::Invalid(format!(

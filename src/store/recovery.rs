@@ -216,7 +216,7 @@ impl Store {
     ) -> Result<Vec<Recovered>> {
         let after = AfterRecovery::HandBack { max_interruptions };
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| recover_dead_in(tx, &red, host, alive, None, after))
+        self.legacy_write(|tx| recover_dead_in(tx, &red, host, alive, None, after))
     }
 
     /// Stops the agent working on an issue. When its runner is gone (a dead process on this
@@ -231,7 +231,7 @@ impl Store {
         alive: &dyn Fn(i64) -> bool,
     ) -> Result<Stop> {
         let red = Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Err(StoreError::Invalid(format!(

@@ -253,7 +253,7 @@ impl Store {
     ) -> Result<i64> {
         let pid = i64::from(std::process::id());
         let by = ActorId::agent(agent_id);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, owner_host, started_at, role)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -268,7 +268,7 @@ impl Store {
 
     /// Records the custom persona a run of role `persona` is (for `show` and the run list).
     pub fn set_run_persona(&mut self, run_id: i64, persona: &str) -> Result<()> {
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "UPDATE runs SET persona = ?2 WHERE id = ?1",
                 params![run_id, persona],
@@ -279,7 +279,7 @@ impl Store {
 
     /// Records the prompt template the run's prompt carries (for `show` and `stats`).
     pub fn set_run_template(&mut self, run_id: i64, template: &str) -> Result<()> {
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "UPDATE runs SET template = ?2 WHERE id = ?1",
                 params![run_id, template],
@@ -290,7 +290,7 @@ impl Store {
 
     /// Records the agent's process (group) id, so a crash recovery can find orphans.
     pub fn set_run_agent_pid(&mut self, run_id: i64, pid: i64) -> Result<()> {
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "UPDATE runs SET agent_pid = ?2 WHERE id = ?1",
                 params![run_id, pid],
@@ -301,7 +301,7 @@ impl Store {
 
     /// Records the agent's session id as soon as it is known.
     pub fn set_run_session(&mut self, run_id: i64, session_id: &str) -> Result<()> {
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "UPDATE runs SET session_id = ?2 WHERE id = ?1",
                 params![run_id, session_id],
@@ -322,7 +322,7 @@ impl Store {
             return Ok(0);
         }
         let red = std::sync::Arc::clone(&self.redactor);
-        self.write(|tx| append_in(tx, &red, run_id, first_seq, batches))
+        self.legacy_write(|tx| append_in(tx, &red, run_id, first_seq, batches))
     }
 
     /// Closes a run and applies its effect on the issue (comments, move) atomically.
@@ -342,7 +342,7 @@ impl Store {
         let tokens = end.usage.as_ref().and_then(|u| u.tokens);
         let model = end.usage.as_ref().and_then(|u| u.model.as_deref());
         let model = model.map(|m| red.text(m).into_owned());
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let issue_id: i64 = tx
                 .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
                 .optional()?

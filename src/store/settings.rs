@@ -1,7 +1,7 @@
 //! Settings (key and value rows) and what the queue keeps in them: a person's pause, a rate
 //! limit's or the budget's hold.
 
-use rusqlite::{Connection, Transaction};
+use super::sql::{vals, Exec};
 
 use super::{budget, events, now, PauseState, Result, Store};
 use crate::domain::{Actor, ActorId, EventKind, Millis};
@@ -9,7 +9,7 @@ use crate::domain::{Actor, ActorId, EventKind, Millis};
 impl Store {
     /// Reads a setting.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        setting_in(&self.conn, key)
+        setting_in(self.db(), key)
     }
 
     /// Writes a setting with an event row.
@@ -31,7 +31,7 @@ impl Store {
 
     /// Whether claiming is paused for every runner on this database.
     pub fn is_paused(&self) -> Result<bool> {
-        paused_in(&self.conn)
+        paused_in(self.db())
     }
 
     /// Pauses (or resumes) claiming for every runner on this database, with an event row.
@@ -56,7 +56,7 @@ impl Store {
                 }
                 tx.execute(
                     "DELETE FROM settings WHERE key IN ('paused_until', 'pause_reason', 'hold_kind')",
-                    [],
+                    &[],
                 )?;
                 until
             };
@@ -77,7 +77,7 @@ impl Store {
 
     /// The pause state as it stands at `now` (a hold that ended by then is gone).
     pub fn pause_state_at(&self, now: Millis) -> Result<PauseState> {
-        let until = held_until(&self.conn, now)?;
+        let until = held_until(self.db(), now)?;
         Ok(PauseState {
             paused: self.is_paused()?,
             until,
@@ -103,7 +103,7 @@ impl Store {
         self.write(|tx| {
             upsert_setting(tx, "paused_until", &until.to_string())?;
             upsert_setting(tx, "pause_reason", reason)?;
-            tx.execute("DELETE FROM settings WHERE key = 'hold_kind'", [])?;
+            tx.execute("DELETE FROM settings WHERE key = 'hold_kind'", &[])?;
             events::insert(tx, None, &by, &kind)?;
             Ok(())
         })
@@ -111,32 +111,31 @@ impl Store {
 }
 
 /// Reads a setting on any connection or transaction.
-pub(crate) fn setting_in(conn: &Connection, key: &str) -> Result<Option<String>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?)
+pub(crate) fn setting_in(conn: &impl Exec, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_opt(
+        "SELECT value FROM settings WHERE key = ?1",
+        vals![key],
+        |r| r.get(0),
+    )?)
 }
 
 /// Whether a person paused claiming.
-pub(crate) fn paused_in(conn: &Connection) -> Result<bool> {
+pub(crate) fn paused_in(conn: &impl Exec) -> Result<bool> {
     Ok(setting_in(conn, "paused")?.as_deref() == Some("1"))
 }
 
 /// The end of a rate-limit hold that is still in force at `now`.
-pub(crate) fn held_until(conn: &Connection, now: Millis) -> Result<Option<Millis>> {
+pub(crate) fn held_until(conn: &impl Exec, now: Millis) -> Result<Option<Millis>> {
     Ok(setting_in(conn, "paused_until")?
         .and_then(|v| v.parse::<Millis>().ok())
         .filter(|until| *until > now))
 }
 
-pub(super) fn upsert_setting(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+pub(super) fn upsert_setting(tx: &impl Exec, key: &str, value: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
+        vals![key, value],
     )?;
     Ok(())
 }

@@ -57,7 +57,7 @@ impl Store {
 
     /// Records a running run's live cost estimate; a run that has ended keeps its reported cost.
     pub fn set_run_estimate(&mut self, run_id: i64, usd: f64) -> Result<()> {
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             tx.execute(
                 "UPDATE runs SET estimate_usd = ?2 WHERE id = ?1 AND ended_at IS NULL",
                 params![run_id, usd],

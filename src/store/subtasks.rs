@@ -173,7 +173,7 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let red = std::sync::Arc::clone(&self.redactor);
         let by = ActorId::system(AUTHOR);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             check_parent(tx, parent, None, "nothing was added")?;
             let p = get(tx, parent)?;
             let mut ids = Vec::with_capacity(subtasks.len());

@@ -38,7 +38,7 @@ impl Store {
     /// run's, with the number of lines stored when it succeeded.
     pub fn append_transcripts(&mut self, appends: &[Append]) -> Result<Vec<Result<i64>>> {
         let red = std::sync::Arc::clone(&self.redactor);
-        self.write(|tx| {
+        self.legacy_write(|tx| {
             let mut out = Vec::with_capacity(appends.len());
             for a in appends {
                 tx.prepare_cached("SAVEPOINT append")?.execute([])?;

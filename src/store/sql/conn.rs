@@ -1,6 +1,7 @@
 //! One connection, either backend, with the same methods: statements, rows read into
 //! [`Value`]s, and write transactions retried while other writers conflict.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -41,23 +42,24 @@ impl Row {
 }
 
 /// Statements, the same on a connection and inside a transaction. Placeholders are SQLite's
-/// `?1`, `?2`…, translated once per statement for PostgreSQL.
+/// `?1`, `?2`…, translated once per statement for PostgreSQL. Methods take `&self`, as
+/// rusqlite's do, so a helper can read and write through one shared reference.
 pub trait Exec {
     /// The engine underneath.
     fn backend(&self) -> Backend;
 
     /// Runs one statement, returning how many rows it changed.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, SqlError>;
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError>;
 
     /// Runs one statement, returning its rows.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError>;
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError>;
 
     /// Runs several statements without parameters (DDL, migrations).
-    fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError>;
+    fn execute_batch(&self, sql: &str) -> Result<(), SqlError>;
 
     /// Each row mapped by `f`.
     fn query_map<T>(
-        &mut self,
+        &self,
         sql: &str,
         params: &[Value],
         f: impl FnMut(&Row) -> Result<T, SqlError>,
@@ -67,7 +69,7 @@ pub trait Exec {
 
     /// The first row mapped by `f`, or `None` when there is none.
     fn query_opt<T>(
-        &mut self,
+        &self,
         sql: &str,
         params: &[Value],
         f: impl FnOnce(&Row) -> Result<T, SqlError>,
@@ -77,7 +79,7 @@ pub trait Exec {
 
     /// The first row mapped by `f`; no row is [`SqlError::NoRow`].
     fn query_row<T>(
-        &mut self,
+        &self,
         sql: &str,
         params: &[Value],
         f: impl FnOnce(&Row) -> Result<T, SqlError>,
@@ -89,12 +91,17 @@ pub trait Exec {
 /// PostgreSQL's prepared statements, by the SQL as written (before translation).
 type Prepared = HashMap<String, postgres::Statement>;
 
+/// A PostgreSQL session: the client and the statements prepared on it.
+struct PgConn {
+    client: postgres::Client,
+    prepared: Prepared,
+}
+
 enum Inner {
     Sqlite(rusqlite::Connection),
-    Postgres {
-        client: Box<postgres::Client>,
-        prepared: Prepared,
-    },
+    // The client needs `&mut` for every statement; a statement never calls another, so the
+    // borrow is always free.
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 /// An open connection.
@@ -124,13 +131,13 @@ impl Conn {
     /// every method) from a plain thread or the blocking pool, never inside an async task.
     pub fn open(url: &StoreUrl) -> Result<Conn, SqlError> {
         match url {
-            StoreUrl::Sqlite(path) => Conn::sqlite(rusqlite::Connection::open(path)?, url),
+            StoreUrl::Sqlite(path) => Conn::from_sqlite(rusqlite::Connection::open(path)?, url),
             StoreUrl::Postgres(pg) => Conn::postgres(pg),
         }
     }
 
     /// Wraps an open SQLite connection.
-    pub fn sqlite(conn: rusqlite::Connection, url: &StoreUrl) -> Result<Conn, SqlError> {
+    pub fn from_sqlite(conn: rusqlite::Connection, url: &StoreUrl) -> Result<Conn, SqlError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Conn {
             inner: Inner::Sqlite(conn),
@@ -148,10 +155,10 @@ impl Conn {
             .connect(postgres::NoTls)
             .map_err(|e| SqlError::from_connect(e, &target, &user, &dbname))?;
         Ok(Conn {
-            inner: Inner::Postgres {
-                client: Box::new(client),
+            inner: Inner::Postgres(Box::new(RefCell::new(PgConn {
+                client,
                 prepared: HashMap::new(),
-            },
+            }))),
             target,
             deadline: DEADLINE,
         })
@@ -171,6 +178,22 @@ impl Conn {
         &self.target
     }
 
+    /// The SQLite connection underneath, for what only SQLite has (`PRAGMA`s, checkpoints).
+    pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        match &self.inner {
+            Inner::Sqlite(c) => Some(c),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    /// The SQLite connection underneath, mutably (its own transactions).
+    pub fn sqlite_mut(&mut self) -> Option<&mut rusqlite::Connection> {
+        match &mut self.inner {
+            Inner::Sqlite(c) => Some(c),
+            Inner::Postgres(_) => None,
+        }
+    }
+
     /// Runs `f` in a write transaction and commits it: SQLite's `BEGIN IMMEDIATE` (the write
     /// lock up front), PostgreSQL's SERIALIZABLE. When a statement in it failed because of
     /// another writer (SQLite busy, a serialization failure, a deadlock), the whole of `f` runs
@@ -178,7 +201,7 @@ impl Conn {
     /// the transaction back and is returned.
     pub fn transaction<T, E: From<SqlError>>(
         &mut self,
-        mut f: impl FnMut(&mut Tx<'_>) -> Result<T, E>,
+        mut f: impl FnMut(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let start = Instant::now();
         let mut backoff = Duration::from_millis(2);
@@ -201,7 +224,7 @@ impl Conn {
 
     fn attempt<T, E: From<SqlError>>(
         &mut self,
-        f: &mut impl FnMut(&mut Tx<'_>) -> Result<T, E>,
+        f: &mut impl FnMut(&Tx<'_>) -> Result<T, E>,
     ) -> Attempt<Result<T, E>> {
         let target = self.target.as_str();
         let begun = match &mut self.inner {
@@ -209,25 +232,28 @@ impl Conn {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map(TxInner::Sqlite)
                 .map_err(SqlError::from),
-            Inner::Postgres { client, prepared } => client
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::Serializable)
-                .start()
-                .map(|tx| TxInner::Postgres { tx, prepared })
-                .map_err(|e| SqlError::from_query(e, target)),
+            Inner::Postgres(pg) => {
+                let PgConn { client, prepared } = pg.get_mut();
+                client
+                    .build_transaction()
+                    .isolation_level(postgres::IsolationLevel::Serializable)
+                    .start()
+                    .map(|tx| TxInner::Postgres(RefCell::new(PgTx { tx, prepared })))
+                    .map_err(|e| SqlError::from_query(e, target))
+            }
         };
         let inner = match begun {
             Ok(inner) => inner,
             Err(e) if e.is_retryable() => return Attempt::Conflict,
             Err(e) => return Attempt::Done(Err(e.into())),
         };
-        let mut tx = Tx {
+        let tx = Tx {
             inner,
             target,
-            conflict: false,
+            conflict: Cell::new(false),
         };
-        let out = f(&mut tx);
-        let conflict = tx.conflict;
+        let out = f(&tx);
+        let conflict = tx.conflict.get();
         match out {
             // Dropping the transaction rolls it back on both backends.
             Err(_) if conflict => Attempt::Conflict,
@@ -250,44 +276,51 @@ impl Exec for Conn {
     fn backend(&self) -> Backend {
         match self.inner {
             Inner::Sqlite(_) => Backend::Sqlite,
-            Inner::Postgres { .. } => Backend::Postgres,
+            Inner::Postgres(_) => Backend::Postgres,
         }
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
-        match &mut self.inner {
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
+        match &self.inner {
             Inner::Sqlite(c) => sqlite_execute(c, sql, params),
-            Inner::Postgres { client, prepared } => {
-                pg_execute(client.as_mut(), prepared, &self.target, sql, params)
+            Inner::Postgres(pg) => {
+                let PgConn { client, prepared } = &mut *pg.borrow_mut();
+                pg_execute(client, prepared, &self.target, sql, params)
             }
         }
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
-        match &mut self.inner {
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
+        match &self.inner {
             Inner::Sqlite(c) => sqlite_query(c, sql, params),
-            Inner::Postgres { client, prepared } => {
-                pg_query(client.as_mut(), prepared, &self.target, sql, params)
+            Inner::Postgres(pg) => {
+                let PgConn { client, prepared } = &mut *pg.borrow_mut();
+                pg_query(client, prepared, &self.target, sql, params)
             }
         }
     }
 
-    fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError> {
-        match &mut self.inner {
+    fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
+        match &self.inner {
             Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Inner::Postgres { client, .. } => client
+            Inner::Postgres(pg) => pg
+                .borrow_mut()
+                .client
                 .batch_execute(sql)
                 .map_err(|e| SqlError::from_query(e, &self.target)),
         }
     }
 }
 
+/// A PostgreSQL transaction and the session's prepared statements.
+struct PgTx<'c> {
+    tx: postgres::Transaction<'c>,
+    prepared: &'c mut Prepared,
+}
+
 enum TxInner<'c> {
     Sqlite(rusqlite::Transaction<'c>),
-    Postgres {
-        tx: postgres::Transaction<'c>,
-        prepared: &'c mut Prepared,
-    },
+    Postgres(RefCell<PgTx<'c>>),
 }
 
 /// An open write transaction (see [`Conn::transaction`]).
@@ -295,22 +328,32 @@ pub struct Tx<'c> {
     inner: TxInner<'c>,
     target: &'c str,
     /// A statement failed because of another writer: the transaction is retried.
-    conflict: bool,
+    conflict: Cell<bool>,
 }
 
 impl Tx<'_> {
     fn commit(self) -> Result<(), SqlError> {
         match self.inner {
             TxInner::Sqlite(tx) => Ok(tx.commit()?),
-            TxInner::Postgres { tx, .. } => tx
+            TxInner::Postgres(pg) => pg
+                .into_inner()
+                .tx
                 .commit()
                 .map_err(|e| SqlError::from_query(e, self.target)),
         }
     }
 
-    fn note<T>(&mut self, r: Result<T, SqlError>) -> Result<T, SqlError> {
+    /// The SQLite transaction underneath, for what only SQLite has.
+    pub fn sqlite(&self) -> Option<&rusqlite::Transaction<'_>> {
+        match &self.inner {
+            TxInner::Sqlite(tx) => Some(tx),
+            TxInner::Postgres(_) => None,
+        }
+    }
+
+    fn note<T>(&self, r: Result<T, SqlError>) -> Result<T, SqlError> {
         if r.as_ref().is_err_and(SqlError::is_retryable) {
-            self.conflict = true;
+            self.conflict.set(true);
         }
         r
     }
@@ -320,36 +363,62 @@ impl Exec for Tx<'_> {
     fn backend(&self) -> Backend {
         match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,
-            TxInner::Postgres { .. } => Backend::Postgres,
+            TxInner::Postgres(_) => Backend::Postgres,
         }
     }
 
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
-        let r = match &mut self.inner {
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
+        let r = match &self.inner {
             TxInner::Sqlite(tx) => sqlite_execute(tx, sql, params),
-            TxInner::Postgres { tx, prepared } => {
+            TxInner::Postgres(pg) => {
+                let PgTx { tx, prepared } = &mut *pg.borrow_mut();
                 pg_execute(tx, prepared, self.target, sql, params)
             }
         };
         self.note(r)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
-        let r = match &mut self.inner {
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
+        let r = match &self.inner {
             TxInner::Sqlite(tx) => sqlite_query(tx, sql, params),
-            TxInner::Postgres { tx, prepared } => pg_query(tx, prepared, self.target, sql, params),
+            TxInner::Postgres(pg) => {
+                let PgTx { tx, prepared } = &mut *pg.borrow_mut();
+                pg_query(tx, prepared, self.target, sql, params)
+            }
         };
         self.note(r)
     }
 
-    fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError> {
-        let r = match &mut self.inner {
-            TxInner::Sqlite(tx) => tx.execute_batch(sql).map_err(SqlError::from),
-            TxInner::Postgres { tx, .. } => tx
+    fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
+        let r = match &self.inner {
+            TxInner::Sqlite(tx) => Exec::execute_batch(&**tx, sql),
+            TxInner::Postgres(pg) => pg
+                .borrow_mut()
+                .tx
                 .batch_execute(sql)
                 .map_err(|e| SqlError::from_query(e, self.target)),
         };
         self.note(r)
+    }
+}
+
+/// A bare SQLite connection (or, through `Deref`, transaction) runs the same statements: code
+/// that holds one can call helpers written against [`Exec`].
+impl Exec for rusqlite::Connection {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
+        sqlite_execute(self, sql, params)
+    }
+
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
+        sqlite_query(self, sql, params)
+    }
+
+    fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
+        Ok(rusqlite::Connection::execute_batch(self, sql)?)
     }
 }
 
@@ -444,4 +513,22 @@ fn pg_query(
                 .map(Row)
         })
         .collect()
+}
+
+impl Exec for rusqlite::Transaction<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
+        sqlite_execute(self, sql, params)
+    }
+
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
+        sqlite_query(self, sql, params)
+    }
+
+    fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
+        Ok(rusqlite::Connection::execute_batch(self, sql)?)
+    }
 }

@@ -223,8 +223,7 @@ pub(crate) fn full_message(e: &postgres::Error) -> String {
 
 impl From<SqlError> for StoreError {
     /// SQLite's errors stay themselves (the store's classification reads their codes); busy
-    /// becomes [`StoreError::Locked`]; the rest carry their message in [`StoreError::Invalid`]
-    /// until the store grows a variant for a server backend.
+    /// becomes [`StoreError::Locked`]; the rest are [`StoreError::Backend`].
     fn from(e: SqlError) -> StoreError {
         match e {
             SqlError::Sqlite(e) => StoreError::Sqlite(e),
@@ -233,7 +232,7 @@ impl From<SqlError> for StoreError {
                 path: PathBuf::from(target),
                 waited,
             },
-            other => StoreError::Invalid(other.to_string()),
+            other => StoreError::Backend(other),
         }
     }
 }

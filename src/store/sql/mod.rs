@@ -15,4 +15,5 @@ mod value;
 pub use conn::{Backend, Conn, Exec, Row, Tx};
 pub use error::SqlError;
 pub use url::{redact, PgUrl, StoreUrl, UrlError};
+pub(crate) use value::vals;
 pub use value::{FromValue, Value};

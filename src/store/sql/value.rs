@@ -50,6 +50,26 @@ impl From<u32> for Value {
         Value::Int(v.into())
     }
 }
+impl From<&i64> for Value {
+    fn from(v: &i64) -> Value {
+        Value::Int(*v)
+    }
+}
+impl From<usize> for Value {
+    fn from(v: usize) -> Value {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<&Value> for Value {
+    fn from(v: &Value) -> Value {
+        v.clone()
+    }
+}
 impl From<bool> for Value {
     fn from(v: bool) -> Value {
         Value::Int(v.into())
@@ -112,6 +132,24 @@ impl FromValue for i64 {
             Value::Int(i) => Ok(*i),
             other => Err(wrong("integer", other)),
         }
+    }
+}
+impl FromValue for i32 {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        let i = i64::from_value(v)?;
+        i32::try_from(i).map_err(|_| format!("integer {i} out of range for i32"))
+    }
+}
+impl FromValue for u64 {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        let i = i64::from_value(v)?;
+        u64::try_from(i).map_err(|_| format!("integer {i} out of range for u64"))
+    }
+}
+impl FromValue for usize {
+    fn from_value(v: &Value) -> Result<Self, String> {
+        let i = i64::from_value(v)?;
+        usize::try_from(i).map_err(|_| format!("integer {i} out of range for usize"))
     }
 }
 impl FromValue for u32 {
@@ -207,6 +245,12 @@ impl ToSql for Value {
                 Type::FLOAT4 => (*f as f32).to_sql(ty, out),
                 _ => Err(mismatch(self, ty)),
             },
+            // PostgreSQL's TEXT cannot hold NUL; SQLite's can. Agents' output and people's words
+            // may carry one: it is written as the visible symbol for NUL (U+2400) rather than
+            // refusing the whole write.
+            Value::Text(s) if s.contains('\0') && <&str as ToSql>::accepts(ty) => {
+                s.replace('\0', "\u{2400}").as_str().to_sql(ty, out)
+            }
             Value::Text(s) if <&str as ToSql>::accepts(ty) => s.as_str().to_sql(ty, out),
             Value::Bytes(b) if *ty == Type::BYTEA => b.as_slice().to_sql(ty, out),
             _ => Err(mismatch(self, ty)),
@@ -257,3 +301,11 @@ impl<'a> FromSql<'a> for Value {
         true
     }
 }
+
+/// Statement parameters as a slice of [`Value`]s: `vals![id, title, None::<i64>]`.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => {
+        &[$($crate::store::sql::Value::from($v)),*][..]
+    };
+}
+pub(crate) use vals;
