@@ -12,7 +12,7 @@ use crate::domain::{
     IssueDetail, Kind, Millis, Status,
 };
 pub use import::{ImportOutcome, ImportedIssue};
-pub(super) use legacy::{legacy_issue_from_row, legacy_parse_col};
+pub(super) use legacy::legacy_issue_from_row;
 
 /// What `add` needs to create an issue.
 #[derive(Debug, Clone, Default)]
