@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::comments::insert_comment;
 use super::issues::{get, issue_from_row, set_status, ISSUE_COLS};
 use super::runs::legacy;
-use super::sql::{vals, Backend, Exec, Tx};
+use super::sql::{vals, Backend, Exec};
 use super::{events, now, Result, Store};
 use crate::domain::redact::Redactor;
 use crate::domain::{Actor, ActorId, AuthorKind, EventKind, Issue, Millis, Status};
@@ -24,7 +24,7 @@ pub(super) fn close_open_runs(tx: &impl Exec, issue_id: i64, why: &str) -> Resul
 /// Hands an in-progress issue back after its run was interrupted: to ready, or to blocked once
 /// it has been interrupted `max_interruptions` times. Open runs close as interrupted.
 pub(super) fn interrupt(
-    tx: &Tx<'_>,
+    tx: &impl Exec,
     redactor: &Redactor,
     issue: &Issue,
     why: &str,
@@ -47,17 +47,15 @@ pub(super) fn interrupt(
             " Handed back to ready; branch and worktree are kept.".to_string(),
         )
     };
-    // Stopgap: comments.rs and issues.rs still take SQLite's transaction.
-    let lite = legacy(tx)?;
     insert_comment(
-        lite,
+        tx,
         redactor,
         issue.id,
         "autopilot",
         AuthorKind::System,
         &format!("{why}{tail}"),
     )?;
-    set_status(lite, issue, to, Actor::System, "recovery")
+    set_status(tx, issue, to, Actor::System, "recovery")
 }
 
 /// Moves the best ready issue (highest priority, then oldest, whose dependencies and subtasks
@@ -130,12 +128,11 @@ impl Store {
                 return Ok(None);
             };
             events::insert(tx, Some(id), &by, &kind)?;
-            // Stopgap: needs.rs and issues.rs still take SQLite's transaction.
-            let lite = legacy(tx)?;
             // The claim that takes the issue takes its secret answers too; this caller
-            // cannot pass them on, so they go.
-            super::needs::take_secrets(lite, id)?;
-            Ok(Some(get(lite, id)?))
+            // cannot pass them on, so they go. Stopgap: needs.rs still takes SQLite's
+            // transaction.
+            super::needs::take_secrets(legacy(tx)?, id)?;
+            Ok(Some(get(tx, id)?))
         })
     }
 
@@ -158,15 +155,14 @@ impl Store {
     pub fn release_expired(&mut self, max_interruptions: i64) -> Result<Vec<i64>> {
         let red = Arc::clone(&self.redactor);
         self.write(|tx| {
-            let expired: Vec<Issue> = {
-                // Stopgap: issue_from_row still reads SQLite's rows.
-                let mut stmt = legacy(tx)?.prepare(&format!(
+            let expired: Vec<Issue> = tx.query_map(
+                &format!(
                     "SELECT {ISSUE_COLS} FROM issues
                      WHERE status = 'in_progress' AND (lease_until IS NULL OR lease_until < ?1)"
-                ))?;
-                let rows = stmt.query_map([now()], issue_from_row)?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
+                ),
+                vals![now()],
+                issue_from_row,
+            )?;
             let mut ids = Vec::new();
             for issue in expired {
                 let holder = issue.claimed_by.clone().unwrap_or_else(|| "unknown".into());

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use rusqlite::{params, Connection, Transaction};
 
-use super::issues::{get, parse_col};
+use super::issues::{get, legacy_parse_col as parse_col};
 use super::{events, Result, Store, StoreError};
 use crate::domain::{ActorId, DepLink, EventKind};
 

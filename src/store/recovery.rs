@@ -10,8 +10,7 @@ use crate::domain::redact::Redactor;
 use super::claims::{close_open_runs, interrupt};
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
-use super::runs::legacy;
-use super::sql::{vals, Exec, Tx};
+use super::sql::{vals, Exec};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{format_millis, Actor, ActorId, AuthorKind, EventKind, Issue, Status};
 
@@ -32,7 +31,7 @@ enum AfterRecovery<'a> {
 
 impl AfterRecovery<'_> {
     /// Moves an in-progress issue whose runner is gone, saying `why`.
-    fn apply(self, tx: &Tx<'_>, red: &Redactor, issue: &Issue, why: &str) -> Result<()> {
+    fn apply(self, tx: &impl Exec, red: &Redactor, issue: &Issue, why: &str) -> Result<()> {
         match self {
             AfterRecovery::HandBack { max_interruptions } => {
                 interrupt(tx, red, issue, why, max_interruptions)
@@ -152,12 +151,10 @@ fn claim_expired(issue: &Issue) -> String {
 }
 
 /// Parks an in-progress issue whose runner is gone in blocked, closing its open runs.
-fn park(tx: &Tx<'_>, red: &Redactor, issue: &Issue, why: &str, by: &str) -> Result<()> {
+fn park(tx: &impl Exec, red: &Redactor, issue: &Issue, why: &str, by: &str) -> Result<()> {
     close_open_runs(tx, issue.id, why)?;
-    // Stopgap: comments.rs and issues.rs still take SQLite's transaction.
-    let lite = legacy(tx)?;
     insert_comment(
-        lite,
+        tx,
         red,
         issue.id,
         "autopilot",
@@ -167,13 +164,13 @@ fn park(tx: &Tx<'_>, red: &Redactor, issue: &Issue, why: &str, by: &str) -> Resu
              the partial transcript, the branch and the worktree are kept. Comment to hand it back to ready."
         ),
     )?;
-    set_status(lite, issue, Status::Blocked, Actor::System, "recovery")
+    set_status(tx, issue, Status::Blocked, Actor::System, "recovery")
 }
 
 /// Closes the open runs of `host` whose runner process is dead (those of issue `only`, when
 /// given) as interrupted, and does `after` with their in-progress issues.
 fn recover_dead_in(
-    tx: &Tx<'_>,
+    tx: &impl Exec,
     red: &Redactor,
     host: &str,
     alive: &dyn Fn(i64) -> bool,
@@ -182,8 +179,7 @@ fn recover_dead_in(
 ) -> Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for dead in dead_runs(tx, host, alive, only)? {
-        // Stopgap: issues.rs still reads through SQLite's transaction.
-        let issue = get(legacy(tx)?, dead.issue_id)?;
+        let issue = get(tx, dead.issue_id)?;
         if issue.status == Status::InProgress {
             after.apply(tx, red, &issue, &runner_gone(dead.owner_pid, host))?;
         }
@@ -202,7 +198,7 @@ fn recover_dead_in(
         });
     }
     for (id, pid) in dead_claims(tx, host, alive, only)? {
-        after.apply(tx, red, &get(legacy(tx)?, id)?, &runner_gone(pid, host))?;
+        after.apply(tx, red, &get(tx, id)?, &runner_gone(pid, host))?;
     }
     Ok(out)
 }
@@ -236,9 +232,7 @@ impl Store {
     ) -> Result<Stop> {
         let red = Arc::clone(&self.redactor);
         self.write(|tx| {
-            // Stopgap: issues.rs still reads through SQLite's transaction.
-            let lite = legacy(tx)?;
-            let issue = get(lite, id)?;
+            let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Err(StoreError::Invalid(format!(
                     "issue #{id} is {}, not in_progress: no agent is working on it",
@@ -250,7 +244,7 @@ impl Store {
                 recover_dead_in(tx, &red, host, alive, Some(id), AfterRecovery::Park { by })?;
             if let Some(owner) = runs.first().map(|r| r.owner_pid).or(claim) {
                 return Ok(Stop::Recovered {
-                    issue: get(lite, id)?,
+                    issue: get(tx, id)?,
                     why: runner_gone(owner, host),
                     runs,
                 });
@@ -259,7 +253,7 @@ impl Store {
                 let why = claim_expired(&issue);
                 park(tx, &red, &issue, &why, by)?;
                 return Ok(Stop::Recovered {
-                    issue: get(lite, id)?,
+                    issue: get(tx, id)?,
                     why,
                     runs,
                 });
@@ -272,7 +266,7 @@ impl Store {
                 claimed_by: issue.claimed_by.clone(),
             };
             events::insert(tx, Some(id), &ActorId::human(by), &kind)?;
-            Ok(Stop::Requested(get(lite, id)?))
+            Ok(Stop::Requested(get(tx, id)?))
         })
     }
 

@@ -407,17 +407,16 @@ impl Store {
                 turns: end.turns,
             };
             events::insert(tx, Some(issue_id), &by, &kind)?;
-            // Stopgap: issues.rs, comments.rs and needs.rs still take SQLite's transaction.
-            let lite = legacy(tx)?;
-            let issue = get(lite, issue_id)?;
+            let issue = get(tx, issue_id)?;
             let ours = issue.status == Status::InProgress && issue.claimed_by.as_deref() == Some(agent_id);
             for (author, kind, body) in &end.comments {
-                insert_comment(lite, &red, issue_id, author, *kind, body)?;
+                insert_comment(tx, &red, issue_id, author, *kind, body)?;
             }
             if let (true, Some((to, actor))) = (ours, end.move_to) {
-                set_status(lite, &issue, to, actor, agent_id)?;
+                set_status(tx, &issue, to, actor, agent_id)?;
                 if to == Status::Blocked {
-                    super::needs::set(lite, issue_id, &end.needs)?;
+                    // Stopgap: needs.rs still takes SQLite's transaction.
+                    super::needs::set(legacy(tx)?, issue_id, &end.needs)?;
                 }
                 if to == Status::InReview {
                     tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", vals![issue_id])?;
@@ -431,7 +430,7 @@ impl Store {
                     }
                 }
             }
-            Ok((get(lite, issue_id)?, ours))
+            Ok((get(tx, issue_id)?, ours))
         })
     }
 
@@ -609,8 +608,8 @@ pub(super) fn append_in(
     Ok(seq - first_seq)
 }
 
-/// Stopgap until issues.rs, comments.rs and needs.rs take the portable transaction: the
-/// SQLite transaction under `tx` (their helpers are SQLite-only meanwhile).
+/// Stopgap until needs.rs takes the portable transaction: the SQLite transaction under `tx`
+/// (its helpers are SQLite-only meanwhile).
 pub(super) fn legacy<'a>(tx: &'a Tx<'_>) -> Result<&'a rusqlite::Transaction<'a>> {
     tx.sqlite().ok_or_else(|| {
         StoreError::Invalid("this operation is not available on PostgreSQL yet".into())

@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rusqlite::params;
 
-use super::issues::parse_col;
+use super::issues::legacy_parse_col as parse_col;
 use super::spend::{RUN_SPEND, RUN_WHEN};
 use super::{Result, Store};
 use crate::domain::clock;
