@@ -14,6 +14,7 @@ use super::claims::{claim_event, claim_one};
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
 use super::spend::{issue_spend_in, spend_since_in};
+use super::sql::Exec;
 use super::{events, held_until, now, paused_in, setting_in, upsert_setting, Result, Store};
 use crate::domain::redact::Redactor;
 use crate::domain::{clock, Actor, ActorId, AuthorKind, EventKind, Issue, Millis, Status};
@@ -65,13 +66,13 @@ impl ReviewFull {
 }
 
 /// The review limit reached, read inside the claim's transaction (or on any connection).
-fn review_full_in(conn: &rusqlite::Connection, limit: Option<u32>) -> Result<Option<ReviewFull>> {
+fn review_full_in(conn: &impl Exec, limit: Option<u32>) -> Result<Option<ReviewFull>> {
     let Some(limit) = limit.filter(|n| *n > 0) else {
         return Ok(None);
     };
     let waiting: i64 = conn.query_row(
         "SELECT count(*) FROM issues WHERE status = 'in_review'",
-        [],
+        &[],
         |r| r.get(0),
     )?;
     Ok((waiting >= i64::from(limit)).then_some(ReviewFull { waiting, limit }))
@@ -115,7 +116,7 @@ pub struct Claim {
 
 /// The daily cap reached at `now`, unless a person lifted it for the rest of that day.
 fn daily_reached(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     cap: f64,
     now: Millis,
     zone: &TimeZone,
@@ -137,7 +138,7 @@ fn daily_reached(
 }
 
 /// Writes the daily hold, once per day: an event row only when it is new.
-fn hold(tx: &Transaction<'_>, h: &DailyHold, by: &ActorId) -> Result<()> {
+fn hold(tx: &impl Exec, h: &DailyHold, by: &ActorId) -> Result<()> {
     let same = setting_in(tx, "hold_kind")?.as_deref() == Some(BUDGET_HOLD)
         && held_until(tx, now())? == Some(h.until);
     if same {
@@ -175,11 +176,7 @@ fn whose_cap(own: bool) -> &'static str {
 }
 
 /// `(spent, cap)` when the issue's spend is at or over its cap (its own, else `default_cap`).
-fn over_cap(
-    tx: &Transaction<'_>,
-    issue: &Issue,
-    default_cap: Option<f64>,
-) -> Result<Option<(f64, f64)>> {
+fn over_cap(tx: &impl Exec, issue: &Issue, default_cap: Option<f64>) -> Result<Option<(f64, f64)>> {
     let Some(cap) = issue.budget_usd.or(default_cap) else {
         return Ok(None);
     };
@@ -249,7 +246,7 @@ impl Store {
             Ok(out)
         })?;
         if !claim.secrets.is_empty() {
-            super::needs::scrub_wal(self.conn());
+            super::needs::scrub_wal(self.db());
         }
         Ok(claim)
     }
@@ -264,7 +261,7 @@ impl Store {
         agent_id: &str,
     ) -> Result<Option<DailyHold>> {
         let by = ActorId::agent(agent_id);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let reached = daily_reached(tx, cap, now, zone)?;
             if let Some(h) = &reached {
                 hold(tx, h, &by)?;
@@ -306,7 +303,7 @@ impl Store {
 
     /// The review limit `limit` reached now (`None`: below it, or no limit).
     pub fn review_full(&self, limit: Option<u32>) -> Result<Option<ReviewFull>> {
-        review_full_in(self.conn(), limit)
+        review_full_in(self.db(), limit)
     }
 
     /// Parks the in-progress issue `id` in blocked when its spend reached its cap (its own,

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use super::comments::insert_comment;
 use super::issues::{get, issue_from_row, set_status, ISSUE_COLS};
-use super::runs::legacy;
 use super::sql::{vals, Backend, Exec};
 use super::{events, now, Result, Store};
 use crate::domain::redact::Redactor;
@@ -129,9 +128,8 @@ impl Store {
             };
             events::insert(tx, Some(id), &by, &kind)?;
             // The claim that takes the issue takes its secret answers too; this caller
-            // cannot pass them on, so they go. Stopgap: needs.rs still takes SQLite's
-            // transaction.
-            super::needs::take_secrets(legacy(tx)?, id)?;
+            // cannot pass them on, so they go.
+            super::needs::take_secrets(tx, id)?;
             Ok(Some(get(tx, id)?))
         })
     }

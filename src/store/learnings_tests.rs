@@ -257,6 +257,18 @@ fn relevance_queries_quote_every_word() {
 }
 
 #[test]
+fn tsqueries_quote_every_word_as_a_lexeme() {
+    assert_eq!(
+        relevance_tsquery("Fix the \"parser\"", "NOT cache* | x & !y").as_deref(),
+        Some("'fix' | 'parser' | 'cache'")
+    );
+    assert_eq!(relevance_tsquery("a b", "to"), None);
+    let many: String = (0..200).map(|i| format!("word{i} ")).collect();
+    let q = relevance_tsquery(&many, "").expect("words");
+    assert_eq!(q.matches(" | ").count(), MAX_QUERY_WORDS - 1);
+}
+
+#[test]
 fn learning_events_are_stored_in_this_text() {
     let (_d, mut store) = temp_store();
     let (issue, run) = issue_with_run(&mut store, "Cache");

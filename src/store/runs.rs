@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
-use super::sql::{vals, Backend, Exec, Row, SqlError, Tx};
+use super::sql::{vals, Backend, Exec, Row, SqlError};
 use super::tail::chunk_bytes;
 use super::{events, now, search, Result, Store, StoreError};
 use crate::domain::transcript_text::{push_search_parts, push_search_text};
@@ -415,8 +415,7 @@ impl Store {
             if let (true, Some((to, actor))) = (ours, end.move_to) {
                 set_status(tx, &issue, to, actor, agent_id)?;
                 if to == Status::Blocked {
-                    // Stopgap: needs.rs still takes SQLite's transaction.
-                    super::needs::set(legacy(tx)?, issue_id, &end.needs)?;
+                    super::needs::set(tx, issue_id, &end.needs)?;
                 }
                 if to == Status::InReview {
                     tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", vals![issue_id])?;
@@ -606,12 +605,4 @@ pub(super) fn append_in(
         seq += b.lines;
     }
     Ok(seq - first_seq)
-}
-
-/// Stopgap until needs.rs takes the portable transaction: the SQLite transaction under `tx`
-/// (its helpers are SQLite-only meanwhile).
-pub(super) fn legacy<'a>(tx: &'a Tx<'_>) -> Result<&'a rusqlite::Transaction<'a>> {
-    tx.sqlite().ok_or_else(|| {
-        StoreError::Invalid("this operation is not available on PostgreSQL yet".into())
-    })
 }
