@@ -41,7 +41,7 @@ impl Loaded {
         seed(&db, n, n);
         let (tx, replies) = mpsc::channel();
         let store = store_thread::spawn(
-            db,
+            db.into(),
             autopilot_tui::domain::redact::Redactor::builtin(),
             autopilot_tui::runner::agent::renderer(None),
             "bench".into(),

@@ -86,7 +86,7 @@ fn ingest(lines: u64) -> Ingest {
         "AUTOPILOT_AGENT_ID" => Some("bench".into()),
         _ => None,
     };
-    let paths = Paths::for_repo(&root, Some(db.clone()));
+    let paths = Paths::for_repo(&root, Some(db.clone().into()));
     paths.ensure_state_dir().unwrap();
     let config = Config::load(paths, &env).unwrap();
     let adapter = config.adapter().unwrap();

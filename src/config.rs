@@ -198,6 +198,17 @@ pub struct FileConfig {
     /// `[pipeline]`: per kind, the personas from the implementer on.
     #[serde(default)]
     pub pipeline: BTreeMap<String, Vec<String>>,
+    /// `[store]`.
+    #[serde(default)]
+    pub store: StoreSection,
+}
+
+/// `[store]`: where the queue lives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// An SQLite path or a `postgres://` URL (below `--db` and `AUTOPILOT_DB`).
+    pub url: Option<String>,
 }
 
 macro_rules! overlay {
@@ -332,6 +343,7 @@ impl FileConfig {
             budget.on_exceed,
             api.listen,
             api.token_file,
+            store.url,
             api.feedback,
             api.feedback_per_minute,
         );
@@ -441,7 +453,7 @@ pub struct Config {
 
 impl Config {
     /// Loads user file < repo file < environment, for the repo at `paths`.
-    pub fn load(paths: Paths, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+    pub fn load(mut paths: Paths, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
         let user = match user_config_file(env) {
             Some(p) => FileConfig::load(&p)?,
             None => FileConfig::default(),
@@ -450,6 +462,12 @@ impl Config {
         let file = user.merge(&repo).merge(&FileConfig::from_env(env)?);
         check_reviewer_prompt(&file.review, &paths.repo_root)?;
         personas::check_merged(&file)?;
+        if let Some(url) = file.store.url.as_deref().filter(|_| !paths.db_given) {
+            // The error shows the URL with its password hidden.
+            paths.db = url
+                .parse()
+                .map_err(|e| anyhow::anyhow!("invalid [store] url in the configuration: {e}"))?;
+        }
         let redactor = match &file.redact.patterns {
             Some(patterns) if !patterns.is_empty() => {
                 std::sync::Arc::new(Redactor::with_patterns(patterns)?)

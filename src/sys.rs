@@ -1,8 +1,17 @@
 //! What the runner, the CLI and the TUI each need once from the system: this machine's name
 //! and the async runtime they run on.
 
-/// The machine's host name, when the system has one.
+/// This box's name: `AUTOPILOT_HOST` when set, else the machine's host name.
 pub fn machine_name() -> Option<String> {
+    // A box's identity: several "boxes" can share one machine (tests, or two clones on one
+    // host) by naming themselves.
+    if let Some(host) = std::env::var("AUTOPILOT_HOST")
+        .ok()
+        .map(|h| crate::domain::sanitize::one_line(&h).trim().to_string())
+        .filter(|h| !h.is_empty())
+    {
+        return Some(host);
+    }
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())

@@ -54,7 +54,7 @@ fn a_finished_run_reloads_the_board_once() {
     let mut app = tui_support::app(120, 40);
     let (tx, replies) = std::sync::mpsc::channel();
     let requests = store_thread::spawn(
-        db,
+        db.into(),
         Redactor::builtin(),
         autopilot_tui::runner::agent::renderer(None),
         app.user().to_string(),

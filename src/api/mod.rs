@@ -5,8 +5,8 @@
 //! `app` puts the token-protected routes ([`protected_routes`]) behind [`auth::require`] and
 //! merges the public ones (the feedback ingress) beside them.
 
+use crate::store::sql::StoreUrl;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -36,7 +36,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     /// The database every request opens.
-    pub db: PathBuf,
+    pub db: StoreUrl,
     /// The configured redaction, applied by the store to what it writes.
     pub redactor: Arc<Redactor>,
     /// The effective configuration (accepting an issue needs its merge settings).
@@ -78,7 +78,7 @@ impl ApiState {
     {
         let (db, red) = (self.db.clone(), Arc::clone(&self.redactor));
         tokio::task::spawn_blocking(move || {
-            let mut store = Store::open_with(&db, red)?;
+            let mut store = Store::open_url(&db, red)?;
             f(&mut store)
         })
         .await

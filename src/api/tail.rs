@@ -6,7 +6,7 @@
 //! new events, render each once as JSON and fan them out through a bounded broadcast channel.
 //! The thread exists only while a client is connected.
 
-use std::path::PathBuf;
+use crate::store::sql::StoreUrl;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -80,7 +80,7 @@ pub fn render(event: &Event) -> Published {
 /// The server's one tailer and the channel it feeds.
 #[derive(Debug)]
 pub struct Hub {
-    db: PathBuf,
+    db: StoreUrl,
     redactor: Arc<Redactor>,
     tx: broadcast::Sender<Published>,
     /// Whether the thread runs; the thread and joining clients decide under this lock.
@@ -91,7 +91,7 @@ pub struct Hub {
 
 impl Hub {
     /// A hub for the database at `db`; no thread runs until a client joins.
-    pub fn new(db: PathBuf, redactor: Arc<Redactor>) -> Hub {
+    pub fn new(db: StoreUrl, redactor: Arc<Redactor>) -> Hub {
         let (tx, _) = broadcast::channel(CHANNEL);
         Hub {
             db,
@@ -171,7 +171,7 @@ impl Hub {
     ) -> crate::store::Result<()> {
         let s = match store {
             Some(s) => s,
-            None => store.insert(Store::open_with(&self.db, Arc::clone(&self.redactor))?),
+            None => store.insert(Store::open_url(&self.db, Arc::clone(&self.redactor))?),
         };
         let now = s.data_version()?;
         if *version == Some(now) {
@@ -228,7 +228,7 @@ mod tests {
         let path = dir.path().join("db");
         let mut writer = Store::open(&path).unwrap();
         add(&mut writer, "before");
-        let hub = Arc::new(Hub::new(path, Redactor::builtin()));
+        let hub = Arc::new(Hub::new(StoreUrl::Sqlite(path), Redactor::builtin()));
         assert!(!hub.tailing(), "no thread before a client joins");
 
         let mut rx = hub.subscribe();
@@ -255,7 +255,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let mut writer = Store::open(&path).unwrap();
-        let hub = Arc::new(Hub::new(path, Redactor::builtin()));
+        let hub = Arc::new(Hub::new(StoreUrl::Sqlite(path), Redactor::builtin()));
         let mut rx = hub.subscribe();
         hub.ensure_tailing(0);
         for i in 0..(CHANNEL + 10) {

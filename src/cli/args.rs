@@ -1,7 +1,5 @@
 //! The command line's shape: clap's definitions of every command and option.
 
-use std::path::PathBuf;
-
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{AgentKind, Effort, Kind, Status};
@@ -49,9 +47,19 @@ fn parse_since(text: &str) -> Result<jiff::civil::Date, String> {
 /// Options shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// The database (default: .autopilot/autopilot.db at the root of the git repo).
-    #[arg(long, global = true, env = "AUTOPILOT_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The store: an SQLite file (a path or sqlite://PATH; default .autopilot/autopilot.db at
+    /// the root of the git repo) or a PostgreSQL database several boxes share
+    /// (postgres://USER@HOST/DB).
+    // Read as text and parsed by `cli::context`, so a URL's password never reaches clap's
+    // messages or `--help` (which would print the environment's value).
+    #[arg(
+        long,
+        global = true,
+        env = "AUTOPILOT_DB",
+        hide_env_values = true,
+        value_name = "PATH|URL"
+    )]
+    pub db: Option<String>,
 }
 
 /// The subcommands.
@@ -355,6 +363,13 @@ pub enum Command {
     Resume,
     /// Check git, the agent, the database and the worktrees, and say how to fix what is wrong.
     Doctor,
+    /// Copy this SQLite queue (issues, comments, runs, transcripts, events and the rest) into an
+    /// empty PostgreSQL database, checking every table's count; the SQLite file is only read.
+    Migrate {
+        /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Remove worktrees of done issues (never one with uncommitted changes) and prune stale ones.
     Gc,
     /// Show the effective configuration and paths, or print a commented sample.

@@ -128,7 +128,7 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
             "install Claude Code or set AUTOPILOT_CLAUDE_BIN",
         ),
     }
-    match Store::open(&paths.db) {
+    match Store::open_url(&paths.db, crate::domain::redact::Redactor::builtin()) {
         Ok(store) => {
             let counts = store.status_counts("")?;
             let total: i64 = counts.0.iter().sum();
@@ -136,7 +136,7 @@ pub fn run(config: &Config) -> anyhow::Result<bool> {
                 "database",
                 &format!(
                     "{} ({total} issues, schema {})",
-                    paths.db.display(),
+                    paths.db,
                     crate::store::SCHEMA_VERSION
                 ),
             );

@@ -9,6 +9,7 @@ use crate::config::{Config, Paths, SAMPLE};
 use crate::domain::sanitize::{one_line, strip_all};
 use crate::domain::{Actor, AgentKind, AuthorKind, Effort, ListedIssue, Millis, Printable, Status};
 use crate::runner::{git, recovery, review};
+use crate::store::sql::StoreUrl;
 use crate::store::{IssueEdit, NewIssue, Stop, Store};
 
 pub mod doctor;
@@ -20,6 +21,7 @@ mod headless;
 mod import;
 mod learnings;
 mod log;
+mod migrate;
 mod output;
 mod search;
 mod serve;
@@ -44,13 +46,23 @@ fn env_var(key: &str) -> Option<String> {
 /// database work outside a repo when `--db` is given.
 pub fn context(global: &Global, need_repo: bool) -> anyhow::Result<Ctx> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let repo = match git::repo_root(&cwd) {
-        Ok(root) => root,
+    let (repo, in_repo) = match git::repo_root(&cwd) {
+        Ok(root) => (root, true),
         Err(e) if need_repo || global.db.is_none() => bail!("{}", e.stderr),
-        Err(_) => cwd.clone(),
+        Err(_) => (cwd.clone(), false),
     };
-    let paths = Paths::for_repo(&repo, global.db.clone());
-    if global.db.is_none() {
+    let db = global
+        .db
+        .as_deref()
+        .map(|text| {
+            text.parse::<StoreUrl>()
+                .map_err(|e| anyhow::anyhow!("--db / AUTOPILOT_DB: {e}"))
+        })
+        .transpose()?;
+    let shared = matches!(db, Some(StoreUrl::Postgres(_)));
+    let paths = Paths::for_repo(&repo, db);
+    // A shared server keeps only the queue: this clone's worktrees and logs live here.
+    if global.db.is_none() || (shared && in_repo) {
         paths.ensure_state_dir()?;
     }
     let config = Config::load(paths, &env_var)?;
@@ -61,7 +73,7 @@ impl Ctx {
     /// Opens the database, redacting what it writes with the configured patterns.
     pub fn store(&self) -> anyhow::Result<Store> {
         let redactor = std::sync::Arc::clone(&self.config.redactor);
-        Ok(Store::open_with(&self.config.paths.db, redactor)?)
+        Ok(Store::open_url(&self.config.paths.db, redactor)?)
     }
 }
 
@@ -376,6 +388,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             };
             writeln!(out, "{said}")?;
         }
+        Command::Migrate { to } => migrate::run(&ctx, &mut out, &to)?,
         Command::Doctor => {
             drop(out);
             if !crate::cli::doctor::run(&ctx.config)? {
@@ -446,7 +459,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             let c = &ctx.config;
             let s = c.runner_settings(cli.agents);
             writeln!(out, "repository:    {}", c.paths.repo_root.display())?;
-            writeln!(out, "database:      {}", c.paths.db.display())?;
+            writeln!(out, "database:      {}", c.paths.db)?;
             writeln!(out, "worktrees:     {}", c.paths.worktrees.display())?;
             writeln!(out, "logs:          {}", c.paths.logs.display())?;
             writeln!(

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::store::sql::StoreUrl;
+
 /// Where things live for one repository.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -11,8 +13,10 @@ pub struct Paths {
     pub repo_root: PathBuf,
     /// `.autopilot/` (git-ignored runtime state).
     pub state_dir: PathBuf,
-    /// The database.
-    pub db: PathBuf,
+    /// The store: an SQLite file or a PostgreSQL database.
+    pub db: StoreUrl,
+    /// Whether `db` was given (`--db`, `AUTOPILOT_DB`), so `[store] url` does not replace it.
+    pub db_given: bool,
     /// Where worktrees are created.
     pub worktrees: PathBuf,
     /// Log files.
@@ -20,15 +24,26 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// The layout under a repository root, with an optional database override.
-    pub fn for_repo(repo_root: &Path, db: Option<PathBuf>) -> Paths {
+    /// The layout under a repository root, with an optional store override.
+    pub fn for_repo(repo_root: &Path, db: Option<StoreUrl>) -> Paths {
         let state_dir = repo_root.join(".autopilot");
         Paths {
             repo_root: repo_root.to_path_buf(),
-            db: db.unwrap_or_else(|| state_dir.join("autopilot.db")),
+            db_given: db.is_some(),
+            db: db.unwrap_or_else(|| StoreUrl::Sqlite(state_dir.join("autopilot.db"))),
             worktrees: state_dir.join("worktrees"),
             logs: state_dir.join("logs"),
             state_dir,
+        }
+    }
+
+    /// What the runner lock is taken on (`RunnerLock::acquire`): the SQLite file (one runner
+    /// per database), or for a shared server this clone's state directory (one runner per
+    /// clone; the other boxes run their own).
+    pub fn runner_lock_of(&self) -> PathBuf {
+        match &self.db {
+            StoreUrl::Sqlite(path) => path.clone(),
+            StoreUrl::Postgres(_) => self.state_dir.join("postgres"),
         }
     }
 

@@ -1,7 +1,7 @@
 //! An async handle on a store connection: each call runs on the blocking pool, so SQLite never
 //! stalls a task that drives agents or draws.
 
-use std::path::Path;
+use crate::store::sql::StoreUrl;
 use std::sync::{Arc, Mutex};
 
 use super::error::{blocking, RunnerError};
@@ -17,9 +17,9 @@ pub struct Db {
 impl Db {
     /// Opens its own connection to the database at `path`, redacting what it writes with
     /// `redactor`.
-    pub async fn open(path: &Path, redactor: Arc<Redactor>) -> Result<Db, StoreError> {
-        let path = path.to_path_buf();
-        let store = blocking("store", move || Store::open_with(&path, redactor))
+    pub async fn open(url: &StoreUrl, redactor: Arc<Redactor>) -> Result<Db, StoreError> {
+        let url = url.clone();
+        let store = blocking("store", move || Store::open_url(&url, redactor))
             .await
             .map_err(task_failed)??;
         Ok(Db {

@@ -1,8 +1,9 @@
 //! One agent process: started with the prompt on stdin, its output stored and shown as it
 //! arrives ([`super::ingest`]), watched for limits and stops, and cleaned up after.
 
+use crate::store::sql::StoreUrl;
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -251,9 +252,9 @@ pub(super) async fn drive_agent(
 
 /// Kills whatever an agent left running: its process group, and every process that carries
 /// the run's marker (children that started a session of their own with `setsid`).
-pub(super) async fn kill_leftovers(db: &Path, run_id: i64, pgid: u32) {
+pub(super) async fn kill_leftovers(db: &StoreUrl, run_id: i64, pgid: u32) {
     signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    let db: PathBuf = db.to_path_buf();
+    let db = db.clone();
     let killed = blocking("orphan scan", move || {
         super::process::kill_run_orphans(&db, run_id)
     })

@@ -22,7 +22,9 @@ fn chunk(lines: &[&str]) -> Chunk {
 async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.db");
-    let db = Db::open(&path, Redactor::builtin()).await.unwrap();
+    let db = Db::open(&path.clone().into(), Redactor::builtin())
+        .await
+        .unwrap();
     let run = db
         .call(|s| {
             s.set_lock_timeout(Duration::from_millis(100))?;
@@ -95,7 +97,7 @@ async fn output_the_store_refuses_is_kept_and_a_drop_leaves_a_marker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_repeated_on_each_block_is_estimated_once_reported_and_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("a.db"), Redactor::builtin())
+    let db = Db::open(&dir.path().join("a.db").into(), Redactor::builtin())
         .await
         .unwrap();
     let run = db

@@ -34,6 +34,7 @@ mod transcripts;
 mod verdict;
 mod workspace;
 
+use crate::store::sql::StoreUrl;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,7 +58,7 @@ pub struct RunnerSettings {
     /// Where worktrees go.
     pub worktrees: PathBuf,
     /// The database file.
-    pub db: PathBuf,
+    pub db: StoreUrl,
     /// Parallel slots.
     pub slots: usize,
     /// Agent identity (slots append their number).

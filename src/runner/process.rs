@@ -1,5 +1,6 @@
 //! Agent processes: their own process group, killed whole, and output read in bounded lines.
 
+use crate::store::sql::StoreUrl;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -25,9 +26,16 @@ pub fn pid_alive(pid: i64) -> bool {
 /// runs of other repositories on the machine never match. The database path is canonical, so
 /// a process that named it differently (`--db x.db` in one directory, an absolute path in
 /// another) still finds the agents.
-pub fn run_marker(db: &std::path::Path, run_id: i64) -> (String, String) {
-    let db = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
-    ("AUTOPILOT_RUN".into(), format!("{}#{run_id}", db.display()))
+pub fn run_marker(db: &StoreUrl, run_id: i64) -> (String, String) {
+    let db = match db {
+        StoreUrl::Sqlite(path) => std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+        // Password hidden: the marker is in every agent's environment.
+        StoreUrl::Postgres(url) => url.to_string(),
+    };
+    ("AUTOPILOT_RUN".into(), format!("{db}#{run_id}"))
 }
 
 /// How long killing orphans waits for them to be gone.
@@ -53,7 +61,7 @@ pub fn pids_with_env(matches: impl Fn(&[&[u8]]) -> bool) -> Vec<i32> {
 /// Kills every process whose environment carries the run's marker: the agent of a run whose
 /// runner died, and everything it started. Waits (briefly) until they are gone, so that
 /// whoever reports the recovery can say so truthfully. Returns how many were signalled.
-pub fn kill_run_orphans(db: &std::path::Path, run_id: i64) -> usize {
+pub fn kill_run_orphans(db: &StoreUrl, run_id: i64) -> usize {
     let (key, value) = run_marker(db, run_id);
     let needle = format!("{key}={value}");
     let pids = pids_with_env(|vars| vars.contains(&needle.as_bytes()));

@@ -2,7 +2,7 @@
 //! transaction first, then the orphaned agents killed. Runner start-up, `stop` and the TUI's
 //! `x` all come through here.
 
-use std::path::Path;
+use crate::store::sql::StoreUrl;
 
 use super::process::{kill_run_orphans, pid_alive};
 use crate::store::{Recovered, Stop, Store, StoreError};
@@ -16,7 +16,7 @@ pub fn recover_dead_runs(
     max_interruptions: i64,
 ) -> Result<Vec<Recovered>, StoreError> {
     let runs = store.recover_dead_runs(&host_name(), &|pid| pid_alive(pid), max_interruptions)?;
-    kill_orphans(store.path(), &runs);
+    kill_orphans(store.url(), &runs);
     Ok(runs)
 }
 
@@ -26,12 +26,12 @@ pub fn recover_dead_runs(
 pub fn stop_issue(store: &mut Store, id: i64, by: &str) -> Result<Stop, StoreError> {
     let stop = store.stop_issue(id, by, &host_name(), &|pid| pid_alive(pid))?;
     if let Stop::Recovered { runs, .. } = &stop {
-        kill_orphans(store.path(), runs);
+        kill_orphans(store.url(), runs);
     }
     Ok(stop)
 }
 
-fn kill_orphans(db: &Path, runs: &[Recovered]) {
+fn kill_orphans(db: &StoreUrl, runs: &[Recovered]) {
     for run in runs {
         let killed = kill_run_orphans(db, run.run_id);
         if killed > 0 {
@@ -79,7 +79,7 @@ mod tests {
                 [dead_pid, run],
             )
             .expect("set the owner");
-        let (key, value) = super::super::process::run_marker(&db, run);
+        let (key, value) = super::super::process::run_marker(&db.clone().into(), run);
         let mut agent = std::process::Command::new("sleep")
             .arg("1000")
             .env(key, value)

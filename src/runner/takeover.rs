@@ -4,6 +4,7 @@
 //! the store and the disk before the screen changes, so a refusal is a message, not a flash of
 //! the shell) and run, and what it changed is committed or handed back.
 
+use crate::store::sql::StoreUrl;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ const FALLBACK_EDITOR: &str = "vi";
 #[derive(Clone)]
 pub struct TakeoverSettings {
     /// The database.
-    pub db: PathBuf,
+    pub db: StoreUrl,
     /// What the store and commit messages redact.
     pub redactor: Arc<Redactor>,
     /// Who commits when git has no identity configured.
@@ -190,7 +191,7 @@ pub fn prepare(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Prepared, String> {
     let id = t.issue_id();
-    let store = Store::open_with(&s.db, Arc::clone(&s.redactor)).map_err(|e| e.to_string())?;
+    let store = Store::open_url(&s.db, Arc::clone(&s.redactor)).map_err(|e| e.to_string())?;
     let issue = store.issue(id).map_err(|e| e.to_string())?;
     let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     match t {
@@ -334,7 +335,7 @@ struct Session<'a> {
 /// worktree left the branch (the changes stay where they are, and the message says where).
 fn commit_session(s: &TakeoverSettings, w: &Session<'_>) -> Outcome {
     let id = w.issue_id;
-    let mut store = match Store::open_with(&s.db, Arc::clone(&s.redactor)) {
+    let mut store = match Store::open_url(&s.db, Arc::clone(&s.redactor)) {
         Ok(st) => st,
         Err(e) => return Outcome::failed(id, format!("#{id}: nothing committed: {e}")),
     };

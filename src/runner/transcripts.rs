@@ -5,7 +5,7 @@
 //! commits a second. A run's lines wait at most [`LINGER`] for company, and not at all when
 //! every run already sent its share or enough bytes are waiting.
 
-use std::path::PathBuf;
+use crate::store::sql::StoreUrl;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -46,7 +46,7 @@ impl Request {
 /// Where a share's store comes from: opened on the writer's thread at its first share, or
 /// handed in (tests that set a lock timeout).
 enum Source {
-    Open(PathBuf, Arc<Redactor>),
+    Open(StoreUrl, Arc<Redactor>),
     Ready(Box<Store>),
 }
 
@@ -81,7 +81,7 @@ impl Drop for Joined {
 impl Transcripts {
     /// A writer for the database at `path`, opening its connection on its first share. The
     /// thread ends when the last handle is dropped.
-    pub fn start(path: PathBuf, redactor: Arc<Redactor>) -> Transcripts {
+    pub fn start(path: StoreUrl, redactor: Arc<Redactor>) -> Transcripts {
         Self::spawn(Source::Open(path, redactor), LINGER)
     }
 
@@ -190,7 +190,7 @@ fn serve(mut source: Source, rx: &mpsc::Receiver<Request>, shared: &Shared) {
 fn commit(source: &mut Source, batch: Vec<Request>) {
     let store = match source {
         Source::Ready(store) => store,
-        Source::Open(path, redactor) => match Store::open_with(path, Arc::clone(redactor))
+        Source::Open(path, redactor) => match Store::open_url(path, Arc::clone(redactor))
             .and_then(|mut s| s.for_output_only().map(|()| s))
         {
             Ok(store) => {

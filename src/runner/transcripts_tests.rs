@@ -91,7 +91,7 @@ async fn a_quiet_pipeline_holds_a_share_for_the_linger_only() {
 async fn a_share_for_a_missing_run_is_refused_and_handed_back_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (_, runs) = open(dir.path(), 1);
-    let sink = Transcripts::start(dir.path().join("a.db"), Redactor::builtin());
+    let sink = Transcripts::start(dir.path().join("a.db").into(), Redactor::builtin());
     let _joined = (sink.join(), sink.join());
     let (good, bad) = tokio::time::timeout(DEADLINE, async {
         tokio::join!(
@@ -115,7 +115,10 @@ async fn a_share_for_a_missing_run_is_refused_and_handed_back_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_cannot_be_opened_refuses_every_share_and_keeps_its_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = Transcripts::start(dir.path().join("no/such/dir/a.db"), Redactor::builtin());
+    let sink = Transcripts::start(
+        dir.path().join("no/such/dir/a.db").into(),
+        Redactor::builtin(),
+    );
     let _joined = sink.join();
     let refused = tokio::time::timeout(DEADLINE, sink.append(share(1, "line")))
         .await

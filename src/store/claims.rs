@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::comments::insert_comment;
-use super::issues::{get, issue_from_row, set_status, ISSUE_COLS};
+use super::issues::{get, legacy_issue_from_row as issue_from_row, set_status, ISSUE_COLS};
 use super::{events, now, Result, Store};
 use crate::domain::redact::Redactor;
 use crate::domain::{Actor, ActorId, AuthorKind, EventKind, Issue, Millis, Status};

@@ -7,9 +7,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::issues::parse_col;
 use super::spend::json_ids;
 use super::sql::{vals, Exec};
-use super::stats::parse_text;
 use super::{events, Result, Store, StoreError};
 use crate::domain::{ActorId, DepLink, EventKind};
 
@@ -94,7 +94,7 @@ fn links(conn: &impl Exec, sql: &str, id: i64) -> Result<Vec<DepLink>> {
         Ok(DepLink {
             id: r.get(0)?,
             title: r.get(1)?,
-            status: parse_text(r, 2)?,
+            status: parse_col(r, 2)?,
         })
     })?)
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
+use super::issues::parse_col;
 use super::spend::{total, RUN_SPEND, RUN_WHEN};
-use super::sql::{vals, Exec, Row, SqlError};
+use super::sql::{vals, Exec};
 use super::{Result, Store};
 use crate::domain::clock;
 use crate::domain::stats::{DaySpend, IssueSpend, Stats, Usage};
@@ -98,18 +99,6 @@ struct GroupRow {
     tokens: [i64; 4],
     ended: i64,
     duration_ms: f64,
-}
-
-/// A text column holding one of a domain enum's spellings.
-pub(super) fn parse_text<T: std::str::FromStr>(r: &Row, i: usize) -> Result<T, SqlError>
-where
-    T::Err: std::fmt::Display,
-{
-    let text: String = r.get(i)?;
-    text.parse().map_err(|e: T::Err| SqlError::Column {
-        column: i,
-        detail: format!("{text:?}: {e}"),
-    })
 }
 
 fn finish_all(map: BTreeMap<String, Sums>) -> BTreeMap<String, Usage> {
@@ -310,7 +299,7 @@ impl Store {
             Ok(IssueSpend {
                 id: r.get(0)?,
                 title: r.get(1)?,
-                status: parse_text(r, 2)?,
+                status: parse_col(r, 2)?,
                 cost_usd: r.get(3)?,
                 runs: r.get(4)?,
             })

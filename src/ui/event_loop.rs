@@ -143,7 +143,8 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     if !opts.no_runner {
         match opts.config.adapter() {
             Ok(adapter) => {
-                match crate::runner::lock::RunnerLock::acquire(&opts.config.paths.db) {
+                match crate::runner::lock::RunnerLock::acquire(&opts.config.paths.runner_lock_of())
+                {
                     Ok(lock) => _runner_lock = Some(lock),
                     Err(e) => app.toast(
                         Level::Warn,

@@ -6,6 +6,7 @@
 //! the new base commit, in one store transaction. Cleaning up (worktree, branch, push) comes
 //! last and is reported in a second comment: a merge that landed is never undone.
 
+use crate::store::sql::StoreUrl;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ pub struct AcceptSettings {
     /// Where worktrees live (the lock file goes there).
     pub worktrees: PathBuf,
     /// The database.
-    pub db: PathBuf,
+    pub db: StoreUrl,
     /// What the store redacts.
     pub redactor: Arc<Redactor>,
     /// The configured base, for an issue that recorded none.
@@ -140,7 +141,7 @@ pub fn accept(
     no_merge: bool,
 ) -> Result<Accepted, AcceptError> {
     let _lock = lock(&s.worktrees.join(".accept.lock"))?;
-    let mut store = Store::open_with(&s.db, Arc::clone(&s.redactor))?;
+    let mut store = Store::open_url(&s.db, Arc::clone(&s.redactor))?;
     let issue = store.issue(id)?;
     if issue.status != Status::InReview {
         let hint = match issue.status {

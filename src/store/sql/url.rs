@@ -49,6 +49,18 @@ pub enum UrlError {
     },
 }
 
+impl From<PathBuf> for StoreUrl {
+    fn from(path: PathBuf) -> StoreUrl {
+        StoreUrl::Sqlite(path)
+    }
+}
+
+impl From<&std::path::Path> for StoreUrl {
+    fn from(path: &std::path::Path) -> StoreUrl {
+        StoreUrl::Sqlite(path.to_path_buf())
+    }
+}
+
 impl FromStr for StoreUrl {
     type Err = UrlError;
 

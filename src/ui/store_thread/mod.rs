@@ -2,7 +2,7 @@
 //! the UI event channel. It also watches `data_version` so commits by the runner, the CLI or
 //! another process show up within a poll interval, without the UI task ever touching SQLite.
 
-use std::path::PathBuf;
+use crate::store::sql::StoreUrl;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -290,14 +290,14 @@ impl Watch {
 /// Runs the thread loop until the request channel closes. `send` returns false when the UI is
 /// gone.
 pub fn run(
-    db: PathBuf,
+    db: StoreUrl,
     redactor: Arc<Redactor>,
     renderer: Arc<dyn Adapter>,
     requests: Receiver<StoreRequest>,
     send: impl Fn(StoreReply) -> bool,
     author: String,
 ) {
-    let mut store = match Store::open_with(&db, redactor) {
+    let mut store = match Store::open_url(&db, redactor) {
         Ok(s) => s,
         Err(e) => {
             send(StoreReply::Failed(format!("cannot open the database: {e}")));
@@ -574,7 +574,7 @@ fn handle(
 /// Starts the thread; dropping the returned sender ends it. `renderer` draws stored
 /// transcripts the way the live panes draw the agent's output.
 pub fn spawn(
-    db: PathBuf,
+    db: StoreUrl,
     redactor: Arc<Redactor>,
     renderer: Arc<dyn Adapter>,
     author: String,

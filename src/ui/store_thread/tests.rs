@@ -504,7 +504,7 @@ fn a_hold_that_lifts_is_reported_without_any_write() {
         .expect("hold");
     let (tx, replies) = std::sync::mpsc::channel();
     let _requests = spawn(
-        db.clone(),
+        db.clone().into(),
         Redactor::builtin(),
         renderer(None),
         "me".into(),
