@@ -175,11 +175,7 @@ fn whose_cap(own: bool) -> &'static str {
 }
 
 /// `(spent, cap)` when the issue's spend is at or over its cap (its own, else `default_cap`).
-fn over_cap(
-    tx: &impl Exec,
-    issue: &Issue,
-    default_cap: Option<f64>,
-) -> Result<Option<(f64, f64)>> {
+fn over_cap(tx: &impl Exec, issue: &Issue, default_cap: Option<f64>) -> Result<Option<(f64, f64)>> {
     let Some(cap) = issue.budget_usd.or(default_cap) else {
         return Ok(None);
     };

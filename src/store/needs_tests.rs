@@ -173,7 +173,10 @@ fn secrets_waiting_go_with_an_archived_or_deleted_issue() {
     // Archiving needs a done issue; the trigger is what is under test.
     store
         .db()
-        .execute("UPDATE issues SET archived_at = 1 WHERE id = ?1", vals![other])
+        .execute(
+            "UPDATE issues SET archived_at = 1 WHERE id = ?1",
+            vals![other],
+        )
         .unwrap();
     assert_eq!(count(&store), 0);
 }

@@ -32,7 +32,10 @@ pub(super) fn json_ids(backend: Backend) -> &'static str {
 
 /// [`Store::spend_since`] on any connection or transaction (a claim checks it in its own).
 pub(super) fn spend_since_in(conn: &impl Exec, since: Millis) -> Result<f64> {
-    let sql = format!("SELECT {} FROM runs WHERE {RUN_WHEN} >= ?1", total(RUN_SPEND));
+    let sql = format!(
+        "SELECT {} FROM runs WHERE {RUN_WHEN} >= ?1",
+        total(RUN_SPEND)
+    );
     Ok(conn.query_row(&sql, vals![since], |r| r.get(0))?)
 }
 

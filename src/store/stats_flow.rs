@@ -95,11 +95,10 @@ impl Store {
             .collect();
         // A fold from 0.0: an empty `sum` of floats is -0.0.
         let blocked_total_secs = blocked.iter().fold(0.0, |t, &ms| t + ms as f64) / 1000.0;
-        let (first_runs, first_try_reviews): (i64, i64) = db.query_row(
-            &format!("WITH {moves}, {FIRST_TRIES}"),
-            vals![since],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (first_runs, first_try_reviews): (i64, i64) =
+            db.query_row(&format!("WITH {moves}, {FIRST_TRIES}"), vals![since], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         Ok(Flow {
             lead_time: Durations::of_millis(lead),
             cycle_time: Durations::of_millis(cycle),

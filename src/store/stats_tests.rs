@@ -1,8 +1,8 @@
 //! The `stats` report on real database files: sums, local days in a zone that is not UTC
 //! (a run crossing local midnight), groupings, the window, and flow times worked out by hand.
 
-use jiff::tz::TimeZone;
 use super::sql::{vals, Exec};
+use jiff::tz::TimeZone;
 
 use super::*;
 use crate::domain::clock::{day_start, parse_day};

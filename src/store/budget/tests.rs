@@ -227,7 +227,10 @@ fn max_in_review_holds_claims_while_the_review_column_is_full() {
         assert_eq!(claimed.issue.map(|i| i.id), Some(id));
         store
             .db()
-            .execute("UPDATE issues SET status = 'in_review' WHERE id = ?1", vals![id])
+            .execute(
+                "UPDATE issues SET status = 'in_review' WHERE id = ?1",
+                vals![id],
+            )
             .unwrap();
     }
     let refused = store.claim_within("a-1", 60_000, &caps).unwrap();
