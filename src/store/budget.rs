@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
-use rusqlite::Transaction;
 
 use super::claims::{claim_event, claim_one};
 use super::comments::insert_comment;
@@ -187,7 +186,7 @@ fn over_cap(tx: &impl Exec, issue: &Issue, default_cap: Option<f64>) -> Result<O
 /// Parks an in-progress issue in blocked when its spend is at or over its cap (its own, else
 /// `default_cap`), with the comment that says how to raise it; true when it did.
 fn park_if_over(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     redactor: &Redactor,
     issue: &Issue,
     default_cap: Option<f64>,
@@ -215,7 +214,7 @@ impl Store {
     pub fn claim_within(&mut self, agent_id: &str, lease_ms: Millis, caps: &Caps) -> Result<Claim> {
         let (by, kind) = (ActorId::agent(agent_id), claim_event(agent_id));
         let red = Arc::clone(&self.redactor);
-        let claim = self.legacy_write(|tx| {
+        let claim = self.write(|tx| {
             let ts = now();
             let mut out = Claim::default();
             if paused_in(tx)? || held_until(tx, ts)?.is_some() {
@@ -232,7 +231,13 @@ impl Store {
                 out.review_full = Some(full);
                 return Ok(out);
             }
-            while let Some(id) = claim_one(tx, agent_id, lease_ms, ts)? {
+            // Stopgap until claims.rs is on the portable layer: its claim runs on SQLite only.
+            let Some(claimer) = tx.sqlite() else {
+                return Err(super::StoreError::Invalid(
+                    "claiming is not available on PostgreSQL yet".into(),
+                ));
+            };
+            while let Some(id) = claim_one(claimer, agent_id, lease_ms, ts)? {
                 events::insert(tx, Some(id), &by, &kind)?;
                 let issue = get(tx, id)?;
                 if park_if_over(tx, &red, &issue, caps.per_issue_usd)? {
@@ -276,7 +281,7 @@ impl Store {
     /// over its cap. `None`: it may start. Nothing is parked: the issue keeps its status.
     pub fn run_refusal(&mut self, id: i64, caps: &Caps, agent_id: &str) -> Result<Option<String>> {
         let by = ActorId::agent(agent_id);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let ts = now();
             if held_until(tx, ts)?.is_some() {
                 let reason = setting_in(tx, "pause_reason")?;
@@ -311,7 +316,7 @@ impl Store {
     /// when it did.
     pub fn park_over_budget(&mut self, id: i64, default_cap: Option<f64>) -> Result<bool> {
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Ok(false);

@@ -4,6 +4,7 @@
 use super::*;
 use crate::domain::learning::MAX_BYTES;
 use crate::domain::{EventKind, Kind};
+use crate::store::sql::Exec;
 use crate::store::NewIssue;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
@@ -275,18 +276,17 @@ fn learning_events_are_stored_in_this_text() {
         .expect("add")[0];
     store.edit_learning(id, "uno", "ana").expect("edit");
     store.remove_learning(id, "ana").expect("rm");
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events WHERE kind LIKE 'learning.%' ORDER BY id")
-        .expect("prepare");
-    let rows: Vec<String> = stmt
-        .query_map([], |r| {
-            let (k, i, a, d): (String, String, String, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            Ok(format!("{k}|{i}|{a}|{d}"))
-        })
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
+    let rows: Vec<String> = store
+        .db()
+        .query_map(
+            "SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events WHERE kind LIKE 'learning.%' ORDER BY id",
+            &[],
+            |r| {
+                let (k, i, a, d): (String, String, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                Ok(format!("{k}|{i}|{a}|{d}"))
+            },
+        )
         .expect("rows");
     assert_eq!(
         rows,

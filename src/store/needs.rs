@@ -99,7 +99,7 @@ impl Store {
         answers: &[(String, String)],
     ) -> Result<(Comment, Issue)> {
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, issue_id)?;
             if issue.status != Status::Blocked {
                 return Err(StoreError::Invalid(format!(
