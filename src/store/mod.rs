@@ -11,6 +11,7 @@ mod claims;
 mod comments;
 mod deps;
 mod events;
+mod feed;
 mod issues;
 mod learnings;
 mod move_to;
@@ -52,6 +53,7 @@ use crate::domain::{Actor, ActorId};
 
 pub use board::StatusCounts;
 pub use budget::{over_budget_comment, Caps, Claim, DailyHold, ReviewFull, BUDGET_HOLD};
+pub use feed::Feed;
 pub use issues::{ImportOutcome, ImportedIssue, IssueEdit, NewIssue};
 pub use move_to::Moved;
 pub use recovery::{Abandoned, Recovered, Stop};
@@ -193,6 +195,8 @@ pub struct Store {
     /// The SQLite file; for a server, its URL with the password hidden (for messages).
     path: PathBuf,
     deadline: Duration,
+    /// A shared server's change feed (its listener started on first open in this process).
+    feed: Option<Arc<Feed>>,
     /// Applied to every text written (comments, titles, bodies, run errors): the one door
     /// through which people's and agents' words reach the database.
     redactor: Arc<Redactor>,
@@ -326,6 +330,7 @@ impl Store {
             conn,
             url: StoreUrl::Sqlite(path.to_path_buf()),
             path: path.to_path_buf(),
+            feed: None,
             deadline: write_deadline(),
             redactor,
         };
@@ -435,11 +440,24 @@ impl Store {
     /// Runs `f` in a write transaction, retrying while other writers conflict (SQLite busy,
     /// PostgreSQL serialization failures): `f` may run more than once, so it only writes
     /// through `tx`.
-    pub(crate) fn write<T>(&mut self, f: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&mut self, mut f: impl FnMut(&Tx<'_>) -> Result<T>) -> Result<T> {
         let (path, deadline) = (self.path.clone(), self.deadline);
         self.conn
-            .transaction(f)
+            .transaction(|tx| {
+                let out = f(tx)?;
+                if sql::Exec::backend(tx) == sql::Backend::Postgres {
+                    // Delivered to every listener when (and only if) this commits.
+                    sql::Exec::execute_batch(tx, feed::NOTIFY)?;
+                }
+                Ok(out)
+            })
             .map_err(|e| classify(&path, BUSY_TIMEOUT.min(deadline), e))
+    }
+
+    /// A shared server's change feed: what to wait on instead of looking at
+    /// [`Store::data_version`] (`None` for SQLite, whose version is read from shared memory).
+    pub fn change_feed(&self) -> Option<Arc<Feed>> {
+        self.feed.clone()
     }
 
     /// [`Store::write`] on the bare SQLite transaction, for code not yet written against the
@@ -476,18 +494,12 @@ impl Store {
             .expect("only SQLite stores reach code not yet ported to the portable layer")
     }
 
-    /// A counter that changes whenever another connection commits (cheap change detection).
-    /// On PostgreSQL (until the store notifies), the newest event's and transcript chunk's
-    /// ids: every change writes an event, every transcript line a chunk; two index lookups.
+    /// A counter that changes whenever another connection commits (cheap change detection):
+    /// SQLite's `data_version`; on PostgreSQL the count of this process's change listener.
     pub fn data_version(&self) -> Result<i64> {
         let Some(conn) = self.conn.sqlite() else {
-            return Ok(sql::Exec::query_row(
-                &self.conn,
-                "SELECT (SELECT coalesce(max(id), 0) FROM events) \
-                      + (SELECT coalesce(max(id), 0) FROM transcript_chunks)",
-                &[],
-                |r| r.get(0),
-            )?);
+            // A shared server's commits are heard by this process's listener: no round trip.
+            return Ok(self.feed.as_ref().map_or(0, |f| f.version()));
         };
         // Watchers look several times a second: the statement is parsed once, not per look.
         Ok(conn

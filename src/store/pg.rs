@@ -29,6 +29,7 @@ pub(super) fn open(url: &PgUrl, redactor: Arc<Redactor>) -> Result<Store> {
         conn,
         url: store_url,
         path,
+        feed: Some(super::feed::feed(url)),
         deadline,
         redactor,
     })
