@@ -23,6 +23,7 @@ mod runs;
 mod schema;
 mod schema_pg;
 mod search;
+mod search_pg;
 mod settings;
 mod spend;
 pub mod sql;

@@ -6,7 +6,9 @@
 //! portable layer reads and writes. SQLite's triggers are plpgsql functions here. Full-text
 //! search is a `tsvector` column computed from the text ('simple': words as written, lowered)
 //! with a GIN index: `search_index` keeps SQLite's FTS5 table's rows and ids (source id × 4 +
-//! a tag), and learnings carry their own `tsv` column instead of a second table.
+//! a tag), and learnings carry their own `tsv` column instead of a second table. Only the first
+//! 256 Ki characters of a text are indexed: a tsvector holds at most 1 MB, and a longer one
+//! would make the write that stores the text fail.
 
 /// The version the baseline brings an empty database to: SQLite's schema at that version.
 pub(super) const BASELINE_VERSION: i64 = 22;
@@ -166,7 +168,7 @@ CREATE TABLE search_index (
     source   TEXT   NOT NULL,
     issue_id BIGINT,
     run_id   BIGINT,
-    tsv      tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    tsv      tsvector GENERATED ALWAYS AS (to_tsvector('simple', left(text, 262144))) STORED
 );
 CREATE INDEX search_index_tsv ON search_index USING GIN (tsv);
 
@@ -176,7 +178,7 @@ CREATE TABLE learnings (
     issue_id   BIGINT REFERENCES issues(id) ON DELETE SET NULL,
     run_id     BIGINT REFERENCES runs(id) ON DELETE SET NULL,
     created_at BIGINT NOT NULL,
-    tsv        tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
+    tsv        tsvector GENERATED ALWAYS AS (to_tsvector('simple', left(text, 262144))) STORED
 );
 CREATE INDEX learnings_tsv ON learnings USING GIN (tsv);
 CREATE INDEX learnings_issue ON learnings (issue_id) WHERE issue_id IS NOT NULL;

@@ -1,4 +1,5 @@
-//! Full-text search over titles, bodies, comments and transcripts (SQLite FTS5).
+//! Full-text search over titles, bodies, comments and transcripts (SQLite FTS5; PostgreSQL's
+//! tsvector in [`super::search_pg`]).
 //!
 //! The `search_index` table (migration 10) holds one row per title, body, comment and
 //! transcript chunk. Triggers keep the issue and comment rows in the transactions that change
@@ -7,10 +8,10 @@
 
 use std::borrow::Cow;
 
-use rusqlite::types::ValueRef;
-use rusqlite::{params, ErrorCode, Transaction};
+use rusqlite::ErrorCode;
 use serde::Serialize;
 
+use super::sql::{vals, Backend, Exec, Row, SqlError, Value};
 use super::{Result, Store, StoreError};
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::strip_all;
@@ -68,8 +69,9 @@ pub struct SearchHit {
 }
 
 impl Store {
-    /// The best `limit` hits of an FTS5 `query` (words, "phrases", prefix*, AND / OR / NOT).
-    /// A query FTS5 cannot read is refused as [`StoreError::BadQuery`].
+    /// The best `limit` hits of a `query` in FTS5's syntax (words, "phrases", prefix*, AND /
+    /// OR / NOT, parentheses), on either backend. A query that cannot be read is refused as
+    /// [`StoreError::BadQuery`].
     pub fn search(&self, query: &str, limit: i64) -> Result<Vec<SearchHit>> {
         let bad = |detail: String| StoreError::BadQuery {
             query: strip_all(query).chars().take(200).collect(),
@@ -78,27 +80,12 @@ impl Store {
         if query.trim().is_empty() {
             return Err(bad("it is empty".into()));
         }
-        // The best rows are picked first, then only they get a snippet: a snippet reads its
-        // whole row (a transcript chunk holds thousands of lines), and in one statement
-        // SQLite computes it for every match before sorting.
-        let best = {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT rowid FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![query, limit.max(0)], |r| r.get::<_, i64>(0));
-            rows.and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-                .map_err(|e| match e.sqlite_error_code() {
-                    // FTS5 reports every query it cannot parse as a plain SQLITE_ERROR.
-                    Some(ErrorCode::Unknown) => bad(e.to_string()),
-                    _ => StoreError::Sqlite(e),
-                })?
-        };
-        let rows = if best.is_empty() {
-            Vec::new()
-        } else if query.contains('*') {
-            self.snippets_in_one_scan(query, &best)?
-        } else {
-            self.snippets_by_rowid(query, &best)?
+        let rows = match self.db().backend() {
+            Backend::Sqlite => self.search_sqlite(query, limit, bad)?,
+            Backend::Postgres => {
+                let tsquery = super::search_pg::tsquery(query).map_err(bad)?;
+                super::search_pg::search(self.db(), &tsquery, limit)?
+            }
         };
         Ok(rows
             .into_iter()
@@ -122,16 +109,49 @@ impl Store {
             })
             .collect())
     }
+
+    fn search_sqlite(
+        &self,
+        query: &str,
+        limit: i64,
+        bad: impl Fn(String) -> StoreError,
+    ) -> Result<Vec<RawHit>> {
+        // The best rows are picked first, then only they get a snippet: a snippet reads its
+        // whole row (a transcript chunk holds thousands of lines), and in one statement
+        // SQLite computes it for every match before sorting.
+        let best: Vec<i64> = self
+            .db()
+            .query_map(
+                "SELECT rowid FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT ?2",
+                vals![query, limit.max(0)],
+                |r| r.get(0),
+            )
+            .map_err(|e| match e {
+                // FTS5 reports every query it cannot parse as a plain SQLITE_ERROR.
+                SqlError::Sqlite(e) if e.sqlite_error_code() == Some(ErrorCode::Unknown) => {
+                    bad(e.to_string())
+                }
+                other => other.into(),
+            })?;
+        if best.is_empty() {
+            Ok(Vec::new())
+        } else if query.contains('*') {
+            self.snippets_in_one_scan(query, &best)
+        } else {
+            self.snippets_by_rowid(query, &best)
+        }
+    }
 }
 
-/// A hit's columns: where, issue, run, and FTS5's marked snippet.
-type RawHit = (SearchSource, i64, Option<i64>, String);
+/// A hit's columns: where, issue, run, and the marked snippet.
+pub(super) type RawHit = (SearchSource, i64, Option<i64>, String);
 
-/// Reads a row that starts with [`SNIPPET_COLUMNS`].
-fn raw_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawHit> {
+/// Reads a row that starts with [`SNIPPET_COLUMNS`] (or PostgreSQL's same four).
+pub(super) fn raw_hit(r: &Row) -> Result<RawHit, SqlError> {
     let source: String = r.get(0)?;
-    let snippet = match r.get_ref(3)? {
-        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+    let snippet = match r.values().get(3) {
+        Some(Value::Text(t)) => t.clone(),
+        Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
         _ => String::new(),
     };
     Ok((SearchSource::parse(&source), r.get(1)?, r.get(2)?, snippet))
@@ -145,12 +165,12 @@ impl Store {
     /// The hits of `best` (rowids, best first), each looked up on its own: a plain term seeks
     /// straight to the row.
     fn snippets_by_rowid(&self, query: &str, best: &[i64]) -> Result<Vec<RawHit>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let sql = format!(
             "SELECT {SNIPPET_COLUMNS} FROM search_index WHERE search_index MATCH ?1 AND rowid = ?2"
-        ))?;
+        );
         let mut rows = Vec::with_capacity(best.len());
         for rowid in best {
-            rows.push(stmt.query_row(params![query, rowid], raw_hit)?);
+            rows.push(self.db().query_row(&sql, vals![query, *rowid], raw_hit)?);
         }
         Ok(rows)
     }
@@ -162,14 +182,16 @@ impl Store {
     /// only the best rows get a snippet.
     fn snippets_in_one_scan(&self, query: &str, best: &[i64]) -> Result<Vec<RawHit>> {
         let wanted = serde_json::to_string(best).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {SNIPPET_COLUMNS}, rowid FROM search_index WHERE search_index MATCH ?1
-             AND +rowid IN (SELECT value FROM json_each(?2))"
-        ))?;
+        let rows = self.db().query(
+            &format!(
+                "SELECT {SNIPPET_COLUMNS}, rowid FROM search_index WHERE search_index MATCH ?1
+                 AND +rowid IN (SELECT value FROM json_each(?2))"
+            ),
+            vals![query, wanted],
+        )?;
         let mut found = std::collections::HashMap::with_capacity(best.len());
-        let mut rows = stmt.query(params![query, wanted])?;
-        while let Some(r) = rows.next()? {
-            found.insert(r.get::<_, i64>(4)?, raw_hit(r)?);
+        for r in &rows {
+            found.insert(r.get::<i64>(4)?, raw_hit(r)?);
         }
         Ok(best.iter().filter_map(|id| found.remove(id)).collect())
     }
@@ -214,7 +236,7 @@ pub(super) fn chunk_text<'a>(
 /// Indexes a transcript chunk of `run_id` (issue `issue_id`): its id, stored bytes, and the
 /// text rendered from them if the caller has it.
 pub(super) fn index_chunk(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     red: &Redactor,
     (chunk_id, data, rendered): (i64, &[u8], Option<&str>),
     issue_id: i64,
@@ -224,33 +246,41 @@ pub(super) fn index_chunk(
     if text.is_empty() {
         return Ok(());
     }
-    tx.prepare_cached(
-        "INSERT INTO search_index (rowid, text, source, issue_id, run_id)
-         VALUES (?1, ?2, 'transcript', ?3, ?4)",
-    )?
-    .execute(params![chunk_id * 4 + 3, text.as_ref(), issue_id, run_id])?;
+    let sql = match tx.backend() {
+        Backend::Sqlite => {
+            "INSERT INTO search_index (rowid, text, source, issue_id, run_id)
+             VALUES (?1, ?2, 'transcript', ?3, ?4)"
+        }
+        Backend::Postgres => {
+            "INSERT INTO search_index (id, text, source, issue_id, run_id)
+             VALUES (?1, ?2, 'transcript', ?3, ?4)"
+        }
+    };
+    tx.execute(
+        sql,
+        vals![chunk_id * 4 + 3, text.as_ref(), issue_id, run_id],
+    )?;
     Ok(())
 }
 
 /// Indexes every transcript chunk already stored: the Rust half of migration 10, run in its
 /// transaction.
-pub(super) fn backfill(tx: &Transaction<'_>, red: &Redactor) -> Result<()> {
+pub(super) fn backfill(tx: &impl Exec, red: &Redactor) -> Result<()> {
     let mut after = 0_i64;
     loop {
-        let chunks: Vec<(i64, i64, i64, Vec<u8>)> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT t.id, r.issue_id, t.run_id, t.data FROM transcript_chunks t
-                 JOIN runs r ON r.id = t.run_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after, BACKFILL_BATCH], |r| {
-                let data = match r.get_ref(3)? {
-                    ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        let chunks: Vec<(i64, i64, i64, Vec<u8>)> = tx.query_map(
+            "SELECT t.id, r.issue_id, t.run_id, t.data FROM transcript_chunks t
+             JOIN runs r ON r.id = t.run_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+            vals![after, BACKFILL_BATCH],
+            |r| {
+                let data = match r.values().get(3) {
+                    Some(Value::Bytes(b)) => b.clone(),
+                    Some(Value::Text(t)) => t.clone().into_bytes(),
                     _ => Vec::new(),
                 };
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, data))
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+            },
+        )?;
         let Some(last) = chunks.last() else {
             return Ok(());
         };
