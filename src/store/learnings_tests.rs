@@ -8,9 +8,7 @@ use crate::store::sql::Exec;
 use crate::store::NewIssue;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 /// An issue and a run on it.

@@ -4,9 +4,7 @@ use crate::store::sql::{vals, Exec};
 use crate::store::{Caps, NewIssue, RunEnd};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn need(name: &str, secret: bool) -> Need {

@@ -21,9 +21,7 @@ fn ny_day(day: &str) -> Millis {
 }
 
 fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("autopilot.db")).unwrap();
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn issue(store: &mut Store, title: &str, kind: Kind, ready: bool) -> i64 {

@@ -2,9 +2,7 @@ use super::*;
 use crate::domain::RunOutcome;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 /// A claimed issue with an open run owned by `pid` on `host`.

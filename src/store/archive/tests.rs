@@ -5,9 +5,7 @@ use super::super::{schema, NewIssue, Store, StoreError, SCHEMA_VERSION};
 use crate::domain::{Actor, AuthorKind, EventKind, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn add(store: &mut Store, title: &str, depends_on: Vec<i64>) -> i64 {

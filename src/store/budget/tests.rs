@@ -5,9 +5,7 @@ use super::super::{Caps, IssueEdit, NewIssue, RunEnd, Store};
 use crate::domain::{clock, now_millis, Actor, Status};
 
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("autopilot.db")).unwrap();
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn ready(store: &mut Store, title: &str) -> i64 {

@@ -3,9 +3,7 @@ use super::super::{NewIssue, Store, StoreError};
 use crate::domain::{EventKind, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn add(store: &mut Store, title: &str) -> i64 {
