@@ -5,14 +5,11 @@ use super::{events, now, Result, Store, StoreError};
 
 #[path = "import.rs"]
 mod import;
-#[path = "issues_legacy.rs"]
-mod legacy;
 use crate::domain::{
     transition, Actor, ActorId, AgentKind, DiffStat, Effort, EventKind, Issue, IssueChanges,
     IssueDetail, Kind, Millis, Status,
 };
 pub use import::{ImportOutcome, ImportedIssue};
-pub(super) use legacy::legacy_issue_from_row;
 
 /// What `add` needs to create an issue.
 #[derive(Debug, Clone, Default)]
