@@ -231,13 +231,7 @@ impl Store {
                 out.review_full = Some(full);
                 return Ok(out);
             }
-            // Stopgap until claims.rs is on the portable layer: its claim runs on SQLite only.
-            let Some(claimer) = tx.sqlite() else {
-                return Err(super::StoreError::Invalid(
-                    "claiming is not available on PostgreSQL yet".into(),
-                ));
-            };
-            while let Some(id) = claim_one(claimer, agent_id, lease_ms, ts)? {
+            while let Some(id) = claim_one(tx, agent_id, lease_ms, ts)? {
                 events::insert(tx, Some(id), &by, &kind)?;
                 let issue = get(tx, id)?;
                 if park_if_over(tx, &red, &issue, caps.per_issue_usd)? {

@@ -89,13 +89,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{NewIssue, RunEnd, Store};
+    use super::super::{NewIssue, RunEnd};
     use crate::domain::now_millis;
 
     #[test]
     fn spend_counts_reported_costs_and_running_estimates() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("autopilot.db")).unwrap();
+        let (_dir, mut store) = crate::store::test_db::temp_store();
         let new = NewIssue {
             title: "t".into(),
             ready: true,
