@@ -154,4 +154,38 @@ mod tests {
         assert_eq!(run.session_id.as_deref(), Some("sess-a"));
         assert_eq!(run.estimate_usd, Some(0.25));
     }
+
+    /// PostgreSQL refuses every statement after a failed one until its savepoint is rolled
+    /// back to: a share whose insert fails must not cost the shares after it.
+    #[test]
+    fn a_share_whose_insert_fails_is_rolled_back_alone() {
+        let (_d, mut s) = crate::store::test_db::temp_store();
+        let new = NewIssue {
+            title: "a".into(),
+            ..NewIssue::default()
+        };
+        let issue = s.create_issue(&new, "me").unwrap();
+        let run = s.start_run(issue.id, "agent", 0, "host").unwrap();
+        s.append_transcript(run, 0, &batch(&["zero"])).unwrap();
+        let share = |first_seq, line: &str| Append {
+            run_id: run,
+            first_seq,
+            batches: batch(&[line]),
+            ..Append::default()
+        };
+        // The second share repeats sequence number 0: the unique index refuses its row.
+        let out = s
+            .append_transcripts(&[share(1, "one"), share(0, "dup"), share(2, "two")])
+            .unwrap();
+        assert_eq!(out[0].as_ref().ok(), Some(&1));
+        assert!(out[1].is_err(), "{:?}", out[1]);
+        assert_eq!(out[2].as_ref().ok(), Some(&1));
+        let lines: Vec<_> = s
+            .transcript(run, -1, 100)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(lines, [&b"zero"[..], b"one", b"two"]);
+    }
 }
