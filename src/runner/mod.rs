@@ -186,6 +186,14 @@ pub struct Runner {
 /// is read from shared memory, so a look costs microseconds and writes nothing.
 const WATCH_EVERY: Duration = Duration::from_millis(500);
 
+/// Resolves at a shared store's next commit; never for a store without a feed.
+async fn changed(feed: Option<&crate::store::Feed>) {
+    match feed {
+        Some(feed) => feed.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Counts a slot as idle while it lives.
 struct IdleSlot<'a>(&'a AtomicUsize);
 
@@ -296,6 +304,8 @@ impl Runner {
         let mut seen = db
             .call(|s| Ok((s.data_version()?, s.max_event_id()?)))
             .await?;
+        // A shared server says when something was committed: no need to wait for the tick.
+        let feed = db.call(|s| Ok(s.change_feed())).await?;
         // Planners run beside the slots; the runner ends only once they have closed their runs
         // too (a quit stops them through `cancel`).
         let mut planners = tokio::task::JoinSet::new();
@@ -327,6 +337,9 @@ impl Runner {
                 _ = stop_poll.tick() => if this.has_runs() { this.poll_stop_requests(&db).await },
                 _ = budget_poll.tick() => if this.has_runs() { this.poll_daily_budget(&db).await },
                 _ = watch.tick(), if this.settings.watch_store => if this.idle.load(Ordering::SeqCst) > 0 {
+                    this.watch_store(&db, &mut seen).await;
+                },
+                () = changed(feed.as_deref()), if this.settings.watch_store => if this.idle.load(Ordering::SeqCst) > 0 {
                     this.watch_store(&db, &mut seen).await;
                 },
                 _ = reap.tick() => {

@@ -73,7 +73,9 @@ mod tests {
         let dead_pid = i64::from(owner.id());
         owner.wait().expect("wait");
         store
-            .conn()
+            .db()
+            .sqlite()
+            .unwrap()
             .execute(
                 "UPDATE runs SET owner_pid = ?1 WHERE id = ?2",
                 [dead_pid, run],

@@ -1,6 +1,7 @@
 //! The event log's text: typed events write what earlier versions wrote (no migration), and
 //! read back as the variants they were written from.
 
+use super::sql::Exec;
 use super::*;
 use crate::domain::{AuthorKind, EventKind, Kind, RunOutcome, Status};
 
@@ -10,22 +11,22 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 
 /// The event rows as stored, the runner's pid masked.
 fn rows(store: &Store) -> Vec<String> {
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events ORDER BY id")
-        .expect("prepare");
     let pid = format!("\"pid\":{}", std::process::id());
-    stmt.query_map([], |r| {
-        let (kind, issue, actor, data): (String, String, String, String) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        Ok(format!(
-            "{kind}|{issue}|{actor}|{}",
-            data.replace(&pid, "\"pid\":PID")
-        ))
-    })
-    .expect("query")
-    .collect::<rusqlite::Result<_>>()
-    .expect("rows")
+    store
+        .db()
+        .query_map(
+            "SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events ORDER BY id",
+            &[],
+            |r| {
+                let (kind, issue, actor, data): (String, String, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                Ok(format!(
+                    "{kind}|{issue}|{actor}|{}",
+                    data.replace(&pid, "\"pid\":PID")
+                ))
+            },
+        )
+        .expect("rows")
 }
 
 #[test]
@@ -138,8 +139,9 @@ fn every_event_is_stored_as_before() {
 fn rows_written_by_others_still_read() {
     let (_d, mut store) = temp_store();
     store
-        .legacy_write(|tx| {
-            tx.execute_batch(
+        .write(|tx| {
+            super::sql::Exec::execute_batch(
+                tx,
                 "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES
                    (1, 'issue.merged', 7, 'human:ana', '{\"sha\":\"abc\"}'),
                    (2, 'issue.status', 7, 'robot', 'not json')",

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
@@ -21,8 +21,11 @@ pub(crate) const CHANNEL: &str = "autopilot_changes";
 /// What a write transaction runs before it commits.
 pub(crate) const NOTIFY: &str = "NOTIFY autopilot_changes";
 
-/// How long the listener waits without news before it checks the connection is alive.
-const HEARTBEAT: Duration = Duration::from_secs(30);
+/// How long the listener waits without news before it checks that the connection is alive
+/// and that a store still uses the feed (a round trip every few seconds, nothing more).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long opening a store waits for its listener's first LISTEN.
+const FIRST_LISTEN: Duration = Duration::from_secs(5);
 /// The first and the longest wait between reconnection attempts.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 
@@ -50,37 +53,48 @@ impl Feed {
     }
 }
 
-/// The feed of the database `url` names, its listener started on first use.
+/// The feed of the database `url` names, its listener started on first use. The listener
+/// ends (and its connection closes) once no store of this process holds the feed.
 pub(crate) fn feed(url: &PgUrl) -> Arc<Feed> {
-    static FEEDS: OnceLock<Mutex<HashMap<String, Arc<Feed>>>> = OnceLock::new();
+    static FEEDS: OnceLock<Mutex<HashMap<String, Weak<Feed>>>> = OnceLock::new();
     let feeds = FEEDS.get_or_init(Mutex::default);
     // A poisoned map still holds working feeds: a listener that panicked only stopped itself.
     let mut feeds = feeds.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(feed) = feeds.get(url.secret()) {
-        return Arc::clone(feed);
+    feeds.retain(|_, feed| feed.strong_count() > 0);
+    if let Some(feed) = feeds.get(url.secret()).and_then(Weak::upgrade) {
+        return feed;
     }
     let feed = Arc::new(Feed::default());
-    let (listener, target) = (Arc::clone(&feed), url.clone());
+    let (listener, target) = (Arc::downgrade(&feed), url.clone());
+    let (ready, listening) = std::sync::mpsc::channel();
     let started = std::thread::Builder::new()
         .name("store-feed".into())
-        .spawn(move || listen(&target, &listener));
+        .spawn(move || listen(&target, &listener, &ready));
+    // Commits made after the store opened must be heard: wait for the first LISTEN (or the
+    // first failure to connect, which the listener keeps retrying).
+    if started.is_ok() && listening.recv_timeout(FIRST_LISTEN).is_err() {
+        tracing::warn!("the change listener for {url} is not listening yet");
+    }
     if let Err(e) = started {
         // Without a listener the count stands still: watchers still see their own writes and
         // reload on their timers, so this is worth a warning, not a failure.
         tracing::warn!("cannot start the change listener for {url}: {e}");
     }
-    feeds.insert(url.secret().to_string(), Arc::clone(&feed));
+    feeds.insert(url.secret().to_string(), Arc::downgrade(&feed));
     feed
 }
 
-/// Listens for ever, reconnecting after every loss.
-fn listen(url: &PgUrl, feed: &Feed) {
+/// Listens while a store holds the feed, reconnecting after every loss.
+fn listen(url: &PgUrl, feed: &Weak<Feed>, ready: &std::sync::mpsc::Sender<()>) {
     let mut backoff = BACKOFF.0;
     let mut connected_before = false;
-    loop {
+    while feed.strong_count() > 0 {
         let mut client = match url.config().connect(postgres::NoTls) {
             Ok(client) => client,
             Err(e) => {
+                // Whoever waits for the first LISTEN is not kept waiting by a server that
+                // is down; the store's own connection reports that.
+                let _ = ready.send(());
                 tracing::warn!(
                     "change listener: cannot connect to {url}: {e}; retrying in {backoff:?}"
                 );
@@ -95,22 +109,27 @@ fn listen(url: &PgUrl, feed: &Feed) {
             continue;
         }
         backoff = BACKOFF.0;
+        let _ = ready.send(());
         if connected_before {
             // Whatever was committed while the connection was down was not heard: everyone
             // reloads once.
             tracing::info!("change listener: reconnected to {url}");
-            feed.bump();
+            if let Some(feed) = feed.upgrade() {
+                feed.bump();
+            }
         }
         connected_before = true;
         match hear(&mut client, feed) {
-            Ok(()) => tracing::warn!("change listener: the server closed the connection"),
+            Ok(true) => return,
+            Ok(false) => tracing::warn!("change listener: the server closed the connection"),
             Err(e) => tracing::warn!("change listener: lost the connection to {url}: {e}"),
         }
     }
 }
 
-/// Counts notifications until the connection ends.
-fn hear(client: &mut postgres::Client, feed: &Feed) -> Result<(), postgres::Error> {
+/// Counts notifications until the connection ends (`false`) or no store holds the feed any
+/// more (`true`).
+fn hear(client: &mut postgres::Client, feed: &Weak<Feed>) -> Result<bool, postgres::Error> {
     loop {
         let mut heard = false;
         {
@@ -124,10 +143,13 @@ fn hear(client: &mut postgres::Client, feed: &Feed) -> Result<(), postgres::Erro
                 }
             }
         }
+        let Some(feed) = feed.upgrade() else {
+            return Ok(true);
+        };
         if heard {
             feed.bump();
         } else if client.is_closed() {
-            return Ok(());
+            return Ok(false);
         } else {
             // Quiet for a while: make sure the connection is still there (a cut network
             // would otherwise leave the listener deaf until TCP gives up, hours later).

@@ -211,7 +211,7 @@ impl Store {
             Backend::Postgres => (
                 relevance_tsquery(title, body),
                 format!(
-                    "SELECT {COLUMNS} FROM learnings l, to_tsquery('simple', ?1) q
+                    "SELECT {COLUMNS} FROM learnings l, to_tsquery('simple', autopilot_fold(?1)) q
                      WHERE l.tsv @@ q
                        AND (CAST(?2 AS BIGINT) IS NULL OR l.issue_id IS DISTINCT FROM ?2)
                      ORDER BY ts_rank(l.tsv, q) DESC, l.id LIMIT ?3"

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 use sql::{Conn, StoreUrl, Tx};
 
 use crate::domain::redact::Redactor;
@@ -387,7 +387,9 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.set_deadline(self.deadline);
-        let conn = self.conn();
+        let Some(conn) = self.conn.sqlite() else {
+            return Ok(());
+        };
         // Reading the schema first makes a non-SQLite file fail here, before any write.
         let _: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -402,9 +404,7 @@ impl Store {
 
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let found: i64 = self
-            .conn()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+        let found: i64 = sql::Exec::query_row(self.db(), "PRAGMA user_version", &[], |r| r.get(0))
             .map_err(|e| self.classify(e.into()))?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
@@ -417,9 +417,10 @@ impl Store {
             return Ok(());
         }
         let redactor = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
+            use sql::Exec;
             // Re-read inside the write lock: another process may have migrated meanwhile.
-            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let current: i64 = tx.query_row("PRAGMA user_version", &[], |r| r.get(0))?;
             if current > SCHEMA_VERSION {
                 return Err(StoreError::TooNew {
                     path: path.clone(),
@@ -432,7 +433,7 @@ impl Store {
                 if i + 1 == schema::SEARCH_INDEX_VERSION {
                     search::backfill(tx, &redactor)?;
                 }
-                tx.pragma_update(None, "user_version", i as i64 + 1)?;
+                tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
             }
             Ok(())
         })
@@ -461,38 +462,9 @@ impl Store {
         self.feed.clone()
     }
 
-    /// [`Store::write`] on the bare SQLite transaction, for code not yet written against the
-    /// portable layer.
-    pub(crate) fn legacy_write<T>(
-        &mut self,
-        mut f: impl FnMut(&Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let (path, deadline) = (self.path.clone(), self.deadline);
-        let Some(conn) = self.conn.sqlite_mut() else {
-            return Err(StoreError::Invalid(
-                "this operation is not available on PostgreSQL yet".into(),
-            ));
-        };
-        retry_busy(&path, deadline, || {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .map_err(|e| classify(&path, BUSY_TIMEOUT.min(deadline), e))
-    }
-
     /// The connection, for reads, on either backend.
     pub(crate) fn db(&self) -> &Conn {
         &self.conn
-    }
-
-    /// The bare SQLite connection, for code not yet written against the portable layer.
-    pub(crate) fn conn(&self) -> &Connection {
-        #[allow(clippy::expect_used)]
-        self.conn
-            .sqlite()
-            .expect("only SQLite stores reach code not yet ported to the portable layer")
     }
 
     /// A counter that changes whenever another connection commits (cheap change detection):

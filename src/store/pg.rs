@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::schema_pg::{BASELINE, BASELINE_VERSION, PG_MIGRATIONS, VERSION};
+use super::schema_pg::{functions, BASELINE, BASELINE_VERSION, PG_MIGRATIONS, VERSION};
 use super::sql::{Conn, Exec, PgUrl, StoreUrl};
 use super::{write_deadline, Result, Store, StoreError};
 use crate::domain::redact::Redactor;
@@ -100,6 +100,7 @@ fn migrate_locked(conn: &Conn, path: &Path) -> Result<()> {
         return Ok(());
     }
     if current == 0 {
+        conn.execute_batch(&functions())?;
         conn.execute_batch(BASELINE)?;
     } else if current < BASELINE_VERSION {
         return Err(StoreError::Invalid(format!(

@@ -168,7 +168,7 @@ CREATE TABLE search_index (
     source   TEXT   NOT NULL,
     issue_id BIGINT,
     run_id   BIGINT,
-    tsv      tsvector GENERATED ALWAYS AS (to_tsvector('simple', left(text, 262144))) STORED
+    tsv      tsvector GENERATED ALWAYS AS (to_tsvector('simple', autopilot_words(left(text, 262144)))) STORED
 );
 CREATE INDEX search_index_tsv ON search_index USING GIN (tsv);
 
@@ -178,7 +178,7 @@ CREATE TABLE learnings (
     issue_id   BIGINT REFERENCES issues(id) ON DELETE SET NULL,
     run_id     BIGINT REFERENCES runs(id) ON DELETE SET NULL,
     created_at BIGINT NOT NULL,
-    tsv        tsvector GENERATED ALWAYS AS (to_tsvector('simple', left(text, 262144))) STORED
+    tsv        tsvector GENERATED ALWAYS AS (to_tsvector('simple', autopilot_words(left(text, 262144)))) STORED
 );
 CREATE INDEX learnings_tsv ON learnings USING GIN (tsv);
 CREATE INDEX learnings_issue ON learnings (issue_id) WHERE issue_id IS NOT NULL;
@@ -310,3 +310,30 @@ END $$;
 CREATE TRIGGER search_chunk_delete AFTER DELETE ON transcript_chunks
     FOR EACH ROW EXECUTE FUNCTION search_chunk_delete();
 ";
+
+/// Latin letters with diacritics, and ([`FOLD_TO`]) the letters FTS5's `remove_diacritics`
+/// folds them to: search on PostgreSQL folds them without the unaccent extension, which not
+/// every server has.
+pub(super) const FOLD_FROM: &str = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳØøĐđŁłĦħı";
+/// What each letter of [`FOLD_FROM`] folds to.
+pub(super) const FOLD_TO: &str = "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaCcCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIJjKkLlLlLlNnNnNnOoOoOoRrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuAaIiOoUuUuUuUuUuAaAaGgKkOoOojGgNnAaAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoOoOoOoYyOoDdLlHhi";
+
+/// The functions the baseline's search columns are computed with: `autopilot_fold` (accents
+/// folded) and `autopilot_words` (also ASCII punctuation as spaces: FTS5's unicode61 reads
+/// `quokka.rs` as two words, PostgreSQL's parser as one; and words cut at 200 characters,
+/// since PostgreSQL drops a word over 2047 that FTS5 keeps, and `prefix*` still finds it).
+/// Created before the baseline.
+pub(super) fn functions() -> String {
+    let punct = "!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~";
+    let spaces = " ".repeat(32);
+    format!(
+        "CREATE FUNCTION autopilot_fold(t TEXT) RETURNS TEXT
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+             AS $fold$ SELECT translate(t, '{FOLD_FROM}', '{FOLD_TO}') $fold$;
+         CREATE FUNCTION autopilot_words(t TEXT) RETURNS TEXT
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+             AS $words$ SELECT regexp_replace(
+                 translate(autopilot_fold(t), '{punct}', '{spaces}'),
+                 '(\\S{{200}})\\S+', '\\1', 'g') $words$;"
+    )
+}

@@ -41,7 +41,7 @@ pub enum SearchSource {
 }
 
 impl SearchSource {
-    fn parse(s: &str) -> Self {
+    pub(super) fn parse(s: &str) -> Self {
         match s {
             "title" => Self::Title,
             "body" => Self::Body,
@@ -84,7 +84,7 @@ impl Store {
             Backend::Sqlite => self.search_sqlite(query, limit, bad)?,
             Backend::Postgres => {
                 let tsquery = super::search_pg::tsquery(query).map_err(bad)?;
-                super::search_pg::search(self.db(), &tsquery, limit)?
+                super::search_pg::search(self.db(), query, &tsquery, limit)?
             }
         };
         Ok(rows

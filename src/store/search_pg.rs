@@ -2,13 +2,16 @@
 //! as a `tsquery` whose every term is a quoted lexeme, so no user text is ever read as tsquery
 //! syntax; hits ranked by `ts_rank`, snippets by `ts_headline` with SQLite's marks.
 
-use super::search::{raw_hit, RawHit};
+use super::schema_pg::{FOLD_FROM, FOLD_TO};
+use super::search::RawHit;
 use super::sql::{vals, Conn, Exec};
 use super::Result;
+use super::SearchSource;
 
-/// Words of a snippet around the match (SQLite's snippet takes 12 tokens).
-const SNIPPET_OPTIONS: &str =
-    "StartSel=\u{e000}, StopSel=\u{e001}, MaxWords=12, MinWords=4, MaxFragments=1";
+/// Words in a snippet, as SQLite's `snippet(…, 12)` gives.
+const SNIPPET_WORDS: usize = 12;
+/// Words shown before the first match when the text is longer than a snippet.
+const SNIPPET_LEAD: usize = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
@@ -140,7 +143,12 @@ impl Reader {
 /// One term as a quoted tsquery lexeme (PostgreSQL's parser splits it as it split the text,
 /// so `"foo-bar"` and `"two words"` match as phrases), with `:*` for a prefix.
 fn term(text: &str, prefix: bool) -> String {
-    let quoted = text.replace('\\', "\\\\").replace('\'', "''");
+    // Punctuation separates words, as in the indexed text (`autopilot_words`).
+    let words: String = text
+        .chars()
+        .map(|c| if c.is_ascii_punctuation() { ' ' } else { c })
+        .collect();
+    let quoted = words.replace('\\', "\\\\").replace('\'', "''");
     format!("'{quoted}'{}", if prefix { ":*" } else { "" })
 }
 
@@ -161,26 +169,121 @@ pub(super) fn tsquery(query: &str) -> Result<String, String> {
     }
 }
 
-/// The best `limit` hits of `tsquery` (from [`tsquery`]), best first, with snippets.
-pub(super) fn search(db: &Conn, tsquery: &str, limit: i64) -> Result<Vec<RawHit>> {
-    // The best rows first, then a snippet for each (a headline reads its whole text).
+/// The best `limit` hits of `tsquery` (from [`tsquery`] of `query`), best first, with
+/// snippets made here as SQLite's `snippet()` makes them (PostgreSQL's `ts_headline` reads
+/// words with its own parser, which keeps `quokka.rs` whole).
+pub(super) fn search(db: &Conn, query: &str, tsquery: &str, limit: i64) -> Result<Vec<RawHit>> {
     let best: Vec<i64> = db.query_map(
-        "SELECT id FROM search_index, to_tsquery('simple', ?1) q WHERE tsv @@ q
+        "SELECT id FROM search_index, to_tsquery('simple', autopilot_fold(?1)) q WHERE tsv @@ q
          ORDER BY ts_rank(tsv, q) DESC, id LIMIT ?2",
         vals![tsquery, limit.max(0)],
         |r| r.get(0),
     )?;
+    let marks = marked_words(query);
     let mut rows = Vec::with_capacity(best.len());
     for id in best {
-        rows.push(db.query_row(
-            "SELECT source, issue_id, run_id,
-                    ts_headline('simple', text, to_tsquery('simple', ?1), ?3)
-               FROM search_index WHERE id = ?2",
-            vals![tsquery, id, SNIPPET_OPTIONS],
-            raw_hit,
-        )?);
+        let (source, issue_id, run_id, text): (String, i64, Option<i64>, String) = db.query_row(
+            "SELECT source, issue_id, run_id, text FROM search_index WHERE id = ?1",
+            vals![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        rows.push((
+            SearchSource::parse(&source),
+            issue_id,
+            run_id,
+            snippet(&text, &marks),
+        ));
     }
     Ok(rows)
+}
+
+/// A letter as search compares it: lower case, Latin accents folded (as `autopilot_fold`).
+fn fold(c: char) -> char {
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    let plain = FOLD_FROM
+        .chars()
+        .zip(FOLD_TO.chars())
+        .find_map(|(from, to)| (from == lower).then_some(to));
+    plain.unwrap_or(lower)
+}
+
+/// Words as the index reads them (runs of letters and digits), with their byte ranges.
+fn words(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// The query's words, folded, each with whether it is a prefix (the last word of a `term*`).
+fn marked_words(query: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for token in tokens(query).unwrap_or_default() {
+        let Token::Term(text, prefix) = token else {
+            continue;
+        };
+        let found = words(&text);
+        let n = found.len();
+        for (i, (a, b)) in found.into_iter().enumerate() {
+            out.push((text[a..b].chars().map(fold).collect(), prefix && i + 1 == n));
+        }
+    }
+    out
+}
+
+/// Up to [`SNIPPET_WORDS`] words of `text` around its first match, matches between U+E000 and
+/// U+E001, `…` where text was left out.
+fn snippet(text: &str, marks: &[(String, bool)]) -> String {
+    let found = words(text);
+    let is_mark = |&(a, b): &(usize, usize)| {
+        let word: String = text[a..b].chars().map(fold).collect();
+        marks.iter().any(|(m, prefix)| {
+            if *prefix {
+                word.starts_with(m.as_str())
+            } else {
+                word == *m
+            }
+        })
+    };
+    let first = found.iter().position(is_mark).unwrap_or(0);
+    let start = first
+        .saturating_sub(SNIPPET_LEAD)
+        .min(found.len().saturating_sub(SNIPPET_WORDS));
+    let end = (start + SNIPPET_WORDS).min(found.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut at = found.get(start).map_or(0, |w| w.0);
+    for w in &found[start..end] {
+        out.push_str(&text[at..w.0]);
+        if is_mark(w) {
+            out.push('\u{e000}');
+            out.push_str(&text[w.0..w.1]);
+            out.push('\u{e001}');
+        } else {
+            out.push_str(&text[w.0..w.1]);
+        }
+        at = w.1;
+    }
+    if end < found.len() {
+        out.push('…');
+    } else {
+        out.push_str(&text[at..]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -270,9 +373,10 @@ mod tests {
         assert_eq!(tsquery("pars*").unwrap(), "'pars':*");
         assert_eq!(tsquery("\"two words\"").unwrap(), "'two words'");
         assert_eq!(tsquery("(a OR b) AND c").unwrap(), "(('a' | 'b') & 'c')");
+        // Punctuation separates words, as in the indexed text; quotes are escaped.
         assert_eq!(
-            tsquery("it's \\ & | !x").unwrap(),
-            "(((('it''s' & '\\\\') & '&') & '|') & '!x')"
+            tsquery("it's \\ & | !x quokka.rs").unwrap(),
+            "((((('it s' & ' ') & ' ') & ' ') & ' x') & 'quokka rs')"
         );
     }
 

@@ -1,6 +1,7 @@
 //! Full-text search on a real SQLite file: what is found, that changes reindex in their own
 //! transaction, that nothing stale or secret is found, and the migration that builds the index.
 
+use super::sql::Exec;
 use super::*;
 use crate::domain::AuthorKind;
 
@@ -138,13 +139,13 @@ fn edits_reindex_and_deletions_leave_nothing_stale() {
     assert_eq!(found(&store, "gannet OR cormorant OR narwhal").len(), 3);
     // Deleting the issue cascades to its comments, runs and chunks, and to their index rows.
     store
-        .conn()
-        .execute("DELETE FROM issues WHERE id = ?1", [id])
+        .db()
+        .execute("DELETE FROM issues WHERE id = ?1", &[id.into()])
         .unwrap();
     assert!(found(&store, "gannet OR cormorant OR narwhal").is_empty());
     let rows: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM search_index", [], |r| r.get(0))
+        .db()
+        .query_row("SELECT count(*) FROM search_index", &[], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 0);
 }
@@ -250,7 +251,9 @@ fn a_database_from_version_9_gets_its_old_transcripts_indexed() {
     }
     let store = Store::open(&path).expect("upgrade");
     let version: i64 = store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
@@ -315,13 +318,17 @@ fn text_rendered_by_the_writer_is_indexed_as_the_store_renders_it_and_still_reda
         .append_transcript(run, 0, &[plain, rendered, mixed])
         .unwrap();
 
+    let order = match store.db().backend() {
+        super::sql::Backend::Sqlite => "rowid",
+        super::sql::Backend::Postgres => "id",
+    };
     let texts: Vec<String> = store
-        .conn()
-        .prepare("SELECT text FROM search_index WHERE source = 'transcript' ORDER BY rowid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .db()
+        .query_map(
+            &format!("SELECT text FROM search_index WHERE source = 'transcript' ORDER BY {order}"),
+            &[],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(texts.len(), 3);
     assert_eq!(texts[1], texts[0]);

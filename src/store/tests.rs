@@ -1,3 +1,4 @@
+use super::sql::Exec;
 use super::*;
 use crate::domain::{Actor, AuthorKind, EventKind, Kind, RunOutcome, Status};
 
@@ -22,19 +23,18 @@ fn add(store: &mut Store, title: &str, priority: i64, ready: bool) -> i64 {
 
 #[test]
 fn creates_wal_database_with_current_schema() {
-    let (_d, store) = temp_store();
-    let mode: String = store
-        .conn()
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("autopilot.db")).unwrap();
+    let conn = store.db().sqlite().unwrap();
+    let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = store
-        .conn()
+    let fk: i64 = conn
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
-    let v: i64 = store
-        .conn()
+    let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, SCHEMA_VERSION);
@@ -506,7 +506,9 @@ fn a_reader_during_the_first_open_does_not_leave_the_database_out_of_wal() {
     other.execute_batch("COMMIT").expect("end read");
     let store = opener.join().expect("join").expect("open");
     let mode: String = store
-        .conn()
+        .db()
+        .sqlite()
+        .expect("sqlite")
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("mode");
     assert_eq!(mode, "wal", "opened early: {}", early.is_ok());
@@ -543,16 +545,16 @@ fn processes_creating_the_database_at_once_all_get_in() {
 fn column_counts_follow_every_kind_of_change() {
     let (_d, mut store) = temp_store();
     let actual = |store: &Store| {
-        let mut stmt = store
-            .conn()
-            .prepare("SELECT status, count(*) FROM issues GROUP BY status")
+        let rows = store
+            .db()
+            .query_map(
+                "SELECT status, count(*) FROM issues GROUP BY status",
+                &[],
+                |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+            )
             .unwrap();
         let mut counts = StatusCounts::default();
-        for row in stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .unwrap()
-        {
-            let (s, n) = row.unwrap();
+        for (s, n) in rows {
             counts.0[board::status_index(s.parse().unwrap())] = n;
         }
         counts
@@ -579,16 +581,16 @@ fn column_counts_follow_every_kind_of_change() {
     // a move to the same status changes nothing
     let before = store.status_counts("").unwrap();
     store
-        .conn()
+        .db()
         .execute(
             "UPDATE issues SET status = status, title = 'x' WHERE id = 6",
-            [],
+            &[],
         )
         .unwrap();
     assert_eq!(store.status_counts("").unwrap(), before);
     store
-        .conn()
-        .execute("DELETE FROM issues WHERE id = 8", [])
+        .db()
+        .execute("DELETE FROM issues WHERE id = 8", &[])
         .unwrap();
     let kept = store.status_counts("").unwrap();
     assert_eq!(kept, actual(&store));

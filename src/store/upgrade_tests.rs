@@ -36,7 +36,9 @@ fn a_version_8_database_upgrades_through_every_new_migration_and_keeps_its_work(
     }
     let mut store = Store::open(&path).expect("upgrade");
     let version: i64 = store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(version, SCHEMA_VERSION);
@@ -85,7 +87,9 @@ fn a_version_8_database_upgrades_through_every_new_migration_and_keeps_its_work(
         .expect("one");
     assert_eq!(claimed.id, 2);
     let pid: Option<i64> = store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .query_row("SELECT claim_pid FROM issues WHERE id = 2", [], |r| {
             r.get(0)
         })

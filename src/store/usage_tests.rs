@@ -99,7 +99,9 @@ fn a_database_from_before_the_token_columns_upgrades_and_keeps_its_runs() {
     }
     let mut store = Store::open(&path).expect("upgrade");
     let version: i64 = store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
@@ -109,7 +111,9 @@ fn a_database_from_before_the_token_columns_upgrades_and_keeps_its_runs() {
     assert_eq!(store.issue_detail(1).unwrap().cost_usd, Some(0.125));
     // New runs on the upgraded database store their tokens.
     store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .execute(
             "UPDATE issues SET claimed_by = 'a-1', lease_until = 9e15 WHERE id = 1",
             [],

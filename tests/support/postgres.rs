@@ -147,7 +147,7 @@ fn start() -> Result<PgServer, String> {
     for _ in 0..5 {
         let port = free_port()?;
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
             sock.display()
         );
         let started = owner

@@ -218,45 +218,88 @@ fn processes_opening_a_new_database_at_once_both_succeed() {
     assert_eq!(version(&url), SCHEMA_VERSION);
 }
 
+/// Waits (at most 10 s) until `store`'s data_version differs from `from`.
+fn moved(store: &Store, from: i64) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = store.data_version().unwrap();
+        if now != from {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "data_version stayed at {from} for 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 #[test]
-fn data_version_moves_with_each_event_and_chunk() {
+fn every_commit_is_heard_and_a_rollback_is_not() {
     let Some(url) = fresh_postgres() else { return };
     let mut store = open(&url).unwrap();
     let other = open(&url).unwrap();
-    let before = other.data_version().unwrap();
-    assert_eq!(other.data_version().unwrap(), before, "nothing changed");
-    store
-        .write(|tx| {
-            tx.execute(
-                "INSERT INTO events (ts, kind, actor) VALUES (1, 'test', 'me')",
-                &[],
-            )?;
-            Ok(())
-        })
+    let feed = other.change_feed().expect("a PostgreSQL store has a feed");
+    // The listener connects in the background: a first commit tells when it listens.
+    let start = other.data_version().unwrap();
+    let probe = |store: &mut Store| {
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO settings (key, value) VALUES ('k', 'v') ON CONFLICT (key) DO UPDATE SET value = excluded.value", &[])?;
+                Ok(())
+            })
+            .unwrap()
+    };
+    probe(&mut store);
+    let mut seen = moved(&other, start);
+    // A commit that wrote no event (a setting, as a transcript chunk or a lease renewal) moves
+    // it too: watchers learn of every commit.
+    for _ in 0..3 {
+        probe(&mut store);
+        seen = moved(&other, seen);
+    }
+    // A transaction that fails notifies nobody.
+    let before = feed.version();
+    let failed: Result<(), StoreError> = store.write(|tx| {
+        tx.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')", &[])?;
+        Err(StoreError::Invalid("changed my mind".into()))
+    });
+    assert!(failed.is_err());
+    probe(&mut store);
+    let after = moved(&other, before);
+    assert_eq!(after, before + 1, "only the probe's commit was heard");
+}
+
+#[test]
+fn a_listener_whose_connection_is_killed_reconnects_and_everyone_reloads() {
+    let Some(url) = fresh_postgres() else { return };
+    let mut store = open(&url).unwrap();
+    let watcher = open(&url).unwrap();
+    let write = |store: &mut Store, value: &str| {
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO settings (key, value) VALUES ('k', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", sql::vals![value])?;
+                Ok(())
+            })
+            .unwrap()
+    };
+    let start = watcher.data_version().unwrap();
+    write(&mut store, "1");
+    let seen = moved(&watcher, start);
+    // The server ends the listener's session, as a restart or an administrator would.
+    let killed: i64 = store
+        .db()
+        .query_row(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+              WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+            |r| r.get(0),
+        )
         .unwrap();
-    let after_event = other.data_version().unwrap();
-    assert_ne!(after_event, before);
-    store
-        .write(|tx| {
-            let issue: i64 = tx.query_row(
-                "INSERT INTO issues (title, kind, status, created_at, updated_at)
-                 VALUES ('t', 'bug', 'ready', 1, 1) RETURNING id",
-                &[],
-                |r| r.get(0),
-            )?;
-            let run: i64 = tx.query_row(
-                "INSERT INTO runs (issue_id, agent_id, slot, started_at) VALUES (?1, 'a', 0, 1)
-                 RETURNING id",
-                sql::vals![issue],
-                |r| r.get(0),
-            )?;
-            tx.execute(
-                "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data)
-                 VALUES (?1, 0, 1, 1, ?2)",
-                sql::vals![run, b"x".to_vec()],
-            )?;
-            Ok(())
-        })
-        .unwrap();
-    assert_ne!(other.data_version().unwrap(), after_event);
+    assert_eq!(killed, 1, "one listener per process and database");
+    // Back: the count moves by itself (so watchers reload what they missed) ...
+    let back = moved(&watcher, seen);
+    // ... and commits are heard again.
+    write(&mut store, "2");
+    moved(&watcher, back);
 }

@@ -439,7 +439,9 @@ fn board_cards_carry_their_unfinished_dependencies() {
         .set_dependencies(held, &[first, done], "me")
         .expect("deps");
     store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .execute("UPDATE issues SET status = 'done' WHERE id = ?1", [done])
         .expect("done");
     let req = StoreRequest::Board {

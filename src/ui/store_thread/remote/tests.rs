@@ -14,7 +14,9 @@ fn store_with_run(title: &str) -> (tempfile::TempDir, Store, i64) {
     store.claim_next("agent-1", 60_000).unwrap().unwrap();
     let run = store.start_run(id, "agent-1", 2, "box").unwrap();
     store
-        .conn()
+        .db()
+        .sqlite()
+        .unwrap()
         .execute("UPDATE runs SET owner_pid = 200 WHERE id = ?1", [run])
         .unwrap();
     (dir, store, run)
