@@ -386,7 +386,7 @@ impl FileConfig {
         c.git.push = text("AUTOPILOT_PUSH").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         c.ui.theme = text("AUTOPILOT_THEME");
         c.merge.policy = parsed(env, "AUTOPILOT_MERGE_POLICY")?;
-        c.store.shared = text("AUTOPILOT_SHARED").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        c.store.shared = store::shared_env(&text);
         c.check(&|field| format!("AUTOPILOT_{}", field.to_ascii_uppercase()))?;
         Ok(c)
     }

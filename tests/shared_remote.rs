@@ -31,9 +31,18 @@ fn boxes() -> Boxes {
     let remote = a.dir.path().join("remote.git");
     git(
         a.dir.path(),
-        &["clone", "-q", "--bare", &a.root.display().to_string(), "remote.git"],
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &a.root.display().to_string(),
+            "remote.git",
+        ],
     );
-    git(&a.root, &["remote", "add", "origin", &remote.display().to_string()]);
+    git(
+        &a.root,
+        &["remote", "add", "origin", &remote.display().to_string()],
+    );
     git(&a.root, &["fetch", "-q", "origin"]);
     let b = TestRepo::new();
     std::fs::remove_dir_all(&b.root).unwrap();
@@ -122,7 +131,10 @@ fn a_run_on_box_a_is_diffed_and_accepted_from_box_b() {
     // box B never had the branch: diff fetches it
     assert!(support::git(&x.b.root, &["branch", "--list", &branch]).is_empty());
     let diff = x.b.ok(&["diff", &id.to_string()]);
-    assert!(diff.contains("hello.txt") && diff.contains("+Hello, world!"), "{diff}");
+    assert!(
+        diff.contains("hello.txt") && diff.contains("+Hello, world!"),
+        "{diff}"
+    );
 
     // accept from box B lands on the remote's main
     x.b.ok(&["accept", &id.to_string()]);
@@ -130,9 +142,20 @@ fn a_run_on_box_a_is_diffed_and_accepted_from_box_b() {
     let main = on_remote(&x.remote, "refs/heads/main").unwrap();
     let shown = git(&x.remote, &["show", &format!("{main}:hello.txt")]);
     assert!(shown.starts_with("Hello, world!"), "{shown}");
-    assert_eq!(git(&x.b.root, &["rev-parse", "main"]), main, "box B's main moved too");
+    assert_eq!(
+        git(&x.b.root, &["rev-parse", "main"]),
+        main,
+        "box B's main moved too"
+    );
     // box A's own worktree is not box B's to remove
-    assert!(x.a.root.join(".autopilot/worktrees").read_dir().unwrap().count() > 0);
+    assert!(
+        x.a.root
+            .join(".autopilot/worktrees")
+            .read_dir()
+            .unwrap()
+            .count()
+            > 0
+    );
 }
 
 #[test]
@@ -185,7 +208,11 @@ fn a_local_branch_that_diverged_from_the_remote_is_an_error_and_nothing_is_lost(
     let local = git(&x.a.root, &["rev-parse", &branch]);
     let err = x.a.fails(&["diff", &id.to_string()]);
     assert!(err.contains("have diverged"), "{err}");
-    assert_eq!(git(&x.a.root, &["rev-parse", &branch]), local, "nothing moved");
+    assert_eq!(
+        git(&x.a.root, &["rev-parse", &branch]),
+        local,
+        "nothing moved"
+    );
 }
 
 #[test]
@@ -200,7 +227,10 @@ fn shared_mode_without_a_pushable_remote_refuses_to_start() {
     assert_eq!(repo.status(id), "ready", "nothing was claimed");
 
     let gone = repo.dir.path().join("no-such-remote.git");
-    git(&repo.root, &["remote", "add", "origin", &gone.display().to_string()]);
+    git(
+        &repo.root,
+        &["remote", "add", "origin", &gone.display().to_string()],
+    );
     let err = repo.fails(&["run", "--once"]);
     assert!(
         err.contains("pushing to `origin` fails") && err.contains("no-such-remote.git"),
@@ -271,10 +301,24 @@ fn accept_retries_a_refused_base_push_once_then_keeps_the_issue_in_review() {
         "{err}"
     );
     assert_eq!(x.b.status(id), "in_review");
-    assert_eq!(std::fs::read_to_string(x.remote.join("refusals")).unwrap().trim(), "2", "tried twice");
+    assert_eq!(
+        std::fs::read_to_string(x.remote.join("refusals"))
+            .unwrap()
+            .trim(),
+        "2",
+        "tried twice"
+    );
     let remote_main = on_remote(&x.remote, "refs/heads/main").unwrap();
-    assert_ne!(git(&x.b.root, &["rev-parse", "main"]), b_main, "main was fetched");
-    assert_eq!(git(&x.b.root, &["rev-parse", "main"]), remote_main, "but not merged locally");
+    assert_ne!(
+        git(&x.b.root, &["rev-parse", "main"]),
+        b_main,
+        "main was fetched"
+    );
+    assert_eq!(
+        git(&x.b.root, &["rev-parse", "main"]),
+        remote_main,
+        "but not merged locally"
+    );
 
     std::fs::remove_file(x.remote.join("refusals")).unwrap();
     refuse_main(&x.remote, 1);
@@ -348,4 +392,32 @@ fn box_b_takes_over_a_dead_box_claim_after_the_lease_and_starts_the_unpushed_bra
         "{issue}"
     );
     assert!(on_remote(&x.remote, &format!("refs/heads/{branch}")).is_some());
+}
+
+#[test]
+fn a_refused_branch_push_is_said_on_the_issue_and_the_work_stays() {
+    let x = boxes();
+    let hook = x.remote.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'simulated: no pushes today' >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let id = x.a.add(&["Say hello", "--ready"]);
+    x.a.ok(&["run", "--once"]);
+    let issue = x.a.show(id);
+    assert_eq!(issue["status"], "in_review");
+    let note = last_comment(&issue);
+    assert!(
+        note.contains("Push / pull request failed") && note.contains("simulated: no pushes today"),
+        "{note}"
+    );
+    let branch = issue["branch"].as_str().unwrap();
+    git(
+        &x.a.root,
+        &["cat-file", "-e", &format!("{branch}:hello.txt")],
+    );
+    assert!(on_remote(&x.remote, &format!("refs/heads/{branch}")).is_none());
 }

@@ -16,6 +16,11 @@ pub struct StoreSection {
     pub shared: Option<bool>,
 }
 
+/// `AUTOPILOT_SHARED`: `1`, `true` or `yes` turn shared mode on, any other value off.
+pub(super) fn shared_env(text: &dyn Fn(&str) -> Option<String>) -> Option<bool> {
+    text("AUTOPILOT_SHARED").map(|v| matches!(v.trim(), "1" | "true" | "yes"))
+}
+
 /// Refuses `shared = false` on a PostgreSQL store: every box of a shared server needs the
 /// others' branches, so shared mode cannot be switched off there.
 pub(super) fn check_shared(s: &StoreSection, db: &StoreUrl) -> anyhow::Result<()> {
@@ -34,5 +39,45 @@ impl Config {
     /// The one place that decides it; the runner and accepting read it from their settings.
     pub fn shared_mode(&self) -> bool {
         matches!(self.paths.db, StoreUrl::Postgres(_)) || self.file.store.shared == Some(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Paths, REPO_FILE};
+    use super::*;
+
+    #[test]
+    fn shared_mode_is_the_file_the_variable_or_postgres_and_cannot_be_off_for_postgres() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let load = |toml: &str, vars: &[(&str, &str)], db: Option<&str>| {
+            std::fs::write(dir.path().join(REPO_FILE), toml).expect("write");
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let db = db.map(|u| u.parse().expect("url"));
+            Config::load(Paths::for_repo(dir.path(), db), &env)
+        };
+        let shared = |c: anyhow::Result<Config>| c.expect("loads").shared_mode();
+        assert!(!shared(load("", &[], None)));
+        assert!(shared(load("[store]\nshared = true\n", &[], None)));
+        assert!(shared(load("", &[("AUTOPILOT_SHARED", "1")], None)));
+        assert!(!shared(load(
+            "[store]\nshared = true\n",
+            &[("AUTOPILOT_SHARED", "0")],
+            None
+        )));
+        let pg = Some("postgres://u:sekrit@127.0.0.1/q");
+        assert!(shared(load("", &[], pg)));
+        let err = load("[store]\nshared = false\n", &[], pg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("cannot turn shared mode off") && !err.contains("sekrit"),
+            "{err}"
+        );
     }
 }

@@ -68,7 +68,10 @@ pub fn fetch(repo: &Path, branch: &str) -> Result<String, GitError> {
             e
         }
     })?;
-    git(repo, &["rev-parse", "--verify", "--quiet", &remote_ref(branch)])
+    git(
+        repo,
+        &["rev-parse", "--verify", "--quiet", &remote_ref(branch)],
+    )
 }
 
 fn remote_ref(branch: &str) -> String {
@@ -88,7 +91,12 @@ pub fn sync_branch(repo: &Path, branch: &str) -> Result<Synced, GitError> {
     let full = format!("refs/heads/{branch}");
     let local = git(
         repo,
-        &["rev-parse", "--verify", "--quiet", &format!("{full}^{{commit}}")],
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{full}^{{commit}}"),
+        ],
     )
     .ok();
     let remote = match fetch(repo, branch) {
@@ -172,5 +180,19 @@ pub fn local_worktree(worktrees: &Path, recorded: &Path) -> PathBuf {
     match recorded.file_name() {
         Some(name) if recorded.parent() != Some(worktrees) => worktrees.join(name),
         _ => recorded.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_box_worktree_maps_to_the_same_name_here_and_this_box_own_stays() {
+        let here = Path::new("/b/repo/.autopilot/worktrees");
+        let theirs = Path::new("/a/repo/.autopilot/worktrees/issue-7");
+        assert_eq!(local_worktree(here, theirs), here.join("issue-7"));
+        let ours = here.join("issue-7-2");
+        assert_eq!(local_worktree(here, &ours), ours);
     }
 }

@@ -117,10 +117,10 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
             other => other.map(Some),
         })
         .await
-            .step(format!(
-                "could not bring the branch {branch} up to {}'s before rerunning",
-                super::remote::REMOTE
-            ))?;
+        .step(format!(
+            "could not bring the branch {branch} up to {}'s before rerunning",
+            super::remote::REMOTE
+        ))?;
         tracing::debug!(issue_id = id, ?synced, "branch fetched before rerun");
         if synced.is_none() {
             lost = Some(format!(

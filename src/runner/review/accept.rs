@@ -258,7 +258,10 @@ fn land_shared(s: &AcceptSettings, l: &Landing<'_>, id: i64) -> Result<Landed, M
         remote::sync_branch(l.repo, l.base)?;
         match merge::land(l) {
             Err(MergeError::Push { rejected: true, .. }) if !retried => {
-                tracing::info!(issue_id = id, "base moved on the remote; fetching and retrying");
+                tracing::info!(
+                    issue_id = id,
+                    "base moved on the remote; fetching and retrying"
+                );
                 retried = true;
             }
             other => return other,
