@@ -363,6 +363,13 @@ pub enum Command {
     Resume,
     /// Check git, the agent, the database and the worktrees, and say how to fix what is wrong.
     Doctor,
+    /// Copy this SQLite queue (issues, comments, runs, transcripts, events and the rest) into an
+    /// empty PostgreSQL database, checking every table's count; the SQLite file is only read.
+    Migrate {
+        /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Remove worktrees of done issues (never one with uncommitted changes) and prune stale ones.
     Gc,
     /// Show the effective configuration and paths, or print a commented sample.

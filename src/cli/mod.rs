@@ -21,6 +21,7 @@ mod headless;
 mod import;
 mod learnings;
 mod log;
+mod migrate;
 mod output;
 mod search;
 mod serve;
@@ -387,6 +388,7 @@ pub fn dispatch(cli: Cli, command: Command) -> anyhow::Result<()> {
             };
             writeln!(out, "{said}")?;
         }
+        Command::Migrate { to } => migrate::run(&ctx, &mut out, &to)?,
         Command::Doctor => {
             drop(out);
             if !crate::cli::doctor::run(&ctx.config)? {

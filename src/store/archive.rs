@@ -1,9 +1,8 @@
 //! Archiving done issues (off the board, kept whole) and deleting backlog issues that never
 //! ran. Everything that ran is history: it is archived, never deleted.
 
-use rusqlite::params;
-
 use super::issues::{get, issue_from_row, ISSUE_COLS};
+use super::sql::{vals, Backend, Exec};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{ActorId, EventKind, Issue, Status};
 
@@ -12,7 +11,7 @@ impl Store {
     /// `false` when it was archived already (nothing changed).
     pub fn archive_issue(&mut self, id: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             if issue.archived_at.is_some() {
                 return Ok(false);
@@ -25,7 +24,7 @@ impl Store {
             }
             tx.execute(
                 "UPDATE issues SET archived_at = ?2, updated_at = ?2 WHERE id = ?1",
-                params![id, now()],
+                vals![id, now()],
             )?;
             events::insert(tx, Some(id), &by, &EventKind::IssueArchived {})?;
             Ok(true)
@@ -35,13 +34,13 @@ impl Store {
     /// Puts an archived issue back in the done column. `false` when it was not archived.
     pub fn unarchive_issue(&mut self, id: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             if get(tx, id)?.archived_at.is_none() {
                 return Ok(false);
             }
             tx.execute(
                 "UPDATE issues SET archived_at = NULL, updated_at = ?2 WHERE id = ?1",
-                params![id, now()],
+                vals![id, now()],
             )?;
             events::insert(tx, Some(id), &by, &EventKind::IssueUnarchived {})?;
             Ok(true)
@@ -54,9 +53,7 @@ impl Store {
             "SELECT {ISSUE_COLS} FROM issues WHERE archived_at IS NOT NULL
              ORDER BY archived_at DESC, id DESC"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map([], issue_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.db().query_map(&sql, &[], issue_from_row)?)
     }
 
     /// Deletes a backlog issue that never ran (no run, never claimed, no branch) and that no
@@ -64,7 +61,7 @@ impl Store {
     /// `issue.deleted` event keeps its id and title (the events table has no foreign key).
     pub fn delete_issue(&mut self, id: i64, author: &str) -> Result<Issue> {
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             let refuse = |why: String| {
                 Err(StoreError::Invalid(format!(
@@ -82,14 +79,21 @@ impl Store {
                     issue.status
                 ));
             }
-            let runs: i64 =
-                tx.query_row("SELECT count(*) FROM runs WHERE issue_id = ?1", [id], |r| {
-                    r.get(0)
-                })?;
+            let runs: i64 = tx.query_row(
+                "SELECT count(*) FROM runs WHERE issue_id = ?1",
+                vals![id],
+                |r| r.get(0),
+            )?;
+            let to = match tx.backend() {
+                Backend::Sqlite => "json_extract(data, '$.to')",
+                Backend::Postgres => "CAST(data AS jsonb) ->> 'to'",
+            };
             let claimed: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE issue_id = ?1 AND kind = 'issue.status'
-                     AND json_extract(data, '$.to') = 'in_progress')",
-                [id],
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM events WHERE issue_id = ?1 AND kind = 'issue.status'
+                         AND {to} = 'in_progress')"
+                ),
+                vals![id],
                 |r| r.get(0),
             )?;
             if runs > 0 || claimed || issue.branch.is_some() {
@@ -98,12 +102,11 @@ impl Store {
                         .into(),
                 );
             }
-            let mut stmt = tx.prepare_cached(
+            let waiting: Vec<i64> = tx.query_map(
                 "SELECT issue_id FROM issue_deps WHERE depends_on = ?1 ORDER BY issue_id",
+                vals![id],
+                |r| r.get(0),
             )?;
-            let waiting: Vec<i64> = stmt
-                .query_map([id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
             if let Some(first) = waiting.first() {
                 let names: Vec<String> = waiting.iter().map(|w| format!("#{w}")).collect();
                 return refuse(format!(
@@ -112,11 +115,11 @@ impl Store {
                     if waiting.len() == 1 { "waits" } else { "wait" }
                 ));
             }
-            let mut stmt =
-                tx.prepare_cached("SELECT id FROM issues WHERE parent_id = ?1 ORDER BY id")?;
-            let children: Vec<i64> = stmt
-                .query_map([id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let children: Vec<i64> = tx.query_map(
+                "SELECT id FROM issues WHERE parent_id = ?1 ORDER BY id",
+                vals![id],
+                |r| r.get(0),
+            )?;
             if let Some(first) = children.first() {
                 let names: Vec<String> = children.iter().map(|c| format!("#{c}")).collect();
                 return refuse(format!(
@@ -125,7 +128,7 @@ impl Store {
                 ));
             }
             // Comments and its own dependencies go with it (ON DELETE CASCADE).
-            tx.execute("DELETE FROM issues WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM issues WHERE id = ?1", vals![id])?;
             let kind = EventKind::IssueDeleted {
                 title: issue.title.clone(),
             };

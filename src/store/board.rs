@@ -1,9 +1,8 @@
 //! The board's reads: issues in board order, one window of a column at a time, and the
 //! count of each column.
 
-use rusqlite::params;
-
 use super::issues::{issue_from_row, parse_col, ISSUE_COLS};
+use super::sql::{vals, Backend, Exec};
 use super::{Result, Store};
 use crate::domain::{Issue, Status};
 
@@ -23,17 +22,40 @@ pub fn status_index(s: Status) -> usize {
     Status::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
+/// Whether an issue's title, body or `#id` contains the text parameter `param`, ignoring
+/// case.
+fn matches(backend: Backend, param: &str) -> String {
+    let find = match backend {
+        Backend::Sqlite => "instr",
+        Backend::Postgres => "strpos",
+    };
+    format!("{find}(lower(title || ' ' || body || ' #' || id), lower({param})) > 0")
+}
+
+/// A subquery of one `value` column: the ids in the JSON array `?1` (a list of ids as one
+/// parameter, the same on both backends).
+pub(super) fn json_ids(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SELECT value FROM json_each(?1)",
+        Backend::Postgres => {
+            "SELECT CAST(value AS BIGINT) AS value
+             FROM jsonb_array_elements_text(CAST(CAST(?1 AS TEXT) AS jsonb))"
+        }
+    }
+}
+
 impl Store {
     /// Issues on the board (not archived), optionally of one status, in board order
     /// (priority, then age).
     pub fn list_issues(&self, status: Option<Status>) -> Result<Vec<Issue>> {
         let sql = format!(
-            "SELECT {ISSUE_COLS} FROM issues WHERE (?1 IS NULL OR status = ?1) AND archived_at IS NULL
+            "SELECT {ISSUE_COLS} FROM issues
+             WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND archived_at IS NULL
              ORDER BY priority DESC, created_at, id"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map([status.map(Status::as_str)], issue_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self
+            .db()
+            .query_map(&sql, vals![status.map(Status::as_str)], issue_from_row)?)
     }
 
     /// One window of a column, for views that show only what fits: issues of `status` whose
@@ -45,17 +67,17 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Issue>> {
+        let matches = matches(self.db().backend(), "?2");
         let sql = format!(
             "SELECT {ISSUE_COLS} FROM issues
-             WHERE status = ?1 AND archived_at IS NULL AND (?2 = '' OR instr(lower(title || ' ' || body || ' #' || id), lower(?2)) > 0)
+             WHERE status = ?1 AND archived_at IS NULL AND (?2 = '' OR {matches})
              ORDER BY priority DESC, created_at, id LIMIT ?3 OFFSET ?4"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![status.as_str(), filter, limit, offset],
+        Ok(self.db().query_map(
+            &sql,
+            vals![status.as_str(), filter, limit, offset],
             issue_from_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        )?)
     }
 
     /// Issue counts per column (archived issues left out), optionally only those matching
@@ -63,23 +85,21 @@ impl Store {
     pub fn status_counts(&self, filter: &str) -> Result<StatusCounts> {
         // Unfiltered, the counts are the ones the triggers keep (schema v4); filtered, every
         // row is read.
-        let mut stmt = if filter.is_empty() {
-            self.conn()
-                .prepare_cached("SELECT status, n FROM status_counts WHERE ?1 = ''")?
+        let sql = if filter.is_empty() {
+            "SELECT status, n FROM status_counts WHERE ?1 = ''".to_string()
         } else {
-            self.conn().prepare_cached(
+            format!(
                 "SELECT status, count(*) FROM issues
-                 WHERE archived_at IS NULL
-                   AND instr(lower(title || ' ' || body || ' #' || id), lower(?1)) > 0
+                 WHERE archived_at IS NULL AND {}
                  GROUP BY status",
-            )?
+                matches(self.db().backend(), "?1")
+            )
         };
         let mut counts = StatusCounts::default();
-        let rows = stmt.query_map([filter], |r| {
-            Ok((parse_col::<Status>(r, 0)?, r.get::<_, i64>(1)?))
+        let rows = self.db().query_map(&sql, vals![filter], |r| {
+            Ok((parse_col::<Status>(r, 0)?, r.get::<i64>(1)?))
         })?;
-        for row in rows {
-            let (s, n) = row?;
+        for (s, n) in rows {
             counts.0[status_index(s)] = n;
         }
         Ok(counts)

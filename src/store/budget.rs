@@ -8,12 +8,12 @@
 use std::sync::Arc;
 
 use jiff::tz::TimeZone;
-use rusqlite::Transaction;
 
 use super::claims::{claim_event, claim_one};
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
 use super::spend::{issue_spend_in, spend_since_in};
+use super::sql::Exec;
 use super::{events, held_until, now, paused_in, setting_in, upsert_setting, Result, Store};
 use crate::domain::redact::Redactor;
 use crate::domain::{clock, Actor, ActorId, AuthorKind, EventKind, Issue, Millis, Status};
@@ -65,13 +65,13 @@ impl ReviewFull {
 }
 
 /// The review limit reached, read inside the claim's transaction (or on any connection).
-fn review_full_in(conn: &rusqlite::Connection, limit: Option<u32>) -> Result<Option<ReviewFull>> {
+fn review_full_in(conn: &impl Exec, limit: Option<u32>) -> Result<Option<ReviewFull>> {
     let Some(limit) = limit.filter(|n| *n > 0) else {
         return Ok(None);
     };
     let waiting: i64 = conn.query_row(
         "SELECT count(*) FROM issues WHERE status = 'in_review'",
-        [],
+        &[],
         |r| r.get(0),
     )?;
     Ok((waiting >= i64::from(limit)).then_some(ReviewFull { waiting, limit }))
@@ -115,7 +115,7 @@ pub struct Claim {
 
 /// The daily cap reached at `now`, unless a person lifted it for the rest of that day.
 fn daily_reached(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     cap: f64,
     now: Millis,
     zone: &TimeZone,
@@ -137,7 +137,7 @@ fn daily_reached(
 }
 
 /// Writes the daily hold, once per day: an event row only when it is new.
-fn hold(tx: &Transaction<'_>, h: &DailyHold, by: &ActorId) -> Result<()> {
+fn hold(tx: &impl Exec, h: &DailyHold, by: &ActorId) -> Result<()> {
     let same = setting_in(tx, "hold_kind")?.as_deref() == Some(BUDGET_HOLD)
         && held_until(tx, now())? == Some(h.until);
     if same {
@@ -175,11 +175,7 @@ fn whose_cap(own: bool) -> &'static str {
 }
 
 /// `(spent, cap)` when the issue's spend is at or over its cap (its own, else `default_cap`).
-fn over_cap(
-    tx: &Transaction<'_>,
-    issue: &Issue,
-    default_cap: Option<f64>,
-) -> Result<Option<(f64, f64)>> {
+fn over_cap(tx: &impl Exec, issue: &Issue, default_cap: Option<f64>) -> Result<Option<(f64, f64)>> {
     let Some(cap) = issue.budget_usd.or(default_cap) else {
         return Ok(None);
     };
@@ -190,7 +186,7 @@ fn over_cap(
 /// Parks an in-progress issue in blocked when its spend is at or over its cap (its own, else
 /// `default_cap`), with the comment that says how to raise it; true when it did.
 fn park_if_over(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     redactor: &Redactor,
     issue: &Issue,
     default_cap: Option<f64>,
@@ -218,7 +214,7 @@ impl Store {
     pub fn claim_within(&mut self, agent_id: &str, lease_ms: Millis, caps: &Caps) -> Result<Claim> {
         let (by, kind) = (ActorId::agent(agent_id), claim_event(agent_id));
         let red = Arc::clone(&self.redactor);
-        let claim = self.legacy_write(|tx| {
+        let claim = self.write(|tx| {
             let ts = now();
             let mut out = Claim::default();
             if paused_in(tx)? || held_until(tx, ts)?.is_some() {
@@ -235,7 +231,13 @@ impl Store {
                 out.review_full = Some(full);
                 return Ok(out);
             }
-            while let Some(id) = claim_one(tx, agent_id, lease_ms, ts)? {
+            // Stopgap until claims.rs is on the portable layer: its claim runs on SQLite only.
+            let Some(claimer) = tx.sqlite() else {
+                return Err(super::StoreError::Invalid(
+                    "claiming is not available on PostgreSQL yet".into(),
+                ));
+            };
+            while let Some(id) = claim_one(claimer, agent_id, lease_ms, ts)? {
                 events::insert(tx, Some(id), &by, &kind)?;
                 let issue = get(tx, id)?;
                 if park_if_over(tx, &red, &issue, caps.per_issue_usd)? {
@@ -249,7 +251,7 @@ impl Store {
             Ok(out)
         })?;
         if !claim.secrets.is_empty() {
-            super::needs::scrub_wal(self.conn());
+            super::needs::scrub_wal(self.db());
         }
         Ok(claim)
     }
@@ -264,7 +266,7 @@ impl Store {
         agent_id: &str,
     ) -> Result<Option<DailyHold>> {
         let by = ActorId::agent(agent_id);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let reached = daily_reached(tx, cap, now, zone)?;
             if let Some(h) = &reached {
                 hold(tx, h, &by)?;
@@ -279,7 +281,7 @@ impl Store {
     /// over its cap. `None`: it may start. Nothing is parked: the issue keeps its status.
     pub fn run_refusal(&mut self, id: i64, caps: &Caps, agent_id: &str) -> Result<Option<String>> {
         let by = ActorId::agent(agent_id);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let ts = now();
             if held_until(tx, ts)?.is_some() {
                 let reason = setting_in(tx, "pause_reason")?;
@@ -306,7 +308,7 @@ impl Store {
 
     /// The review limit `limit` reached now (`None`: below it, or no limit).
     pub fn review_full(&self, limit: Option<u32>) -> Result<Option<ReviewFull>> {
-        review_full_in(self.conn(), limit)
+        review_full_in(self.db(), limit)
     }
 
     /// Parks the in-progress issue `id` in blocked when its spend reached its cap (its own,
@@ -314,7 +316,7 @@ impl Store {
     /// when it did.
     pub fn park_over_budget(&mut self, id: i64, default_cap: Option<f64>) -> Result<bool> {
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Ok(false);

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rusqlite::{params, OptionalExtension, Row, Transaction};
-
 use super::issues::{get, parse_col, set_status};
+use super::sql::{vals, Exec, Row, SqlError};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::redact::Redactor;
 use crate::domain::{transition, Actor, ActorId, AuthorKind, Comment, EventKind, Issue, Status};
@@ -14,7 +13,7 @@ use crate::domain::{transition, Actor, ActorId, AuthorKind, Comment, EventKind, 
 /// The comment columns every query reads, in the order [`comment_from_row`] expects.
 const COMMENT_COLS: &str = "id, issue_id, author, author_kind, body, created_at";
 
-fn comment_from_row(r: &Row<'_>) -> rusqlite::Result<Comment> {
+fn comment_from_row(r: &Row) -> Result<Comment, SqlError> {
     Ok(Comment {
         id: r.get(0)?,
         issue_id: r.get(1)?,
@@ -29,7 +28,7 @@ fn comment_from_row(r: &Row<'_>) -> rusqlite::Result<Comment> {
 /// agent's answer or question, a system note with an error or stderr — comes through here, and
 /// its body is redacted here.
 pub(super) fn insert_comment(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     redactor: &Redactor,
     issue_id: i64,
     author: &str,
@@ -38,11 +37,12 @@ pub(super) fn insert_comment(
 ) -> Result<Comment> {
     let body = &*redactor.text(body);
     let ts = now();
-    tx.execute(
-        "INSERT INTO comments (issue_id, author, author_kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![issue_id, author, kind.as_str(), body, ts],
+    let id: i64 = tx.query_row(
+        "INSERT INTO comments (issue_id, author, author_kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         RETURNING id",
+        vals![issue_id, author, kind.as_str(), body, ts],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
     let event = EventKind::CommentAdded {
         comment_id: id,
         author_kind: kind,
@@ -73,7 +73,7 @@ impl Store {
             return Err(StoreError::Invalid("a comment needs some text".into()));
         }
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             let comment = insert_comment(tx, &red, id, author, kind, body)?;
             if kind == AuthorKind::Human && issue.status == Status::Blocked {
@@ -92,7 +92,7 @@ impl Store {
             ));
         }
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             transition(issue.status, Status::Ready, Actor::Human)?;
             if issue.status != Status::InReview {
@@ -118,7 +118,7 @@ impl Store {
         note: &str,
     ) -> Result<Issue> {
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InReview {
                 return Err(StoreError::Invalid(format!(
@@ -135,24 +135,26 @@ impl Store {
 
     /// An issue's comments, oldest first.
     pub fn comments(&self, id: i64) -> Result<Vec<Comment>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COMMENT_COLS} FROM comments WHERE issue_id = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([id], comment_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.db().query_map(
+            &format!("SELECT {COMMENT_COLS} FROM comments WHERE issue_id = ?1 ORDER BY id"),
+            vals![id],
+            comment_from_row,
+        )?)
     }
 
     /// The newest comment of one author kind (the agent's question on a blocked card), or of
     /// any kind.
     fn newest_comment(&self, id: i64, kind: Option<AuthorKind>) -> Result<Option<Comment>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COMMENT_COLS} FROM comments
-             WHERE issue_id = ?1 AND (?2 IS NULL OR author_kind = ?2) ORDER BY id DESC LIMIT 1"
-        ))?;
         let kind = kind.map(AuthorKind::as_str);
-        Ok(stmt
-            .query_row(params![id, kind], comment_from_row)
-            .optional()?)
+        Ok(self.db().query_opt(
+            &format!(
+                "SELECT {COMMENT_COLS} FROM comments
+                 WHERE issue_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR author_kind = ?2)
+                 ORDER BY id DESC LIMIT 1"
+            ),
+            vals![id, kind],
+            comment_from_row,
+        )?)
     }
 
     /// The newest comment of one author kind (the agent's question on a blocked card).
@@ -174,16 +176,19 @@ impl Store {
         // One statement; each issue's newest comment is found walking its index backwards, as
         // `last_comment` does (a `max(id) ... GROUP BY` reads every comment of every issue and
         // took twice as long at ten comments per issue).
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COMMENT_COLS} FROM comments WHERE id IN (
-                 SELECT (SELECT c.id FROM comments c
-                         WHERE c.issue_id = j.value AND c.author_kind = ?2
-                         ORDER BY c.id DESC LIMIT 1)
-                 FROM json_each(?1) AS j)"
-        ))?;
+        let ids_of = super::board::json_ids(self.db().backend());
         let ids = serde_json::to_string(ids)?;
-        let rows = stmt.query_map(params![ids, kind.as_str()], comment_from_row)?;
-        rows.map(|r| r.map(|c| (c.issue_id, c)).map_err(Into::into))
-            .collect()
+        let rows = self.db().query_map(
+            &format!(
+                "SELECT {COMMENT_COLS} FROM comments WHERE id IN (
+                     SELECT (SELECT c.id FROM comments c
+                             WHERE c.issue_id = j.value AND c.author_kind = ?2
+                             ORDER BY c.id DESC LIMIT 1)
+                     FROM ({ids_of}) AS j)"
+            ),
+            vals![ids, kind.as_str()],
+            comment_from_row,
+        )?;
+        Ok(rows.into_iter().map(|c| (c.issue_id, c)).collect())
     }
 }

@@ -7,9 +7,9 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use rusqlite::{params, Connection, Transaction};
-
-use super::issues::{get, parse_col};
+use super::issues::parse_col;
+use super::spend::json_ids;
+use super::sql::{vals, Exec};
 use super::{events, Result, Store, StoreError};
 use crate::domain::{ActorId, DepLink, EventKind};
 
@@ -21,10 +21,24 @@ fn chain(ids: &[i64]) -> String {
         .join(" → ")
 }
 
+/// The issues `id` waits for.
+fn waits_for(tx: &impl Exec, id: i64) -> Result<Vec<i64>> {
+    Ok(tx.query_map(
+        "SELECT depends_on FROM issue_deps WHERE issue_id = ?1",
+        vals![id],
+        |r| r.get(0),
+    )?)
+}
+
+/// [`StoreError::IssueNotFound`] unless issue `id` exists (archived or not).
+fn exists(tx: &impl Exec, id: i64) -> Result<()> {
+    tx.query_opt("SELECT 1 FROM issues WHERE id = ?1", vals![id], |_| Ok(()))?
+        .ok_or(StoreError::IssueNotFound(id))
+}
+
 /// The path `from → … → to` along existing dependencies, when there is one. A breadth-first
 /// walk: each issue is looked up once, through the table's primary key.
-fn path(tx: &Transaction<'_>, from: i64, to: i64) -> Result<Option<Vec<i64>>> {
-    let mut stmt = tx.prepare_cached("SELECT depends_on FROM issue_deps WHERE issue_id = ?1")?;
+fn path(tx: &impl Exec, from: i64, to: i64) -> Result<Option<Vec<i64>>> {
     let mut came_from: HashMap<i64, i64> = HashMap::new();
     let mut seen = HashSet::from([from]);
     let mut queue = VecDeque::from([from]);
@@ -39,10 +53,7 @@ fn path(tx: &Transaction<'_>, from: i64, to: i64) -> Result<Option<Vec<i64>>> {
             out.reverse();
             return Ok(Some(out));
         }
-        let next: Vec<i64> = stmt
-            .query_map([node], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for n in next {
+        for n in waits_for(tx, node)? {
             if seen.insert(n) {
                 came_from.insert(n, node);
                 queue.push_back(n);
@@ -53,14 +64,14 @@ fn path(tx: &Transaction<'_>, from: i64, to: i64) -> Result<Option<Vec<i64>>> {
 }
 
 /// Checks that `id` may wait for `on` (both exist, not itself, no cycle), inside the write.
-pub(super) fn check_edge(tx: &Transaction<'_>, id: i64, on: i64) -> Result<()> {
-    get(tx, id)?;
+pub(super) fn check_edge(tx: &impl Exec, id: i64, on: i64) -> Result<()> {
+    exists(tx, id)?;
     if id == on {
         return Err(StoreError::Invalid(format!(
             "#{id} cannot depend on itself: it would wait for its own completion and never be claimed (nothing was changed)"
         )));
     }
-    get(tx, on).map_err(|e| match e {
+    exists(tx, on).map_err(|e| match e {
         StoreError::IssueNotFound(_) => StoreError::Invalid(format!(
             "cannot depend on #{on}: there is no issue #{on} (nothing was changed)"
         )),
@@ -78,16 +89,23 @@ pub(super) fn check_edge(tx: &Transaction<'_>, id: i64, on: i64) -> Result<()> {
 }
 
 /// The issues at one end of `id`'s dependencies, with their titles and columns.
-fn links(conn: &Connection, sql: &str, id: i64) -> Result<Vec<DepLink>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map([id], |r| {
+fn links(conn: &impl Exec, sql: &str, id: i64) -> Result<Vec<DepLink>> {
+    Ok(conn.query_map(sql, vals![id], |r| {
         Ok(DepLink {
             id: r.get(0)?,
             title: r.get(1)?,
             status: parse_col(r, 2)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })?)
+}
+
+/// Stores the edge `id` → `on`; `false` when it was there already.
+fn insert_edge(tx: &impl Exec, id: i64, on: i64) -> Result<bool> {
+    let n = tx.execute(
+        "INSERT INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        vals![id, on],
+    )?;
+    Ok(n == 1)
 }
 
 /// Groups `(issue, dependency)` rows by issue.
@@ -104,27 +122,24 @@ impl Store {
     /// Refused, with nothing stored, for a missing issue, the issue itself, or a cycle (named).
     pub fn add_dependency(&mut self, id: i64, on: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             check_edge(tx, id, on)?;
-            let n = tx.execute(
-                "INSERT OR IGNORE INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)",
-                params![id, on],
-            )?;
-            if n == 1 {
+            let added = insert_edge(tx, id, on)?;
+            if added {
                 events::insert(tx, Some(id), &by, &EventKind::DependencyAdded { on })?;
             }
-            Ok(n == 1)
+            Ok(added)
         })
     }
 
     /// Stops `id` waiting for `on`; `false` when it did not (nothing is written then).
     pub fn remove_dependency(&mut self, id: i64, on: i64, author: &str) -> Result<bool> {
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
-            get(tx, id)?;
+        self.write(|tx| {
+            exists(tx, id)?;
             let n = tx.execute(
                 "DELETE FROM issue_deps WHERE issue_id = ?1 AND depends_on = ?2",
-                params![id, on],
+                vals![id, on],
             )?;
             if n == 1 {
                 events::insert(tx, Some(id), &by, &EventKind::DependencyRemoved { on })?;
@@ -137,17 +152,12 @@ impl Store {
     /// is checked (the first refusal stores nothing), each change writes its event row.
     pub fn set_dependencies(&mut self, id: i64, on: &[i64], author: &str) -> Result<()> {
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
-            let now: Vec<i64> = {
-                let mut stmt =
-                    tx.prepare_cached("SELECT depends_on FROM issue_deps WHERE issue_id = ?1")?;
-                let rows = stmt.query_map([id], |r| r.get(0))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
+        self.write(|tx| {
+            let now = waits_for(tx, id)?;
             for old in now.iter().filter(|d| !on.contains(d)) {
                 tx.execute(
                     "DELETE FROM issue_deps WHERE issue_id = ?1 AND depends_on = ?2",
-                    params![id, old],
+                    vals![id, *old],
                 )?;
                 events::insert(
                     tx,
@@ -158,11 +168,7 @@ impl Store {
             }
             for new in on.iter().filter(|d| !now.contains(d)) {
                 check_edge(tx, id, *new)?;
-                let n = tx.execute(
-                    "INSERT OR IGNORE INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)",
-                    params![id, new],
-                )?;
-                if n == 1 {
+                if insert_edge(tx, id, *new)? {
                     events::insert(tx, Some(id), &by, &EventKind::DependencyAdded { on: *new })?;
                 }
             }
@@ -173,13 +179,13 @@ impl Store {
     /// The issues `id` waits for and the ones waiting for it, with titles and columns.
     pub fn dependency_links(&self, id: i64) -> Result<(Vec<DepLink>, Vec<DepLink>)> {
         let waits = links(
-            self.conn(),
+            self.db(),
             "SELECT x.id, x.title, x.status FROM issue_deps d JOIN issues x ON x.id = d.depends_on
              WHERE d.issue_id = ?1 ORDER BY x.id",
             id,
         )?;
         let blocks = links(
-            self.conn(),
+            self.db(),
             "SELECT x.id, x.title, x.status FROM issue_deps d JOIN issues x ON x.id = d.issue_id
              WHERE d.depends_on = ?1 ORDER BY x.id",
             id,
@@ -191,7 +197,7 @@ impl Store {
     pub fn dependencies_of(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
         self.deps_query(
             "SELECT d.issue_id, d.depends_on FROM issue_deps d
-             WHERE d.issue_id IN (SELECT value FROM json_each(?1))
+             WHERE d.issue_id IN ({ids})
              ORDER BY d.issue_id, d.depends_on",
             ids,
         )
@@ -202,20 +208,23 @@ impl Store {
     pub fn open_dependencies_of(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
         self.deps_query(
             "SELECT d.issue_id, d.depends_on FROM issue_deps d JOIN issues x ON x.id = d.depends_on
-             WHERE d.issue_id IN (SELECT value FROM json_each(?1)) AND x.status != 'done'
+             WHERE d.issue_id IN ({ids}) AND x.status != 'done'
              ORDER BY d.issue_id, d.depends_on",
             ids,
         )
     }
 
+    /// Runs `sql` (`{ids}` standing for the subquery of `ids`) for `(issue, dependency)` rows.
     fn deps_query(&self, sql: &str, ids: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let list = serde_json::to_string(ids).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(grouped(rows.collect::<rusqlite::Result<_>>()?))
+        let sql = sql.replace("{ids}", json_ids(self.db().backend()));
+        let rows = self
+            .db()
+            .query_map(&sql, vals![list], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(grouped(rows))
     }
 }
 

@@ -5,9 +5,7 @@ use super::*;
 use crate::domain::{AuthorKind, EventKind, Kind, RunOutcome, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 /// The event rows as stored, the runner's pid masked.

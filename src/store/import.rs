@@ -1,8 +1,7 @@
 //! Issues imported from elsewhere (GitHub): one local issue per source address, added once and
 //! kept in step while nobody has started on it.
 
-use rusqlite::{params, OptionalExtension, Transaction};
-
+use super::super::sql::{vals, Exec};
 use super::super::{events, now, Result, Store, StoreError};
 use super::get;
 use crate::domain::{ActorId, EventKind, IssueChanges, Kind, Status};
@@ -57,7 +56,7 @@ impl Store {
             ));
         }
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             clean
                 .iter()
                 .map(|(item, title, body)| import_one(tx, &by, item, title, body))
@@ -68,27 +67,26 @@ impl Store {
 
 /// Adds, updates or leaves one imported issue, inside the import's transaction.
 fn import_one(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     by: &ActorId,
     item: &ImportedIssue,
     title: &str,
     body: &str,
 ) -> Result<ImportOutcome> {
-    let found: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM issues WHERE source_url = ?1",
-            [&item.source_url],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let found: Option<i64> = tx.query_opt(
+        "SELECT id FROM issues WHERE source_url = ?1",
+        vals![&item.source_url],
+        |r| r.get(0),
+    )?;
     let ts = now();
     let Some(id) = found else {
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at, source_url)
-             VALUES (?1, ?2, ?3, 'backlog', 0, ?4, ?4, ?5)",
-            params![title, body, item.kind.as_str(), ts, item.source_url],
+             VALUES (?1, ?2, ?3, 'backlog', 0, ?4, ?4, ?5)
+             RETURNING id",
+            vals![title, body, item.kind.as_str(), ts, &item.source_url],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         let kind = EventKind::IssueCreated {
             title: title.to_string(),
             kind: item.kind,
@@ -107,7 +105,7 @@ fn import_one(
     }
     tx.execute(
         "UPDATE issues SET title = ?2, body = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, title, body, ts],
+        vals![id, title, body, ts],
     )?;
     let kind = EventKind::IssueUpdated(Box::new(IssueChanges {
         title: (before.title != title).then(|| title.to_string()),

@@ -1,7 +1,6 @@
 //! Issues: creation, edits, moves and reading one issue.
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
-
+use super::sql::{vals, Exec, Row, SqlError};
 use super::{events, now, Result, Store, StoreError};
 
 #[path = "import.rs"]
@@ -90,18 +89,19 @@ pub(super) const ISSUE_COLS: &str = "id, title, body, kind, status, priority, cl
      assignee, agent, source_url, pr_url, not_before, every_ms, previous_id, template";
 
 /// Reads a text column holding one of a domain enum's spellings.
-pub(super) fn parse_col<T: std::str::FromStr>(r: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+pub(super) fn parse_col<T: std::str::FromStr>(r: &Row, idx: usize) -> Result<T, SqlError>
 where
-    T::Err: std::error::Error + Send + Sync + 'static,
+    T::Err: std::fmt::Display,
 {
     let text: String = r.get(idx)?;
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    text.parse().map_err(|e: T::Err| SqlError::Column {
+        column: idx,
+        detail: format!("{text:?} is not valid here: {e}"),
     })
 }
 
 /// An issue from a row of [`ISSUE_COLS`].
-pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
+pub(super) fn issue_from_row(r: &Row) -> Result<Issue, SqlError> {
     Ok(Issue {
         id: r.get(0)?,
         title: r.get(1)?,
@@ -126,7 +126,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
             _ => None,
         },
         model: r.get(17)?,
-        effort: match r.get::<_, Option<String>>(18)? {
+        effort: match r.get::<Option<String>>(18)? {
             Some(_) => Some(parse_col(r, 18)?),
             None => None,
         },
@@ -134,7 +134,7 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
         parent: r.get(20)?,
         archived_at: r.get(21)?,
         assignee: r.get(22)?,
-        agent: match r.get::<_, Option<String>>(23)? {
+        agent: match r.get::<Option<String>>(23)? {
             Some(_) => Some(parse_col(r, 23)?),
             None => None,
         },
@@ -148,16 +148,18 @@ pub(super) fn issue_from_row(r: &Row<'_>) -> rusqlite::Result<Issue> {
 }
 
 /// One issue, on the store's connection or inside a transaction.
-pub(super) fn get(conn: &Connection, id: i64) -> Result<Issue> {
-    conn.prepare_cached(&format!("SELECT {ISSUE_COLS} FROM issues WHERE id = ?1"))?
-        .query_row([id], issue_from_row)
-        .optional()?
-        .ok_or(StoreError::IssueNotFound(id))
+pub(super) fn get(conn: &impl Exec, id: i64) -> Result<Issue> {
+    conn.query_opt(
+        &format!("SELECT {ISSUE_COLS} FROM issues WHERE id = ?1"),
+        vals![id],
+        issue_from_row,
+    )?
+    .ok_or(StoreError::IssueNotFound(id))
 }
 
 /// Moves an issue inside a transaction, checking the state machine and writing the event.
 pub(super) fn set_status(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     issue: &Issue,
     to: Status,
     actor: Actor,
@@ -177,7 +179,7 @@ pub(super) fn set_status(
              lease_until = CASE WHEN ?4 THEN lease_until ELSE NULL END,
              stop_requested_by = NULL
          WHERE id = ?1",
-        params![issue.id, to.as_str(), now(), keep_claim],
+        vals![issue.id, to.as_str(), now(), keep_claim],
     )?;
     let kind = EventKind::IssueStatus {
         from: issue.status,
@@ -300,36 +302,37 @@ impl Store {
         }
         super::repeat::check_every(new.every_ms, "added")?;
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let ts = now();
             if let Some(p) = new.parent {
                 super::subtasks::check_parent(tx, p, None, "nothing was added")?;
             }
-            tx.execute(
+            let id: i64 = tx.query_row(
                 "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
                      model, effort, budget_usd, parent_id, assignee, agent, source_url,
                      not_before, every_ms, template)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                params![
-                    title,
-                    body,
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 RETURNING id",
+                vals![
+                    title.as_str(),
+                    body.as_str(),
                     new.kind.as_str(),
                     status.as_str(),
                     new.priority,
                     ts,
-                    model,
+                    model.as_deref(),
                     new.effort.map(Effort::as_str),
                     new.budget_usd,
                     new.parent,
-                    assignee,
+                    assignee.as_deref(),
                     new.agent.map(AgentKind::as_str),
-                    new.source_url,
+                    new.source_url.as_deref(),
                     new.not_before,
                     new.every_ms,
-                    new.template
+                    new.template.as_deref()
                 ],
+                |r| r.get(0),
             )?;
-            let id = tx.last_insert_rowid();
             for dep in &new.depends_on {
                 // The new issue's own id is only known here; waiting for itself, it could
                 // never be claimed.
@@ -345,8 +348,9 @@ impl Store {
                     other => other,
                 })?;
                 tx.execute(
-                    "INSERT OR IGNORE INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)",
-                    [id, *dep],
+                    "INSERT INTO issue_deps (issue_id, depends_on) VALUES (?1, ?2)
+                     ON CONFLICT DO NOTHING",
+                    vals![id, *dep],
                 )?;
             }
             let kind = EventKind::IssueCreated {
@@ -387,7 +391,7 @@ impl Store {
             crate::domain::template::check_name(t).map_err(StoreError::Invalid)?;
         }
         let by = ActorId::human(author);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let before = get(tx, id)?;
             if let Some(Some(p)) = edit.parent {
                 super::subtasks::check_parent(tx, p, Some(id), "nothing was changed")?;
@@ -406,10 +410,10 @@ impl Store {
                      every_ms = CASE WHEN ?22 THEN ?23 ELSE every_ms END,
                      template = CASE WHEN ?24 THEN ?25 ELSE template END
                  WHERE id = ?1",
-                params![
+                vals![
                     id,
                     title.as_deref().map(str::trim),
-                    body,
+                    body.as_deref(),
                     edit.kind.map(Kind::as_str),
                     edit.priority,
                     now(),
@@ -444,7 +448,7 @@ impl Store {
     /// Moves an issue, as the state machine allows for `actor`.
     pub fn move_issue(&mut self, id: i64, to: Status, actor: Actor, name: &str) -> Result<Issue> {
         let red = std::sync::Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             set_status(tx, &issue, to, actor, name)?;
             if to == Status::Done {
@@ -468,10 +472,10 @@ impl Store {
             base: Some(base.into()),
             ..IssueChanges::default()
         }));
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE issues SET branch = ?2, worktree = ?3, base = ?4, updated_at = ?5 WHERE id = ?1",
-                params![id, branch, worktree, base, now()],
+                vals![id, branch, worktree, base, now()],
             )?;
             events::insert(tx, Some(id), &ActorId::system("runner"), &kind)?;
             Ok(())
@@ -480,7 +484,7 @@ impl Store {
 
     /// One issue.
     pub fn issue(&self, id: i64) -> Result<Issue> {
-        get(self.conn(), id)
+        get(self.db(), id)
     }
 
     /// An issue with its thread and runs.
@@ -504,12 +508,12 @@ impl Store {
 
     /// Ids this issue waits for that are not done yet.
     pub fn open_dependencies(&self, id: i64) -> Result<Vec<i64>> {
-        let mut stmt = self.conn().prepare_cached(
+        Ok(self.db().query_map(
             "SELECT d.depends_on FROM issue_deps d JOIN issues x ON x.id = d.depends_on
              WHERE d.issue_id = ?1 AND x.status != 'done' ORDER BY d.depends_on",
-        )?;
-        let rows = stmt.query_map([id], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            vals![id],
+            |r| r.get(0),
+        )?)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Learnings in the store: the lessons runs stated, each written with an event row in one
 //! transaction, redacted and capped on every write, and found again by an issue's words
-//! (the `learnings_index` FTS5 table of migration 20, kept by triggers).
+//! (SQLite: the `learnings_index` FTS5 table of migration 20, kept by triggers; PostgreSQL:
+//! the generated `learnings.tsv` column and its GIN index).
 
-use rusqlite::{params, OptionalExtension, Row};
-
+use super::sql::{vals, Backend, Exec, Row, SqlError};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::learning::{cap, normalize, Learning};
 use crate::domain::redact::Redactor;
@@ -28,7 +28,7 @@ fn prepare(red: &Redactor, text: &str) -> Option<String> {
     (!stored.is_empty()).then_some(stored)
 }
 
-fn learning(r: &Row<'_>) -> rusqlite::Result<Learning> {
+fn learning(r: &Row) -> Result<Learning, SqlError> {
     Ok(Learning {
         id: r.get(0)?,
         text: r.get(1)?,
@@ -44,6 +44,26 @@ const COLUMNS: &str = "l.id, l.text, l.issue_id, l.run_id, l.created_at";
 /// (no stop words, no repeats, at most [`MAX_QUERY_WORDS`]) quoted as a string, so no word is
 /// ever read as FTS5 syntax, joined by `OR`. `None` when no word is left.
 pub(crate) fn relevance_query(title: &str, body: &str) -> Option<String> {
+    let quoted: Vec<String> = query_words(title, body)
+        .iter()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+/// PostgreSQL's `tsquery` of the same words as [`relevance_query`]: each one a quoted lexeme
+/// (`'` doubled, `\` escaped), so no word is ever read as query syntax, joined by `|`.
+pub(crate) fn relevance_tsquery(title: &str, body: &str) -> Option<String> {
+    let quoted: Vec<String> = query_words(title, body)
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''")))
+        .collect();
+    (!quoted.is_empty()).then(|| quoted.join(" | "))
+}
+
+/// The words an issue is about: alphanumeric, three letters or more, lower case, no stop
+/// words, no repeats, at most [`MAX_QUERY_WORDS`].
+fn query_words(title: &str, body: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let text = format!("{title}\n{body}");
     for word in text.split(|c: char| !c.is_alphanumeric()) {
@@ -57,11 +77,7 @@ pub(crate) fn relevance_query(title: &str, body: &str) -> Option<String> {
             break;
         }
     }
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect();
-    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+    words
 }
 
 impl Store {
@@ -78,22 +94,23 @@ impl Store {
         let red = std::sync::Arc::clone(&self.redactor);
         let texts: Vec<String> = lessons.iter().filter_map(|t| prepare(&red, t)).collect();
         let by = ActorId::agent(agent_id);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let mut ids = Vec::new();
             for text in &texts {
                 let exists: bool = tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM learnings WHERE text = ?1)",
-                    [text],
+                    vals![text],
                     |r| r.get(0),
                 )?;
                 if exists {
                     continue;
                 }
-                tx.execute(
-                    "INSERT INTO learnings (text, issue_id, run_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![text, issue_id, run_id, now()],
+                let id: i64 = tx.query_row(
+                    "INSERT INTO learnings (text, issue_id, run_id, created_at) VALUES (?1, ?2, ?3, ?4)
+                     RETURNING id",
+                    vals![text, issue_id, run_id, now()],
+                    |r| r.get(0),
                 )?;
-                let id = tx.last_insert_rowid();
                 let kind = EventKind::LearningAdded {
                     learning_id: id,
                     run_id: Some(run_id),
@@ -107,22 +124,21 @@ impl Store {
 
     /// Every learning, oldest first.
     pub fn learnings(&self) -> Result<Vec<Learning>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM learnings l ORDER BY l.id"))?;
-        let rows = stmt.query_map([], learning)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.db().query_map(
+            &format!("SELECT {COLUMNS} FROM learnings l ORDER BY l.id"),
+            &[],
+            learning,
+        )?)
     }
 
     /// One learning.
     pub fn learning(&self, id: i64) -> Result<Learning> {
-        self.conn()
-            .query_row(
+        self.db()
+            .query_opt(
                 &format!("SELECT {COLUMNS} FROM learnings l WHERE l.id = ?1"),
-                [id],
+                vals![id],
                 learning,
-            )
-            .optional()?
+            )?
             .ok_or_else(|| not_found(id))
     }
 
@@ -135,10 +151,10 @@ impl Store {
             ))
         })?;
         let by = ActorId::human(who);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let n = tx.execute(
                 "UPDATE learnings SET text = ?2 WHERE id = ?1",
-                params![id, text],
+                vals![id, &text],
             )?;
             if n == 0 {
                 return Err(not_found(id));
@@ -157,8 +173,8 @@ impl Store {
     /// Deletes a learning; later prompts no longer carry it.
     pub fn remove_learning(&mut self, id: i64, who: &str) -> Result<()> {
         let by = ActorId::human(who);
-        self.legacy_write(|tx| {
-            if tx.execute("DELETE FROM learnings WHERE id = ?1", [id])? == 0 {
+        self.write(|tx| {
+            if tx.execute("DELETE FROM learnings WHERE id = ?1", vals![id])? == 0 {
                 return Err(not_found(id));
             }
             events::insert(
@@ -171,7 +187,8 @@ impl Store {
         })
     }
 
-    /// The learnings that match the words of an issue's `title` and `body` best (FTS5 rank),
+    /// The learnings that match the words of an issue's `title` and `body` best (SQLite: FTS5's
+    /// rank; PostgreSQL: `ts_rank`, ties oldest first),
     /// at most `limit`, leaving out those stated on issue `except` (its own runs: the agent
     /// has its thread and session already).
     pub fn relevant_learnings(
@@ -181,16 +198,30 @@ impl Store {
         except: Option<i64>,
         limit: i64,
     ) -> Result<Vec<Learning>> {
-        let Some(query) = relevance_query(title, body) else {
+        let db = self.db();
+        let (query, sql) = match db.backend() {
+            Backend::Sqlite => (
+                relevance_query(title, body),
+                format!(
+                    "SELECT {COLUMNS} FROM learnings_index JOIN learnings l ON l.id = learnings_index.rowid
+                     WHERE learnings_index MATCH ?1 AND (?2 IS NULL OR l.issue_id IS NOT ?2)
+                     ORDER BY rank LIMIT ?3"
+                ),
+            ),
+            Backend::Postgres => (
+                relevance_tsquery(title, body),
+                format!(
+                    "SELECT {COLUMNS} FROM learnings l, to_tsquery('simple', ?1) q
+                     WHERE l.tsv @@ q
+                       AND (CAST(?2 AS BIGINT) IS NULL OR l.issue_id IS DISTINCT FROM ?2)
+                     ORDER BY ts_rank(l.tsv, q) DESC, l.id LIMIT ?3"
+                ),
+            ),
+        };
+        let Some(query) = query else {
             return Ok(Vec::new());
         };
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM learnings_index JOIN learnings l ON l.id = learnings_index.rowid
-             WHERE learnings_index MATCH ?1 AND (?2 IS NULL OR l.issue_id IS NOT ?2)
-             ORDER BY rank LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(params![query, except, limit.max(0)], learning)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(db.query_map(&sql, vals![query, except, limit.max(0)], learning)?)
     }
 }
 

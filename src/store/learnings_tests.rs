@@ -4,12 +4,11 @@
 use super::*;
 use crate::domain::learning::MAX_BYTES;
 use crate::domain::{EventKind, Kind};
+use crate::store::sql::Exec;
 use crate::store::NewIssue;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 /// An issue and a run on it.
@@ -257,6 +256,18 @@ fn relevance_queries_quote_every_word() {
 }
 
 #[test]
+fn tsqueries_quote_every_word_as_a_lexeme() {
+    assert_eq!(
+        relevance_tsquery("Fix the \"parser\"", "NOT cache* | x & !y").as_deref(),
+        Some("'fix' | 'parser' | 'cache'")
+    );
+    assert_eq!(relevance_tsquery("a b", "to"), None);
+    let many: String = (0..200).map(|i| format!("word{i} ")).collect();
+    let q = relevance_tsquery(&many, "").expect("words");
+    assert_eq!(q.matches(" | ").count(), MAX_QUERY_WORDS - 1);
+}
+
+#[test]
 fn learning_events_are_stored_in_this_text() {
     let (_d, mut store) = temp_store();
     let (issue, run) = issue_with_run(&mut store, "Cache");
@@ -265,18 +276,17 @@ fn learning_events_are_stored_in_this_text() {
         .expect("add")[0];
     store.edit_learning(id, "uno", "ana").expect("edit");
     store.remove_learning(id, "ana").expect("rm");
-    let mut stmt = store
-        .conn()
-        .prepare("SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events WHERE kind LIKE 'learning.%' ORDER BY id")
-        .expect("prepare");
-    let rows: Vec<String> = stmt
-        .query_map([], |r| {
-            let (k, i, a, d): (String, String, String, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            Ok(format!("{k}|{i}|{a}|{d}"))
-        })
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
+    let rows: Vec<String> = store
+        .db()
+        .query_map(
+            "SELECT kind, coalesce(CAST(issue_id AS TEXT), ''), actor, data FROM events WHERE kind LIKE 'learning.%' ORDER BY id",
+            &[],
+            |r| {
+                let (k, i, a, d): (String, String, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                Ok(format!("{k}|{i}|{a}|{d}"))
+            },
+        )
         .expect("rows");
     assert_eq!(
         rows,

@@ -13,12 +13,14 @@ mod deps;
 mod events;
 mod issues;
 mod learnings;
+mod move_to;
 mod needs;
 mod pg;
 mod recovery;
 mod repeat;
 mod runs;
 mod schema;
+mod schema_pg;
 mod search;
 mod settings;
 mod spend;
@@ -28,6 +30,8 @@ mod stats_flow;
 mod stats_templates;
 mod subtasks;
 mod tail;
+#[cfg(test)]
+mod test_db;
 mod transcripts;
 
 use settings::upsert_setting;
@@ -49,6 +53,7 @@ use crate::domain::{Actor, ActorId};
 pub use board::StatusCounts;
 pub use budget::{over_budget_comment, Caps, Claim, DailyHold, ReviewFull, BUDGET_HOLD};
 pub use issues::{ImportOutcome, ImportedIssue, IssueEdit, NewIssue};
+pub use move_to::Moved;
 pub use recovery::{Abandoned, Recovered, Stop};
 pub use runs::{ReviewMarks, RunEnd, TranscriptBatch, TranscriptLine};
 pub use search::{SearchHit, SearchSource};
@@ -472,10 +477,20 @@ impl Store {
     }
 
     /// A counter that changes whenever another connection commits (cheap change detection).
+    /// On PostgreSQL (until the store notifies), the newest event's and transcript chunk's
+    /// ids: every change writes an event, every transcript line a chunk; two index lookups.
     pub fn data_version(&self) -> Result<i64> {
+        let Some(conn) = self.conn.sqlite() else {
+            return Ok(sql::Exec::query_row(
+                &self.conn,
+                "SELECT (SELECT coalesce(max(id), 0) FROM events) \
+                      + (SELECT coalesce(max(id), 0) FROM transcript_chunks)",
+                &[],
+                |r| r.get(0),
+            )?);
+        };
         // Watchers look several times a second: the statement is parsed once, not per look.
-        Ok(self
-            .conn()
+        Ok(conn
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?)
     }

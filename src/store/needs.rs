@@ -3,23 +3,22 @@
 
 use std::sync::Arc;
 
-use rusqlite::{params, OptionalExtension, Transaction};
-
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
+use super::sql::{vals, Conn, Exec};
 use super::{Result, Store, StoreError};
 use crate::domain::needs::{self, Need, Secrets};
 use crate::domain::{Actor, AuthorKind, Comment, Issue, Status};
 
 /// Replaces the fields an issue's question asks for (none: the row goes).
-pub(super) fn set(tx: &Transaction<'_>, issue_id: i64, fields: &[Need]) -> Result<()> {
-    tx.execute("DELETE FROM needs WHERE issue_id = ?1", [issue_id])?;
+pub(super) fn set(tx: &impl Exec, issue_id: i64, fields: &[Need]) -> Result<()> {
+    tx.execute("DELETE FROM needs WHERE issue_id = ?1", vals![issue_id])?;
     if !fields.is_empty() {
         let json = serde_json::to_string(fields)
             .map_err(|e| StoreError::Invalid(format!("cannot store the fields: {e}")))?;
         tx.execute(
             "INSERT INTO needs (issue_id, fields) VALUES (?1, ?2)",
-            params![issue_id, json],
+            vals![issue_id, json],
         )?;
     }
     Ok(())
@@ -27,11 +26,12 @@ pub(super) fn set(tx: &Transaction<'_>, issue_id: i64, fields: &[Need]) -> Resul
 
 /// Takes the secret answers waiting for `issue_id`: they are deleted in the caller's
 /// transaction (the claim), so they reach exactly one claim.
-pub(super) fn take_secrets(tx: &Transaction<'_>, issue_id: i64) -> Result<Secrets> {
-    let mut stmt =
-        tx.prepare_cached("DELETE FROM pending_secrets WHERE issue_id = ?1 RETURNING name, value")?;
-    let rows = stmt.query_map([issue_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let mut out = rows.collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+pub(super) fn take_secrets(tx: &impl Exec, issue_id: i64) -> Result<Secrets> {
+    let mut out: Vec<(String, String)> = tx.query_map(
+        "DELETE FROM pending_secrets WHERE issue_id = ?1 RETURNING name, value",
+        vals![issue_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     out.sort();
     Ok(Secrets(out))
 }
@@ -40,18 +40,19 @@ pub(super) fn take_secrets(tx: &Transaction<'_>, issue_id: i64) -> Result<Secret
 /// stored them (`secure_delete` zeroes only the database's own pages), and it would keep them
 /// on disk until a checkpoint happened to overwrite that part of the file. Best effort: a
 /// reader in the middle of a long transaction leaves the log to the next checkpoint.
-pub(super) fn scrub_wal(conn: &rusqlite::Connection) {
-    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+/// SQLite only: a PostgreSQL server's own log is its administrator's to manage.
+pub(super) fn scrub_wal(db: &Conn) {
+    if let Some(c) = db.sqlite() {
+        let _ = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
 }
 
-fn read(conn: &rusqlite::Connection, issue_id: i64) -> Result<Vec<Need>> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT fields FROM needs WHERE issue_id = ?1",
-            [issue_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+fn read(conn: &impl Exec, issue_id: i64) -> Result<Vec<Need>> {
+    let json: Option<String> = conn.query_opt(
+        "SELECT fields FROM needs WHERE issue_id = ?1",
+        vals![issue_id],
+        |r| r.get(0),
+    )?;
     // A row this version cannot read asks for nothing it can show.
     Ok(json
         .and_then(|j| serde_json::from_str(&j).ok())
@@ -84,7 +85,7 @@ pub fn answer_comment(fields: &[Need], answers: &[(String, String)]) -> String {
 impl Store {
     /// The fields a blocked issue's question asks for (none when it asked for none).
     pub fn needs(&self, issue_id: i64) -> Result<Vec<Need>> {
-        read(self.conn(), issue_id)
+        read(self.db(), issue_id)
     }
 
     /// Answers a blocked issue's fields: ordinary values become `author`'s comment, secrets
@@ -98,7 +99,7 @@ impl Store {
         answers: &[(String, String)],
     ) -> Result<(Comment, Issue)> {
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, issue_id)?;
             if issue.status != Status::Blocked {
                 return Err(StoreError::Invalid(format!(
@@ -111,8 +112,9 @@ impl Store {
             for need in fields.iter().filter(|n| n.secret) {
                 if let Some((_, value)) = answers.iter().find(|(n, _)| *n == need.name) {
                     tx.execute(
-                        "INSERT OR REPLACE INTO pending_secrets (issue_id, name, value) VALUES (?1, ?2, ?3)",
-                        params![issue_id, need.name, value],
+                        "INSERT INTO pending_secrets (issue_id, name, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (issue_id, name) DO UPDATE SET value = excluded.value",
+                        vals![issue_id, &need.name, value],
                     )?;
                 }
             }
@@ -132,11 +134,14 @@ impl Store {
 
     /// Names of the secrets waiting for an issue's next claim (never their values).
     pub fn pending_secret_names(&self, issue_id: i64) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT name FROM pending_secrets WHERE issue_id = ?1 ORDER BY name")?;
-        let rows = stmt.query_map([issue_id], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        let mut names: Vec<String> = self.db().query_map(
+            "SELECT name FROM pending_secrets WHERE issue_id = ?1",
+            vals![issue_id],
+            |r| r.get(0),
+        )?;
+        // Sorted here: text order in SQL depends on the database's collation.
+        names.sort();
+        Ok(names)
     }
 }
 

@@ -1,11 +1,10 @@
 use super::*;
 use crate::domain::{Kind, RunOutcome};
+use crate::store::sql::{vals, Exec};
 use crate::store::{Caps, NewIssue, RunEnd};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn need(name: &str, secret: bool) -> Need {
@@ -152,16 +151,16 @@ fn secrets_waiting_go_with_an_archived_or_deleted_issue() {
     let (_d, mut store) = temp_store();
     let count = |store: &Store| -> i64 {
         store
-            .conn()
-            .query_row("SELECT count(*) FROM pending_secrets", [], |r| r.get(0))
+            .db()
+            .query_row("SELECT count(*) FROM pending_secrets", &[], |r| r.get(0))
             .unwrap()
     };
     let id = blocked(&mut store, vec![need("TOKEN_A", true)]);
     store.answer(id, "alice", &[pair("TOKEN_A", "v")]).unwrap();
     assert_eq!(count(&store), 1);
     store
-        .conn()
-        .execute("DELETE FROM issues WHERE id = ?1", [id])
+        .db()
+        .execute("DELETE FROM issues WHERE id = ?1", vals![id])
         .unwrap();
     assert_eq!(count(&store), 0);
     let other = blocked(&mut store, vec![need("TOKEN_B", true)]);
@@ -171,8 +170,11 @@ fn secrets_waiting_go_with_an_archived_or_deleted_issue() {
     assert_eq!(count(&store), 1);
     // Archiving needs a done issue; the trigger is what is under test.
     store
-        .conn()
-        .execute("UPDATE issues SET archived_at = 1 WHERE id = ?1", [other])
+        .db()
+        .execute(
+            "UPDATE issues SET archived_at = 1 WHERE id = ?1",
+            vals![other],
+        )
         .unwrap();
     assert_eq!(count(&store), 0);
 }

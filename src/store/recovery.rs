@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use crate::domain::redact::Redactor;
-use rusqlite::{params, Connection, Transaction};
 
 use super::claims::{close_open_runs, interrupt};
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
+use super::sql::{vals, Exec};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::{format_millis, Actor, ActorId, AuthorKind, EventKind, Issue, Status};
 
@@ -31,7 +31,7 @@ enum AfterRecovery<'a> {
 
 impl AfterRecovery<'_> {
     /// Moves an in-progress issue whose runner is gone, saying `why`.
-    fn apply(self, tx: &Transaction<'_>, red: &Redactor, issue: &Issue, why: &str) -> Result<()> {
+    fn apply(self, tx: &impl Exec, red: &Redactor, issue: &Issue, why: &str) -> Result<()> {
         match self {
             AfterRecovery::HandBack { max_interruptions } => {
                 interrupt(tx, red, issue, why, max_interruptions)
@@ -90,46 +90,46 @@ struct DeadRun {
 
 /// Open runs of `host` whose owner process is dead (optionally only those of one issue).
 fn dead_runs(
-    conn: &Connection,
+    conn: &impl Exec,
     host: &str,
     alive: &dyn Fn(i64) -> bool,
     only: Option<i64>,
 ) -> Result<Vec<DeadRun>> {
-    let mut stmt = conn.prepare_cached(
+    let open = conn.query_map(
         "SELECT id, issue_id, owner_pid, agent_pid FROM runs
          WHERE ended_at IS NULL AND owner_host = ?1 AND owner_pid IS NOT NULL
-           AND (?2 IS NULL OR issue_id = ?2)
+           AND (CAST(?2 AS BIGINT) IS NULL OR issue_id = ?2)
          ORDER BY id",
+        vals![host, only],
+        |r| {
+            Ok(DeadRun {
+                run_id: r.get(0)?,
+                issue_id: r.get(1)?,
+                owner_pid: r.get(2)?,
+                agent_pid: r.get(3)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map(params![host, only], |r| {
-        Ok(DeadRun {
-            run_id: r.get(0)?,
-            issue_id: r.get(1)?,
-            owner_pid: r.get(2)?,
-            agent_pid: r.get(3)?,
-        })
-    })?;
-    let open: Vec<DeadRun> = rows.collect::<rusqlite::Result<_>>()?;
     Ok(open.into_iter().filter(|r| !alive(r.owner_pid)).collect())
 }
 
 /// The in-progress issues a process on `host` claimed and died holding before it opened a run
 /// (killed while it made the worktree, say): only the claim says who had them.
 fn dead_claims(
-    conn: &Connection,
+    conn: &impl Exec,
     host: &str,
     alive: &dyn Fn(i64) -> bool,
     only: Option<i64>,
 ) -> Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare_cached(
+    let claims: Vec<(i64, i64)> = conn.query_map(
         "SELECT i.id, i.claim_pid FROM issues i
          WHERE i.status = 'in_progress' AND i.claim_host = ?1 AND i.claim_pid IS NOT NULL
-           AND (?2 IS NULL OR i.id = ?2)
+           AND (CAST(?2 AS BIGINT) IS NULL OR i.id = ?2)
            AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.issue_id = i.id AND r.ended_at IS NULL)
          ORDER BY i.id",
+        vals![host, only],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let rows = stmt.query_map(params![host, only], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let claims: Vec<(i64, i64)> = rows.collect::<rusqlite::Result<_>>()?;
     Ok(claims.into_iter().filter(|(_, pid)| !alive(*pid)).collect())
 }
 
@@ -151,7 +151,7 @@ fn claim_expired(issue: &Issue) -> String {
 }
 
 /// Parks an in-progress issue whose runner is gone in blocked, closing its open runs.
-fn park(tx: &Transaction<'_>, red: &Redactor, issue: &Issue, why: &str, by: &str) -> Result<()> {
+fn park(tx: &impl Exec, red: &Redactor, issue: &Issue, why: &str, by: &str) -> Result<()> {
     close_open_runs(tx, issue.id, why)?;
     insert_comment(
         tx,
@@ -170,7 +170,7 @@ fn park(tx: &Transaction<'_>, red: &Redactor, issue: &Issue, why: &str, by: &str
 /// Closes the open runs of `host` whose runner process is dead (those of issue `only`, when
 /// given) as interrupted, and does `after` with their in-progress issues.
 fn recover_dead_in(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     red: &Redactor,
     host: &str,
     alive: &dyn Fn(i64) -> bool,
@@ -188,7 +188,7 @@ fn recover_dead_in(
             "UPDATE runs SET ended_at = ?2, outcome = 'interrupted',
                  error = coalesce(error, 'the runner process died during the run')
              WHERE id = ?1 AND ended_at IS NULL",
-            params![dead.run_id, now()],
+            vals![dead.run_id, now()],
         )?;
         out.push(Recovered {
             run_id: dead.run_id,
@@ -216,7 +216,7 @@ impl Store {
     ) -> Result<Vec<Recovered>> {
         let after = AfterRecovery::HandBack { max_interruptions };
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| recover_dead_in(tx, &red, host, alive, None, after))
+        self.write(|tx| recover_dead_in(tx, &red, host, alive, None, after))
     }
 
     /// Stops the agent working on an issue. When its runner is gone (a dead process on this
@@ -231,7 +231,7 @@ impl Store {
         alive: &dyn Fn(i64) -> bool,
     ) -> Result<Stop> {
         let red = Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue = get(tx, id)?;
             if issue.status != Status::InProgress {
                 return Err(StoreError::Invalid(format!(
@@ -260,7 +260,7 @@ impl Store {
             }
             tx.execute(
                 "UPDATE issues SET stop_requested_by = ?2 WHERE id = ?1",
-                params![id, by],
+                vals![id, by],
             )?;
             let kind = EventKind::StopRequested {
                 claimed_by: issue.claimed_by.clone(),
@@ -279,7 +279,7 @@ impl Store {
         alive: &dyn Fn(i64) -> bool,
     ) -> Result<Vec<Abandoned>> {
         let mut out: Vec<Abandoned> = Vec::new();
-        for dead in dead_runs(self.conn(), host, alive, None)? {
+        for dead in dead_runs(self.db(), host, alive, None)? {
             let id = dead.issue_id;
             if self.issue(id)?.status == Status::InProgress && out.iter().all(|a| a.issue_id != id)
             {
@@ -289,7 +289,7 @@ impl Store {
                 });
             }
         }
-        for (id, pid) in dead_claims(self.conn(), host, alive, None)? {
+        for (id, pid) in dead_claims(self.db(), host, alive, None)? {
             if out.iter().all(|a| a.issue_id != id) {
                 out.push(Abandoned {
                     issue_id: id,
@@ -315,6 +315,7 @@ impl Store {
 
 #[cfg(test)]
 mod claim_tests {
+    use super::super::sql::{vals, Exec};
     use super::super::{NewIssue, Store};
     use crate::domain::Status;
 
@@ -341,8 +342,8 @@ mod claim_tests {
         }
         let dead = 999_999_999_i64;
         store
-            .conn()
-            .execute("UPDATE issues SET claim_pid = ?1", [dead])
+            .db()
+            .execute("UPDATE issues SET claim_pid = ?1", vals![dead])
             .expect("the claimer is a dead process");
         let alive = |pid: i64| pid != dead;
 

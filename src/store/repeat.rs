@@ -2,9 +2,8 @@
 //! done (inside the transaction of that move, so it happens once per done), and the earliest
 //! scheduled time a runner's idle nap waits for.
 
-use rusqlite::{params, OptionalExtension, Transaction};
-
 use super::comments::insert_comment;
+use super::sql::{vals, Exec};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::redact::Redactor;
 use crate::domain::schedule::{format_every, next_occurrence, MIN_EVERY};
@@ -38,22 +37,23 @@ pub(super) fn schedule_text(issue: &Issue) -> String {
 /// kind, priority, model, effort, cap, assignee and agent, ready when the done one had been
 /// handed off (it always had, to be done) — in ready, not before its next time, linked by
 /// `previous_id`, with a system comment saying so.
-pub(super) fn after_done(tx: &Transaction<'_>, done: &Issue) -> Result<()> {
+pub(super) fn after_done(tx: &impl Exec, done: &Issue) -> Result<()> {
     let Some(every) = done.every_ms else {
         return Ok(());
     };
     let ts = now();
     let at = next_occurrence(done.not_before, ts, every, ts);
-    tx.execute(
+    let id: i64 = tx.query_row(
         "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
              model, effort, budget_usd, assignee, agent, template, not_before, every_ms,
              previous_id)
          SELECT title, body, kind, 'ready', priority, ?2, ?2,
              model, effort, budget_usd, assignee, agent, template, ?3, every_ms, id
-         FROM issues WHERE id = ?1",
-        params![done.id, ts, at],
+         FROM issues WHERE id = ?1
+         RETURNING id",
+        vals![done.id, ts, at],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
     let kind = EventKind::IssueCreated {
         title: done.title.clone(),
         kind: done.kind,
@@ -84,13 +84,13 @@ impl Store {
     /// ready issue waits for a time). A runner with nothing to do naps no longer than this.
     pub fn next_scheduled(&self, after: Millis) -> Result<Option<Millis>> {
         Ok(self
-            .conn()
-            .prepare_cached(
+            .db()
+            .query_opt(
                 "SELECT min(not_before) FROM issues
                  WHERE status = 'ready' AND not_before > ?1 AND archived_at IS NULL",
+                vals![after],
+                |r| r.get::<Option<Millis>>(0),
             )?
-            .query_row([after], |r| r.get::<_, Option<Millis>>(0))
-            .optional()?
             .flatten())
     }
 }

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::types::ValueRef;
-use rusqlite::{params, OptionalExtension, Row};
-
 use super::comments::insert_comment;
 use super::issues::{get, set_status};
+use super::sql::{vals, Backend, Exec, Row, SqlError};
+use super::tail::chunk_bytes;
 use super::{events, now, search, Result, Store, StoreError};
 use crate::domain::transcript_text::{push_search_parts, push_search_text};
 use crate::domain::{
@@ -189,11 +188,11 @@ pub struct ReviewMarks {
 const RUN_COLS: &str =
     "r.id, r.issue_id, r.agent_id, r.slot, r.owner_pid, r.session_id, r.started_at, \
      r.ended_at, r.exit_code, r.outcome, r.error, r.cost_usd, r.turns, r.duration_ms, \
-     (SELECT coalesce(sum(t.lines), 0) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
+     (SELECT CAST(coalesce(sum(t.lines), 0) AS BIGINT) FROM transcript_chunks t WHERE t.run_id = r.id), r.role, \
      r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens, r.model, r.estimate_usd, r.template, \
      r.failure, r.persona";
 
-fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Run> {
+fn run_from_row(r: &Row) -> Result<Run, SqlError> {
     let id: i64 = r.get(0)?;
     let outcome: Option<String> = r.get(9)?;
     let role: String = r.get(15)?;
@@ -253,13 +252,13 @@ impl Store {
     ) -> Result<i64> {
         let pid = i64::from(std::process::id());
         let by = ActorId::agent(agent_id);
-        self.legacy_write(|tx| {
-            tx.execute(
+        self.write(|tx| {
+            let run_id: i64 = tx.query_row(
                 "INSERT INTO runs (issue_id, agent_id, slot, owner_pid, owner_host, started_at, role)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![issue_id, agent_id, slot, pid, host, now(), role.as_str()],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                vals![issue_id, agent_id, slot, pid, host, now(), role.as_str()],
+                |r| r.get(0),
             )?;
-            let run_id = tx.last_insert_rowid();
             let kind = EventKind::RunStarted { run_id, slot, pid };
             events::insert(tx, Some(issue_id), &by, &kind)?;
             Ok(run_id)
@@ -268,10 +267,10 @@ impl Store {
 
     /// Records the custom persona a run of role `persona` is (for `show` and the run list).
     pub fn set_run_persona(&mut self, run_id: i64, persona: &str) -> Result<()> {
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET persona = ?2 WHERE id = ?1",
-                params![run_id, persona],
+                vals![run_id, persona],
             )?;
             Ok(())
         })
@@ -279,10 +278,10 @@ impl Store {
 
     /// Records the prompt template the run's prompt carries (for `show` and `stats`).
     pub fn set_run_template(&mut self, run_id: i64, template: &str) -> Result<()> {
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET template = ?2 WHERE id = ?1",
-                params![run_id, template],
+                vals![run_id, template],
             )?;
             Ok(())
         })
@@ -290,10 +289,10 @@ impl Store {
 
     /// Records the agent's process (group) id, so a crash recovery can find orphans.
     pub fn set_run_agent_pid(&mut self, run_id: i64, pid: i64) -> Result<()> {
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET agent_pid = ?2 WHERE id = ?1",
-                params![run_id, pid],
+                vals![run_id, pid],
             )?;
             Ok(())
         })
@@ -301,10 +300,10 @@ impl Store {
 
     /// Records the agent's session id as soon as it is known.
     pub fn set_run_session(&mut self, run_id: i64, session_id: &str) -> Result<()> {
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET session_id = ?2 WHERE id = ?1",
-                params![run_id, session_id],
+                vals![run_id, session_id],
             )?;
             Ok(())
         })
@@ -322,7 +321,7 @@ impl Store {
             return Ok(0);
         }
         let red = std::sync::Arc::clone(&self.redactor);
-        self.legacy_write(|tx| append_in(tx, &red, run_id, first_seq, batches))
+        self.write(|tx| append_in(tx, &red, run_id, first_seq, batches))
     }
 
     /// Closes a run and applies its effect on the issue (comments, move) atomically.
@@ -342,10 +341,9 @@ impl Store {
         let tokens = end.usage.as_ref().and_then(|u| u.tokens);
         let model = end.usage.as_ref().and_then(|u| u.model.as_deref());
         let model = model.map(|m| red.text(m).into_owned());
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let issue_id: i64 = tx
-                .query_row("SELECT issue_id FROM runs WHERE id = ?1", [run_id], |r| r.get(0))
-                .optional()?
+                .query_opt("SELECT issue_id FROM runs WHERE id = ?1", vals![run_id], |r| r.get(0))?
                 .ok_or(StoreError::RunNotFound(run_id))?;
             let outcome = end.outcome.map(RunOutcome::as_str);
             tx.execute(
@@ -354,34 +352,39 @@ impl Store {
                      input_tokens = ?11, output_tokens = ?12, cache_read_tokens = ?13,
                      cache_write_tokens = ?14, model = ?15, failure = ?16
                  WHERE id = ?1",
-                params![
+                vals![
                     run_id,
                     now(),
                     end.exit_code,
                     outcome,
-                    error,
+                    error.as_deref(),
                     end.cost_usd,
                     end.turns,
                     end.duration_ms,
-                    end.session_id,
-                    stderr_tail,
+                    end.session_id.as_deref(),
+                    stderr_tail.as_deref(),
                     tokens.map(|t| t.input),
                     tokens.map(|t| t.output),
                     tokens.map(|t| t.cache_read),
                     tokens.map(|t| t.cache_write),
-                    model,
+                    model.as_deref(),
                     end.failure.map(FailureClass::as_str),
                 ],
             )?;
             for share in end.usage.iter().flat_map(|u| &u.by_model) {
                 let t = share.tokens;
                 tx.execute(
-                    "INSERT OR REPLACE INTO run_models (run_id, model, input_tokens, output_tokens,
+                    "INSERT INTO run_models (run_id, model, input_tokens, output_tokens,
                          cache_read_tokens, cache_write_tokens, cost_usd)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (run_id, model) DO UPDATE SET input_tokens = excluded.input_tokens,
+                         output_tokens = excluded.output_tokens,
+                         cache_read_tokens = excluded.cache_read_tokens,
+                         cache_write_tokens = excluded.cache_write_tokens,
+                         cost_usd = excluded.cost_usd",
+                    vals![
                         run_id,
-                        red.text(&share.model),
+                        red.text(&share.model).into_owned(),
                         t.input,
                         t.output,
                         t.cache_read,
@@ -393,7 +396,7 @@ impl Store {
             if let Some(sid) = &end.session_id {
                 tx.execute(
                     "UPDATE issues SET session_id = ?2 WHERE id = ?1",
-                    params![issue_id, sid],
+                    vals![issue_id, sid],
                 )?;
             }
             let kind = EventKind::RunFinished {
@@ -415,14 +418,14 @@ impl Store {
                     super::needs::set(tx, issue_id, &end.needs)?;
                 }
                 if to == Status::InReview {
-                    tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", [issue_id])?;
+                    tx.execute("UPDATE issues SET interruptions = 0 WHERE id = ?1", vals![issue_id])?;
                     let d = end.diff;
                     tx.execute(
                         "UPDATE issues SET diff_files = ?2, diff_added = ?3, diff_removed = ?4 WHERE id = ?1",
-                        params![issue_id, d.map(|d| d.files), d.map(|d| d.added), d.map(|d| d.removed)],
+                        vals![issue_id, d.map(|d| d.files), d.map(|d| d.added), d.map(|d| d.removed)],
                     )?;
                     if let Some(url) = &end.pr_url {
-                        tx.execute("UPDATE issues SET pr_url = ?2 WHERE id = ?1", params![issue_id, url])?;
+                        tx.execute("UPDATE issues SET pr_url = ?2 WHERE id = ?1", vals![issue_id, url])?;
                     }
                 }
             }
@@ -432,32 +435,31 @@ impl Store {
 
     /// One run.
     pub fn run(&self, run_id: i64) -> Result<Run> {
-        self.conn()
-            .query_row(
+        self.db()
+            .query_opt(
                 &format!("SELECT {RUN_COLS} FROM runs r WHERE r.id = ?1"),
-                [run_id],
+                vals![run_id],
                 run_from_row,
-            )
-            .optional()?
+            )?
             .ok_or(StoreError::RunNotFound(run_id))
     }
 
     /// An issue's runs, oldest first.
     pub fn runs(&self, issue_id: i64) -> Result<Vec<Run>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {RUN_COLS} FROM runs r WHERE r.issue_id = ?1 ORDER BY r.id"
-        ))?;
-        let rows = stmt.query_map([issue_id], run_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.db().query_map(
+            &format!("SELECT {RUN_COLS} FROM runs r WHERE r.issue_id = ?1 ORDER BY r.id"),
+            vals![issue_id],
+            run_from_row,
+        )?)
     }
 
     /// Runs still open (no end recorded), oldest first.
     pub fn open_runs(&self) -> Result<Vec<Run>> {
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {RUN_COLS} FROM runs r WHERE r.ended_at IS NULL ORDER BY r.id"
-        ))?;
-        let rows = stmt.query_map([], run_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.db().query_map(
+            &format!("SELECT {RUN_COLS} FROM runs r WHERE r.ended_at IS NULL ORDER BY r.id"),
+            &[],
+            run_from_row,
+        )?)
     }
 
     /// Transcript lines of a run after `after_seq` (use -1 for all), at most `limit`.
@@ -467,23 +469,23 @@ impl Store {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<TranscriptLine>> {
-        // Start at the batch holding the first wanted line, then read batches in order.
-        let mut stmt = self.conn().prepare_cached(
+        // Start at the batch holding the first wanted line, then read batches in order: every
+        // batch holds a line at least, so `limit` lines are in the first `limit + 1` batches.
+        let rows = self.db().query(
             "SELECT first_seq, ts, data FROM transcript_chunks WHERE run_id = ?1 AND first_seq >=
                (SELECT coalesce(max(first_seq), 0) FROM transcript_chunks
-                 WHERE run_id = ?1 AND first_seq <= ?2 + 1)
-             ORDER BY first_seq",
+                 WHERE run_id = ?1 AND first_seq <= CAST(?2 AS BIGINT) + 1)
+             ORDER BY first_seq LIMIT ?3",
+            vals![run_id, after_seq, limit.max(0).saturating_add(1)],
         )?;
-        let mut rows = stmt.query(params![run_id, after_seq])?;
         let limit = usize::try_from(limit).unwrap_or(0);
         let mut out = Vec::new();
-        while out.len() < limit {
-            let Some(row) = rows.next()? else { break };
+        for row in &rows {
+            if out.len() >= limit {
+                break;
+            }
             let (first, ts): (i64, Millis) = (row.get(0)?, row.get(1)?);
-            let data = match row.get_ref(2)? {
-                ValueRef::Blob(b) | ValueRef::Text(b) => b,
-                _ => &[],
-            };
+            let data = chunk_bytes(row.get(2)?);
             for (seq, line) in (first..).zip(data.split(|b| *b == b'\n')) {
                 if seq > after_seq && out.len() < limit {
                     out.push(TranscriptLine {
@@ -504,7 +506,15 @@ impl Store {
             return Ok(HashMap::new());
         }
         // Each issue's runs are walked backwards along runs_issue, as last_comments does.
-        let mut stmt = self.conn().prepare_cached(
+        // The ids travel as one JSON array (one statement, whatever their number).
+        let from = match self.db().backend() {
+            Backend::Sqlite => "json_each(?1) AS j",
+            Backend::Postgres => {
+                "(SELECT CAST(value AS BIGINT) AS value
+                  FROM jsonb_array_elements_text(CAST(?1 AS TEXT)::jsonb)) AS j"
+            }
+        };
+        let sql = format!(
             "SELECT j.value,
                  (SELECT r.outcome FROM runs r WHERE r.issue_id = j.value AND r.role = 'check'
                      AND r.id > coalesce((SELECT max(i.id) FROM runs i
@@ -514,13 +524,13 @@ impl Store {
                      AND r.id > coalesce((SELECT max(i.id) FROM runs i
                          WHERE i.issue_id = j.value AND i.role = 'implement'), 0)
                      ORDER BY r.id DESC LIMIT 1)
-             FROM json_each(?1) AS j",
-        )?;
+             FROM {from}"
+        );
         let ids = serde_json::to_string(ids)?;
-        let rows = stmt.query_map([ids], |r| {
+        let rows = self.db().query_map(&sql, vals![ids], |r| {
             let parse = |o: Option<String>| o.and_then(|o| o.parse::<RunOutcome>().ok());
             Ok((
-                r.get::<_, i64>(0)?,
+                r.get::<i64>(0)?,
                 ReviewMarks {
                     checks: parse(r.get(1)?),
                     review: parse(r.get(2)?),
@@ -528,8 +538,7 @@ impl Store {
             ))
         })?;
         let mut marks = HashMap::new();
-        for row in rows {
-            let (id, m) = row?;
+        for (id, m) in rows {
             if m != ReviewMarks::default() {
                 marks.insert(id, m);
             }
@@ -540,13 +549,12 @@ impl Store {
     /// The stderr tail kept for a run.
     pub fn run_stderr(&self, run_id: i64) -> Result<Option<String>> {
         Ok(self
-            .conn()
-            .query_row(
+            .db()
+            .query_opt(
                 "SELECT stderr_tail FROM runs WHERE id = ?1",
-                [run_id],
+                vals![run_id],
                 |r| r.get(0),
-            )
-            .optional()?
+            )?
             .flatten())
     }
 }
@@ -554,26 +562,46 @@ impl Store {
 /// Inserts `batches` as rows of `run_id`'s transcript numbered on from `first_seq`, each with
 /// its searchable text, inside `tx`. Returns the number of lines stored.
 pub(super) fn append_in(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &impl Exec,
     red: &crate::domain::redact::Redactor,
     run_id: i64,
     first_seq: i64,
     batches: &[TranscriptBatch],
 ) -> Result<i64> {
     let issue_id: i64 = tx
-        .prepare_cached("SELECT issue_id FROM runs WHERE id = ?1")?
-        .query_row([run_id], |r| r.get(0))
-        .optional()?
+        .query_opt(
+            "SELECT issue_id FROM runs WHERE id = ?1",
+            vals![run_id],
+            |r| r.get(0),
+        )?
         .ok_or(StoreError::RunNotFound(run_id))?;
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    // FTS5 names its row id `rowid`; PostgreSQL's table has an id column (the same numbers).
+    let index = match tx.backend() {
+        Backend::Sqlite => {
+            "INSERT INTO search_index (rowid, text, source, issue_id, run_id)
+             VALUES (?1, ?2, 'transcript', ?3, ?4)"
+        }
+        Backend::Postgres => {
+            "INSERT INTO search_index (id, text, source, issue_id, run_id)
+             VALUES (?1, ?2, 'transcript', ?3, ?4)"
+        }
+    };
     let mut seq = first_seq;
     for b in batches.iter().filter(|b| !b.is_empty()) {
-        stmt.execute(params![run_id, seq, b.lines, b.ts, b.data])?;
+        let chunk_id: i64 = tx.query_row(
+            "INSERT INTO transcript_chunks (run_id, first_seq, lines, ts, data)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            vals![run_id, seq, b.lines, b.ts, b.data.as_slice()],
+            |r| r.get(0),
+        )?;
         // The chunk's searchable text commits with it.
-        let chunk = (tx.last_insert_rowid(), &b.data[..], b.text.as_deref());
-        search::index_chunk(tx, red, chunk, issue_id, run_id)?;
+        let text = search::chunk_text(red, &b.data, b.text.as_deref());
+        if !text.is_empty() {
+            tx.execute(
+                index,
+                vals![chunk_id * 4 + 3, text.as_ref(), issue_id, run_id],
+            )?;
+        }
         seq += b.lines;
     }
     Ok(seq - first_seq)

@@ -196,7 +196,11 @@ fn split_snippet(raw: &str) -> Vec<(String, bool)> {
 /// The searchable, redacted text of a stored chunk (lines joined by `\n`): `rendered` when the
 /// caller rendered it already ([`super::TranscriptBatch::with_search_text`]), else from `data`.
 /// Redacted either way: the index never trusts its writer with secrets.
-fn chunk_text<'a>(red: &Redactor, data: &[u8], rendered: Option<&'a str>) -> Cow<'a, str> {
+pub(super) fn chunk_text<'a>(
+    red: &Redactor,
+    data: &[u8],
+    rendered: Option<&'a str>,
+) -> Cow<'a, str> {
     if let Some(text) = rendered {
         return red.text(text);
     }

@@ -6,7 +6,7 @@ use crate::domain::AuthorKind;
 
 fn open(dir: &tempfile::TempDir) -> Store {
     let redactor = Arc::new(Redactor::with_patterns(&["corp-[0-9]{6}".into()]).unwrap());
-    Store::open_with(&dir.path().join("autopilot.db"), redactor).unwrap()
+    crate::store::test_db::store_in(dir.path(), redactor)
 }
 
 fn issue(store: &mut Store, title: &str, body: &str) -> i64 {

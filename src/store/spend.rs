@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
-
+use super::sql::{vals, Backend, Exec};
 use super::{Result, Store};
 use crate::domain::Millis;
 
@@ -15,27 +14,46 @@ pub(super) const RUN_SPEND: &str = "COALESCE(cost_usd, estimate_usd, 0.0)";
 /// When a run's spend counts: when it ended (the cost is reported then), else when it started.
 pub(super) const RUN_WHEN: &str = "COALESCE(ended_at, started_at)";
 
+/// SQLite's `TOTAL(x)` on both backends: a float sum, 0.0 over no rows (PostgreSQL's `sum`
+/// of a BIGINT is NUMERIC, which the portable layer does not read).
+pub(super) fn total(x: &str) -> String {
+    format!("coalesce(sum(CAST({x} AS DOUBLE PRECISION)), 0.0)")
+}
+
+/// A subquery of the ids in the JSON array `?1` (one statement, cached, for any number of ids).
+pub(super) fn json_ids(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SELECT value FROM json_each(?1)",
+        Backend::Postgres => {
+            "SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(CAST(?1 AS TEXT) AS jsonb))"
+        }
+    }
+}
+
 /// [`Store::spend_since`] on any connection or transaction (a claim checks it in its own).
-pub(super) fn spend_since_in(conn: &Connection, since: Millis) -> Result<f64> {
-    let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE {RUN_WHEN} >= ?1");
-    Ok(conn.query_row(&sql, params![since], |r| r.get(0))?)
+pub(super) fn spend_since_in(conn: &impl Exec, since: Millis) -> Result<f64> {
+    let sql = format!(
+        "SELECT {} FROM runs WHERE {RUN_WHEN} >= ?1",
+        total(RUN_SPEND)
+    );
+    Ok(conn.query_row(&sql, vals![since], |r| r.get(0))?)
 }
 
 /// [`Store::issue_spend`] on any connection or transaction.
-pub(super) fn issue_spend_in(conn: &Connection, issue_id: i64) -> Result<f64> {
-    let sql = format!("SELECT TOTAL({RUN_SPEND}) FROM runs WHERE issue_id = ?1");
-    Ok(conn.query_row(&sql, params![issue_id], |r| r.get(0))?)
+pub(super) fn issue_spend_in(conn: &impl Exec, issue_id: i64) -> Result<f64> {
+    let sql = format!("SELECT {} FROM runs WHERE issue_id = ?1", total(RUN_SPEND));
+    Ok(conn.query_row(&sql, vals![issue_id], |r| r.get(0))?)
 }
 
 impl Store {
     /// The spend of every run that ended (or, still running, started) at or after `since`.
     pub fn spend_since(&self, since: Millis) -> Result<f64> {
-        spend_since_in(self.conn(), since)
+        spend_since_in(self.db(), since)
     }
 
     /// Everything one issue's runs have cost so far, running ones by their estimate.
     pub fn issue_spend(&self, issue_id: i64) -> Result<f64> {
-        issue_spend_in(self.conn(), issue_id)
+        issue_spend_in(self.db(), issue_id)
     }
 
     /// What each of `issue_ids` has cost so far (running runs by their estimate), in one query;
@@ -46,21 +64,23 @@ impl Store {
         }
         // One constant statement (cached), the ids as a JSON array.
         let sql = format!(
-            "SELECT issue_id, TOTAL({RUN_SPEND}) FROM runs
-             WHERE issue_id IN (SELECT value FROM json_each(?1)) GROUP BY issue_id"
+            "SELECT issue_id, {} FROM runs WHERE issue_id IN ({}) GROUP BY issue_id",
+            total(RUN_SPEND),
+            json_ids(self.db().backend())
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
         let ids = serde_json::to_string(issue_ids)?;
-        let rows = stmt.query_map(params![ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = self
+            .db()
+            .query_map(&sql, vals![ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Records a running run's live cost estimate; a run that has ended keeps its reported cost.
     pub fn set_run_estimate(&mut self, run_id: i64, usd: f64) -> Result<()> {
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             tx.execute(
                 "UPDATE runs SET estimate_usd = ?2 WHERE id = ?1 AND ended_at IS NULL",
-                params![run_id, usd],
+                vals![run_id, usd],
             )?;
             Ok(())
         })

@@ -5,14 +5,20 @@ use std::collections::BTreeMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use rusqlite::params;
 
 use super::issues::parse_col;
-use super::spend::{RUN_SPEND, RUN_WHEN};
+use super::spend::{total, RUN_SPEND, RUN_WHEN};
+use super::sql::{vals, Exec};
 use super::{Result, Store};
 use crate::domain::clock;
 use crate::domain::stats::{DaySpend, IssueSpend, Stats, Usage};
 use crate::domain::Millis;
+
+/// A run's four token counts summed, 0 over no rows (BIGINT on both backends).
+const TOKEN_SUMS: &str = "CAST(COALESCE(SUM(r.input_tokens), 0) AS BIGINT),
+    CAST(COALESCE(SUM(r.output_tokens), 0) AS BIGINT),
+    CAST(COALESCE(SUM(r.cache_read_tokens), 0) AS BIGINT),
+    CAST(COALESCE(SUM(r.cache_write_tokens), 0) AS BIGINT)";
 
 /// What to add up.
 #[derive(Debug, Clone)]
@@ -124,16 +130,16 @@ impl Store {
     fn add_groups(&self, since: Option<Millis>, stats: &mut Stats) -> Result<()> {
         let sql = format!(
             "SELECT COALESCE(r.outcome, 'running'), i.kind, '',
-                    r.agent_id, count(*), TOTAL({RUN_SPEND}),
-                    COALESCE(SUM(r.input_tokens), 0), COALESCE(SUM(r.output_tokens), 0),
-                    COALESCE(SUM(r.cache_read_tokens), 0), COALESCE(SUM(r.cache_write_tokens), 0),
-                    count(r.ended_at), TOTAL(r.ended_at - r.started_at)
+                    r.agent_id, count(*), {},
+                    {TOKEN_SUMS},
+                    count(r.ended_at), {}
              FROM runs r JOIN issues i ON i.id = r.issue_id
-             WHERE ?1 IS NULL OR {RUN_WHEN} >= ?1
-             GROUP BY 1, 2, 4"
+             WHERE CAST(?1 AS BIGINT) IS NULL OR {RUN_WHEN} >= ?1
+             GROUP BY 1, 2, 4",
+            total(RUN_SPEND),
+            total("r.ended_at - r.started_at"),
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![since], |r| {
+        let rows = self.db().query_map(&sql, vals![since], |r| {
             Ok(GroupRow {
                 outcome: r.get(0)?,
                 kind: r.get(1)?,
@@ -153,7 +159,6 @@ impl Store {
             BTreeMap::<String, Sums>::new(),
         );
         for row in rows {
-            let row = row?;
             total.add(&row);
             outcome.entry(row.outcome.clone()).or_default().add(&row);
             kind.entry(row.kind.clone()).or_default().add(&row);
@@ -182,38 +187,41 @@ impl Store {
     fn failures(&self, since: Option<Millis>) -> Result<BTreeMap<String, i64>> {
         let sql = format!(
             "SELECT r.failure, count(*) FROM runs r
-             WHERE r.failure IS NOT NULL AND (?1 IS NULL OR {RUN_WHEN} >= ?1)
+             WHERE r.failure IS NOT NULL AND (CAST(?1 AS BIGINT) IS NULL OR {RUN_WHEN} >= ?1)
              GROUP BY 1"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = self
+            .db()
+            .query_map(&sql, vals![since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Spend and tokens per model: a run the agent broke down by model (side calls on a smaller
     /// one) counts in each model's group with that model's share; any other run counts whole
     /// under its model. A run in two groups counts as a run (and its time) in both.
     fn model_groups(&self, since: Option<Millis>) -> Result<BTreeMap<String, Sums>> {
+        let duration = total("r.ended_at - r.started_at");
         let sql = format!(
-            "SELECT m.model, count(*), TOTAL(COALESCE(m.cost_usd, 0.0)),
-                    SUM(m.input_tokens), SUM(m.output_tokens),
-                    SUM(m.cache_read_tokens), SUM(m.cache_write_tokens),
-                    count(r.ended_at), TOTAL(r.ended_at - r.started_at)
+            "SELECT m.model, count(*), {},
+                    CAST(SUM(m.input_tokens) AS BIGINT), CAST(SUM(m.output_tokens) AS BIGINT),
+                    CAST(SUM(m.cache_read_tokens) AS BIGINT),
+                    CAST(SUM(m.cache_write_tokens) AS BIGINT),
+                    count(r.ended_at), {duration}
              FROM run_models m JOIN runs r ON r.id = m.run_id
-             WHERE ?1 IS NULL OR {RUN_WHEN} >= ?1
+             WHERE CAST(?1 AS BIGINT) IS NULL OR {RUN_WHEN} >= ?1
              GROUP BY 1
              UNION ALL
-             SELECT COALESCE(r.model, 'unknown'), count(*), TOTAL({RUN_SPEND}),
-                    COALESCE(SUM(r.input_tokens), 0), COALESCE(SUM(r.output_tokens), 0),
-                    COALESCE(SUM(r.cache_read_tokens), 0), COALESCE(SUM(r.cache_write_tokens), 0),
-                    count(r.ended_at), TOTAL(r.ended_at - r.started_at)
+             SELECT COALESCE(r.model, 'unknown'), count(*), {},
+                    {TOKEN_SUMS},
+                    count(r.ended_at), {duration}
              FROM runs r
-             WHERE (?1 IS NULL OR {RUN_WHEN} >= ?1)
+             WHERE (CAST(?1 AS BIGINT) IS NULL OR {RUN_WHEN} >= ?1)
                AND NOT EXISTS (SELECT 1 FROM run_models m WHERE m.run_id = r.id)
-             GROUP BY 1"
+             GROUP BY 1",
+            total("COALESCE(m.cost_usd, 0.0)"),
+            total(RUN_SPEND),
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![since], |r| {
+        let rows = self.db().query_map(&sql, vals![since], |r| {
             Ok(GroupRow {
                 outcome: String::new(),
                 kind: String::new(),
@@ -228,7 +236,6 @@ impl Store {
         })?;
         let mut groups = BTreeMap::<String, Sums>::new();
         for row in rows {
-            let row = row?;
             groups.entry(row.model.clone()).or_default().add(&row);
         }
         Ok(groups)
@@ -239,14 +246,14 @@ impl Store {
     /// one streamed scan.
     pub fn spend_by_day(&self, since: Option<Millis>, tz: &TimeZone) -> Result<Vec<DaySpend>> {
         let sql = format!(
-            "SELECT {RUN_WHEN}, {RUN_SPEND} FROM runs WHERE ?1 IS NULL OR {RUN_WHEN} >= ?1"
+            "SELECT {RUN_WHEN}, {RUN_SPEND} FROM runs
+             WHERE CAST(?1 AS BIGINT) IS NULL OR {RUN_WHEN} >= ?1"
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let mut rows = stmt.query(params![since])?;
+        let rows = self.db().query(&sql, vals![since])?;
         let mut days: BTreeMap<Date, (f64, i64)> = BTreeMap::new();
         // Runs come in bursts on one day: the last day's bounds spare most zone lookups.
         let mut last: Option<(Millis, Millis, Date)> = None;
-        while let Some(row) = rows.next()? {
+        for row in &rows {
             let (when, cost): (Millis, f64) = (row.get(0)?, row.get(1)?);
             let day = match last {
                 Some((start, end, day)) if (start..end).contains(&when) => day,
@@ -280,15 +287,15 @@ impl Store {
     pub fn costliest_issues(&self, since: Option<Millis>, limit: usize) -> Result<Vec<IssueSpend>> {
         let sql = format!(
             "SELECT i.id, i.title, i.status, s.cost, s.runs
-             FROM (SELECT issue_id, TOTAL({RUN_SPEND}) AS cost, count(*) AS runs FROM runs
-                   WHERE ?1 IS NULL OR {RUN_WHEN} >= ?1
+             FROM (SELECT issue_id, {} AS cost, count(*) AS runs FROM runs
+                   WHERE CAST(?1 AS BIGINT) IS NULL OR {RUN_WHEN} >= ?1
                    GROUP BY issue_id ORDER BY cost DESC, issue_id LIMIT ?2) s
              JOIN issues i ON i.id = s.issue_id
-             ORDER BY s.cost DESC, i.id"
+             ORDER BY s.cost DESC, i.id",
+            total(RUN_SPEND)
         );
-        let mut stmt = self.conn().prepare_cached(&sql)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![since, limit], |r| {
+        Ok(self.db().query_map(&sql, vals![since, limit], |r| {
             Ok(IssueSpend {
                 id: r.get(0)?,
                 title: r.get(1)?,
@@ -296,7 +303,6 @@ impl Store {
                 cost_usd: r.get(3)?,
                 runs: r.get(4)?,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?)
     }
 }

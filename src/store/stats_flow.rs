@@ -1,42 +1,68 @@
 //! Flow times from the event log's `issue.status` rows (and the runs, for first tries): one
 //! statement per metric over every issue at once, never a query per issue.
 
-use rusqlite::params;
-
+use super::sql::{vals, Backend, Exec, Value};
 use super::{Result, Store};
 use crate::domain::stats::{Durations, Flow};
 use crate::domain::Millis;
 
+/// An event's JSON `data` field `key` as text (`key` is a constant, never input).
+fn data_field(backend: Backend, key: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_extract(data, '$.{key}')"),
+        Backend::Postgres => format!("(CAST(data AS jsonb) ->> '{key}')"),
+    }
+}
+
 /// Status changes, with the column entered and, per issue, when the next change came.
-pub(super) const MOVES: &str = "moves AS (
-    SELECT issue_id, ts, json_extract(data, '$.to') AS entered,
+pub(super) fn moves(backend: Backend) -> String {
+    format!(
+        "moves AS (
+    SELECT issue_id, ts, {} AS entered,
            LEAD(ts) OVER (PARTITION BY issue_id ORDER BY id) AS left_at
-    FROM events WHERE kind = 'issue.status' AND issue_id IS NOT NULL)";
+    FROM events WHERE kind = 'issue.status' AND issue_id IS NOT NULL)",
+        data_field(backend, "to")
+    )
+}
 
 /// Created → first moved to done, for issues first done at or after `?1`.
 const LEAD_TIME: &str = "SELECT MIN(m.ts) - i.created_at
     FROM moves m JOIN issues i ON i.id = m.issue_id
     WHERE m.entered = 'done'
-    GROUP BY m.issue_id HAVING ?1 IS NULL OR MIN(m.ts) >= ?1";
+    GROUP BY m.issue_id, i.created_at HAVING CAST(?1 AS BIGINT) IS NULL OR MIN(m.ts) >= ?1";
 
 /// First ready (created ready counts) → first in_review after it, first reviewed at or after `?1`.
-const CYCLE_TIME: &str = "readied AS (
+fn cycle_time(backend: Backend) -> String {
+    // The field is read only from `issue.created` rows (PostgreSQL may test the kind second).
+    let status = data_field(backend, "status");
+    format!(
+        "readied AS (
         SELECT issue_id, MIN(ts) AS at FROM (
             SELECT issue_id, ts FROM moves WHERE entered = 'ready'
             UNION ALL
             SELECT issue_id, ts FROM events
-            WHERE kind = 'issue.created' AND json_extract(data, '$.status') = 'ready')
+            WHERE kind = 'issue.created'
+              AND CASE WHEN kind = 'issue.created' THEN {status} END = 'ready') AS starts
         GROUP BY issue_id)
     SELECT MIN(m.ts) - r.at
     FROM readied r JOIN moves m ON m.issue_id = r.issue_id AND m.entered = 'in_review' AND m.ts >= r.at
-    GROUP BY r.issue_id HAVING ?1 IS NULL OR MIN(m.ts) >= ?1";
+    GROUP BY r.issue_id, r.at HAVING CAST(?1 AS BIGINT) IS NULL OR MIN(m.ts) >= ?1"
+    )
+}
 
 /// Each issue's stays in blocked, cut to [`?1`, `?2` = now].
-const BLOCKED: &str =
-    "SELECT SUM(MAX(0, MIN(COALESCE(left_at, ?2), ?2) - MAX(ts, COALESCE(?1, ts))))
+fn blocked(backend: Backend) -> String {
+    let (max, min) = match backend {
+        Backend::Sqlite => ("max", "min"),
+        Backend::Postgres => ("greatest", "least"),
+    };
+    format!(
+        "SELECT CAST(SUM({max}(0, {min}(COALESCE(left_at, ?2), ?2) - {max}(ts, COALESCE(?1, ts)))) AS BIGINT)
     FROM moves
-    WHERE entered = 'blocked' AND (?1 IS NULL OR COALESCE(left_at, ?2) > ?1)
-    GROUP BY issue_id";
+    WHERE entered = 'blocked' AND (CAST(?1 AS BIGINT) IS NULL OR COALESCE(left_at, ?2) > ?1)
+    GROUP BY issue_id"
+    )
+}
 
 /// Issues whose first implement run ended at or after `?1`, and how many of them reached review
 /// on that try (see [`Flow::first_try_reviews`]).
@@ -50,29 +76,29 @@ const FIRST_TRIES: &str = "impl AS (
     FROM impl f
     LEFT JOIN impl s ON s.issue_id = f.issue_id AND s.n = 2
     LEFT JOIN reviewed v ON v.issue_id = f.issue_id
-    WHERE f.n = 1 AND f.ended_at IS NOT NULL AND (?1 IS NULL OR f.ended_at >= ?1)";
+    WHERE f.n = 1 AND f.ended_at IS NOT NULL AND (CAST(?1 AS BIGINT) IS NULL OR f.ended_at >= ?1)";
 
 impl Store {
     /// Flow metrics over the window from `since` (all time when `None`) to `now`.
     pub fn flow(&self, since: Option<Millis>, now: Millis) -> Result<Flow> {
-        let millis = |sql: String, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<i64>> {
-            let mut stmt = self.conn().prepare_cached(&sql)?;
-            let rows = stmt.query_map(args, |r| r.get::<_, i64>(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let db = self.db();
+        let b = db.backend();
+        let moves = moves(b);
+        let millis = |sql: String, args: &[Value]| -> Result<Vec<i64>> {
+            Ok(db.query_map(&sql, args, |r| r.get::<i64>(0))?)
         };
-        let lead = millis(format!("WITH {MOVES} {LEAD_TIME}"), &[&since])?;
-        let cycle = millis(format!("WITH {MOVES}, {CYCLE_TIME}"), &[&since])?;
-        let blocked: Vec<i64> = millis(format!("WITH {MOVES} {BLOCKED}"), &[&since, &now])?
+        let lead = millis(format!("WITH {moves} {LEAD_TIME}"), vals![since])?;
+        let cycle = millis(format!("WITH {moves}, {}", cycle_time(b)), vals![since])?;
+        let blocked: Vec<i64> = millis(format!("WITH {moves} {}", blocked(b)), vals![since, now])?
             .into_iter()
             .filter(|&ms| ms > 0)
             .collect();
         // A fold from 0.0: an empty `sum` of floats is -0.0.
         let blocked_total_secs = blocked.iter().fold(0.0, |t, &ms| t + ms as f64) / 1000.0;
-        let (first_runs, first_try_reviews): (i64, i64) = self.conn().query_row(
-            &format!("WITH {MOVES}, {FIRST_TRIES}"),
-            params![since],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (first_runs, first_try_reviews): (i64, i64) =
+            db.query_row(&format!("WITH {moves}, {FIRST_TRIES}"), vals![since], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
         Ok(Flow {
             lead_time: Durations::of_millis(lead),
             cycle_time: Durations::of_millis(cycle),

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
-
-use super::stats_flow::MOVES;
+use super::spend::total;
+use super::sql::{vals, Exec};
+use super::stats_flow::moves;
 use super::{Result, Store};
 use crate::domain::stats::{TemplateStats, TemplateUsage};
 use crate::domain::Millis;
@@ -14,7 +14,9 @@ use crate::domain::Millis;
 /// Per template and model, over implement runs that ended at or after `?1`: runs, first runs,
 /// first runs that reached review on that try, cost (reported, else estimated: as `RUN_SPEND`),
 /// turns (sum and count), time.
-const BY_TEMPLATE: &str = "impl AS (
+fn by_template() -> String {
+    format!(
+        "impl AS (
         SELECT id, issue_id, started_at, ended_at, outcome, template, model, turns,
                cost_usd, estimate_usd,
                ROW_NUMBER() OVER (PARTITION BY issue_id ORDER BY id) AS n
@@ -24,13 +26,18 @@ const BY_TEMPLATE: &str = "impl AS (
            count(CASE WHEN f.n = 1 THEN 1 END),
            count(CASE WHEN f.n = 1 AND f.outcome = 'implemented' AND v.at IS NOT NULL
                        AND (s.started_at IS NULL OR v.at <= s.started_at) THEN 1 END),
-           TOTAL(COALESCE(f.cost_usd, f.estimate_usd, 0.0)), TOTAL(f.turns), count(f.turns),
-           TOTAL(f.ended_at - f.started_at)
+           {}, {}, count(f.turns),
+           {}
     FROM impl f
     LEFT JOIN impl s ON s.issue_id = f.issue_id AND s.n = f.n + 1
     LEFT JOIN reviewed v ON v.issue_id = f.issue_id
-    WHERE f.ended_at IS NOT NULL AND (?1 IS NULL OR f.ended_at >= ?1)
-    GROUP BY 1, 2";
+    WHERE f.ended_at IS NOT NULL AND (CAST(?1 AS BIGINT) IS NULL OR f.ended_at >= ?1)
+    GROUP BY 1, 2",
+        total("COALESCE(f.cost_usd, f.estimate_usd, 0.0)"),
+        total("f.turns"),
+        total("f.ended_at - f.started_at"),
+    )
+}
 
 /// Running sums of one group.
 #[derive(Default, Clone, Copy)]
@@ -77,13 +84,11 @@ impl Store {
         &self,
         since: Option<Millis>,
     ) -> Result<BTreeMap<String, TemplateStats>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("WITH {MOVES}, {BY_TEMPLATE}"))?;
-        let rows = stmt.query_map(params![since], |r| {
+        let sql = format!("WITH {}, {}", moves(self.db().backend()), by_template());
+        let rows = self.db().query_map(&sql, vals![since], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
                 Sums {
                     runs: r.get(2)?,
                     first_runs: r.get(3)?,
@@ -96,8 +101,7 @@ impl Store {
             ))
         })?;
         let mut groups: BTreeMap<String, (Sums, BTreeMap<String, Sums>)> = BTreeMap::new();
-        for row in rows {
-            let (template, model, sums) = row?;
+        for (template, model, sums) in rows {
             let (all, models) = groups.entry(template).or_default();
             all.add(&sums);
             models.entry(model).or_default().add(&sums);

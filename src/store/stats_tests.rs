@@ -1,8 +1,8 @@
 //! The `stats` report on real database files: sums, local days in a zone that is not UTC
 //! (a run crossing local midnight), groupings, the window, and flow times worked out by hand.
 
+use super::sql::{vals, Exec};
 use jiff::tz::TimeZone;
-use rusqlite::params;
 
 use super::*;
 use crate::domain::clock::{day_start, parse_day};
@@ -21,9 +21,7 @@ fn ny_day(day: &str) -> Millis {
 }
 
 fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("autopilot.db")).unwrap();
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn issue(store: &mut Store, title: &str, kind: Kind, ready: bool) -> i64 {
@@ -52,13 +50,13 @@ struct R<'a> {
 
 fn run(store: &Store, r: R<'_>) {
     store
-        .conn()
+        .db()
         .execute(
             "INSERT INTO runs (issue_id, agent_id, slot, role, started_at, ended_at, outcome,
                  cost_usd, estimate_usd, input_tokens, output_tokens, cache_read_tokens,
                  cache_write_tokens, model)
              VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
+            vals![
                 r.issue,
                 r.agent,
                 r.role,
@@ -256,29 +254,29 @@ fn walk(store: &mut Store, id: i64, moves: &[(Status, Actor)], times: &[i64]) {
     for (to, actor) in moves {
         store.move_issue(id, *to, *actor, "x").unwrap();
     }
-    let conn = store.conn();
+    let conn = store.db();
     conn.execute(
         "UPDATE issues SET created_at = ?2 WHERE id = ?1",
-        params![id, times[0] * SEC],
+        vals![id, times[0] * SEC],
     )
     .unwrap();
     conn.execute(
         "UPDATE events SET ts = ?2 WHERE issue_id = ?1 AND kind = 'issue.created'",
-        params![id, times[0] * SEC],
+        vals![id, times[0] * SEC],
     )
     .unwrap();
     let ids: Vec<i64> = conn
-        .prepare("SELECT id FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id")
-        .unwrap()
-        .query_map([id], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .query_map(
+            "SELECT id FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id",
+            vals![id],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(ids.len(), times.len() - 1);
     for (event, t) in ids.iter().zip(&times[1..]) {
         conn.execute(
             "UPDATE events SET ts = ?2 WHERE id = ?1",
-            params![event, t * SEC],
+            vals![event, t * SEC],
         )
         .unwrap();
     }

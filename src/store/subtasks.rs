@@ -9,10 +9,9 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, OptionalExtension, Transaction};
-
 use super::comments::insert_comment;
-use super::issues::{get, set_status};
+use super::issues::{get, parse_col, set_status};
+use super::sql::{vals, Exec};
 use super::{events, now, Result, Store, StoreError};
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::one_line;
@@ -27,7 +26,7 @@ const SUMMARY_MAX: usize = 200;
 /// done, is not `child` itself and not one of its descendants. `what` ends the error ("nothing
 /// was added").
 pub(super) fn check_parent(
-    tx: &Transaction<'_>,
+    tx: &impl Exec,
     parent: i64,
     child: Option<i64>,
     what: &str,
@@ -69,24 +68,25 @@ pub(super) fn check_parent(
     Ok(())
 }
 
-fn parent_of(tx: &Transaction<'_>, id: i64) -> Result<Option<i64>> {
+fn parent_of(tx: &impl Exec, id: i64) -> Result<Option<i64>> {
     Ok(tx
-        .query_row("SELECT parent_id FROM issues WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?
+        .query_opt(
+            "SELECT parent_id FROM issues WHERE id = ?1",
+            vals![id],
+            |r| r.get::<Option<i64>>(0),
+        )?
         .flatten())
 }
 
 /// After `child` moved to done: when it was its parent's last open child, moves the parent as
 /// the module's rule says, with the comment listing its children; up the tree while parents
 /// move to done.
-pub(super) fn after_done(tx: &Transaction<'_>, red: &Redactor, child: &Issue) -> Result<()> {
+pub(super) fn after_done(tx: &impl Exec, red: &Redactor, child: &Issue) -> Result<()> {
     let mut next = child.parent;
     while let Some(pid) = next.take() {
         let open: i64 = tx.query_row(
             "SELECT count(*) FROM issues WHERE parent_id = ?1 AND status != 'done'",
-            [pid],
+            vals![pid],
             |r| r.get(0),
         )?;
         let parent = get(tx, pid)?;
@@ -115,24 +115,24 @@ pub(super) fn after_done(tx: &Transaction<'_>, red: &Redactor, child: &Issue) ->
 
 /// The parent's comment: each child with its title, status and summary (its agent's last
 /// word, else its newest comment), and where the parent goes.
-fn done_comment(tx: &Transaction<'_>, parent: &Issue, to: Status) -> Result<String> {
-    let mut stmt = tx.prepare_cached(
+fn done_comment(tx: &impl Exec, parent: &Issue, to: Status) -> Result<String> {
+    let rows = tx.query_map(
         "SELECT i.id, i.title, i.status,
              (SELECT c.body FROM comments c WHERE c.issue_id = i.id
               ORDER BY (c.author_kind = 'agent') DESC, c.id DESC LIMIT 1)
          FROM issues i WHERE i.parent_id = ?1 ORDER BY i.id",
+        vals![parent.id],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<Option<String>>(3)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map([parent.id], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
     let mut lines = Vec::new();
-    for row in rows {
-        let (id, title, status, summary) = row?;
+    for (id, title, status, summary) in rows {
         let summary = summary
             .as_deref()
             .and_then(|s| s.lines().find(|l| !l.trim().is_empty()))
@@ -173,7 +173,7 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let red = std::sync::Arc::clone(&self.redactor);
         let by = ActorId::system(AUTHOR);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             check_parent(tx, parent, None, "nothing was added")?;
             let p = get(tx, parent)?;
             let mut ids = Vec::with_capacity(subtasks.len());
@@ -185,13 +185,14 @@ impl Store {
                     ));
                 }
                 let body = red.text(body).into_owned();
-                tx.execute(
+                let id: i64 = tx.query_row(
                     "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at,
                          parent_id)
-                     VALUES (?1, ?2, ?3, 'backlog', ?4, ?5, ?5, ?6)",
-                    params![title, body, p.kind.as_str(), p.priority, now(), parent],
+                     VALUES (?1, ?2, ?3, 'backlog', ?4, ?5, ?5, ?6)
+                     RETURNING id",
+                    vals![title.as_str(), body, p.kind.as_str(), p.priority, now(), parent],
+                    |r| r.get(0),
                 )?;
-                let id = tx.last_insert_rowid();
                 let kind = EventKind::IssueCreated {
                     title,
                     kind: p.kind,
@@ -210,17 +211,17 @@ impl Store {
 
     /// An issue's subtasks, oldest first.
     pub fn children(&self, id: i64) -> Result<Vec<Child>> {
-        let mut stmt = self.conn().prepare_cached(
+        Ok(self.db().query_map(
             "SELECT id, title, status FROM issues WHERE parent_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([id], |r| {
-            Ok(Child {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                status: super::issues::parse_col(r, 2)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            vals![id],
+            |r| {
+                Ok(Child {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    status: parse_col(r, 2)?,
+                })
+            },
+        )?)
     }
 
     /// `(done, total)` subtasks of each of `ids` that has any, in one query (a board window's
@@ -229,12 +230,16 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT parent_id, sum(status = 'done'), count(*) FROM issues
-             WHERE parent_id IN (SELECT value FROM json_each(?1)) GROUP BY parent_id",
-        )?;
+        let ids_of = super::board::json_ids(self.db().backend());
         let ids = serde_json::to_string(ids)?;
-        let rows = stmt.query_map([ids], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = self.db().query_map(
+            &format!(
+                "SELECT parent_id, count(*) FILTER (WHERE status = 'done'), count(*) FROM issues
+                 WHERE parent_id IN ({ids_of}) GROUP BY parent_id"
+            ),
+            vals![ids],
+            |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))),
+        )?;
+        Ok(rows.into_iter().collect())
     }
 }

@@ -5,9 +5,7 @@ use super::*;
 use crate::domain::{AuthorKind, Status};
 
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("autopilot.db")).unwrap();
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn add(store: &mut Store, title: &str, parent: Option<i64>) -> Result<i64> {

@@ -1,10 +1,9 @@
 use super::*;
 use crate::domain::RunOutcome;
+use crate::store::sql::Exec;
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 /// A claimed issue with an open run owned by `pid` on `host`.
@@ -19,10 +18,10 @@ fn open_run(store: &mut Store, title: &str, pid: i64, host: &str) -> i64 {
     store.claim_next(&agent, 60_000).unwrap().unwrap();
     let run = store.start_run(id, &agent, 0, host).unwrap();
     store
-        .conn()
+        .db()
         .execute(
             "UPDATE runs SET owner_pid = ?1 WHERE id = ?2",
-            rusqlite::params![pid, run],
+            crate::store::sql::vals![pid, run],
         )
         .unwrap();
     run

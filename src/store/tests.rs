@@ -2,9 +2,7 @@ use super::*;
 use crate::domain::{Actor, AuthorKind, EventKind, Kind, RunOutcome, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("sub/autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn add(store: &mut Store, title: &str, priority: i64, ready: bool) -> i64 {

@@ -2,10 +2,9 @@
 //! would otherwise commit every line on its own, and each commit costs far more than the line
 //! (WAL frames, lock calls, every other connection re-reading the pages it made stale).
 
-use rusqlite::params;
-
 use super::runs::append_in;
-use super::{Result, Store, TranscriptBatch};
+use super::sql::{vals, Exec};
+use super::{Result, Store, StoreError, TranscriptBatch};
 
 /// One run's share of a shared transaction: its next transcript lines and what the run
 /// learned since its last share.
@@ -23,12 +22,24 @@ pub struct Append {
     pub estimate: Option<f64>,
 }
 
+/// Whether a run's share failed because of another writer (not because of the run itself).
+fn conflicted(e: &StoreError) -> bool {
+    match e {
+        StoreError::Backend(e) => e.is_retryable(),
+        StoreError::Sqlite(e) => super::is_busy(e),
+        _ => false,
+    }
+}
+
 impl Store {
     /// Makes this connection one that only appends output: it skips zeroing the pages it
     /// frees (`secure_delete`, kept on every other connection for the secret answers). Search
     /// index merges free many pages under a flood, and this connection never deletes a secret.
     pub fn for_output_only(&mut self) -> Result<()> {
-        self.conn().execute_batch("PRAGMA secure_delete = OFF")?;
+        // PostgreSQL has no such setting (its free space is reused, not zeroed, either way).
+        if let Some(c) = self.db().sqlite() {
+            c.execute_batch("PRAGMA secure_delete = OFF")?;
+        }
         Ok(())
     }
 
@@ -38,28 +49,38 @@ impl Store {
     /// run's, with the number of lines stored when it succeeded.
     pub fn append_transcripts(&mut self, appends: &[Append]) -> Result<Vec<Result<i64>>> {
         let red = std::sync::Arc::clone(&self.redactor);
-        self.legacy_write(|tx| {
+        self.write(|tx| {
             let mut out = Vec::with_capacity(appends.len());
             for a in appends {
-                tx.prepare_cached("SAVEPOINT append")?.execute([])?;
+                tx.execute_batch("SAVEPOINT append")?;
                 let one = (|| {
                     let lines = append_in(tx, &red, a.run_id, a.first_seq, &a.batches)?;
                     if let Some(sid) = &a.session {
-                        tx.prepare_cached("UPDATE runs SET session_id = ?2 WHERE id = ?1")?
-                            .execute(params![a.run_id, sid])?;
+                        tx.execute(
+                            "UPDATE runs SET session_id = ?2 WHERE id = ?1",
+                            vals![a.run_id, sid],
+                        )?;
                     }
                     if let Some(usd) = a.estimate {
-                        tx.prepare_cached(
+                        tx.execute(
                             "UPDATE runs SET estimate_usd = ?2 WHERE id = ?1 AND ended_at IS NULL",
-                        )?
-                        .execute(params![a.run_id, usd])?;
+                            vals![a.run_id, usd],
+                        )?;
                     }
                     Ok(lines)
                 })();
-                if one.is_err() {
-                    tx.prepare_cached("ROLLBACK TO append")?.execute([])?;
-                }
-                tx.prepare_cached("RELEASE append")?.execute([])?;
+                let one = match one {
+                    // Another writer's conflict fails the whole transaction, which is retried.
+                    Err(e) if conflicted(&e) => return Err(e),
+                    // PostgreSQL refuses every statement after a failed one until the savepoint
+                    // is rolled back to: nothing else runs before it.
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO SAVEPOINT append")?;
+                        Err(e)
+                    }
+                    ok => ok,
+                };
+                tx.execute_batch("RELEASE SAVEPOINT append")?;
                 out.push(one);
             }
             Ok(out)

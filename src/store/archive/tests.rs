@@ -1,12 +1,11 @@
 use rusqlite::Connection;
 
+use super::super::sql::{vals, Exec};
 use super::super::{schema, NewIssue, Store, StoreError, SCHEMA_VERSION};
 use crate::domain::{Actor, AuthorKind, EventKind, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn add(store: &mut Store, title: &str, depends_on: Vec<i64>) -> i64 {
@@ -48,11 +47,11 @@ fn refusal<T: std::fmt::Debug>(r: super::super::Result<T>) -> String {
 /// The table's rows, to show a refusal changed nothing.
 fn snapshot(store: &Store) -> (i64, i64, i64, i64) {
     store
-        .conn()
+        .db()
         .query_row(
             "SELECT (SELECT count(*) FROM issues), (SELECT count(*) FROM comments),
                     (SELECT count(*) FROM issue_deps), (SELECT count(*) FROM events)",
-            [],
+            &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .expect("snapshot")
@@ -194,10 +193,10 @@ fn delete_refuses_what_ran_what_is_not_backlog_and_what_others_wait_on() {
     // a run row alone (the claim's event lost) is enough
     let ran = add(&mut store, "ran", vec![]);
     store
-        .conn()
+        .db()
         .execute(
             "INSERT INTO runs (issue_id, agent_id, slot, started_at) VALUES (?1, 'a', 0, 1)",
-            [ran],
+            vals![ran],
         )
         .unwrap();
     let why = refusal(store.delete_issue(ran, "me"));
@@ -259,10 +258,11 @@ fn the_archive_migration_keeps_the_counts_of_an_older_database() {
         )
         .unwrap();
     }
+    // An SQLite file from before the migration: this test is about SQLite's upgrade path.
     let mut store = Store::open(&path).expect("upgrade");
     let version: i64 = store
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .db()
+        .query_row("PRAGMA user_version", &[], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
     let counts = store.status_counts("").unwrap();
@@ -284,17 +284,14 @@ fn the_archive_and_delete_events_are_stored_as_pinned() {
     store.unarchive_issue(shipped, "ana").unwrap();
     let typo = add(&mut store, "typo", vec![]);
     store.delete_issue(typo, "ana").unwrap();
-    let mut stmt = store
-        .conn()
-        .prepare(
+    let rows: Vec<String> = store
+        .db()
+        .query_map(
             "SELECT kind || '|' || issue_id || '|' || actor || '|' || data FROM events
              WHERE kind IN ('issue.archived', 'issue.unarchived', 'issue.deleted') ORDER BY id",
+            &[],
+            |r| r.get(0),
         )
-        .unwrap();
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
         .unwrap();
     assert_eq!(
         rows,

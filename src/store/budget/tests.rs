@@ -1,12 +1,11 @@
 use jiff::tz::TimeZone;
 
+use super::super::sql::{vals, Exec};
 use super::super::{Caps, IssueEdit, NewIssue, RunEnd, Store};
 use crate::domain::{clock, now_millis, Actor, Status};
 
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("autopilot.db")).unwrap();
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn ready(store: &mut Store, title: &str) -> i64 {
@@ -37,10 +36,10 @@ fn daily(usd: f64) -> Caps {
 
 fn held_events(store: &Store) -> i64 {
     store
-        .conn()
+        .db()
         .query_row(
             "SELECT count(*) FROM events WHERE kind = 'queue.held'",
-            [],
+            &[],
             |r| r.get(0),
         )
         .unwrap()
@@ -100,9 +99,9 @@ fn the_daily_cap_holds_every_claim_until_midnight_and_resume_lifts_it_for_the_da
         .unwrap();
     assert_eq!(hold, None, "today is still lifted");
     let tomorrow_noon = midnight + 12 * 3_600_000;
-    let runs_ended_tomorrow = store.conn().execute(
+    let runs_ended_tomorrow = store.db().execute(
         "UPDATE runs SET ended_at = ?1 WHERE issue_id = ?2",
-        [tomorrow_noon, second],
+        vals![tomorrow_noon, second],
     );
     assert_eq!(runs_ended_tomorrow.unwrap(), 1);
     let hold = store
@@ -225,8 +224,11 @@ fn max_in_review_holds_claims_while_the_review_column_is_full() {
         let claimed = store.claim_within("a-1", 60_000, &caps).unwrap();
         assert_eq!(claimed.issue.map(|i| i.id), Some(id));
         store
-            .conn()
-            .execute("UPDATE issues SET status = 'in_review' WHERE id = ?1", [id])
+            .db()
+            .execute(
+                "UPDATE issues SET status = 'in_review' WHERE id = ?1",
+                vals![id],
+            )
             .unwrap();
     }
     let refused = store.claim_within("a-1", 60_000, &caps).unwrap();

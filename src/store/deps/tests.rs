@@ -1,10 +1,9 @@
+use super::super::sql::{vals, Exec};
 use super::super::{NewIssue, Store, StoreError};
 use crate::domain::{EventKind, Status};
 
 fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("autopilot.db")).expect("open");
-    (dir, store)
+    crate::store::test_db::temp_store()
 }
 
 fn add(store: &mut Store, title: &str) -> i64 {
@@ -26,8 +25,8 @@ fn deps(store: &Store, id: i64) -> Vec<i64> {
 
 fn event_count(store: &Store) -> i64 {
     store
-        .conn()
-        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .db()
+        .query_row("SELECT count(*) FROM events", &[], |r| r.get(0))
         .expect("count")
 }
 
@@ -126,8 +125,8 @@ fn blocks_is_the_reverse_and_the_board_reads_only_unfinished_dependencies_in_one
 
     // a done dependency no longer holds the card
     store
-        .conn()
-        .execute("UPDATE issues SET status = 'done' WHERE id = ?1", [a])
+        .db()
+        .execute("UPDATE issues SET status = 'done' WHERE id = ?1", vals![a])
         .unwrap();
     let open = store.open_dependencies_of(&[a, b, c]).unwrap();
     assert_eq!(open.get(&c), Some(&vec![b]));

@@ -41,6 +41,12 @@ impl Row {
     }
 }
 
+impl From<Vec<Value>> for Row {
+    fn from(values: Vec<Value>) -> Row {
+        Row(values)
+    }
+}
+
 /// Statements, the same on a connection and inside a transaction. Placeholders are SQLite's
 /// `?1`, `?2`…, translated once per statement for PostgreSQL. Methods take `&self`, as
 /// rusqlite's do, so a helper can read and write through one shared reference.
