@@ -23,6 +23,7 @@ mod paths;
 mod personas;
 mod prices;
 mod retry;
+mod store;
 mod templates;
 pub use agent::AgentSection;
 pub use api::{ApiSection, DEFAULT_FEEDBACK_PER_MINUTE, DEFAULT_LISTEN};
@@ -32,6 +33,7 @@ pub use hooks::{NotifySection, OscStyle, OscValue, WorktreeSection};
 pub use paths::Paths;
 pub use personas::PersonaEntry;
 pub use prices::PriceEntry;
+pub use store::StoreSection;
 
 /// The commented sample printed by `config --sample`.
 pub const SAMPLE: &str = include_str!("../autopilot.sample.toml");
@@ -203,14 +205,6 @@ pub struct FileConfig {
     pub store: StoreSection,
 }
 
-/// `[store]`: where the queue lives.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreSection {
-    /// An SQLite path or a `postgres://` URL (below `--db` and `AUTOPILOT_DB`).
-    pub url: Option<String>,
-}
-
 macro_rules! overlay {
     ($base:expr, $top:expr, $($sec:ident . $field:ident),+ $(,)?) => {
         $( if $top.$sec.$field.is_some() { $base.$sec.$field = $top.$sec.$field.clone(); } )+
@@ -344,6 +338,7 @@ impl FileConfig {
             api.listen,
             api.token_file,
             store.url,
+            store.shared,
             api.feedback,
             api.feedback_per_minute,
         );
@@ -391,6 +386,7 @@ impl FileConfig {
         c.git.push = text("AUTOPILOT_PUSH").map(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         c.ui.theme = text("AUTOPILOT_THEME");
         c.merge.policy = parsed(env, "AUTOPILOT_MERGE_POLICY")?;
+        c.store.shared = store::shared_env(&text);
         c.check(&|field| format!("AUTOPILOT_{}", field.to_ascii_uppercase()))?;
         Ok(c)
     }
@@ -468,6 +464,7 @@ impl Config {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("invalid [store] url in the configuration: {e}"))?;
         }
+        store::check_shared(&file.store, &paths.db)?;
         let redactor = match &file.redact.patterns {
             Some(patterns) if !patterns.is_empty() => {
                 std::sync::Arc::new(Redactor::with_patterns(patterns)?)
@@ -522,6 +519,7 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| "agent@autopilot.local".into()),
             push: f.git.push.unwrap_or(false),
+            shared: self.shared_mode(),
             permission_mode: self.permission_mode(),
             max_run: minutes(f.runner.max_run_minutes.unwrap_or(120.0)),
             stall: minutes(f.runner.stall_minutes.unwrap_or(20.0)),
@@ -581,6 +579,7 @@ impl Config {
             delete_branch: m.delete_branch.unwrap_or(true),
             push: m.push.unwrap_or(false),
             merge_pr: self.file.github.merge_pr.unwrap_or(false),
+            shared: s.shared,
         }
     }
 

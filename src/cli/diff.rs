@@ -36,6 +36,9 @@ pub fn print_diff(ctx: &Ctx, id: i64, stat: bool) -> anyhow::Result<()> {
         base: issue.base.clone(),
     };
     let repo = &ctx.config.paths.repo_root;
+    if ctx.config.shared_mode() {
+        crate::runner::remote::fetch_for_diff(repo, &target)?;
+    }
     let files = diff::issue_stat(repo, &target)?;
     let body = if stat {
         None

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod process;
 pub mod prompt;
 pub mod recovery;
+pub mod remote;
 mod retry;
 pub mod review;
 mod run;
@@ -80,6 +81,9 @@ pub struct RunnerSettings {
     pub commit_email: String,
     /// Push and open a PR after a successful run.
     pub push: bool,
+    /// Shared mode ([`crate::config::Config::shared_mode`]): the remote is required, every
+    /// branch is pushed after each run and fetched before a rerun.
+    pub shared: bool,
     /// Claude's permission mode (checked before claiming).
     pub permission_mode: String,
     /// Longest a run may take before it is stopped (`None`: no limit).
@@ -268,6 +272,16 @@ impl Runner {
         {
             self.emit(RunnerEvent::Problem(problem.clone()));
             anyhow::bail!(problem);
+        }
+        if self.settings.shared {
+            let repo = self.settings.repo_root.clone();
+            let checked = tokio::task::spawn_blocking(move || remote::check_pushable(&repo))
+                .await
+                .unwrap_or_else(|e| Err(format!("the remote check failed: {e}")));
+            if let Err(problem) = checked {
+                self.emit(RunnerEvent::Problem(problem.clone()));
+                anyhow::bail!(problem);
+            }
         }
         let db = Db::open(&self.settings.db, Arc::clone(&self.settings.redactor)).await?;
         let max = self.settings.max_interruptions;

@@ -258,6 +258,10 @@ pub(super) fn implemented(agent_id: &str, summary: String, c: &Commit<'_>) -> Ru
         ));
     }
     match &c.pushed {
+        Some(Ok(url)) if url.is_empty() => note.push_str(&format!(
+            "\n\nPushed {branch} to {}.",
+            super::remote::REMOTE
+        )),
         Some(Ok(url)) => note.push_str(&format!("\n\nPull request: {url}")),
         Some(Err(e)) => note.push_str(&format!("\n\nPush / pull request failed: {e}")),
         None => {}

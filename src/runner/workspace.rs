@@ -68,6 +68,11 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
         });
     }
     let (branch, worktree) = match (&issue.branch, &issue.worktree) {
+        // In shared mode the recorded worktree may be another box's: this box uses its own.
+        (Some(b), Some(w)) if s.shared => (
+            b.clone(),
+            super::remote::local_worktree(&s.worktrees, std::path::Path::new(w)),
+        ),
         (Some(b), Some(w)) => (b.clone(), PathBuf::from(w)),
         _ => {
             let (repo, dir, slug) = (
@@ -83,7 +88,8 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
         }
     };
     // A new workspace is recorded before it exists: from then on its branch is this issue's.
-    if issue.branch.is_none() || issue.base.as_deref() != Some(&base) {
+    let moved_here = issue.worktree.as_deref() != Some(&*worktree.to_string_lossy());
+    if issue.branch.is_none() || issue.base.as_deref() != Some(&base) || moved_here {
         let (br, wt, bs) = (
             branch.clone(),
             worktree.to_string_lossy().into_owned(),
@@ -100,6 +106,29 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
         branch.clone(),
         base.clone(),
     );
+    // A rerun continues from the branch as the remote has it: another box may have run it.
+    let mut lost = None;
+    if s.shared && issue.branch.is_some() {
+        let (repo, br) = (s.repo_root.clone(), branch.clone());
+        // On no box's disk that can be reached: the box that ran it died before pushing. The
+        // branch starts again from the base here (a comment says so); nothing local is lost.
+        let synced = error::git(move || match super::remote::sync_branch(&repo, &br) {
+            Err(e) if super::remote::missing_on_remote(&e) => Ok(None),
+            other => other.map(Some),
+        })
+        .await
+        .step(format!(
+            "could not bring the branch {branch} up to {}'s before rerunning",
+            super::remote::REMOTE
+        ))?;
+        tracing::debug!(issue_id = id, ?synced, "branch fetched before rerun");
+        if synced.is_none() {
+            lost = Some(format!(
+                "The branch {branch} is neither on this box nor on the remote {} (the box that ran it stopped before pushing it, or its push failed): this run starts it again from {base}.",
+                super::remote::REMOTE
+            ));
+        }
+    }
     let fresh = !worktree.exists();
     error::git(move || git::ensure_worktree(&repo, &wt, &br, &bs))
         .await
@@ -116,6 +145,7 @@ pub(super) async fn prepare(ctx: &RunContext<'_>) -> Result<Workspace, RunnerErr
             .await
             .step("could not copy [worktree] copy files into the new worktree")?;
     }
+    notes.extend(lost);
     let ws = Workspace {
         branch,
         worktree,
@@ -260,7 +290,15 @@ pub(super) async fn commit_and_review(
     .await
     .step("could not commit the agent's changes (they are still in the worktree)")?;
     let text = verdict::summary_text(&summary);
-    let pushed = if s.push {
+    let pushed = if s.shared && !s.push {
+        // Shared mode: the branch goes to the remote for the other boxes, without a PR.
+        let (wt, br) = (ws.worktree.clone(), ws.branch.clone());
+        Some(
+            error::git(move || super::remote::push_branch(&wt, &br))
+                .await
+                .map(|()| String::new()),
+        )
+    } else if s.push {
         let (wt, br, bs, title, body) = (
             ws.worktree.clone(),
             ws.branch.clone(),

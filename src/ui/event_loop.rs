@@ -291,7 +291,8 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
                         }
                     }
                     Effect::Diff(req) => {
-                        spawn_diff(opts.config.paths.repo_root.clone(), req, tx.clone())
+                        let shared = opts.config.shared_mode();
+                        spawn_diff(opts.config.paths.repo_root.clone(), shared, req, tx.clone())
                     }
                     Effect::Accept(id) => {
                         // Git and SQLite block: off the UI task, answered on the channel.
@@ -431,10 +432,22 @@ fn spawn_input(tx: mpsc::UnboundedSender<UiEvent>) -> tokio::task::JoinHandle<()
 
 /// Runs git for a diff on a blocking task: a large diff takes a while to read and parse, and
 /// the UI task never waits on a process. The answer comes back on the UI channel.
-fn spawn_diff(repo: std::path::PathBuf, req: DiffRequest, tx: mpsc::UnboundedSender<UiEvent>) {
+fn spawn_diff(
+    repo: std::path::PathBuf,
+    shared: bool,
+    req: DiffRequest,
+    tx: mpsc::UnboundedSender<UiEvent>,
+) {
     use crate::runner::review::diff;
     tokio::task::spawn_blocking(move || {
-        let result = if req.full {
+        // Shared mode: the branch as the remote has it (another box may have run it).
+        let fetched = match shared {
+            true => crate::runner::remote::fetch_for_diff(&repo, &req.target),
+            false => Ok(()),
+        };
+        let result = if let Err(e) = fetched {
+            Err(e)
+        } else if req.full {
             diff::issue_diff(&repo, &req.target).map(|d| DiffPayload::Full(Box::new(d)))
         } else {
             diff::issue_stat(&repo, &req.target).map(DiffPayload::Stat)

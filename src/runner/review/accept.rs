@@ -14,7 +14,7 @@ use super::merge::{self, Landed, Landing, MergeError, MergePolicy};
 use crate::domain::redact::Redactor;
 use crate::domain::sanitize::one_line;
 use crate::domain::{transition, Actor, AuthorKind, Status};
-use crate::runner::git;
+use crate::runner::{git, remote};
 use crate::store::{Store, StoreError};
 
 /// The author of the system comment a conflicting accept leaves. A rerun that finds it as the
@@ -51,6 +51,9 @@ pub struct AcceptSettings {
     pub push: bool,
     /// `[github] merge_pr`: with policy none, merge the issue's pull request on GitHub.
     pub merge_pr: bool,
+    /// Shared mode: the branch and the base are fetched first, the base pushed before the
+    /// issue is done.
+    pub shared: bool,
 }
 
 /// What merging the pull request at `url` on GitHub did, in words; a failure leaves the branch
@@ -210,8 +213,9 @@ pub fn accept(
         policy,
         message: &message,
         fallback_identity: (&s.commit_name, &s.commit_email),
+        push_to: s.shared.then_some(remote::REMOTE),
     };
-    let landed = match merge::land(&landing) {
+    let landed = match land_shared(s, &landing, id) {
         Ok(l) => l,
         Err(error) => {
             if let MergeError::Conflict { files, .. } = &error {
@@ -240,6 +244,29 @@ pub fn accept(
         merged,
         notes,
     })
+}
+
+/// Lands the branch; in shared mode from the remote's branch and base, the new base pushed
+/// before it moves here, once more after fetching when another box moved the base meanwhile.
+fn land_shared(s: &AcceptSettings, l: &Landing<'_>, id: i64) -> Result<Landed, MergeError> {
+    if !s.shared {
+        return merge::land(l);
+    }
+    let mut retried = false;
+    loop {
+        remote::sync_branch(l.repo, l.branch)?;
+        remote::sync_branch(l.repo, l.base)?;
+        match merge::land(l) {
+            Err(MergeError::Push { rejected: true, .. }) if !retried => {
+                tracing::info!(
+                    issue_id = id,
+                    "base moved on the remote; fetching and retrying"
+                );
+                retried = true;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn short(sha: &str) -> &str {
@@ -345,7 +372,12 @@ fn clean_up(
 ) -> Vec<String> {
     let repo = &s.repo_root;
     let mut notes = Vec::new();
-    if let Some(wt) = worktree.as_deref().map(Path::new) {
+    // In shared mode the recorded worktree may be another box's: only this box's is removed.
+    let worktree = worktree.as_deref().map(|w| match s.shared {
+        true => remote::local_worktree(&s.worktrees, Path::new(w)),
+        false => PathBuf::from(w),
+    });
+    if let Some(wt) = worktree.as_deref() {
         let shown = wt.display();
         if !wt.exists() {
             let _ = git::prune_worktrees(repo);
@@ -373,7 +405,8 @@ fn clean_up(
     if s.delete_branch {
         notes.push(delete_branch(repo, branch));
     }
-    if s.push && matches!(landed, Landed::Moved { .. }) {
+    // Shared mode pushed the base before it moved.
+    if s.push && !s.shared && matches!(landed, Landed::Moved { .. }) {
         notes.push(match git::git(repo, &["push", "origin", base]) {
             Ok(_) => format!("pushed {base} to origin"),
             Err(e) => format!("could not push {base} (the merge stays): {e}"),

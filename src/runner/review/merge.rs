@@ -75,6 +75,9 @@ pub struct Landing<'a> {
     pub message: &'a str,
     /// Who commits when git has no identity configured (`[git] commit_name`, `commit_email`).
     pub fallback_identity: (&'a str, &'a str),
+    /// Shared mode: the remote the new base is pushed to before the local base moves, so
+    /// a base another box moved meanwhile leaves everything here as it was.
+    pub push_to: Option<&'a str>,
 }
 
 /// What landing did.
@@ -140,6 +143,18 @@ pub enum MergeError {
         /// Its name.
         name: String,
     },
+    /// Pushing the new base to the remote failed; the local base did not move.
+    #[error("pushing the merged {base} to {remote} failed, so nothing was merged{}: {error}", if *.rejected { " (another box moved it)" } else { "" })]
+    Push {
+        /// The base.
+        base: String,
+        /// The remote.
+        remote: String,
+        /// Whether the remote refused it as not a fast-forward of its own base.
+        rejected: bool,
+        /// What git said.
+        error: GitError,
+    },
     /// The base moved while the merge was being made.
     #[error("{base} moved while merging (another commit landed on it); accept again")]
     Raced {
@@ -199,6 +214,15 @@ pub fn land(l: &Landing<'_>) -> Result<Landed, MergeError> {
     };
     if new == old {
         return Ok(Landed::NothingToMerge { tip: old });
+    }
+    if let Some(remote) = l.push_to {
+        let spec = format!("{new}:refs/heads/{}", l.base);
+        git(l.repo, &["push", "--quiet", remote, &spec]).map_err(|error| MergeError::Push {
+            base: l.base.into(),
+            remote: remote.into(),
+            rejected: crate::runner::remote::rejected(&error),
+            error,
+        })?;
     }
     move_base(l, &old, &new, checkout.as_deref())?;
     Ok(Landed::Moved { old, new, checkout })
