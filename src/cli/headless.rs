@@ -64,7 +64,7 @@ pub fn run_headless(
     let others = ctx.config.agents()?;
     // The database must be usable before anything is claimed.
     drop(ctx.store()?);
-    let _lock = runner_lock(&ctx.config.paths.runner_lock_of(), allow_second)?;
+    let _lock = runner_lock(&ctx.config.runner_lock_of(), allow_second)?;
     let rt = crate::sys::runtime()?;
     let result = rt.block_on(async move {
         let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();

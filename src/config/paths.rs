@@ -37,16 +37,6 @@ impl Paths {
         }
     }
 
-    /// What the runner lock is taken on (`RunnerLock::acquire`): the SQLite file (one runner
-    /// per database), or for a shared server this clone's state directory (one runner per
-    /// clone; the other boxes run their own).
-    pub fn runner_lock_of(&self) -> PathBuf {
-        match &self.db {
-            StoreUrl::Sqlite(path) => path.clone(),
-            StoreUrl::Postgres(_) => self.state_dir.join("postgres"),
-        }
-    }
-
     /// Creates `.autopilot/` with a `.gitignore` that hides it from git. A new directory is
     /// private to the user (0700): it holds the database, logs and the agents' worktrees.
     pub fn ensure_state_dir(&self) -> anyhow::Result<()> {

@@ -40,6 +40,16 @@ impl Config {
     pub fn shared_mode(&self) -> bool {
         matches!(self.paths.db, StoreUrl::Postgres(_)) || self.file.store.shared == Some(true)
     }
+
+    /// What the runner lock is taken on (`RunnerLock::acquire`): the SQLite file (one runner
+    /// per database), or in shared mode this clone's state directory (one runner per clone;
+    /// the other boxes run their own).
+    pub fn runner_lock_of(&self) -> std::path::PathBuf {
+        match &self.paths.db {
+            StoreUrl::Sqlite(path) if !self.shared_mode() => path.clone(),
+            _ => self.paths.state_dir.join("shared"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -143,8 +143,7 @@ async fn main_loop(opts: UiOptions) -> anyhow::Result<()> {
     if !opts.no_runner {
         match opts.config.adapter() {
             Ok(adapter) => {
-                match crate::runner::lock::RunnerLock::acquire(&opts.config.paths.runner_lock_of())
-                {
+                match crate::runner::lock::RunnerLock::acquire(&opts.config.runner_lock_of()) {
                     Ok(lock) => _runner_lock = Some(lock),
                     Err(e) => app.toast(
                         Level::Warn,
