@@ -5,16 +5,25 @@
 pub fn machine_name() -> Option<String> {
     // A box's identity: several "boxes" can share one machine (tests, or two clones on one
     // host) by naming themselves.
-    if let Some(host) = std::env::var("AUTOPILOT_HOST")
-        .ok()
-        .map(|h| crate::domain::sanitize::one_line(&h).trim().to_string())
-        .filter(|h| !h.is_empty())
-    {
-        return Some(host);
-    }
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
+    box_name(std::env::var("AUTOPILOT_HOST").ok()).or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .filter(|h| !h.is_empty())
+    })
+}
+
+/// A name given for the box, made printable, one line and no longer than a DNS name (it is
+/// stored on every run and claim and shown in panes and `doctor`); `None` when nothing is left.
+fn box_name(given: Option<String>) -> Option<String> {
+    given
+        .map(|h| {
+            crate::domain::sanitize::one_line(&h)
+                .trim()
+                .chars()
+                .take(253)
+                .collect::<String>()
+        })
         .filter(|h| !h.is_empty())
 }
 
@@ -30,4 +39,23 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::box_name;
+
+    #[test]
+    fn a_given_box_name_is_printable_one_line_and_bounded() {
+        assert_eq!(box_name(Some("box-a".into())).as_deref(), Some("box-a"));
+        assert_eq!(
+            box_name(Some("\u{1b}]52;c;Zm9v\u{7}\u{1b}[2Jbox\nb ".into())).as_deref(),
+            Some("box b")
+        );
+        assert_eq!(box_name(Some("x".repeat(1000))).map(|h| h.len()), Some(253));
+        for nothing in ["", "  ", "\u{1b}[2J", "\n\n"] {
+            assert_eq!(box_name(Some(nothing.into())), None, "{nothing:?}");
+        }
+        assert_eq!(box_name(None), None);
+    }
 }
