@@ -22,6 +22,7 @@ mod test_support;
 pub use test_support::{bin, fake_claude, git, wait_for};
 
 mod backends;
+#[allow(unused_imports)] // only the store benches compare backends
 pub use backends::*;
 
 /// The flood agent of the ingest bench.
