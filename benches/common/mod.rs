@@ -21,6 +21,10 @@ mod test_support;
 #[allow(unused_imports)] // each bench uses some of them
 pub use test_support::{bin, fake_claude, git, wait_for};
 
+mod backends;
+#[allow(unused_imports)] // only the store benches compare backends
+pub use backends::*;
+
 /// The flood agent of the ingest bench.
 pub fn flood_agent() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/support/flood-agent")
