@@ -15,9 +15,11 @@ use support::{wait_for, TestRepo};
 fn claimed(repo: &TestRepo, id: i64) -> Option<()> {
     let status: String = repo
         .sql()
-        .query_row("SELECT status FROM issues WHERE id = ?1", &[id.into()], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT status FROM issues WHERE id = ?1",
+            &[id.into()],
+            |r| r.get(0),
+        )
         .unwrap();
     (status != "ready").then_some(())
 }
