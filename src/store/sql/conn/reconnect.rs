@@ -98,3 +98,49 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::sql::{Conn, Exec, StoreUrl};
+    use crate::store::test_db::fresh_postgres;
+
+    /// Ends every other session on the database, as a restart or an administrator would,
+    /// and waits until they are gone.
+    fn cut_sessions(url: &StoreUrl) {
+        let admin = Conn::open(url).expect("connect");
+        admin
+            .execute_batch(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .expect("terminate the other sessions");
+    }
+
+    fn session(conn: &Conn) -> i64 {
+        conn.query_row("SELECT CAST(pg_backend_pid() AS BIGINT)", &[], |r| r.get(0))
+            .expect("a read after the cut")
+    }
+
+    #[test]
+    fn a_session_the_server_ended_is_made_again_for_reads_and_for_transactions() {
+        let Some(url) = fresh_postgres() else {
+            return;
+        };
+        let mut conn = Conn::open(&url).expect("connect");
+        conn.execute_batch("CREATE TABLE t (n BIGINT)")
+            .expect("create");
+        let first = session(&conn);
+        cut_sessions(&url);
+        let second = session(&conn);
+        assert_ne!(first, second, "a new session answered the read");
+
+        cut_sessions(&url);
+        conn.transaction(|tx| tx.execute("INSERT INTO t VALUES (1)", &[]).map(|_| ()))
+            .expect("the transaction ran again on a new session");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM t", &[], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 1, "written once");
+        assert_ne!(session(&conn), second);
+    }
+}
