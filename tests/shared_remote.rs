@@ -382,6 +382,11 @@ fn box_b_takes_over_a_dead_box_claim_after_the_lease_and_starts_the_unpushed_bra
     wait_for("box A's run", Duration::from_secs(30), || {
         (hosts(&x, id) == ["box-a"]).then_some(())
     });
+    // Killed once its agent is working (its first line stored): by then the branch
+    // is recorded, so box B reruns a branch it cannot find (a run row alone comes earlier).
+    wait_for("box A's agent at work", Duration::from_secs(30), || {
+        (a.show(id)["runs"][0]["transcript_lines"].as_i64() >= Some(1)).then_some(())
+    });
     signal(runner.id(), "KILL");
     runner.wait(Duration::from_secs(10));
     std::fs::write(&gate, "").unwrap();
