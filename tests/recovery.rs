@@ -8,18 +8,18 @@ mod support;
 use std::time::Duration;
 
 use autopilot_tui::domain::{format_millis, now_millis};
+use autopilot_tui::store::sql::Exec;
 use support::{alive, last_comment, read_pid, signal, wait_for, TestRepo};
 
-fn db(repo: &TestRepo) -> rusqlite::Connection {
-    rusqlite::Connection::open(repo.db()).unwrap()
-}
-
+/// A settings row, read on the queue's backend.
 fn setting(repo: &TestRepo, key: &str) -> Option<String> {
-    db(repo)
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .ok()
+    repo.sql()
+        .query_opt(
+            "SELECT value FROM settings WHERE key = ?1",
+            &[key.into()],
+            |r| r.get(0),
+        )
+        .unwrap()
 }
 
 /// Agent runs so far (`doctor` asks the fake agent for its version too).

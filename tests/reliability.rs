@@ -8,10 +8,21 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use autopilot_tui::store::sql::{Exec, Value};
 use support::{alive, git, last_comment, read_pid, signal, wait_for, wait_output, TestRepo};
 
-fn db(repo: &TestRepo) -> rusqlite::Connection {
-    rusqlite::Connection::open(repo.db()).unwrap()
+/// The one number `sql` answers, on the queue's backend.
+fn number(repo: &TestRepo, sql: &str, params: &[Value]) -> i64 {
+    repo.sql().query_row(sql, params, |r| r.get(0)).unwrap()
+}
+
+/// The SQL reading a field of an event's JSON details, on the queue's backend.
+fn detail(repo: &TestRepo, field: &str) -> String {
+    if repo.is_postgres() {
+        format!("(data::json ->> '{field}')")
+    } else {
+        format!("json_extract(data, '$.{field}')")
+    }
 }
 
 /// Processes whose environment names one of this repo's runs (orphaned agents).
@@ -102,13 +113,11 @@ fn a_rate_limit_pauses_the_whole_queue_and_resumes_by_itself() {
         1,
         "the queue paused instead of trying the next issue"
     );
-    let held: i64 = db(&repo)
-        .query_row(
-            "SELECT count(*) FROM events WHERE kind = 'queue.held'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let held = number(
+        &repo,
+        "SELECT count(*) FROM events WHERE kind = 'queue.held'",
+        &[],
+    );
     assert_eq!(held, 1);
     // a long-running runner waits out the hold and carries on without help
     let runner = repo.spawn_run(&[]);
@@ -168,13 +177,11 @@ fn kill_dash_nine_mid_run_recovers_at_restart_without_orphans() {
         "the agent's two lines to be stored",
         Duration::from_secs(30),
         || {
-            let n: i64 = db(&repo)
-                .query_row(
-                    "SELECT coalesce(sum(lines), 0) FROM transcript_chunks",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let n = number(
+                &repo,
+                "SELECT CAST(coalesce(sum(lines), 0) AS BIGINT) FROM transcript_chunks",
+                &[],
+            );
             (n == 2).then_some(())
         },
     );
@@ -217,20 +224,14 @@ fn random_kills_never_break_the_invariants() {
     for round in 0..10 {
         let runner = repo.spawn_run(&["--agents", "2"]);
         // wait for some progress (a new run) before killing at a random extra delay
-        let runs_before: i64 = db(&repo)
-            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
-            .unwrap();
+        let runs_before = number(&repo, "SELECT count(*) FROM runs", &[]);
         wait_for("a run to start", Duration::from_secs(30), || {
-            let n: i64 = db(&repo)
-                .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
-                .unwrap();
-            let left: i64 = db(&repo)
-                .query_row(
-                    "SELECT count(*) FROM issues WHERE status != 'in_review'",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let n = number(&repo, "SELECT count(*) FROM runs", &[]);
+            let left = number(
+                &repo,
+                "SELECT count(*) FROM issues WHERE status != 'in_review'",
+                &[],
+            );
             (n > runs_before || left == 0).then_some(())
         });
         seed ^= seed << 13;
@@ -240,13 +241,11 @@ fn random_kills_never_break_the_invariants() {
         signal(runner.id(), "KILL");
         runner.wait(Duration::from_secs(10));
         // right after the crash: whatever is in progress still holds a claim and a lease
-        let unleased: i64 = db(&repo)
-            .query_row(
-                "SELECT count(*) FROM issues WHERE status = 'in_progress' AND (lease_until IS NULL OR claimed_by IS NULL)",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let unleased = number(
+            &repo,
+            "SELECT count(*) FROM issues WHERE status = 'in_progress' AND (lease_until IS NULL OR claimed_by IS NULL)",
+            &[],
+        );
         assert_eq!(
             unleased, 0,
             "round {round}: an issue in progress without a lease"
@@ -254,45 +253,42 @@ fn random_kills_never_break_the_invariants() {
     }
     // a final clean pass finishes the work
     repo.ok(&["run", "--once", "--agents", "2"]);
-    let conn = db(&repo);
+    let conn = repo.sql();
     // every issue is in review exactly once, nothing is in progress, no run is open
     let statuses: Vec<(i64, String)> = conn
-        .prepare("SELECT id, status FROM issues ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+        .query_map("SELECT id, status FROM issues ORDER BY id", &[], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
     assert_eq!(statuses.len(), total);
     assert!(
         statuses.iter().all(|(_, s)| s == "in_review"),
         "{statuses:?}"
     );
-    let open: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM runs WHERE ended_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let open = number(
+        &repo,
+        "SELECT count(*) FROM runs WHERE ended_at IS NULL",
+        &[],
+    );
     assert_eq!(open, 0, "no run stays open without a live owner");
     // every status change has its event: replaying the log gives the current status
+    let (from, to) = (detail(&repo, "from"), detail(&repo, "to"));
     for (id, status) in &statuses {
         let last_to: String = conn
             .query_row(
-                "SELECT json_extract(data, '$.to') FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id DESC LIMIT 1",
-                [id],
+                &format!("SELECT {to} FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id DESC LIMIT 1"),
+                &[id.into()],
                 |r| r.get(0),
             )
             .unwrap();
         assert_eq!(&last_to, status, "issue {id}");
         let moves: Vec<(String, String)> = conn
-            .prepare("SELECT json_extract(data, '$.from'), json_extract(data, '$.to') FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id")
-            .unwrap()
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+            .query_map(
+                &format!("SELECT {from}, {to} FROM events WHERE issue_id = ?1 AND kind = 'issue.status' ORDER BY id"),
+                &[id.into()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
         for pair in moves.windows(2) {
             assert_eq!(
                 pair[0].1, pair[1].0,
@@ -300,13 +296,11 @@ fn random_kills_never_break_the_invariants() {
             );
         }
     }
-    let interrupted: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM runs WHERE outcome = 'interrupted'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let interrupted = number(
+        &repo,
+        "SELECT count(*) FROM runs WHERE outcome = 'interrupted'",
+        &[],
+    );
     assert!(interrupted > 0, "the kills did land mid-run");
     assert!(
         agent_processes_of(&repo).is_empty(),
@@ -315,13 +309,11 @@ fn random_kills_never_break_the_invariants() {
     );
     // each issue's branch has exactly the commits its successful runs made
     for (id, _) in &statuses {
-        let implemented: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM runs WHERE issue_id = ?1 AND outcome = 'implemented'",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let implemented = number(
+            &repo,
+            "SELECT count(*) FROM runs WHERE issue_id = ?1 AND outcome = 'implemented'",
+            &[id.into()],
+        );
         assert_eq!(implemented, 1, "issue {id} was implemented exactly once");
     }
 }
@@ -337,26 +329,26 @@ fn four_processes_of_four_slots_share_500_issues() {
         .spawn()
         .unwrap();
     child.wait().unwrap();
-    let conn = db(&repo);
-    conn.execute_batch("BEGIN").unwrap();
-    for i in &ids[1..] {
-        conn.execute(
-            "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at) VALUES (?1, '', 'chore', 'ready', 0, 0, 0)",
-            [format!("bulk {i}")],
+    let mut conn = repo.sql();
+    conn.transaction(|tx| {
+        for i in &ids[1..] {
+            let id: i64 = tx.query_row(
+                "INSERT INTO issues (title, body, kind, status, priority, created_at, updated_at) VALUES (?1, '', 'chore', 'ready', 0, 0, 0) RETURNING id",
+                &[format!("bulk {i}").into()],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (0, 'issue.created', ?1, 'human:test', '{}')",
+                &[id.into()],
+            )?;
+        }
+        tx.execute(
+            "UPDATE issues SET status = 'ready' WHERE title = 'seed'",
+            &[],
         )
-        .unwrap();
-        conn.execute(
-            "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (0, 'issue.created', last_insert_rowid(), 'human:test', '{}')",
-            [],
-        )
-        .unwrap();
-    }
-    conn.execute(
-        "UPDATE issues SET status = 'ready' WHERE title = 'seed'",
-        [],
-    )
+        .map(|_| ())
+    })
     .unwrap();
-    conn.execute_batch("COMMIT").unwrap();
     let runners: Vec<Child> = (0..4)
         .map(|p| {
             repo.cmd(&["run", "--once", "--agents", "4", "--allow-second-runner"])
@@ -376,30 +368,27 @@ fn four_processes_of_four_slots_share_500_issues() {
             "no 'database is locked' reaches the user: {err}"
         );
     }
+    let to = detail(&repo, "to");
     let claims: Vec<i64> = conn
-        .prepare("SELECT count(*) FROM events WHERE kind = 'issue.status' AND json_extract(data, '$.to') = 'in_progress' GROUP BY issue_id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+        .query_map(
+            &format!("SELECT count(*) FROM events WHERE kind = 'issue.status' AND {to} = 'in_progress' GROUP BY issue_id"),
+            &[],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(claims.len(), 500);
     assert!(claims.iter().all(|n| *n == 1));
-    let in_review: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM issues WHERE status = 'in_review'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let in_review = number(
+        &repo,
+        "SELECT count(*) FROM issues WHERE status = 'in_review'",
+        &[],
+    );
     assert_eq!(in_review, 500);
-    let processes: i64 = conn
-        .query_row(
-            "SELECT count(DISTINCT substr(actor, 1, 8)) FROM events WHERE kind = 'run.started'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let processes = number(
+        &repo,
+        "SELECT count(DISTINCT substr(actor, 1, 8)) FROM events WHERE kind = 'run.started'",
+        &[],
+    );
     assert!(processes >= 2, "several processes took part");
     let branches = git(&repo.root, &["branch", "--list", "autopilot/*"]);
     assert_eq!(branches.lines().count(), 500);

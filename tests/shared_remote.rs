@@ -1,6 +1,7 @@
 //! Shared mode through the real binary: two "boxes" (two clones of one bare remote, each with
 //! its own `AUTOPILOT_HOST`) share one SQLite file; branches travel through the remote, and
-//! either box diffs, accepts and reruns what the other ran.
+//! either box diffs, accepts and reruns what the other ran. Under
+//! `AUTOPILOT_TEST_BACKEND=postgres` the boxes share a PostgreSQL database instead.
 
 #![allow(clippy::unwrap_used)]
 
@@ -19,15 +20,16 @@ struct Boxes {
 }
 
 /// The shared environment of a box: the one database, shared mode, its own name.
-fn as_box(repo: TestRepo, db: &Path, host: &str) -> TestRepo {
-    repo.with_env("AUTOPILOT_DB", &db.display().to_string())
+fn as_box(repo: TestRepo, db: &str, host: &str) -> TestRepo {
+    repo.with_env("AUTOPILOT_DB", db)
         .with_env("AUTOPILOT_SHARED", "1")
         .with_env("AUTOPILOT_HOST", host)
         .with_env("AUTOPILOT_AGENT_ID", host)
 }
 
 fn boxes() -> Boxes {
-    let a = TestRepo::new();
+    // The boxes' own remote: not the one a repo on PostgreSQL would get.
+    let a = TestRepo::on_sqlite();
     let remote = a.dir.path().join("remote.git");
     git(
         a.dir.path(),
@@ -44,7 +46,7 @@ fn boxes() -> Boxes {
         &["remote", "add", "origin", &remote.display().to_string()],
     );
     git(&a.root, &["fetch", "-q", "origin"]);
-    let b = TestRepo::new();
+    let b = TestRepo::on_sqlite();
     std::fs::remove_dir_all(&b.root).unwrap();
     git(
         b.dir.path(),
@@ -52,7 +54,11 @@ fn boxes() -> Boxes {
     );
     git(&b.root, &["config", "user.name", "Box B"]);
     git(&b.root, &["config", "user.email", "b@example.com"]);
-    let db = a.dir.path().join("shared.db");
+    let db = if support::on_postgres() {
+        support::postgres::fresh_database().expect("a PostgreSQL server")
+    } else {
+        a.dir.path().join("shared.db").display().to_string()
+    };
     Boxes {
         a: as_box(a, &db, "box-a"),
         b: as_box(b, &db, "box-b"),
@@ -94,12 +100,14 @@ fn on_remote(remote: &Path, rev: &str) -> Option<String> {
 
 /// The hosts that ran issue `id`, oldest first.
 fn hosts(x: &Boxes, id: i64) -> Vec<String> {
-    let db = rusqlite::Connection::open(x.a.dir.path().join("shared.db")).unwrap();
-    let mut st = db
-        .prepare("SELECT owner_host FROM runs WHERE issue_id = ?1 ORDER BY id")
-        .unwrap();
-    let rows = st.query_map([id], |r| r.get(0)).unwrap();
-    rows.map(Result::unwrap).collect()
+    use autopilot_tui::store::sql::Exec;
+    x.a.sql()
+        .query_map(
+            "SELECT owner_host FROM runs WHERE issue_id = ?1 ORDER BY id",
+            &[id.into()],
+            |r| r.get(0),
+        )
+        .unwrap()
 }
 
 /// Adds a ready issue on box A and runs it there; returns its id and branch.
@@ -217,7 +225,8 @@ fn a_local_branch_that_diverged_from_the_remote_is_an_error_and_nothing_is_lost(
 
 #[test]
 fn shared_mode_without_a_pushable_remote_refuses_to_start() {
-    let repo = TestRepo::new().with_env("AUTOPILOT_SHARED", "1");
+    // Without the remote a repo on PostgreSQL would be given.
+    let repo = TestRepo::on_sqlite().with_env("AUTOPILOT_SHARED", "1");
     let id = repo.add(&["Say hello", "--ready"]);
     let err = repo.fails(&["run", "--once"]);
     assert!(
@@ -241,7 +250,7 @@ fn shared_mode_without_a_pushable_remote_refuses_to_start() {
 
 #[test]
 fn shared_false_cannot_switch_a_postgres_store_off() {
-    let repo = TestRepo::new()
+    let repo = TestRepo::on_sqlite()
         .with_env("AUTOPILOT_SHARED", "0")
         .with_env("AUTOPILOT_DB", "postgres://u@127.0.0.1:1/none");
     let err = repo.fails(&["list"]);
@@ -372,6 +381,11 @@ fn box_b_takes_over_a_dead_box_claim_after_the_lease_and_starts_the_unpushed_bra
     let runner = a.spawn_run(&[]);
     wait_for("box A's run", Duration::from_secs(30), || {
         (hosts(&x, id) == ["box-a"]).then_some(())
+    });
+    // Killed once its agent is working (its first line stored): by then the issue's branch
+    // is recorded, so box B reruns a branch it cannot find (a run row alone comes earlier).
+    wait_for("box A's agent at work", Duration::from_secs(30), || {
+        (a.show(id)["runs"][0]["transcript_lines"].as_i64() >= Some(1)).then_some(())
     });
     signal(runner.id(), "KILL");
     runner.wait(Duration::from_secs(10));

@@ -97,6 +97,52 @@ fn an_unreachable_server_is_named_without_its_password_and_nothing_is_created() 
     let err = repo.fails(&["--db", &url, "list"]);
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains("is the server running"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(!err.contains("hunter2"), "{err}");
+    assert!(!repo.db().exists(), "no SQLite file appeared instead");
+    let run = repo.fails(&["--db", &url, "run", "--once"]);
+    assert!(run.contains("connection refused"), "{run}");
+    assert!(!run.contains("hunter2"), "{run}");
+}
+
+/// Replaces the password in a URL of the test server.
+fn with_password(url: &str, server: &support::postgres::PgServer, password: &str) -> String {
+    url.replace(&format!(":{}@", server.password), &format!(":{password}@"))
+}
+
+#[test]
+fn a_wrong_password_and_a_missing_database_are_one_clear_line_without_the_password() {
+    let Some(server) = support::postgres::server() else {
+        return;
+    };
+    if server.password.is_empty() {
+        eprintln!("skipped: AUTOPILOT_TEST_PG_URL's password is not known to these tests");
+        return;
+    }
+    let repo = TestRepo::on_sqlite();
+    let good = support::postgres::with_database(&server.admin_url, "queue");
+    let cases = [
+        (
+            with_password(&good, server, "hunter2"),
+            "rejected the password for user \"postgres\"",
+        ),
+        (
+            support::postgres::with_database(&server.admin_url, "nosuchdb"),
+            "has no database \"nosuchdb\"; create it first (createdb nosuchdb)",
+        ),
+    ];
+    for (url, says) in &cases {
+        let err = repo.fails(&["--db", url, "list"]);
+        assert!(err.contains(says), "{err}");
+        assert!(err.contains(&format!("127.0.0.1:{}", server.port)), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(!err.contains(&server.password), "{err}");
+        // A runner refuses to start the same way, and nothing is created anywhere.
+        let run = repo.fails(&["--db", url, "run", "--once"]);
+        assert!(run.contains(says), "{run}");
+        assert!(!run.contains(&server.password), "{run}");
+    }
     assert!(!repo.db().exists(), "no SQLite file appeared instead");
 }

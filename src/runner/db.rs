@@ -11,7 +11,28 @@ use crate::store::{Store, StoreError};
 /// A store connection usable from async code.
 #[derive(Clone, Debug)]
 pub struct Db {
-    store: Arc<Mutex<Store>>,
+    store: Arc<Mutex<Closing>>,
+}
+
+/// The store, closed off the async threads: closing a PostgreSQL connection blocks on the
+/// client's own runtime, which panics on a tokio worker (where the last `Db` often drops).
+#[derive(Debug)]
+struct Closing(Option<Store>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        let Some(store) = self.0.take() else {
+            return;
+        };
+        if !store.is_shared() || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let closer = std::thread::Builder::new().name("store-close".into());
+        // Should the thread not start, the store is leaked rather than closed here: the
+        // server ends the session when this process exits.
+        let store = std::mem::ManuallyDrop::new(store);
+        let _ = closer.spawn(move || drop(std::mem::ManuallyDrop::into_inner(store)));
+    }
 }
 
 impl Db {
@@ -23,7 +44,7 @@ impl Db {
             .await
             .map_err(task_failed)??;
         Ok(Db {
-            store: Arc::new(Mutex::new(store)),
+            store: Arc::new(Mutex::new(Closing(Some(store)))),
         })
     }
 
@@ -38,7 +59,10 @@ impl Db {
             let mut guard = store
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut guard)
+            match guard.0.as_mut() {
+                Some(store) => f(store),
+                None => Err(StoreError::Invalid("the store was closed".into())),
+            }
         })
         .await
         .map_err(task_failed)?

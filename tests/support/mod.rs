@@ -36,7 +36,24 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A temporary git repository with one commit on `main`, and an isolated environment.
+/// Whether the binary-level tests run on PostgreSQL (`AUTOPILOT_TEST_BACKEND=postgres`)
+/// instead of the default SQLite file.
+pub fn on_postgres() -> bool {
+    std::env::var("AUTOPILOT_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
+/// Prints why a test that only makes sense on SQLite does nothing on this run's backend;
+/// whether it should return.
+pub fn sqlite_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    on_postgres()
+}
+
+/// A temporary git repository with one commit on `main`, and an isolated environment. Under
+/// `AUTOPILOT_TEST_BACKEND=postgres` its queue is a fresh PostgreSQL database (`AUTOPILOT_DB`)
+/// and, since a shared store needs one, it has a bare `origin` to push to.
 pub struct TestRepo {
     /// Keeps the directory alive.
     pub dir: tempfile::TempDir,
@@ -49,8 +66,42 @@ pub struct TestRepo {
 }
 
 impl TestRepo {
-    /// A fresh repository.
+    /// A fresh repository, on the backend this run tests.
     pub fn new() -> TestRepo {
+        let repo = TestRepo::on_sqlite();
+        if !on_postgres() {
+            return repo;
+        }
+        let url = postgres::fresh_database()
+            .expect("AUTOPILOT_TEST_BACKEND=postgres needs a PostgreSQL server");
+        repo.with_postgres(&url)
+    }
+
+    /// A fresh repository whose queue is a new PostgreSQL database, whatever this run tests;
+    /// `None` (the reason printed) when there is no server outside CI.
+    pub fn new_on_postgres() -> Option<TestRepo> {
+        let url = postgres::fresh_database()?;
+        Some(TestRepo::on_sqlite().with_postgres(&url))
+    }
+
+    /// Points the queue at the PostgreSQL database `url`, with the bare `origin` shared
+    /// mode pushes to.
+    fn with_postgres(self, url: &str) -> TestRepo {
+        let remote = self.dir.path().join("origin.git");
+        git(
+            self.dir.path(),
+            &["init", "-q", "--bare", "-b", "main", "origin.git"],
+        );
+        git(
+            &self.root,
+            &["remote", "add", "origin", &remote.to_string_lossy()],
+        );
+        git(&self.root, &["push", "-q", "origin", "main"]);
+        self.with_env("AUTOPILOT_DB", url)
+    }
+
+    /// A fresh repository on the default SQLite file, whatever this run tests.
+    pub fn on_sqlite() -> TestRepo {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("repo");
         std::fs::create_dir_all(&root).expect("mkdir");
@@ -87,9 +138,43 @@ impl TestRepo {
         self.root.join(".autopilot/autopilot.db")
     }
 
+    /// Where this repo's queue lives: `AUTOPILOT_DB` when set (a path relative to the repo),
+    /// else the default file.
+    pub fn store_url(&self) -> autopilot_tui::store::sql::StoreUrl {
+        let set = self.env.iter().rev().find(|(k, _)| k == "AUTOPILOT_DB");
+        match set {
+            Some((_, v)) if v.contains("://") => v.parse().expect("a store URL"),
+            Some((_, v)) => self.root.join(v).into(),
+            None => self.db().into(),
+        }
+    }
+
+    /// Whether this repo's queue is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(
+            self.store_url(),
+            autopilot_tui::store::sql::StoreUrl::Postgres(_)
+        )
+    }
+
+    /// A plain connection to the queue, for the tests' own SQL (SQLite's `?N` placeholders,
+    /// in the SQL both backends share).
+    pub fn sql(&self) -> autopilot_tui::store::sql::Conn {
+        autopilot_tui::store::sql::Conn::open(&self.store_url()).expect("connect to the queue")
+    }
+
+    /// The queue, opened as the app opens it.
+    pub fn store(&self) -> autopilot_tui::store::Store {
+        autopilot_tui::store::Store::open_url(
+            &self.store_url(),
+            autopilot_tui::domain::redact::Redactor::builtin(),
+        )
+        .expect("open the store")
+    }
+
     /// Every stored transcript line of a run, read through the store the app uses.
     pub fn transcript(&self, run_id: i64) -> Vec<Vec<u8>> {
-        let store = autopilot_tui::store::Store::open(&self.db()).expect("open the store");
+        let store = self.store();
         store
             .transcript(run_id, -1, i64::MAX)
             .expect("read the transcript")
@@ -248,6 +333,14 @@ impl Running {
     /// Its pid.
     pub fn id(&self) -> u32 {
         self.0.as_ref().map_or(0, Child::id)
+    }
+
+    /// Asks it to stop (SIGTERM), waits for it (at most 30 s) and returns what it printed on
+    /// stderr.
+    pub fn wait_after_term(self) -> String {
+        signal(self.id(), "TERM");
+        let out = self.wait(Duration::from_secs(30));
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     /// Waits for it to exit (at most `limit`), returning its output.

@@ -24,8 +24,50 @@ pub struct PgServer {
     pub password: String,
     /// How long starting it took (initdb and start).
     pub startup: Duration,
+    /// How to restart it: `None` for an external server.
+    local: Option<Local>,
     /// Closed at exit: the watchdog's signal to stop the server.
     _watchdog: Option<Mutex<ChildStdin>>,
+}
+
+/// What restarting a server this binary started needs.
+struct Local {
+    owner: Owner,
+    bindir: PathBuf,
+    data: PathBuf,
+}
+
+impl PgServer {
+    /// Restarts the server (`pg_ctl restart -m fast`, as its owner): every open connection is
+    /// cut, then it listens again on the same port. Returns once it accepts connections.
+    pub fn restart(&self) {
+        let local = self
+            .local
+            .as_ref()
+            .expect("only a server these tests started can be restarted");
+        let out = local
+            .owner
+            .command(&local.bindir.join("pg_ctl"))
+            .args(["-D", &local.data.to_string_lossy()])
+            .args(["-w", "-t", "60", "-m", "fast"])
+            // The new server inherits pg_ctl's output unless it logs to a file: reading a
+            // pipe it holds would never end.
+            .args(["-l", &local.data.with_file_name("log").to_string_lossy()])
+            .arg("restart")
+            .stdin(Stdio::null())
+            .output()
+            .expect("pg_ctl restart runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl restart failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Whether this server can be restarted (one these tests started, not an external one).
+    pub fn restartable(&self) -> bool {
+        self.local.is_some()
+    }
 }
 
 static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
@@ -85,6 +127,7 @@ fn start() -> Result<PgServer, String> {
             port: 0,
             password: String::new(),
             startup: Duration::ZERO,
+            local: None,
             _watchdog: None,
         });
     }
@@ -171,6 +214,11 @@ fn start() -> Result<PgServer, String> {
                 password,
                 startup: began.elapsed(),
                 _watchdog: Some(Mutex::new(watchdog)),
+                local: Some(Local {
+                    owner,
+                    bindir,
+                    data,
+                }),
             });
         }
         last = std::fs::read_to_string(dir.join("log")).unwrap_or_default();

@@ -101,6 +101,10 @@ type Prepared = HashMap<String, postgres::Statement>;
 struct PgConn {
     client: postgres::Client,
     prepared: Prepared,
+    /// Where to connect again once the connection is lost.
+    url: PgUrl,
+    /// A statement failed for want of a connection: connect afresh before the next one.
+    broken: bool,
 }
 
 enum Inner {
@@ -164,6 +168,8 @@ impl Conn {
             inner: Inner::Postgres(Box::new(RefCell::new(PgConn {
                 client,
                 prepared: HashMap::new(),
+                url: url.clone(),
+                broken: false,
             }))),
             target,
             deadline: DEADLINE,
@@ -211,10 +217,30 @@ impl Conn {
     ) -> Result<T, E> {
         let start = Instant::now();
         let mut backoff = Duration::from_millis(2);
+        let mut outage = Outage::default();
         loop {
-            match self.attempt(&mut f) {
-                Attempt::Done(out) => return out,
+            let revived = match &self.inner {
+                Inner::Postgres(pg) => revive(pg, &self.target),
+                Inner::Sqlite(_) => Ok(()),
+            };
+            let attempt = match revived {
+                Ok(()) => self.attempt(&mut f),
+                Err(e) if e.is_connection() => Attempt::Lost(Err(e.into())),
+                Err(e) => return Err(e.into()),
+            };
+            match attempt {
+                Attempt::Done(out) => {
+                    outage.over(&self.target);
+                    return out;
+                }
                 Attempt::Conflict => {}
+                Attempt::Lost(out) => {
+                    self.mark_broken();
+                    if !outage.wait(&self.target) {
+                        return out;
+                    }
+                    continue;
+                }
             }
             if start.elapsed() >= self.deadline {
                 return Err(SqlError::Locked {
@@ -239,7 +265,9 @@ impl Conn {
                 .map(TxInner::Sqlite)
                 .map_err(SqlError::from),
             Inner::Postgres(pg) => {
-                let PgConn { client, prepared } = pg.get_mut();
+                let PgConn {
+                    client, prepared, ..
+                } = pg.get_mut();
                 client
                     .build_transaction()
                     .isolation_level(postgres::IsolationLevel::Serializable)
@@ -251,18 +279,23 @@ impl Conn {
         let inner = match begun {
             Ok(inner) => inner,
             Err(e) if e.is_retryable() => return Attempt::Conflict,
+            Err(e) if e.is_connection() => return Attempt::Lost(Err(e.into())),
             Err(e) => return Attempt::Done(Err(e.into())),
         };
         let tx = Tx {
             inner,
             target,
             conflict: Cell::new(false),
+            lost: Cell::new(false),
         };
         let out = f(&tx);
-        let conflict = tx.conflict.get();
+        let (conflict, lost) = (tx.conflict.get(), tx.lost.get());
         match out {
             // Dropping the transaction rolls it back on both backends.
             Err(_) if conflict => Attempt::Conflict,
+            // Nothing was committed: the whole transaction runs again on a new connection.
+            // (A commit whose answer was lost is not retried: it may have been written.)
+            Err(e) if lost => Attempt::Lost(Err(e)),
             Err(e) => Attempt::Done(Err(e)),
             Ok(v) => match tx.commit() {
                 Ok(()) => Attempt::Done(Ok(v)),
@@ -273,9 +306,15 @@ impl Conn {
     }
 }
 
+mod reconnect;
+use reconnect::{revive, Outage};
+
 enum Attempt<T> {
     Done(T),
     Conflict,
+    /// The connection was lost before anything was committed; `T` is what to return if it
+    /// does not come back.
+    Lost(T),
 }
 
 impl Exec for Conn {
@@ -289,31 +328,29 @@ impl Exec for Conn {
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
         match &self.inner {
             Inner::Sqlite(c) => sqlite_execute(c, sql, params),
-            Inner::Postgres(pg) => {
-                let PgConn { client, prepared } = &mut *pg.borrow_mut();
-                pg_execute(client, prepared, &self.target, sql, params)
-            }
+            Inner::Postgres(pg) => self.persist(pg, |pg| {
+                pg_execute(&mut pg.client, &mut pg.prepared, &self.target, sql, params)
+            }),
         }
     }
 
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
         match &self.inner {
             Inner::Sqlite(c) => sqlite_query(c, sql, params),
-            Inner::Postgres(pg) => {
-                let PgConn { client, prepared } = &mut *pg.borrow_mut();
-                pg_query(client, prepared, &self.target, sql, params)
-            }
+            Inner::Postgres(pg) => self.persist(pg, |pg| {
+                pg_query(&mut pg.client, &mut pg.prepared, &self.target, sql, params)
+            }),
         }
     }
 
     fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
         match &self.inner {
             Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
-            Inner::Postgres(pg) => pg
-                .borrow_mut()
-                .client
-                .batch_execute(sql)
-                .map_err(|e| SqlError::from_query(e, &self.target)),
+            Inner::Postgres(pg) => self.persist(pg, |pg| {
+                pg.client
+                    .batch_execute(sql)
+                    .map_err(|e| SqlError::from_query(e, &self.target))
+            }),
         }
     }
 }
@@ -335,6 +372,8 @@ pub struct Tx<'c> {
     target: &'c str,
     /// A statement failed because of another writer: the transaction is retried.
     conflict: Cell<bool>,
+    /// A statement failed because the connection was lost: retried on a new one.
+    lost: Cell<bool>,
 }
 
 impl Tx<'_> {
@@ -360,6 +399,9 @@ impl Tx<'_> {
     fn note<T>(&self, r: Result<T, SqlError>) -> Result<T, SqlError> {
         if r.as_ref().is_err_and(SqlError::is_retryable) {
             self.conflict.set(true);
+        }
+        if r.as_ref().is_err_and(SqlError::is_connection) {
+            self.lost.set(true);
         }
         r
     }

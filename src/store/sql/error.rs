@@ -110,6 +110,15 @@ impl SqlError {
         }
     }
 
+    /// Whether the connection is gone or cannot be made again yet (a server restarting, a cut
+    /// network): worth connecting again and retrying what had not committed.
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            SqlError::Lost { .. } | SqlError::Refused { .. } | SqlError::Unreachable { .. }
+        )
+    }
+
     /// Whether a constraint (unique, foreign key, NOT NULL, CHECK) refused a write.
     pub fn is_constraint(&self) -> bool {
         match self {
