@@ -49,3 +49,27 @@ impl Db {
 fn task_failed(e: RunnerError) -> StoreError {
     StoreError::Invalid(e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_handle_on_a_postgres_store_is_dropped_inside_a_task() {
+        let url = tokio::task::spawn_blocking(crate::store::test_db::fresh_postgres);
+        let Some(url) = url.await.expect("a database") else {
+            return;
+        };
+        let db = Db::open(&url, Redactor::builtin()).await.expect("open");
+        db.call(|s| {
+            s.is_shared()
+                .then_some(())
+                .ok_or(StoreError::Invalid("not shared".into()))
+        })
+        .await
+        .expect("a query");
+        tokio::spawn(async move { drop(db) })
+            .await
+            .expect("closing the connection does not panic the task");
+    }
+}
