@@ -379,14 +379,16 @@ fn box_b_takes_over_a_dead_box_claim_after_the_lease_and_starts_the_unpushed_bra
     let (a, b) = (x.a.clone_env(&vars), x.b.clone_env(&vars));
     let id = a.add(&["Slow [scenario:slow]", "--ready"]);
     let runner = a.spawn_run(&[]);
-    wait_for("box A's run", Duration::from_secs(30), || {
-        (hosts(&x, id) == ["box-a"]).then_some(())
+    // The agent starts once box A recorded the branch (the run row comes before it).
+    wait_for("box A's agent", Duration::from_secs(30), || {
+        (!a.agent_calls().is_empty()).then_some(())
     });
     // Killed once its agent is working (its first line stored): by then the branch
     // is recorded, so box B reruns a branch it cannot find (a run row alone comes earlier).
     wait_for("box A's agent at work", Duration::from_secs(30), || {
         (a.show(id)["runs"][0]["transcript_lines"].as_i64() >= Some(1)).then_some(())
     });
+    assert_eq!(hosts(&x, id), ["box-a"]);
     signal(runner.id(), "KILL");
     runner.wait(Duration::from_secs(10));
     std::fs::write(&gate, "").unwrap();

@@ -11,28 +11,9 @@ use crate::store::{Store, StoreError};
 /// A store connection usable from async code.
 #[derive(Clone, Debug)]
 pub struct Db {
-    store: Arc<Mutex<Closing>>,
-}
-
-/// The store, closed off the async threads: closing a PostgreSQL connection blocks on the
-/// client's own runtime, which panics on a tokio worker (where the last `Db` often drops).
-#[derive(Debug)]
-struct Closing(Option<Store>);
-
-impl Drop for Closing {
-    fn drop(&mut self) {
-        let Some(store) = self.0.take() else {
-            return;
-        };
-        if !store.is_shared() || tokio::runtime::Handle::try_current().is_err() {
-            return;
-        }
-        let closer = std::thread::Builder::new().name("store-close".into());
-        // Should the thread not start, the store is leaked rather than closed here: the
-        // server ends the session when this process exits.
-        let store = std::mem::ManuallyDrop::new(store);
-        let _ = closer.spawn(move || drop(std::mem::ManuallyDrop::into_inner(store)));
-    }
+    // Dropping the last handle on a tokio worker is safe on PostgreSQL too: the client closes
+    // on a thread of its own there (`sql::conn`).
+    store: Arc<Mutex<Store>>,
 }
 
 impl Db {
@@ -44,7 +25,7 @@ impl Db {
             .await
             .map_err(task_failed)??;
         Ok(Db {
-            store: Arc::new(Mutex::new(Closing(Some(store)))),
+            store: Arc::new(Mutex::new(store)),
         })
     }
 
@@ -59,10 +40,7 @@ impl Db {
             let mut guard = store
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match guard.0.as_mut() {
-                Some(store) => f(store),
-                None => Err(StoreError::Invalid("the store was closed".into())),
-            }
+            f(&mut guard)
         })
         .await
         .map_err(task_failed)?
@@ -72,4 +50,28 @@ impl Db {
 /// A store task that did not finish, as the store's own error (callers see only those).
 fn task_failed(e: RunnerError) -> StoreError {
     StoreError::Invalid(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_handle_on_a_postgres_store_is_dropped_inside_a_task() {
+        let url = tokio::task::spawn_blocking(crate::store::test_db::fresh_postgres);
+        let Some(url) = url.await.expect("a database") else {
+            return;
+        };
+        let db = Db::open(&url, Redactor::builtin()).await.expect("open");
+        db.call(|s| {
+            s.is_shared()
+                .then_some(())
+                .ok_or(StoreError::Invalid("not shared".into()))
+        })
+        .await
+        .expect("a query");
+        tokio::spawn(async move { drop(db) })
+            .await
+            .expect("closing the connection does not panic the task");
+    }
 }

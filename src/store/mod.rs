@@ -33,7 +33,7 @@ mod stats_templates;
 mod subtasks;
 mod tail;
 #[cfg(test)]
-mod test_db;
+pub(crate) mod test_db;
 mod transcripts;
 
 use settings::upsert_setting;

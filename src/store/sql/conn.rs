@@ -99,12 +99,40 @@ type Prepared = HashMap<String, postgres::Statement>;
 
 /// A PostgreSQL session: the client and the statements prepared on it.
 struct PgConn {
-    client: postgres::Client,
+    client: PgClient,
     prepared: Prepared,
     /// Where to connect again once the connection is lost.
     url: PgUrl,
     /// A statement failed for want of a connection: connect afresh before the next one.
     broken: bool,
+}
+
+/// The sync client, closed off the async runtime: closing blocks on the client's own runtime,
+/// which panics on a thread that drives tasks (a runner slot dropping the last handle on its
+/// store), so there it closes on a thread of its own.
+struct PgClient(Option<postgres::Client>);
+
+impl std::ops::Deref for PgClient {
+    type Target = postgres::Client;
+    fn deref(&self) -> &postgres::Client {
+        self.0.as_ref().expect("the client is only taken on drop")
+    }
+}
+
+impl std::ops::DerefMut for PgClient {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        self.0.as_mut().expect("the client is only taken on drop")
+    }
+}
+
+impl Drop for PgClient {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            }
+        }
+    }
 }
 
 enum Inner {
@@ -166,7 +194,7 @@ impl Conn {
             .map_err(|e| SqlError::from_connect(e, &target, &user, &dbname))?;
         Ok(Conn {
             inner: Inner::Postgres(Box::new(RefCell::new(PgConn {
-                client,
+                client: PgClient(Some(client)),
                 prepared: HashMap::new(),
                 url: url.clone(),
                 broken: false,
@@ -329,7 +357,7 @@ impl Exec for Conn {
         match &self.inner {
             Inner::Sqlite(c) => sqlite_execute(c, sql, params),
             Inner::Postgres(pg) => self.persist(pg, |pg| {
-                pg_execute(&mut pg.client, &mut pg.prepared, &self.target, sql, params)
+                pg_execute(&mut *pg.client, &mut pg.prepared, &self.target, sql, params)
             }),
         }
     }
@@ -338,7 +366,7 @@ impl Exec for Conn {
         match &self.inner {
             Inner::Sqlite(c) => sqlite_query(c, sql, params),
             Inner::Postgres(pg) => self.persist(pg, |pg| {
-                pg_query(&mut pg.client, &mut pg.prepared, &self.target, sql, params)
+                pg_query(&mut *pg.client, &mut pg.prepared, &self.target, sql, params)
             }),
         }
     }

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use super::{Conn, Inner, PgConn, SqlError};
+use super::{Conn, Inner, PgClient, PgConn, SqlError};
 
 /// How long a lost connection is tried again before its error is returned: long enough for
 /// a server's restart or failover, short enough that a server gone for good is said.
@@ -57,9 +57,10 @@ pub(super) fn revive(pg: &RefCell<PgConn>, target: &str) -> Result<(), SqlError>
     let config = pg.url.config();
     let user = config.get_user().unwrap_or_default().to_string();
     let dbname = config.get_dbname().unwrap_or(&user).to_string();
-    pg.client = config
-        .connect(postgres::NoTls)
-        .map_err(|e| SqlError::from_connect(e, target, &user, &dbname))?;
+    pg.client =
+        PgClient(Some(config.connect(postgres::NoTls).map_err(|e| {
+            SqlError::from_connect(e, target, &user, &dbname)
+        })?));
     pg.prepared.clear();
     pg.broken = false;
     Ok(())
