@@ -458,12 +458,7 @@ impl Config {
         let file = user.merge(&repo).merge(&FileConfig::from_env(env)?);
         check_reviewer_prompt(&file.review, &paths.repo_root)?;
         personas::check_merged(&file)?;
-        if let Some(url) = file.store.url.as_deref().filter(|_| !paths.db_given) {
-            // The error shows the URL with its password hidden.
-            paths.db = url
-                .parse()
-                .map_err(|e| anyhow::anyhow!("invalid [store] url in the configuration: {e}"))?;
-        }
+        store::apply_url(&mut paths, &file.store)?;
         store::check_shared(&file.store, &paths.db)?;
         let redactor = match &file.redact.patterns {
             Some(patterns) if !patterns.is_empty() => {

@@ -52,6 +52,17 @@ impl Config {
     }
 }
 
+/// `[store] url` as the store, unless `--db` or `AUTOPILOT_DB` named one.
+pub(super) fn apply_url(paths: &mut super::Paths, store: &StoreSection) -> anyhow::Result<()> {
+    if let Some(url) = store.url.as_deref().filter(|_| !paths.db_given) {
+        // The error shows the URL with its password hidden.
+        paths.db = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("invalid [store] url in the configuration: {e}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Paths, REPO_FILE};
