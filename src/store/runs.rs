@@ -462,17 +462,6 @@ pub(super) fn append_in(
             |r| r.get(0),
         )?
         .ok_or(StoreError::RunNotFound(run_id))?;
-    // FTS5 names its row id `rowid`; PostgreSQL's table has an id column (the same numbers).
-    let index = match tx.backend() {
-        Backend::Sqlite => {
-            "INSERT INTO search_index (rowid, text, source, issue_id, run_id)
-             VALUES (?1, ?2, 'transcript', ?3, ?4)"
-        }
-        Backend::Postgres => {
-            "INSERT INTO search_index (id, text, source, issue_id, run_id)
-             VALUES (?1, ?2, 'transcript', ?3, ?4)"
-        }
-    };
     let mut seq = first_seq;
     for b in batches.iter().filter(|b| !b.is_empty()) {
         let chunk_id: i64 = tx.query_row(
@@ -482,13 +471,13 @@ pub(super) fn append_in(
             |r| r.get(0),
         )?;
         // The chunk's searchable text commits with it.
-        let text = search::chunk_text(red, &b.data, b.text.as_deref());
-        if !text.is_empty() {
-            tx.execute(
-                index,
-                vals![chunk_id * 4 + 3, text.as_ref(), issue_id, run_id],
-            )?;
-        }
+        search::index_chunk(
+            tx,
+            red,
+            (chunk_id, &b.data, b.text.as_deref()),
+            issue_id,
+            run_id,
+        )?;
         seq += b.lines;
     }
     Ok(seq - first_seq)

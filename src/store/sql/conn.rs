@@ -441,7 +441,7 @@ impl Exec for Tx<'_> {
 
     fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
         let r = match &self.inner {
-            TxInner::Sqlite(tx) => Exec::execute_batch(&**tx, sql),
+            TxInner::Sqlite(tx) => tx.execute_batch(sql).map_err(SqlError::from),
             TxInner::Postgres(pg) => pg
                 .borrow_mut()
                 .tx
@@ -449,26 +449,6 @@ impl Exec for Tx<'_> {
                 .map_err(|e| SqlError::from_query(e, self.target)),
         };
         self.note(r)
-    }
-}
-
-/// A bare SQLite connection (or, through `Deref`, transaction) runs the same statements: code
-/// that holds one can call helpers written against [`Exec`].
-impl Exec for rusqlite::Connection {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
-        sqlite_execute(self, sql, params)
-    }
-
-    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
-        sqlite_query(self, sql, params)
-    }
-
-    fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
-        Ok(rusqlite::Connection::execute_batch(self, sql)?)
     }
 }
 
@@ -563,22 +543,4 @@ fn pg_query(
                 .map(Row)
         })
         .collect()
-}
-
-impl Exec for rusqlite::Transaction<'_> {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
-        sqlite_execute(self, sql, params)
-    }
-
-    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
-        sqlite_query(self, sql, params)
-    }
-
-    fn execute_batch(&self, sql: &str) -> Result<(), SqlError> {
-        Ok(rusqlite::Connection::execute_batch(self, sql)?)
-    }
 }
