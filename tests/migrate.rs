@@ -86,6 +86,14 @@ fn with_stdin(repo: &TestRepo, args: &[&str], input: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Moves what the write-ahead log holds into the file (as the last connection closing does),
+/// so that the file's bytes are the whole queue: any later write shows in them.
+fn settle(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+}
+
 /// A hash of the SQLite file's bytes and of its write-ahead log's (`None`: no log).
 fn file_bytes(db: &Path) -> (u64, Option<u64>) {
     fn hash(bytes: &[u8]) -> u64 {
@@ -96,13 +104,6 @@ fn file_bytes(db: &Path) -> (u64, Option<u64>) {
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
     let main = std::fs::read(db).unwrap();
-    if std::env::var("MIGRATE_DEBUG").is_ok() {
-        eprintln!("main {} bytes, header {:?}", main.len(), &main[..100]);
-        eprintln!(
-            "wal {:?}",
-            std::fs::metadata(PathBuf::from(&wal)).map(|m| m.len())
-        );
-    }
     (
         hash(&main),
         // An empty log is no log: SQLite deletes it when the last connection closes.
@@ -340,6 +341,7 @@ fn a_whole_queue_moves_and_reads_the_same_on_postgres() {
     for table in ["events", "settings", "learnings"] {
         assert!(counts[table] > 0, "the queue has {table}: {counts:?}");
     }
+    settle(&repo.db());
     let bytes = file_bytes(&repo.db());
 
     let out = repo.ok(&["migrate", "--to", &url]);
@@ -423,6 +425,7 @@ fn a_whole_queue_moves_and_reads_the_same_on_postgres() {
 fn small_queue() -> (TestRepo, (u64, Option<u64>)) {
     let repo = TestRepo::new();
     repo.add(&["Only one"]);
+    settle(&repo.db());
     let bytes = file_bytes(&repo.db());
     (repo, bytes)
 }
@@ -443,18 +446,25 @@ fn a_target_that_is_not_empty_is_refused_and_nothing_is_copied() {
     assert_eq!(pg_count(&url, "issues"), 1);
     assert_eq!(file_bytes(&repo.db()), bytes);
 
-    // Only settings there (someone paused it): refused too, by name, not as a key conflict.
+    // A row in a table the commands never write alone (here a setting, with no event): still
+    // refused as not empty, not merged, and nothing copied.
     let Some(url) = postgres::fresh_database() else {
         return;
     };
-    on_ok(&other, &url, &["pause"]);
-    repo.ok(&["pause"]);
+    on_ok(&other, &url, &["list"]);
+    pg_client(&url)
+        .execute(
+            "INSERT INTO settings (key, value) VALUES ('left_over', 'x')",
+            &[],
+        )
+        .unwrap();
     let err = repo.fails(&["migrate", "--to", &url]);
     assert!(
-        err.contains("is not empty") && err.contains("createdb"),
+        err.contains("is not empty (settings has 1 rows)") && err.contains("createdb"),
         "{err}"
     );
     assert_eq!(pg_count(&url, "issues"), 0);
+    assert_eq!(pg_count(&url, "settings"), 1);
 }
 
 #[test]
@@ -497,7 +507,10 @@ fn an_unreachable_server_or_a_wrong_password_is_a_clear_error_without_the_passwo
         "--to",
         "postgres://autopilot:hunter2@127.0.0.1:1/queue",
     ]);
-    assert!(err.contains("127.0.0.1"), "{err}");
+    assert!(
+        err.contains("cannot connect to PostgreSQL at") && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "{err}");
     if let Some(server) = postgres::server().filter(|s| s.port != 0) {
         let url = format!(
@@ -555,6 +568,7 @@ fn a_source_that_is_not_a_current_sqlite_queue_is_refused_and_the_target_left_al
     ))
     .unwrap();
     drop(conn);
+    settle(&repo.db());
     let bytes = file_bytes(&repo.db());
     let err = repo.fails(&["migrate", "--to", &url]);
     assert!(

@@ -49,8 +49,9 @@ pub struct Moved {
 }
 
 impl Store {
-    /// Copies this SQLite store into `to`, a PostgreSQL store with no issues, events or runs,
-    /// and checks every table's count before committing. Nothing is written here.
+    /// Copies this SQLite store into `to`, a PostgreSQL store without a row in any table it
+    /// copies, from one snapshot, and checks every table's count before committing. Nothing
+    /// is written here.
     pub fn move_to(&self, to: &mut Store) -> Result<Moved> {
         let from = self.db();
         if from.backend() != Backend::Sqlite {
@@ -66,6 +67,18 @@ impl Store {
             )));
         }
         let target = to.path.display().to_string();
+        // One read transaction: every table is read from the same snapshot of the file, even
+        // while a runner still writes to it (WAL readers never block, nor are blocked).
+        from.execute_batch("BEGIN")?;
+        let moved = self.copy_into(to, &target);
+        // Ending a read-only transaction writes nothing; the copy's own error is the news.
+        let _ = from.execute_batch("ROLLBACK");
+        moved
+    }
+
+    /// [`Store::move_to`] inside the source's read transaction.
+    fn copy_into(&self, to: &mut Store, target: &str) -> Result<Moved> {
+        let from = self.db();
         to.write(|tx| {
             // Any row already there (even a setting, as `pause` on the server writes) would
             // mix two queues, or fail half-way on a key: the copy starts from nothing only.
