@@ -21,7 +21,10 @@ pub(super) fn run(ctx: &Ctx, out: &mut impl Write, to: &str) -> anyhow::Result<(
         );
     };
     if !path.is_file() {
-        bail!("{}: no SQLite queue there to copy", path.display());
+        bail!(
+            "{}: no SQLite queue there to copy; give the queue's file with --db PATH (a clone's own is .autopilot/autopilot.db)",
+            path.display()
+        );
     }
     // Opening an older file would upgrade it in place: the file is left as it is instead.
     let version = Store::sqlite_schema_version(path)?;

@@ -167,3 +167,20 @@ fn rows_written_by_others_still_read() {
     );
     assert_eq!(events[1].actor, ActorId::system("robot"));
 }
+
+#[test]
+fn nul_escapes_become_the_nul_symbol_and_nothing_else_changes() {
+    use super::events::without_nul_escapes;
+    let json =
+        serde_json::json!({"title": "a\0b", "path": "C:\\u0000x", "t": "\u{e9}\t"}).to_string();
+    let clean = without_nul_escapes(&json);
+    let back: serde_json::Value = serde_json::from_str(&clean).expect("still JSON");
+    assert_eq!(back["title"], "a\u{2400}b");
+    // A backslash followed by `u0000` is text, not an escape: it is kept.
+    assert_eq!(back["path"], "C:\\u0000x");
+    assert_eq!(back["t"], "\u{e9}\t");
+    assert!(matches!(
+        without_nul_escapes("{\"a\":1}"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+}

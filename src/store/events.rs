@@ -3,7 +3,9 @@
 //! Events are typed ([`EventKind`], [`ActorId`]) everywhere but here: this is where they
 //! become the `kind`, `data` and `actor` text columns and back.
 
-use super::sql::{vals, Exec, Row, SqlError};
+use std::borrow::Cow;
+
+use super::sql::{vals, Backend, Exec, Row, SqlError};
 
 use super::{now, Result, Store};
 use crate::domain::{ActorId, Event, EventKind};
@@ -31,6 +33,33 @@ fn from_columns(kind: String, data: &str) -> EventKind {
     serde_json::from_value(value).unwrap_or(EventKind::Other { kind, data })
 }
 
+/// JSON text without the `\u0000` escape, for PostgreSQL: its `jsonb` refuses one, and with it
+/// every statement that reads the field of any such event (stats, delete). The NUL becomes
+/// U+2400, as the portable layer writes a raw NUL there.
+pub(super) fn without_nul_escapes(json: &str) -> Cow<'_, str> {
+    if !json.contains("\\u0000") {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = &rest[at..];
+        if let Some(after) = escape.strip_prefix("\\u0000") {
+            out.push('\u{2400}');
+            rest = after;
+        } else {
+            // Any other escape (`\\` included) is kept whole, so its second character is
+            // never read as the start of one.
+            let len = 1 + escape[1..].chars().next().map_or(0, char::len_utf8);
+            out.push_str(&escape[..len]);
+            rest = &escape[len..];
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// Appends one event inside the caller's transaction.
 pub(super) fn insert(
     tx: &impl Exec,
@@ -38,7 +67,10 @@ pub(super) fn insert(
     actor: &ActorId,
     kind: &EventKind,
 ) -> Result<i64> {
-    let (kind, data) = to_columns(kind)?;
+    let (kind, mut data) = to_columns(kind)?;
+    if tx.backend() == Backend::Postgres {
+        data = without_nul_escapes(&data).into_owned();
+    }
     Ok(tx.query_row(
         "INSERT INTO events (ts, kind, issue_id, actor, data) VALUES (?1, ?2, ?3, ?4, ?5)
          RETURNING id",

@@ -49,8 +49,9 @@ pub struct Moved {
 }
 
 impl Store {
-    /// Copies this SQLite store into `to`, a PostgreSQL store with no issues, events or runs,
-    /// and checks every table's count before committing. Nothing is written here.
+    /// Copies this SQLite store into `to`, a PostgreSQL store without a row in any table it
+    /// copies, from one snapshot, and checks every table's count before committing. Nothing
+    /// is written here.
     pub fn move_to(&self, to: &mut Store) -> Result<Moved> {
         let from = self.db();
         if from.backend() != Backend::Sqlite {
@@ -66,12 +67,26 @@ impl Store {
             )));
         }
         let target = to.path.display().to_string();
+        // One read transaction: every table is read from the same snapshot of the file, even
+        // while a runner still writes to it (WAL readers never block, nor are blocked).
+        from.execute_batch("BEGIN")?;
+        let moved = self.copy_into(to, &target);
+        // Ending a read-only transaction writes nothing; the copy's own error is the news.
+        let _ = from.execute_batch("ROLLBACK");
+        moved
+    }
+
+    /// [`Store::move_to`] inside the source's read transaction.
+    fn copy_into(&self, to: &mut Store, target: &str) -> Result<Moved> {
+        let from = self.db();
         to.write(|tx| {
-            for table in ["issues", "events", "runs", "comments"] {
+            // Any row already there (even a setting, as `pause` on the server writes) would
+            // mix two queues, or fail half-way on a key: the copy starts from nothing only.
+            for table in TABLES {
                 let n = count(tx, table)?;
                 if n > 0 {
                     return Err(StoreError::Invalid(format!(
-                        "{target} is not empty ({table} has {n} rows); migrate copies into an empty database only — nothing was copied"
+                        "{target} is not empty ({table} has {n} rows); migrate copies into an empty database only — nothing was copied. Create a new database (createdb) and give its URL to --to"
                     )));
                 }
             }
@@ -83,11 +98,10 @@ impl Store {
             relink(from, tx)?;
             let search_rows = copy_transcript_search(from, tx)?;
             for table in IDENTITIES {
+                let next = next_id(from, table)?;
                 tx.execute(
-                    &format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
-                    ),
-                    &[],
+                    &format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), ?1, false)"),
+                    &[Value::Int(next)],
                 )?;
             }
             for (table, copied) in &tables {
@@ -133,11 +147,13 @@ fn copy_table(from: &impl Exec, tx: &impl Exec, table: &str) -> Result<i64> {
         };
         after = last.get(id)?;
         copied += rows.len() as i64;
-        if table == "issues" {
-            let (columns, rows) = unlink(&columns, rows);
-            insert(tx, table, &columns, &rows, batch)?;
-        } else {
-            insert(tx, table, &columns, &rows, batch)?;
+        match table {
+            "issues" => {
+                let (columns, rows) = unlink(&columns, rows);
+                insert(tx, table, &columns, &rows, batch)?;
+            }
+            "events" => insert(tx, table, &columns, &nul_free_data(&columns, rows), batch)?,
+            _ => insert(tx, table, &columns, &rows, batch)?,
         }
     }
 }
@@ -150,6 +166,31 @@ impl Store {
         let conn = rusqlite::Connection::open_with_flags(path, flags)?;
         Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+}
+
+/// The id SQLite would give `table`'s next row: after the largest one, and for an
+/// AUTOINCREMENT table (events) after the largest it ever gave, deleted rows included.
+fn next_id(from: &impl Exec, table: &str) -> Result<i64> {
+    let max: i64 = from.query_row(
+        &format!("SELECT coalesce(max(id), 0) FROM {table}"),
+        &[],
+        |r| r.get(0),
+    )?;
+    let autoincrement: bool = from.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'sqlite_sequence'",
+        &[],
+        |r| r.get(0),
+    )?;
+    let given: Option<i64> = if autoincrement {
+        from.query_opt(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+            &[Value::from(table)],
+            |r| r.get(0),
+        )?
+    } else {
+        None
+    };
+    Ok(max.max(given.unwrap_or(0)) + 1)
 }
 
 fn count(c: &impl Exec, table: &str) -> Result<i64> {
@@ -182,6 +223,23 @@ fn unlink(columns: &[String], rows: Vec<Row>) -> (Vec<String>, Vec<Row>) {
         })
         .collect();
     (columns, rows)
+}
+
+/// Event rows whose JSON `data` holds no `\u0000`, which PostgreSQL's `jsonb` refuses (see
+/// [`super::events::without_nul_escapes`]): the NUL becomes U+2400, as it does in every text.
+fn nul_free_data(columns: &[String], rows: Vec<Row>) -> Vec<Row> {
+    let Some(data) = columns.iter().position(|c| c == "data") else {
+        return rows;
+    };
+    rows.into_iter()
+        .map(|row| {
+            let mut values = row.values().to_vec();
+            if let Some(Value::Text(text)) = values.get_mut(data) {
+                *text = super::events::without_nul_escapes(text).into_owned();
+            }
+            Row::from(values)
+        })
+        .collect()
 }
 
 /// Sets every issue's parent and previous occurrence once all issues exist.
