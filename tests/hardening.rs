@@ -5,30 +5,10 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
 use support::{alive, git, last_comment, read_pid, wait_output, TestRepo};
-
-/// Runs `autopilot-tui ARGS` with `input` on stdin; it must succeed.
-fn ok_with_stdin(repo: &TestRepo, args: &[&str], input: &[u8]) -> String {
-    let mut child = repo
-        .cmd(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = wait_output(child, Duration::from_secs(60));
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The repo with a shell command as its agent instead of the fake Claude.
 fn command_agent(repo: TestRepo, script: &str) -> TestRepo {
@@ -54,10 +34,10 @@ fn a_thread_over_128_kib_still_starts_a_run_with_the_answer_whole() {
     repo.ok(&["run", "--once"]);
     assert_eq!(repo.status(id), "blocked");
     let answer = huge_answer();
-    ok_with_stdin(&repo, &["comment", &id.to_string(), "-"], answer.as_bytes());
+    repo.ok_with_stdin(&["comment", &id.to_string(), "-"], answer.as_bytes());
     // A second long answer makes the thread over 2 MB; the older one is shortened.
     let again = answer.replace("huge", "again");
-    ok_with_stdin(&repo, &["comment", &id.to_string(), "-"], again.as_bytes());
+    repo.ok_with_stdin(&["comment", &id.to_string(), "-"], again.as_bytes());
     repo.ok(&["run", "--once"]);
     let issue = repo.show(id);
     assert_eq!(issue["status"], "in_review", "{}", last_comment(&issue));
@@ -98,8 +78,7 @@ fn a_command_agent_gets_a_long_prompt_on_stdin_and_in_a_private_file() {
     );
 
     let review = "more ".repeat(60_000);
-    ok_with_stdin(
-        &repo,
+    repo.ok_with_stdin(
         &["request-changes", &id.to_string(), "-"],
         review.as_bytes(),
     );

@@ -61,31 +61,7 @@ fn as_box(repo: TestRepo, url: &str, host: &str) -> TestRepo {
 /// Two boxes on a fresh database; `None` (the test skips) when there is no PostgreSQL server.
 fn boxes(extra: &[(&str, &str)]) -> Option<Boxes> {
     let url = support::postgres::fresh_database()?;
-    let mut a = TestRepo::new();
-    let remote = a.dir.path().join("remote.git");
-    git(
-        a.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            &a.root.display().to_string(),
-            "remote.git",
-        ],
-    );
-    git(
-        &a.root,
-        &["remote", "add", "origin", &remote.display().to_string()],
-    );
-    git(&a.root, &["fetch", "-q", "origin"]);
-    let mut b = TestRepo::new();
-    std::fs::remove_dir_all(&b.root).unwrap();
-    git(
-        b.dir.path(),
-        &["clone", "-q", &remote.display().to_string(), "repo"],
-    );
-    git(&b.root, &["config", "user.name", "Box B"]);
-    git(&b.root, &["config", "user.email", "b@example.com"]);
+    let (mut a, mut b, remote) = support::two_clones();
     for (k, v) in extra {
         a = a.with_env(k, v);
         b = b.with_env(k, v);

@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -62,25 +61,6 @@ fn on_ok(repo: &TestRepo, url: &str, args: &[&str]) -> String {
     assert!(
         out.status.success(),
         "{args:?} on PostgreSQL failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs the binary with `input` on its stdin; must succeed; its stdout.
-fn with_stdin(repo: &TestRepo, args: &[&str], input: &[u8]) -> String {
-    let mut child = repo
-        .cmd(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = wait_output(child, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -227,14 +207,12 @@ fn make_queue(repo: &TestRepo) -> Queue {
     let later = repo.add(&["Later"]);
     let after = repo.add(&["After later", "--depends-on", &later.to_string(), "--ready"]);
     let piece = repo.add(&["A piece of later", "--parent", &later.to_string()]);
-    let hostile = with_stdin(
-        repo,
+    let hostile = repo.ok_with_stdin(
         &["add", "Hostile \u{1b}]0;pwned\u{7} title", "--body", "-"],
         huge_body().as_bytes(),
     );
     let hostile: i64 = hostile.trim().parse().unwrap();
-    with_stdin(
-        repo,
+    repo.ok_with_stdin(
         &["comment", &hostile.to_string(), "-"],
         b"a comment with a nul\0and \x1b[31mcolour\x1b[0m",
     );

@@ -29,31 +29,7 @@ fn as_box(repo: TestRepo, db: &str, host: &str) -> TestRepo {
 
 fn boxes() -> Boxes {
     // The boxes' own remote: not the one a repo on PostgreSQL would get.
-    let a = TestRepo::on_sqlite();
-    let remote = a.dir.path().join("remote.git");
-    git(
-        a.dir.path(),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            &a.root.display().to_string(),
-            "remote.git",
-        ],
-    );
-    git(
-        &a.root,
-        &["remote", "add", "origin", &remote.display().to_string()],
-    );
-    git(&a.root, &["fetch", "-q", "origin"]);
-    let b = TestRepo::on_sqlite();
-    std::fs::remove_dir_all(&b.root).unwrap();
-    git(
-        b.dir.path(),
-        &["clone", "-q", &remote.display().to_string(), "repo"],
-    );
-    git(&b.root, &["config", "user.name", "Box B"]);
-    git(&b.root, &["config", "user.email", "b@example.com"]);
+    let (a, b, remote) = support::two_clones();
     let db = if support::on_postgres() {
         support::postgres::fresh_database().expect("a PostgreSQL server")
     } else {

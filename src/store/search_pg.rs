@@ -199,6 +199,10 @@ pub(super) fn search(db: &Conn, query: &str, tsquery: &str, limit: i64) -> Resul
 
 /// A letter as search compares it: lower case, Latin accents folded (as `autopilot_fold`).
 fn fold(c: char) -> char {
+    // Most text is ASCII, and a snippet folds every word up to the first match.
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
     let lower = c.to_lowercase().next().unwrap_or(c);
     let plain = FOLD_FROM
         .chars()

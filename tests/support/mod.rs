@@ -245,6 +245,32 @@ impl TestRepo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs a command with `input` on its stdin (at most 120 s); it must succeed; its stdout.
+    #[allow(dead_code)]
+    pub fn ok_with_stdin(&self, args: &[&str], input: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn binary");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        let out = wait_output(child, Duration::from_secs(120));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs a command that must fail; returns its stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -497,4 +523,32 @@ pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect()
+}
+
+/// Two clones of one bare remote, as two boxes have them (each on SQLite until the caller
+/// points them at a shared queue): box A's repository with the remote as `origin`, box B
+/// cloned from it, and the remote's path.
+#[allow(dead_code)]
+pub fn two_clones() -> (TestRepo, TestRepo, PathBuf) {
+    let a = TestRepo::on_sqlite();
+    let remote = a.dir.path().join("remote.git");
+    let root = a.root.display().to_string();
+    git(
+        a.dir.path(),
+        &["clone", "-q", "--bare", &root, "remote.git"],
+    );
+    git(
+        &a.root,
+        &["remote", "add", "origin", &remote.display().to_string()],
+    );
+    git(&a.root, &["fetch", "-q", "origin"]);
+    let b = TestRepo::on_sqlite();
+    std::fs::remove_dir_all(&b.root).expect("remove box B's repo");
+    git(
+        b.dir.path(),
+        &["clone", "-q", &remote.display().to_string(), "repo"],
+    );
+    git(&b.root, &["config", "user.name", "Box B"]);
+    git(&b.root, &["config", "user.email", "b@example.com"]);
+    (a, b, remote)
 }
